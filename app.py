@@ -1,0 +1,35 @@
+"""Leadflow's Chalice app: blueprints and event sources, nothing else.
+
+Stream and queue ARNs here are placeholders: ``infra/template.json`` replaces them with the real
+resources (``!GetAtt``) when ``chalice package --merge-template`` builds the template, and adds the
+settings Chalice cannot express (partial batch failures, retries, bisect, failure destination)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.api import capture, health, leads
+
+app = Chalice(app_name="leadflow")
+app.register_blueprint(health.bp)
+app.register_blueprint(capture.bp)
+app.register_blueprint(leads.bp)
+
+PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
+PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="record_interactions")
+def record_interactions(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import tracking
+
+    return tracking.record_interactions(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="note_activity")
+def note_activity(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import tracking
+
+    return tracking.note_activity(event.to_dict(), event.context)

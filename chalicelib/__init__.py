@@ -1,0 +1,1 @@
+"""Leadflow: serverless lead management (capture, scoring, qualification, hand-off)."""

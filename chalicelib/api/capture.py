@@ -1,0 +1,87 @@
+"""Capture routes: forms (definitions and public submissions), leads by API, interactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.http import (
+    body_digest,
+    endpoint,
+    idempotency_key,
+    json_response,
+    read_fields,
+    read_json,
+    replay_safe,
+)
+from chalicelib.api.errors import Forbidden
+from chalicelib.services import capture, forms, interactions
+
+bp = Blueprint(__name__)
+CORS_HEADERS = "Content-Type, Idempotency-Key"
+MAX_INTERACTIONS_BODY = 512 * 1024
+
+
+def _submit(request: dict[str, Any]) -> dict[str, Any]:
+    return capture.submit_form(request, wiring.deps())
+
+
+def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
+    return capture.create_lead(request, wiring.deps())
+
+
+def _cors(request: Request, form_id: str) -> dict[str, str]:
+    """Allow-Origin for a listed origin; a browser posting from anywhere else is refused (403)."""
+    origin = request.headers.get("origin")
+    form = capture.load_form(form_id, wiring.deps())
+    if not form.allows_origin(origin):
+        raise Forbidden(f"origin {origin} may not post this form", "Origin")
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+@endpoint(bp, "/v1/forms/{form_id}", "PUT", scope="admin")
+def put_form(request: Request, form_id: str) -> Response:
+    created, stored = forms.put_form(form_id, read_json(request), wiring.deps())
+    return json_response(201 if created else 200, stored)
+
+
+@endpoint(bp, "/v1/forms/{form_id}", "GET", scope="admin")
+def get_form(request: Request, form_id: str) -> Response:
+    form = capture.load_form(form_id, wiring.deps())
+    return json_response(200, {"form_id": form_id, **form.model_dump(exclude_none=True)})
+
+
+@endpoint(bp, "/v1/forms/{form_id}/submissions", "OPTIONS", scope=None)
+def preflight(request: Request, form_id: str) -> Response:
+    headers = _cors(request, form_id)
+    headers.update({
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": CORS_HEADERS,
+        "Access-Control-Max-Age": "600",
+    })
+    return Response(body="", status_code=204, headers=headers)
+
+
+@endpoint(bp, "/v1/forms/{form_id}/submissions", "POST", scope=None)
+def submit(request: Request, form_id: str) -> Response:
+    fields = read_fields(request)
+    cors = _cors(request, form_id)
+    key = idempotency_key(request) or body_digest(fields)
+    response = replay_safe(bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields})
+    response.headers.update(cors)
+    return response
+
+
+@endpoint(bp, "/v1/leads", "POST", scope="ingest")
+def create_lead(request: Request) -> Response:
+    body = read_json(request)
+    return replay_safe(bp, "create_lead", _create_lead, idempotency_key(request), {"payload": body})
+
+
+@endpoint(bp, "/v1/interactions", "POST", scope="ingest")
+def post_interactions(request: Request) -> Response:
+    result = interactions.accept_batch(read_json(request, MAX_INTERACTIONS_BODY), wiring.deps())
+    return json_response(202, result)

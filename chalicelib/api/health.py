@@ -1,0 +1,17 @@
+"""Health: public, cheap, and true only when the tables answer."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.http import endpoint, json_response
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/v1/health", "GET", scope=None)
+def health(request: Request) -> Response:
+    wiring.deps().store.get_form("__health__")
+    return json_response(200, {"status": "ok"})

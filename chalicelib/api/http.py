@@ -1,0 +1,156 @@
+"""The shared shape of every route: key check, body reading, error mapping, metrics flush."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.errors import (
+    ApiError,
+    Forbidden,
+    MalformedBody,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+    error_body,
+    translate,
+)
+from chalicelib.observability import flush, logger
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+URLENCODED = "application/x-www-form-urlencoded"
+View = Callable[..., Response]
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":"), default=str),
+        status_code=status,
+        headers={"Content-Type": JSON, **(headers or {})},
+    )
+
+
+def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callable[[View], View]:
+    """Register a route. ``scope=None`` marks a public route; every other route needs an API key
+    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope)."""
+
+    def register(view: View) -> View:
+        @functools.wraps(view)
+        def handle(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                if scope is not None:
+                    _authorize(request, scope)
+                return view(request, **path_params)
+            except Exception as exc:  # every client error is mapped; anything else is our fault
+                mapped = translate(exc)
+                if mapped is None:
+                    logger.exception("unhandled error", extra={"path": path, "method": method})
+                    return json_response(500, error_body("internal_error", "something went wrong on our side"))
+                status, body, headers = mapped
+                return json_response(status, body, headers)
+            finally:
+                flush()
+
+        bp.route(path, methods=[method], content_types=["*/*"])(handle)
+        return handle
+
+    return register
+
+
+def _authorize(request: Request, scope: str) -> None:
+    from chalicelib import wiring
+    from chalicelib.services.access import authenticate
+
+    key = authenticate(request.headers.get("x-api-key"), wiring.deps().store)
+    if key is None:
+        raise Unauthenticated("send a valid API key in X-Api-Key", "X-Api-Key")
+    if not key.allows(scope):
+        raise Forbidden(f"this API key lacks the {scope!r} scope", "X-Api-Key")
+
+
+def _media_type(request: Request) -> str:
+    return (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def _raw(request: Request, max_bytes: int) -> bytes:
+    raw: bytes = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+    return raw
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"the body is not valid JSON ({exc})") from None
+
+
+def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The JSON object in the body: 415 for another type, 413 too large, 400 not JSON or not an object."""
+    if _media_type(request) != JSON:
+        raise UnsupportedMediaType("send the body as application/json", "Content-Type")
+    body = _json(_raw(request, max_bytes))
+    if not isinstance(body, dict):
+        raise MalformedBody("the body must be a JSON object")
+    return body
+
+
+def read_fields(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """A form's fields, sent as JSON or urlencoded."""
+    media = _media_type(request)
+    if media == JSON:
+        return read_json(request, max_bytes)
+    if media != URLENCODED:
+        raise UnsupportedMediaType(f"send the form as {JSON} or {URLENCODED}", "Content-Type")
+    raw = _raw(request, max_bytes)
+    try:
+        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedBody(f"the body is not a valid urlencoded form ({exc})") from None
+    return {name: values[-1] if len(values) == 1 else values for name, values in parsed.items()}
+
+
+def body_digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def replay_safe(
+    bp: Blueprint,
+    operation: str,
+    function: Callable[[dict[str, Any]], dict[str, Any]],
+    key: str | None,
+    request: dict[str, Any],
+) -> Response:
+    """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
+    ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again."""
+    from chalicelib import wiring
+
+    if key is None:
+        result = function(request)
+    else:
+        call = wiring.idempotent(operation, function)
+        context = getattr(bp, "lambda_context", None)
+        config = getattr(call, "idempotency_config", None)
+        if context is not None and config is not None and hasattr(context, "get_remaining_time_in_millis"):
+            config.register_lambda_context(context)
+        result = call(request={**request, "key": f"{operation}:{key}"})
+    return json_response(result["status"], result["body"], result.get("headers"))
+
+
+def idempotency_key(request: Request) -> str | None:
+    value = request.headers.get("idempotency-key")
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255:
+        raise ApiError("Idempotency-Key must be 1-255 characters", "Idempotency-Key")
+    return value

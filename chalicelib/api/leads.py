@@ -1,0 +1,27 @@
+"""Reading leads and contacts."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.http import endpoint, json_response
+from chalicelib.services import leads
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales")
+def get_lead(request: Request, lead_id: str) -> Response:
+    return json_response(200, leads.get_lead(lead_id, wiring.deps()))
+
+
+@endpoint(bp, "/v1/leads", "GET", scope="sales")
+def list_leads(request: Request) -> Response:
+    return json_response(200, leads.list_leads(dict(request.query_params or {}), wiring.deps()))
+
+
+@endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin")
+def get_contact(request: Request, contact_id: str) -> Response:
+    return json_response(200, leads.get_contact(contact_id, wiring.deps()))

@@ -1,0 +1,88 @@
+"""Entities: a contact (a person), an account (a company), a lead (an expression of interest of a
+contact), an interaction (something a contact did). ``version`` is the optimistic-locking counter the
+store keeps; ``None`` means "not stored yet"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+Fields = dict[str, Any]
+
+LEAD_OPEN = "open"
+LEAD_QUALIFIED = "qualified"
+LEAD_DISQUALIFIED = "disqualified"
+
+
+@dataclass
+class ConsentChange:
+    level: str
+    source: str
+    at: datetime
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    email: str | None
+    fields: Fields
+    created_at: datetime
+    updated_at: datetime
+    account_id: str | None = None
+    #: Every lead of this contact, oldest first: read consistently with the contact, unlike an index.
+    lead_ids: list[str] = field(default_factory=list)
+    marketing_only: bool = True
+    consent: str = "none"
+    consent_history: list[ConsentChange] = field(default_factory=list)
+    last_interaction_at: datetime | None = None
+    version: int | None = None
+
+
+@dataclass
+class Account:
+    account_id: str
+    name: str | None
+    domain: str | None
+    fields: Fields
+    created_at: datetime
+    updated_at: datetime
+    version: int | None = None
+
+
+@dataclass
+class Lead:
+    lead_id: str
+    contact_id: str
+    fields: Fields
+    created_at: datetime
+    updated_at: datetime
+    account_id: str | None = None
+    state: str = LEAD_OPEN
+    status: str = "new"
+    version: int | None = None
+
+    @property
+    def topic(self) -> str | None:
+        value = self.fields.get("topic")
+        return value if isinstance(value, str) else None
+
+    @property
+    def source(self) -> str | None:
+        value = self.fields.get("source")
+        return value if isinstance(value, str) else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == LEAD_OPEN
+
+
+@dataclass(frozen=True)
+class Interaction:
+    interaction_id: str
+    contact_id: str
+    type: str
+    occurred_at: datetime
+    properties: Fields = field(default_factory=dict)
+    lead_id: str | None = None
+    source: str = "api"

@@ -1,0 +1,54 @@
+"""Typed domain errors. ``chalicelib/api/errors.py`` maps each to one HTTP status, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+    code: str = "invalid"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message, "code": self.code}
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    """Well-formed input that breaks a rule; names every offending field."""
+
+    code = "validation_error"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        first = errors[0]
+        message = first.message if len(errors) == 1 else f"{len(errors)} fields are invalid"
+        super().__init__(message, first.field)
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"{kind} {ident!r} does not exist")
+        self.kind = kind
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class ConcurrentUpdate(Conflict):
+    """Another writer changed the same entity first; safe to retry from a fresh read."""
+
+    code = "concurrent_update"

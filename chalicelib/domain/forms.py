@@ -1,0 +1,199 @@
+"""Form definitions and how a submission becomes a :class:`Capture`.
+
+A form maps each submitted field to a field path (``contact.email``), a type, whether it is required,
+or to ``consent`` with the level a ticked box grants. Fields a form does not declare are ignored, so a
+submission cannot set anything the marketer did not expose (no mass assignment).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.domain.capture import DEFAULT_LEAD_MATCHING, Capture, validate_lead_matching
+from chalicelib.domain.consent import ConsentLevel, highest
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.fields import (
+    IMPLIED_TYPES,
+    MANAGED_FIELDS,
+    FieldType,
+    InvalidValue,
+    normalise_value,
+    parse_path,
+)
+
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,100}$")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def valid_form_id(form_id: str) -> bool:
+    return bool(_ID.match(form_id))
+
+
+class FormField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    maps_to: str
+    required: bool = False
+    type: FieldType | None = None
+    level: ConsentLevel | None = None
+    max_length: int = Field(2000, ge=1, le=10000)
+
+    @field_validator("maps_to")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if value == "consent":
+            return value
+        try:
+            parse_path(value)
+        except InvalidValue as exc:
+            raise ValueError(str(exc)) from None
+        if value in MANAGED_FIELDS:
+            raise ValueError(f"{value} is managed by Leadflow; a form cannot set it")
+        return value
+
+    @model_validator(mode="after")
+    def _consent_has_level(self) -> FormField:
+        if self.maps_to == "consent" and self.level is None:
+            raise ValueError("a consent field needs a level")
+        if self.maps_to != "consent" and self.level is not None:
+            raise ValueError("level is only for fields that map to consent")
+        return self
+
+    @property
+    def kind(self) -> FieldType:
+        if self.maps_to == "consent":
+            return "boolean"
+        return self.type or IMPLIED_TYPES.get(self.maps_to, "string")
+
+
+class FormDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    source: str = Field("landing_page", min_length=1, max_length=64)
+    topic: str | None = Field(None, max_length=500)
+    campaign: str | None = Field(None, max_length=200)
+    fields: dict[str, FormField] = Field(min_length=1, max_length=100)
+    lead_matching: Literal["new_lead_always"] | list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LEAD_MATCHING)
+    )
+    contact_matching: Literal["email"] = "email"
+    consent_on_submit: ConsentLevel = "consent_given"
+    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    honeypot_field: str | None = None
+    phone_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+
+    @field_validator("fields")
+    @classmethod
+    def _names(cls, value: dict[str, FormField]) -> dict[str, FormField]:
+        for name in value:
+            if not _FIELD_NAME.match(name):
+                raise ValueError(f"{name!r} is not a usable field name")
+        if not any(f.maps_to == "contact.email" for f in value.values()):
+            raise ValueError("one field must map to contact.email (contacts are matched by email)")
+        return value
+
+    @field_validator("lead_matching")
+    @classmethod
+    def _matching(cls, value: Any) -> Any:
+        try:
+            return validate_lead_matching(value)
+        except InvalidValue as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
+        return value
+
+    @model_validator(mode="after")
+    def _honeypot_is_not_a_field(self) -> FormDefinition:
+        if self.honeypot_field and self.honeypot_field in self.fields:
+            raise ValueError("honeypot_field must not be one of the form's fields")
+        return self
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """No ``Origin`` header (a server posting) is always allowed; a browser's must be listed."""
+        if origin is None:
+            return True
+        return "*" in self.allowed_origins or origin.rstrip("/").lower() in self.allowed_origins
+
+    def honeypot_filled(self, submitted: dict[str, Any]) -> bool:
+        if not self.honeypot_field:
+            return False
+        value = submitted.get(self.honeypot_field)
+        return value is not None and str(value).strip() != ""
+
+
+def form_validation_errors(exc: Any) -> ValidationFailed:
+    """Turn a pydantic ``ValidationError`` on a form definition into field errors."""
+    errors = [
+        FieldError(".".join(str(p) for p in err["loc"]) or "body", f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        for err in exc.errors()
+    ]
+    return ValidationFailed(errors)
+
+
+def _one_value(raw: Any) -> Any:
+    """urlencoded bodies give lists; a field posted twice keeps its last value."""
+    if isinstance(raw, list):
+        return raw[-1] if raw else None
+    return raw
+
+
+def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[str, Any]) -> Capture:
+    """Map and normalise a submission; raises :class:`ValidationFailed` naming every bad field."""
+    sections: dict[str, dict[str, Any]] = {"contact": {}, "account": {}, "lead": {}}
+    errors: list[FieldError] = []
+    consents: list[str | None] = [form.consent_on_submit]
+    region = form.phone_region or _region_hint(form, submitted)
+    for name, spec in form.fields.items():
+        raw = _one_value(submitted.get(name))
+        try:
+            value = normalise_value(raw, spec.kind, phone_region=region, max_length=spec.max_length)
+        except InvalidValue as exc:
+            errors.append(FieldError(name, f"{name} {exc}"))
+            continue
+        if value is None:
+            if spec.required:
+                errors.append(FieldError(name, f"{name} is required", "required"))
+            continue
+        if spec.maps_to == "consent":
+            if value is True:
+                consents.append(spec.level)
+            elif spec.required:
+                errors.append(FieldError(name, f"{name} must be accepted", "required"))
+            continue
+        entity, field_name = parse_path(spec.maps_to)
+        sections[entity][field_name] = value
+    if errors:
+        raise ValidationFailed(errors)
+    lead = {"source": form.source, "form_id": form_id}
+    for key, default in (("topic", form.topic), ("campaign", form.campaign)):
+        if default is not None:
+            lead[key] = default
+    return Capture(
+        contact=sections["contact"],
+        account=sections["account"],
+        lead={**lead, **sections["lead"]},
+        consent=highest(*consents),
+        origin=f"form:{form_id}",
+        lead_matching=form.lead_matching,
+    )
+
+
+def _region_hint(form: FormDefinition, submitted: dict[str, Any]) -> str | None:
+    """A two-letter country the person gave in the same submission helps read a local phone number."""
+    for name, spec in form.fields.items():
+        if spec.maps_to == "contact.country":
+            value = _one_value(submitted.get(name))
+            if isinstance(value, str) and len(value.strip()) == 2 and value.strip().isalpha():
+                return value.strip().upper()
+    return None

@@ -1,0 +1,128 @@
+"""Interactions: what a contact did (opened an email, visited a page, submitted a form)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.fields import InvalidValue, normalise_email
+
+KNOWN_TYPES = frozenset(
+    {
+        "email_sent", "email_opened", "email_clicked", "email_unsubscribed", "page_visited",
+        "form_submitted", "event_registered", "event_attended", "webinar_attended",
+        "content_downloaded", "phone_call_completed",
+    }
+)
+MAX_BATCH = 100
+MAX_PROPERTIES_BYTES = 4096
+#: Clocks drift; an interaction from further in the future than this is a mistake, not a clock.
+MAX_FUTURE = timedelta(hours=24)
+_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+
+def parse_time(value: Any) -> datetime:
+    """ISO 8601 with a zone (``Z`` or an offset), returned in UTC."""
+    if not isinstance(value, str):
+        raise InvalidValue("must be an ISO 8601 time")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue("must be an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise InvalidValue("must include a time zone (e.g. 2026-11-24T10:00:00Z)")
+    return parsed.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC, millisecond precision, ``Z``: sorts as text in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True)
+class InteractionInput:
+    """A validated interaction as received; the contact is named by id or by (normalised) email."""
+
+    interaction_id: str | None
+    type: str
+    occurred_at: datetime
+    contact_id: str | None
+    email: str | None
+    lead_id: str | None
+    properties: dict[str, Any]
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "id": self.interaction_id,
+            "type": self.type,
+            "occurred_at": iso(self.occurred_at),
+            "contact_id": self.contact_id,
+            "email": self.email,
+            "lead_id": self.lead_id,
+            "properties": self.properties,
+        }
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> InteractionInput:
+        return cls(
+            interaction_id=data.get("id"),
+            type=data["type"],
+            occurred_at=parse_time(data["occurred_at"]),
+            contact_id=data.get("contact_id"),
+            email=data.get("email"),
+            lead_id=data.get("lead_id"),
+            properties=data.get("properties") or {},
+        )
+
+
+def _optional_id(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InvalidValue(f"{key} must be an id of 1-128 letters, digits or _.:-")
+    return value
+
+
+def parse_interaction(item: Any, now: datetime) -> InteractionInput:
+    """Validate one element of ``POST /v1/interactions``; raises :class:`InvalidValue`."""
+    if not isinstance(item, dict):
+        raise InvalidValue("must be an object")
+    kind = item.get("type")
+    if not isinstance(kind, str) or not _TYPE.match(kind):
+        raise InvalidValue("type must be a lower_snake_case interaction type")
+    try:
+        occurred_at = parse_time(item.get("occurred_at"))
+    except InvalidValue as exc:
+        raise InvalidValue(f"occurred_at {exc}") from None
+    if occurred_at > now + MAX_FUTURE:
+        raise InvalidValue("occurred_at is more than 24 hours in the future")
+    contact_id = _optional_id(item, "contact_id")
+    email = item.get("email")
+    if email is not None:
+        if not isinstance(email, str):
+            raise InvalidValue("email must be text")
+        try:
+            email = normalise_email(email)
+        except InvalidValue as exc:
+            raise InvalidValue(f"email {exc}") from None
+    if (contact_id is None) == (email is None):
+        raise InvalidValue("give exactly one of contact_id or email")
+    properties = item.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidValue("properties must be an object")
+    if len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
+        raise InvalidValue(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes")
+    return InteractionInput(
+        interaction_id=_optional_id(item, "id"),
+        type=kind,
+        occurred_at=occurred_at,
+        contact_id=contact_id,
+        email=email,
+        lead_id=_optional_id(item, "lead_id"),
+        properties=properties,
+    )

@@ -1,0 +1,220 @@
+"""Matching a capture to the people and companies Leadflow already knows, as a plan to write.
+
+The store reads what exists (:class:`Known`), :func:`plan_capture` decides, and the store writes the
+plan in one transaction conditioned on what it read. A lost race means a fresh read and a new plan, so
+the decision is always made on current data and never half applied.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from chalicelib.domain.capture import Capture
+from chalicelib.domain.consent import consent_rank
+from chalicelib.domain.entities import Account, ConsentChange, Contact, Lead
+from chalicelib.domain.fields import merge_fields, non_empty, same_text
+
+#: Mailbox providers: their domain says nothing about the person's company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
+        "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com",
+        "mac.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
+        "mail.com", "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "qq.com", "163.com",
+        "126.com", "free.fr", "orange.fr", "laposte.net", "libero.it", "t-online.de", "btinternet.com",
+        "comcast.net", "verizon.net", "att.net", "rediffmail.com", "example.com",
+    }
+)
+_LEGAL_SUFFIX = re.compile(
+    r"\b(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|sarl|bv|nv|oy|ab|as|spa|srl|co|corp|corporation|company)\b\.?"
+)
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def company_key(name: str) -> str | None:
+    """``"ACME, Inc."`` and ``"acme"`` are the same company."""
+    text = _LEGAL_SUFFIX.sub(" ", name.casefold())
+    key = _NOT_WORD.sub(" ", text).strip()
+    return key or None
+
+
+def email_domain(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1].lower()
+    return None if domain in FREE_MAIL_DOMAINS else domain
+
+
+@dataclass(frozen=True)
+class AccountKeys:
+    """The keys an account is found by: a normalised company name and a company email domain."""
+
+    name: str | None
+    domain: str | None
+
+    def guard_keys(self) -> list[str]:
+        keys = []
+        if self.name:
+            keys.append(f"account-name#{self.name}")
+        if self.domain:
+            keys.append(f"account-domain#{self.domain}")
+        return keys
+
+
+def account_keys(capture: Capture) -> AccountKeys:
+    name = capture.account.get("name")
+    domain = capture.account.get("domain")
+    return AccountKeys(
+        name=company_key(name) if isinstance(name, str) else None,
+        domain=(domain.lower() if isinstance(domain, str) else None) or email_domain(capture.email),
+    )
+
+
+def contact_key(email: str) -> str:
+    return f"contact-email#{email}"
+
+
+@dataclass
+class Known:
+    """What the store found for a capture."""
+
+    contact: Contact | None = None
+    open_leads: list[Lead] = field(default_factory=list)
+    account: Account | None = None
+    #: Account guard keys (see :meth:`AccountKeys.guard_keys`) that exist already, to any account.
+    taken_account_keys: set[str] = field(default_factory=set)
+
+
+@dataclass
+class CapturePlan:
+    contact: Contact
+    contact_created: bool
+    lead: Lead
+    lead_created: bool
+    account: Account | None = None
+    account_created: bool = False
+    account_changed: bool = False
+    #: Uniqueness keys to claim with a conditional write in the same transaction.
+    new_keys: list[str] = field(default_factory=list)
+
+
+def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable[[str], str]) -> CapturePlan:
+    """Decide which contact, account and lead a capture writes. Pure: same inputs, same plan."""
+    contact, contact_created = _plan_contact(capture, known.contact, now, new_id)
+    new_keys = [contact_key(contact.email)] if contact_created and contact.email else []
+    account, account_created, account_changed, account_keys_to_claim = _plan_account(capture, known, now, new_id)
+    new_keys += account_keys_to_claim
+    if account is not None:
+        contact.account_id = account.account_id
+    lead, lead_created = _plan_lead(capture, contact, known.open_leads, now, new_id)
+    lead.account_id = contact.account_id
+    if lead_created:
+        contact.lead_ids = [*contact.lead_ids, lead.lead_id]
+    return CapturePlan(
+        contact=contact,
+        contact_created=contact_created,
+        lead=lead,
+        lead_created=lead_created,
+        account=account,
+        account_created=account_created,
+        account_changed=account_changed,
+        new_keys=new_keys,
+    )
+
+
+def _plan_contact(
+    capture: Capture, existing: Contact | None, now: datetime, new_id: Callable[[str], str]
+) -> tuple[Contact, bool]:
+    if existing is None:
+        contact = Contact(
+            contact_id=new_id("c"),
+            email=capture.email,
+            fields=non_empty(capture.contact),
+            created_at=now,
+            updated_at=now,
+            marketing_only=True,
+        )
+        created = True
+    else:
+        contact = replace(existing, fields=merge_fields(existing.fields, capture.contact), updated_at=now)
+        contact.consent_history = list(existing.consent_history)
+        created = False
+    if capture.consent and consent_rank(capture.consent) > consent_rank(contact.consent):
+        contact.consent = capture.consent
+        contact.consent_history.append(ConsentChange(level=capture.consent, source=capture.origin, at=now))
+    return contact, created
+
+
+def _plan_account(
+    capture: Capture, known: Known, now: datetime, new_id: Callable[[str], str]
+) -> tuple[Account | None, bool, bool, list[str]]:
+    keys = account_keys(capture)
+    wanted = keys.guard_keys()
+    if known.account is not None:
+        merged = merge_fields(known.account.fields, capture.account)
+        domain = known.account.domain or keys.domain
+        changed = merged != known.account.fields or domain != known.account.domain
+        account = replace(
+            known.account,
+            fields=merged,
+            name=merged.get("name", known.account.name),
+            domain=domain,
+            updated_at=now if changed else known.account.updated_at,
+        )
+        if domain != known.account.domain and keys.domain:
+            account.fields = {**account.fields, "domain": keys.domain}
+        claim = [k for k in wanted if k not in known.taken_account_keys]
+        return account, False, changed or bool(claim), claim
+    if not wanted:
+        return None, False, False, []
+    fields = non_empty(capture.account)
+    if keys.domain:
+        fields.setdefault("domain", keys.domain)
+    account = Account(
+        account_id=new_id("a"),
+        name=fields.get("name"),
+        domain=keys.domain,
+        fields=fields,
+        created_at=now,
+        updated_at=now,
+    )
+    claim = [k for k in wanted if k not in known.taken_account_keys]
+    return account, True, True, claim
+
+
+def lead_matches(lead: Lead, capture: Capture, contact: Contact, strategy: list[str]) -> bool:
+    for path in strategy:
+        entity, name = path.split(".", 1)
+        if entity == "lead":
+            if not same_text(lead.fields.get(name), capture.lead.get(name)):
+                return False
+        elif entity == "contact":
+            if not same_text(contact.fields.get(name), capture.contact.get(name)):
+                return False
+        elif entity == "account" and lead.account_id != contact.account_id:
+            return False
+    return True
+
+
+def _plan_lead(
+    capture: Capture, contact: Contact, open_leads: list[Lead], now: datetime, new_id: Callable[[str], str]
+) -> tuple[Lead, bool]:
+    if capture.lead_matching != "new_lead_always":
+        strategy = list(capture.lead_matching)
+        candidates = [
+            lead for lead in open_leads if lead.is_open and lead_matches(lead, capture, contact, strategy)
+        ]
+        if candidates:
+            newest = max(candidates, key=lambda lead: lead.created_at)
+            return replace(newest, fields=merge_fields(newest.fields, capture.lead), updated_at=now), False
+    lead = Lead(
+        lead_id=new_id("l"),
+        contact_id=contact.contact_id,
+        fields=non_empty(capture.lead),
+        created_at=now,
+        updated_at=now,
+    )
+    return lead, True

@@ -1,0 +1,79 @@
+"""What the use cases need from the outside world, named in the product's language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.access import ApiKey
+from chalicelib.domain.capture import Capture
+from chalicelib.domain.entities import Account, Contact, Interaction, Lead
+from chalicelib.domain.forms import FormDefinition
+from chalicelib.domain.matching import CapturePlan, Known
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    state: str | None = None
+    status: str | None = None
+    source: str | None = None
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+class LeadStore(Protocol):
+    """Contacts, accounts, leads and interactions. Writes are conditional; a lost race raises
+    :class:`~chalicelib.domain.errors.ConcurrentUpdate` and writes nothing."""
+
+    def find_for_capture(self, capture: Capture) -> Known: ...
+
+    def write_capture(self, plan: CapturePlan, interaction: Interaction | None) -> None: ...
+
+    def get_contact(self, contact_id: str) -> Contact | None: ...
+
+    def get_account(self, account_id: str) -> Account | None: ...
+
+    def get_lead(self, lead_id: str) -> Lead | None: ...
+
+    def get_leads(self, lead_ids: Sequence[str]) -> list[Lead]: ...
+
+    def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page: ...
+
+    def existing_contacts(self, contact_ids: Sequence[str]) -> set[str]: ...
+
+    def contact_for_email(self, email: str, now: datetime) -> str:
+        """The id of the contact with this email, created (consent ``none``) when there is none."""
+        ...
+
+    def record_interaction(self, interaction: Interaction) -> bool:
+        """Append an interaction; ``False`` when that interaction was recorded before."""
+        ...
+
+    def note_activity(self, contact_id: str, at: datetime) -> None: ...
+
+
+class FormStore(Protocol):
+    def get_form(self, form_id: str) -> FormDefinition | None: ...
+
+    def put_form(self, form_id: str, form: FormDefinition, now: datetime) -> bool:
+        """Store a form definition; ``True`` when it is new."""
+        ...
+
+    def quarantine(self, form_id: str, reason: str, payload: dict[str, Any], now: datetime) -> str: ...
+
+
+class KeyStore(Protocol):
+    def find_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def put_key(self, key_hash: str, key: ApiKey) -> None: ...
+
+
+class TrackingQueue(Protocol):
+    def send(self, interactions: list[dict[str, Any]]) -> None: ...

@@ -1,0 +1,1 @@
+"""Stream and queue entry points: Powertools batch processing with partial-failure answers."""

@@ -1,0 +1,52 @@
+"""The tracking functions: record queued interactions; keep each contact's last-activity time.
+
+Both answer with ``batchItemFailures`` so one bad record is retried (then dead-lettered, see
+``infra/template.json``) without holding back the others; both are safe to run twice on a record."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib import wiring
+from chalicelib.observability import flush, logger
+from chalicelib.services import interactions
+
+
+def _record_message(record: SQSRecord) -> None:
+    recorded = interactions.record_batch(json.loads(record.body), wiring.deps())
+    logger.info("interactions recorded", extra={"message_id": record.message_id, "recorded": recorded})
+
+
+def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS (tracking queue) -> interactions table. Redelivery is harmless: writes are conditional."""
+    try:
+        return process_partial_response(
+            event=event, record_handler=_record_message, processor=BatchProcessor(EventType.SQS), context=context
+        )
+    finally:
+        flush()
+
+
+def _note_activity(record: DynamoDBRecord) -> None:
+    image = record.dynamodb.new_image if record.dynamodb else None
+    if record.event_name is None or record.event_name.name != "INSERT" or not image:
+        return
+    occurred_at = datetime.fromisoformat(str(image["occurred_at"]).replace("Z", "+00:00")).astimezone(UTC)
+    interactions.note_activity(str(image["contact_id"]), occurred_at, wiring.deps())
+
+
+def note_activity(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Interactions stream -> the contact's ``last_interaction_at`` (newest wins: idempotent)."""
+    try:
+        return process_partial_response(
+            event=event, record_handler=_note_activity, processor=BatchProcessor(EventType.DynamoDBStreams),
+            context=context,
+        )
+    finally:
+        flush()

@@ -1,0 +1,1 @@
+"""Adapters to the outside: SQS queues, provider payloads and signatures, CSV."""

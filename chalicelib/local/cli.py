@@ -1,0 +1,69 @@
+"""``leadflow``: the operator's command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """Leadflow: serverless lead management."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind the API and moto to.")
+@click.option("--port", default=8000, show_default=True, help="Port of the HTTP API.")
+@click.option("--aws-port", default=5000, show_default=True, help="Port of the moto server (the AWS endpoint).")
+@click.option("--api-key", envvar="LEADFLOW_API_KEY", default=None, help="Admin API key to create (random if unset).")
+@click.option("--demo", is_flag=True, help="Define a sample form and post sample submissions.")
+def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) -> None:
+    """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
+    from chalicelib.local import stack
+
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with stack.running(host, port, aws_port, api_key) as running:
+        click.echo(f"Leadflow API   {running.api_url}")
+        click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
+        click.echo(f"Admin API key  {running.api_key}")
+        if demo:
+            from chalicelib.local import demo as sample
+
+            for answer in sample.run(running.api_url, running.api_key):
+                click.echo(f"demo submission -> {answer}")
+            click.echo(f"Read a lead:   curl -s -H 'X-Api-Key: {running.api_key}' {running.api_url}/v1/leads")
+        click.echo("Ready. Ctrl-C stops everything.", err=False)
+        sys.stdout.flush()
+        stopped.wait()
+    click.echo("Stopped.")
+
+
+@main.group()
+def keys() -> None:
+    """API keys (written straight to the keys table of the current AWS environment)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"]))
+def create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key and print its secret once."""
+    from chalicelib import wiring
+    from chalicelib.services.access import create_key
+
+    secret, key = create_key(name, list(scopes), wiring.deps().store)
+    click.echo(f"{key.key_id}\t{secret}")
+
+
+if __name__ == "__main__":
+    main()

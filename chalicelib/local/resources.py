@@ -1,0 +1,138 @@
+"""Tables, streams and queues created from ``infra/template.json``: the same declarations the cloud
+template deploys, so the local stack and AWS cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.json"
+_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "FifoQueue", "ContentBasedDeduplication")
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+@dataclass
+class LocalResources:
+    tables: dict[str, str] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+
+    def ref(self, logical_id: str) -> str:
+        """What CloudFormation's ``Ref`` gives: a table's name, a queue's URL."""
+        return self.tables.get(logical_id) or self.queue_urls[logical_id]
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "StreamArn":
+            return self.streams[logical_id]
+        if attribute == "Arn":
+            return self.queue_arns[logical_id]
+        if attribute == "QueueName":
+            return self.queue_urls[logical_id].rsplit("/", 1)[1]
+        raise KeyError(f"{logical_id}.{attribute} is not supported locally")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and "Ref" in value:
+            return self.ref(value["Ref"])
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return self.get_att(*value["Fn::GetAtt"])
+        return value
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res.get("Type") == kind}
+
+
+def create_resources(template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str) -> LocalResources:
+    """Create every table (with its stream and TTL) and queue (dead-letter queues first). Tables and
+    queues that exist already are kept, so a restart on the same moto server finds its data."""
+    found = LocalResources()
+    for logical_id, resource in _of_type(template, "AWS::DynamoDB::Table").items():
+        _create_table(found, logical_id, resource["Properties"], dynamodb, prefix)
+    queues = _of_type(template, "AWS::SQS::Queue")
+    for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
+        _create_queue(found, logical_id, queues[logical_id]["Properties"], sqs, prefix)
+    return found
+
+
+def _create_table(found: LocalResources, logical_id: str, props: dict[str, Any], dynamodb: Any, prefix: str) -> None:
+    name = f"{prefix}{logical_id}"
+    kwargs: dict[str, Any] = {key: props[key] for key in _TABLE_KEYS if key in props}
+    if "SSESpecification" in props:  # CloudFormation says SSEEnabled where the API says Enabled
+        kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+    if "StreamSpecification" in props:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    try:
+        dynamodb.create_table(TableName=name, **kwargs)
+        if "TimeToLiveSpecification" in props:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    found.tables[logical_id] = name
+    stream = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+    if stream:
+        found.streams[logical_id] = stream
+
+
+def _create_queue(found: LocalResources, logical_id: str, props: dict[str, Any], sqs: Any, prefix: str) -> None:
+    name = f"{prefix}{logical_id}" + (".fifo" if props.get("FifoQueue") else "")
+    attributes = {key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+                  for key in _QUEUE_ATTRIBUTES if key in props}
+    if "RedrivePolicy" in props:
+        policy = props["RedrivePolicy"]
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": found.resolve(policy["deadLetterTargetArn"]),
+             "maxReceiveCount": policy["maxReceiveCount"]}
+        )
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    found.queue_urls[logical_id] = url
+    found.queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+
+def environment(template: dict[str, Any], found: LocalResources) -> dict[str, str]:
+    """The functions' environment (``Globals.Function.Environment``), resolved against local resources."""
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {name: str(found.resolve(value)) for name, value in variables.items()}
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """One event-source mapping of the template: which function reads which stream or queue, how."""
+
+    function: str
+    kind: str  # "DynamoDB" | "SQS"
+    source: str  # logical id of the table or queue
+    batch_size: int
+    max_retries: int
+    bisect: bool
+    reports_failures: bool
+    on_failure: str | None
+
+
+def event_sources(template: dict[str, Any]) -> list[EventSource]:
+    found = []
+    for function, resource in template["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            props = event["Properties"]
+            ref = props.get("Stream") or props.get("Queue")
+            destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            found.append(
+                EventSource(
+                    function=function,
+                    kind=event["Type"],
+                    source=ref["Fn::GetAtt"][0],
+                    batch_size=int(props.get("BatchSize", 100 if event["Type"] == "DynamoDB" else 10)),
+                    max_retries=int(props.get("MaximumRetryAttempts", 3)),
+                    bisect=bool(props.get("BisectBatchOnFunctionError", False)),
+                    reports_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    on_failure=destination["Fn::GetAtt"][0] if destination else None,
+                )
+            )
+    return found

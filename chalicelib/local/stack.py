@@ -1,0 +1,167 @@
+"""The local stack: moto's server, the resources of ``infra/template.json``, the real Chalice app over
+HTTP, and the pump; one process, stopped by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.local.pump import Pump, QueuePoller, StreamPoller
+from chalicelib.local.resources import LocalResources, create_resources, environment, event_sources, load_template
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+RESOURCE_PREFIX = "leadflow-local-"
+
+
+class _Serialized:
+    """Real DynamoDB applies each conditional write atomically; moto's server handles requests on
+    several threads without a lock, so two racing conditional writes could both pass. One request at a
+    time restores the guarantee the code relies on (one contact per email under concurrency)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class MotoServer:
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self.server.server_port
+        self.endpoint = f"http://{host}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def aws_environment(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def stage_environment(stage: str = "dev") -> dict[str, str]:
+    import json
+
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    return {**config.get("environment_variables", {}),
+            **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+
+
+def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
+    """Create the template's resources on the moto server at ``endpoint``; return them and the
+    environment the functions see."""
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+                                    region_name=REGION)
+    found = create_resources(load_template(), session.client("dynamodb", endpoint_url=endpoint),
+                             session.client("sqs", endpoint_url=endpoint), RESOURCE_PREFIX)
+    return found, environment(load_template(), found)
+
+
+def build_pump(app: Any, found: LocalResources, endpoint: str) -> Pump:
+    import boto3
+    from chalice.utils import to_cfn_resource_name
+
+    session = boto3.session.Session(region_name=REGION)
+    streams = session.client("dynamodbstreams", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    handlers = {to_cfn_resource_name(name): name for name in app.handler_map}
+    batch_sizes = {to_cfn_resource_name(source.name): source.batch_size for source in app.event_sources}
+    pollers: list[StreamPoller | QueuePoller] = []
+    for source in event_sources(load_template()):
+        handler = app.handler_map[handlers[source.function]]
+        size = batch_sizes.get(source.function, source.batch_size)
+        if source.kind == "DynamoDB":
+            pollers.append(StreamPoller(source, handler, size, found, streams, sqs, REGION))
+        else:
+            pollers.append(QueuePoller(source, handler, size, found, sqs, REGION))
+    return Pump(pollers)
+
+
+@dataclass
+class Stack:
+    api_url: str
+    aws_endpoint: str
+    api_key: str
+    resources: LocalResources
+    pump: Pump
+
+
+@contextmanager
+def running(host: str = "127.0.0.1", port: int = 8000, aws_port: int = 5000, api_key: str | None = None
+            ) -> Iterator[Stack]:
+    """Everything up, inside the ``with``; everything stopped after it."""
+    from chalicelib import wiring
+
+    moto = MotoServer(host, aws_port)
+    moto.start()
+    try:
+        os.environ.update(aws_environment(moto.endpoint))
+        found, env = provision(moto.endpoint)
+        os.environ.update({**stage_environment(), **env})
+        wiring.reset()
+        key = _admin_key(api_key)
+        app, server = _chalice_server(host, port)
+        pump = build_pump(app, found, moto.endpoint)
+        web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
+        web.start()
+        pump.start()
+        try:
+            yield Stack(f"http://{host}:{server.server.server_port}", moto.endpoint, key, found, pump)
+        finally:
+            pump.stop()
+            server.shutdown()
+            pump.join(timeout=5)
+    finally:
+        moto.stop()
+
+
+def _admin_key(secret: str | None) -> str:
+    from chalicelib import wiring
+    from chalicelib.services.access import create_key
+
+    secret, _ = create_key("local admin", ["admin"], wiring.deps().store, secret=secret)
+    return secret
+
+
+def _chalice_server(host: str, port: int) -> tuple[Any, Any]:
+    import io
+    from contextlib import redirect_stdout
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    factory = CLIFactory(str(PROJECT_DIR))
+    config = factory.create_config_obj(chalice_stage_name="dev")
+    app = factory.load_chalice_app()
+    with redirect_stdout(io.StringIO()):
+        server = create_local_server(app, config, host, port)
+    return app, server

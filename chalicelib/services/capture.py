@@ -1,0 +1,122 @@
+"""Capture: a form submission or an API call becomes a contact, an account, a lead and (for forms)
+a ``form_submitted`` interaction, written together or not at all.
+
+Retried safely: matching reads current data and the write is one transaction conditioned on it; a lost
+race (another capture for the same person) re-reads and re-plans. Replays of the same request are
+answered from the idempotency record before any of this runs (see ``api``)."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.capture import Capture, capture_from_api
+from chalicelib.domain.entities import Interaction
+from chalicelib.domain.errors import Conflict, ConcurrentUpdate, NotFound
+from chalicelib.domain.forms import FormDefinition, capture_from_submission
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.matching import CapturePlan, plan_capture
+from chalicelib.observability import count, logger
+from chalicelib.wiring import Deps
+
+
+@dataclass(frozen=True)
+class Captured:
+    lead_id: str
+    contact_id: str
+    lead_created: bool
+    contact_created: bool
+    account_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lead_id": self.lead_id,
+            "contact_id": self.contact_id,
+            "lead_created": self.lead_created,
+            "contact_created": self.contact_created,
+            "account_id": self.account_id,
+        }
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+
+
+def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> Captured:
+    """Write a capture; with ``submission_id`` also its ``form_submitted`` interaction."""
+    store = deps.store
+    for attempt in range(deps.settings.capture_max_attempts):
+        now = datetime.now(UTC)
+        plan = plan_capture(capture, store.find_for_capture(capture), now, new_id)
+        interaction = _submission(plan, capture, submission_id, now) if submission_id else None
+        try:
+            store.write_capture(plan, interaction)
+        except ConcurrentUpdate:
+            _backoff(attempt)
+            continue
+        _count(plan)
+        logger.info("capture written", extra={"lead_id": plan.lead.lead_id, "contact_id": plan.contact.contact_id})
+        return Captured(
+            lead_id=plan.lead.lead_id,
+            contact_id=plan.contact.contact_id,
+            lead_created=plan.lead_created,
+            contact_created=plan.contact_created,
+            account_id=plan.contact.account_id,
+        )
+    raise Conflict("too many simultaneous captures for this contact; retry the request")
+
+
+def _submission(plan: CapturePlan, capture: Capture, submission_id: str, now: datetime) -> Interaction:
+    return Interaction(
+        interaction_id=submission_id,
+        contact_id=plan.contact.contact_id,
+        type="form_submitted",
+        occurred_at=now,
+        lead_id=plan.lead.lead_id,
+        properties={"form_id": capture.lead.get("form_id")},
+        source=capture.origin,
+    )
+
+
+def _count(plan: CapturePlan) -> None:
+    if plan.contact_created:
+        count("ContactCreated")
+    if plan.account_created:
+        count("AccountCreated")
+    count("LeadCreated" if plan.lead_created else "LeadUpdated")
+
+
+def load_form(form_id: str, deps: Deps) -> FormDefinition:
+    form = deps.store.get_form(form_id)
+    if form is None:
+        raise NotFound("form", form_id)
+    return form
+
+
+def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """``request = {"key", "form_id", "payload": submitted fields}`` -> ``{"status", "body"}``.
+
+    A filled honeypot is answered like success (202) and only a quarantine record is kept, so a bot
+    learns nothing."""
+    form_id = request["form_id"]
+    form = load_form(form_id, deps)
+    submitted = request["payload"]
+    if form.honeypot_filled(submitted):
+        quarantine_id = deps.store.quarantine(form_id, "honeypot", submitted, datetime.now(UTC))
+        count("SubmissionRejected")
+        logger.info("submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id})
+        return {"status": 202, "body": {"accepted": True}}
+    submission = capture_from_submission(form_id, form, submitted)
+    submission_id = new_id("s")
+    result = capture(submission, deps, submission_id=submission_id)
+    count("FormSubmitted")
+    return {"status": 201, "body": {"submission_id": submission_id, **result.as_dict()}}
+
+
+def create_lead(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """``POST /v1/leads``: ``request = {"key", "payload": body}`` -> ``{"status", "body"}``."""
+    result = capture(capture_from_api(request["payload"]), deps)
+    return {"status": 201, "body": result.as_dict()}

@@ -1,0 +1,44 @@
+"""Settings read from the environment: the only module that reads ``os.environ``.
+
+Table and queue names arrive as environment variables that the cloud template (``infra/template.json``,
+``Globals.Function.Environment``) fills with ``Ref``s and that the local stack fills from the same file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    stage: str = Field("dev", alias="LEADFLOW_STAGE")
+    region: str = Field("us-east-1", alias="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+
+    contacts_table: str = Field("leadflow-contacts", alias="CONTACTS_TABLE")
+    accounts_table: str = Field("leadflow-accounts", alias="ACCOUNTS_TABLE")
+    leads_table: str = Field("leadflow-leads", alias="LEADS_TABLE")
+    interactions_table: str = Field("leadflow-interactions", alias="INTERACTIONS_TABLE")
+    keys_table: str = Field("leadflow-keys", alias="KEYS_TABLE")
+    forms_table: str = Field("leadflow-forms", alias="FORMS_TABLE")
+    api_keys_table: str = Field("leadflow-api-keys", alias="API_KEYS_TABLE")
+    quarantine_table: str = Field("leadflow-quarantine", alias="QUARANTINE_TABLE")
+    idempotency_table: str = Field("leadflow-idempotency", alias="IDEMPOTENCY_TABLE")
+    tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
+
+    #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
+    #: the first answer back.
+    idempotency_ttl_seconds: int = Field(3600, alias="IDEMPOTENCY_TTL_SECONDS")
+    #: Interactions are kept this long (DynamoDB TTL), then expire.
+    interaction_retention_days: int = Field(730, alias="INTERACTION_RETENTION_DAYS")
+    #: How many times a capture retries after losing a race on the same contact.
+    capture_max_attempts: int = Field(40, alias="CAPTURE_MAX_ATTEMPTS")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,416 @@
+"""The DynamoDB adapter behind the domain's ports: mapping records to entities, conditions and
+transactions, and translating PynamoDB errors into domain errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.access import ApiKey
+from chalicelib.domain.capture import Capture
+from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
+from chalicelib.domain.errors import ConcurrentUpdate, FieldError, ValidationFailed
+from chalicelib.domain.forms import FormDefinition
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.interactions import iso
+from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
+from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.store.records import (
+    AccountRecord,
+    ApiKeyRecord,
+    ConsentChangeMap,
+    ContactRecord,
+    FormRecord,
+    InteractionRecord,
+    KeyRecord,
+    LeadRecord,
+    QuarantineRecord,
+)
+
+_RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+# ---------------------------------------------------------------- mapping records <-> entities
+
+
+def _version(version: int | None) -> dict[str, int]:
+    """A stored entity carries the version it was read at; a new one has none yet."""
+    return {} if version is None else {"version": version}
+
+
+def contact_from(record: ContactRecord) -> Contact:
+    return Contact(
+        contact_id=record.contact_id,
+        email=record.email,
+        fields=record.fields.as_dict() if record.fields else {},
+        account_id=record.account_id,
+        lead_ids=list(record.lead_ids or []),
+        marketing_only=bool(record.marketing_only),
+        consent=record.consent,
+        consent_history=[ConsentChange(c.level, c.source, c.at) for c in record.consent_history or []],
+        last_interaction_at=record.last_interaction_at,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+    )
+
+
+def contact_record(contact: Contact) -> ContactRecord:
+    return ContactRecord(
+        contact.contact_id,
+        email=contact.email,
+        fields=contact.fields,
+        account_id=contact.account_id,
+        lead_ids=contact.lead_ids,
+        marketing_only=contact.marketing_only,
+        consent=contact.consent,
+        consent_history=[ConsentChangeMap(level=c.level, source=c.source, at=c.at) for c in contact.consent_history],
+        last_interaction_at=contact.last_interaction_at,
+        created_at=contact.created_at,
+        updated_at=contact.updated_at,
+        **_version(contact.version),
+    )
+
+
+def account_from(record: AccountRecord) -> Account:
+    return Account(
+        account_id=record.account_id,
+        name=record.name,
+        domain=record.domain,
+        fields=record.fields.as_dict() if record.fields else {},
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+    )
+
+
+def account_record(account: Account) -> AccountRecord:
+    return AccountRecord(
+        account.account_id,
+        name=account.name,
+        domain=account.domain,
+        fields=account.fields,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+        **_version(account.version),
+    )
+
+
+def lead_from(record: LeadRecord) -> Lead:
+    return Lead(
+        lead_id=record.lead_id,
+        contact_id=record.contact_id,
+        account_id=record.account_id,
+        state=record.state,
+        status=record.status,
+        fields=record.fields.as_dict() if record.fields else {},
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        version=record.version,
+    )
+
+
+def lead_record(lead: Lead) -> LeadRecord:
+    return LeadRecord(
+        lead.lead_id,
+        contact_id=lead.contact_id,
+        account_id=lead.account_id,
+        state=lead.state,
+        status=lead.status,
+        fields=lead.fields,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+        **_version(lead.version),
+    )
+
+
+def interaction_record(interaction: Interaction, retention_days: int) -> InteractionRecord:
+    return InteractionRecord(
+        interaction.contact_id,
+        f"{iso(interaction.occurred_at)}#{interaction.interaction_id}",
+        interaction_id=interaction.interaction_id,
+        type=interaction.type,
+        occurred_at=interaction.occurred_at,
+        lead_id=interaction.lead_id,
+        properties=interaction.properties,
+        source=interaction.source,
+        recorded_at=datetime.now(tz=interaction.occurred_at.tzinfo),
+        expires_at=interaction.occurred_at + timedelta(days=retention_days),
+    )
+
+
+def interaction_from(record: InteractionRecord) -> Interaction:
+    return Interaction(
+        interaction_id=record.interaction_id,
+        contact_id=record.contact_id,
+        type=record.type,
+        occurred_at=record.occurred_at,
+        properties=record.properties.as_dict() if record.properties else {},
+        lead_id=record.lead_id,
+        source=record.source,
+    )
+
+
+# ---------------------------------------------------------------- cursors
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValidationFailed([FieldError("cursor", "cursor is not one this API returned")]) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
+    return data
+
+
+def _is_race(exc: TransactWriteError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code in _RACE_CODES for reason in reasons) or (
+        exc.cause_response_code == "TransactionConflictException"
+    )
+
+
+class DynamoStore:
+    """Implements ``LeadStore``, ``FormStore`` and ``KeyStore`` on the tables in ``records``."""
+
+    def __init__(self, connection: Connection, retention_days: int) -> None:
+        self._connection = connection
+        self._retention_days = retention_days
+
+    # ------------------------------------------------------------ capture
+
+    def find_for_capture(self, capture: Capture) -> Known:
+        keys = account_keys(capture)
+        wanted = keys.guard_keys()
+        if capture.email:
+            wanted = [contact_key(capture.email), *wanted]
+        claims = {r.key: r.owner_id for r in KeyRecord.batch_get(wanted, consistent_read=True)} if wanted else {}
+        known = Known(taken_account_keys={k for k in claims if k.startswith("account-")})
+        contact_id = claims.get(contact_key(capture.email)) if capture.email else None
+        if contact_id:
+            known.contact = self.get_contact(contact_id)
+            if known.contact is not None:
+                known.open_leads = [lead for lead in self.get_leads(known.contact.lead_ids[-50:]) if lead.is_open]
+        account_id = next((claims[k] for k in keys.guard_keys() if k in claims), None)
+        if account_id:
+            known.account = self.get_account(account_id)
+        return known
+
+    def write_capture(self, plan: CapturePlan, interaction: Interaction | None) -> None:
+        """One transaction: the contact, its claims, the account, the lead and the interaction, each
+        conditioned on what was read. Any lost race cancels all of it (:class:`ConcurrentUpdate`)."""
+        now = plan.contact.updated_at
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                self._save(tx, contact_record(plan.contact), ContactRecord.contact_id, plan.contact_created)
+                for key in plan.new_keys:
+                    owner_id = plan.contact.contact_id
+                    if key.startswith("account-") and plan.account is not None:
+                        owner_id = plan.account.account_id
+                    tx.save(KeyRecord(key, owner_id=owner_id, created_at=now), condition=KeyRecord.key.does_not_exist())
+                if plan.account is not None and (plan.account_created or plan.account_changed):
+                    self._save(tx, account_record(plan.account), AccountRecord.account_id, plan.account_created)
+                self._save(tx, lead_record(plan.lead), LeadRecord.lead_id, plan.lead_created)
+                if interaction is not None:
+                    tx.save(
+                        interaction_record(interaction, self._retention_days),
+                        condition=InteractionRecord.contact_id.does_not_exist(),
+                    )
+        except TransactWriteError as exc:
+            if _is_race(exc):
+                raise ConcurrentUpdate("another capture changed the same contact first") from exc
+            raise
+
+    @staticmethod
+    def _save(tx: TransactWrite, record: Any, hash_attr: Any, created: bool) -> None:
+        if created:
+            tx.save(record, condition=hash_attr.does_not_exist())
+        else:
+            tx.save(record)  # PynamoDB adds "version = read version" (optimistic locking)
+
+    # ------------------------------------------------------------ reads
+
+    def get_contact(self, contact_id: str) -> Contact | None:
+        try:
+            return contact_from(ContactRecord.get(contact_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_account(self, account_id: str) -> Account | None:
+        try:
+            return account_from(AccountRecord.get(account_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_lead(self, lead_id: str) -> Lead | None:
+        try:
+            return lead_from(LeadRecord.get(lead_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def get_leads(self, lead_ids: Sequence[str]) -> list[Lead]:
+        if not lead_ids:
+            return []
+        found = {r.lead_id: lead_from(r) for r in LeadRecord.batch_get(list(dict.fromkeys(lead_ids)), consistent_read=True)}
+        return [found[i] for i in lead_ids if i in found]
+
+    def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
+        start = decode_cursor(cursor)
+        condition: Condition | None = None
+        for attribute, value in ((LeadRecord.status, where.status), (LeadRecord.fields["source"], where.source)):
+            if value is not None:
+                clause = attribute == value
+                condition = clause if condition is None else condition & clause
+        results: Any
+        if where.contact_id is not None:
+            if where.state is not None:
+                clause = LeadRecord.state == where.state
+                condition = clause if condition is None else condition & clause
+            results = LeadRecord.by_contact.query(
+                where.contact_id, filter_condition=condition, limit=limit, last_evaluated_key=start,
+                scan_index_forward=False,
+            )
+        elif where.state is not None:
+            results = LeadRecord.by_state.query(
+                where.state, filter_condition=condition, limit=limit, last_evaluated_key=start,
+                scan_index_forward=False,
+            )
+        else:
+            results = LeadRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
+        items = [lead_from(r) for r in results]
+        return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None)
+
+    def existing_contacts(self, contact_ids: Sequence[str]) -> set[str]:
+        ids = list(dict.fromkeys(contact_ids))
+        return {r.contact_id for r in ContactRecord.batch_get(ids, attributes_to_get=["contact_id"])} if ids else set()
+
+    def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
+        for record in InteractionRecord.query(contact_id, scan_index_forward=False):
+            yield interaction_from(record)
+
+    # ------------------------------------------------------------ interactions
+
+    def contact_for_email(self, email: str, now: datetime) -> str:
+        key = contact_key(email)
+        for _ in range(5):
+            try:
+                return KeyRecord.get(key, consistent_read=True).owner_id
+            except DoesNotExist:
+                pass
+            contact = Contact(contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now)
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    tx.save(contact_record(contact), condition=ContactRecord.contact_id.does_not_exist())
+                    tx.save(KeyRecord(key, owner_id=contact.contact_id, created_at=now), condition=KeyRecord.key.does_not_exist())
+                return contact.contact_id
+            except TransactWriteError as exc:
+                if not _is_race(exc):
+                    raise
+        raise ConcurrentUpdate(f"could not settle the contact for {key}")
+
+    def record_interaction(self, interaction: Interaction) -> bool:
+        try:
+            interaction_record(interaction, self._retention_days).save(condition=InteractionRecord.contact_id.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def note_activity(self, contact_id: str, at: datetime) -> None:
+        """Keep the newest interaction time; an older or repeated one changes nothing."""
+        record = ContactRecord(contact_id)
+        try:
+            record.update(
+                actions=[ContactRecord.last_interaction_at.set(at)],
+                condition=ContactRecord.contact_id.exists()
+                & (ContactRecord.last_interaction_at.does_not_exist() | (ContactRecord.last_interaction_at < at)),
+                add_version_condition=False,
+            )
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    # ------------------------------------------------------------ forms
+
+    def get_form(self, form_id: str) -> FormDefinition | None:
+        try:
+            record = FormRecord.get(form_id)
+        except DoesNotExist:
+            return None
+        return FormDefinition.model_validate_json(record.definition)
+
+    def put_form(self, form_id: str, form: FormDefinition, now: datetime) -> bool:
+        try:
+            existing = FormRecord.get(form_id, consistent_read=True)
+        except DoesNotExist:
+            existing = None
+        record = FormRecord(
+            form_id,
+            definition=form.model_dump_json(exclude_none=True),
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+            **_version(existing.version if existing else None),
+        )
+        try:
+            record.save(condition=FormRecord.form_id.does_not_exist() if existing is None else None)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate("the form changed while it was being saved; send it again") from exc
+            raise
+        return existing is None
+
+    def quarantine(self, form_id: str, reason: str, payload: dict[str, Any], now: datetime) -> str:
+        quarantine_id = new_id("q")
+        QuarantineRecord(
+            quarantine_id,
+            form_id=form_id,
+            reason=reason,
+            received_at=now,
+            payload=json.dumps(payload, default=str)[:20000],
+            expires_at=now + timedelta(days=30),
+        ).save()
+        return quarantine_id
+
+    # ------------------------------------------------------------ API keys
+
+    def find_key(self, key_hash: str) -> ApiKey | None:
+        try:
+            record = ApiKeyRecord.get(key_hash)
+        except DoesNotExist:
+            return None
+        return ApiKey(
+            key_id=record.key_id,
+            name=record.name,
+            scopes=frozenset(record.scopes or ()),
+            created_at=record.created_at,
+            revoked_at=record.revoked_at,
+        )
+
+    def put_key(self, key_hash: str, key: ApiKey) -> None:
+        ApiKeyRecord(
+            key_hash,
+            key_id=key.key_id,
+            name=key.name,
+            scopes=set(key.scopes),
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        ).save()

@@ -1,0 +1,191 @@
+"""PynamoDB ``*Record`` classes: one per table, keys documented here and nowhere else.
+
+| table (env var)      | hash key       | range key            | indexes                                   |
+|----------------------|----------------|----------------------|-------------------------------------------|
+| CONTACTS_TABLE       | contact_id     |                      |                                           |
+| ACCOUNTS_TABLE       | account_id     |                      |                                           |
+| LEADS_TABLE          | lead_id        |                      | by_contact (contact_id, created_at), by_state (state, created_at) |
+| INTERACTIONS_TABLE   | contact_id     | sk = occurred_at#id  | TTL expires_at                            |
+| KEYS_TABLE           | key            |                      | uniqueness claims: contact-email#, account-name#, account-domain# |
+| FORMS_TABLE          | form_id        |                      |                                           |
+| API_KEYS_TABLE       | key_hash       |                      |                                           |
+| QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
+
+Table names are bound at run time from settings (:func:`bind`), never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+UNBOUND = "unbound"
+
+
+class ConsentChangeMap(MapAttribute[str, Any]):
+    level = UnicodeAttribute()
+    source = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class ContactRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(null=True)
+    fields = MapAttribute[str, Any](default=dict)
+    account_id = UnicodeAttribute(null=True)
+    lead_ids = ListAttribute[str](of=UnicodeAttribute, default=list)
+    marketing_only = BooleanAttribute(default=True)
+    consent = UnicodeAttribute(default="none")
+    consent_history = ListAttribute[ConsentChangeMap](of=ConsentChangeMap, default=list)
+    last_interaction_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class AccountRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    account_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(null=True)
+    domain = UnicodeAttribute(null=True)
+    fields = MapAttribute[str, Any](default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class LeadsByContact(GlobalSecondaryIndex["LeadRecord"]):
+    class Meta:
+        index_name = "by_contact"
+        projection = AllProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class LeadsByState(GlobalSecondaryIndex["LeadRecord"]):
+    class Meta:
+        index_name = "by_state"
+        projection = AllProjection()
+
+    state = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class LeadRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute()
+    account_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="open")
+    status = UnicodeAttribute(default="new")
+    fields = MapAttribute[str, Any](default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_contact = LeadsByContact()
+    by_state = LeadsByState()
+
+
+class InteractionRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    interaction_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    lead_id = UnicodeAttribute(null=True)
+    properties = MapAttribute[str, Any](default=dict)
+    source = UnicodeAttribute(default="api")
+    recorded_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class KeyRecord(Model):
+    """A uniqueness claim: the first conditional put of a key wins, whoever races for it."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    key = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class FormRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    form_id = UnicodeAttribute(hash_key=True)
+    definition = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ApiKeyRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    scopes = UnicodeSetAttribute()
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class QuarantineRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    quarantine_id = UnicodeAttribute(hash_key=True)
+    form_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    payload = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+#: Record class -> the settings attribute that names its table.
+TABLES: dict[type[Model], str] = {
+    ContactRecord: "contacts_table",
+    AccountRecord: "accounts_table",
+    LeadRecord: "leads_table",
+    InteractionRecord: "interactions_table",
+    KeyRecord: "keys_table",
+    FormRecord: "forms_table",
+    ApiKeyRecord: "api_keys_table",
+    QuarantineRecord: "quarantine_table",
+}
+
+
+def bind(table_names: dict[str, str], region: str, host: str | None) -> None:
+    """Point every record class at its table (and endpoint); drops cached connections."""
+    for record, setting in TABLES.items():
+        record.Meta.table_name = table_names[setting]
+        record.Meta.region = region
+        record.Meta.host = host  # type: ignore[attr-defined]
+        record._connection = None

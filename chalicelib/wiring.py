@@ -1,0 +1,84 @@
+"""Composition root: lazy, cached factories for the adapters. Nothing here runs at import time, so
+cold starts stay short and tests can start moto before the first client exists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.store.dynamo import DynamoStore
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: DynamoStore
+    tracking: Any
+    settings: Settings
+
+
+@lru_cache(maxsize=1)
+def deps() -> Deps:
+    from botocore.config import Config
+    from pynamodb.connection import Connection
+
+    from chalicelib.integrations.sqs import SqsTrackingQueue
+    from chalicelib.store import records
+    from chalicelib.store.dynamo import DynamoStore
+
+    settings = get_settings()
+    records.bind(
+        {name: getattr(settings, name) for name in records.TABLES.values()},
+        settings.region,
+        settings.aws_endpoint_url,
+    )
+    connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
+    boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return Deps(
+        store=DynamoStore(connection, settings.interaction_retention_days),
+        tracking=SqsTrackingQueue(settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config),
+        settings=settings,
+    )
+
+
+@lru_cache(maxsize=None)
+def idempotent(operation: str, function: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """``function(request)`` made replay-safe with Powertools Idempotency: the same ``request["key"]``
+    returns the first answer; the same key with another ``request["payload"]`` is refused. One
+    persistence layer per operation (a shared one would keep the first operation's config)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    settings = get_settings()
+    import boto3
+
+    client = boto3.session.Session().client(
+        "dynamodb", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client)
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="payload",
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+        raise_on_no_idempotency_key=True,
+    )
+    wrapped = idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)(
+        function
+    )
+    wrapped.__name__ = operation
+    wrapped.idempotency_config = config  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[no-any-return]
+
+
+def reset() -> None:
+    """Forget every cached adapter (tests and the local stack change the environment)."""
+    get_settings.cache_clear()
+    deps.cache_clear()
+    idempotent.cache_clear()
