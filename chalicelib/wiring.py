@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.settings import Settings, get_settings
@@ -40,13 +40,17 @@ def deps() -> Deps:
     boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
     return Deps(
         store=DynamoStore(connection, settings.interaction_retention_days),
-        tracking=SqsTrackingQueue(settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config),
+        tracking=SqsTrackingQueue(
+            settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
         settings=settings,
     )
 
 
-@lru_cache(maxsize=None)
-def idempotent(operation: str, function: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+@cache
+def idempotent(
+    operation: str, function: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
     """``function(request)`` made replay-safe with Powertools Idempotency: the same ``request["key"]``
     returns the first answer; the same key with another ``request["payload"]`` is refused. One
     persistence layer per operation (a shared one would keep the first operation's config)."""
@@ -69,12 +73,12 @@ def idempotent(operation: str, function: Callable[[dict[str, Any]], dict[str, An
         expires_after_seconds=settings.idempotency_ttl_seconds,
         raise_on_no_idempotency_key=True,
     )
-    wrapped = idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)(
-        function
-    )
+    wrapped = idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence, config=config
+    )(function)
     wrapped.__name__ = operation
-    wrapped.idempotency_config = config  # type: ignore[attr-defined]
-    return wrapped  # type: ignore[no-any-return]
+    wrapped.idempotency_config = config
+    return wrapped
 
 
 def reset() -> None:

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
+from chalicelib.api.errors import Forbidden
 from chalicelib.api.http import (
     body_digest,
     endpoint,
@@ -17,7 +18,6 @@ from chalicelib.api.http import (
     read_json,
     replay_safe,
 )
-from chalicelib.api.errors import Forbidden
 from chalicelib.services import capture, forms, interactions
 
 bp = Blueprint(__name__)
@@ -56,12 +56,14 @@ def get_form(request: Request, form_id: str) -> Response:
 
 @endpoint(bp, "/v1/forms/{form_id}/submissions", "OPTIONS", scope=None)
 def preflight(request: Request, form_id: str) -> Response:
-    headers = _cors(request, form_id)
-    headers.update({
-        "Access-Control-Allow-Methods": "POST, OPTIONS",
-        "Access-Control-Allow-Headers": CORS_HEADERS,
-        "Access-Control-Max-Age": "600",
-    })
+    headers: dict[str, str | list[str]] = {**_cors(request, form_id)}
+    headers.update(
+        {
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": "600",
+        }
+    )
     return Response(body="", status_code=204, headers=headers)
 
 
@@ -70,7 +72,9 @@ def submit(request: Request, form_id: str) -> Response:
     fields = read_fields(request)
     cors = _cors(request, form_id)
     key = idempotency_key(request) or body_digest(fields)
-    response = replay_safe(bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields})
+    response = replay_safe(
+        bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields}
+    )
     response.headers.update(cors)
     return response
 

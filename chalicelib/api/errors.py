@@ -73,7 +73,7 @@ def translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | No
         return 422, error_body(exc.code, exc.message, exc.field, fields=fields), {}
     for kind, status in _DOMAIN_STATUS:
         if isinstance(exc, kind):
-            return status, error_body(exc.code, exc.message, exc.field), {}  # type: ignore[attr-defined]
+            return status, error_body(exc.code, exc.message, exc.field), {}
     return _translate_idempotency(exc)
 
 
@@ -83,11 +83,17 @@ def _translate_idempotency(exc: Exception) -> tuple[int, dict[str, Any], dict[st
         IdempotencyValidationError,
     )
 
+    error: ApiError
     if isinstance(exc, IdempotencyValidationError):
-        error = IdempotencyKeyReused("this Idempotency-Key was used with a different request body", "Idempotency-Key")
+        error = IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request body", "Idempotency-Key"
+        )
     elif isinstance(exc, IdempotencyAlreadyInProgressError):
-        error = RequestInProgress("a request with this Idempotency-Key is still in progress; retry shortly",
-                                  "Idempotency-Key", {"Retry-After": "1"})
+        error = RequestInProgress(
+            "a request with this Idempotency-Key is still in progress; retry shortly",
+            "Idempotency-Key",
+            {"Retry-After": "1"},
+        )
     else:
         return None
     return error.status, error_body(error.code, error.message, error.field), error.headers

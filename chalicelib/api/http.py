@@ -54,7 +54,9 @@ def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callab
                 mapped = translate(exc)
                 if mapped is None:
                     logger.exception("unhandled error", extra={"path": path, "method": method})
-                    return json_response(500, error_body("internal_error", "something went wrong on our side"))
+                    return json_response(
+                        500, error_body("internal_error", "something went wrong on our side")
+                    )
                 status, body, headers = mapped
                 return json_response(status, body, headers)
             finally:
@@ -82,7 +84,8 @@ def _media_type(request: Request) -> str:
 
 
 def _raw(request: Request, max_bytes: int) -> bytes:
-    raw: bytes = request.raw_body or b""
+    body = request.raw_body or b""
+    raw = body.encode() if isinstance(body, str) else body
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
     return raw
@@ -114,7 +117,9 @@ def read_fields(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, 
         raise UnsupportedMediaType(f"send the form as {JSON} or {URLENCODED}", "Content-Type")
     raw = _raw(request, max_bytes)
     try:
-        parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+        parsed = parse_qs(
+            raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedBody(f"the body is not a valid urlencoded form ({exc})") from None
     return {name: values[-1] if len(values) == 1 else values for name, values in parsed.items()}

@@ -64,7 +64,7 @@ def _section(entity_values: Any, entity: str, errors: list[FieldError], region: 
 
 
 def capture_from_api(body: dict[str, Any]) -> Capture:
-    """``POST /v1/leads``: ``{"contact": {...}, "account": {...}, "lead": {...}, "consent"?, "lead_matching"?}``."""
+    """``POST /v1/leads``: ``{"contact", "account", "lead", "consent"?, "lead_matching"?}``."""
     errors: list[FieldError] = []
     unknown = sorted(set(body) - {"contact", "account", "lead", "consent", "lead_matching", "phone_region"})
     errors.extend(FieldError(name, f"{name} is not a known property", "unknown_field") for name in unknown)

@@ -7,6 +7,7 @@ value normalises to ``None``, which the merge treats as "nothing said" (ignore e
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any, Literal
@@ -46,8 +47,10 @@ def parse_path(path: str) -> tuple[Entity, str]:
     """``"contact.email"`` -> ``("contact", "email")``; raises :class:`InvalidValue` otherwise."""
     entity, _, name = path.partition(".")
     if entity not in ENTITIES or not _NAME.match(name):
-        raise InvalidValue(f"{path!r} is not a field path: use <entity>.<name> with entity lead, contact or account")
-    return entity, name  # type: ignore[return-value]
+        raise InvalidValue(
+            f"{path!r} is not a field path: use <entity>.<name> with entity lead, contact or account"
+        )
+    return entity, name
 
 
 def normalise_email(value: str) -> str:
@@ -62,7 +65,9 @@ def normalise_phone(value: str, region: str | None) -> str:
     try:
         number = phonenumbers.parse(value, region.upper() if region else None)
     except phonenumbers.NumberParseException:
-        raise InvalidValue("is not a phone number (include the country code, e.g. +44 20 7946 0958)") from None
+        raise InvalidValue(
+            "is not a phone number (include the country code, e.g. +44 20 7946 0958)"
+        ) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidValue("is not a valid phone number") from None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -99,7 +104,7 @@ def _number(value: Any) -> int | float:
             number = float(str(value).strip())
         except ValueError:
             raise InvalidValue("must be a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise InvalidValue("must be a finite number")
     return int(number) if number.is_integer() else number
 
@@ -161,6 +166,7 @@ def merge_fields(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, 
 
 def same_text(a: Any, b: Any) -> bool:
     """Text equality as users mean it: case and surrounding spaces do not count."""
+
     def norm(v: Any) -> str:
         return str(v).strip().casefold() if v is not None else ""
 

@@ -135,7 +135,10 @@ class FormDefinition(BaseModel):
 def form_validation_errors(exc: Any) -> ValidationFailed:
     """Turn a pydantic ``ValidationError`` on a form definition into field errors."""
     errors = [
-        FieldError(".".join(str(p) for p in err["loc"]) or "body", f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        FieldError(
+            ".".join(str(p) for p in err["loc"]) or "body",
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}",
+        )
         for err in exc.errors()
     ]
     return ValidationFailed(errors)
@@ -155,21 +158,15 @@ def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[
     consents: list[str | None] = [form.consent_on_submit]
     region = form.phone_region or _region_hint(form, submitted)
     for name, spec in form.fields.items():
-        raw = _one_value(submitted.get(name))
         try:
-            value = normalise_value(raw, spec.kind, phone_region=region, max_length=spec.max_length)
-        except InvalidValue as exc:
-            errors.append(FieldError(name, f"{name} {exc}"))
+            value = _field_value(name, spec, submitted, region)
+        except _Rejected as rejected:
+            errors.append(rejected.error)
             continue
         if value is None:
-            if spec.required:
-                errors.append(FieldError(name, f"{name} is required", "required"))
             continue
         if spec.maps_to == "consent":
-            if value is True:
-                consents.append(spec.level)
-            elif spec.required:
-                errors.append(FieldError(name, f"{name} must be accepted", "required"))
+            consents.append(spec.level if value is True else None)
             continue
         entity, field_name = parse_path(spec.maps_to)
         sections[entity][field_name] = value
@@ -187,6 +184,27 @@ def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[
         origin=f"form:{form_id}",
         lead_matching=form.lead_matching,
     )
+
+
+class _Rejected(Exception):
+    def __init__(self, error: FieldError) -> None:
+        self.error = error
+
+
+def _field_value(name: str, spec: FormField, submitted: dict[str, Any], region: str | None) -> Any:
+    """One field's normalised value (``None`` when empty); a required field must be there, and a
+    required consent box must be ticked."""
+    try:
+        value = normalise_value(
+            _one_value(submitted.get(name)), spec.kind, phone_region=region, max_length=spec.max_length
+        )
+    except InvalidValue as exc:
+        raise _Rejected(FieldError(name, f"{name} {exc}")) from None
+    if spec.required and value is None:
+        raise _Rejected(FieldError(name, f"{name} is required", "required"))
+    if spec.required and spec.maps_to == "consent" and value is not True:
+        raise _Rejected(FieldError(name, f"{name} must be accepted", "required"))
+    return value
 
 
 def _region_hint(form: FormDefinition, submitted: dict[str, Any]) -> str | None:

@@ -12,9 +12,17 @@ from chalicelib.domain.fields import InvalidValue, normalise_email
 
 KNOWN_TYPES = frozenset(
     {
-        "email_sent", "email_opened", "email_clicked", "email_unsubscribed", "page_visited",
-        "form_submitted", "event_registered", "event_attended", "webinar_attended",
-        "content_downloaded", "phone_call_completed",
+        "email_sent",
+        "email_opened",
+        "email_clicked",
+        "email_unsubscribed",
+        "page_visited",
+        "form_submitted",
+        "event_registered",
+        "event_attended",
+        "webinar_attended",
+        "content_downloaded",
+        "phone_call_completed",
     }
 )
 MAX_BATCH = 100
@@ -88,6 +96,37 @@ def _optional_id(item: dict[str, Any], key: str) -> str | None:
     return value
 
 
+def _email(item: dict[str, Any]) -> str | None:
+    email = item.get("email")
+    if email is None:
+        return None
+    if not isinstance(email, str):
+        raise InvalidValue("email must be text")
+    try:
+        return normalise_email(email)
+    except InvalidValue as exc:
+        raise InvalidValue(f"email {exc}") from None
+
+
+def _properties(item: dict[str, Any]) -> dict[str, Any]:
+    properties = item.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise InvalidValue("properties must be an object")
+    if len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
+        raise InvalidValue(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes")
+    return properties
+
+
+def _occurred_at(item: dict[str, Any], now: datetime) -> datetime:
+    try:
+        occurred_at = parse_time(item.get("occurred_at"))
+    except InvalidValue as exc:
+        raise InvalidValue(f"occurred_at {exc}") from None
+    if occurred_at > now + MAX_FUTURE:
+        raise InvalidValue("occurred_at is more than 24 hours in the future")
+    return occurred_at
+
+
 def parse_interaction(item: Any, now: datetime) -> InteractionInput:
     """Validate one element of ``POST /v1/interactions``; raises :class:`InvalidValue`."""
     if not isinstance(item, dict):
@@ -95,28 +134,11 @@ def parse_interaction(item: Any, now: datetime) -> InteractionInput:
     kind = item.get("type")
     if not isinstance(kind, str) or not _TYPE.match(kind):
         raise InvalidValue("type must be a lower_snake_case interaction type")
-    try:
-        occurred_at = parse_time(item.get("occurred_at"))
-    except InvalidValue as exc:
-        raise InvalidValue(f"occurred_at {exc}") from None
-    if occurred_at > now + MAX_FUTURE:
-        raise InvalidValue("occurred_at is more than 24 hours in the future")
+    occurred_at = _occurred_at(item, now)
     contact_id = _optional_id(item, "contact_id")
-    email = item.get("email")
-    if email is not None:
-        if not isinstance(email, str):
-            raise InvalidValue("email must be text")
-        try:
-            email = normalise_email(email)
-        except InvalidValue as exc:
-            raise InvalidValue(f"email {exc}") from None
+    email = _email(item)
     if (contact_id is None) == (email is None):
         raise InvalidValue("give exactly one of contact_id or email")
-    properties = item.get("properties") or {}
-    if not isinstance(properties, dict):
-        raise InvalidValue("properties must be an object")
-    if len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
-        raise InvalidValue(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes")
     return InteractionInput(
         interaction_id=_optional_id(item, "id"),
         type=kind,
@@ -124,5 +146,5 @@ def parse_interaction(item: Any, now: datetime) -> InteractionInput:
         contact_id=contact_id,
         email=email,
         lead_id=_optional_id(item, "lead_id"),
-        properties=properties,
+        properties=_properties(item),
     )

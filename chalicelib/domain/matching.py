@@ -20,12 +20,45 @@ from chalicelib.domain.fields import merge_fields, non_empty, same_text
 #: Mailbox providers: their domain says nothing about the person's company.
 FREE_MAIL_DOMAINS = frozenset(
     {
-        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
-        "hotmail.co.uk", "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com",
-        "mac.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de",
-        "mail.com", "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "qq.com", "163.com",
-        "126.com", "free.fr", "orange.fr", "laposte.net", "libero.it", "t-online.de", "btinternet.com",
-        "comcast.net", "verizon.net", "att.net", "rediffmail.com", "example.com",
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+        "fastmail.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "free.fr",
+        "orange.fr",
+        "laposte.net",
+        "libero.it",
+        "t-online.de",
+        "btinternet.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "rediffmail.com",
+        "example.com",
     }
 )
 _LEGAL_SUFFIX = re.compile(
@@ -105,7 +138,9 @@ def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable
     """Decide which contact, account and lead a capture writes. Pure: same inputs, same plan."""
     contact, contact_created = _plan_contact(capture, known.contact, now, new_id)
     new_keys = [contact_key(contact.email)] if contact_created and contact.email else []
-    account, account_created, account_changed, account_keys_to_claim = _plan_account(capture, known, now, new_id)
+    account, account_created, account_changed, account_keys_to_claim = _plan_account(
+        capture, known, now, new_id
+    )
     new_keys += account_keys_to_claim
     if account is not None:
         contact.account_id = account.account_id

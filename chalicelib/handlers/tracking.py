@@ -26,8 +26,13 @@ def _record_message(record: SQSRecord) -> None:
 def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS (tracking queue) -> interactions table. Redelivery is harmless: writes are conditional."""
     try:
-        return process_partial_response(
-            event=event, record_handler=_record_message, processor=BatchProcessor(EventType.SQS), context=context
+        return dict(
+            process_partial_response(
+                event=event,
+                record_handler=_record_message,
+                processor=BatchProcessor(EventType.SQS),
+                context=context,
+            )
         )
     finally:
         flush()
@@ -44,9 +49,13 @@ def _note_activity(record: DynamoDBRecord) -> None:
 def note_activity(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Interactions stream -> the contact's ``last_interaction_at`` (newest wins: idempotent)."""
     try:
-        return process_partial_response(
-            event=event, record_handler=_note_activity, processor=BatchProcessor(EventType.DynamoDBStreams),
-            context=context,
+        return dict(
+            process_partial_response(
+                event=event,
+                record_handler=_note_activity,
+                processor=BatchProcessor(EventType.DynamoDBStreams),
+                context=context,
+            )
         )
     finally:
         flush()

@@ -18,8 +18,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind the API and moto to.")
 @click.option("--port", default=8000, show_default=True, help="Port of the HTTP API.")
-@click.option("--aws-port", default=5000, show_default=True, help="Port of the moto server (the AWS endpoint).")
-@click.option("--api-key", envvar="LEADFLOW_API_KEY", default=None, help="Admin API key to create (random if unset).")
+@click.option(
+    "--aws-port", default=5000, show_default=True, help="Port of the moto server (the AWS endpoint)."
+)
+@click.option(
+    "--api-key", envvar="LEADFLOW_API_KEY", default=None, help="Admin API key to create (random if unset)."
+)
 @click.option("--demo", is_flag=True, help="Define a sample form and post sample submissions.")
 def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
@@ -27,7 +31,7 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
 
     stopped = threading.Event()
 
-    def stop(signum: int, frame: FrameType | None) -> None:
+    def stop(_signum: int, _frame: FrameType | None) -> None:
         stopped.set()
 
     signal.signal(signal.SIGTERM, stop)
@@ -55,7 +59,9 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--name", required=True, help="Who or what the key is for.")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"]))
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"])
+)
 def create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print its secret once."""
     from chalicelib import wiring

@@ -84,8 +84,16 @@ def stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str
 
 
 class StreamPoller:
-    def __init__(self, source: EventSource, handler: Handler, batch_size: int, resources: LocalResources,
-                 dynamodb_streams: Any, sqs: Any, region: str) -> None:
+    def __init__(
+        self,
+        source: EventSource,
+        handler: Handler,
+        batch_size: int,
+        resources: LocalResources,
+        dynamodb_streams: Any,
+        sqs: Any,
+        region: str,
+    ) -> None:
         self.source = source
         self.handler = handler
         self.batch_size = batch_size
@@ -142,12 +150,18 @@ class StreamPoller:
         """Like Lambda: the batch's description (not its records) goes to the failure destination."""
         del self.pending[: len(records)]
         self.attempts, self.size = 0, self.batch_size
-        logger.error("stream batch dead-lettered", extra={"function": self.source.function, "records": len(records)})
+        logger.error(
+            "stream batch dead-lettered", extra={"function": self.source.function, "records": len(records)}
+        )
         if self.failure_queue is None:
             return
         info = {
-            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": self.source.function,
-                               "condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.source.max_retries + 1},
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.source.function,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.source.max_retries + 1,
+            },
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
                 "shardId": next(iter(self.iterators), None),
@@ -164,8 +178,15 @@ class StreamPoller:
 
 
 class QueuePoller:
-    def __init__(self, source: EventSource, handler: Handler, batch_size: int, resources: LocalResources,
-                 sqs: Any, region: str) -> None:
+    def __init__(
+        self,
+        source: EventSource,
+        handler: Handler,
+        batch_size: int,
+        resources: LocalResources,
+        sqs: Any,
+        region: str,
+    ) -> None:
         self.source = source
         self.handler = handler
         self.batch_size = min(10, batch_size)
@@ -201,7 +222,9 @@ class QueuePoller:
         for message in messages:
             if failed is None or message["MessageId"] in failed:
                 self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_DELAY_SECONDS
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=RETRY_DELAY_SECONDS,
                 )
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -221,14 +244,14 @@ class Pump(threading.Thread):
     def drain(self) -> int:
         """Poll until every source is empty; returns the number of batches delivered."""
         delivered = 0
-        while any([poller.poll() for poller in self.pollers]):
+        while sum(poller.poll() for poller in self.pollers):
             delivered += 1
         return delivered
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                busy = any([poller.poll() for poller in self.pollers])
+                busy = sum(poller.poll() for poller in self.pollers) > 0
             except Exception:
                 logger.exception("pump poll failed")
                 busy = False

@@ -61,7 +61,9 @@ def create_resources(template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: 
     return found
 
 
-def _create_table(found: LocalResources, logical_id: str, props: dict[str, Any], dynamodb: Any, prefix: str) -> None:
+def _create_table(
+    found: LocalResources, logical_id: str, props: dict[str, Any], dynamodb: Any, prefix: str
+) -> None:
     name = f"{prefix}{logical_id}"
     kwargs: dict[str, Any] = {key: props[key] for key in _TABLE_KEYS if key in props}
     if "SSESpecification" in props:  # CloudFormation says SSEEnabled where the API says Enabled
@@ -71,7 +73,9 @@ def _create_table(found: LocalResources, logical_id: str, props: dict[str, Any],
     try:
         dynamodb.create_table(TableName=name, **kwargs)
         if "TimeToLiveSpecification" in props:
-            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
+            )
     except dynamodb.exceptions.ResourceInUseException:
         pass
     found.tables[logical_id] = name
@@ -80,20 +84,28 @@ def _create_table(found: LocalResources, logical_id: str, props: dict[str, Any],
         found.streams[logical_id] = stream
 
 
-def _create_queue(found: LocalResources, logical_id: str, props: dict[str, Any], sqs: Any, prefix: str) -> None:
+def _create_queue(
+    found: LocalResources, logical_id: str, props: dict[str, Any], sqs: Any, prefix: str
+) -> None:
     name = f"{prefix}{logical_id}" + (".fifo" if props.get("FifoQueue") else "")
-    attributes = {key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
-                  for key in _QUEUE_ATTRIBUTES if key in props}
+    attributes = {
+        key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+        for key in _QUEUE_ATTRIBUTES
+        if key in props
+    }
     if "RedrivePolicy" in props:
         policy = props["RedrivePolicy"]
         attributes["RedrivePolicy"] = json.dumps(
-            {"deadLetterTargetArn": found.resolve(policy["deadLetterTargetArn"]),
-             "maxReceiveCount": policy["maxReceiveCount"]}
+            {
+                "deadLetterTargetArn": found.resolve(policy["deadLetterTargetArn"]),
+                "maxReceiveCount": policy["maxReceiveCount"],
+            }
         )
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     found.queue_urls[logical_id] = url
     found.queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+        "Attributes"
+    ]["QueueArn"]
 
 
 def environment(template: dict[str, Any], found: LocalResources) -> dict[str, str]:

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.local.pump import Pump, QueuePoller, StreamPoller
-from chalicelib.local.resources import LocalResources, create_resources, environment, event_sources, load_template
+from chalicelib.local.resources import (
+    LocalResources,
+    create_resources,
+    environment,
+    event_sources,
+    load_template,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -35,7 +41,11 @@ class _Serialized:
 
 class MotoServer:
     def __init__(self, host: str, port: int) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from werkzeug.serving import make_server
 
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
@@ -60,7 +70,7 @@ def aws_environment(endpoint: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
@@ -70,8 +80,10 @@ def stage_environment(stage: str = "dev") -> dict[str, str]:
     import json
 
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
-    return {**config.get("environment_variables", {}),
-            **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+    return {
+        **config.get("environment_variables", {}),
+        **config.get("stages", {}).get(stage, {}).get("environment_variables", {}),
+    }
 
 
 def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
@@ -79,10 +91,17 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
     environment the functions see."""
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
-                                    region_name=REGION)
-    found = create_resources(load_template(), session.client("dynamodb", endpoint_url=endpoint),
-                             session.client("sqs", endpoint_url=endpoint), RESOURCE_PREFIX)
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+        region_name=REGION,
+    )
+    found = create_resources(
+        load_template(),
+        session.client("dynamodb", endpoint_url=endpoint),
+        session.client("sqs", endpoint_url=endpoint),
+        RESOURCE_PREFIX,
+    )
     return found, environment(load_template(), found)
 
 
@@ -116,8 +135,9 @@ class Stack:
 
 
 @contextmanager
-def running(host: str = "127.0.0.1", port: int = 8000, aws_port: int = 5000, api_key: str | None = None
-            ) -> Iterator[Stack]:
+def running(
+    host: str = "127.0.0.1", port: int = 8000, aws_port: int = 5000, api_key: str | None = None
+) -> Iterator[Stack]:
     """Everything up, inside the ``with``; everything stopped after it."""
     from chalicelib import wiring
 

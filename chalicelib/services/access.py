@@ -30,7 +30,9 @@ def authenticate(secret: str | None, store: KeyStore) -> ApiKey | None:
     return None
 
 
-def create_key(name: str, scopes: list[str], store: KeyStore, secret: str | None = None) -> tuple[str, ApiKey]:
+def create_key(
+    name: str, scopes: list[str], store: KeyStore, secret: str | None = None
+) -> tuple[str, ApiKey]:
     """Store a new key and return its secret (shown once; only its hash is kept)."""
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import Conflict, ConcurrentUpdate, NotFound
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
@@ -58,7 +58,9 @@ def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> C
             _backoff(attempt)
             continue
         _count(plan)
-        logger.info("capture written", extra={"lead_id": plan.lead.lead_id, "contact_id": plan.contact.contact_id})
+        logger.info(
+            "capture written", extra={"lead_id": plan.lead.lead_id, "contact_id": plan.contact.contact_id}
+        )
         return Captured(
             lead_id=plan.lead.lead_id,
             contact_id=plan.contact.contact_id,

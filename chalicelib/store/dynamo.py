@@ -8,11 +8,12 @@ import binascii
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.access import ApiKey
@@ -42,9 +43,14 @@ _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 # ---------------------------------------------------------------- mapping records <-> entities
 
 
-def _version(version: int | None) -> dict[str, int]:
+_R = TypeVar("_R", bound=Model)
+
+
+def _versioned(record: _R, version: int | None) -> _R:
     """A stored entity carries the version it was read at; a new one has none yet."""
-    return {} if version is None else {"version": version}
+    if version is not None:
+        record.version = version  # type: ignore[attr-defined]
+    return record
 
 
 def contact_from(record: ContactRecord) -> Contact:
@@ -65,7 +71,7 @@ def contact_from(record: ContactRecord) -> Contact:
 
 
 def contact_record(contact: Contact) -> ContactRecord:
-    return ContactRecord(
+    record = ContactRecord(
         contact.contact_id,
         email=contact.email,
         fields=contact.fields,
@@ -73,12 +79,14 @@ def contact_record(contact: Contact) -> ContactRecord:
         lead_ids=contact.lead_ids,
         marketing_only=contact.marketing_only,
         consent=contact.consent,
-        consent_history=[ConsentChangeMap(level=c.level, source=c.source, at=c.at) for c in contact.consent_history],
+        consent_history=[
+            ConsentChangeMap(level=c.level, source=c.source, at=c.at) for c in contact.consent_history
+        ],
         last_interaction_at=contact.last_interaction_at,
         created_at=contact.created_at,
         updated_at=contact.updated_at,
-        **_version(contact.version),
     )
+    return _versioned(record, contact.version)
 
 
 def account_from(record: AccountRecord) -> Account:
@@ -94,15 +102,15 @@ def account_from(record: AccountRecord) -> Account:
 
 
 def account_record(account: Account) -> AccountRecord:
-    return AccountRecord(
+    record = AccountRecord(
         account.account_id,
         name=account.name,
         domain=account.domain,
         fields=account.fields,
         created_at=account.created_at,
         updated_at=account.updated_at,
-        **_version(account.version),
     )
+    return _versioned(record, account.version)
 
 
 def lead_from(record: LeadRecord) -> Lead:
@@ -120,7 +128,7 @@ def lead_from(record: LeadRecord) -> Lead:
 
 
 def lead_record(lead: Lead) -> LeadRecord:
-    return LeadRecord(
+    record = LeadRecord(
         lead.lead_id,
         contact_id=lead.contact_id,
         account_id=lead.account_id,
@@ -129,8 +137,8 @@ def lead_record(lead: Lead) -> LeadRecord:
         fields=lead.fields,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
-        **_version(lead.version),
     )
+    return _versioned(record, lead.version)
 
 
 def interaction_record(interaction: Interaction, retention_days: int) -> InteractionRecord:
@@ -202,13 +210,17 @@ class DynamoStore:
         wanted = keys.guard_keys()
         if capture.email:
             wanted = [contact_key(capture.email), *wanted]
-        claims = {r.key: r.owner_id for r in KeyRecord.batch_get(wanted, consistent_read=True)} if wanted else {}
+        claims = (
+            {r.key: r.owner_id for r in KeyRecord.batch_get(wanted, consistent_read=True)} if wanted else {}
+        )
         known = Known(taken_account_keys={k for k in claims if k.startswith("account-")})
         contact_id = claims.get(contact_key(capture.email)) if capture.email else None
         if contact_id:
             known.contact = self.get_contact(contact_id)
             if known.contact is not None:
-                known.open_leads = [lead for lead in self.get_leads(known.contact.lead_ids[-50:]) if lead.is_open]
+                known.open_leads = [
+                    lead for lead in self.get_leads(known.contact.lead_ids[-50:]) if lead.is_open
+                ]
         account_id = next((claims[k] for k in keys.guard_keys() if k in claims), None)
         if account_id:
             known.account = self.get_account(account_id)
@@ -225,9 +237,14 @@ class DynamoStore:
                     owner_id = plan.contact.contact_id
                     if key.startswith("account-") and plan.account is not None:
                         owner_id = plan.account.account_id
-                    tx.save(KeyRecord(key, owner_id=owner_id, created_at=now), condition=KeyRecord.key.does_not_exist())
+                    tx.save(
+                        KeyRecord(key, owner_id=owner_id, created_at=now),
+                        condition=KeyRecord.key.does_not_exist(),
+                    )
                 if plan.account is not None and (plan.account_created or plan.account_changed):
-                    self._save(tx, account_record(plan.account), AccountRecord.account_id, plan.account_created)
+                    self._save(
+                        tx, account_record(plan.account), AccountRecord.account_id, plan.account_created
+                    )
                 self._save(tx, lead_record(plan.lead), LeadRecord.lead_id, plan.lead_created)
                 if interaction is not None:
                     tx.save(
@@ -269,13 +286,19 @@ class DynamoStore:
     def get_leads(self, lead_ids: Sequence[str]) -> list[Lead]:
         if not lead_ids:
             return []
-        found = {r.lead_id: lead_from(r) for r in LeadRecord.batch_get(list(dict.fromkeys(lead_ids)), consistent_read=True)}
+        found = {
+            r.lead_id: lead_from(r)
+            for r in LeadRecord.batch_get(list(dict.fromkeys(lead_ids)), consistent_read=True)
+        }
         return [found[i] for i in lead_ids if i in found]
 
     def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         start = decode_cursor(cursor)
         condition: Condition | None = None
-        for attribute, value in ((LeadRecord.status, where.status), (LeadRecord.fields["source"], where.source)):
+        for attribute, value in (
+            (LeadRecord.status, where.status),
+            (LeadRecord.fields["source"], where.source),
+        ):
             if value is not None:
                 clause = attribute == value
                 condition = clause if condition is None else condition & clause
@@ -285,22 +308,35 @@ class DynamoStore:
                 clause = LeadRecord.state == where.state
                 condition = clause if condition is None else condition & clause
             results = LeadRecord.by_contact.query(
-                where.contact_id, filter_condition=condition, limit=limit, last_evaluated_key=start,
+                where.contact_id,
+                filter_condition=condition,
+                limit=limit,
+                last_evaluated_key=start,
                 scan_index_forward=False,
             )
         elif where.state is not None:
             results = LeadRecord.by_state.query(
-                where.state, filter_condition=condition, limit=limit, last_evaluated_key=start,
+                where.state,
+                filter_condition=condition,
+                limit=limit,
+                last_evaluated_key=start,
                 scan_index_forward=False,
             )
         else:
             results = LeadRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
         items = [lead_from(r) for r in results]
-        return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None)
+        return Page(
+            items=items,
+            next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None,
+        )
 
     def existing_contacts(self, contact_ids: Sequence[str]) -> set[str]:
         ids = list(dict.fromkeys(contact_ids))
-        return {r.contact_id for r in ContactRecord.batch_get(ids, attributes_to_get=["contact_id"])} if ids else set()
+        return (
+            {r.contact_id for r in ContactRecord.batch_get(ids, attributes_to_get=["contact_id"])}
+            if ids
+            else set()
+        )
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
         for record in InteractionRecord.query(contact_id, scan_index_forward=False):
@@ -315,11 +351,16 @@ class DynamoStore:
                 return KeyRecord.get(key, consistent_read=True).owner_id
             except DoesNotExist:
                 pass
-            contact = Contact(contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now)
+            contact = Contact(
+                contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
+            )
             try:
                 with TransactWrite(connection=self._connection) as tx:
                     tx.save(contact_record(contact), condition=ContactRecord.contact_id.does_not_exist())
-                    tx.save(KeyRecord(key, owner_id=contact.contact_id, created_at=now), condition=KeyRecord.key.does_not_exist())
+                    tx.save(
+                        KeyRecord(key, owner_id=contact.contact_id, created_at=now),
+                        condition=KeyRecord.key.does_not_exist(),
+                    )
                 return contact.contact_id
             except TransactWriteError as exc:
                 if not _is_race(exc):
@@ -328,7 +369,9 @@ class DynamoStore:
 
     def record_interaction(self, interaction: Interaction) -> bool:
         try:
-            interaction_record(interaction, self._retention_days).save(condition=InteractionRecord.contact_id.does_not_exist())
+            interaction_record(interaction, self._retention_days).save(
+                condition=InteractionRecord.contact_id.does_not_exist()
+            )
         except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
@@ -342,7 +385,10 @@ class DynamoStore:
             record.update(
                 actions=[ContactRecord.last_interaction_at.set(at)],
                 condition=ContactRecord.contact_id.exists()
-                & (ContactRecord.last_interaction_at.does_not_exist() | (ContactRecord.last_interaction_at < at)),
+                & (
+                    ContactRecord.last_interaction_at.does_not_exist()
+                    | (ContactRecord.last_interaction_at < at)
+                ),
                 add_version_condition=False,
             )
         except Exception as exc:
@@ -368,8 +414,8 @@ class DynamoStore:
             definition=form.model_dump_json(exclude_none=True),
             created_at=existing.created_at if existing else now,
             updated_at=now,
-            **_version(existing.version if existing else None),
         )
+        _versioned(record, existing.version if existing else None)
         try:
             record.save(condition=FormRecord.form_id.does_not_exist() if existing is None else None)
         except PutError as exc:

@@ -4,9 +4,11 @@
 |----------------------|----------------|----------------------|-------------------------------------------|
 | CONTACTS_TABLE       | contact_id     |                      |                                           |
 | ACCOUNTS_TABLE       | account_id     |                      |                                           |
-| LEADS_TABLE          | lead_id        |                      | by_contact (contact_id, created_at), by_state (state, created_at) |
+| LEADS_TABLE          | lead_id        |                      | by_contact (contact_id, created_at),      |
+|                      |                |                      | by_state (state, created_at)              |
 | INTERACTIONS_TABLE   | contact_id     | sk = occurred_at#id  | TTL expires_at                            |
-| KEYS_TABLE           | key            |                      | uniqueness claims: contact-email#, account-name#, account-domain# |
+| KEYS_TABLE           | key            |                      | claims: contact-email#, account-name#,    |
+|                      |                |                      | account-domain# (uniqueness)              |
 | FORMS_TABLE          | form_id        |                      |                                           |
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
@@ -48,7 +50,7 @@ class ContactRecord(Model):
     email = UnicodeAttribute(null=True)
     fields = MapAttribute[str, Any](default=dict)
     account_id = UnicodeAttribute(null=True)
-    lead_ids = ListAttribute[str](of=UnicodeAttribute, default=list)
+    lead_ids = ListAttribute[str](default=list)
     marketing_only = BooleanAttribute(default=True)
     consent = UnicodeAttribute(default="none")
     consent_history = ListAttribute[ConsentChangeMap](of=ConsentChangeMap, default=list)
@@ -187,5 +189,5 @@ def bind(table_names: dict[str, str], region: str, host: str | None) -> None:
     for record, setting in TABLES.items():
         record.Meta.table_name = table_names[setting]
         record.Meta.region = region
-        record.Meta.host = host  # type: ignore[attr-defined]
+        record.Meta.host = host
         record._connection = None
