@@ -1,0 +1,76 @@
+"""Shared fixtures: AWS on moto (in-process), resources created from infra/template.json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def load_event(relative: str) -> Any:
+    return json.loads((EVENTS / relative).read_text())
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Every table and queue of the cloud template, on in-process moto; the app's settings point at them."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import wiring
+    from chalicelib.local.resources import create_resources, environment, load_template
+    from chalicelib.services import access
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in _AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        template = load_template()
+        found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "test-")
+        for name, value in environment(template, found).items():
+            monkeypatch.setenv(name, value)
+        wiring.reset()
+        access._cache.clear()
+        yield found
+        wiring.reset()
+        access._cache.clear()
+
+
+@pytest.fixture
+def deps(aws: Any) -> Any:
+    from chalicelib import wiring
+
+    return wiring.deps()
+
+
+@pytest.fixture
+def admin_key(deps: Any) -> str:
+    from chalicelib.services.access import create_key
+
+    secret, _ = create_key("tests", ["admin"], deps.store)
+    return secret
+
+
+@pytest.fixture
+def client(aws: Any) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="dev", project_dir=str(ROOT)) as test_client:
+        yield test_client
