@@ -15,7 +15,9 @@ def post_json(client: Any, path: str, body: Any, headers: dict[str, str] | None 
 
 
 def put_json(client: Any, path: str, body: Any, key: str) -> Any:
-    return client.http.put(path, headers={"Content-Type": "application/json", "X-Api-Key": key}, body=json.dumps(body))
+    return client.http.put(
+        path, headers={"Content-Type": "application/json", "X-Api-Key": key}, body=json.dumps(body)
+    )
 
 
 def get(client: Any, path: str, key: str) -> Any:

@@ -30,7 +30,9 @@ def scan(deps: Any, record: Any) -> list[Any]:
     return list(record.scan())
 
 
-def test_submission_creates_contact_account_lead_and_interaction(client: Any, form: Any, admin_key: str, deps: Any):
+def test_submission_creates_contact_account_lead_and_interaction(
+    client: Any, form: Any, admin_key: str, deps: Any
+):
     response = submit(client, ADA)
     assert response.status_code == 201
     body = response.json_body
@@ -54,7 +56,9 @@ def test_submission_creates_contact_account_lead_and_interaction(client: Any, fo
     ]
 
 
-def test_second_submission_with_same_email_and_topic_updates_the_open_lead(client: Any, form: Any, admin_key: str):
+def test_second_submission_with_same_email_and_topic_updates_the_open_lead(
+    client: Any, form: Any, admin_key: str
+):
     first = submit(client, ADA).json_body
     second = submit(client, ADA_AGAIN).json_body
     assert second["lead_id"] == first["lead_id"]
@@ -137,7 +141,9 @@ def test_unknown_form_is_404(client: Any, aws: Any):
 
 
 def test_wrong_content_type_is_415_with_json_error(client: Any, form: Any):
-    response = client.http.post(f"/v1/forms/{FORM}/submissions", headers={"Content-Type": "text/plain"}, body="hi")
+    response = client.http.post(
+        f"/v1/forms/{FORM}/submissions", headers={"Content-Type": "text/plain"}, body="hi"
+    )
     assert response.status_code == 415
     assert response.json_body["error"]["field"] == "Content-Type"
 
@@ -202,8 +208,11 @@ def test_invalid_form_definition_is_422_naming_the_field(client: Any, admin_key:
 def test_create_lead_by_api_with_idempotency_key(client: Any, admin_key: str, deps: Any):
     from chalicelib.store.records import LeadRecord
 
-    body = {"contact": {"email": "Ken@Unix.example.org", "first_name": "Ken"}, "account": {"name": "Bell Labs"},
-            "lead": {"topic": "Renewal"}}
+    body = {
+        "contact": {"email": "Ken@Unix.example.org", "first_name": "Ken"},
+        "account": {"name": "Bell Labs"},
+        "lead": {"topic": "Renewal"},
+    }
     headers = {"X-Api-Key": admin_key, "Idempotency-Key": "lead-1"}
     first = post_json(client, "/v1/leads", body, headers)
     again = post_json(client, "/v1/leads", body, headers)

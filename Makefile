@@ -1,0 +1,41 @@
+# Leadflow: `make run` starts the local stack with a demo; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: install run test lint format package bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<26.3"
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: install  ## the local stack (moto, tables, queues, API, pump) with a demo form and submissions
+	$(BIN)/leadflow local --demo
+
+test: install  ## unit, integration (moto), infra (packaged template) and end-to-end (local stack) tests
+	$(BIN)/pytest -q -p no:logging
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+package: install  ## the CloudFormation template and zip to deploy, in out/
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --pkg-format cloudformation \
+		--merge-template infra/template.json --stage $${STAGE:-dev} out/
+
+bench: install  ## capture throughput, request units and cold start, printed and written to bench/results/
+	$(BIN)/python bench/capture.py
+
+clean:
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

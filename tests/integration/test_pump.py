@@ -1,0 +1,132 @@
+"""The local pump behaves like Lambda's event-source mappings declared in infra/template.json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from chalicelib.local.pump import QueuePoller, StreamPoller
+from chalicelib.local.resources import EventSource, event_sources, load_template
+
+
+def source(function: str) -> EventSource:
+    return next(s for s in event_sources(load_template()) if s.function == function)
+
+
+def put_interactions(aws: Any, count: int) -> None:
+    dynamodb = boto3.client("dynamodb")
+    for n in range(count):
+        dynamodb.put_item(
+            TableName=aws.tables["InteractionsTable"],
+            Item={
+                "contact_id": {"S": "c_1"},
+                "sk": {"S": f"2026-11-20T10:00:0{n}.000Z#e{n}"},
+                "occurred_at": {"S": f"2026-11-20T10:00:0{n}.000000+0000"},
+                "payload": {"B": b"\x00\x01"},
+            },
+        )
+
+
+def test_template_declares_partial_failures_retries_bisect_and_a_failure_destination():
+    notes = source("NoteActivity")
+    assert (notes.kind, notes.source, notes.on_failure) == (
+        "DynamoDB",
+        "InteractionsTable",
+        "StreamFailuresQueue",
+    )
+    assert notes.reports_failures and notes.bisect and notes.max_retries == 5
+    assert source("RecordInteractions").reports_failures
+
+
+def test_stream_records_arrive_lambda_shaped_and_failed_ones_alone_are_retried(aws: Any):
+    put_interactions(aws, 3)
+    calls: list[list[str]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        record = event["Records"][0]
+        assert (
+            record["eventSource"] == "aws:dynamodb"
+            and record["eventSourceARN"] == aws.streams["InteractionsTable"]
+        )
+        assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
+        assert isinstance(record["dynamodb"]["NewImage"]["payload"]["B"], str), (
+            "binary as base64, like Lambda"
+        )
+        keys = [r["dynamodb"]["Keys"]["sk"]["S"] for r in event["Records"]]
+        calls.append(keys)
+        failed = [r for r in event["Records"] if r["dynamodb"]["Keys"]["sk"]["S"].endswith("#e1")]
+        if failed and len(calls) == 1:
+            return {"batchItemFailures": [{"itemIdentifier": failed[0]["dynamodb"]["SequenceNumber"]}]}
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        source("NoteActivity"),
+        handler,
+        100,
+        aws,
+        boto3.client("dynamodbstreams"),
+        boto3.client("sqs"),
+        "us-east-1",
+    )
+    while poller.poll():
+        pass
+    assert [len(c) for c in calls] == [3, 2], "the retry starts at the first failed record"
+    assert calls[1][0].endswith("#e1")
+
+
+def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: Any):
+    put_interactions(aws, 2)
+    attempts = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        attempts.append(len(event["Records"]))
+        raise RuntimeError("poison")
+
+    poller = StreamPoller(
+        source("NoteActivity"),
+        handler,
+        100,
+        aws,
+        boto3.client("dynamodbstreams"),
+        boto3.client("sqs"),
+        "us-east-1",
+    )
+    while poller.poll():
+        pass
+    assert attempts[0] == 2 and 1 in attempts, "bisected after a whole-batch failure"
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=aws.queue_urls["StreamFailuresQueue"], MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    infos = [json.loads(m["Body"]) for m in messages]
+    assert all(i["requestContext"]["condition"] == "RetryAttemptsExhausted" for i in infos)
+    assert sum(i["DDBStreamBatchInfo"]["batchSize"] for i in infos) == 2
+
+
+def test_queue_message_that_keeps_failing_ends_in_the_dead_letter_queue(aws: Any, monkeypatch: Any):
+    import chalicelib.local.pump as pump
+
+    monkeypatch.setattr(pump, "RETRY_DELAY_SECONDS", 0)
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=aws.queue_urls["TrackingQueue"], MessageBody="good")
+    sqs.send_message(QueueUrl=aws.queue_urls["TrackingQueue"], MessageBody="poison")
+    handled: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:sqs" and record["receiptHandle"]
+            if record["body"] == "poison":
+                failures.append({"itemIdentifier": record["messageId"]})
+            else:
+                handled.append(record["body"])
+        return {"batchItemFailures": failures}
+
+    poller = QueuePoller(source("RecordInteractions"), handler, 10, aws, sqs, "us-east-1")
+    for _ in range(10):
+        poller.poll()
+    assert handled == ["good"]
+    dead = sqs.receive_message(QueueUrl=aws.queue_urls["TrackingDeadLetterQueue"], MaxNumberOfMessages=10)
+    assert [m["Body"] for m in dead.get("Messages", [])] == ["poison"]
