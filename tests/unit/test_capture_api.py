@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -104,7 +105,7 @@ def test_invalid_email_is_named_once_not_also_as_missing():
 
 @pytest.mark.parametrize("section", ["contact", "account", "lead"])
 def test_section_that_is_not_an_object_is_refused(section):
-    body: dict[str, Any] = {"contact": {"email": "a@example.org"}, section: ["not", "an", "object"]}
+    body = {"contact": {"email": "a@example.org"}, section: ["not", "an", "object"]}
     assert section in _fields_named(body)
 
 
@@ -198,5 +199,5 @@ def test_validate_lead_matching_returns_a_copy():
 
 
 def test_validate_lead_matching_names_a_bad_path():
-    with pytest.raises(InvalidValue, match="'contact.Email' is not a field path"):
+    with pytest.raises(InvalidValue, match=re.escape("'contact.Email' is not a field path")):
         validate_lead_matching(["contact.Email"])

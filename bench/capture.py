@@ -1,0 +1,208 @@
+"""Capture benchmark: cold start, DynamoDB units per form submission, submissions per second.
+
+Run: ``make bench`` (or ``.venv/bin/python bench/capture.py``). Prints a table and writes
+``bench/results/capture.json``. Every figure is compared with its floor, measured in the same run:
+- cold start: ``import app`` against ``import boto3`` plus one DynamoDB client, fresh interpreters;
+- units: computed from the items each call writes and reads (see ``bench/units.py``);
+- throughput: submissions through the real route handler on in-process moto against raw ``put_item``
+  calls on the same moto (a capture writes at least three items: contact, lead, interaction).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+RUNS = 7
+SUBMISSIONS = 200
+
+
+def _fresh(code: str) -> float:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _importtime_total(module: str) -> float:
+    """Sum of the top-level cumulative times reported by ``python -X importtime -c "import <module>"``."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    total = 0
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, _, cumulative, name = (part.strip() for part in line.split("|", 3)[0:1][0].split(":")[1:2] + line.split("|")[1:3] + [""])
+        raw_name = line.split("|")[2]
+        if not raw_name.startswith(" ") or raw_name.startswith("  "):
+            continue
+        total += int(cumulative)
+    return total / 1000
+
+
+def cold_start() -> dict[str, float]:
+    timer = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
+    app = [_fresh(timer.format(body="import app")) for _ in range(RUNS)]
+    boto = [_fresh(timer.format(body="import boto3")) for _ in range(RUNS)]
+    client = [
+        _fresh(timer.format(body="import boto3; boto3.client('dynamodb', region_name='us-east-1')"))
+        for _ in range(RUNS)
+    ]
+    return {
+        "import_app_ms": round(statistics.median(app) * 1000, 1),
+        "import_boto3_ms": round(statistics.median(boto) * 1000, 1),
+        "import_boto3_and_client_ms": round(statistics.median(client) * 1000, 1),
+        "importtime_app_total_ms": round(_importtime_total("app"), 1),
+        "importtime_boto3_total_ms": round(_importtime_total("boto3"), 1),
+    }
+
+
+def _environment() -> Any:
+    import boto3
+
+    from chalicelib import wiring
+    from chalicelib.local.resources import create_resources, environment, load_template
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }.items():
+        os.environ[name] = value
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    template = load_template()
+    found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-")
+    os.environ.update(environment(template, found))
+    wiring.reset()
+    gsis = {
+        found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
+        for name, res in template["Resources"].items() if res.get("Type") == "AWS::DynamoDB::Table"
+    }
+    return found, gsis
+
+
+def _metered(meter: Any) -> Any:
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name != "dynamodb":
+            meter.calls[f"{self.meta.service_model.service_name}:{name}"] += 1
+            return original(self, name, params)
+        meter.before(name, params)
+        parsed = original(self, name, params)
+        meter.after(name, params, parsed)
+        return parsed
+
+    BaseClient._make_api_call = call  # type: ignore[method-assign]
+    return original
+
+
+def capture_figures() -> dict[str, Any]:
+    import logging
+
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from bench.units import Meter
+
+    logging.disable(logging.CRITICAL)
+    with mock_aws():
+        found, gsis = _environment()
+        from app import app
+
+        form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
+        sample = json.loads((ROOT / "events/http/form_submissions.json").read_text())[0]
+        with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
+            from chalicelib import wiring
+            from chalicelib.services.access import create_key
+
+            secret, _ = create_key("bench", ["admin"], wiring.deps().store)
+            client.http.put("/v1/forms/bench", headers={"Content-Type": "application/json", "X-Api-Key": secret},
+                            body=json.dumps(form))
+
+            def submit(body: dict[str, Any]) -> None:
+                response = client.http.post("/v1/forms/bench/submissions",
+                                            headers={"Content-Type": "application/json"}, body=json.dumps(body))
+                assert response.status_code == 201, response.body
+
+            submit({**sample, "email": "warmup@bench.example.org"})
+            per_case = {}
+            for case, make in (
+                ("new_contact", lambda n: {**sample, "email": f"person{n}@company{n}.example.org"}),
+                ("repeat_contact", lambda n: {**sample, "email": "warmup@bench.example.org", "first_name": f"P{n}"}),
+            ):
+                meter = Meter(gsi_count=gsis)
+                original = _metered(meter)
+                try:
+                    for n in range(20):
+                        submit(make(n))
+                finally:
+                    from botocore.client import BaseClient
+
+                    BaseClient._make_api_call = original  # type: ignore[method-assign]
+                per_case[case] = {
+                    "wcu_per_submission": round(meter.wcu / 20, 2),
+                    "rcu_per_submission": round(meter.rcu / 20, 2),
+                    "dynamodb_calls_per_submission": round(
+                        sum(v for k, v in meter.calls.items() if ":" not in k) / 20, 2),
+                    "calls": {k: v / 20 for k, v in sorted(meter.calls.items())},
+                }
+
+            start = time.perf_counter()
+            for n in range(SUBMISSIONS):
+                submit({**sample, "email": f"speed{n}@firm{n}.example.org"})
+            handler_rate = SUBMISSIONS / (time.perf_counter() - start)
+
+        raw = boto3.client("dynamodb")
+        table = found.tables["ContactsTable"]
+        start = time.perf_counter()
+        for n in range(SUBMISSIONS):
+            raw.put_item(TableName=table, Item={"contact_id": {"S": f"raw{n}"}, "email": {"S": f"raw{n}@x.org"}})
+        put_rate = SUBMISSIONS / (time.perf_counter() - start)
+    return {
+        "units": per_case,
+        "submissions_per_second": round(handler_rate, 1),
+        "raw_put_item_per_second": round(put_rate, 1),
+        "floor_captures_per_second": round(put_rate / 3, 1),
+        "ratio_to_floor": round(handler_rate / (put_rate / 3), 2),
+    }
+
+
+def main() -> None:
+    results = {"cold_start": cold_start(), **capture_figures()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "capture.json").write_text(json.dumps(results, indent=2))
+    cold = results["cold_start"]
+    print(f"{'figure':<48}{'value':>12}")
+    for label, value in (
+        ("import app, median of 7 fresh interpreters (ms)", cold["import_app_ms"]),
+        ("import boto3 (ms)", cold["import_boto3_ms"]),
+        ("import boto3 + DynamoDB client (ms)", cold["import_boto3_and_client_ms"]),
+        ("-X importtime: import app total (ms)", cold["importtime_app_total_ms"]),
+        ("-X importtime: import boto3 total (ms)", cold["importtime_boto3_total_ms"]),
+        ("WCU per submission, new contact", results["units"]["new_contact"]["wcu_per_submission"]),
+        ("RCU per submission, new contact", results["units"]["new_contact"]["rcu_per_submission"]),
+        ("WCU per submission, known contact", results["units"]["repeat_contact"]["wcu_per_submission"]),
+        ("RCU per submission, known contact", results["units"]["repeat_contact"]["rcu_per_submission"]),
+        ("DynamoDB calls per submission, new contact", results["units"]["new_contact"]["dynamodb_calls_per_submission"]),
+        ("submissions/s through the handler (moto)", results["submissions_per_second"]),
+        ("raw put_item/s (same moto)", results["raw_put_item_per_second"]),
+        ("floor: put_item/s / 3 items", results["floor_captures_per_second"]),
+        ("handler / floor", results["ratio_to_floor"]),
+    ):
+        print(f"{label:<48}{value:>12}")
+    print(f"calls per submission, new contact: {results['units']['new_contact']['calls']}")
+    print(f"written to {RESULTS / 'capture.json'}")
+
+
+if __name__ == "__main__":
+    main()
