@@ -18,8 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+
 def attribute_size(value: dict[str, Any]) -> int:
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S":
         return len(data.encode())
     if kind == "N":
@@ -79,9 +80,14 @@ class Meter:
         elif name in ("Query", "Scan"):
             self.rcu += self._read(parsed.get("Items", []), bool(params.get("ConsistentRead")), summed=True)
         elif name == "BatchGetItem":
-            for table, items in parsed.get("Responses", {}).items():
-                consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
-                self.rcu += self._read(items, consistent)
+            # every requested key is charged, found or not (a missing item costs the minimum)
+            for table, request in params["RequestItems"].items():
+                found = parsed.get("Responses", {}).get(table, [])
+                consistent = bool(request.get("ConsistentRead"))
+                missing = len(request["Keys"]) - len(found)
+                self.rcu += (self._read(found, consistent) if found else 0) + missing * (
+                    1.0 if consistent else 0.5
+                )
 
     def _write(self, table: str, item: dict[str, Any], factor: int, minimum: int = 0) -> None:
         units = max(minimum, math.ceil(item_size(item) / 1024))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 import phonenumbers
@@ -33,7 +33,7 @@ IMPLIED_TYPES: dict[str, FieldType] = {
     "account.employees": "integer",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+_INTEGER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)")
 _TRUE = frozenset({"true", "1", "yes", "on", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "n"})
 MAX_TEXT_LENGTH = 2000
@@ -46,7 +46,7 @@ class InvalidValue(ValueError):
 def parse_path(path: str) -> tuple[Entity, str]:
     """``"contact.email"`` -> ``("contact", "email")``; raises :class:`InvalidValue` otherwise."""
     entity, _, name = path.partition(".")
-    if entity not in ENTITIES or not _NAME.match(name):
+    if entity not in ENTITIES or not _NAME.fullmatch(name):
         raise InvalidValue(
             f"{path!r} is not a field path: use <entity>.<name> with entity lead, contact or account"
         )
@@ -82,31 +82,42 @@ def _text(value: Any, max_length: int) -> str | None:
     return text or None
 
 
+#: DynamoDB keeps 38 significant digits; a bigger number could not be stored as sent.
+_MAX_MAGNITUDE = 10**38
+
+
+def _bounded(number: int | float) -> int | float:
+    if abs(number) >= _MAX_MAGNITUDE:
+        raise InvalidValue("is too large")
+    return number
+
+
 def _integer(value: Any) -> int:
     if isinstance(value, bool):
         raise InvalidValue("must be an integer")
     if isinstance(value, int):
-        return value
+        return int(_bounded(value))
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip().replace(",", "")):
-        return int(value.strip().replace(",", ""))
+        return int(_bounded(value))
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(_bounded(int(value.strip().replace(",", ""))))
     raise InvalidValue("must be an integer")
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, bool):
         raise InvalidValue("must be a number")
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise InvalidValue("must be a number") from None
+    if isinstance(value, int):
+        return _bounded(value)  # exact
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return _bounded(int(value.strip().replace(",", "")))
+    try:
+        number = float(value if isinstance(value, float) else str(value).strip())
+    except (ValueError, OverflowError):
+        raise InvalidValue("must be a number") from None
     if not math.isfinite(number):
         raise InvalidValue("must be a finite number")
-    return int(number) if number.is_integer() else number
+    return _bounded(int(number) if number.is_integer() else number)
 
 
 def _boolean(value: Any) -> bool:
@@ -121,8 +132,13 @@ def _boolean(value: Any) -> bool:
 
 
 def _date(value: Any) -> str:
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip()[:10]).isoformat()
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).date().isoformat()
     except ValueError:
         raise InvalidValue("must be a date (YYYY-MM-DD)") from None
 

@@ -24,13 +24,13 @@ from chalicelib.domain.fields import (
     parse_path,
 )
 
-_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
-_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,100}$")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:\d{1,5})?")
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,100}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def valid_form_id(form_id: str) -> bool:
-    return bool(_ID.match(form_id))
+    return bool(_ID.fullmatch(form_id))
 
 
 class FormField(BaseModel):
@@ -91,7 +91,7 @@ class FormDefinition(BaseModel):
     @classmethod
     def _names(cls, value: dict[str, FormField]) -> dict[str, FormField]:
         for name in value:
-            if not _FIELD_NAME.match(name):
+            if not _FIELD_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not a usable field name")
         if not any(f.maps_to == "contact.email" for f in value.values()):
             raise ValueError("one field must map to contact.email (contacts are matched by email)")
@@ -109,7 +109,7 @@ class FormDefinition(BaseModel):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:
-            if origin != "*" and not _ORIGIN.match(origin):
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
         return value
 
@@ -128,7 +128,7 @@ class FormDefinition(BaseModel):
     def honeypot_filled(self, submitted: dict[str, Any]) -> bool:
         if not self.honeypot_field:
             return False
-        value = submitted.get(self.honeypot_field)
+        value = _one_value(submitted.get(self.honeypot_field))
         return value is not None and str(value).strip() != ""
 
 
@@ -200,7 +200,8 @@ def _field_value(name: str, spec: FormField, submitted: dict[str, Any], region: 
         )
     except InvalidValue as exc:
         raise _Rejected(FieldError(name, f"{name} {exc}")) from None
-    if spec.required and value is None:
+    if value is None and (spec.required or spec.maps_to == "contact.email"):
+        # contacts are matched by email: without one, every submission would make a new person
         raise _Rejected(FieldError(name, f"{name} is required", "required"))
     if spec.required and spec.maps_to == "consent" and value is not True:
         raise _Rejected(FieldError(name, f"{name} must be accepted", "required"))

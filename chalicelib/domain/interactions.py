@@ -26,11 +26,12 @@ KNOWN_TYPES = frozenset(
     }
 )
 MAX_BATCH = 100
+EARLIEST_YEAR = 1970
 MAX_PROPERTIES_BYTES = 4096
 #: Clocks drift; an interaction from further in the future than this is a mistake, not a clock.
 MAX_FUTURE = timedelta(hours=24)
-_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 
 
 def parse_time(value: Any) -> datetime:
@@ -43,12 +44,14 @@ def parse_time(value: Any) -> datetime:
         raise InvalidValue("must be an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise InvalidValue("must include a time zone (e.g. 2026-11-24T10:00:00Z)")
+    if parsed.year < EARLIEST_YEAR:
+        raise InvalidValue(f"must be in {EARLIEST_YEAR} or later")
     return parsed.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
     """UTC, millisecond precision, ``Z``: sorts as text in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _optional_id(item: dict[str, Any], key: str) -> str | None:
     value = item.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidValue(f"{key} must be an id of 1-128 letters, digits or _.:-")
     return value
 
@@ -103,7 +106,7 @@ def _email(item: dict[str, Any]) -> str | None:
     if not isinstance(email, str):
         raise InvalidValue("email must be text")
     try:
-        return normalise_email(email)
+        return normalise_email(email.strip())
     except InvalidValue as exc:
         raise InvalidValue(f"email {exc}") from None
 
@@ -132,7 +135,7 @@ def parse_interaction(item: Any, now: datetime) -> InteractionInput:
     if not isinstance(item, dict):
         raise InvalidValue("must be an object")
     kind = item.get("type")
-    if not isinstance(kind, str) or not _TYPE.match(kind):
+    if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
         raise InvalidValue("type must be a lower_snake_case interaction type")
     occurred_at = _occurred_at(item, now)
     contact_id = _optional_id(item, "contact_id")

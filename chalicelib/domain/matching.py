@@ -61,17 +61,51 @@ FREE_MAIL_DOMAINS = frozenset(
         "example.com",
     }
 )
-_LEGAL_SUFFIX = re.compile(
-    r"\b(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|sarl|bv|nv|oy|ab|as|spa|srl|co|corp|corporation|company)\b\.?"
+_LEGAL_FORMS = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "sarl",
+        "bv",
+        "nv",
+        "oy",
+        "ab",
+        "as",
+        "spa",
+        "srl",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+    }
 )
 _NOT_WORD = re.compile(r"[^\w]+")
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 def company_key(name: str) -> str | None:
-    """``"ACME, Inc."`` and ``"acme"`` are the same company."""
-    text = _LEGAL_SUFFIX.sub(" ", name.casefold())
-    key = _NOT_WORD.sub(" ", text).strip()
-    return key or None
+    """``"ACME, Inc."`` and ``"acme"`` are the same company; only trailing legal forms are dropped, so
+    "Limited Brands" stays "limited brands" (and "Inc." alone names no company)."""
+    words = _NOT_WORD.sub(" ", name.casefold()).split()
+    while words and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return " ".join(words) or None
+
+
+def normalise_domain(value: str) -> str | None:
+    """``"https://www.Acme.com/about"`` -> ``"acme.com"``; ``None`` when it is not a domain."""
+    text = value.strip().lower()
+    text = text.split("://", 1)[-1].split("/", 1)[0].split("@")[-1].split(":", 1)[0]
+    text = text.removeprefix("www.")
+    return text if _DOMAIN.fullmatch(text) else None
 
 
 def email_domain(email: str | None) -> str | None:
@@ -97,12 +131,16 @@ class AccountKeys:
         return keys
 
 
+#: Lead fields that keep the value of the capture that created the lead.
+FIRST_TOUCH = frozenset({"source", "form_id"})
+
+
 def account_keys(capture: Capture) -> AccountKeys:
     name = capture.account.get("name")
     domain = capture.account.get("domain")
     return AccountKeys(
         name=company_key(name) if isinstance(name, str) else None,
-        domain=(domain.lower() if isinstance(domain, str) else None) or email_domain(capture.email),
+        domain=(normalise_domain(domain) if isinstance(domain, str) else None) or email_domain(capture.email),
     )
 
 
@@ -244,7 +282,11 @@ def _plan_lead(
         ]
         if candidates:
             newest = max(candidates, key=lambda lead: lead.created_at)
-            return replace(newest, fields=merge_fields(newest.fields, capture.lead), updated_at=now), False
+            # where a lead came from is its first capture's: a later form does not rewrite it
+            incoming = {
+                k: v for k, v in capture.lead.items() if k not in FIRST_TOUCH or k not in newest.fields
+            }
+            return replace(newest, fields=merge_fields(newest.fields, incoming), updated_at=now), False
     lead = Lead(
         lead_id=new_id("l"),
         contact_id=contact.contact_id,

@@ -91,11 +91,25 @@ def _count(plan: CapturePlan) -> None:
     count("LeadCreated" if plan.lead_created else "LeadUpdated")
 
 
+#: Form definitions change rarely and every submission needs one: each Lambda container keeps what it
+#: read for this long (a change made through another container shows within this time).
+FORM_CACHE_SECONDS = 10.0
+_forms: dict[str, tuple[float, FormDefinition]] = {}
+
+
 def load_form(form_id: str, deps: Deps) -> FormDefinition:
+    cached = _forms.get(form_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     form = deps.store.get_form(form_id)
     if form is None:
         raise NotFound("form", form_id)
+    _forms[form_id] = (time.monotonic() + FORM_CACHE_SECONDS, form)
     return form
+
+
+def forget_form(form_id: str) -> None:
+    _forms.pop(form_id, None)
 
 
 def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.forms import FormDefinition, form_validation_errors, valid_form_id
+from chalicelib.services.capture import forget_form
 from chalicelib.wiring import Deps
 
 
@@ -22,4 +23,5 @@ def put_form(form_id: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]
     except ValidationError as exc:
         raise form_validation_errors(exc) from None
     created = deps.store.put_form(form_id, form, datetime.now(UTC))
+    forget_form(form_id)
     return created, {"form_id": form_id, **form.model_dump(exclude_none=True)}

@@ -293,6 +293,8 @@ class DynamoStore:
         return [found[i] for i in lead_ids if i in found]
 
     def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
+        if where.contact_id is not None:
+            return self._leads_of_contact(where, limit, cursor)
         start = decode_cursor(cursor)
         condition: Condition | None = None
         for attribute, value in (
@@ -303,18 +305,7 @@ class DynamoStore:
                 clause = attribute == value
                 condition = clause if condition is None else condition & clause
         results: Any
-        if where.contact_id is not None:
-            if where.state is not None:
-                clause = LeadRecord.state == where.state
-                condition = clause if condition is None else condition & clause
-            results = LeadRecord.by_contact.query(
-                where.contact_id,
-                filter_condition=condition,
-                limit=limit,
-                last_evaluated_key=start,
-                scan_index_forward=False,
-            )
-        elif where.state is not None:
+        if where.state is not None:
             results = LeadRecord.by_state.query(
                 where.state,
                 filter_condition=condition,
@@ -328,6 +319,27 @@ class DynamoStore:
         return Page(
             items=items,
             next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None,
+        )
+
+    def _leads_of_contact(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
+        """A contact's leads, newest first, from its ``lead_ids`` (consistent, no index)."""
+        start = decode_cursor(cursor)
+        offset = int(start["offset"]["N"]) if start and "offset" in start else 0
+        contact = self.get_contact(where.contact_id or "")
+        leads = self.get_leads(list(reversed(contact.lead_ids))) if contact else []
+        wanted = {"state": where.state, "status": where.status, "source": where.source}
+        matching = [
+            lead
+            for lead in leads
+            if all(
+                v is None or {"state": lead.state, "status": lead.status, "source": lead.source}[k] == v
+                for k, v in wanted.items()
+            )
+        ]
+        page = matching[offset : offset + limit]
+        more = offset + limit < len(matching)
+        return Page(
+            items=page, next_cursor=encode_cursor({"offset": {"N": str(offset + limit)}}) if more else None
         )
 
     def existing_contacts(self, contact_ids: Sequence[str]) -> set[str]:

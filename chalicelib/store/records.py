@@ -4,14 +4,16 @@
 |----------------------|----------------|----------------------|-------------------------------------------|
 | CONTACTS_TABLE       | contact_id     |                      |                                           |
 | ACCOUNTS_TABLE       | account_id     |                      |                                           |
-| LEADS_TABLE          | lead_id        |                      | by_contact (contact_id, created_at),      |
-|                      |                |                      | by_state (state, created_at)              |
+| LEADS_TABLE          | lead_id        |                      | by_state (state, created_at)              |
 | INTERACTIONS_TABLE   | contact_id     | sk = occurred_at#id  | TTL expires_at                            |
 | KEYS_TABLE           | key            |                      | claims: contact-email#, account-name#,    |
 |                      |                |                      | account-domain# (uniqueness)              |
 | FORMS_TABLE          | form_id        |                      |                                           |
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
+
+A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
+index: an index is eventually consistent and would cost every lead write again.
 
 Table names are bound at run time from settings (:func:`bind`), never at import time.
 """
@@ -73,15 +75,6 @@ class AccountRecord(Model):
     version = VersionAttribute()
 
 
-class LeadsByContact(GlobalSecondaryIndex["LeadRecord"]):
-    class Meta:
-        index_name = "by_contact"
-        projection = AllProjection()
-
-    contact_id = UnicodeAttribute(hash_key=True)
-    created_at = UTCDateTimeAttribute(range_key=True)
-
-
 class LeadsByState(GlobalSecondaryIndex["LeadRecord"]):
     class Meta:
         index_name = "by_state"
@@ -105,7 +98,6 @@ class LeadRecord(Model):
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
-    by_contact = LeadsByContact()
     by_state = LeadsByState()
 
 

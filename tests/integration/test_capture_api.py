@@ -261,3 +261,18 @@ def test_routes_need_a_key_with_the_right_scope(client: Any, deps: Any):
 
 def test_health_is_public(client: Any):
     assert client.http.get("/v1/health").status_code == 200
+
+
+def test_list_leads_of_one_contact_newest_first_with_filters(client: Any, form: Any, admin_key: str):
+    first = submit(client, ADA).json_body
+    second = submit(client, {**ADA, "topic": "Partnership"}).json_body
+    submit(client, GRACE)
+    page = get(client, f"/v1/leads?contact_id={first['contact_id']}&limit=1", admin_key).json_body
+    assert [lead["lead_id"] for lead in page["leads"]] == [second["lead_id"]]
+    rest = get(
+        client, f"/v1/leads?contact_id={first['contact_id']}&cursor={page['next_cursor']}", admin_key
+    ).json_body
+    assert [lead["lead_id"] for lead in rest["leads"]] == [first["lead_id"]]
+    assert rest["next_cursor"] is None
+    none = get(client, f"/v1/leads?contact_id={first['contact_id']}&state=qualified", admin_key).json_body
+    assert none["leads"] == []

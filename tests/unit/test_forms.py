@@ -251,11 +251,6 @@ def test_form_without_honeypot_is_never_filled(contact_us):
     assert not form.honeypot_filled({"website": "http://spam.example"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG forms.py:131-132 a list value is stringified ('[\\'\\']') instead of read like "
-    "_one_value, so a blank honeypot posted twice counts as filled",
-)
 def test_blank_honeypot_posted_twice_is_not_filled(contact_us_form):
     assert not contact_us_form.honeypot_filled({"website": ["", ""]})
 
@@ -451,11 +446,6 @@ def test_submission_leaves_its_input_unchanged(contact_us_form, sample_submissio
     assert submitted == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG forms.py:96/173 a form may leave its contact.email field optional, so a submission "
-    "without email becomes an email-less capture: a new, unmatchable contact every time",
-)
 def test_submission_without_email_is_refused_even_when_the_email_field_is_optional(contact_us):
     contact_us["fields"]["email"]["required"] = False
     form = FormDefinition.model_validate(contact_us)

@@ -509,3 +509,48 @@ def test_each_rise_appends_one_change():
     second = plan(capture(consent="profiling"), Known(contact=first)).contact
     assert [c.level for c in second.consent_history] == ["consent_given", "subscriptions", "profiling"]
     assert second.consent == "profiling"
+
+
+# ---------------------------------------------------------------- fixes found in review
+
+
+def test_only_trailing_legal_forms_are_dropped_from_company_names():
+    from chalicelib.domain.matching import company_key
+
+    assert company_key("Limited Brands") == "limited brands"
+    assert company_key("Acme Co. Ltd") == "acme"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("https://www.Acme.com/about", "acme.com"), ("ACME.COM", "acme.com"), ("not a domain", None)],
+)
+def test_given_account_domains_are_normalised(raw, expected):
+    from chalicelib.domain.matching import normalise_domain
+
+    assert normalise_domain(raw) == expected
+
+
+def test_updating_a_lead_keeps_the_source_and_form_of_its_first_capture():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.capture import Capture
+    from chalicelib.domain.entities import Contact, Lead
+    from chalicelib.domain.matching import Known, plan_capture
+
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    contact = Contact(
+        "c_1", "a@b.example.org", {"email": "a@b.example.org"}, now, now, lead_ids=["l_1"], version=1
+    )
+    lead = Lead(
+        "l_1", "c_1", {"topic": "Pricing", "source": "landing_page", "form_id": "first"}, now, now, version=1
+    )
+    capture = Capture(
+        contact={"email": "a@b.example.org"},
+        lead={"topic": "pricing", "source": "webinar", "form_id": "second", "campaign": "autumn"},
+    )
+    plan = plan_capture(capture, Known(contact=contact, open_leads=[lead]), now, lambda p: f"{p}_new")
+    assert plan.lead_created is False
+    assert plan.lead.fields["source"] == "landing_page"
+    assert plan.lead.fields["form_id"] == "first"
+    assert plan.lead.fields["campaign"] == "autumn"
