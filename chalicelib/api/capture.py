@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.errors import Forbidden
+from chalicelib.api.errors import Forbidden, translate
 from chalicelib.api.http import (
     body_digest,
     endpoint,
@@ -69,12 +69,20 @@ def preflight(request: Request, form_id: str) -> Response:
 
 @endpoint(bp, "/v1/forms/{form_id}/submissions", "POST", scope=None)
 def submit(request: Request, form_id: str) -> Response:
-    fields = read_fields(request)
     cors = _cors(request, form_id)
-    key = idempotency_key(request) or body_digest(fields)
-    response = replay_safe(
-        bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields}
-    )
+    try:
+        fields = read_fields(request)
+        key = idempotency_key(request) or body_digest(fields)
+        response = replay_safe(
+            bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields}
+        )
+    except Exception as exc:
+        # a page on an allowed origin must be able to read the field errors, so they carry CORS too
+        mapped = translate(exc)
+        if mapped is None:
+            raise
+        status, body, headers = mapped
+        return json_response(status, body, {**headers, **cors})
     response.headers.update(cors)
     return response
 

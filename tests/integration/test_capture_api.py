@@ -276,3 +276,9 @@ def test_list_leads_of_one_contact_newest_first_with_filters(client: Any, form: 
     assert rest["next_cursor"] is None
     none = get(client, f"/v1/leads?contact_id={first['contact_id']}&state=qualified", admin_key).json_body
     assert none["leads"] == []
+
+
+def test_field_errors_carry_cors_headers_so_the_page_can_show_them(client: Any, form: Any):
+    response = submit(client, {"email": "nope"}, {"Origin": "https://www.example.com"})
+    assert response.status_code == 422
+    assert response.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
