@@ -6,6 +6,7 @@ Both answer with ``batchItemFailures`` so one bad record is retried (then dead-l
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,19 @@ from chalicelib.observability import flush, logger
 from chalicelib.services import interactions
 
 
+def _batch(
+    event: dict[str, Any], context: Any, kind: EventType, handle: Callable[[Any], None]
+) -> dict[str, Any]:
+    try:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=handle, processor=BatchProcessor(kind), context=context
+            )
+        )
+    finally:
+        flush()
+
+
 def _record_message(record: SQSRecord) -> None:
     recorded = interactions.record_batch(json.loads(record.body), wiring.deps())
     logger.info("interactions recorded", extra={"message_id": record.message_id, "recorded": recorded})
@@ -25,17 +39,7 @@ def _record_message(record: SQSRecord) -> None:
 
 def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS (tracking queue) -> interactions table. Redelivery is harmless: writes are conditional."""
-    try:
-        return dict(
-            process_partial_response(
-                event=event,
-                record_handler=_record_message,
-                processor=BatchProcessor(EventType.SQS),
-                context=context,
-            )
-        )
-    finally:
-        flush()
+    return _batch(event, context, EventType.SQS, _record_message)
 
 
 def _note_activity(record: DynamoDBRecord) -> None:
@@ -48,14 +52,4 @@ def _note_activity(record: DynamoDBRecord) -> None:
 
 def note_activity(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Interactions stream -> the contact's ``last_interaction_at`` (newest wins: idempotent)."""
-    try:
-        return dict(
-            process_partial_response(
-                event=event,
-                record_handler=_note_activity,
-                processor=BatchProcessor(EventType.DynamoDBStreams),
-                context=context,
-            )
-        )
-    finally:
-        flush()
+    return _batch(event, context, EventType.DynamoDBStreams, _note_activity)

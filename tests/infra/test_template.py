@@ -107,6 +107,7 @@ def test_chalice_config_holds_no_deployment_outputs():
 
 
 def test_cfn_lint_passes_on_the_packaged_template(packaged: dict[str, Any]):
-    cfn_lint = shutil.which("cfn-lint") or str(Path(sys.executable).with_name("cfn-lint"))
+    beside = Path(sys.executable).with_name("cfn-lint")  # the project's pinned cfn-lint, not another on PATH
+    cfn_lint = str(beside) if beside.exists() else shutil.which("cfn-lint") or "cfn-lint"
     result = subprocess.run([cfn_lint, packaged["__path__"]], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
