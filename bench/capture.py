@@ -209,7 +209,11 @@ def capture_figures() -> dict[str, Any]:
                     {
                         "Put": {
                             "TableName": found.tables["InteractionsTable"],
-                            "Item": {"contact_id": {"S": f"tx{n}"}, "sk": {"S": "2026-11-24#1"}},
+                            "Item": {
+                                "contact_id": {"S": f"tx{n}"},
+                                "interaction_id": {"S": "1"},
+                                "at": {"S": "2026-11-24#1"},
+                            },
                         }
                     },
                 ]

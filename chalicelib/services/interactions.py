@@ -28,12 +28,17 @@ def accept_batch(body: Any, deps: Deps) -> dict[str, Any]:
     accepted: list[InteractionInput] = []
     rejected: list[dict[str, Any]] = []
     indexes: list[int] = []
+    seen: set[str] = set()
     for index, item in enumerate(items):
         try:
             parsed = parse_interaction(item, now)
         except InvalidValue as exc:
             rejected.append({"index": index, "error": str(exc)})
             continue
+        if parsed.interaction_id is not None:
+            if parsed.interaction_id in seen:
+                continue  # the same interaction twice in one request: accepted once
+            seen.add(parsed.interaction_id)
         if parsed.interaction_id is None:
             parsed = InteractionInput(**{**parsed.__dict__, "interaction_id": new_id("i")})
         accepted.append(parsed)
@@ -43,7 +48,7 @@ def accept_batch(body: Any, deps: Deps) -> dict[str, Any]:
     if accepted:
         deps.tracking.send([item.as_message() for item in accepted])
     count("InteractionsAccepted", len(accepted))
-    return {"accepted": len(accepted), "rejected": sorted(rejected, key=lambda r: r["index"])}
+    return {"accepted": len(items) - len(rejected), "rejected": sorted(rejected, key=lambda r: r["index"])}
 
 
 def _check_references(

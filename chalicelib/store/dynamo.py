@@ -144,8 +144,8 @@ def lead_record(lead: Lead) -> LeadRecord:
 def interaction_record(interaction: Interaction, retention_days: int) -> InteractionRecord:
     return InteractionRecord(
         interaction.contact_id,
-        f"{iso(interaction.occurred_at)}#{interaction.interaction_id}",
-        interaction_id=interaction.interaction_id,
+        interaction.interaction_id,
+        at=f"{iso(interaction.occurred_at)}#{interaction.interaction_id}",
         type=interaction.type,
         occurred_at=interaction.occurred_at,
         lead_id=interaction.lead_id,
@@ -351,7 +351,7 @@ class DynamoStore:
         )
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
-        for record in InteractionRecord.query(contact_id, scan_index_forward=False):
+        for record in InteractionRecord.by_time.query(contact_id, scan_index_forward=False):
             yield interaction_from(record)
 
     # ------------------------------------------------------------ interactions

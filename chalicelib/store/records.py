@@ -5,7 +5,8 @@
 | CONTACTS_TABLE       | contact_id     |                      |                                           |
 | ACCOUNTS_TABLE       | account_id     |                      |                                           |
 | LEADS_TABLE          | lead_id        |                      | by_state (state, created_at)              |
-| INTERACTIONS_TABLE   | contact_id     | sk = occurred_at#id  | TTL expires_at                            |
+| INTERACTIONS_TABLE   | contact_id     | interaction_id       | by_time (LSI: contact_id, at =            |
+|                      |                |                      | occurred_at#id); TTL expires_at           |
 | KEYS_TABLE           | key            |                      | claims: contact-email#, account-name#,    |
 |                      |                |                      | account-domain# (uniqueness)              |
 | FORMS_TABLE          | form_id        |                      |                                           |
@@ -32,7 +33,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
 UNBOUND = "unbound"
@@ -101,13 +102,25 @@ class LeadRecord(Model):
     by_state = LeadsByState()
 
 
+class InteractionsByTime(LocalSecondaryIndex["InteractionRecord"]):
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+
+
 class InteractionRecord(Model):
+    """Keyed by (contact, interaction id), so an id seen before is not recorded again whatever its time;
+    read in time order through ``by_time``."""
+
     class Meta:
         table_name = UNBOUND
 
     contact_id = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    interaction_id = UnicodeAttribute()
+    interaction_id = UnicodeAttribute(range_key=True)
+    at = UnicodeAttribute()
     type = UnicodeAttribute()
     occurred_at = UTCDateTimeAttribute()
     lead_id = UnicodeAttribute(null=True)
@@ -115,6 +128,8 @@ class InteractionRecord(Model):
     source = UnicodeAttribute(default="api")
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+
+    by_time = InteractionsByTime()
 
 
 class KeyRecord(Model):

@@ -99,3 +99,45 @@ def test_stream_handler_keeps_the_newest_activity_time(deps: Any):
     assert note_activity(event, None) == {"batchItemFailures": []}  # replayed, older first
     contact = deps.store.get_contact(contact_id)
     assert contact.last_interaction_at.isoformat() == "2026-11-21T14:02:11.250000+00:00"
+
+
+def test_an_interaction_id_seen_before_is_ignored_whatever_its_time(
+    client: Any, admin_key: str, aws: Any, deps: Any
+):
+    from chalicelib.handlers.tracking import record_interactions
+
+    item = {
+        "id": "dup-1",
+        "type": "email_opened",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "email": "d@e.example.org",
+    }
+    later = {**item, "occurred_at": "2026-11-21T10:00:00Z"}
+    answer = post_json(client, "/v1/interactions", {"interactions": [item, item]}, {"X-Api-Key": admin_key})
+    assert answer.json_body == {"accepted": 2, "rejected": []}
+    post_json(client, "/v1/interactions", {"interactions": [later]}, {"X-Api-Key": admin_key})
+    sqs = boto3.client("sqs")
+    url = aws.queue_urls["TrackingQueue"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    event = {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+    assert sum(len(json.loads(m["Body"])["interactions"]) for m in messages) == 2, (
+        "the repeat in one request is dropped"
+    )
+    record_interactions(event, None)
+    contact_id = deps.store.contact_for_email("d@e.example.org", None)
+    assert [i.interaction_id for i in deps.store.interactions_of(contact_id)] == ["dup-1"]
