@@ -37,16 +37,24 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with stack.running(host, port, aws_port, api_key) as running:
-        click.echo(f"Leadflow API   {running.api_url}")
-        click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
-        click.echo(f"Admin API key  {running.api_key}")
+        lines = []
         if demo:
             from chalicelib.local import demo as sample
 
-            for answer in sample.run(running.api_url, running.api_key):
-                click.echo(f"demo submission -> {answer}")
-            click.echo(f"Read a lead:   curl -s -H 'X-Api-Key: {running.api_key}' {running.api_url}/v1/leads")
-        click.echo("Ready. Ctrl-C stops everything.", err=False)
+            answers = sample.run(running.api_url, running.api_key)
+            lines.append(f"Demo           form 'contact-us' and {len(answers)} submissions:")
+            lines += [f"                 {answer}" for answer in answers]
+            lead = next((a["lead_id"] for a in answers if "lead_id" in a), None)
+            if lead:
+                url = f"{running.api_url}/v1/leads/{lead}"
+                lines.append(f"Read a lead    curl -s -H 'X-Api-Key: {running.api_key}' {url}")
+        click.echo("")
+        click.echo(f"Leadflow API   {running.api_url}")
+        click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
+        click.echo(f"Admin API key  {running.api_key}")
+        for line in lines:
+            click.echo(line)
+        click.echo("Ready. Ctrl-C stops everything.")
         sys.stdout.flush()
         stopped.wait()
     click.echo("Stopped.")
