@@ -33,6 +33,10 @@ def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
     return capture.create_lead(request, wiring.deps())
 
 
+def _accept_interactions(request: dict[str, Any]) -> dict[str, Any]:
+    return interactions.accept_batch(request, wiring.deps())
+
+
 def _cors(request: Request, form_id: str) -> dict[str, str]:
     """Allow-Origin for a listed origin; a browser posting from anywhere else is refused (403)."""
     origin = request.headers.get("origin")
@@ -95,5 +99,7 @@ def create_lead(request: Request) -> Response:
 
 @endpoint(bp, "/v1/interactions", "POST", scope="ingest")
 def post_interactions(request: Request) -> Response:
-    result = interactions.accept_batch(read_json(request, MAX_INTERACTIONS_BODY), wiring.deps())
-    return json_response(202, result)
+    body = read_json(request, MAX_INTERACTIONS_BODY)
+    return replay_safe(
+        bp, "accept_interactions", _accept_interactions, idempotency_key(request), {"payload": body}
+    )

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +23,7 @@ from chalicelib.api.errors import (
     error_body,
     translate,
 )
+from chalicelib.domain.access import ApiKey
 from chalicelib.observability import flush, logger
 
 MAX_BODY_BYTES = 64 * 1024
@@ -47,8 +49,7 @@ def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callab
         def handle(**path_params: str) -> Response:
             request = bp.current_request
             try:
-                if scope is not None:
-                    _authorize(request, scope)
+                caller.set(_authorize(request, scope) if scope is not None else None)
                 return view(request, **path_params)
             except Exception as exc:  # every client error is mapped; anything else is our fault
                 mapped = translate(exc)
@@ -68,7 +69,11 @@ def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callab
     return register
 
 
-def _authorize(request: Request, scope: str) -> None:
+#: The API key of the request being handled (``None`` on public routes).
+caller: ContextVar[ApiKey | None] = ContextVar("caller", default=None)
+
+
+def _authorize(request: Request, scope: str) -> ApiKey:
     from chalicelib import wiring
     from chalicelib.services.access import authenticate
 
@@ -77,6 +82,7 @@ def _authorize(request: Request, scope: str) -> None:
         raise Unauthenticated("send a valid API key in X-Api-Key", "X-Api-Key")
     if not key.allows(scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope", "X-Api-Key")
+    return key
 
 
 def _media_type(request: Request) -> str:
@@ -96,6 +102,8 @@ def _json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"the body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise MalformedBody("the body is nested too deeply") from None
 
 
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -137,12 +145,15 @@ def replay_safe(
     request: dict[str, Any],
 ) -> Response:
     """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
-    ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again."""
+    ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again. Keys are
+    kept apart per API key, so two integrations choosing the same key never see each other's answer."""
     from chalicelib import wiring
 
     if key is None:
         result = function(request)
     else:
+        key_owner = caller.get()
+        key = f"{key_owner.key_id}:{key}" if key_owner is not None else key
         call = wiring.idempotent(operation, function)
         context = getattr(bp, "lambda_context", None)
         config = getattr(call, "idempotency_config", None)

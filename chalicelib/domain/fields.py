@@ -33,7 +33,7 @@ IMPLIED_TYPES: dict[str, FieldType] = {
     "account.employees": "integer",
 }
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_INTEGER = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)")
+_INTEGER = re.compile(r"[+-]?(\d{1,3}(,\d{3}){1,12}|\d{1,40})")
 _TRUE = frozenset({"true", "1", "yes", "on", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "n"})
 MAX_TEXT_LENGTH = 2000
@@ -82,14 +82,43 @@ def _text(value: Any, max_length: int) -> str | None:
     return text or None
 
 
-#: DynamoDB keeps 38 significant digits; a bigger number could not be stored as sent.
+#: DynamoDB keeps 38 significant digits and magnitudes down to 1e-130: beyond, a number cannot be
+#: stored as sent.
 _MAX_MAGNITUDE = 10**38
+_MIN_MAGNITUDE = 1e-130
+MAX_NESTING = 16
+MAX_KEY_LENGTH = 255
 
 
 def _bounded(number: int | float) -> int | float:
+    if isinstance(number, float) and not math.isfinite(number):
+        raise InvalidValue("must be a finite number")
     if abs(number) >= _MAX_MAGNITUDE:
         raise InvalidValue("is too large")
+    if number and abs(number) < _MIN_MAGNITUDE:
+        raise InvalidValue("is too small")
     return number
+
+
+def check_storable(value: Any, depth: int = 0) -> None:
+    """Free-form JSON (interaction properties) must be something DynamoDB can keep: numbers in its
+    range, keys that are short non-empty text, and no deeper than :data:`MAX_NESTING` levels."""
+    if depth > MAX_NESTING:
+        raise InvalidValue(f"is nested deeper than {MAX_NESTING} levels")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int | float):
+        _bounded(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+                raise InvalidValue(f"keys must be text of 1-{MAX_KEY_LENGTH} characters")
+            check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_storable(item, depth + 1)
+    else:
+        raise InvalidValue("must be JSON")
 
 
 def _integer(value: Any) -> int:

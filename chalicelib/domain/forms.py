@@ -56,6 +56,12 @@ class FormField(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _email_is_an_email(self) -> FormField:
+        if self.maps_to == "contact.email" and self.type not in (None, "email"):
+            raise ValueError("contact.email is matched as an email address; its type can only be email")
+        return self
+
+    @model_validator(mode="after")
     def _consent_has_level(self) -> FormField:
         if self.maps_to == "consent" and self.level is None:
             raise ValueError("a consent field needs a level")

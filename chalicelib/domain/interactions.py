@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.fields import InvalidValue, normalise_email
+from chalicelib.domain.fields import InvalidValue, check_storable, normalise_email
 
 KNOWN_TYPES = frozenset(
     {
@@ -44,9 +44,13 @@ def parse_time(value: Any) -> datetime:
         raise InvalidValue("must be an ISO 8601 time") from None
     if parsed.tzinfo is None:
         raise InvalidValue("must include a time zone (e.g. 2026-11-24T10:00:00Z)")
-    if parsed.year < EARLIEST_YEAR:
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidValue("is out of range") from None
+    if moment.year < EARLIEST_YEAR:
         raise InvalidValue(f"must be in {EARLIEST_YEAR} or later")
-    return parsed.astimezone(UTC)
+    return moment
 
 
 def iso(moment: datetime) -> str:
@@ -115,29 +119,35 @@ def _properties(item: dict[str, Any]) -> dict[str, Any]:
     properties = item.get("properties") or {}
     if not isinstance(properties, dict):
         raise InvalidValue("properties must be an object")
-    if len(json.dumps(properties, default=str)) > MAX_PROPERTIES_BYTES:
+    try:
+        check_storable(properties)
+    except InvalidValue as exc:
+        raise InvalidValue(f"properties {exc}") from None
+    if len(json.dumps(properties, ensure_ascii=False).encode()) > MAX_PROPERTIES_BYTES:
         raise InvalidValue(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes")
     return properties
 
 
-def _occurred_at(item: dict[str, Any], now: datetime) -> datetime:
+def _occurred_at(item: dict[str, Any], now: datetime, retention_days: int) -> datetime:
     try:
         occurred_at = parse_time(item.get("occurred_at"))
     except InvalidValue as exc:
         raise InvalidValue(f"occurred_at {exc}") from None
     if occurred_at > now + MAX_FUTURE:
         raise InvalidValue("occurred_at is more than 24 hours in the future")
+    if occurred_at < now - timedelta(days=retention_days):
+        raise InvalidValue(f"occurred_at is older than the retention period ({retention_days} days)")
     return occurred_at
 
 
-def parse_interaction(item: Any, now: datetime) -> InteractionInput:
+def parse_interaction(item: Any, now: datetime, retention_days: int = 730) -> InteractionInput:
     """Validate one element of ``POST /v1/interactions``; raises :class:`InvalidValue`."""
     if not isinstance(item, dict):
         raise InvalidValue("must be an object")
     kind = item.get("type")
     if not isinstance(kind, str) or not _TYPE.fullmatch(kind):
         raise InvalidValue("type must be a lower_snake_case interaction type")
-    occurred_at = _occurred_at(item, now)
+    occurred_at = _occurred_at(item, now, retention_days)
     contact_id = _optional_id(item, "contact_id")
     email = _email(item)
     if (contact_id is None) == (email is None):

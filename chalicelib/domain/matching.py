@@ -7,14 +7,18 @@ the decision is always made on current data and never half applied.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.consent import consent_rank
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Lead
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import merge_fields, non_empty, same_text
 
 #: Mailbox providers: their domain says nothing about the person's company.
@@ -125,10 +129,17 @@ class AccountKeys:
     def guard_keys(self) -> list[str]:
         keys = []
         if self.name:
-            keys.append(f"account-name#{self.name}")
+            keys.append(f"account-name#{_bounded_key(self.name)}")
         if self.domain:
-            keys.append(f"account-domain#{self.domain}")
+            keys.append(f"account-domain#{_bounded_key(self.domain)}")
         return keys
+
+
+def _bounded_key(text: str) -> str:
+    """Key values stay far below DynamoDB's 2 KB key limit: a long one is replaced by its digest."""
+    if len(text.encode()) <= 200:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 #: Lead fields that keep the value of the capture that created the lead.
@@ -186,6 +197,10 @@ def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable
     lead.account_id = contact.account_id
     if lead_created:
         contact.lead_ids = [*contact.lead_ids, lead.lead_id]
+    _check_size("contact", contact.fields)
+    _check_size("lead", lead.fields)
+    if account is not None:
+        _check_size("account", account.fields)
     return CapturePlan(
         contact=contact,
         contact_created=contact_created,
@@ -196,6 +211,25 @@ def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable
         account_changed=account_changed,
         new_keys=new_keys,
     )
+
+
+#: A person, a company or a lead holds at most this many fields and bytes of them (DynamoDB keeps
+#: items up to 400 KB; these leave room for everything else).
+MAX_FIELDS = 200
+MAX_FIELDS_BYTES = 64 * 1024
+
+
+def _check_size(entity: str, fields: dict[str, Any]) -> None:
+    size = len(json.dumps(fields, ensure_ascii=False, default=str).encode())
+    if len(fields) > MAX_FIELDS or size > MAX_FIELDS_BYTES:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    entity,
+                    f"{entity} would hold more than {MAX_FIELDS} fields or {MAX_FIELDS_BYTES} bytes of them",
+                )
+            ]
+        )
 
 
 def _plan_contact(
@@ -227,20 +261,7 @@ def _plan_account(
     keys = account_keys(capture)
     wanted = keys.guard_keys()
     if known.account is not None:
-        merged = merge_fields(known.account.fields, capture.account)
-        domain = known.account.domain or keys.domain
-        changed = merged != known.account.fields or domain != known.account.domain
-        account = replace(
-            known.account,
-            fields=merged,
-            name=merged.get("name", known.account.name),
-            domain=domain,
-            updated_at=now if changed else known.account.updated_at,
-        )
-        if domain != known.account.domain and keys.domain:
-            account.fields = {**account.fields, "domain": keys.domain}
-        claim = [k for k in wanted if k not in known.taken_account_keys]
-        return account, False, changed or bool(claim), claim
+        return _fill_account(known.account, capture, keys, known.taken_account_keys, now)
     if not wanted:
         return None, False, False, []
     fields = non_empty(capture.account)
@@ -256,6 +277,26 @@ def _plan_account(
     )
     claim = [k for k in wanted if k not in known.taken_account_keys]
     return account, True, True, claim
+
+
+def _fill_account(
+    stored: Account, capture: Capture, keys: AccountKeys, taken: set[str], now: datetime
+) -> tuple[Account, bool, bool, list[str]]:
+    """An account is shared by everyone who works there, and a public form is anonymous: a capture
+    fills in what the account lacks but never overwrites it, so no one can rename a company by
+    posting a form. Only the keys of the account's own name and domain are claimed for it."""
+    fields = {**non_empty(capture.account), **stored.fields}
+    domain = stored.domain or keys.domain
+    if domain:
+        fields.setdefault("domain", domain)
+    name = stored.name or fields.get("name")
+    own = AccountKeys(name=company_key(name) if isinstance(name, str) else None, domain=domain)
+    claim = [k for k in own.guard_keys() if k in keys.guard_keys() and k not in taken]
+    changed = fields != stored.fields or domain != stored.domain or name != stored.name
+    account = replace(
+        stored, fields=fields, name=name, domain=domain, updated_at=now if changed else stored.updated_at
+    )
+    return account, False, changed or bool(claim), claim
 
 
 def lead_matches(lead: Lead, capture: Capture, contact: Contact, strategy: list[str]) -> bool:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,18 @@ def stream_record(raw: dict[str, Any], stream_arn: str, region: str) -> dict[str
     return dict(record)
 
 
+@dataclass
+class _Shard:
+    """Lambda reads each shard on its own: one poison record holds back only its shard."""
+
+    shard_id: str
+    iterator: str | None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    size: int = 0
+    retry_at: float = 0.0
+
+
 class StreamPoller:
     def __init__(
         self,
@@ -102,56 +115,83 @@ class StreamPoller:
         self.streams = dynamodb_streams
         self.sqs = sqs
         self.region = region
-        self.pending: list[dict[str, Any]] = []
-        self.iterators: dict[str, str | None] = {}
-        self.attempts = 0
-        self.size = batch_size
+        self.shards: dict[str, _Shard] = {}
 
-    def _fill(self) -> None:
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    def _refresh(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            if shard["ShardId"] not in self.shards:
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-            iterator = self.iterators[shard_id]
-            if iterator is None or len(self.pending) >= self.batch_size:
-                continue
-            page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-            self.iterators[shard_id] = page.get("NextShardIterator")
-            self.pending.extend(stream_record(r, self.stream_arn, self.region) for r in page["Records"])
+                self.shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator, size=self.batch_size)
+
+    def _fill(self, shard: _Shard) -> None:
+        if shard.iterator is None or len(shard.pending) >= shard.size:
+            return
+        page = self.streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        shard.iterator = page.get("NextShardIterator")
+        shard.pending.extend(stream_record(r, self.stream_arn, self.region) for r in page["Records"])
 
     def poll(self) -> bool:
-        """Deliver one batch; ``True`` when there was something to deliver."""
-        self._fill()
-        if not self.pending:
-            return False
-        batch = self.pending[: self.size]
+        """Deliver one batch per shard that has records; ``True`` when anything was delivered."""
+        self._refresh()
+        delivered = False
+        for shard in self.shards.values():
+            if shard.retry_at > time.monotonic():
+                continue  # backing off after a failure, without holding up the other shards
+            self._fill(shard)
+            self._expire(shard)
+            if shard.pending:
+                self._deliver(shard)
+                delivered = True
+        return delivered
+
+    def has_pending(self) -> bool:
+        """Records read but not yet done (some may be waiting out a retry back-off)."""
+        return any(shard.pending for shard in self.shards.values())
+
+    def _expire(self, shard: _Shard) -> None:
+        """Records older than ``MaximumRecordAgeInSeconds`` go to the failure destination unprocessed."""
+        if self.source.max_record_age is None:
+            return
+        oldest = time.time() - self.source.max_record_age
+        stale = 0
+        while (
+            stale < len(shard.pending)
+            and shard.pending[stale]["dynamodb"]["ApproximateCreationDateTime"] < oldest
+        ):
+            stale += 1
+        if stale:
+            self._give_up(shard, shard.pending[:stale], "RecordAgeExceeded")
+
+    def _deliver(self, shard: _Shard) -> None:
+        batch = shard.pending[: shard.size]
         failed = invoke(self.handler, self.source.function, {"Records": batch})
         if failed == set():
-            del self.pending[: len(batch)]
-            self.attempts, self.size = 0, self.batch_size
-            return True
+            del shard.pending[: len(batch)]
+            shard.attempts, shard.size = 0, self.batch_size
+            return
         first = 0
         if failed is not None and self.source.reports_failures:
             sequence = [r["dynamodb"]["SequenceNumber"] for r in batch]
             first = min(sequence.index(f) for f in failed if f in sequence) if failed & set(sequence) else 0
-        del self.pending[:first]  # records before the first failure are done (Lambda's checkpoint)
-        self.attempts += 1
-        if self.attempts > self.source.max_retries:
-            self._give_up(batch[first:])
-        elif self.source.bisect and failed is None and len(batch) > 1:
-            self.size = max(1, len(batch) // 2)
-        time.sleep(min(RETRY_DELAY_SECONDS, 0.05 * 2**self.attempts))
-        return True
+        del shard.pending[:first]  # records before the first failure are done (Lambda's checkpoint)
+        shard.attempts += 1
+        if shard.attempts > self.source.max_retries:
+            self._give_up(shard, batch[first:], "RetryAttemptsExhausted")
+            return
+        if self.source.bisect and failed is None and len(batch) > 1:
+            shard.size = max(1, len(batch) // 2)
+        shard.retry_at = time.monotonic() + min(RETRY_DELAY_SECONDS, 0.05 * 2**shard.attempts)
 
-    def _give_up(self, records: list[dict[str, Any]]) -> None:
+    def _give_up(self, shard: _Shard, records: list[dict[str, Any]], condition: str) -> None:
         """Like Lambda: the batch's description (not its records) goes to the failure destination."""
-        del self.pending[: len(records)]
-        self.attempts, self.size = 0, self.batch_size
+        del shard.pending[: len(records)]
+        shard.attempts, shard.size, shard.retry_at = 0, self.batch_size, 0.0
         logger.error(
-            "stream batch dead-lettered", extra={"function": self.source.function, "records": len(records)}
+            "stream records dead-lettered",
+            extra={"function": self.source.function, "records": len(records), "condition": condition},
         )
         if self.failure_queue is None:
             return
@@ -159,12 +199,12 @@ class StreamPoller:
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": self.source.function,
-                "condition": "RetryAttemptsExhausted",
+                "condition": condition,
                 "approximateInvokeCount": self.source.max_retries + 1,
             },
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
-                "shardId": next(iter(self.iterators), None),
+                "shardId": shard.shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
                 "batchSize": len(records),
@@ -172,6 +212,18 @@ class StreamPoller:
             },
         }
         self.sqs.send_message(QueueUrl=self.failure_queue, MessageBody=json.dumps(info))
+
+
+def drain(pollers: list[Any], timeout: float = 60.0) -> None:
+    """Poll until nothing is left to deliver, waiting out retry back-offs (tests, ``Pump.drain``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        delivered = sum(poller.poll() for poller in pollers)
+        if not delivered and not any(getattr(p, "has_pending", lambda: False)() for p in pollers):
+            return
+        if not delivered:
+            time.sleep(0.01)
+    raise TimeoutError("event sources did not drain")
 
 
 # ---------------------------------------------------------------- SQS
@@ -241,12 +293,9 @@ class Pump(threading.Thread):
         self._stop_event = threading.Event()
         self.idle = threading.Event()
 
-    def drain(self) -> int:
-        """Poll until every source is empty; returns the number of batches delivered."""
-        delivered = 0
-        while sum(poller.poll() for poller in self.pollers):
-            delivered += 1
-        return delivered
+    def drain(self, timeout: float = 60.0) -> None:
+        """Deliver everything that is waiting (only when the thread is not running)."""
+        drain(list(self.pollers), timeout)
 
     def run(self) -> None:
         while not self._stop_event.is_set():

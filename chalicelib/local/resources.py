@@ -132,6 +132,7 @@ class EventSource:
     bisect: bool
     reports_failures: bool
     on_failure: str | None
+    max_record_age: int | None = None
 
 
 def event_sources(template: dict[str, Any]) -> list[EventSource]:
@@ -151,6 +152,9 @@ def event_sources(template: dict[str, Any]) -> list[EventSource]:
                     bisect=bool(props.get("BisectBatchOnFunctionError", False)),
                     reports_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                     on_failure=destination["Fn::GetAtt"][0] if destination else None,
+                    max_record_age=int(props["MaximumRecordAgeInSeconds"])
+                    if "MaximumRecordAgeInSeconds" in props
+                    else None,
                 )
             )
     return found

@@ -5,6 +5,7 @@ conditional write keyed by (contact, time, id), so a redelivered message records
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,54 +18,64 @@ from chalicelib.observability import count
 from chalicelib.wiring import Deps
 
 
-def accept_batch(body: Any, deps: Deps) -> dict[str, Any]:
-    """Validate ``{"interactions": [...]}`` and queue the valid ones; the others are listed with why."""
+def accept_batch(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """``request = {"key", "payload": {"interactions": [...]}}`` -> ``{"status": 202, "body"}``: queue the
+    valid interactions and list the others with why. An interaction repeated in one request (same id,
+    same contact) is accepted once; give ids so that a retried request records nothing twice."""
+    body = request["payload"]
     items = body.get("interactions") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise ValidationFailed([FieldError("interactions", "interactions must be a non-empty list")])
     if len(items) > MAX_BATCH:
         raise ValidationFailed([FieldError("interactions", f"at most {MAX_BATCH} interactions per request")])
     now = datetime.now(UTC)
-    accepted: list[InteractionInput] = []
+    parsed: list[tuple[int, InteractionInput]] = []
     rejected: list[dict[str, Any]] = []
-    indexes: list[int] = []
-    seen: set[str] = set()
+    seen: set[tuple[str | None, str | None, str]] = set()
     for index, item in enumerate(items):
         try:
-            parsed = parse_interaction(item, now)
+            interaction = parse_interaction(item, now, deps.settings.interaction_retention_days)
         except InvalidValue as exc:
             rejected.append({"index": index, "error": str(exc)})
             continue
-        if parsed.interaction_id is not None:
-            if parsed.interaction_id in seen:
-                continue  # the same interaction twice in one request: accepted once
-            seen.add(parsed.interaction_id)
-        if parsed.interaction_id is None:
-            parsed = InteractionInput(**{**parsed.__dict__, "interaction_id": new_id("i")})
-        accepted.append(parsed)
-        indexes.append(index)
-    accepted, more_rejected = _check_references(accepted, indexes, deps)
-    rejected.extend(more_rejected)
+        if interaction.interaction_id is None:
+            interaction = replace(interaction, interaction_id=new_id("i"))
+        identity = (interaction.contact_id, interaction.email, interaction.interaction_id or "")
+        if identity not in seen:
+            seen.add(identity)
+            parsed.append((index, interaction))
+    accepted, unknown = _check_references(parsed, deps)
+    rejected.extend(unknown)
     if accepted:
         deps.tracking.send([item.as_message() for item in accepted])
     count("InteractionsAccepted", len(accepted))
-    return {"accepted": len(items) - len(rejected), "rejected": sorted(rejected, key=lambda r: r["index"])}
+    answer = {"accepted": len(items) - len(rejected), "rejected": sorted(rejected, key=lambda r: r["index"])}
+    return {"status": 202, "body": answer}
 
 
 def _check_references(
-    items: list[InteractionInput], indexes: list[int], deps: Deps
+    items: list[tuple[int, InteractionInput]], deps: Deps
 ) -> tuple[list[InteractionInput], list[dict[str, Any]]]:
-    """Contacts named by id and leads named by id must exist (one batch read each)."""
-    contacts = deps.store.existing_contacts([i.contact_id for i in items if i.contact_id])
-    leads = {lead.lead_id: lead for lead in deps.store.get_leads([i.lead_id for i in items if i.lead_id])}
+    """Contacts named by id must exist, and a lead named must be a lead of the interaction's contact,
+    whether that contact is named by id or by email (two batch reads at most)."""
+    contact_ids = [i.contact_id for _, i in items if i.contact_id]
+    leads = {lead.lead_id: lead for lead in deps.store.get_leads([i.lead_id for _, i in items if i.lead_id])}
+    owners = {
+        c.contact_id: c
+        for c in deps.store.get_contacts([*contact_ids, *(lead.contact_id for lead in leads.values())])
+    }
     kept: list[InteractionInput] = []
     rejected: list[dict[str, Any]] = []
-    for index, item in zip(indexes, items, strict=True):
-        if item.contact_id and item.contact_id not in contacts:
+    for index, item in items:
+        lead = leads.get(item.lead_id or "")
+        owner = owners.get(lead.contact_id) if lead else None
+        if item.contact_id and item.contact_id not in owners:
             rejected.append({"index": index, "error": f"contact {item.contact_id!r} does not exist"})
-        elif item.lead_id and item.lead_id not in leads:
+        elif item.lead_id and lead is None:
             rejected.append({"index": index, "error": f"lead {item.lead_id!r} does not exist"})
-        elif item.lead_id and item.contact_id and leads[item.lead_id].contact_id != item.contact_id:
+        elif lead and not (
+            lead.contact_id == item.contact_id or (owner and item.email and owner.email == item.email)
+        ):
             rejected.append({"index": index, "error": f"lead {item.lead_id!r} is not a lead of that contact"})
         else:
             kept.append(item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Lead
@@ -76,8 +77,11 @@ def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     if unknown:
         raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
     limit_text = params.get("limit", "25")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+    if not re.fullmatch(r"[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
         raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
+    empty = sorted(name for name, value in params.items() if name != "limit" and not value.strip())
+    if empty:
+        raise ValidationFailed([FieldError(name, f"{name} must not be empty") for name in empty])
     where = LeadFilter(
         state=params.get("state"),
         status=params.get("status"),

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, QueryError, ScanError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -177,15 +177,29 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+_BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
+
+
+def decode_cursor(cursor: str | None, keys: frozenset[str]) -> dict[str, Any] | None:
+    """A cursor is the last key read, as this API encoded it; anything else is refused, never sent on."""
     if not cursor:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValidationFailed([FieldError("cursor", "cursor is not one this API returned")]) from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise _BAD_CURSOR from None
+    if not isinstance(data, dict) or set(data) != keys:
+        raise _BAD_CURSOR
+    for name, value in data.items():
+        kind = "N" if name == "offset" else "S"
+        if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
+            raise _BAD_CURSOR
+        if (
+            not value[kind]
+            or (kind == "N" and not value[kind].isascii())
+            or (kind == "N" and not value[kind].isdigit())
+        ):
+            raise _BAD_CURSOR
     return data
 
 
@@ -295,7 +309,8 @@ class DynamoStore:
     def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         if where.contact_id is not None:
             return self._leads_of_contact(where, limit, cursor)
-        start = decode_cursor(cursor)
+        index_keys = {"lead_id", "state", "created_at"} if where.state is not None else {"lead_id"}
+        start = decode_cursor(cursor, frozenset(index_keys))
         condition: Condition | None = None
         for attribute, value in (
             (LeadRecord.status, where.status),
@@ -315,7 +330,12 @@ class DynamoStore:
             )
         else:
             results = LeadRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
-        items = [lead_from(r) for r in results]
+        try:
+            items = [lead_from(r) for r in results]
+        except (QueryError, ScanError) as exc:
+            if start is not None and exc.cause_response_code == "ValidationException":
+                raise _BAD_CURSOR from None  # a well-formed cursor that names no place in this list
+            raise
         return Page(
             items=items,
             next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None,
@@ -323,8 +343,8 @@ class DynamoStore:
 
     def _leads_of_contact(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         """A contact's leads, newest first, from its ``lead_ids`` (consistent, no index)."""
-        start = decode_cursor(cursor)
-        offset = int(start["offset"]["N"]) if start and "offset" in start else 0
+        start = decode_cursor(cursor, frozenset({"offset"}))
+        offset = int(start["offset"]["N"]) if start else 0
         contact = self.get_contact(where.contact_id or "")
         leads = self.get_leads(list(reversed(contact.lead_ids))) if contact else []
         wanted = {"state": where.state, "status": where.status, "source": where.source}
@@ -342,13 +362,9 @@ class DynamoStore:
             items=page, next_cursor=encode_cursor({"offset": {"N": str(offset + limit)}}) if more else None
         )
 
-    def existing_contacts(self, contact_ids: Sequence[str]) -> set[str]:
+    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         ids = list(dict.fromkeys(contact_ids))
-        return (
-            {r.contact_id for r in ContactRecord.batch_get(ids, attributes_to_get=["contact_id"])}
-            if ids
-            else set()
-        )
+        return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=True)] if ids else []
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
         for record in InteractionRecord.by_time.query(contact_id, scan_index_forward=False):
@@ -377,7 +393,7 @@ class DynamoStore:
             except TransactWriteError as exc:
                 if not _is_race(exc):
                     raise
-        raise ConcurrentUpdate(f"could not settle the contact for {key}")
+        raise ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
 
     def record_interaction(self, interaction: Interaction) -> bool:
         try:
@@ -391,21 +407,24 @@ class DynamoStore:
         return True
 
     def note_activity(self, contact_id: str, at: datetime) -> None:
-        """Keep the newest interaction time; an older or repeated one changes nothing."""
-        record = ContactRecord(contact_id)
-        try:
-            record.update(
-                actions=[ContactRecord.last_interaction_at.set(at)],
-                condition=ContactRecord.contact_id.exists()
-                & (
-                    ContactRecord.last_interaction_at.does_not_exist()
-                    | (ContactRecord.last_interaction_at < at)
-                ),
-                add_version_condition=False,
-            )
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
+        """Keep the newest interaction time; an older or repeated one changes nothing. The update is
+        conditioned on the version read and bumps it, like every contact write, so a capture planned
+        on the older version cannot overwrite it (and this never rolls a version back)."""
+        for _ in range(10):
+            try:
+                record = ContactRecord.get(contact_id, consistent_read=True)
+            except DoesNotExist:
+                return
+            if record.last_interaction_at is not None and record.last_interaction_at >= at:
+                return
+            try:
+                record.update(actions=[ContactRecord.last_interaction_at.set(at)])
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # someone wrote the contact in between: read it again
+            return
+        raise ConcurrentUpdate("the contact kept changing; the record will be retried")
 
     # ------------------------------------------------------------ forms
 

@@ -282,3 +282,66 @@ def test_field_errors_carry_cors_headers_so_the_page_can_show_them(client: Any, 
     response = submit(client, {"email": "nope"}, {"Origin": "https://www.example.com"})
     assert response.status_code == 422
     assert response.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?limit=%C2%B2",
+        "?limit=0",
+        "?limit=abc",
+        "?state=",
+        "?contact_id=",
+        "?cursor=eyJhIjp7fX0",
+        "?state=open&cursor=eyJsZWFkX2lkIjp7IlMiOiJ4In19",
+    ],
+)
+def test_odd_list_parameters_are_422_not_500(client: Any, admin_key: str, query: str):
+    response = get(client, f"/v1/leads{query}", admin_key)
+    assert response.status_code == 422, response.body
+
+
+def test_well_formed_cursor_for_another_list_is_never_a_500(client: Any, form: Any, admin_key: str):
+    import base64
+
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps({"lead_id": {"S": "x"}, "state": {"S": "zzz"}, "created_at": {"S": "y"}}).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    submit(client, ADA)
+    response = get(client, f"/v1/leads?state=open&cursor={forged}", admin_key)
+    assert response.status_code in (200, 422)
+
+
+def test_deeply_nested_json_is_400_not_500(client: Any, form: Any):
+    body = '{"email":' + "[" * 30000 + "]" * 30000 + "}"
+    response = client.http.post(
+        f"/v1/forms/{FORM}/submissions", headers={"Content-Type": "application/json"}, body=body
+    )
+    assert response.status_code == 400
+
+
+def test_numbers_dynamodb_cannot_store_are_422(client: Any, admin_key: str, form: Any):
+    response = post_json(
+        client,
+        "/v1/leads",
+        {"contact": {"email": "n@x.example.org", "ratio": 1e-200}},
+        {"X-Api-Key": admin_key},
+    )
+    assert response.status_code == 422
+    assert response.json_body["error"]["field"] == "contact.ratio"
+    assert submit(client, {**ADA, "employees": "9" * 5000}).status_code == 422
+
+
+def test_idempotency_keys_of_two_api_keys_never_meet(client: Any, admin_key: str, deps: Any):
+    from chalicelib.services.access import create_key
+
+    other, _ = create_key("other integration", ["ingest"], deps.store)
+    body = {"contact": {"email": "same@x.example.org"}}
+    first = post_json(client, "/v1/leads", body, {"X-Api-Key": admin_key, "Idempotency-Key": "k1"})
+    second = post_json(client, "/v1/leads", body, {"X-Api-Key": other, "Idempotency-Key": "k1"})
+    assert first.status_code == second.status_code == 201
+    assert first.json_body["lead_id"] != second.json_body["lead_id"]

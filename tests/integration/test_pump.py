@@ -6,9 +6,17 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 
-from chalicelib.local.pump import QueuePoller, StreamPoller
+from chalicelib.local.pump import QueuePoller, StreamPoller, drain
 from chalicelib.local.resources import EventSource, event_sources, load_template
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chalicelib.local.pump as pump
+
+    monkeypatch.setattr(pump, "RETRY_DELAY_SECONDS", 0)
 
 
 def source(function: str) -> EventSource:
@@ -41,7 +49,7 @@ def test_template_declares_partial_failures_retries_bisect_and_a_failure_destina
     assert source("RecordInteractions").reports_failures
 
 
-def test_stream_records_arrive_lambda_shaped_and_failed_ones_alone_are_retried(aws: Any):
+def test_stream_records_arrive_lambda_shaped_and_failed_ones_alone_are_retried(aws: Any, no_backoff: None):
     put_interactions(aws, 3)
     calls: list[list[str]] = []
 
@@ -71,13 +79,12 @@ def test_stream_records_arrive_lambda_shaped_and_failed_ones_alone_are_retried(a
         boto3.client("sqs"),
         "us-east-1",
     )
-    while poller.poll():
-        pass
+    drain([poller])
     assert [len(c) for c in calls] == [3, 2], "the retry starts at the first failed record"
     assert calls[1][0] == "e1"
 
 
-def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: Any):
+def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: Any, no_backoff: None):
     put_interactions(aws, 2)
     attempts = []
 
@@ -94,8 +101,7 @@ def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: An
         boto3.client("sqs"),
         "us-east-1",
     )
-    while poller.poll():
-        pass
+    drain([poller])
     assert attempts[0] == 2 and 1 in attempts, "bisected after a whole-batch failure"
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=aws.queue_urls["StreamFailuresQueue"], MaxNumberOfMessages=10)[
@@ -131,3 +137,30 @@ def test_queue_message_that_keeps_failing_ends_in_the_dead_letter_queue(aws: Any
     assert handled == ["good"]
     dead = sqs.receive_message(QueueUrl=aws.queue_urls["TrackingDeadLetterQueue"], MaxNumberOfMessages=10)
     assert [m["Body"] for m in dead.get("Messages", [])] == ["poison"]
+
+
+def test_stream_records_older_than_the_maximum_age_are_dead_lettered_unprocessed(aws: Any, monkeypatch: Any):
+    import time as clock
+
+    put_interactions(aws, 1)
+    delivered: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        delivered.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        source("NoteActivity"),
+        handler,
+        100,
+        aws,
+        boto3.client("dynamodbstreams"),
+        boto3.client("sqs"),
+        "us-east-1",
+    )
+    later = clock.time() + (source("NoteActivity").max_record_age or 0) + 10
+    monkeypatch.setattr(clock, "time", lambda: later)
+    drain([poller])
+    assert delivered == []
+    messages = boto3.client("sqs").receive_message(QueueUrl=aws.queue_urls["StreamFailuresQueue"])["Messages"]
+    assert json.loads(messages[0]["Body"])["requestContext"]["condition"] == "RecordAgeExceeded"

@@ -141,3 +141,72 @@ def test_an_interaction_id_seen_before_is_ignored_whatever_its_time(
     record_interactions(event, None)
     contact_id = deps.store.contact_for_email("d@e.example.org", None)
     assert [i.interaction_id for i in deps.store.interactions_of(contact_id)] == ["dup-1"]
+
+
+def test_activity_update_bumps_the_version_so_a_stale_capture_cannot_overwrite_it(deps: Any):
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.capture import Capture
+    from chalicelib.domain.errors import ConcurrentUpdate
+    from chalicelib.domain.ids import new_id
+    from chalicelib.domain.matching import plan_capture
+    from chalicelib.services.capture import capture
+
+    ada = Capture(
+        contact={"email": "ada@example.org"}, lead={"topic": "Pricing"}, lead_matching="new_lead_always"
+    )
+    contact_id = capture(ada, deps).contact_id
+    stale = plan_capture(ada, deps.store.find_for_capture(ada), datetime.now(UTC), new_id)  # planned on v1
+    capture(ada, deps)  # v2
+    deps.store.note_activity(contact_id, datetime(2026, 11, 20, tzinfo=UTC))  # v3, must not reset to v1
+    try:
+        deps.store.write_capture(stale, None)
+    except ConcurrentUpdate:
+        pass
+    else:
+        raise AssertionError("a capture planned on an old version was written")
+    contact = deps.store.get_contact(contact_id)
+    assert len(contact.lead_ids) == 2
+    assert contact.last_interaction_at == datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_retrying_a_batch_with_an_idempotency_key_queues_it_once(client: Any, admin_key: str, aws: Any):
+    body = {
+        "interactions": [
+            {"type": "page_visited", "occurred_at": "2026-11-20T10:00:00Z", "email": "r@s.example.org"}
+        ]
+    }
+    headers = {"X-Api-Key": admin_key, "Idempotency-Key": "batch-7"}
+    first = post_json(client, "/v1/interactions", body, headers)
+    again = post_json(client, "/v1/interactions", body, headers)
+    assert first.status_code == again.status_code == 202
+    assert len(queued_messages(aws)) == 1
+
+
+def test_the_same_id_for_two_contacts_in_one_request_is_two_interactions(
+    client: Any, admin_key: str, aws: Any
+):
+    at = "2026-11-20T10:00:00Z"
+    body = {
+        "interactions": [
+            {"id": "web-1", "type": "page_visited", "occurred_at": at, "email": "a1@b.example.org"},
+            {"id": "web-1", "type": "page_visited", "occurred_at": at, "email": "a2@b.example.org"},
+        ]
+    }
+    post_json(client, "/v1/interactions", body, {"X-Api-Key": admin_key})
+    [message] = queued_messages(aws)
+    assert [i["email"] for i in message["interactions"]] == ["a1@b.example.org", "a2@b.example.org"]
+
+
+def test_an_interaction_cannot_name_another_contacts_lead_by_email(client: Any, admin_key: str, deps: Any):
+    from chalicelib.domain.capture import Capture
+    from chalicelib.services.capture import capture
+
+    owner = capture(Capture(contact={"email": "owner@example.org"}), deps)
+    item = {"type": "page_visited", "occurred_at": "2026-11-20T10:00:00Z", "lead_id": owner.lead_id}
+    body = {
+        "interactions": [{**item, "email": "stranger@example.org"}, {**item, "email": "owner@example.org"}]
+    }
+    answer = post_json(client, "/v1/interactions", body, {"X-Api-Key": admin_key}).json_body
+    assert answer["accepted"] == 1
+    assert [r["index"] for r in answer["rejected"]] == [0]

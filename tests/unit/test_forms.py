@@ -451,3 +451,16 @@ def test_submission_without_email_is_refused_even_when_the_email_field_is_option
     form = FormDefinition.model_validate(contact_us)
     failed = _failure(form, {"first_name": "Bob"})
     assert "email" in {e.field for e in failed.errors}
+
+
+@pytest.mark.parametrize("kind", ["string", "integer"])
+def test_contact_email_field_cannot_be_given_another_type(kind):
+    import json
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    definition = json.loads((Path(__file__).parents[2] / "events/http/form_contact_us.json").read_text())
+    definition["fields"]["email"]["type"] = kind
+    with pytest.raises(ValidationError, match="only be email"):
+        FormDefinition.model_validate(definition)

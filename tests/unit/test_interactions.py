@@ -139,9 +139,35 @@ def test_occurred_at_more_than_24_hours_ahead_is_refused():
     assert "more than 24 hours in the future" in refused(item(occurred_at=ahead.isoformat()))
 
 
-def test_old_interactions_are_accepted():
-    parsed = parse_interaction(item(occurred_at="2019-01-01T00:00:00Z"), NOW)
-    assert parsed.occurred_at == datetime(2019, 1, 1, tzinfo=UTC)
+def test_old_interactions_within_retention_are_accepted():
+    parsed = parse_interaction(item(occurred_at="2025-01-01T00:00:00Z"), NOW)
+    assert parsed.occurred_at == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_interactions_older_than_retention_are_refused_rather_than_expired_at_once():
+    with pytest.raises(InvalidValue, match="retention period"):
+        parse_interaction(item(occurred_at="2019-01-01T00:00:00Z"), NOW, retention_days=730)
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"x": float("nan")},
+        {"x": 1e200},
+        {"x": 1e-200},
+        {"x": 10**40 + 1},
+        {"": 1},
+        {"a": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]},
+    ],
+)
+def test_properties_dynamodb_cannot_store_are_refused(properties):
+    with pytest.raises(InvalidValue, match="properties"):
+        parse_interaction(item(properties=properties), NOW)
+
+
+def test_times_that_overflow_in_utc_are_refused():
+    with pytest.raises(InvalidValue, match="out of range"):
+        parse_interaction(item(occurred_at="9999-12-31T23:59:59-23:59"), NOW)
 
 
 def _properties_of_size(size: int) -> dict[str, str]:

@@ -554,3 +554,46 @@ def test_updating_a_lead_keeps_the_source_and_form_of_its_first_capture():
     assert plan.lead.fields["source"] == "landing_page"
     assert plan.lead.fields["form_id"] == "first"
     assert plan.lead.fields["campaign"] == "autumn"
+
+
+def test_an_anonymous_capture_cannot_rename_a_known_account():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.capture import Capture
+    from chalicelib.domain.entities import Account
+    from chalicelib.domain.matching import Known, plan_capture
+
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    acme = Account("a_1", "Acme", "acme.org", {"name": "Acme", "domain": "acme.org"}, now, now, version=2)
+    capture = Capture(
+        contact={"email": "anyone@acme.org"}, account={"name": "Evil Corp", "industry": "Retail"}
+    )
+    known = Known(account=acme, taken_account_keys={"account-domain#acme.org", "account-name#acme"})
+    plan = plan_capture(capture, known, now, lambda p: f"{p}_new")
+    assert plan.account.name == "Acme" and plan.account.fields["name"] == "Acme"
+    assert plan.account.fields["industry"] == "Retail", "missing fields are filled in"
+    assert not any(key.startswith("account-name#evil") for key in plan.new_keys)
+
+
+def test_very_long_company_names_get_a_bounded_claim_key():
+    from chalicelib.domain.capture import Capture
+    from chalicelib.domain.matching import account_keys
+
+    keys = account_keys(
+        Capture(contact={"email": "a@b.example.org"}, account={"name": "é" * 1500})
+    ).guard_keys()
+    assert all(len(k.encode()) < 300 for k in keys)
+
+
+def test_a_capture_that_would_overfill_a_contact_is_refused():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.capture import Capture
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.matching import Known, plan_capture
+
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    big = {f"custom_{n}": "x" * 2000 for n in range(40)}
+    with pytest.raises(ValidationFailed) as error:
+        plan_capture(Capture(contact={"email": "a@b.example.org", **big}), Known(), now, lambda p: f"{p}_1")
+    assert error.value.errors[0].field == "contact"
