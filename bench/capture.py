@@ -92,6 +92,7 @@ def _environment() -> Any:
     wiring.reset()
     gsis = {
         found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
+        + len(res["Properties"].get("LocalSecondaryIndexes", []))
         for name, res in template["Resources"].items()
         if res.get("Type") == "AWS::DynamoDB::Table"
     }
