@@ -23,6 +23,19 @@ def source(function: str) -> EventSource:
     return next(s for s in event_sources(load_template()) if s.function == function)
 
 
+def notes_poller(aws: Any, handler: Any) -> StreamPoller:
+    """The pump's reader of the interactions stream, delivering to ``handler`` instead of the app."""
+    return StreamPoller(
+        source("NoteActivity"),
+        handler,
+        100,
+        aws,
+        boto3.client("dynamodbstreams"),
+        boto3.client("sqs"),
+        "us-east-1",
+    )
+
+
 def put_interactions(aws: Any, count: int) -> None:
     dynamodb = boto3.client("dynamodb")
     for n in range(count):
@@ -70,15 +83,7 @@ def test_stream_records_arrive_lambda_shaped_and_failed_ones_alone_are_retried(a
             return {"batchItemFailures": [{"itemIdentifier": failed[0]["dynamodb"]["SequenceNumber"]}]}
         return {"batchItemFailures": []}
 
-    poller = StreamPoller(
-        source("NoteActivity"),
-        handler,
-        100,
-        aws,
-        boto3.client("dynamodbstreams"),
-        boto3.client("sqs"),
-        "us-east-1",
-    )
+    poller = notes_poller(aws, handler)
     drain([poller])
     assert [len(c) for c in calls] == [3, 2], "the retry starts at the first failed record"
     assert calls[1][0] == "e1"
@@ -92,15 +97,7 @@ def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: An
         attempts.append(len(event["Records"]))
         raise RuntimeError("poison")
 
-    poller = StreamPoller(
-        source("NoteActivity"),
-        handler,
-        100,
-        aws,
-        boto3.client("dynamodbstreams"),
-        boto3.client("sqs"),
-        "us-east-1",
-    )
+    poller = notes_poller(aws, handler)
     drain([poller])
     assert attempts[0] == 2 and 1 in attempts, "bisected after a whole-batch failure"
     sqs = boto3.client("sqs")
@@ -149,15 +146,7 @@ def test_stream_records_older_than_the_maximum_age_are_dead_lettered_unprocessed
         delivered.append(len(event["Records"]))
         return {"batchItemFailures": []}
 
-    poller = StreamPoller(
-        source("NoteActivity"),
-        handler,
-        100,
-        aws,
-        boto3.client("dynamodbstreams"),
-        boto3.client("sqs"),
-        "us-east-1",
-    )
+    poller = notes_poller(aws, handler)
     later = clock.time() + (source("NoteActivity").max_record_age or 0) + 10
     monkeypatch.setattr(clock, "time", lambda: later)
     drain([poller])
