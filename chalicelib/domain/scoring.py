@@ -1,0 +1,400 @@
+"""Scoring models and the engine: ``score(model, lead, contact, account, interactions, as_of)``.
+
+Pure and deterministic for a given ``as_of``: the same inputs give the same score, and the breakdown
+says which rule gave which points from which interactions (see ``scoring.md``, the contract).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
+from chalicelib.domain.entities import Account, Contact, Interaction, Lead
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.rules import Compiler, Condition, EventLeaf, Facts
+
+_MODEL_KEYS = {
+    "id",
+    "name",
+    "description",
+    "audience",
+    "min_consent",
+    "rules",
+    "grades",
+    "sales_ready_score",
+    "decay",
+    "scope",
+    "max_score",
+    "min_score",
+}
+_RULE_KEYS = {"id", "points", "when", "per_event", "max_points", "description"}
+MAX_RULES = 200
+DAY_SECONDS = 86400.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    points: int
+    when: Condition
+    per_event: bool = False
+    max_points: int | None = None
+
+    @property
+    def event(self) -> EventLeaf:
+        assert isinstance(self.when, EventLeaf)
+        return self.when
+
+
+@dataclass(frozen=True)
+class Grade:
+    grade: str
+    min_score: float | None
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    model_id: str
+    version: int
+    name: str
+    rules: tuple[Rule, ...]
+    grades: tuple[Grade, ...] = ()
+    audience: Condition | None = None
+    min_consent: str | None = None
+    sales_ready_score: float | None = None
+    half_life_days: float | None = None
+    scope: str = "contact"
+    max_score: float | None = None
+    min_score: float | None = None
+    definition: dict[str, Any] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+    def event_leaves(self) -> list[EventLeaf]:
+        leaves = [leaf for rule in self.rules for leaf in rule.when.events()]
+        return leaves + (self.audience.events() if self.audience else [])
+
+    @property
+    def lookback_days(self) -> float | None:
+        """How far back interactions matter: the longest window, or ``None`` for all time."""
+        leaves = self.event_leaves()
+        if not leaves:
+            return 0.0
+        if any(leaf.within_days is None for leaf in leaves):
+            return None
+        return max(leaf.within_days or 0.0 for leaf in leaves)
+
+    @property
+    def ages(self) -> bool:
+        """True when the score can change with time alone (decay or windows): rescored daily."""
+        return self.half_life_days is not None or any(
+            leaf.within_days is not None for leaf in self.event_leaves()
+        )
+
+
+@dataclass(frozen=True)
+class RuleScore:
+    rule_id: str
+    points: float
+    interaction_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule_id": self.rule_id, "points": self.points, "interaction_ids": list(self.interaction_ids)}
+
+
+@dataclass(frozen=True)
+class Score:
+    model_id: str
+    model_version: int
+    as_of: datetime
+    score: int
+    grade: str | None
+    sales_ready: bool
+    breakdown: tuple[RuleScore, ...]
+
+    def same_result(self, other: Score | None) -> bool:
+        """Equal but for ``as_of``: nothing to write."""
+        return other is not None and (
+            other.model_version,
+            other.score,
+            other.grade,
+            other.sales_ready,
+            other.breakdown,
+        ) == (self.model_version, self.score, self.grade, self.sales_ready, self.breakdown)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def counted_interactions(lead: Lead, interactions: Sequence[Interaction]) -> list[Interaction]:
+    """A contact's interactions count for all its leads, except those that name another lead."""
+    return [i for i in interactions if i.lead_id is None or i.lead_id == lead.lead_id]
+
+
+def in_audience(model: ScoringModel, facts: Facts) -> bool:
+    if model.min_consent is not None:
+        consent = facts.contact.consent if facts.contact else "none"
+        if consent_rank(consent) < consent_rank(model.min_consent):
+            return False
+    return model.audience is None or model.audience.test(facts)[0]
+
+
+def score(
+    model: ScoringModel,
+    lead: Lead,
+    contact: Contact | None,
+    account: Account | None,
+    interactions: Sequence[Interaction],
+    as_of: datetime,
+) -> Score | None:
+    """The lead's score under ``model`` at ``as_of``; ``None`` when the model does not score this lead
+    (outside the audience, or consent below ``min_consent``). ``interactions`` are those of the
+    contact (or, for an account-scoped model, of every contact of the account)."""
+    facts = Facts(lead, contact, account, counted_interactions(lead, interactions), as_of)
+    if not in_audience(model, facts):
+        return None
+    breakdown = []
+    for rule in model.rules:
+        result = _rule_points(model, rule, facts)
+        if result is not None:
+            breakdown.append(result)
+    total = sum(entry.points for entry in breakdown)
+    value = _round(total)
+    if model.max_score is not None:
+        value = min(value, int(model.max_score))
+    if model.min_score is not None:
+        value = max(value, int(model.min_score))
+    return Score(
+        model_id=model.model_id,
+        model_version=model.version,
+        as_of=as_of,
+        score=value,
+        grade=grade_of(model, value),
+        sales_ready=model.sales_ready_score is not None and value >= model.sales_ready_score,
+        breakdown=tuple(breakdown),
+    )
+
+
+def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | None:
+    if not rule.per_event:
+        holds, ids = rule.when.test(facts)
+        return RuleScore(rule.rule_id, float(rule.points), tuple(sorted(ids))) if holds else None
+    leaf = rule.event
+    found = leaf.matching(facts)
+    count = len(found)
+    if count == 0 or count < leaf.min_count or (leaf.max_count is not None and count > leaf.max_count):
+        return None
+    total = 0.0
+    for interaction in found:
+        total += rule.points * _decay(model, facts.as_of, interaction)
+    if rule.max_points is not None and abs(total) > rule.max_points:
+        total = math.copysign(rule.max_points, total)
+    return RuleScore(rule.rule_id, total, tuple(sorted(i.interaction_id for i in found)))
+
+
+def _decay(model: ScoringModel, as_of: datetime, interaction: Interaction) -> float:
+    if model.half_life_days is None:
+        return 1.0
+    age_days = (as_of - interaction.occurred_at).total_seconds() / DAY_SECONDS
+    return float(0.5 ** (age_days / model.half_life_days))
+
+
+def _round(total: float) -> int:
+    """Half away from zero, on the shortest decimal that names the float (2.5 -> 3, -2.5 -> -3)."""
+    return int(Decimal(repr(total)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def grade_of(model: ScoringModel, value: float) -> str | None:
+    for entry in model.grades:
+        if entry.min_score is None or entry.min_score <= value:
+            return entry.grade
+    return None
+
+
+# ---------------------------------------------------------------- reading a model
+
+
+def parse_model(model_id: str, version: int, spec: Any) -> ScoringModel:
+    """Validate and compile a model definition; :class:`ValidationFailed` names each rule and field."""
+    if not isinstance(spec, dict):
+        raise ValidationFailed([FieldError("body", "a scoring model must be a JSON object")])
+    compiler = Compiler()
+    for key in sorted(set(spec) - _MODEL_KEYS):
+        compiler.fail(key, f"{key} is not a property of a scoring model")
+    name = spec.get("name", model_id)
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        compiler.fail("name", "name must be text of 1-200 characters")
+    audience = compiler.condition(spec["audience"], "audience") if "audience" in spec else None
+    min_consent = spec.get("min_consent")
+    if min_consent is not None and min_consent not in CONSENT_LEVELS:
+        compiler.fail(
+            "min_consent", f"min_consent {min_consent!r} is not a consent level ({', '.join(CONSENT_LEVELS)})"
+        )
+    scope = spec.get("scope", "contact")
+    if scope not in ("contact", "account"):
+        compiler.fail("scope", "scope must be contact or account")
+    rules = _rules(spec.get("rules"), compiler)
+    grades = _grades(spec.get("grades", []), compiler)
+    numbers = {
+        key: _optional_number(spec, key, compiler) for key in ("sales_ready_score", "max_score", "min_score")
+    }
+    half_life = _decay_spec(spec.get("decay"), compiler)
+    if (
+        numbers["max_score"] is not None
+        and numbers["min_score"] is not None
+        and numbers["max_score"] < numbers["min_score"]
+    ):
+        compiler.fail("max_score", "max_score is smaller than min_score")
+    if compiler.errors:
+        raise ValidationFailed(compiler.errors)
+    return ScoringModel(
+        model_id=model_id,
+        version=version,
+        name=str(name),
+        rules=tuple(rules),
+        grades=tuple(grades),
+        audience=audience,
+        min_consent=min_consent,
+        sales_ready_score=numbers["sales_ready_score"],
+        half_life_days=half_life,
+        scope=scope,
+        max_score=numbers["max_score"],
+        min_score=numbers["min_score"],
+        definition=spec,
+        warnings=tuple(compiler.warnings),
+    )
+
+
+def _rules(spec: Any, compiler: Compiler) -> list[Rule]:
+    if not isinstance(spec, list) or not spec:
+        compiler.fail("rules", "rules must be a non-empty list")
+        return []
+    if len(spec) > MAX_RULES:
+        compiler.fail("rules", f"at most {MAX_RULES} rules")
+        return []
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, rule_spec in enumerate(spec):
+        rule = _rule(index, rule_spec, seen, compiler)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+def _rule(index: int, spec: Any, seen: set[str], compiler: Compiler) -> Rule | None:
+    if not isinstance(spec, dict):
+        compiler.fail(f"rules[{index}]", f"rules[{index}] must be an object")
+        return None
+    rule_id = spec.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip() or len(rule_id) > 64:
+        compiler.fail(f"rules[{index}].id", f"rules[{index}] needs an id of 1-64 characters")
+        return None
+    where = f"rules[{rule_id}]"
+    if rule_id in seen:
+        compiler.fail(f"{where}.id", f"rule {rule_id}: the id is used twice")
+    seen.add(rule_id)
+    for key in sorted(set(spec) - _RULE_KEYS):
+        compiler.fail(f"{where}.{key}", f"rule {rule_id}: {key!r} is not a property of a rule")
+    errors_before = len(compiler.errors)
+    points, per_event, max_points = _rule_numbers(spec, rule_id, where, compiler)
+    when = compiler.condition(spec.get("when"), f"{where}.when")
+    if per_event and when is not None and not isinstance(when, EventLeaf):
+        compiler.fail(
+            f"{where}.when", f"rule {rule_id}: a per-event rule's condition must be one event condition"
+        )
+    if when is None or len(compiler.errors) > errors_before:
+        return None
+    return Rule(rule_id, points, when, per_event, max_points)
+
+
+def _rule_numbers(
+    spec: dict[str, Any], rule_id: str, where: str, compiler: Compiler
+) -> tuple[int, bool, int | None]:
+    points = spec.get("points")
+    if isinstance(points, bool) or not isinstance(points, int) or abs(points) > 10**6:
+        compiler.fail(f"{where}.points", f"rule {rule_id}: points must be an integer")
+        points = 0
+    per_event = spec.get("per_event", False)
+    if not isinstance(per_event, bool):
+        compiler.fail(f"{where}.per_event", f"rule {rule_id}: per_event must be true or false")
+        per_event = False
+    max_points = spec.get("max_points")
+    if max_points is not None and (
+        isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 0
+    ):
+        compiler.fail(f"{where}.max_points", f"rule {rule_id}: max_points must be a non-negative integer")
+        max_points = None
+    if max_points is not None and not per_event:
+        compiler.fail(f"{where}.max_points", f"rule {rule_id}: max_points caps per-event rules only")
+    return points, per_event, max_points
+
+
+def _grades(spec: Any, compiler: Compiler) -> list[Grade]:
+    if not isinstance(spec, list):
+        compiler.fail("grades", "grades must be a list")
+        return []
+    grades: list[Grade] = []
+    for index, entry in enumerate(spec):
+        where = f"grades[{index}]"
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("grade"), str)
+            or not entry["grade"].strip()
+        ):
+            compiler.fail(where, f"{where} needs a grade name")
+            continue
+        if set(entry) - {"grade", "min_score"}:
+            compiler.fail(where, f"{where}: only grade and min_score")
+        threshold = entry.get("min_score")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
+            compiler.fail(f"{where}.min_score", f"{where}.min_score must be a number")
+            continue
+        grades.append(Grade(entry["grade"], float(threshold) if threshold is not None else None))
+    _check_grade_order(grades, compiler)
+    return grades
+
+
+def _check_grade_order(grades: list[Grade], compiler: Compiler) -> None:
+    """Grades are read top-down: thresholds strictly decreasing, a catch-all only last, names unique."""
+    names = [g.grade for g in grades]
+    for index, entry in enumerate(grades):
+        if names.count(entry.grade) > 1:
+            compiler.fail(f"grades[{index}].grade", f"grade {entry.grade!r} is listed twice")
+        if entry.min_score is None and index != len(grades) - 1:
+            compiler.fail(
+                f"grades[{index}]", f"grade {entry.grade!r} has no min_score, so it must be the last"
+            )
+        if index and entry.min_score is not None:
+            previous = grades[index - 1].min_score
+            if previous is not None and entry.min_score >= previous:
+                compiler.fail(
+                    f"grades[{index}].min_score",
+                    f"grade {entry.grade!r} overlaps or is out of order: "
+                    f"its min_score must be below {previous:g}",
+                )
+
+
+def _optional_number(spec: dict[str, Any], key: str, compiler: Compiler) -> float | None:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        compiler.fail(key, f"{key} must be a number")
+        return None
+    return float(value)
+
+
+def _decay_spec(spec: Any, compiler: Compiler) -> float | None:
+    if spec is None:
+        return None
+    half_life = spec.get("half_life_days") if isinstance(spec, dict) else None
+    if isinstance(half_life, bool) or not isinstance(half_life, int | float) or not 0 < half_life <= 36500:
+        compiler.fail("decay.half_life_days", "decay.half_life_days must be a positive number of days")
+        return None
+    if set(spec) - {"half_life_days"}:
+        compiler.fail("decay", "decay takes only half_life_days")
+    return float(half_life)
