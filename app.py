@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, leads
+from chalicelib.api import capture, health, leads, models
 
 app = Chalice(app_name="leadflow")
 app.register_blueprint(health.bp)
 app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
+app.register_blueprint(models.bp)
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -33,3 +34,24 @@ def note_activity(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import tracking
 
     return tracking.note_activity(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="score_changes")
+def score_changes(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import scoring
+
+    return scoring.score_changes(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="rescore")
+def rescore(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import scoring
+
+    return scoring.rescore(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="rescore_daily")
+def rescore_daily(_event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import scoring
+
+    return scoring.rescore_daily()

@@ -28,7 +28,11 @@ class Settings(BaseSettings):
     api_keys_table: str = Field("leadflow-api-keys", alias="API_KEYS_TABLE")
     quarantine_table: str = Field("leadflow-quarantine", alias="QUARANTINE_TABLE")
     idempotency_table: str = Field("leadflow-idempotency", alias="IDEMPOTENCY_TABLE")
+    scoring_models_table: str = Field("leadflow-scoring-models", alias="SCORING_MODELS_TABLE")
+    scores_table: str = Field("leadflow-scores", alias="SCORES_TABLE")
+    jobs_table: str = Field("leadflow-jobs", alias="JOBS_TABLE")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
+    rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
 
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
     #: the first answer back.
@@ -37,6 +41,13 @@ class Settings(BaseSettings):
     interaction_retention_days: int = Field(730, alias="INTERACTION_RETENTION_DAYS")
     #: How many times a capture retries after losing a race on the same contact.
     capture_max_attempts: int = Field(40, alias="CAPTURE_MAX_ATTEMPTS")
+    #: Active scoring models are re-read at most this often per container.
+    models_cache_seconds: float = Field(15.0, alias="MODELS_CACHE_SECONDS")
+    #: Parallel scan segments of a rescoring job, and leads per page.
+    rescore_segments: int = Field(4, alias="RESCORE_SEGMENTS")
+    rescore_page_size: int = Field(100, alias="RESCORE_PAGE_SIZE")
+    #: ``simulate`` evaluates at most this many leads (the answer says when it stopped early).
+    simulate_max_leads: int = Field(2000, alias="SIMULATE_MAX_LEADS")
 
 
 @lru_cache(maxsize=1)

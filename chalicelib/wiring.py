@@ -12,12 +12,15 @@ from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.store.dynamo import DynamoStore
+    from chalicelib.store.scoring import ScoringStore
 
 
 @dataclass(frozen=True)
 class Deps:
     store: DynamoStore
+    scoring: ScoringStore
     tracking: Any
+    rescore_queue: Any
     settings: Settings
 
 
@@ -26,9 +29,10 @@ def deps() -> Deps:
     from botocore.config import Config
     from pynamodb.connection import Connection
 
-    from chalicelib.integrations.sqs import SqsTrackingQueue
+    from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
     from chalicelib.store import records
     from chalicelib.store.dynamo import DynamoStore
+    from chalicelib.store.scoring import ScoringStore
 
     settings = get_settings()
     records.bind(
@@ -40,8 +44,12 @@ def deps() -> Deps:
     boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
     return Deps(
         store=DynamoStore(connection, settings.interaction_retention_days),
+        scoring=ScoringStore(connection),
         tracking=SqsTrackingQueue(
             settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
+        rescore_queue=SqsQueue(
+            settings.rescore_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
         settings=settings,
     )

@@ -28,6 +28,42 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class ModelHead:
+    """Which version of a scoring model is the draft and which is active."""
+
+    model_id: str
+    name: str
+    latest_version: int
+    draft_version: int | None
+    active_version: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    model_id: str
+    number: int
+    definition: dict[str, Any]
+    state: str
+    warnings: list[str]
+    created_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    kind: str
+    model_id: str
+    model_version: int
+    segments: int
+    segments_done: int
+    pages_done: int
+    leads_scored: int
+    created_at: datetime
+
+
 class LeadStore(Protocol):
     """Contacts, accounts, leads and interactions. Writes are conditional; a lost race raises
     :class:`~chalicelib.domain.errors.ConcurrentUpdate` and writes nothing."""

@@ -6,30 +6,17 @@ Both answer with ``batchItemFailures`` so one bad record is retried (then dead-l
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
-from chalicelib.observability import flush, logger
+from chalicelib.handlers.batch import process
+from chalicelib.observability import logger
 from chalicelib.services import interactions
-
-
-def _batch(
-    event: dict[str, Any], context: Any, kind: EventType, handle: Callable[[Any], None]
-) -> dict[str, Any]:
-    try:
-        return dict(
-            process_partial_response(
-                event=event, record_handler=handle, processor=BatchProcessor(kind), context=context
-            )
-        )
-    finally:
-        flush()
 
 
 def _record_message(record: SQSRecord) -> None:
@@ -39,7 +26,7 @@ def _record_message(record: SQSRecord) -> None:
 
 def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SQS (tracking queue) -> interactions table. Redelivery is harmless: writes are conditional."""
-    return _batch(event, context, EventType.SQS, _record_message)
+    return process(event, context, EventType.SQS, _record_message)
 
 
 def _note_activity(record: DynamoDBRecord) -> None:
@@ -52,4 +39,4 @@ def _note_activity(record: DynamoDBRecord) -> None:
 
 def note_activity(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Interactions stream -> the contact's ``last_interaction_at`` (newest wins: idempotent)."""
-    return _batch(event, context, EventType.DynamoDBStreams, _note_activity)
+    return process(event, context, EventType.DynamoDBStreams, _note_activity)

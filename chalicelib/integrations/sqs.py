@@ -1,4 +1,4 @@
-"""The tracking queue: validated interactions travel to the recording function as JSON messages."""
+"""SQS queues: validated interactions travel to the recording function, rescoring work to its workers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def chunks(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return chunks(items[:middle]) + chunks(items[middle:])
 
 
-class SqsTrackingQueue:
+class SqsQueue:
+    """A queue that JSON messages are sent to; the client is built on first use."""
+
     def __init__(self, queue_url: str, region: str, endpoint_url: str | None, config: Any) -> None:
         self._queue_url = queue_url
         self._region = region
@@ -35,8 +37,26 @@ class SqsTrackingQueue:
             )
         return self._client
 
+    def send_json(self, body: dict[str, Any]) -> None:
+        self._sqs().send_message(
+            QueueUrl=self._queue_url, MessageBody=json.dumps(body, separators=(",", ":"))
+        )
+
+    def send_many(self, bodies: list[dict[str, Any]]) -> None:
+        """Ten to a request; any entry SQS refuses raises, so the caller's retry sends the lot again."""
+        for start in range(0, len(bodies), 10):
+            entries = [
+                {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
+                for n, body in enumerate(bodies[start : start + 10])
+            ]
+            failed = self._sqs().send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")
+            if failed:
+                raise RuntimeError(f"SQS refused {len(failed)} messages: {failed[0].get('Code')}")
+
+
+class SqsTrackingQueue(SqsQueue):
     def send(self, interactions: list[dict[str, Any]]) -> None:
         """One message per part; a failed send raises, and the client's retry sends the batch again,
         which the recording function deduplicates by interaction id."""
         for part in chunks(interactions):
-            self._sqs().send_message(QueueUrl=self._queue_url, MessageBody=json.dumps({"interactions": part}))
+            self.send_json({"interactions": part})

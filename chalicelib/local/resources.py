@@ -139,6 +139,8 @@ def event_sources(template: dict[str, Any]) -> list[EventSource]:
     found = []
     for function, resource in template["Resources"].items():
         for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] not in ("DynamoDB", "SQS"):
+                continue  # schedules are run by `leadflow` commands locally, not polled
             props = event["Properties"]
             ref = props.get("Stream") or props.get("Queue")
             destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")

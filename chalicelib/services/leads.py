@@ -9,10 +9,26 @@ from chalicelib.domain.entities import Account, Contact, Lead
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import LeadFilter
+from chalicelib.domain.scoring import Score
+from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
-LIST_PARAMETERS = frozenset({"state", "status", "source", "contact_id", "limit", "cursor"})
+LIST_PARAMETERS = frozenset(
+    {"state", "status", "source", "contact_id", "limit", "cursor", "model_id", "grade", "min_score"}
+)
 MAX_PAGE = 100
+
+
+def score_view(score: Score) -> dict[str, Any]:
+    return {
+        "model_id": score.model_id,
+        "model_version": score.model_version,
+        "score": score.score,
+        "grade": score.grade,
+        "sales_ready": score.sales_ready,
+        "as_of": iso(score.as_of),
+        "breakdown": [entry.as_dict() for entry in score.breakdown],
+    }
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:
@@ -68,8 +84,15 @@ def get_lead(lead_id: str, deps: Deps) -> dict[str, Any]:
         **lead_view(lead),
         "contact": contact_view(contact) if contact else None,
         "account": account_view(account) if account else None,
-        "scores": [],
+        "scores": _scores(lead_id, deps),
     }
+
+
+def _scores(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
+    """One score per active model (a retired model's score is not shown)."""
+    active = {model.model_id for model in scoring.active_models(deps)}
+    stored = deps.scoring.scores_of(lead_id)
+    return [score_view(stored[model_id]) for model_id in sorted(stored) if model_id in active]
 
 
 def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
@@ -82,6 +105,8 @@ def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     empty = sorted(name for name, value in params.items() if name != "limit" and not value.strip())
     if empty:
         raise ValidationFailed([FieldError(name, f"{name} must not be empty") for name in empty])
+    if "model_id" in params or "grade" in params or "min_score" in params:
+        return _list_by_score(params, int(limit_text), deps)
     where = LeadFilter(
         state=params.get("state"),
         status=params.get("status"),
@@ -103,3 +128,32 @@ def get_contact(contact_id: str, deps: Deps) -> dict[str, Any]:
         "account": account_view(account) if account else None,
         "leads": [lead_view(lead) for lead in leads],
     }
+
+
+def _list_by_score(params: dict[str, str], limit: int, deps: Deps) -> dict[str, Any]:
+    """Leads by a model's score, highest first, read from the scores index (never a scan); other
+    filters apply to the page read."""
+    model_id = params.get("model_id")
+    if model_id is None:
+        raise ValidationFailed(
+            [FieldError("model_id", "grade and min_score filter a model's scores: give model_id")]
+        )
+    min_score = None
+    if "min_score" in params:
+        if not re.fullmatch(r"-?[0-9]{1,9}", params["min_score"]):
+            raise ValidationFailed([FieldError("min_score", "min_score must be an integer")])
+        min_score = int(params["min_score"])
+    page = deps.scoring.leads_by_score(model_id, params.get("grade"), min_score, limit, params.get("cursor"))
+    scores = dict(page.items)
+    wanted = {k: params[k] for k in ("state", "status", "source", "contact_id") if k in params}
+    leads = []
+    for lead in deps.store.get_leads(list(scores)):
+        seen = {
+            "state": lead.state,
+            "status": lead.status,
+            "source": lead.source,
+            "contact_id": lead.contact_id,
+        }
+        if all(seen[k] == v for k, v in wanted.items()):
+            leads.append({**lead_view(lead), "score": scores[lead.lead_id]})
+    return {"leads": leads, "next_cursor": page.next_cursor}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -177,10 +178,13 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,38}(\.[0-9]{1,38})?")
 _BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
 
 
-def decode_cursor(cursor: str | None, keys: frozenset[str]) -> dict[str, Any] | None:
+def decode_cursor(
+    cursor: str | None, keys: frozenset[str], numbers: frozenset[str] | set[str] = frozenset({"offset"})
+) -> dict[str, Any] | None:
     """A cursor is the last key read, as this API encoded it; anything else is refused, never sent on."""
     if not cursor:
         return None
@@ -191,14 +195,10 @@ def decode_cursor(cursor: str | None, keys: frozenset[str]) -> dict[str, Any] | 
     if not isinstance(data, dict) or set(data) != keys:
         raise _BAD_CURSOR
     for name, value in data.items():
-        kind = "N" if name == "offset" else "S"
+        kind = "N" if name in numbers else "S"
         if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
             raise _BAD_CURSOR
-        if (
-            not value[kind]
-            or (kind == "N" and not value[kind].isascii())
-            or (kind == "N" and not value[kind].isdigit())
-        ):
+        if not value[kind] or (kind == "N" and not _NUMBER.fullmatch(value[kind])):
             raise _BAD_CURSOR
     return data
 

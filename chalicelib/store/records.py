@@ -12,6 +12,11 @@
 | FORMS_TABLE          | form_id        |                      |                                           |
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
+| SCORING_MODELS_TABLE | model_id       | sk = head | v#000001 | the head says which version is draft/active |
+| SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score),         |
+|                      |                |                      | by_model_grade (model#grade, score)       |
+| JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
+| CONTACTS_TABLE index |                |                      | by_account (account_id), keys only        |
 
 A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
 index: an index is eventually consistent and would cost every lead write again.
@@ -27,13 +32,20 @@ from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 UNBOUND = "unbound"
@@ -43,6 +55,14 @@ class ConsentChangeMap(MapAttribute[str, Any]):
     level = UnicodeAttribute()
     source = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class ContactsByAccount(GlobalSecondaryIndex["ContactRecord"]):
+    class Meta:
+        index_name = "by_account"
+        projection = KeysOnlyProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
 
 
 class ContactRecord(Model):
@@ -61,6 +81,8 @@ class ContactRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+
+    by_account = ContactsByAccount()
 
 
 class AccountRecord(Model):
@@ -178,6 +200,93 @@ class QuarantineRecord(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ModelHeadRecord(Model):
+    """``sk = "head"``: which version of a scoring model is the draft and which is active."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    model_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="head")
+    name = UnicodeAttribute()
+    latest_version = NumberAttribute(default=0)
+    draft_version = NumberAttribute(null=True)
+    active_version = NumberAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ModelVersionRecord(Model):
+    """``sk = "v#000007"``: one saved version of a model, as the marketer wrote it."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    model_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    number = NumberAttribute()
+    definition = UnicodeAttribute()
+    state = UnicodeAttribute()
+    warnings = ListAttribute[str](default=list)
+    created_at = UTCDateTimeAttribute()
+    published_at = UTCDateTimeAttribute(null=True)
+
+
+class ScoresByModel(GlobalSecondaryIndex["ScoreRecord"]):
+    class Meta:
+        index_name = "by_model_score"
+        projection = IncludeProjection(["grade", "sales_ready", "model_version", "contact_id"])
+
+    model_id = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class ScoresByGrade(GlobalSecondaryIndex["ScoreRecord"]):
+    class Meta:
+        index_name = "by_model_grade"
+        projection = KeysOnlyProjection()
+
+    model_grade = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class ScoreRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    model_id = UnicodeAttribute(range_key=True)
+    contact_id = UnicodeAttribute()
+    model_version = NumberAttribute()
+    score = NumberAttribute()
+    grade = UnicodeAttribute(null=True)
+    model_grade = UnicodeAttribute(null=True)
+    sales_ready = BooleanAttribute()
+    as_of = UTCDateTimeAttribute()
+    breakdown = UnicodeAttribute()
+    ages = BooleanAttribute(default=False)
+
+    by_model = ScoresByModel()
+    by_grade = ScoresByGrade()
+
+
+class JobRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    job_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    model_id = UnicodeAttribute()
+    model_version = NumberAttribute()
+    segments = NumberAttribute()
+    segments_done = NumberAttribute(default=0)
+    pages_done = NumberAttribute(default=0)
+    leads_scored = NumberAttribute(default=0)
+    pages = UnicodeSetAttribute(default=set)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -188,6 +297,10 @@ TABLES: dict[type[Model], str] = {
     FormRecord: "forms_table",
     ApiKeyRecord: "api_keys_table",
     QuarantineRecord: "quarantine_table",
+    ModelHeadRecord: "scoring_models_table",
+    ModelVersionRecord: "scoring_models_table",
+    ScoreRecord: "scores_table",
+    JobRecord: "jobs_table",
 }
 
 

@@ -56,9 +56,11 @@ def test_stream_event_sources_report_failures_retry_finitely_bisect_and_dead_let
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "DynamoDB"
     ]
-    assert sources, "at least one stream consumer"
+    assert len(sources) >= 5, "note_activity, and score_changes on four streams"
     for props in sources:
-        assert props["Stream"] == {"Fn::GetAtt": ["InteractionsTable", "StreamArn"]}
+        table, attribute = props["Stream"]["Fn::GetAtt"]
+        assert attribute == "StreamArn"
+        assert "StreamSpecification" in packaged["Resources"][table]["Properties"]
         assert props["StartingPosition"] == "TRIM_HORIZON"
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert 0 < props["MaximumRetryAttempts"] <= 10
@@ -111,3 +113,10 @@ def test_cfn_lint_passes_on_the_packaged_template(packaged: dict[str, Any]):
     cfn_lint = str(beside) if beside.exists() else shutil.which("cfn-lint") or "cfn-lint"
     result = subprocess.run([cfn_lint, packaged["__path__"]], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scoring_function_reads_interactions_leads_contacts_and_accounts(packaged: dict[str, Any]):
+    events = packaged["Resources"]["ScoreChanges"]["Properties"]["Events"]
+    tables = {event["Properties"]["Stream"]["Fn::GetAtt"][0] for event in events.values()}
+    assert tables == {"InteractionsTable", "LeadsTable", "ContactsTable", "AccountsTable"}
+    assert "ScoresTable" not in tables, "the scoring function never consumes what it writes"

@@ -1,0 +1,62 @@
+"""The scoring functions: rescore on change (four DynamoDB streams), rescoring jobs (SQS), daily aging.
+
+Each reports partial batch failures; a record that keeps failing is dead-lettered by the event-source
+settings in ``infra/template.json``. Rescoring writes only changed scores, so replays are harmless."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib import wiring
+from chalicelib.handlers.batch import process
+from chalicelib.observability import flush, logger
+from chalicelib.services import scoring
+
+
+def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A new interaction, or a change to a lead's, contact's or account's fields, rescores the leads
+    of the contacts concerned for every active model (each contact once per batch)."""
+    deps = wiring.deps()
+    now = datetime.now(UTC)
+    done: set[str] = set()
+
+    def handle(record: DynamoDBRecord) -> None:
+        stream = record.dynamodb
+        if stream is None or record.event_name is None:
+            return
+        touched = scoring.contacts_touched(
+            record.event_name.name, stream.keys or {}, stream.old_image, stream.new_image, deps
+        )
+        fresh = [contact_id for contact_id in touched if contact_id not in done]
+        if fresh:
+            changed = scoring.rescore_contacts(fresh, deps, now)
+            logger.info("rescored", extra={"contacts": len(fresh), "scores_changed": changed})
+        done.update(fresh)
+
+    return process(event, context, EventType.DynamoDBStreams, handle)
+
+
+def rescore(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Rescoring jobs: one page of one scan segment per message."""
+    deps = wiring.deps()
+
+    def handle(record: SQSRecord) -> None:
+        scoring.rescore_page(json.loads(record.body), deps, datetime.now(UTC))
+
+    return process(event, context, EventType.SQS, handle)
+
+
+def rescore_daily() -> dict[str, Any]:
+    """Once a day: a rescoring job for every active model whose scores age (decay, windows)."""
+    try:
+        started = scoring.start_daily_jobs(wiring.deps(), datetime.now(UTC))
+        logger.info("daily rescoring started", extra={"jobs": started})
+        return {"jobs": started}
+    finally:
+        flush()

@@ -1,0 +1,214 @@
+"""Scoring leads: after a change (the scoring function on the streams), after a publish (the
+rescoring job) and every day for scores that age (decay, windows).
+
+Safe to repeat: a score is written only when it changed, and only over an older evaluation
+(``as_of``), so a redelivered stream record or queue message writes nothing new and an out-of-order
+one never replaces a newer score. The scoring function consumes lead, contact, account and
+interaction changes and writes only scores, so it never feeds itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.entities import Account, Contact, Interaction, Lead
+from chalicelib.domain.scoring import ScoringModel, parse_model, score
+from chalicelib.observability import count, logger
+from chalicelib.wiring import Deps
+
+_cache: dict[str, tuple[float, list[ScoringModel]]] = {}
+
+
+def active_models(deps: Deps) -> list[ScoringModel]:
+    """The active version of every model, re-read at most every ``models_cache_seconds``."""
+    cached = _cache.get("active")
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    definitions = deps.scoring.active_definitions()
+    models = [parse_model(model_id, version, spec) for model_id, version, spec in definitions]
+    _cache["active"] = (time.monotonic() + deps.settings.models_cache_seconds, models)
+    return models
+
+
+def forget_models() -> None:
+    _cache.clear()
+
+
+def lookback_start(models: Sequence[ScoringModel], now: datetime) -> datetime | None:
+    """The oldest interaction any of these models can see: one bounded query per contact."""
+    lookbacks = [model.lookback_days for model in models]
+    if any(days is None for days in lookbacks):
+        return None
+    return now - timedelta(days=max((d or 0.0) for d in lookbacks))
+
+
+def rescore_contacts(
+    contact_ids: Iterable[str], deps: Deps, now: datetime, models: Sequence[ScoringModel] | None = None
+) -> int:
+    """Rescore the leads of these contacts with every active model (or ``models``); returns how many
+    scores were written or removed."""
+    chosen = list(models) if models is not None else active_models(deps)
+    if not chosen:
+        return 0
+    changed = 0
+    for contact_id in dict.fromkeys(contact_ids):
+        changed += _rescore_contact(contact_id, chosen, deps, now)
+    return changed
+
+
+def _rescore_contact(contact_id: str, models: Sequence[ScoringModel], deps: Deps, now: datetime) -> int:
+    contact = deps.store.get_contact(contact_id)
+    if contact is None:
+        return 0
+    account = deps.store.get_account(contact.account_id) if contact.account_id else None
+    by_contact = [m for m in models if m.scope == "contact"]
+    by_account = [m for m in models if m.scope == "account"]
+    changed = 0
+    if by_contact and contact.lead_ids:
+        interactions = deps.scoring.interactions_since(contact_id, lookback_start(by_contact, now))
+        leads = deps.store.get_leads(contact.lead_ids)
+        changed += _apply(leads, {contact_id: contact}, account, interactions, by_contact, deps, now)
+    if by_account:
+        contacts = account_contacts(contact, account, deps)
+        since = lookback_start(by_account, now)
+        interactions = [i for c in contacts for i in deps.scoring.interactions_since(c.contact_id, since)]
+        leads = deps.store.get_leads([lead_id for c in contacts for lead_id in c.lead_ids])
+        changed += _apply(
+            leads, {c.contact_id: c for c in contacts}, account, interactions, by_account, deps, now
+        )
+    return changed
+
+
+def account_contacts(contact: Contact, account: Account | None, deps: Deps) -> list[Contact]:
+    """Everyone at the contact's account (the contact alone when it has none)."""
+    if account is None:
+        return [contact]
+    others = [c for c in deps.scoring.contacts_of_account(account.account_id) if c != contact.contact_id]
+    return [contact, *deps.store.get_contacts(others)]
+
+
+def _apply(
+    leads: Sequence[Lead],
+    contacts: dict[str, Contact],
+    account: Account | None,
+    interactions: Sequence[Interaction],
+    models: Sequence[ScoringModel],
+    deps: Deps,
+    now: datetime,
+) -> int:
+    changed = 0
+    for lead in leads:
+        stored = deps.scoring.scores_of(lead.lead_id)
+        for model in models:
+            new = score(model, lead, contacts.get(lead.contact_id), account, interactions, now)
+            old = stored.get(model.model_id)
+            if new is None:
+                if old is not None and deps.scoring.delete_score(lead.lead_id, model.model_id, now):
+                    changed += 1
+                    count("ScoreRemoved")
+                continue
+            if new.same_result(old):
+                continue
+            if deps.scoring.put_score(lead, new, model.ages):
+                changed += 1
+                count("LeadScored")
+    return changed
+
+
+# ---------------------------------------------------------------- what a change touches
+
+
+def _differs(old: dict[str, Any] | None, new: dict[str, Any] | None, names: Iterable[str]) -> bool:
+    old, new = old or {}, new or {}
+    return any(old.get(name) != new.get(name) for name in names)
+
+
+def contacts_touched(
+    event_name: str, keys: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None, deps: Deps
+) -> list[str]:
+    """The contacts whose leads a stream record may rescore; ``[]`` for changes no score depends on
+    (a contact's last-activity time, a version number)."""
+    image = new or old or {}
+    if "interaction_id" in keys:
+        return [str(keys["contact_id"])] if event_name == "INSERT" else []
+    if "lead_id" in keys:
+        relevant = event_name != "MODIFY" or _differs(old, new, ("fields", "state", "status", "account_id"))
+        return [str(image["contact_id"])] if relevant and "contact_id" in image else []
+    if "account_id" in keys and "contact_id" not in keys:
+        if event_name == "MODIFY" and _differs(old, new, ("fields",)):
+            return deps.scoring.contacts_of_account(str(keys["account_id"]))
+        return []
+    contact_changed = event_name == "INSERT" or (
+        event_name == "MODIFY" and _differs(old, new, ("fields", "consent", "account_id", "lead_ids"))
+    )
+    return [str(keys["contact_id"])] if "contact_id" in keys and contact_changed else []
+
+
+# ---------------------------------------------------------------- rescoring jobs
+
+
+def rescore_page(message: dict[str, Any], deps: Deps, now: datetime) -> None:
+    """One page of one scan segment of a rescoring job; sends the next page's message. A page is
+    counted once however often its message arrives; rescoring it again writes nothing new."""
+    model_id, version = message["model_id"], int(message["version"])
+    head = deps.scoring.get_head(model_id)
+    record = deps.scoring.get_version(model_id, version)
+    leads, next_key = deps.scoring.scan_leads(
+        int(message["segment"]),
+        int(message["segments"]),
+        message.get("start"),
+        deps.settings.rescore_page_size,
+    )
+    if head is not None and head.active_version == version and record is not None:
+        model = parse_model(model_id, version, record.definition)
+        rescore_contacts([lead.contact_id for lead in leads], deps, now, [model])
+    else:
+        logger.info(
+            "rescoring skipped: version no longer active", extra={"model_id": model_id, "version": version}
+        )
+    if next_key is not None:
+        deps.rescore_queue.send_json({**message, "start": next_key})
+    page_id = (
+        f"{message['segment']}:"
+        + hashlib.sha256(json.dumps(message.get("start"), sort_keys=True).encode()).hexdigest()[:16]
+    )
+    deps.scoring.record_page(message["job_id"], page_id, len(leads), segment_done=next_key is None)
+
+
+def start_job(
+    kind: str, model: ScoringModel | tuple[str, int], deps: Deps, now: datetime, job_id: str
+) -> bool:
+    """Create the job and fan its segments out, once: a repeated start finds the job and sends nothing."""
+    model_id, version = (model.model_id, model.version) if isinstance(model, ScoringModel) else model
+    segments = deps.settings.rescore_segments
+    if not deps.scoring.create_job(job_id, kind, model_id, version, segments, now):
+        return False
+    deps.rescore_queue.send_many(
+        [
+            {
+                "job_id": job_id,
+                "model_id": model_id,
+                "version": version,
+                "segment": n,
+                "segments": segments,
+                "start": None,
+            }
+            for n in range(segments)
+        ]
+    )
+    return True
+
+
+def start_daily_jobs(deps: Deps, now: datetime) -> list[str]:
+    """Scores that age (decay, windows) are recomputed once a day, one job per such model."""
+    started = []
+    for model in active_models(deps):
+        if model.ages:
+            job_id = f"daily-{model.model_id}-v{model.version}-{now:%Y%m%d}"
+            if start_job("daily", model, deps, now, job_id):
+                started.append(job_id)
+    return started
