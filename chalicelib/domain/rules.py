@@ -86,9 +86,12 @@ def as_moment(value: Any) -> datetime | None:
     """ISO dates and times, compared as moments in UTC (a date is its midnight UTC)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or len(value) < 10 or not value[:4].isdigit() or value[4] != "-":
+    if not isinstance(value, str):
         return None
-    text = value.strip().replace("Z", "+00:00")
+    text = value.strip()
+    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+        return None
+    text = text.replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -497,7 +500,12 @@ class Compiler:
         ):
             self.fail(f"{where}.{key}", f"{where}.{key} must be {'an integer' if integer else 'a number'}")
             return None
-        if value < minimum or (key == "within_days" and value <= 0) or value > 36500:
+        if (
+            not math.isfinite(value)
+            or value < minimum
+            or (key == "within_days" and value <= 0)
+            or value > 36500
+        ):
             self.fail(f"{where}.{key}", f"{where}.{key} is out of range")
             return None
         return float(value)

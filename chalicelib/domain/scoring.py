@@ -131,8 +131,13 @@ class Score:
 
 
 def counted_interactions(lead: Lead, interactions: Sequence[Interaction]) -> list[Interaction]:
-    """A contact's interactions count for all its leads, except those that name another lead."""
-    return [i for i in interactions if i.lead_id is None or i.lead_id == lead.lead_id]
+    """A contact's interactions count for all its leads, except those that name another lead of the
+    same contact (a colleague's interaction naming the colleague's lead still counts for the account)."""
+    return [
+        i
+        for i in interactions
+        if i.lead_id is None or i.lead_id == lead.lead_id or i.contact_id != lead.contact_id
+    ]
 
 
 def in_audience(model: ScoringModel, facts: Facts) -> bool:
@@ -162,12 +167,12 @@ def score(
         result = _rule_points(model, rule, facts)
         if result is not None:
             breakdown.append(result)
-    total = sum(entry.points for entry in breakdown)
+    total = math.fsum(entry.points for entry in breakdown)
     value = _round(total)
-    if model.max_score is not None:
-        value = min(value, int(model.max_score))
-    if model.min_score is not None:
-        value = max(value, int(model.min_score))
+    if model.max_score is not None and value > model.max_score:
+        value = math.floor(model.max_score)
+    if model.min_score is not None and value < model.min_score:
+        value = math.ceil(model.min_score)
     return Score(
         model_id=model.model_id,
         model_version=model.version,
@@ -188,9 +193,8 @@ def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | N
     count = len(found)
     if count == 0 or count < leaf.min_count or (leaf.max_count is not None and count > leaf.max_count):
         return None
-    total = 0.0
-    for interaction in found:
-        total += rule.points * _decay(model, facts.as_of, interaction)
+    # fsum: the same interactions give the same points in whatever order they arrive
+    total = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
     if rule.max_points is not None and abs(total) > rule.max_points:
         total = math.copysign(rule.max_points, total)
     return RuleScore(rule.rule_id, total, tuple(sorted(i.interaction_id for i in found)))
@@ -350,7 +354,11 @@ def _grades(spec: Any, compiler: Compiler) -> list[Grade]:
         if set(entry) - {"grade", "min_score"}:
             compiler.fail(where, f"{where}: only grade and min_score")
         threshold = entry.get("min_score")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)):
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+        ):
             compiler.fail(f"{where}.min_score", f"{where}.min_score must be a number")
             continue
         grades.append(Grade(entry["grade"], float(threshold) if threshold is not None else None))

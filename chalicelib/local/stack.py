@@ -105,7 +105,7 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
     return found, environment(load_template(), found)
 
 
-def build_pump(app: Any, found: LocalResources, endpoint: str) -> Pump:
+def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:
     import boto3
     from chalice.utils import to_cfn_resource_name
 
@@ -113,7 +113,11 @@ def build_pump(app: Any, found: LocalResources, endpoint: str) -> Pump:
     streams = session.client("dynamodbstreams", endpoint_url=endpoint)
     sqs = session.client("sqs", endpoint_url=endpoint)
     handlers = {to_cfn_resource_name(name): name for name in app.handler_map}
-    batch_sizes = {to_cfn_resource_name(source.name): source.batch_size for source in app.event_sources}
+    batch_sizes = {
+        to_cfn_resource_name(source.name): source.batch_size
+        for source in app.event_sources
+        if hasattr(source, "batch_size")
+    }
     pollers: list[StreamPoller | QueuePoller] = []
     for source in event_sources(load_template()):
         handler = app.handler_map[handlers[source.function]]

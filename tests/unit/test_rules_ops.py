@@ -12,6 +12,8 @@ from chalicelib.domain.rules import Compiler, Condition, EventLeaf, Facts
 
 AS_OF = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+#: A field that is not there at all (unlike one holding None or "").
+ABSENT = object()
 
 
 def compile_ok(spec: dict[str, Any]) -> Condition:
@@ -48,17 +50,18 @@ def field_holds(path: str, op: str, value: Any, actual: Any) -> bool:
     if op not in ("exists", "missing"):
         spec["value"] = value
     entity, name = path.split(".", 1)
-    values = {} if actual is ABSENT else {name: actual}
-    holds, ids = compile_ok(spec).test(facts(**{entity: values}))
+    values: dict[str, Any] = {} if actual is ABSENT else {name: actual}
+    by_entity: dict[str, dict[str, Any]] = {"lead": {}, "contact": {}, "account": {}}
+    by_entity[entity] = values
+    holds, ids = compile_ok(spec).test(
+        facts(lead=by_entity["lead"], contact=by_entity["contact"], account=by_entity["account"])
+    )
     assert ids == frozenset()
     return holds
 
 
 def title(op: str, value: Any, actual: Any) -> bool:
     return field_holds("contact.job_title", op, value, actual)
-
-
-ABSENT = object()
 
 
 def at(age: timedelta) -> datetime:
@@ -295,10 +298,22 @@ def test_not_negates_including_a_missing_field() -> None:
 def test_combinators_nest() -> None:
     spec = {
         "all": [
-            {"any": [{"field": "contact.country", "op": "in", "value": ["US", "CA"]}, {"field": "lead.vip", "op": "exists"}]},
-            {"not": {"any": [{"field": "contact.job_title", "op": "contains", "value": "intern"}, {"not": {"field": "account.employees", "op": "gt", "value": 50}}]}},
+            {
+                "any": [
+                    {"field": "contact.country", "op": "in", "value": ["US", "CA"]},
+                    {"field": "lead.vip", "op": "exists"},
+                ]
+            },
+            {
+                "not": {
+                    "any": [
+                        {"field": "contact.job_title", "op": "contains", "value": "intern"},
+                        {"not": {"field": "account.employees", "op": "gt", "value": 50}},
+                    ]
+                }
+            },
         ]
-    }  # fmt: skip
+    }
     condition = compile_ok(spec)
     # (country in US/CA or vip) and not (intern or not employees > 50)
     assert condition.test(facts(contact={"country": "CA", "job_title": "CTO"}, account={"employees": 51}))[0]
@@ -375,7 +390,7 @@ def test_min_count_defaults_to_one() -> None:
 def test_min_count_defaults_to_zero_when_max_count_is_given() -> None:
     spec = {"event": "email_clicked", "within_days": 30, "max_count": 1}
     one = [event("i_1", "email_clicked", timedelta(days=1))]
-    two = one + [event("i_2", "email_clicked", timedelta(days=2))]
+    two = [*one, event("i_2", "email_clicked", timedelta(days=2))]
     assert event_test(spec, []) == (True, frozenset())
     assert event_test(spec, one) == (True, frozenset({"i_1"}))
     assert event_test(spec, two) == (False, frozenset())
@@ -446,9 +461,16 @@ def test_where_combinators_nest() -> None:
     where = {
         "all": [
             {"field": "url", "op": "starts_with", "value": "https://acme.io/"},
-            {"not": {"any": [{"field": "url", "op": "ends_with", "value": "/careers"}, {"field": "bot", "op": "exists"}]}},
+            {
+                "not": {
+                    "any": [
+                        {"field": "url", "op": "ends_with", "value": "/careers"},
+                        {"field": "bot", "op": "exists"},
+                    ]
+                }
+            },
         ]
-    }  # fmt: skip
+    }
     spec = {"event": "page_visited", "where": where}
     ok = event("i_ok", "page_visited", timedelta(days=1), {"url": "https://acme.io/pricing"})
     careers = event("i_jobs", "page_visited", timedelta(days=1), {"url": "https://acme.io/careers"})
@@ -468,3 +490,19 @@ def test_event_leaves_are_listed_for_lookback() -> None:
         {"all": [{"event": "email_clicked", "within_days": 3}, {"not": {"event": "page_visited"}}]}
     )
     assert [leaf.event_type for leaf in condition.events()] == ["email_clicked", "page_visited"]
+
+
+def test_where_number_with_surrounding_spaces_compares_as_a_number() -> None:
+    spec = {"event": "content_downloaded", "where": {"field": "pages", "op": "gte", "value": 10}}
+    assert event_test(spec, [event("i_1", "content_downloaded", timedelta(days=1), {"pages": " 12 "})])[0]
+
+
+def test_where_date_with_surrounding_spaces_compares_as_a_date() -> None:
+    before = {"event": "event_registered", "where": {"field": "starts_at", "op": "lt", "value": "2026-11-24"}}
+    same = {
+        "event": "event_registered",
+        "where": {"field": "starts_at", "op": "eq", "value": "2026-11-01T00:00:00Z"},
+    }
+    registered = [event("i_1", "event_registered", timedelta(days=1), {"starts_at": " 2026-11-01 "})]
+    assert event_test(before, registered)[0] is True
+    assert event_test(same, registered)[0] is True

@@ -151,12 +151,14 @@ def test_head_of_engineering_at_250_employee_account_scores_53_grade_B_not_sales
         contact=make_contact("Head of Engineering"),
         account=make_account(250),
     )
-    # senior-title: "Head of Engineering" matches (?i)\bhead\b          -> 20
-    # big-company: 250 >= 200                                            -> 10
-    # email-clicks: 5 * 0.5**(0/30) + 5 * 0.5**(30/30) = 5 + 2.5         -> 7.5 (30 days is inside [as_of-30d, as_of])
-    # pricing-twice: 2 /pricing visits within 14 days (1 and 13 days)   -> 15 (the /about visit does not match)
-    # silent-90-days: there are interactions within 90 days             -> nothing
-    # unsubscribed: none                                                 -> nothing
+    # senior-title: "Head of Engineering" matches (?i)\bhead\b                -> 20
+    # big-company: 250 >= 200                                                  -> 10
+    # email-clicks: 5 * 0.5**(0/30) + 5 * 0.5**(30/30) = 5 + 2.5               -> 7.5
+    #   (30 days old is inside the window [as_of - 30d, as_of])
+    # pricing-twice: 2 /pricing visits within 14 days (1 and 13 days old)     -> 15
+    #   (the /about visit does not match the where)
+    # silent-90-days: there are interactions within 90 days                   -> nothing
+    # unsubscribed: none                                                       -> nothing
     # total = 20 + 10 + 7.5 + 15 = 52.5 -> rounded half away from zero = 53; 50 <= 53 < 80 -> B; 53 < 70
     assert result == Score(
         model_id="b2b-default",
@@ -569,13 +571,6 @@ def test_clamp_applies_after_rounding() -> None:
     assert result.breakdown == (RuleScore("clicks", 2.5, ("i_1",)),)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG chalicelib/domain/scoring.py:168-170 clamps with int(max_score)/int(min_score), which "
-        "truncates toward zero: a fractional bound lets the score fall outside it (min_score 2.5 -> 2)"
-    ),
-)
 @pytest.mark.parametrize(("bounds", "points_each"), [({"min_score": 2.5}, 0), ({"max_score": -2.5}, 0)])
 def test_clamped_score_never_crosses_a_fractional_bound(bounds: dict[str, float], points_each: int) -> None:
     spec: dict[str, Any] = {
@@ -639,14 +634,6 @@ def test_account_scope_still_ignores_another_lead_of_the_same_contact() -> None:
     assert result.breakdown == (RuleScore("downloads", 10.0, ("i_ada",)),)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG chalicelib/domain/scoring.py:135 counted_interactions drops every interaction whose lead_id "
-        "is not this lead, so under scope 'account' a colleague's interaction naming the colleague's own "
-        "lead (not another lead of the same contact) is wrongly ignored"
-    ),
-)
 def test_account_scope_counts_a_colleagues_interaction_naming_the_colleagues_own_lead() -> None:
     interactions = [event("i_bob_form", "form_submitted", days(1), contact_id="c_2", lead_id="l_bob")]
     result = run(interactions, model=account_model())

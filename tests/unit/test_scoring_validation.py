@@ -199,13 +199,6 @@ def test_counts_must_be_non_negative_integers(key: str, value: Any) -> None:
     assert fields_of(with_rule({"id": "cnt", "points": 1, "when": when})) == [f"rules[cnt].when.{key}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG chalicelib/domain/rules.py:500 the within_days range check lets NaN through (every comparison "
-        "with NaN is false), so rules.py:215 timedelta(days=nan) raises ValueError instead of ValidationFailed"
-    ),
-)
 def test_within_days_nan_is_a_validation_error() -> None:
     spec = json.loads(
         '{"rules": [{"id": "nan", "points": 1, "when": {"event": "email_clicked", "within_days": NaN}}]}'
@@ -338,13 +331,6 @@ def test_grade_entry_with_an_unknown_key_is_refused() -> None:
     assert fields_of(spec) == ["grades[0]"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG chalicelib/domain/scoring.py:353 a grade's min_score is checked with isinstance(int | float) "
-        "only, so NaN is accepted: the grade can never be given and the order check (>= NaN) cannot see it"
-    ),
-)
 def test_grade_min_score_nan_is_refused() -> None:
     spec = example()
     spec["grades"] = [{"grade": "A", "min_score": float("nan")}, {"grade": "D"}]
