@@ -283,10 +283,44 @@ class QueuePoller:
         return True
 
 
+_RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class ScheduleRunner:
+    """EventBridge's part: runs a scheduled function at its rate (``rate(1 day)``), first when the
+    stack starts, with an event shaped like a scheduled event."""
+
+    def __init__(self, name: str, handler: Handler, expression: str, region: str) -> None:
+        value, unit = expression.removeprefix("rate(").removesuffix(")").split()
+        self.name = name
+        self.handler = handler
+        self.interval = int(value) * _RATE_UNITS[unit.rstrip("s")]
+        self.region = region
+        self.next_run = time.monotonic()
+
+    def poll(self) -> bool:
+        if time.monotonic() < self.next_run:
+            return False
+        self.next_run = time.monotonic() + self.interval
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "000000000000",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [f"arn:aws:events:{self.region}:000000000000:rule/{self.name}"],
+            "detail": {},
+        }
+        invoke(self.handler, self.name, event)
+        return True
+
+
 class Pump(threading.Thread):
     """Polls every event source until stopped; idles briefly when nothing arrives."""
 
-    def __init__(self, pollers: list[StreamPoller | QueuePoller], idle_seconds: float = 0.2) -> None:
+    def __init__(self, pollers: list[Any], idle_seconds: float = 0.2) -> None:
         super().__init__(name="leadflow-pump", daemon=True)
         self.pollers = pollers
         self.idle_seconds = idle_seconds

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.pump import Pump, QueuePoller, StreamPoller
+from chalicelib.local.pump import Pump, QueuePoller, ScheduleRunner, StreamPoller
 from chalicelib.local.resources import (
     LocalResources,
     create_resources,
@@ -118,7 +118,7 @@ def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:
         for source in app.event_sources
         if hasattr(source, "batch_size")
     }
-    pollers: list[StreamPoller | QueuePoller] = []
+    pollers: list[Any] = []
     for source in event_sources(load_template()):
         handler = app.handler_map[handlers[source.function]]
         size = batch_sizes.get(source.function, source.batch_size)
@@ -127,6 +127,17 @@ def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:
         else:
             pollers.append(QueuePoller(source, handler, size, found, sqs, REGION))
     return Pump(pollers)
+
+
+def schedules(app: Any) -> list[ScheduleRunner]:
+    """The app's scheduled functions (``@app.schedule``), run by the local stack's pump."""
+    runners = []
+    for source in app.event_sources:
+        expression = getattr(source, "schedule_expression", None)
+        if expression is not None:
+            text = expression if isinstance(expression, str) else expression.to_string()
+            runners.append(ScheduleRunner(source.name, app.handler_map[source.name], text, REGION))
+    return runners
 
 
 @dataclass
@@ -155,6 +166,7 @@ def running(
         key = _admin_key(api_key)
         app, server = _chalice_server(host, port)
         pump = build_pump(app, found, moto.endpoint)
+        pump.pollers.extend(schedules(app))
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         web.start()
         pump.start()

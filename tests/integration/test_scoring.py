@@ -205,3 +205,21 @@ def test_account_scoped_model_counts_every_contact_of_the_account(
     for lead_id in (ada["lead_id"], colleague["lead_id"]):
         [score] = get(client, f"/v1/leads/{lead_id}", admin_key).json_body["scores"]
         assert score["score"] == 10, "a visit by one contact counts for every lead of the account"
+
+
+def test_the_daily_schedule_starts_one_rescoring_job_per_aging_model(
+    client: Any, admin_key: str, pump: Any, deps: Any
+):
+    from datetime import UTC, datetime
+
+    from app import app
+    from chalicelib.local.stack import schedules
+
+    publish(client, admin_key, MODEL, pump)
+    [daily] = [runner for runner in schedules(app) if runner.name == "rescore_daily"]
+    assert daily.interval == 86400
+    assert daily.poll() is True
+    assert daily.poll() is False, "not again before a day has passed"
+    job_id = f"daily-b2b-default-v1-{datetime.now(UTC):%Y%m%d}"
+    pump.drain()
+    assert get(client, f"/v1/jobs/{job_id}", admin_key).json_body["state"] == "done"
