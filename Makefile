@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench clean
+.PHONY: install run test lint format package bench bench-scoring clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ package: install  ## the CloudFormation template and zip to deploy, in out/
 
 bench: install  ## capture throughput, request units and cold start, printed and written to bench/results/
 	$(BIN)/python bench/capture.py
+
+bench-scoring: install  ## engine vs hand-coded, POST-to-score pipeline and 10,000-lead rescoring on the local stack
+	$(BIN)/python bench/scoring.py --leads $${LEADS:-10000}
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
