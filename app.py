@@ -10,13 +10,14 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, leads, models
+from chalicelib.api import capture, health, leads, models, sales
 
 app = Chalice(app_name="leadflow")
 app.register_blueprint(health.bp)
 app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
+app.register_blueprint(sales.bp)
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -55,3 +56,24 @@ def rescore_daily(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import scoring
 
     return scoring.rescore_daily()
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="qualify")
+def qualify(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import qualification
+
+    return qualification.qualify(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=10, name="publish_handoffs")
+def publish_handoffs(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import qualification
+
+    return qualification.publish_handoffs(event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="run_triggers")
+def run_triggers(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import qualification
+
+    return qualification.run_triggers(event.to_dict(), event.context)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     scoring_models_table: str = Field("leadflow-scoring-models", alias="SCORING_MODELS_TABLE")
     scores_table: str = Field("leadflow-scores", alias="SCORES_TABLE")
     jobs_table: str = Field("leadflow-jobs", alias="JOBS_TABLE")
+    rules_table: str = Field("leadflow-rules", alias="RULES_TABLE")
+    handoffs_table: str = Field("leadflow-handoffs", alias="HANDOFFS_TABLE")
+    lead_history_table: str = Field("leadflow-lead-history", alias="LEAD_HISTORY_TABLE")
+    opportunities_table: str = Field("leadflow-opportunities", alias="OPPORTUNITIES_TABLE")
+    handoff_queue_url: str = Field("", alias="HANDOFF_QUEUE_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
 

@@ -12,6 +12,7 @@ from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.store.dynamo import DynamoStore
+    from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.scoring import ScoringStore
 
 
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
 class Deps:
     store: DynamoStore
     scoring: ScoringStore
+    handoffs: HandoffStore
     tracking: Any
+    handoff_queue: Any
     rescore_queue: Any
     settings: Settings
 
@@ -32,6 +35,7 @@ def deps() -> Deps:
     from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
     from chalicelib.store import records
     from chalicelib.store.dynamo import DynamoStore
+    from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.scoring import ScoringStore
 
     settings = get_settings()
@@ -45,6 +49,10 @@ def deps() -> Deps:
     return Deps(
         store=DynamoStore(connection, settings.interaction_retention_days),
         scoring=ScoringStore(connection),
+        handoffs=HandoffStore(connection),
+        handoff_queue=SqsQueue(
+            settings.handoff_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
         tracking=SqsTrackingQueue(
             settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),

@@ -60,6 +60,11 @@ class Lead:
     account_id: str | None = None
     state: str = LEAD_OPEN
     status: str = "new"
+    #: Qualification round: reopening a closed lead starts the next one.
+    round: int = 1
+    #: Qualification rules that fired for this lead in this round (each fires once per round).
+    fired_rules: list[str] = field(default_factory=list)
+    owner: str | None = None
     version: int | None = None
 
     @property

@@ -42,6 +42,15 @@ class SqsQueue:
             QueueUrl=self._queue_url, MessageBody=json.dumps(body, separators=(",", ":"))
         )
 
+    def send_fifo(self, body: str, group: str, deduplication_id: str) -> None:
+        """FIFO queues drop a second send with the same deduplication id within five minutes."""
+        self._sqs().send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=deduplication_id,
+        )
+
     def send_many(self, bodies: list[dict[str, Any]]) -> None:
         """Ten to a request; any entry SQS refuses raises, so the caller's retry sends the lot again."""
         for start in range(0, len(bodies), 10):

@@ -157,3 +157,20 @@ def _list_by_score(params: dict[str, str], limit: int, deps: Deps) -> dict[str, 
         if all(seen[k] == v for k, v in wanted.items()):
             leads.append({**lead_view(lead), "score": scores[lead.lead_id]})
     return {"leads": leads, "next_cursor": page.next_cursor}
+
+
+def list_contacts(params: dict[str, str], deps: Deps) -> dict[str, Any]:
+    """Contacts, paged; ``marketing_only=false`` is the sales view (contacts made only to hold a lead
+    are left out)."""
+    unknown = sorted(set(params) - {"marketing_only", "limit", "cursor"})
+    if unknown:
+        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
+    flag = params.get("marketing_only")
+    if flag not in (None, "true", "false"):
+        raise ValidationFailed([FieldError("marketing_only", "marketing_only must be true or false")])
+    limit_text = params.get("limit", "25")
+    if not re.fullmatch(r"[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
+        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
+    marketing_only = None if flag is None else flag == "true"
+    page = deps.store.list_contacts(marketing_only, int(limit_text), params.get("cursor"))
+    return {"contacts": [contact_view(c) for c in page.items], "next_cursor": page.next_cursor}

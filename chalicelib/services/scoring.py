@@ -116,6 +116,20 @@ def _apply(
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
                 count("LeadScored")
+                deps.handoffs.add_history(
+                    lead.lead_id,
+                    "score",
+                    model.model_id,
+                    now,
+                    {
+                        "model_id": model.model_id,
+                        "model_version": new.model_version,
+                        "score": new.score,
+                        "grade": new.grade,
+                        "sales_ready": new.sales_ready,
+                        "previous_score": old.score if old else None,
+                    },
+                )
     return changed
 
 

@@ -122,6 +122,9 @@ def lead_from(record: LeadRecord) -> Lead:
         state=record.state,
         status=record.status,
         fields=record.fields.as_dict() if record.fields else {},
+        round=int(record.round or 1),
+        fired_rules=list(record.fired_rules or []),
+        owner=record.owner,
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
@@ -136,6 +139,9 @@ def lead_record(lead: Lead) -> LeadRecord:
         state=lead.state,
         status=lead.status,
         fields=lead.fields,
+        round=lead.round,
+        fired_rules=lead.fired_rules,
+        owner=lead.owner,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
     )
@@ -203,7 +209,7 @@ def decode_cursor(
     return data
 
 
-def _is_race(exc: TransactWriteError) -> bool:
+def is_race(exc: TransactWriteError) -> bool:
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return any(reason is not None and reason.code in _RACE_CODES for reason in reasons) or (
         exc.cause_response_code == "TransactionConflictException"
@@ -266,7 +272,7 @@ class DynamoStore:
                         condition=InteractionRecord.contact_id.does_not_exist(),
                     )
         except TransactWriteError as exc:
-            if _is_race(exc):
+            if is_race(exc):
                 raise ConcurrentUpdate("another capture changed the same contact first") from exc
             raise
 
@@ -362,6 +368,14 @@ class DynamoStore:
             items=page, next_cursor=encode_cursor({"offset": {"N": str(offset + limit)}}) if more else None
         )
 
+    def list_contacts(self, marketing_only: bool | None, limit: int, cursor: str | None) -> Page:
+        start = decode_cursor(cursor, frozenset({"contact_id"}))
+        condition = ContactRecord.marketing_only == marketing_only if marketing_only is not None else None
+        results = ContactRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
+        items = [contact_from(r) for r in results]
+        more = len(items) >= limit and results.last_evaluated_key
+        return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
+
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         ids = list(dict.fromkeys(contact_ids))
         return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=True)] if ids else []
@@ -391,7 +405,7 @@ class DynamoStore:
                     )
                 return contact.contact_id
             except TransactWriteError as exc:
-                if not _is_race(exc):
+                if not is_race(exc):
                     raise
         raise ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
 

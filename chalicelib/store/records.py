@@ -17,6 +17,10 @@
 |                      |                |                      | by_model_grade (model#grade, score)       |
 | JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
 | CONTACTS_TABLE index |                |                      | by_account (account_id), keys only        |
+| RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
+| HANDOFFS_TABLE       | handoff_id     |                      | the outbox; stream -> publisher; TTL      |
+| LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
+| OPPORTUNITIES_TABLE  | opportunity_id |                      |                                           |
 
 A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
 index: an index is eventually consistent and would cost every lead write again.
@@ -117,6 +121,9 @@ class LeadRecord(Model):
     state = UnicodeAttribute(default="open")
     status = UnicodeAttribute(default="new")
     fields = MapAttribute[str, Any](default=dict)
+    round = NumberAttribute(default=1)
+    fired_rules = ListAttribute[str](default=list)
+    owner = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -287,6 +294,60 @@ class JobRecord(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class RuleRecord(Model):
+    """``kind`` = ``qualification`` or ``trigger``; the definition as the operator wrote it."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    kind = UnicodeAttribute(hash_key=True)
+    rule_id = UnicodeAttribute(range_key=True)
+    definition = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class HandoffRecord(Model):
+    """The outbox: written in the transaction that decides the work, published from its stream."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    handoff_id = UnicodeAttribute(hash_key=True)
+    lead_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    origin = UnicodeAttribute()
+    envelope = UnicodeAttribute()
+    state = UnicodeAttribute(default="pending")
+    created_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class LeadHistoryRecord(Model):
+    """``sk = <time>#<kind>#<id>``: transitions, score changes and hand-offs of a lead, in time order."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    data = UnicodeAttribute()
+
+
+class OpportunityRecord(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    opportunity_id = UnicodeAttribute(hash_key=True)
+    lead_id = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    account_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -301,6 +362,10 @@ TABLES: dict[type[Model], str] = {
     ModelVersionRecord: "scoring_models_table",
     ScoreRecord: "scores_table",
     JobRecord: "jobs_table",
+    RuleRecord: "rules_table",
+    HandoffRecord: "handoffs_table",
+    LeadHistoryRecord: "lead_history_table",
+    OpportunityRecord: "opportunities_table",
 }
 
 

@@ -4,7 +4,6 @@ local pump), rescoring jobs on the work queue, and scores read back."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,20 +12,6 @@ from tests.conftest import load_event
 from tests.integration.helpers import FORM, get, post_json, put_json
 
 MODEL = load_event("models/b2b_default.json")
-
-
-@pytest.fixture
-def pump(aws: Any) -> Iterator[Any]:
-    """Every event source of the template, delivering to the app's real handlers (drained on demand)."""
-    import chalicelib.local.pump as pump_module
-    from app import app
-    from chalicelib.local.stack import build_pump
-
-    pump = build_pump(app, aws, None)
-    original = pump_module.RETRY_DELAY_SECONDS
-    pump_module.RETRY_DELAY_SECONDS = 0
-    yield pump
-    pump_module.RETRY_DELAY_SECONDS = original
 
 
 @pytest.fixture

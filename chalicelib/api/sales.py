@@ -1,0 +1,97 @@
+"""Qualification rules, triggers, the lead lifecycle (sales callbacks) and timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.http import caller, endpoint, idempotency_key, json_response, read_json, replay_safe
+from chalicelib.services import leads, qualification
+
+bp = Blueprint(__name__)
+QUALIFICATION, TRIGGER = qualification.QUALIFICATION, qualification.TRIGGER
+
+
+@endpoint(bp, "/v1/qualification-rules/{rule_id}", "PUT", scope="admin")
+def put_rule(request: Request, rule_id: str) -> Response:
+    created, stored = qualification.put_rule(rule_id, read_json(request), wiring.deps())
+    return json_response(201 if created else 200, stored)
+
+
+@endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin")
+def get_rule(request: Request, rule_id: str) -> Response:
+    return json_response(200, qualification.get_definition(QUALIFICATION, rule_id, wiring.deps()))
+
+
+@endpoint(bp, "/v1/qualification-rules", "GET", scope="admin")
+def list_rules(request: Request) -> Response:
+    return json_response(200, {"rules": qualification.list_definitions(QUALIFICATION, wiring.deps())})
+
+
+@endpoint(bp, "/v1/triggers/{trigger_id}", "PUT", scope="admin")
+def put_trigger(request: Request, trigger_id: str) -> Response:
+    created, stored = qualification.put_trigger(trigger_id, read_json(request), wiring.deps())
+    return json_response(201 if created else 200, stored)
+
+
+@endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin")
+def get_trigger(request: Request, trigger_id: str) -> Response:
+    return json_response(200, qualification.get_definition(TRIGGER, trigger_id, wiring.deps()))
+
+
+@endpoint(bp, "/v1/triggers", "GET", scope="admin")
+def list_triggers(request: Request) -> Response:
+    return json_response(200, {"triggers": qualification.list_definitions(TRIGGER, wiring.deps())})
+
+
+def _transition(request: dict[str, Any]) -> dict[str, Any]:
+    answer = qualification.transition(
+        request["lead_id"], request["action"], request["payload"], request["by"], wiring.deps()
+    )
+    return {"status": 200, "body": answer}
+
+
+def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
+    body = read_json(request) if request.raw_body else {}
+    key = caller.get()
+    by = f"key:{key.key_id}" if key else "anonymous"
+    return replay_safe(
+        bp,
+        f"lead_{action}",
+        _transition,
+        idempotency_key(request),
+        {"lead_id": lead_id, "action": action, "payload": body, "by": by},
+    )
+
+
+@endpoint(bp, "/v1/leads/{lead_id}/accept", "POST", scope="sales")
+def accept(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "accept")
+
+
+@endpoint(bp, "/v1/leads/{lead_id}/qualify", "POST", scope="sales")
+def qualify(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "qualify")
+
+
+@endpoint(bp, "/v1/leads/{lead_id}/disqualify", "POST", scope="sales")
+def disqualify(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "disqualify")
+
+
+@endpoint(bp, "/v1/leads/{lead_id}/reopen", "POST", scope="sales")
+def reopen(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "reopen")
+
+
+@endpoint(bp, "/v1/leads/{lead_id}/timeline", "GET", scope="sales")
+def timeline(request: Request, lead_id: str) -> Response:
+    return json_response(200, qualification.timeline(lead_id, wiring.deps()))
+
+
+@endpoint(bp, "/v1/contacts", "GET", scope="sales")
+def list_contacts(request: Request) -> Response:
+    return json_response(200, leads.list_contacts(dict(request.query_params or {}), wiring.deps()))

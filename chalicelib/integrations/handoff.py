@@ -1,0 +1,30 @@
+"""The hand-off envelope: CloudEvents 1.0, structured JSON mode, as sales systems read it from SQS."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.interactions import iso
+from chalicelib.domain.qualification import Handoff
+
+SPEC_VERSION = "1.0"
+
+
+def envelope(handoff: Handoff, stage: str, now: datetime) -> dict[str, Any]:
+    """``id`` is the hand-off id: the same on every redelivery, so a consumer can tell a repeat."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": handoff.handoff_id,
+        "source": f"urn:leadflow:{stage}",
+        "type": f"leadflow.handoff.{handoff.kind}",
+        "time": iso(now),
+        "subject": handoff.lead_id,
+        "datacontenttype": "application/json",
+        "data": handoff.data,
+    }
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"), sort_keys=True, default=str)

@@ -1,0 +1,175 @@
+"""Qualification rules and triggers, the hand-off outbox, lead history and opportunities."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.entities import Contact, Lead
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.interactions import iso
+from chalicelib.domain.lifecycle import Transition
+from chalicelib.store.dynamo import contact_record, is_race, lead_record
+from chalicelib.store.records import (
+    HandoffRecord,
+    LeadHistoryRecord,
+    OpportunityRecord,
+    RuleRecord,
+)
+
+OUTBOX_RETENTION = timedelta(days=90)
+
+
+def history_item(
+    lead_id: str, kind: str, ident: str, at: datetime, data: dict[str, Any]
+) -> LeadHistoryRecord:
+    return LeadHistoryRecord(
+        lead_id,
+        f"{iso(at)}#{kind}#{ident}",
+        kind=kind,
+        at=at,
+        data=json.dumps(data, separators=(",", ":"), default=str),
+    )
+
+
+class HandoffStore:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # ------------------------------------------------------------ rules and triggers
+
+    def put_rule(self, kind: str, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
+        created = self.get_rule(kind, rule_id) is None
+        RuleRecord(kind, rule_id, definition=json.dumps(definition), updated_at=now).save()
+        return created
+
+    def get_rule(self, kind: str, rule_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(json.loads(RuleRecord.get(kind, rule_id, consistent_read=True).definition))
+        except DoesNotExist:
+            return None
+
+    def rules(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(r.rule_id, json.loads(r.definition)) for r in RuleRecord.query(kind)]
+
+    # ------------------------------------------------------------ writes that decide work
+
+    def _outbox(
+        self, tx: TransactWrite, handoffs: Sequence[tuple[str, str, str, str, str]], now: datetime
+    ) -> None:
+        for handoff_id, lead_id, kind, origin, body in handoffs:
+            tx.save(
+                HandoffRecord(
+                    handoff_id,
+                    lead_id=lead_id,
+                    kind=kind,
+                    origin=origin,
+                    envelope=body,
+                    state="pending",
+                    created_at=now,
+                    expires_at=now + OUTBOX_RETENTION,
+                ),
+                condition=HandoffRecord.handoff_id.does_not_exist(),
+            )
+            tx.save(
+                history_item(
+                    lead_id,
+                    "handoff",
+                    handoff_id,
+                    now,
+                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin},
+                )
+            )
+
+    def write_lead_change(
+        self,
+        lead: Lead,
+        transition: Transition | None,
+        handoffs: Sequence[tuple[str, str, str, str, str]],
+        now: datetime,
+        contact: Contact | None = None,
+        opportunity: dict[str, Any] | None = None,
+    ) -> None:
+        """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
+        ever), and what a conversion creates — all or nothing. A lost race raises ConcurrentUpdate."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(lead_record(lead))
+                if transition is not None:
+                    tx.save(
+                        history_item(
+                            lead.lead_id, "transition", transition.action, transition.at, transition.as_dict()
+                        )
+                    )
+                if contact is not None:
+                    tx.save(contact_record(contact))
+                if opportunity is not None:
+                    tx.save(
+                        OpportunityRecord(**opportunity),
+                        condition=OpportunityRecord.opportunity_id.does_not_exist(),
+                    )
+                self._outbox(tx, handoffs, now)
+        except TransactWriteError as exc:
+            if is_race(exc):
+                raise ConcurrentUpdate("the lead changed while it was being updated") from exc
+            raise
+
+    def write_handoffs(self, handoffs: Sequence[tuple[str, str, str, str, str]], now: datetime) -> bool:
+        """Hand-offs without a lead change (triggers); ``False`` when they were written before."""
+        if not handoffs:
+            return False
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                self._outbox(tx, handoffs, now)
+        except TransactWriteError as exc:
+            if is_race(exc):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ the publisher
+
+    def mark_sent(self, handoff_id: str, now: datetime) -> None:
+        try:
+            HandoffRecord(handoff_id).update(
+                actions=[HandoffRecord.state.set("sent"), HandoffRecord.sent_at.set(now)],
+                condition=HandoffRecord.state == "pending",
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise  # already sent: a redelivered record, nothing to do
+
+    def get_handoff(self, handoff_id: str) -> HandoffRecord | None:
+        try:
+            return HandoffRecord.get(handoff_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    # ------------------------------------------------------------ history
+
+    def add_history(self, lead_id: str, kind: str, ident: str, at: datetime, data: dict[str, Any]) -> None:
+        history_item(lead_id, kind, ident, at, data).save()
+
+    def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
+        found = LeadHistoryRecord.query(lead_id, scan_index_forward=False, limit=limit)
+        return [{**json.loads(r.data), "kind": r.kind, "at": iso(r.at)} for r in found]
+
+    def opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
+        try:
+            record = OpportunityRecord.get(opportunity_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return {
+            "opportunity_id": record.opportunity_id,
+            "lead_id": record.lead_id,
+            "contact_id": record.contact_id,
+            "account_id": record.account_id,
+            "name": record.name,
+            "created_at": iso(record.created_at),
+        }

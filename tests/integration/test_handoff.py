@@ -1,0 +1,227 @@
+"""Qualification and hand-off on moto, through the real streams (the local pump): exactly once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import load_event
+from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.test_scoring import ADA, publish
+
+MODEL = load_event("models/b2b_default.json")
+RULE = load_event("rules/mql_default.json")
+
+
+def ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def queue(aws: Any, name: str = "SalesHandoffQueue") -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=aws.queue_urls[name], MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return found
+        for message in batch:
+            found.append(
+                {
+                    "body": json.loads(message["Body"]),
+                    "group": message["Attributes"]["MessageGroupId"],
+                    "dedup": message["Attributes"]["MessageDeduplicationId"],
+                }
+            )
+            sqs.delete_message(QueueUrl=aws.queue_urls[name], ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
+    """Ada: a form, five clicks and two pricing visits: 20 + 10 + 25 + 15 = 70, sales-ready, grade B."""
+    publish(client, admin_key, MODEL, pump)
+    assert put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key).status_code == 201
+    assert (
+        put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code
+        == 201
+    )
+    created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
+    items = [
+        {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
+        for n in range(5)
+    ]
+    items += [
+        {
+            "id": f"p{n}",
+            "type": "page_visited",
+            "occurred_at": ago(2 + n),
+            "contact_id": created["contact_id"],
+            "properties": {"url": "https://www.example.com/pricing"},
+        }
+        for n in range(2)
+    ]
+    post_json(client, "/v1/interactions", {"interactions": items}, {"X-Api-Key": admin_key})
+    pump.drain()
+    return dict(created)
+
+
+def test_a_sales_ready_lead_becomes_mql_and_each_action_is_one_cloudevent(
+    client: Any, admin_key: str, aws: Any, ready: dict[str, Any]
+):
+    lead = get(client, f"/v1/leads/{ready['lead_id']}", admin_key).json_body
+    assert (lead["state"], lead["status"]) == ("open", "marketing_qualified")
+    messages = queue(aws)
+    assert sorted(m["body"]["type"] for m in messages) == [
+        "leadflow.handoff.opportunity",
+        "leadflow.handoff.phone_call",
+    ]
+    for message in messages:
+        event = message["body"]
+        assert event["specversion"] == "1.0" and event["subject"] == ready["lead_id"]
+        assert message["group"] == ready["lead_id"] and message["dedup"] == event["id"]
+        assert event["data"]["handoff"]["id"] == event["id"]
+        assert event["data"]["contact"]["email"] == "ada.lovelace@analytical-engines.co.uk"
+        [score] = event["data"]["scores"]
+        assert score["sales_ready"] is True and score["top_reasons"]
+    call = next(m["body"]["data"]["handoff"] for m in messages if m["body"]["type"].endswith("phone_call"))
+    assert call["subject"] == "Call Ada about Pricing" and call["due_at"]
+
+
+def test_replayed_records_and_publishes_make_no_second_handoff(
+    client: Any, admin_key: str, aws: Any, deps: Any, ready: dict[str, Any], pump: Any
+):
+    from chalicelib.services import qualification
+
+    first = queue(aws)
+    now = datetime.now(UTC)
+    assert qualification.qualify_lead(ready["lead_id"], deps, now) == 0, "the rules fired once this round"
+    for message in first:
+        assert qualification.publish_handoff(message["body"]["id"], deps, now) is False
+    pump.drain()
+    assert queue(aws) == []
+
+
+def test_a_crash_between_send_and_mark_resends_the_same_id_which_the_fifo_queue_drops(
+    deps: Any, aws: Any, monkeypatch: Any
+):
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.qualification import Action, handoffs
+    from chalicelib.services import qualification
+
+    now = datetime.now(UTC)
+    lead = Lead("l_crash", "c_x", {"topic": "Pricing"}, now, now)
+    [work] = handoffs(
+        [Action("task", {"subject": "Call"})], "rule:r", ("l_crash", "r", "1"), lead, None, None, {}, now
+    )
+    assert deps.handoffs.write_handoffs(qualification._encoded([work], deps, now), now)
+    real_mark = deps.handoffs.mark_sent
+    monkeypatch.setattr(deps.handoffs, "mark_sent", lambda *a: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        qualification.publish_handoff(work.handoff_id, deps, now)
+    monkeypatch.setattr(deps.handoffs, "mark_sent", real_mark)
+    assert qualification.publish_handoff(work.handoff_id, deps, now) is True  # the retry sends again
+    messages = queue(aws)
+    assert [m["body"]["id"] for m in messages] == [work.handoff_id]
+
+
+def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(
+    client: Any, admin_key: str, deps: Any, ready: dict[str, Any], aws: Any, pump: Any
+):
+    lead_id = ready["lead_id"]
+    key = {"X-Api-Key": admin_key}
+    assert post_json(client, f"/v1/leads/{lead_id}/accept", {}, key).json_body["status"] == "sales_accepted"
+    again = post_json(client, f"/v1/leads/{lead_id}/accept", {}, key)
+    assert again.status_code == 409 and again.json_body["error"]["code"] == "invalid_transition"
+    bad_reason = post_json(client, f"/v1/leads/{lead_id}/disqualify", {"reason": "bored"}, key)
+    assert bad_reason.status_code == 422 and bad_reason.json_body["error"]["field"] == "reason"
+    converted = post_json(client, f"/v1/leads/{lead_id}/qualify", {}, key).json_body
+    assert (converted["state"], converted["status"]) == ("qualified", "qualified")
+    opportunity = deps.handoffs.opportunity(converted["opportunity_id"])
+    assert opportunity["name"] == "Analytical Engines Ltd: Pricing"
+    assert deps.store.get_contact(ready["contact_id"]).marketing_only is False
+    sales_view = get(client, "/v1/contacts?marketing_only=false", admin_key).json_body["contacts"]
+    assert [c["contact_id"] for c in sales_view] == [ready["contact_id"]]
+    refused = post_json(client, f"/v1/leads/{lead_id}/disqualify", {"reason": "lost"}, key)
+    assert refused.status_code == 409 and "qualified" in refused.json_body["error"]["message"]
+
+    queue(aws)
+    reopened = post_json(client, f"/v1/leads/{lead_id}/reopen", {}, key).json_body
+    assert (reopened["state"], reopened["transition"]["round"]) == ("open", 2)
+    click = {
+        "id": "after-reopen",
+        "type": "email_opened",
+        "occurred_at": ago(0.5),
+        "contact_id": ready["contact_id"],
+    }
+    post_json(client, "/v1/interactions", {"interactions": [click]}, key)
+    from chalicelib.services import qualification
+
+    qualification.qualify_lead(lead_id, deps, datetime.now(UTC))
+    pump.drain()
+    second_round = queue(aws)
+    assert len(second_round) == 2, "a new round lets the rule fire once more"
+    assert all(m["body"]["data"]["lead"]["round"] == 2 for m in second_round)
+
+    timeline = get(client, f"/v1/leads/{lead_id}/timeline", admin_key).json_body["entries"]
+    kinds = {entry["kind"] for entry in timeline}
+    assert {"transition", "score", "interaction", "handoff"} <= kinds
+    actions = [e["action"] for e in timeline if e["kind"] == "transition"]
+    assert actions[:3] == ["marketing_qualify", "reopen", "qualify"]
+
+
+def test_rules_naming_unknown_models_or_placeholders_are_422(client: Any, admin_key: str):
+    bad = {**RULE, "when": {"sales_ready": "nope"}}
+    response = put_json(client, "/v1/qualification-rules/mql-default", bad, admin_key)
+    assert response.status_code == 422 and response.json_body["error"]["field"] == "when.sales_ready"
+    template = json.loads(json.dumps(RULE))
+    template["when"] = {"field": "contact.country", "op": "eq", "value": "GB"}
+    template["actions"][0]["subject"] = "Call {person.name}"
+    response = put_json(client, "/v1/qualification-rules/mql-default", template, admin_key)
+    assert response.status_code == 422 and response.json_body["error"]["field"] == "actions[0].subject"
+
+
+def test_a_trigger_creates_the_lead_and_the_task_once_per_interaction(
+    client: Any, admin_key: str, aws: Any, deps: Any, pump: Any
+):
+    from chalicelib.handlers.qualification import run_triggers
+
+    trigger = load_event("rules/webinar_signup_trigger.json")
+    assert put_json(client, "/v1/triggers/webinar-signup", trigger, admin_key).status_code == 201
+    signup = {
+        "id": "reg-1",
+        "type": "event_registered",
+        "occurred_at": ago(0.1),
+        "email": "grace@cobol.example.org",
+        "properties": {"event_id": "summit-2027"},
+    }
+    post_json(client, "/v1/interactions", {"interactions": [signup]}, {"X-Api-Key": admin_key})
+    pump.drain()
+    [message] = queue(aws)
+    assert message["body"]["type"] == "leadflow.handoff.task"
+    lead = message["body"]["data"]["lead"]
+    assert (lead["topic"], lead["source"]) == ("Summit 2027", "event")
+    contact_id = deps.store.contact_for_email("grace@cobol.example.org", datetime.now(UTC))
+    from tests.conftest import load_event as _load  # the stored interaction, replayed through the handler
+
+    event = _load("streams/interaction_inserted.json")
+    record = event["Records"][0]
+    image = record["dynamodb"]["NewImage"]
+    image.update(
+        {
+            "contact_id": {"S": contact_id},
+            "interaction_id": {"S": "reg-1"},
+            "type": {"S": "event_registered"},
+            "occurred_at": {"S": ago(0.1).replace("Z", "+00:00")},
+            "properties": {"M": {"event_id": {"S": "summit-2027"}}},
+        }
+    )
+    record["dynamodb"]["Keys"] = {"contact_id": {"S": contact_id}, "interaction_id": {"S": "reg-1"}}
+    assert run_triggers({"Records": [record]}, None) == {"batchItemFailures": []}
+    pump.drain()
+    assert queue(aws) == [], "a replayed interaction makes no second task"
+    assert len(deps.store.get_contact(contact_id).lead_ids) == 1, "nor a second lead"
