@@ -52,6 +52,12 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
         click.echo(f"Leadflow API   {running.api_url}")
         click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
         click.echo(f"Admin API key  {running.api_key}")
+        queues = running.resources.queue_urls
+        click.echo(
+            f"Hand-offs      HANDOFF_QUEUE_URL={queues['SalesHandoffQueue']} "
+            f"HANDOFF_DLQ_URL={queues['SalesHandoffDeadLetterQueue']} AWS_ENDPOINT_URL={running.aws_endpoint}"
+            " leadflow handoff tail"
+        )
         for line in lines:
             click.echo(line)
         click.echo("Ready. Ctrl-C stops everything.")
@@ -77,6 +83,50 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
 
     secret, key = create_key(name, list(scopes), wiring.deps().store)
     click.echo(f"{key.key_id}\t{secret}")
+
+
+@main.group()
+def handoff() -> None:
+    """The sales-handoff queue (set AWS_ENDPOINT_URL for the local stack)."""
+
+
+def _sqs(endpoint_url: str | None) -> object:
+    import boto3
+
+    return boto3.session.Session().client("sqs", endpoint_url=endpoint_url)
+
+
+@handoff.command()
+@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", required=True, help="The sales-handoff queue.")
+@click.option(
+    "--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help="The AWS endpoint (moto locally)."
+)
+@click.option("--follow/--once", default=True, help="Keep polling, or stop when the queue is empty.")
+def tail(queue_url: str, endpoint_url: str | None, follow: bool) -> None:
+    """Print each hand-off and delete it once printed (a stand-in for a sales system)."""
+    from chalicelib.integrations.handoff_consumer import consume, summary
+
+    sqs = _sqs(endpoint_url)
+    seen: set[str] = set()
+    while True:
+        consume(
+            sqs, queue_url, lambda event: click.echo(summary(event)), seen, wait_seconds=5 if follow else 1
+        )
+        if not follow:
+            return
+
+
+@handoff.command()
+@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", required=True)
+@click.option(
+    "--dead-letter-url", envvar="HANDOFF_DLQ_URL", required=True, help="The hand-off dead-letter queue."
+)
+@click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None)
+def redrive(queue_url: str, dead_letter_url: str, endpoint_url: str | None) -> None:
+    """Move dead-lettered hand-offs back to the queue."""
+    from chalicelib.integrations.handoff_consumer import redrive as move
+
+    click.echo(f"moved {move(_sqs(endpoint_url), dead_letter_url, queue_url)} hand-offs back")
 
 
 if __name__ == "__main__":

@@ -225,3 +225,49 @@ def test_a_trigger_creates_the_lead_and_the_task_once_per_interaction(
     pump.drain()
     assert queue(aws) == [], "a replayed interaction makes no second task"
     assert len(deps.store.get_contact(contact_id).lead_ids) == 1, "nor a second lead"
+
+
+def test_a_consumer_that_fails_gets_the_message_again_and_handles_it_once(deps: Any, aws: Any):
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.qualification import Action, handoffs
+    from chalicelib.integrations.handoff_consumer import consume
+    from chalicelib.services import qualification
+
+    now = datetime.now(UTC)
+    lead = Lead("l_consumer", "c_x", {"topic": "Pricing"}, now, now)
+    [work] = handoffs(
+        [Action("task", {"subject": "Call"})], "rule:r", ("l_consumer", "r", "1"), lead, None, None, {}, now
+    )
+    deps.handoffs.write_handoffs(qualification._encoded([work], deps, now), now)
+    qualification.publish_handoff(work.handoff_id, deps, now)
+    sqs = boto3.client("sqs")
+    url = aws.queue_urls["SalesHandoffQueue"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
+    attempts: list[str] = []
+
+    def flaky(event: dict[str, Any]) -> None:
+        attempts.append(event["id"])
+        if len(attempts) == 1:
+            raise RuntimeError("CRM is down")
+
+    seen: set[str] = set()
+    assert consume(sqs, url, flaky, seen, wait_seconds=0) == 1
+    assert attempts == [work.handoff_id, work.handoff_id]
+    assert consume(sqs, url, flaky, seen, wait_seconds=0) == 0
+
+
+def test_redrive_moves_dead_lettered_handoffs_back(aws: Any):
+    from chalicelib.integrations.handoff_consumer import redrive
+
+    sqs = boto3.client("sqs")
+    body = json.dumps({"id": "h_dead", "subject": "l_1", "type": "leadflow.handoff.task"})
+    sqs.send_message(
+        QueueUrl=aws.queue_urls["SalesHandoffDeadLetterQueue"],
+        MessageBody=body,
+        MessageGroupId="l_1",
+        MessageDeduplicationId="h_dead",
+    )
+    assert (
+        redrive(sqs, aws.queue_urls["SalesHandoffDeadLetterQueue"], aws.queue_urls["SalesHandoffQueue"]) == 1
+    )
+    assert [m["body"]["id"] for m in queue(aws)] == ["h_dead"]
