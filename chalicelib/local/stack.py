@@ -27,14 +27,17 @@ RESOURCE_PREFIX = "leadflow-local-"
 
 class _Serialized:
     """Real DynamoDB applies each conditional write atomically; moto's server handles requests on
-    several threads without a lock, so two racing conditional writes could both pass. One request at a
-    time restores the guarantee the code relies on (one contact per email under concurrency)."""
+    several threads without a lock, so two racing conditional writes could both pass. One DynamoDB
+    request at a time restores the guarantee the code relies on (one contact per email under
+    concurrency). Other services pass freely: an SQS long poll must not hold DynamoDB up."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return list(self.app(environ, start_response))
         with self.lock:
             return list(self.app(environ, start_response))
 

@@ -40,10 +40,20 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
         return error.code, json.loads(error.read() or b"null")
 
 
+AWS_ENDPOINTS: dict[str, str] = {}
+
+
+def stack_aws_endpoint(api_url: str) -> str:
+    return AWS_ENDPOINTS[api_url]
+
+
 @pytest.fixture(scope="module")
-def stack() -> Iterator[str]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port, aws_port = free_port(), free_port()
     env = {**os.environ, "LEADFLOW_API_KEY": API_KEY}
+    # a file, not a pipe: a pipe nobody reads fills up and blocks the stack's logging
+    log_path = tmp_path_factory.mktemp("stack") / "leadflow-local.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -57,11 +67,12 @@ def stack() -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    AWS_ENDPOINTS[url] = f"http://127.0.0.1:{aws_port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -71,7 +82,7 @@ def stack() -> Iterator[str]:
             except (urllib.error.URLError, ConnectionError):
                 pass
             if process.poll() is not None:
-                pytest.fail(f"leadflow local exited: {process.stdout.read() if process.stdout else ''}")
+                pytest.fail(f"leadflow local exited: {log_path.read_text()}")
             time.sleep(0.3)
         else:
             pytest.fail("the local stack did not become healthy within 60 s")
@@ -79,11 +90,14 @@ def stack() -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            output, _ = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-        assert process.returncode == 0, output
+        finally:
+            log.close()
+        output = log_path.read_text()
+        assert process.returncode == 0, output[-5000:]
         assert "Stopped." in output
 
 
@@ -132,3 +146,70 @@ def test_bad_input_gets_json_errors_over_http(stack: str):
     assert (status, body["error"]["code"]) == (404, "not_found")
     status, body = call("GET", f"{stack}/v1/leads", None, {"X-Api-Key": "lf_nope"})
     assert (status, body["error"]["code"]) == (401, "unauthenticated")
+
+
+def test_form_to_interactions_to_score_to_mql_to_the_message_on_the_queue(stack: str):
+    import boto3
+
+    admin = {"X-Api-Key": API_KEY}
+    assert (
+        call("PUT", f"{stack}/v1/scoring-models/b2b-default", load_event("models/b2b_default.json"), admin)[0]
+        == 201
+    )
+    assert call("POST", f"{stack}/v1/scoring-models/b2b-default/publish", {}, admin)[0] == 202
+    assert (
+        call(
+            "PUT", f"{stack}/v1/qualification-rules/mql-default", load_event("rules/mql_default.json"), admin
+        )[0]
+        == 201
+    )
+    call("PUT", f"{stack}/v1/forms/contact-us", load_event("http/form_contact_us.json"), admin)
+    ada = {**load_event("http/form_submissions.json")[0], "email": "ada.e2e@analytical-engines.co.uk"}
+    status, created = call("POST", f"{stack}/v1/forms/contact-us/submissions", ada)
+    assert status == 201
+    now = time.time()
+    at = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 * (n + 1))) for n in range(7)]
+    items = [
+        {
+            "id": f"e2e-click-{n}",
+            "type": "email_clicked",
+            "occurred_at": at[n],
+            "contact_id": created["contact_id"],
+        }
+        for n in range(5)
+    ]
+    items += [
+        {
+            "id": f"e2e-price-{n}",
+            "type": "page_visited",
+            "occurred_at": at[5 + n],
+            "contact_id": created["contact_id"],
+            "properties": {"url": "/pricing"},
+        }
+        for n in range(2)
+    ]
+    assert call("POST", f"{stack}/v1/interactions", {"interactions": items}, admin)[0] == 202
+
+    endpoint = stack_aws_endpoint(stack)
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = next(u for u in sqs.list_queues()["QueueUrls"] if u.endswith("SalesHandoffQueue.fifo"))
+    types: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(types) < 2:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            event = json.loads(message["Body"])
+            if event["subject"] == created["lead_id"]:
+                types.append(event["type"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    _, lead = call("GET", f"{stack}/v1/leads/{created['lead_id']}", None, admin)
+    _, timeline = call("GET", f"{stack}/v1/leads/{created['lead_id']}/timeline", None, admin)
+    assert sorted(types) == ["leadflow.handoff.opportunity", "leadflow.handoff.phone_call"], (lead, timeline)
+    assert lead["status"] == "marketing_qualified" and lead["scores"][0]["sales_ready"] is True
