@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench bench-scoring clean
+.PHONY: install run test lint format package bench bench-scoring bench-lifecycle clean
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ bench: install  ## capture throughput, request units and cold start, printed and
 
 bench-scoring: install  ## engine vs hand-coded, POST-to-score pipeline and 10,000-lead rescoring on the local stack
 	$(BIN)/python bench/scoring.py --leads $${LEADS:-10000}
+
+bench-lifecycle: install  ## units and cost per lead from capture to hand-off; form-to-queue delay over 200 leads
+	$(BIN)/python bench/lifecycle.py --leads $${LEADS:-200}
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

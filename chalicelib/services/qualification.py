@@ -72,7 +72,8 @@ def list_definitions(kind: str, deps: Deps) -> list[dict[str, Any]]:
 
 
 def _rules(deps: Deps) -> list[QualificationRule]:
-    known = _known_models(deps)
+    """The rules, read for each evaluation; a rule over a model that is not active cannot fire."""
+    known = frozenset(model.model_id for model in scoring.active_models(deps))
     rules = []
     for rule_id, spec in deps.handoffs.rules(QUALIFICATION):
         try:

@@ -1,0 +1,253 @@
+"""Lifecycle benchmark: DynamoDB units and SQS requests per lead from capture to hand-off, the cost per
+1,000 leads at on-demand prices, and the local stack's delay from form POST to the hand-off on the queue.
+
+Run: ``make bench-lifecycle`` (or ``.venv/bin/python bench/lifecycle.py [--leads 200]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+
+WCU_PRICE, RCU_PRICE, SQS_PRICE = 0.625 / 1e6, 0.125 / 1e6, 0.50 / 1e6
+#: A model where the form submission itself makes a senior person at a big company sales-ready, so the
+#: whole path runs from one POST.
+HOT = {
+    "id": "hot",
+    "name": "Hot on submit",
+    "rules": [
+        {
+            "id": "senior-title",
+            "points": 20,
+            "when": {
+                "field": "contact.job_title",
+                "op": "matches",
+                "value": "(?i)\\b(director|vp|chief|head)\\b",
+            },
+        },
+        {
+            "id": "big-company",
+            "points": 10,
+            "when": {"field": "account.employees", "op": "gte", "value": 200},
+        },
+        {"id": "asked", "points": 40, "when": {"event": "form_submitted", "within_days": 30}},
+    ],
+    "grades": [{"grade": "A", "min_score": 70}, {"grade": "B"}],
+    "sales_ready_score": 70,
+}
+RULE = {
+    "id": "hot-mql",
+    "when": {"sales_ready": "hot"},
+    "actions": [
+        {"type": "phone_call", "subject": "Call {contact.first_name} about {lead.topic}", "due_in_hours": 4}
+    ],
+}
+
+
+def _env() -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def units_figures(leads: int) -> dict[str, Any]:
+    """Everything one lead costs, in-process on moto: capture, the scoring function, qualification, the
+    outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not)."""
+    import logging
+
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from bench.capture import _metered
+    from bench.units import Meter
+
+    logging.disable(logging.CRITICAL)
+    _env()
+    with mock_aws():
+        from chalicelib import wiring
+        from chalicelib.local.resources import create_resources, environment, load_template
+
+        template = load_template()
+        found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-")
+        os.environ.update(environment(template, found))
+        wiring.reset()
+        from app import app
+        from chalicelib.local.stack import build_pump
+        from chalicelib.services.access import create_key
+
+        pump = build_pump(app, found, None)
+        key, _ = create_key("bench", ["admin"], wiring.deps().store)
+        headers = {"Content-Type": "application/json", "X-Api-Key": key}
+        form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
+        sample = json.loads((ROOT / "events/http/form_submissions.json").read_text())[0]
+        with Client(app, stage_name="dev", project_dir=str(ROOT)) as client:
+            client.http.put("/v1/forms/contact-us", headers=headers, body=json.dumps(form))
+            client.http.put("/v1/scoring-models/hot", headers=headers, body=json.dumps(HOT))
+            client.http.post("/v1/scoring-models/hot/publish", headers=headers, body="{}")
+            client.http.put("/v1/qualification-rules/hot-mql", headers=headers, body=json.dumps(RULE))
+            client.http.post(
+                "/v1/forms/contact-us/submissions",
+                headers={"Content-Type": "application/json"},
+                body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
+            )
+            pump.drain()
+            gsis = {
+                found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
+                + len(res["Properties"].get("LocalSecondaryIndexes", []))
+                for name, res in template["Resources"].items()
+                if res.get("Type") == "AWS::DynamoDB::Table"
+            }
+            meter = Meter(gsi_count=gsis)
+            from botocore.client import BaseClient
+
+            original = _metered(meter)
+            try:
+                for n in range(leads):
+                    response = client.http.post(
+                        "/v1/forms/contact-us/submissions",
+                        headers={"Content-Type": "application/json"},
+                        body=json.dumps({**sample, "email": f"lead{n}@analytical-engines.co.uk"}),
+                    )
+                    assert response.status_code == 201, response.body
+                    pump.drain()
+            finally:
+                BaseClient._make_api_call = original
+        handoffs = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=found.queue_urls["SalesHandoffQueue"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    stream_reads = sum(v for k, v in meter.calls.items() if k.startswith("dynamodbstreams:"))
+    # the lead's own SQS requests: what the functions send, and the sales system's receive and delete of
+    # each hand-off (the Lambda pollers' requests run whether or not leads arrive, so they are not per lead)
+    sends = sum(v for k, v in meter.calls.items() if k in ("sqs:SendMessage", "sqs:SendMessageBatch"))
+    sqs_per_lead = sends / leads + 2 * int(handoffs) / (leads + 1)
+    wcu, rcu = meter.wcu / leads, meter.rcu / leads
+    cost = 1000 * (wcu * WCU_PRICE + rcu * RCU_PRICE + sqs_per_lead * SQS_PRICE)
+    return {
+        "leads": leads,
+        "handoffs_on_queue": int(handoffs),
+        "wcu_per_lead": round(wcu, 1),
+        "rcu_per_lead": round(rcu, 1),
+        "dynamodb_calls_per_lead": round(sum(v for k, v in meter.calls.items() if ":" not in k) / leads, 1),
+        "sqs_requests_per_lead": round(sqs_per_lead, 1),
+        "stream_reads_by_the_local_pump_per_lead": round(stream_reads / leads, 1),
+        "cost_per_1000_leads_usd": round(cost, 4),
+        "calls": {k: round(v / leads, 2) for k, v in sorted(meter.calls.items())},
+    }
+
+
+def latency_figures(leads: int) -> dict[str, Any]:
+    """Form POST to the hand-off on the queue, on the local stack (one process), over ``leads`` leads."""
+    import logging
+    import socket
+    import urllib.request
+
+    import boto3
+    from chalice.local import ChaliceRequestHandler
+
+    from chalicelib.local import stack as local
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    def quiet(*_args: Any) -> None:
+        return None
+
+    logging.disable(logging.CRITICAL)
+    ChaliceRequestHandler.log_message = quiet
+    os.environ.update({"POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"})
+    form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
+    sample = json.loads((ROOT / "events/http/form_submissions.json").read_text())[0]
+    with local.running(port=free_port(), aws_port=free_port()) as stack:
+
+        def call(method: str, path: str, body: Any, key: str | None = stack.api_key) -> Any:
+            headers = {"Content-Type": "application/json", **({"X-Api-Key": key} if key else {})}
+            request = urllib.request.Request(  # noqa: S310 - our local stack, http
+                stack.api_url + path,
+                data=json.dumps(body).encode(),
+                method=method,
+                headers=headers,
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - local stack
+                return json.loads(response.read() or b"null")
+
+        call("PUT", "/v1/forms/contact-us", form)
+        call("PUT", "/v1/scoring-models/hot", HOT)
+        call("POST", "/v1/scoring-models/hot/publish", {})
+        call("PUT", "/v1/qualification-rules/hot-mql", RULE)
+        sqs = boto3.client("sqs", endpoint_url=stack.aws_endpoint)
+        url = stack.resources.queue_urls["SalesHandoffQueue"]
+        sent: dict[str, float] = {}
+        arrived: dict[str, float] = {}
+        done = threading.Event()
+
+        def consume() -> None:
+            while not done.is_set():
+                for message in sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                ).get("Messages", []):
+                    arrived.setdefault(json.loads(message["Body"])["subject"], time.perf_counter())
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+        consumer = threading.Thread(target=consume, daemon=True)
+        consumer.start()
+        started = time.perf_counter()
+        for n in range(leads):
+            t0 = time.perf_counter()
+            answer = call(
+                "POST",
+                "/v1/forms/contact-us/submissions",
+                {**sample, "email": f"fast{n}@analytical-engines.co.uk"},
+                key=None,
+            )
+            sent[answer["lead_id"]] = t0
+        deadline = time.monotonic() + 900
+        while len(arrived) < leads and time.monotonic() < deadline:
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        done.set()
+        consumer.join(timeout=5)
+    delays = sorted(arrived[lead] - sent[lead] for lead in sent if lead in arrived)
+    return {
+        "leads": leads,
+        "handoffs_received": len(delays),
+        "seconds": round(elapsed, 1),
+        "delay_p50_seconds": round(statistics.median(delays), 2),
+        "delay_p99_seconds": round(delays[min(len(delays) - 1, int(len(delays) * 0.99))], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--unit-leads", type=int, default=20)
+    args = parser.parse_args()
+    results = {"units": units_figures(args.unit_leads), "latency": latency_figures(args.leads)}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "lifecycle.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
