@@ -271,3 +271,48 @@ def test_redrive_moves_dead_lettered_handoffs_back(aws: Any):
         redrive(sqs, aws.queue_urls["SalesHandoffDeadLetterQueue"], aws.queue_urls["SalesHandoffQueue"]) == 1
     )
     assert [m["body"]["id"] for m in queue(aws)] == ["h_dead"]
+
+
+def test_two_rules_firing_for_one_lead_each_hand_off_once(
+    client: Any, admin_key: str, aws: Any, deps: Any, pump: Any
+):
+    from chalicelib.services import qualification
+
+    publish(client, admin_key, MODEL, pump)
+    second = {
+        "id": "big-account-task",
+        "when": {"field": "account.employees", "op": "gte", "value": 200},
+        "actions": [{"type": "task", "subject": "Research {account.name}"}],
+    }
+    put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key)
+    put_json(client, "/v1/qualification-rules/big-account-task", second, admin_key)
+    put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
+    created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
+    items = [
+        {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
+        for n in range(5)
+    ]
+    items += [
+        {
+            "id": f"p{n}",
+            "type": "page_visited",
+            "occurred_at": ago(2 + n),
+            "contact_id": created["contact_id"],
+            "properties": {"url": "/pricing"},
+        }
+        for n in range(2)
+    ]
+    post_json(client, "/v1/interactions", {"interactions": items}, {"X-Api-Key": admin_key})
+    pump.drain()
+    kinds = sorted(
+        m["body"]["data"]["origin"] + ":" + m["body"]["type"].rsplit(".", 1)[1] for m in queue(aws)
+    )
+    assert kinds == [
+        "rule:big-account-task:task",
+        "rule:mql-default:opportunity",
+        "rule:mql-default:phone_call",
+    ]
+    assert qualification.qualify_lead(created["lead_id"], deps, datetime.now(UTC)) == 0
+    pump.drain()
+    assert queue(aws) == []
+    assert sorted(deps.store.get_lead(created["lead_id"]).fired_rules) == ["big-account-task", "mql-default"]
