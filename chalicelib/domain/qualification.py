@@ -293,11 +293,4 @@ def _lead_data(lead: Lead) -> dict[str, Any]:
 
 def _score_data(score: Score) -> dict[str, Any]:
     reasons = sorted(score.breakdown, key=lambda entry: -abs(entry.points))[:3]
-    return {
-        "model_id": score.model_id,
-        "model_version": score.model_version,
-        "score": score.score,
-        "grade": score.grade,
-        "sales_ready": score.sales_ready,
-        "top_reasons": [{"rule_id": r.rule_id, "points": r.points} for r in reasons],
-    }
+    return {**score.summary(), "top_reasons": [{"rule_id": r.rule_id, "points": r.points} for r in reasons]}

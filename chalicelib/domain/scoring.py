@@ -116,6 +116,15 @@ class Score:
     sales_ready: bool
     breakdown: tuple[RuleScore, ...]
 
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "model_version": self.model_version,
+            "score": self.score,
+            "grade": self.grade,
+            "sales_ready": self.sales_ready,
+        }
+
     def same_result(self, other: Score | None) -> bool:
         """Equal but for ``as_of``: nothing to write."""
         return other is not None and (

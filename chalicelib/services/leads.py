@@ -21,11 +21,7 @@ MAX_PAGE = 100
 
 def score_view(score: Score) -> dict[str, Any]:
     return {
-        "model_id": score.model_id,
-        "model_version": score.model_version,
-        "score": score.score,
-        "grade": score.grade,
-        "sales_ready": score.sales_ready,
+        **score.summary(),
         "as_of": iso(score.as_of),
         "breakdown": [entry.as_dict() for entry in score.breakdown],
     }

@@ -50,6 +50,11 @@ def ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
         put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code
         == 201
     )
+    return make_ready(client, admin_key, pump)
+
+
+def make_ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
+    """Submit Ada's form, then five clicks and two pricing visits (the model and rules are in place)."""
     created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
     items = [
         {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
@@ -287,23 +292,7 @@ def test_two_rules_firing_for_one_lead_each_hand_off_once(
     put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key)
     put_json(client, "/v1/qualification-rules/big-account-task", second, admin_key)
     put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
-    created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
-    items = [
-        {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
-        for n in range(5)
-    ]
-    items += [
-        {
-            "id": f"p{n}",
-            "type": "page_visited",
-            "occurred_at": ago(2 + n),
-            "contact_id": created["contact_id"],
-            "properties": {"url": "/pricing"},
-        }
-        for n in range(2)
-    ]
-    post_json(client, "/v1/interactions", {"interactions": items}, {"X-Api-Key": admin_key})
-    pump.drain()
+    created = make_ready(client, admin_key, pump)
     kinds = sorted(
         m["body"]["data"]["origin"] + ":" + m["body"]["type"].rsplit(".", 1)[1] for m in queue(aws)
     )
