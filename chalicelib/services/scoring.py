@@ -150,7 +150,11 @@ def contacts_touched(
     if "interaction_id" in keys:
         return [str(keys["contact_id"])] if event_name == "INSERT" else []
     if "lead_id" in keys:
-        relevant = event_name != "MODIFY" or _differs(old, new, ("fields", "state", "status", "account_id"))
+        # a new lead is always written with its contact's lead_ids (one transaction), whose change
+        # rescores the contact already: the INSERT would only repeat the work
+        relevant = event_name == "REMOVE" or (
+            event_name == "MODIFY" and _differs(old, new, ("fields", "state", "status", "account_id"))
+        )
         return [str(image["contact_id"])] if relevant and "contact_id" in image else []
     if "account_id" in keys and "contact_id" not in keys:
         if event_name == "MODIFY" and _differs(old, new, ("fields",)):

@@ -1,0 +1,39 @@
+"""Which stream records make the scoring function rescore a contact (pure: no AWS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NoAccounts:
+    """Stands in for the dependencies; an account change is not exercised here."""
+
+    scoring: Any = None
+
+
+def touched(event: str, keys: dict[str, Any], old: Any = None, new: Any = None) -> list[str]:
+    from chalicelib.services.scoring import contacts_touched
+
+    return contacts_touched(event, keys, old, new, NoAccounts())  # type: ignore[arg-type]
+
+
+def test_a_new_interaction_rescores_its_contact():
+    assert touched("INSERT", {"contact_id": "c1", "interaction_id": "i1"}) == ["c1"]
+
+
+def test_a_new_lead_is_left_to_its_contacts_change_written_with_it():
+    assert touched("INSERT", {"lead_id": "l1"}, None, {"contact_id": "c1", "fields": {}}) == []
+
+
+def test_a_lead_whose_fields_change_rescores_its_contact():
+    old = {"contact_id": "c1", "fields": {"topic": "A"}, "state": "open"}
+    assert touched("MODIFY", {"lead_id": "l1"}, old, {**old, "fields": {"topic": "B"}}) == ["c1"]
+    assert touched("MODIFY", {"lead_id": "l1"}, old, {**old, "version": 3}) == []
+
+
+def test_a_contacts_activity_time_alone_changes_no_score():
+    old = {"contact_id": "c1", "fields": {"email": "a@b.org"}, "consent": "marketing", "lead_ids": ["l1"]}
+    assert touched("MODIFY", {"contact_id": "c1"}, old, {**old, "last_interaction_at": "2026-11-24"}) == []
+    assert touched("MODIFY", {"contact_id": "c1"}, old, {**old, "consent": "none"}) == ["c1"]
+    assert touched("INSERT", {"contact_id": "c1"}, None, old) == ["c1"]
+    assert touched("REMOVE", {"contact_id": "c1"}, old, None) == []
