@@ -55,7 +55,7 @@ class Trigger:
 
     def matches(self, interaction: Interaction, as_of: datetime) -> bool:
         facts = Facts(None, None, None, [interaction], as_of)
-        return bool(self.on.matching(facts))
+        return self.on.test(facts)[0]
 
     @property
     def creates_lead(self) -> Action | None:
@@ -150,7 +150,7 @@ def _actions(spec: Any, where: str, errors: list[FieldError], allowed: Sequence[
     return tuple(actions)
 
 
-def _score_leaves(known_models: frozenset[str], used: set[str]) -> Any:
+def _score_leaves(known_models: frozenset[str], used: set[str], compiler: Compiler) -> Any:
     """The qualification-only leaves: ``score``, ``grade``, ``sales_ready`` of a named model."""
 
     def leaf(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
@@ -170,6 +170,11 @@ def _score_leaves(known_models: frozenset[str], used: set[str]) -> Any:
         if op not in OPERATORS:
             errors.append(FieldError(f"{where}.op", f"{where}.op {op!r} is not an operator"))
             return Extra(f"{kind}:{model_id}", None)
+        if op not in ("exists", "missing") and "value" not in spec:
+            errors.append(FieldError(f"{where}.value", f"{where}: {op} needs a value"))
+            return Extra(f"{kind}:{model_id}", None)
+        if not compiler.check_value(op, spec.get("value"), where):
+            return Extra(f"{kind}:{model_id}", None)
         return Extra(f"{kind}:{model_id}", Attribute(op, spec.get("value"), lambda value: value))
 
     return leaf
@@ -182,7 +187,8 @@ def parse_rule(rule_id: str, spec: Any, known_models: frozenset[str]) -> Qualifi
     if not isinstance(spec, dict):
         raise ValidationFailed([FieldError("body", "a qualification rule must be a JSON object")])
     used: set[str] = set()
-    compiler = Compiler(extra_leaf=_score_leaves(known_models, used))
+    compiler = Compiler()
+    compiler.extra_leaf = _score_leaves(known_models, used, compiler)
     for key in sorted(set(spec) - {"id", "when", "actions", "description"}):
         compiler.fail(key, f"{key} is not a property of a qualification rule")
     if spec.get("id", rule_id) != rule_id:
@@ -237,6 +243,34 @@ def rules_that_fire(
         return []
     facts = Facts(lead, contact, account, interactions, as_of, score_facts(scores))
     return [r for r in rules if r.rule_id not in lead.fired_rules and r.when.test(facts)[0]]
+
+
+#: DynamoDB writes at most 100 items in one transaction: the lead and its transition, then two items
+#: (outbox record, history entry) per hand-off.
+MAX_TRANSACTION_ITEMS = 100
+
+
+def first_batch(rules: Sequence[QualificationRule]) -> list[QualificationRule]:
+    """The rules whose hand-offs fit one transaction (the rest fire in the next evaluation)."""
+    chosen: list[QualificationRule] = []
+    items = 2
+    for rule in rules:
+        needed = 2 * sum(1 for action in rule.actions if action.type != "create_lead")
+        if chosen and items + needed > MAX_TRANSACTION_ITEMS:
+            break
+        chosen.append(rule)
+        items += needed
+    return chosen
+
+
+def lookback(rules: Sequence[QualificationRule]) -> float | None:
+    """How far back the rules' event conditions look (``None``: all time; 0: no event condition)."""
+    leaves = [leaf for rule in rules for leaf in rule.when.events()]
+    if not leaves:
+        return 0.0
+    if any(leaf.within_days is None for leaf in leaves):
+        return None
+    return max(leaf.within_days or 0.0 for leaf in leaves)
 
 
 def handoff_id(*parts: str) -> str:

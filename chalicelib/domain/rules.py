@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
@@ -68,18 +69,26 @@ class InvalidCondition(Exception):
 # ---------------------------------------------------------------- values
 
 
-def as_number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
+def finite(value: Any) -> float | None:
+    """A JSON number as a finite float; ``None`` for NaN, infinities, and integers too big for a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_number(value: Any) -> float | None:
+    """Numbers compare as numbers: JSON numbers, stream images' Decimals, and numeric text."""
     if isinstance(value, str):
+        text = value.strip().replace(",", "")
         try:
-            number = float(value.strip().replace(",", "")) if value.strip() else None
+            return finite(float(text)) if text else None
         except ValueError:
             return None
-        return number if number is not None and math.isfinite(number) else None
-    return None
+    return finite(value)
 
 
 def as_moment(value: Any) -> datetime | None:
@@ -430,13 +439,13 @@ class Compiler:
             self.fail(f"{where}.value", f"{where}: {op} needs a value")
             ok = False
         value = spec.get("value")
-        ok = self._check_value(op, value, where) and ok
+        ok = self.check_value(op, value, where) and ok
         if not ok:
             return None
         getter = property_getter(path) if property_path else entity_getter(path)  # type: ignore[arg-type]
         return Attribute(op, value, getter)
 
-    def _check_value(self, op: str, value: Any, where: str) -> bool:
+    def check_value(self, op: str, value: Any, where: str) -> bool:
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value or any(isinstance(v, dict | list) for v in value):
                 self.fail(f"{where}.value", f"{where}: {op} needs a non-empty list of values")
@@ -493,19 +502,10 @@ class Compiler:
         if key not in spec:
             return None
         value = spec[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (integer and not isinstance(value, int))
-        ):
+        if finite(value) is None or (integer and not isinstance(value, int)):
             self.fail(f"{where}.{key}", f"{where}.{key} must be {'an integer' if integer else 'a number'}")
             return None
-        if (
-            not math.isfinite(value)
-            or value < minimum
-            or (key == "within_days" and value <= 0)
-            or value > 36500
-        ):
+        if value < minimum or (key == "within_days" and value <= 0) or value > 36500:
             self.fail(f"{where}.{key}", f"{where}.{key} is out of range")
             return None
         return float(value)

@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.rules import Compiler, Condition, EventLeaf, Facts
+from chalicelib.domain.rules import Compiler, Condition, EventLeaf, Facts, finite
 
 _MODEL_KEYS = {
     "id",
@@ -363,11 +363,7 @@ def _grades(spec: Any, compiler: Compiler) -> list[Grade]:
         if set(entry) - {"grade", "min_score"}:
             compiler.fail(where, f"{where}: only grade and min_score")
         threshold = entry.get("min_score")
-        if threshold is not None and (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or not math.isfinite(threshold)
-        ):
+        if threshold is not None and finite(threshold) is None:
             compiler.fail(f"{where}.min_score", f"{where}.min_score must be a number")
             continue
         grades.append(Grade(entry["grade"], float(threshold) if threshold is not None else None))
@@ -399,7 +395,7 @@ def _optional_number(spec: dict[str, Any], key: str, compiler: Compiler) -> floa
     value = spec.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if finite(value) is None:
         compiler.fail(key, f"{key} must be a number")
         return None
     return float(value)

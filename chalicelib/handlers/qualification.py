@@ -29,18 +29,21 @@ def _image(record: DynamoDBRecord) -> dict[str, Any]:
 
 
 def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A lead's score changed: fire the qualification rules that now hold (each lead once per batch)."""
+    """A score, a lead or a contact changed: fire the qualification rules that now hold (each lead once
+    per batch)."""
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
 
     def handle(record: DynamoDBRecord) -> None:
-        if not _is(record, "INSERT", "MODIFY"):
+        if record.event_name is None or record.dynamodb is None:
             return
-        lead_id = str(_keys(record)["lead_id"])
-        if lead_id not in done:
-            qualification.qualify_lead(lead_id, deps, now)
-            done.add(lead_id)
+        old = dict(record.dynamodb.old_image or {})
+        touched = qualification.leads_to_qualify(record.event_name.name, _keys(record), old, _image(record))
+        for lead_id in touched:
+            if lead_id not in done:
+                qualification.qualify_lead(lead_id, deps, now)
+                done.add(lead_id)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

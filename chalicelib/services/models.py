@@ -72,6 +72,22 @@ def publish(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Draft -> active (409 with no draft); a rescoring job then scores every lead with it."""
     model_id = request["model_id"]
     now = datetime.now(UTC)
+    head = deps.scoring.get_head(model_id)
+    if head is not None and head.draft_version is None and head.active_version is not None:
+        # no draft: but a publish whose rescoring never started (a crash after the switch) finishes here
+        job_id = f"publish-{model_id}-v{head.active_version}"
+        job = deps.scoring.get_job(job_id)
+        if job is None or (job.pages_done == 0 and job.segments_done < job.segments):
+            scoring.start_job("publish", (model_id, head.active_version), deps, now, job_id)
+            return {
+                "status": 202,
+                "body": {
+                    "model_id": model_id,
+                    "version": head.active_version,
+                    "retired_version": None,
+                    "job_id": job_id,
+                },
+            }
     version, retired = deps.scoring.publish(model_id, now)
     scoring.forget_models()
     job_id = f"publish-{model_id}-v{version}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import lifecycle
@@ -25,7 +25,9 @@ from chalicelib.domain.qualification import (
     Handoff,
     QualificationRule,
     Trigger,
+    first_batch,
     handoffs,
+    lookback,
     parse_rule,
     parse_trigger,
     rules_that_fire,
@@ -94,53 +96,88 @@ def _encoded(found: list[Handoff], deps: Deps, now: datetime) -> list[tuple[str,
 
 
 def qualify_lead(lead_id: str, deps: Deps, now: datetime) -> int:
-    """Fire the rules that now hold for an open lead (each once per round); returns hand-offs written."""
+    """Fire the rules that now hold for an open lead (each once per round); returns hand-offs written.
+    Rules fire in batches that fit one transaction; a batch that does not fit waits for the next."""
     rules = _rules(deps)
-    if not rules:
-        return 0
+    written = 0
     for attempt in range(ATTEMPTS):
-        lead = deps.store.get_lead(lead_id)
-        if lead is None or not lead.is_open:
-            return 0
-        contact = deps.store.get_contact(lead.contact_id)
-        account = deps.store.get_account(lead.account_id) if lead.account_id else None
-        active = {m.model_id for m in scoring.active_models(deps)}
-        scores = {k: v for k, v in deps.scoring.scores_of(lead_id).items() if k in active}
-        interactions = deps.scoring.interactions_since(lead.contact_id, None) if _needs_events(rules) else []
-        fired = rules_that_fire(rules, lead, contact, account, interactions, scores, now)
-        if not fired:
-            return 0
-        updated, transition = lifecycle.mark_qualified_by_marketing(lead, [r.rule_id for r in fired], now)
-        work = [
-            h
-            for rule in fired
-            for h in handoffs(
-                rule.actions,
-                f"rule:{rule.rule_id}",
-                (lead.lead_id, rule.rule_id, str(lead.round)),
-                updated,
-                contact,
-                account,
-                scores,
-                now,
-            )
-        ]
+        batch = _evaluate(lead_id, rules, deps, now)
+        if batch is None:
+            return written
+        updated, transition, work = batch
         try:
             deps.handoffs.write_lead_change(updated, transition, _encoded(work, deps, now), now)
         except ConcurrentUpdate:
             time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
             continue
-        count("LeadQualified", 1 if transition else 0)
+        written += len(work)
+        if transition is not None:
+            count("LeadQualified")
         logger.info(
-            "rules fired",
-            extra={"lead_id": lead_id, "rules": [r.rule_id for r in fired], "handoffs": len(work)},
+            "rules fired", extra={"lead_id": lead_id, "rules": updated.fired_rules, "handoffs": len(work)}
         )
-        return len(work)
     raise ConcurrentUpdate("the lead kept changing; the record will be retried")
 
 
-def _needs_events(rules: list[QualificationRule]) -> bool:
-    return any(rule.when.events() for rule in rules)
+def _evaluate(
+    lead_id: str, rules: list[QualificationRule], deps: Deps, now: datetime
+) -> tuple[Lead, Any, list[Handoff]] | None:
+    """The next batch of rules that fire for the lead, with the lead as it becomes and the hand-offs."""
+    if not rules:
+        return None
+    lead = deps.store.get_lead(lead_id)
+    if lead is None or not lead.is_open:
+        return None
+    contact = deps.store.get_contact(lead.contact_id)
+    account = deps.store.get_account(lead.account_id) if lead.account_id else None
+    active = {m.model_id for m in scoring.active_models(deps)}
+    scores = {k: v for k, v in deps.scoring.scores_of(lead_id).items() if k in active}
+    days = lookback(rules)
+    interactions = (
+        []
+        if days == 0
+        else deps.scoring.interactions_since(
+            lead.contact_id, now - timedelta(days=days) if days is not None else None
+        )
+    )
+    fired = first_batch(rules_that_fire(rules, lead, contact, account, interactions, scores, now))
+    if not fired:
+        return None
+    updated, transition = lifecycle.mark_qualified_by_marketing(lead, [r.rule_id for r in fired], now)
+    work = [
+        h
+        for rule in fired
+        for h in handoffs(
+            rule.actions,
+            f"rule:{rule.rule_id}",
+            (lead.lead_id, rule.rule_id, str(lead.round)),
+            updated,
+            contact,
+            account,
+            scores,
+            now,
+        )
+    ]
+    return updated, transition, work
+
+
+def leads_to_qualify(
+    event_name: str, keys: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> list[str]:
+    """Leads whose rules may hold anew: a score changed; a lead reopened or changed its fields; a
+    contact changed what rules may read. Qualification's own writes (status, fired rules) are not
+    among these, so it does not feed itself."""
+    if event_name not in ("INSERT", "MODIFY") or new is None:
+        return []
+    if "model_id" in keys:
+        return [str(keys["lead_id"])]
+    old = old or {}
+    if "lead_id" in keys:
+        changed = any(old.get(k) != new.get(k) for k in ("state", "round", "fields", "account_id"))
+        return [str(keys["lead_id"])] if changed and new.get("state") == "open" else []
+    if "contact_id" in keys and any(old.get(k) != new.get(k) for k in ("fields", "consent", "account_id")):
+        return [str(lead_id) for lead_id in new.get("lead_ids") or []]
+    return []
 
 
 # ---------------------------------------------------------------- triggers
@@ -281,7 +318,7 @@ def timeline(lead_id: str, deps: Deps, limit: int = 200) -> dict[str, Any]:
     if lead is None:
         raise NotFound("lead", lead_id)
     entries = deps.handoffs.history(lead_id, limit)
-    for interaction in deps.scoring.interactions_since(lead.contact_id, None):
+    for interaction in deps.scoring.latest_interactions(lead.contact_id, limit):
         if interaction.lead_id in (None, lead_id):
             entries.append(
                 {

@@ -116,6 +116,8 @@ def _apply(
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
                 count("LeadScored")
+                if old is not None and old.summary() == new.summary():
+                    continue  # the breakdown moved (decay), the score did not: not a change to show
                 deps.handoffs.add_history(
                     lead.lead_id,
                     "score",
@@ -200,11 +202,12 @@ def rescore_page(message: dict[str, Any], deps: Deps, now: datetime) -> None:
 def start_job(
     kind: str, model: ScoringModel | tuple[str, int], deps: Deps, now: datetime, job_id: str
 ) -> bool:
-    """Create the job and fan its segments out, once: a repeated start finds the job and sends nothing."""
+    """Record the job, then fan its segments out. Running it again sends the segments again, which is
+    harmless: pages are counted once and rescoring a page twice writes nothing new. ``True`` when this
+    call created the job."""
     model_id, version = (model.model_id, model.version) if isinstance(model, ScoringModel) else model
     segments = deps.settings.rescore_segments
-    if not deps.scoring.create_job(job_id, kind, model_id, version, segments, now):
-        return False
+    created = deps.scoring.create_job(job_id, kind, model_id, version, segments, now)
     deps.rescore_queue.send_many(
         [
             {
@@ -218,7 +221,7 @@ def start_job(
             for n in range(segments)
         ]
     )
-    return True
+    return created
 
 
 def start_daily_jobs(deps: Deps, now: datetime) -> list[str]:
@@ -227,6 +230,7 @@ def start_daily_jobs(deps: Deps, now: datetime) -> list[str]:
     for model in active_models(deps):
         if model.ages:
             job_id = f"daily-{model.model_id}-v{model.version}-{now:%Y%m%d}"
-            if start_job("daily", model, deps, now, job_id):
+            if deps.scoring.get_job(job_id) is None:
+                start_job("daily", model, deps, now, job_id)
                 started.append(job_id)
     return started

@@ -265,12 +265,14 @@ class ScoreRecord(Model):
     model_id = UnicodeAttribute(range_key=True)
     contact_id = UnicodeAttribute()
     model_version = NumberAttribute()
-    score = NumberAttribute()
+    #: No score (and no breakdown) marks a removed score: a tombstone whose ``as_of`` keeps an older
+    #: evaluation from bringing it back. It is in neither index (their keys are missing).
+    score = NumberAttribute(null=True)
     grade = UnicodeAttribute(null=True)
     model_grade = UnicodeAttribute(null=True)
-    sales_ready = BooleanAttribute()
+    sales_ready = BooleanAttribute(default=False)
     as_of = UTCDateTimeAttribute()
-    breakdown = UnicodeAttribute()
+    breakdown = UnicodeAttribute(null=True)
     ages = BooleanAttribute(default=False)
 
     by_model = ScoresByModel()

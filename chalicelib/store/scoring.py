@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -179,7 +179,8 @@ class ScoringStore:
     # ------------------------------------------------------------ scores
 
     def scores_of(self, lead_id: str) -> dict[str, Score]:
-        return {r.model_id: score_from(r) for r in ScoreRecord.query(lead_id, consistent_read=True)}
+        records = ScoreRecord.query(lead_id, consistent_read=True)
+        return {r.model_id: score_from(r) for r in records if r.score is not None}
 
     def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
         """Write a score unless a newer evaluation (a later ``as_of``) is stored already."""
@@ -205,9 +206,20 @@ class ScoringStore:
         return True
 
     def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool:
+        """Replace the score by a tombstone (no score, this ``as_of``), unless a newer one is stored."""
         try:
-            ScoreRecord(lead_id, model_id).delete(condition=ScoreRecord.as_of <= as_of)
-        except DeleteError as exc:
+            ScoreRecord(lead_id, model_id).update(
+                actions=[
+                    ScoreRecord.score.remove(),
+                    ScoreRecord.grade.remove(),
+                    ScoreRecord.model_grade.remove(),
+                    ScoreRecord.breakdown.remove(),
+                    ScoreRecord.sales_ready.set(False),
+                    ScoreRecord.as_of.set(as_of),
+                ],
+                condition=ScoreRecord.lead_id.exists() & (ScoreRecord.as_of <= as_of),
+            )
+        except UpdateError as exc:
             if _conditional_failed(exc):
                 return False
             raise
@@ -252,6 +264,10 @@ class ScoringStore:
         """One query: the contact's interactions from ``since`` (all when ``None``)."""
         condition = InteractionRecord.at >= iso(since) if since is not None else None
         return [interaction_from(r) for r in InteractionRecord.by_time.query(contact_id, condition)]
+
+    def latest_interactions(self, contact_id: str, limit: int) -> list[Interaction]:
+        query = InteractionRecord.by_time.query(contact_id, scan_index_forward=False, limit=limit)
+        return [interaction_from(r) for r in query]
 
     def scan_leads(
         self, segment: int, segments: int, start: dict[str, Any] | None, limit: int
@@ -316,7 +332,8 @@ class ScoringStore:
             actions.append(JobRecord.segments_done.add(1))
         try:
             JobRecord(job_id).update(
-                actions=actions, condition=JobRecord.job_id.exists() & ~JobRecord.pages.contains(page_id)
+                actions=actions,
+                condition=JobRecord.job_id.exists() & ~JobRecord.pages.contains(page_id),
             )
         except UpdateError as exc:
             if not _conditional_failed(exc):

@@ -157,17 +157,7 @@ def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(
     queue(aws)
     reopened = post_json(client, f"/v1/leads/{lead_id}/reopen", {}, key).json_body
     assert (reopened["state"], reopened["transition"]["round"]) == ("open", 2)
-    click = {
-        "id": "after-reopen",
-        "type": "email_opened",
-        "occurred_at": ago(0.5),
-        "contact_id": ready["contact_id"],
-    }
-    post_json(client, "/v1/interactions", {"interactions": [click]}, key)
-    from chalicelib.services import qualification
-
-    qualification.qualify_lead(lead_id, deps, datetime.now(UTC))
-    pump.drain()
+    pump.drain()  # the reopened lead's change reaches the qualification function on the leads stream
     second_round = queue(aws)
     assert len(second_round) == 2, "a new round lets the rule fire once more"
     assert all(m["body"]["data"]["lead"]["round"] == 2 for m in second_round)
@@ -305,3 +295,90 @@ def test_two_rules_firing_for_one_lead_each_hand_off_once(
     pump.drain()
     assert queue(aws) == []
     assert sorted(deps.store.get_lead(created["lead_id"]).fired_rules) == ["big-account-task", "mql-default"]
+
+
+def test_many_rules_with_many_actions_fire_in_transactions_that_fit(
+    client: Any, admin_key: str, aws: Any, deps: Any, pump: Any
+):
+    publish(client, admin_key, MODEL, pump)
+    tasks = [{"type": "task", "subject": f"Task {n}"} for n in range(10)]
+    for n in range(5):
+        rule = {"when": {"sales_ready": "b2b-default"}, "actions": tasks}
+        assert put_json(client, f"/v1/qualification-rules/r{n}", rule, admin_key).status_code == 201
+    put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
+    created = make_ready(client, admin_key, pump)
+    assert len(queue(aws)) == 50
+    assert sorted(deps.store.get_lead(created["lead_id"]).fired_rules) == [f"r{n}" for n in range(5)]
+    assert queue(aws, "StreamFailuresQueue") == []
+
+
+def test_numeric_where_and_counts_in_triggers_read_stream_numbers(
+    client: Any, admin_key: str, aws: Any, pump: Any
+):
+    deep = {
+        "on": {"event": "page_visited", "where": {"field": "pages", "op": "gte", "value": 3}},
+        "actions": [{"type": "task", "subject": "Deep reader"}],
+    }
+    never = {"on": {"event": "page_visited", "max_count": 0}, "actions": [{"type": "task", "subject": "No"}]}
+    put_json(client, "/v1/triggers/deep", deep, admin_key)
+    put_json(client, "/v1/triggers/never", never, admin_key)
+    post_json(client, "/v1/leads", {"contact": {"email": "reader@example.org"}}, {"X-Api-Key": admin_key})
+    visit = {
+        "id": "v-deep",
+        "type": "page_visited",
+        "occurred_at": ago(0.1),
+        "email": "reader@example.org",
+        "properties": {"pages": 5},
+    }
+    post_json(client, "/v1/interactions", {"interactions": [visit]}, {"X-Api-Key": admin_key})
+    pump.drain()
+    assert [m["body"]["data"]["origin"] for m in queue(aws)] == ["trigger:deep"]
+
+
+def test_a_removed_score_does_not_come_back_from_an_older_evaluation(deps: Any):
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.scoring import Score
+
+    now = datetime.now(UTC)
+    lead = Lead("l_tomb", "c_tomb", {}, now, now)
+    newer = Score("m", 1, now, 99, "A", True, ())
+    older = Score("m", 1, now - timedelta(seconds=5), 50, "B", False, ())
+    assert deps.scoring.put_score(lead, newer, False)
+    assert deps.scoring.delete_score("l_tomb", "m", now)
+    assert deps.scoring.scores_of("l_tomb") == {}
+    assert deps.scoring.put_score(lead, older, False) is False
+    assert deps.scoring.scores_of("l_tomb") == {}
+
+
+def test_odd_numbers_and_patterns_in_rules_and_models_are_422(client: Any, admin_key: str, pump: Any):
+    publish(client, admin_key, MODEL, pump)
+    for when in (
+        {"score": "b2b-default", "op": "matches", "value": "("},
+        {"score": "b2b-default", "op": "eq"},
+    ):
+        response = put_json(
+            client, "/v1/qualification-rules/odd", {"when": when, "actions": [{"type": "task"}]}, admin_key
+        )
+        assert response.status_code == 422, response.body
+    huge = 10**400
+    model = {**MODEL, "sales_ready_score": huge}
+    assert put_json(client, "/v1/scoring-models/b2b-default", model, admin_key).status_code == 422
+    trigger = {"on": {"event": "page_visited", "within_days": huge}, "actions": [{"type": "task"}]}
+    assert put_json(client, "/v1/triggers/huge", trigger, admin_key).status_code == 422
+
+
+def test_a_publish_whose_fan_out_failed_is_finished_by_a_retry(
+    client: Any, admin_key: str, deps: Any, pump: Any, monkeypatch: Any
+):
+    assert put_json(client, "/v1/scoring-models/b2b-default", MODEL, admin_key).status_code == 201
+    real = deps.rescore_queue.send_many
+    monkeypatch.setattr(
+        deps.rescore_queue, "send_many", lambda bodies: (_ for _ in ()).throw(RuntimeError("down"))
+    )
+    key = {"X-Api-Key": admin_key}
+    assert post_json(client, "/v1/scoring-models/b2b-default/publish", {}, key).status_code == 500
+    monkeypatch.setattr(deps.rescore_queue, "send_many", real)
+    retry = post_json(client, "/v1/scoring-models/b2b-default/publish", {}, key)
+    assert retry.status_code == 202
+    pump.drain()
+    assert get(client, f"/v1/jobs/{retry.json_body['job_id']}", admin_key).json_body["state"] == "done"
