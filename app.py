@@ -77,3 +77,10 @@ def run_triggers(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import qualification
 
     return qualification.run_triggers(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="republish_handoffs")
+def republish_handoffs(_event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import qualification
+
+    return qualification.republish_handoffs()

@@ -13,6 +13,7 @@ from chalicelib import wiring
 from chalicelib.domain.entities import Interaction
 from chalicelib.domain.interactions import parse_time
 from chalicelib.handlers.batch import process
+from chalicelib.observability import flush
 from chalicelib.services import qualification
 
 
@@ -78,3 +79,11 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
         qualification.run_triggers(interaction, deps, datetime.now(UTC))
 
     return process(event, context, EventType.DynamoDBStreams, handle)
+
+
+def republish_handoffs() -> dict[str, Any]:
+    """Every five minutes: send the hand-offs the publisher could not (see ``republish_unsent``)."""
+    try:
+        return {"republished": qualification.republish_unsent(wiring.deps(), datetime.now(UTC))}
+    finally:
+        flush()

@@ -256,6 +256,17 @@ def publish_handoff(handoff_id: str, deps: Deps, now: datetime) -> bool:
     return True
 
 
+def republish_unsent(deps: Deps, now: datetime, limit: int = 100) -> int:
+    """The outbox sweeper: hand-offs still pending minutes after they were written (the stream's
+    retries ran out, SQS was down) are sent now; the same ids, so nothing is duplicated."""
+    sent = 0
+    for handoff_id in deps.handoffs.unsent(now - timedelta(minutes=2), limit):
+        sent += publish_handoff(handoff_id, deps, now)
+    if sent:
+        logger.warning("unsent hand-offs republished", extra={"count": sent})
+    return sent
+
+
 # ---------------------------------------------------------------- lifecycle (sales)
 
 

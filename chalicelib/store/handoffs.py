@@ -72,6 +72,7 @@ class HandoffStore:
                     origin=origin,
                     envelope=body,
                     state="pending",
+                    pending="pending",
                     created_at=now,
                     expires_at=now + OUTBOX_RETENTION,
                 ),
@@ -138,12 +139,21 @@ class HandoffStore:
     def mark_sent(self, handoff_id: str, now: datetime) -> None:
         try:
             HandoffRecord(handoff_id).update(
-                actions=[HandoffRecord.state.set("sent"), HandoffRecord.sent_at.set(now)],
+                actions=[
+                    HandoffRecord.state.set("sent"),
+                    HandoffRecord.sent_at.set(now),
+                    HandoffRecord.pending.remove(),
+                ],
                 condition=HandoffRecord.state == "pending",
             )
         except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                 raise  # already sent: a redelivered record, nothing to do
+
+    def unsent(self, older_than: datetime, limit: int) -> list[str]:
+        """Hand-offs still pending that were written before ``older_than`` (the sweeper's work)."""
+        query = HandoffRecord.by_pending.query("pending", HandoffRecord.created_at < older_than, limit=limit)
+        return [record.handoff_id for record in query]
 
     def get_handoff(self, handoff_id: str) -> HandoffRecord | None:
         try:

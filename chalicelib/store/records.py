@@ -308,6 +308,17 @@ class RuleRecord(Model):
     updated_at = UTCDateTimeAttribute()
 
 
+class PendingHandoffs(GlobalSecondaryIndex["HandoffRecord"]):
+    """Sparse: only hand-offs not yet sent carry ``pending``."""
+
+    class Meta:
+        index_name = "by_pending"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class HandoffRecord(Model):
     """The outbox: written in the transaction that decides the work, published from its stream."""
 
@@ -320,9 +331,12 @@ class HandoffRecord(Model):
     origin = UnicodeAttribute()
     envelope = UnicodeAttribute()
     state = UnicodeAttribute(default="pending")
+    pending = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+    by_pending = PendingHandoffs()
 
 
 class LeadHistoryRecord(Model):

@@ -382,3 +382,22 @@ def test_a_publish_whose_fan_out_failed_is_finished_by_a_retry(
     assert retry.status_code == 202
     pump.drain()
     assert get(client, f"/v1/jobs/{retry.json_body['job_id']}", admin_key).json_body["state"] == "done"
+
+
+def test_the_sweeper_sends_hand_offs_the_publisher_never_sent(deps: Any, aws: Any):
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.qualification import Action, handoffs
+    from chalicelib.services import qualification
+
+    then = datetime.now(UTC) - timedelta(minutes=10)
+    lead = Lead("l_stuck", "c_x", {"topic": "Pricing"}, then, then)
+    [work] = handoffs(
+        [Action("task", {"subject": "Call"})], "rule:r", ("l_stuck", "r", "1"), lead, None, None, {}, then
+    )
+    deps.handoffs.write_handoffs(
+        qualification._encoded([work], deps, then), then
+    )  # its stream record was lost
+    now = datetime.now(UTC)
+    assert qualification.republish_unsent(deps, now) == 1
+    assert qualification.republish_unsent(deps, now) == 0, "sent once; no longer pending"
+    assert [m["body"]["id"] for m in queue(aws)] == [work.handoff_id]
