@@ -27,6 +27,7 @@ from chalicelib.domain.access import ApiKey
 from chalicelib.observability import flush, logger
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_ID_BYTES = 256
 JSON = "application/json"
 URLENCODED = "application/x-www-form-urlencoded"
 View = Callable[..., Response]
@@ -49,6 +50,11 @@ def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callab
         def handle(**path_params: str) -> Response:
             request = bp.current_request
             try:
+                for name, value in path_params.items():
+                    if (
+                        len(value.encode()) > MAX_ID_BYTES
+                    ):  # no id is this long; DynamoDB would refuse the key
+                        raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
                 caller.set(_authorize(request, scope) if scope is not None else None)
                 return view(request, **path_params)
             except Exception as exc:  # every client error is mapped; anything else is our fault

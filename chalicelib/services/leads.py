@@ -101,6 +101,9 @@ def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     empty = sorted(name for name, value in params.items() if name != "limit" and not value.strip())
     if empty:
         raise ValidationFailed([FieldError(name, f"{name} must not be empty") for name in empty])
+    long = sorted(name for name, value in params.items() if name != "cursor" and len(value.encode()) > 256)
+    if long:
+        raise ValidationFailed([FieldError(name, f"{name} is longer than 256 bytes") for name in long])
     if "model_id" in params or "grade" in params or "min_score" in params:
         return _list_by_score(params, int(limit_text), deps)
     where = LeadFilter(

@@ -204,7 +204,7 @@ def decode_cursor(
         kind = "N" if name in numbers else "S"
         if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
             raise _BAD_CURSOR
-        if not value[kind] or (kind == "N" and not _NUMBER.fullmatch(value[kind])):
+        if not value[kind] or len(value[kind]) > 1024 or (kind == "N" and not _NUMBER.fullmatch(value[kind])):
             raise _BAD_CURSOR
     return data
 

@@ -345,3 +345,9 @@ def test_idempotency_keys_of_two_api_keys_never_meet(client: Any, admin_key: str
     second = post_json(client, "/v1/leads", body, {"X-Api-Key": other, "Idempotency-Key": "k1"})
     assert first.status_code == second.status_code == 201
     assert first.json_body["lead_id"] != second.json_body["lead_id"]
+
+
+def test_overlong_ids_and_filters_are_4xx(client: Any, admin_key: str):
+    long = "x" * 3000
+    assert get(client, f"/v1/leads/{long}", admin_key).status_code == 400
+    assert get(client, f"/v1/leads?model_id={long}", admin_key).status_code == 422
