@@ -55,20 +55,6 @@ RULE = {
 }
 
 
-def _env() -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-
-
 def units_figures(leads: int) -> dict[str, Any]:
     """Everything one lead costs, in-process on moto: capture, the scoring function, qualification, the
     outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not)."""
@@ -78,20 +64,14 @@ def units_figures(leads: int) -> dict[str, Any]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from bench.capture import _metered
+    from bench.capture import _environment, _metered
     from bench.units import Meter
 
     logging.disable(logging.CRITICAL)
-    _env()
     with mock_aws():
-        from chalicelib import wiring
-        from chalicelib.local.resources import create_resources, environment, load_template
-
-        template = load_template()
-        found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-")
-        os.environ.update(environment(template, found))
-        wiring.reset()
+        found, gsis = _environment()
         from app import app
+        from chalicelib import wiring
         from chalicelib.local.stack import build_pump
         from chalicelib.services.access import create_key
 
@@ -111,12 +91,6 @@ def units_figures(leads: int) -> dict[str, Any]:
                 body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
             )
             pump.drain()
-            gsis = {
-                found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
-                + len(res["Properties"].get("LocalSecondaryIndexes", []))
-                for name, res in template["Resources"].items()
-                if res.get("Type") == "AWS::DynamoDB::Table"
-            }
             meter = Meter(gsi_count=gsis)
             from botocore.client import BaseClient
 

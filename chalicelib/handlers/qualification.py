@@ -35,6 +35,7 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
+    rules = qualification.load_rules(deps)  # once per batch, not per record
 
     def handle(record: DynamoDBRecord) -> None:
         if record.event_name is None or record.dynamodb is None:
@@ -43,7 +44,7 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
         touched = qualification.leads_to_qualify(record.event_name.name, _keys(record), old, _image(record))
         for lead_id in touched:
             if lead_id not in done:
-                qualification.qualify_lead(lead_id, deps, now)
+                qualification.qualify_lead(lead_id, deps, now, rules)
                 done.add(lead_id)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
@@ -63,6 +64,7 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Each new interaction is offered to the triggers, once."""
     deps = wiring.deps()
+    triggers = qualification.load_triggers(deps)  # once per batch, not per record
 
     def handle(record: DynamoDBRecord) -> None:
         if not _is(record, "INSERT"):
@@ -76,7 +78,7 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
             properties=dict(image.get("properties") or {}),
             lead_id=image.get("lead_id"),
         )
-        qualification.run_triggers(interaction, deps, datetime.now(UTC))
+        qualification.run_triggers(interaction, deps, datetime.now(UTC), triggers)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

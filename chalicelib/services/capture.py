@@ -7,7 +7,6 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
 from chalicelib.observability import count, logger
+from chalicelib.services.retry import backoff
 from chalicelib.wiring import Deps
 
 
@@ -41,10 +41,6 @@ class Captured:
         }
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-
-
 def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> Captured:
     """Write a capture; with ``submission_id`` also its ``form_submitted`` interaction."""
     store = deps.store
@@ -55,7 +51,7 @@ def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> C
         try:
             store.write_capture(plan, interaction)
         except ConcurrentUpdate:
-            _backoff(attempt)
+            backoff(attempt)
             continue
         _count(plan)
         logger.info(

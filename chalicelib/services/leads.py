@@ -91,13 +91,18 @@ def _scores(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
     return [score_view(stored[model_id]) for model_id in sorted(stored) if model_id in active]
 
 
+def page_size(params: dict[str, str]) -> int:
+    text = params.get("limit", "25")
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_PAGE:
+        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
+    return int(text)
+
+
 def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     unknown = sorted(set(params) - LIST_PARAMETERS)
     if unknown:
         raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
-    limit_text = params.get("limit", "25")
-    if not re.fullmatch(r"[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
-        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
+    limit = page_size(params)
     empty = sorted(name for name, value in params.items() if name != "limit" and not value.strip())
     if empty:
         raise ValidationFailed([FieldError(name, f"{name} must not be empty") for name in empty])
@@ -105,14 +110,14 @@ def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     if long:
         raise ValidationFailed([FieldError(name, f"{name} is longer than 256 bytes") for name in long])
     if "model_id" in params or "grade" in params or "min_score" in params:
-        return _list_by_score(params, int(limit_text), deps)
+        return _list_by_score(params, limit, deps)
     where = LeadFilter(
         state=params.get("state"),
         status=params.get("status"),
         source=params.get("source"),
         contact_id=params.get("contact_id"),
     )
-    page = deps.store.list_leads(where, int(limit_text), params.get("cursor"))
+    page = deps.store.list_leads(where, limit, params.get("cursor"))
     return {"leads": [lead_view(lead) for lead in page.items], "next_cursor": page.next_cursor}
 
 
@@ -167,9 +172,7 @@ def list_contacts(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     flag = params.get("marketing_only")
     if flag not in (None, "true", "false"):
         raise ValidationFailed([FieldError("marketing_only", "marketing_only must be true or false")])
-    limit_text = params.get("limit", "25")
-    if not re.fullmatch(r"[0-9]{1,3}", limit_text) or not 1 <= int(limit_text) <= MAX_PAGE:
-        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
+    limit = page_size(params)
     marketing_only = None if flag is None else flag == "true"
-    page = deps.store.list_contacts(marketing_only, int(limit_text), params.get("cursor"))
+    page = deps.store.list_contacts(marketing_only, limit, params.get("cursor"))
     return {"contacts": [contact_view(c) for c in page.items], "next_cursor": page.next_cursor}

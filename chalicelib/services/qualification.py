@@ -9,8 +9,6 @@ time) recognises as the same work."""
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +34,7 @@ from chalicelib.integrations.handoff import encode, envelope
 from chalicelib.observability import count, logger
 from chalicelib.services import capture, scoring
 from chalicelib.services.leads import lead_view
+from chalicelib.services.retry import backoff
 from chalicelib.wiring import Deps
 
 QUALIFICATION, TRIGGER = "qualification", "trigger"
@@ -73,7 +72,7 @@ def list_definitions(kind: str, deps: Deps) -> list[dict[str, Any]]:
     return [{key: ident, **spec} for ident, spec in deps.handoffs.rules(kind)]
 
 
-def _rules(deps: Deps) -> list[QualificationRule]:
+def load_rules(deps: Deps) -> list[QualificationRule]:
     """The rules, read for each evaluation; a rule over a model that is not active cannot fire."""
     known = frozenset(model.model_id for model in scoring.active_models(deps))
     rules = []
@@ -95,10 +94,13 @@ def _encoded(found: list[Handoff], deps: Deps, now: datetime) -> list[tuple[str,
 # ---------------------------------------------------------------- qualification
 
 
-def qualify_lead(lead_id: str, deps: Deps, now: datetime) -> int:
+def qualify_lead(
+    lead_id: str, deps: Deps, now: datetime, rules: list[QualificationRule] | None = None
+) -> int:
     """Fire the rules that now hold for an open lead (each once per round); returns hand-offs written.
-    Rules fire in batches that fit one transaction; a batch that does not fit waits for the next."""
-    rules = _rules(deps)
+    Rules fire in batches that fit one transaction; a batch that does not fit waits for the next.
+    ``rules``: the rules read once for a whole batch of records (read here when not given)."""
+    rules = rules if rules is not None else load_rules(deps)
     written = 0
     for attempt in range(ATTEMPTS):
         batch = _evaluate(lead_id, rules, deps, now)
@@ -108,7 +110,7 @@ def qualify_lead(lead_id: str, deps: Deps, now: datetime) -> int:
         try:
             deps.handoffs.write_lead_change(updated, transition, _encoded(work, deps, now), now)
         except ConcurrentUpdate:
-            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+            backoff(attempt)
             continue
         written += len(work)
         if transition is not None:
@@ -183,7 +185,7 @@ def leads_to_qualify(
 # ---------------------------------------------------------------- triggers
 
 
-def _triggers(deps: Deps) -> list[Trigger]:
+def load_triggers(deps: Deps) -> list[Trigger]:
     found = []
     for trigger_id, spec in deps.handoffs.rules(TRIGGER):
         try:
@@ -193,13 +195,16 @@ def _triggers(deps: Deps) -> list[Trigger]:
     return found
 
 
-def run_triggers(interaction: Interaction, deps: Deps, now: datetime) -> int:
+def run_triggers(
+    interaction: Interaction, deps: Deps, now: datetime, triggers: list[Trigger] | None = None
+) -> int:
     """Triggers that match one new interaction: create the lead (matched like a form, so a repeat
     updates rather than duplicates) and write the hand-offs (ids from trigger and interaction)."""
     contact_id = interaction.contact_id
-    triggers = [t for t in _triggers(deps) if t.matches(interaction, max(now, interaction.occurred_at))]
+    candidates = triggers if triggers is not None else load_triggers(deps)
+    matching = [t for t in candidates if t.matches(interaction, max(now, interaction.occurred_at))]
     written = 0
-    for trigger in triggers:
+    for trigger in matching:
         contact = deps.store.get_contact(contact_id)
         if contact is None:
             continue
@@ -290,7 +295,7 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
         try:
             deps.handoffs.write_lead_change(updated, moved, [], now, contact=contact, opportunity=opportunity)
         except ConcurrentUpdate:
-            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+            backoff(attempt)
             continue
         count(f"Lead{action.capitalize()}")
         answer = {**lead_view(updated), "transition": moved.as_dict()}
