@@ -52,3 +52,15 @@ class ConcurrentUpdate(Conflict):
     """Another writer changed the same entity first; safe to retry from a fresh read."""
 
     code = "concurrent_update"
+
+
+class AlreadyReceived(DomainError):
+    """An event with this receipt (a webhook delivery, a LinkedIn response, an imported row) was
+    captured before; the capture it made is in :attr:`detail`."""
+
+    code = "duplicate"
+
+    def __init__(self, receipt: str, detail: dict[str, object] | None = None) -> None:
+        super().__init__(f"{receipt} was received before")
+        self.receipt = receipt
+        self.detail = detail or {}

@@ -8,13 +8,13 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
+from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
@@ -30,6 +30,8 @@ class Captured:
     lead_created: bool
     contact_created: bool
     account_id: str | None
+    #: The event was received before: nothing was written now, these are the first capture's ids.
+    duplicate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,18 +43,34 @@ class Captured:
         }
 
 
-def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> Captured:
-    """Write a capture; with ``submission_id`` also its ``form_submitted`` interaction."""
+@dataclass(frozen=True)
+class Received:
+    """The event a capture records as an interaction: a form submission, a webhook delivery, a
+    LinkedIn form response, an imported row. With a ``receipt`` (``receipt#<channel>#<event id>``),
+    a second arrival of the same event changes nothing, however late it comes."""
+
+    interaction_id: str
+    type: str = "form_submitted"
+    properties: dict[str, Any] = field(default_factory=dict)
+    receipt: str | None = None
+    occurred_at: datetime | None = None
+
+
+def capture(capture: Capture, deps: Deps, received: Received | None = None) -> Captured:
+    """Write a capture and, with ``received``, the interaction of the event that brought it."""
     store = deps.store
     for attempt in range(deps.settings.capture_max_attempts):
         now = datetime.now(UTC)
         plan = plan_capture(capture, store.find_for_capture(capture), now, new_id)
-        interaction = _submission(plan, capture, submission_id, now) if submission_id else None
+        interaction = _interaction(plan, capture, received, now) if received else None
         try:
-            store.write_capture(plan, interaction)
+            store.write_capture(plan, interaction, received.receipt if received else None)
         except ConcurrentUpdate:
             backoff(attempt)
             continue
+        except AlreadyReceived as exc:
+            count("DuplicateEvent")
+            return _first_capture(exc.detail)
         _count(plan)
         logger.info(
             "capture written", extra={"lead_id": plan.lead.lead_id, "contact_id": plan.contact.contact_id}
@@ -67,14 +85,25 @@ def capture(capture: Capture, deps: Deps, submission_id: str | None = None) -> C
     raise Conflict("too many simultaneous captures for this contact; retry the request")
 
 
-def _submission(plan: CapturePlan, capture: Capture, submission_id: str, now: datetime) -> Interaction:
+def _first_capture(detail: dict[str, Any]) -> Captured:
+    return Captured(
+        lead_id=str(detail.get("lead_id") or ""),
+        contact_id=str(detail.get("contact_id") or ""),
+        lead_created=bool(detail.get("lead_created")),
+        contact_created=bool(detail.get("contact_created")),
+        account_id=detail.get("account_id"),
+        duplicate=True,
+    )
+
+
+def _interaction(plan: CapturePlan, capture: Capture, received: Received, now: datetime) -> Interaction:
     return Interaction(
-        interaction_id=submission_id,
+        interaction_id=received.interaction_id,
         contact_id=plan.contact.contact_id,
-        type="form_submitted",
-        occurred_at=now,
+        type=received.type,
+        occurred_at=received.occurred_at or now,
         lead_id=plan.lead.lead_id,
-        properties={"form_id": capture.lead.get("form_id")},
+        properties=received.properties or {"form_id": capture.lead.get("form_id")},
         source=capture.origin,
     )
 
@@ -123,7 +152,7 @@ def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         return {"status": 202, "body": {"accepted": True}}
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
-    result = capture(submission, deps, submission_id=submission_id)
+    result = capture(submission, deps, Received(submission_id, properties={"form_id": form_id}))
     count("FormSubmitted")
     return {"status": 201, "body": {"submission_id": submission_id, **result.as_dict()}}
 

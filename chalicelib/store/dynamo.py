@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
-from chalicelib.domain.errors import ConcurrentUpdate, FieldError, ValidationFailed
+from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, FieldError, ValidationFailed
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
@@ -246,12 +246,36 @@ class DynamoStore:
             known.account = self.get_account(account_id)
         return known
 
-    def write_capture(self, plan: CapturePlan, interaction: Interaction | None) -> None:
+    def write_capture(
+        self, plan: CapturePlan, interaction: Interaction | None, receipt: str | None = None
+    ) -> None:
         """One transaction: the contact, its claims, the account, the lead and the interaction, each
-        conditioned on what was read. Any lost race cancels all of it (:class:`ConcurrentUpdate`)."""
+        conditioned on what was read. Any lost race cancels all of it (:class:`ConcurrentUpdate`).
+
+        With ``receipt``, the event's receipt is claimed first in the same transaction: an event that
+        was captured before cancels it and raises :class:`AlreadyReceived` with what it wrote then."""
         now = plan.contact.updated_at
         try:
             with TransactWrite(connection=self._connection) as tx:
+                if receipt is not None:
+                    tx.save(
+                        KeyRecord(
+                            receipt,
+                            owner_id=plan.contact.contact_id,
+                            created_at=now,
+                            detail=json.dumps(
+                                {
+                                    "contact_id": plan.contact.contact_id,
+                                    "lead_id": plan.lead.lead_id,
+                                    "account_id": plan.contact.account_id,
+                                    "lead_created": plan.lead_created,
+                                    "contact_created": plan.contact_created,
+                                    "interaction_id": interaction.interaction_id if interaction else None,
+                                }
+                            ),
+                        ),
+                        condition=KeyRecord.key.does_not_exist(),
+                    )
                 self._save(tx, contact_record(plan.contact), ContactRecord.contact_id, plan.contact_created)
                 for key in plan.new_keys:
                     owner_id = plan.contact.contact_id
@@ -272,9 +296,38 @@ class DynamoStore:
                         condition=InteractionRecord.contact_id.does_not_exist(),
                     )
         except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            if receipt is not None and reasons and reasons[0] is not None and reasons[0].code == (
+                "ConditionalCheckFailed"
+            ):
+                raise AlreadyReceived(receipt, self.receipt(receipt)) from exc
             if is_race(exc):
                 raise ConcurrentUpdate("another capture changed the same contact first") from exc
             raise
+
+    def receipt(self, key: str) -> dict[str, Any] | None:
+        """What the capture of a received event wrote (``None``: never received)."""
+        try:
+            record = KeyRecord.get(key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return dict(json.loads(record.detail)) if record.detail else {"contact_id": record.owner_id}
+
+    def mark_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> bool:
+        """Claim a receipt without a capture (an event that was refused or erased); ``False`` when
+        it was claimed already."""
+        try:
+            KeyRecord(key, owner_id=str(detail.get("contact_id") or "-"), created_at=now,
+                      detail=json.dumps(detail)).save(condition=KeyRecord.key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None:
+        KeyRecord(key, owner_id=str(detail.get("contact_id") or "-"), created_at=now,
+                  detail=json.dumps(detail)).save()
 
     @staticmethod
     def _save(tx: TransactWrite, record: Any, hash_attr: Any, created: bool) -> None:

@@ -8,7 +8,9 @@
 | INTERACTIONS_TABLE   | contact_id     | interaction_id       | by_time (LSI: contact_id, at =            |
 |                      |                |                      | occurred_at#id); TTL expires_at           |
 | KEYS_TABLE           | key            |                      | claims: contact-email#, account-name#,    |
-|                      |                |                      | account-domain# (uniqueness)              |
+|                      |                |                      | account-domain# (uniqueness); receipt#    |
+|                      |                |                      | (a webhook delivery, LinkedIn response or |
+|                      |                |                      | imported row captured once)               |
 | FORMS_TABLE          | form_id        |                      |                                           |
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
@@ -170,6 +172,9 @@ class KeyRecord(Model):
     key = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    #: Receipts (``receipt#<channel>#<event id>``) also keep what the event's capture wrote, as JSON
+    #: ids and flags only, never personal data.
+    detail = UnicodeAttribute(null=True)
 
 
 class FormRecord(Model):

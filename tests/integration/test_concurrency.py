@@ -41,7 +41,7 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def test_twenty_concurrent_submissions_with_one_email_make_one_contact_and_one_lead(moto_server: Any):
     from chalicelib.domain.capture import Capture
-    from chalicelib.services.capture import capture
+    from chalicelib.services.capture import Received, capture
     from chalicelib.store.records import AccountRecord, ContactRecord, KeyRecord, LeadRecord
 
     def submit(n: int) -> Any:
@@ -52,7 +52,7 @@ def test_twenty_concurrent_submissions_with_one_email_make_one_contact_and_one_l
                 lead_matching=["contact.email", "lead.topic"],
             ),
             moto_server,
-            submission_id=f"s_race_{n}",
+            Received(f"s_race_{n}"),
         )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -71,3 +71,27 @@ def test_twenty_concurrent_submissions_with_one_email_make_one_contact_and_one_l
     assert len(list(AccountRecord.scan())) == 1
     interactions = list(moto_server.store.interactions_of(results[0].contact_id))
     assert len(interactions) == 20, "every submission is recorded, none twice"
+
+
+def test_one_event_delivered_ten_times_at_once_is_captured_once(moto_server: Any):
+    from chalicelib.domain.capture import Capture
+    from chalicelib.services.capture import Received, capture
+    from chalicelib.store.records import ContactRecord, InteractionRecord, LeadRecord
+
+    def deliver(n: int) -> Any:
+        return capture(
+            Capture(contact={"email": "twice@example.org"}, lead={"topic": "Demo"}, lead_matching="new_lead_always"),
+            moto_server,
+            Received("w_delivery_1", type="webhook_received", receipt="receipt#webhook#tool#delivery-1"),
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(deliver, range(10)))
+
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({(r.lead_id, r.contact_id) for r in results}) == 1
+    contact_id = results[0].contact_id
+    leads = [lead for lead in LeadRecord.scan() if lead.contact_id == contact_id]
+    assert len(leads) == 1, "new_lead_always would make ten leads without the receipt"
+    assert [c.contact_id for c in ContactRecord.scan() if c.email == "twice@example.org"] == [contact_id]
+    assert len(list(InteractionRecord.query(contact_id))) == 1
