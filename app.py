@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, leads, models, sales
+from chalicelib.api import capture, health, imports, leads, models, sales, webhooks
 
 app = Chalice(app_name="leadflow")
 app.register_blueprint(health.bp)
@@ -18,6 +18,8 @@ app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(imports.bp)
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -84,3 +86,26 @@ def republish_handoffs(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import qualification
 
     return qualification.republish_handoffs()
+
+
+@app.lambda_function(name="import_uploaded")
+def import_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """S3 ``ObjectCreated`` on the imports bucket (wired by ``infra/template.json``: Chalice cannot
+    package ``on_s3_event`` for CloudFormation, so the template adds the S3 event to this function)."""
+    from chalicelib.handlers import integrations
+
+    return integrations.import_uploaded(event, context)
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="import_rows")
+def import_rows(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import integrations
+
+    return integrations.import_rows(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="linkedin_leads")
+def linkedin_leads(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import integrations
+
+    return integrations.linkedin_leads(event.to_dict(), event.context)

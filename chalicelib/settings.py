@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     handoffs_table: str = Field("leadflow-handoffs", alias="HANDOFFS_TABLE")
     lead_history_table: str = Field("leadflow-lead-history", alias="LEAD_HISTORY_TABLE")
     opportunities_table: str = Field("leadflow-opportunities", alias="OPPORTUNITIES_TABLE")
+    integrations_table: str = Field("leadflow-integrations", alias="INTEGRATIONS_TABLE")
+    imports_table: str = Field("leadflow-imports", alias="IMPORTS_TABLE")
+    imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
+    import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
+    linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
     handoff_queue_url: str = Field("", alias="HANDOFF_QUEUE_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
@@ -53,6 +58,21 @@ class Settings(BaseSettings):
     rescore_page_size: int = Field(100, alias="RESCORE_PAGE_SIZE")
     #: ``simulate`` evaluates at most this many leads (the answer says when it stopped early).
     simulate_max_leads: int = Field(2000, alias="SIMULATE_MAX_LEADS")
+
+    #: LinkedIn Lead Sync: the app's client secret (signs challenges and notifications), the OAuth
+    #: token that reads form responses, and the API's address and version. In AWS, fill them from
+    #: Secrets Manager (see README, "LinkedIn Lead Sync").
+    linkedin_client_secret: str = Field("", alias="LINKEDIN_CLIENT_SECRET", repr=False)
+    linkedin_access_token: str = Field("", alias="LINKEDIN_ACCESS_TOKEN", repr=False)
+    linkedin_api_url: str = Field("https://api.linkedin.com/rest", alias="LINKEDIN_API_URL")
+    linkedin_api_version: str = Field("202509", alias="LINKEDIN_API_VERSION")
+    linkedin_timeout_seconds: float = Field(3.0, alias="LINKEDIN_TIMEOUT_SECONDS")
+
+    #: Imports: the largest CSV body ``POST /v1/imports`` takes (larger files go to S3 by an upload
+    #: URL), rows per work message, and how long an import's progress is kept.
+    import_max_body_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BODY_BYTES")
+    import_chunk_rows: int = Field(100, alias="IMPORT_CHUNK_ROWS")
+    import_retention_days: int = Field(30, alias="IMPORT_RETENTION_DAYS")
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
+    from chalicelib.store.imports import ImportStore
+    from chalicelib.store.integrations import IntegrationStore
     from chalicelib.store.scoring import ScoringStore
 
 
@@ -25,6 +28,11 @@ class Deps:
     handoff_queue: Any
     rescore_queue: Any
     settings: Settings
+    integrations: IntegrationStore
+    imports: ImportStore
+    import_queue: Any
+    linkedin_queue: Any
+    objects: ObjectStore
 
 
 @lru_cache(maxsize=1)
@@ -32,10 +40,13 @@ def deps() -> Deps:
     from botocore.config import Config
     from pynamodb.connection import Connection
 
+    from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
     from chalicelib.store import records
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
+    from chalicelib.store.imports import ImportStore
+    from chalicelib.store.integrations import IntegrationStore
     from chalicelib.store.scoring import ScoringStore
 
     settings = get_settings()
@@ -60,6 +71,15 @@ def deps() -> Deps:
             settings.rescore_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
         settings=settings,
+        integrations=IntegrationStore(),
+        imports=ImportStore(connection, settings.import_retention_days),
+        import_queue=SqsQueue(
+            settings.import_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
+        linkedin_queue=SqsQueue(
+            settings.linkedin_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
+        objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
     )
 
 

@@ -41,7 +41,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         template = load_template()
-        found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "test-")
+        found = create_resources(
+            template, boto3.client("dynamodb"), boto3.client("sqs"), "test-", boto3.client("s3")
+        )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)
         wiring.reset()

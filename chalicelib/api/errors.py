@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.errors import ConcurrentUpdate, Conflict, DomainError, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    DomainError,
+    NotAuthentic,
+    NotFound,
+    ValidationFailed,
+)
 
 
 class ApiError(Exception):
@@ -50,6 +57,7 @@ class RequestInProgress(ApiError):
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
+    (NotAuthentic, 401),
     (NotFound, 404),
     (ConcurrentUpdate, 409),
     (Conflict, 409),

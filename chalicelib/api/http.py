@@ -91,11 +91,12 @@ def _authorize(request: Request, scope: str) -> ApiKey:
     return key
 
 
-def _media_type(request: Request) -> str:
+def media_type(request: Request) -> str:
     return (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
 
 
-def _raw(request: Request, max_bytes: int) -> bytes:
+def raw_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The body's bytes as sent (signatures are computed on these); 413 when too large."""
     body = request.raw_body or b""
     raw = body.encode() if isinstance(body, str) else body
     if len(raw) > max_bytes:
@@ -114,9 +115,16 @@ def _json(raw: bytes) -> Any:
 
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """The JSON object in the body: 415 for another type, 413 too large, 400 not JSON or not an object."""
-    if _media_type(request) != JSON:
+    if media_type(request) != JSON:
         raise UnsupportedMediaType("send the body as application/json", "Content-Type")
-    body = _json(_raw(request, max_bytes))
+    return parse_json_bytes(request, raw_body(request, max_bytes))
+
+
+def parse_json_bytes(request: Request, raw: bytes) -> dict[str, Any]:
+    """A body already read (and, for webhooks, authenticated) as a JSON object."""
+    if media_type(request) not in (JSON, ""):
+        raise UnsupportedMediaType("send the body as application/json", "Content-Type")
+    body = _json(raw)
     if not isinstance(body, dict):
         raise MalformedBody("the body must be a JSON object")
     return body
@@ -124,12 +132,12 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, An
 
 def read_fields(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """A form's fields, sent as JSON or urlencoded."""
-    media = _media_type(request)
+    media = media_type(request)
     if media == JSON:
         return read_json(request, max_bytes)
     if media != URLENCODED:
         raise UnsupportedMediaType(f"send the form as {JSON} or {URLENCODED}", "Content-Type")
-    raw = _raw(request, max_bytes)
+    raw = raw_body(request, max_bytes)
     try:
         parsed = parse_qs(
             raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000

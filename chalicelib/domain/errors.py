@@ -64,3 +64,15 @@ class AlreadyReceived(DomainError):
         super().__init__(f"{receipt} was received before")
         self.receipt = receipt
         self.detail = detail or {}
+
+
+class NotAuthentic(DomainError):
+    """A provider's request whose signature, timestamp or delivery does not check out (401)."""
+
+    code = "invalid_signature"
+
+
+class Replayed(NotAuthentic):
+    """A signed delivery that was received before: a replay, refused like a forgery (401)."""
+
+    code = "replayed"

@@ -157,8 +157,13 @@ def _one_value(raw: Any) -> Any:
     return raw
 
 
-def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[str, Any]) -> Capture:
-    """Map and normalise a submission; raises :class:`ValidationFailed` naming every bad field."""
+def capture_from_submission(
+    form_id: str, form: FormDefinition, submitted: dict[str, Any], origin: str | None = None
+) -> Capture:
+    """Map and normalise a submission; raises :class:`ValidationFailed` naming every bad field.
+
+    ``origin`` names a source other than the form itself (``webhook:typeform``, ``linkedin:<urn>``,
+    ``import:<id>``); only a form's own submissions record ``lead.form_id``."""
     sections: dict[str, dict[str, Any]] = {"contact": {}, "account": {}, "lead": {}}
     errors: list[FieldError] = []
     consents: list[str | None] = [form.consent_on_submit]
@@ -178,7 +183,7 @@ def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[
         sections[entity][field_name] = value
     if errors:
         raise ValidationFailed(errors)
-    lead = {"source": form.source, "form_id": form_id}
+    lead = {"source": form.source} if origin else {"source": form.source, "form_id": form_id}
     for key, default in (("topic", form.topic), ("campaign", form.campaign)):
         if default is not None:
             lead[key] = default
@@ -187,7 +192,7 @@ def capture_from_submission(form_id: str, form: FormDefinition, submitted: dict[
         account=sections["account"],
         lead={**lead, **sections["lead"]},
         consent=highest(*consents),
-        origin=f"form:{form_id}",
+        origin=origin or f"form:{form_id}",
         lead_matching=form.lead_matching,
     )
 
@@ -222,3 +227,32 @@ def _region_hint(form: FormDefinition, submitted: dict[str, Any]) -> str | None:
             if isinstance(value, str) and len(value.strip()) == 2 and value.strip().isalpha():
                 return value.strip().upper()
     return None
+
+
+MAX_FLAT_FIELDS = 500
+
+
+def flatten(payload: dict[str, Any], max_depth: int = 8) -> dict[str, Any]:
+    """A nested JSON delivery as flat fields a mapping can name: ``{"data": {"email": x}}`` gives
+    ``data.email``, lists give ``answers[0].text``. Deeper than ``max_depth`` or more than
+    :data:`MAX_FLAT_FIELDS` values is refused, naming the body."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, path: str, depth: int) -> None:
+        if depth > max_depth:
+            raise ValidationFailed([FieldError(path or "body", f"{path or 'body'} is nested too deeply")])
+        if isinstance(value, dict) and (value or not path):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key), depth + 1)
+        elif isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]", depth + 1)
+        else:
+            if len(flat) >= MAX_FLAT_FIELDS:
+                raise ValidationFailed(
+                    [FieldError("body", f"the body holds more than {MAX_FLAT_FIELDS} values")]
+                )
+            flat[path] = value
+
+    walk(payload, "", 0)
+    return flat

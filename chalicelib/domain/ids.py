@@ -20,3 +20,11 @@ def new_id(prefix: str) -> str:
     """``prefix_`` + 10 chars of milliseconds + 16 random chars (80 bits)."""
     millis = time.time_ns() // 1_000_000
     return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """The same id for the same parts: the interaction of an event that may arrive twice."""
+    import hashlib
+
+    digest = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16], "big")
+    return f"{prefix}_{_base32(digest, 26)}"

@@ -37,9 +37,11 @@ class SqsQueue:
             )
         return self._client
 
-    def send_json(self, body: dict[str, Any]) -> None:
+    def send_json(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
         self._sqs().send_message(
-            QueueUrl=self._queue_url, MessageBody=json.dumps(body, separators=(",", ":"))
+            QueueUrl=self._queue_url,
+            MessageBody=json.dumps(body, separators=(",", ":")),
+            DelaySeconds=max(0, min(900, delay_seconds)),
         )
 
     def send_fifo(self, body: str, group: str, deduplication_id: str) -> None:

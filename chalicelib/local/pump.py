@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote_plus
 
 from chalicelib.local.resources import EventSource, LocalResources
 from chalicelib.observability import logger
@@ -281,6 +282,62 @@ class QueuePoller:
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return True
+
+
+class BucketPoller:
+    """S3's part: a new or replaced object under the prefix invokes the function with an
+    ``ObjectCreated:Put`` event, as S3 would (at least once: a restarted stack sees the objects again)."""
+
+    def __init__(
+        self, function: str, handler: Handler, bucket: str, prefix: str, s3: Any, region: str
+    ) -> None:
+        self.function = function
+        self.handler = handler
+        self.bucket = bucket
+        self.prefix = prefix
+        self.s3 = s3
+        self.region = region
+        self.seen: set[tuple[str, str]] = set()
+        self.next_poll = 0.0
+
+    def poll(self) -> bool:
+        if time.monotonic() < self.next_poll:
+            return False
+        self.next_poll = time.monotonic() + 0.5
+        fresh = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                tag = (item["Key"], item["ETag"])
+                if tag not in self.seen:
+                    fresh.append(item)
+        for item in fresh:
+            event = {
+                "Records": [
+                    {
+                        "eventVersion": "2.1",
+                        "eventSource": "aws:s3",
+                        "awsRegion": self.region,
+                        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "eventName": "ObjectCreated:Put",
+                        "s3": {
+                            "s3SchemaVersion": "1.0",
+                            "bucket": {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"},
+                            "object": {
+                                "key": quote_plus(item["Key"], safe="/"),
+                                "size": item["Size"],
+                                "eTag": item["ETag"].strip('"'),
+                            },
+                        },
+                    }
+                ]
+            }
+            try:
+                self.handler(event, LambdaContext(self.function))
+            except Exception:
+                logger.exception("bucket event failed; it is retried", extra={"function": self.function})
+                continue
+            self.seen.add((item["Key"], item["ETag"]))
+        return bool(fresh)
 
 
 _RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -3,6 +3,7 @@ template deploys, so the local stack and AWS cannot drift apart."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,11 @@ class LocalResources:
     streams: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
-        """What CloudFormation's ``Ref`` gives: a table's name, a queue's URL."""
-        return self.tables.get(logical_id) or self.queue_urls[logical_id]
+        """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL."""
+        return self.tables.get(logical_id) or self.buckets.get(logical_id) or self.queue_urls[logical_id]
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if attribute == "StreamArn":
@@ -55,10 +57,20 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {name: res for name, res in template["Resources"].items() if res.get("Type") == kind}
 
 
-def create_resources(template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str) -> LocalResources:
-    """Create every table (with its stream and TTL) and queue (dead-letter queues first). Tables and
-    queues that exist already are kept, so a restart on the same moto server finds its data."""
+def create_resources(
+    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None
+) -> LocalResources:
+    """Create every table (with its stream and TTL), queue (dead-letter queues first) and bucket (with
+    an ``s3`` client). What exists already is kept, so a restart on the same moto server finds its data."""
     found = LocalResources()
+    if s3 is not None:
+        for logical_id in _of_type(template, "AWS::S3::Bucket"):
+            name = f"{prefix}{logical_id}".lower()
+            with contextlib.suppress(
+                s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
+            ):
+                s3.create_bucket(Bucket=name)
+            found.buckets[logical_id] = name
     for logical_id, resource in _of_type(template, "AWS::DynamoDB::Table").items():
         _create_table(found, logical_id, resource["Properties"], dynamodb, prefix)
     queues = _of_type(template, "AWS::SQS::Queue")
@@ -159,4 +171,26 @@ def event_sources(template: dict[str, Any]) -> list[EventSource]:
                     else None,
                 )
             )
+    return found
+
+
+@dataclass(frozen=True)
+class BucketEvent:
+    """A function the template subscribes to a bucket's ``ObjectCreated`` events under a prefix."""
+
+    function: str
+    bucket: str  # logical id
+    prefix: str
+
+
+def bucket_events(template: dict[str, Any]) -> list[BucketEvent]:
+    found = []
+    for function, resource in template["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] != "S3":
+                continue
+            props = event["Properties"]
+            rules = props.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+            prefix = next((r["Value"] for r in rules if r["Name"] == "prefix"), "")
+            found.append(BucketEvent(function=function, bucket=props["Bucket"]["Ref"], prefix=prefix))
     return found

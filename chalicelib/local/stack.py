@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.pump import Pump, QueuePoller, ScheduleRunner, StreamPoller
+from chalicelib.local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
 from chalicelib.local.resources import (
     LocalResources,
+    bucket_events,
     create_resources,
     environment,
     event_sources,
@@ -104,6 +105,7 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
         session.client("dynamodb", endpoint_url=endpoint),
         session.client("sqs", endpoint_url=endpoint),
         RESOURCE_PREFIX,
+        session.client("s3", endpoint_url=endpoint),
     )
     return found, environment(load_template(), found)
 
@@ -129,6 +131,11 @@ def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:
             pollers.append(StreamPoller(source, handler, size, found, streams, sqs, REGION))
         else:
             pollers.append(QueuePoller(source, handler, size, found, sqs, REGION))
+    s3 = session.client("s3", endpoint_url=endpoint)
+    for subscription in bucket_events(load_template()):
+        handler = app.handler_map[handlers[subscription.function]]
+        bucket = found.buckets[subscription.bucket]
+        pollers.append(BucketPoller(subscription.function, handler, bucket, subscription.prefix, s3, REGION))
     return Pump(pollers)
 
 

@@ -47,10 +47,11 @@ class Captured:
 class Received:
     """The event a capture records as an interaction: a form submission, a webhook delivery, a
     LinkedIn form response, an imported row. With a ``receipt`` (``receipt#<channel>#<event id>``),
-    a second arrival of the same event changes nothing, however late it comes."""
+    a second arrival of the same event changes nothing, however late it comes. ``type=None`` records
+    no interaction (an imported row without an activity): only the receipt."""
 
     interaction_id: str
-    type: str = "form_submitted"
+    type: str | None = "form_submitted"
     properties: dict[str, Any] = field(default_factory=dict)
     receipt: str | None = None
     occurred_at: datetime | None = None
@@ -62,7 +63,7 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
     for attempt in range(deps.settings.capture_max_attempts):
         now = datetime.now(UTC)
         plan = plan_capture(capture, store.find_for_capture(capture), now, new_id)
-        interaction = _interaction(plan, capture, received, now) if received else None
+        interaction = _interaction(plan, capture, received, now) if received and received.type else None
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
         except ConcurrentUpdate:
@@ -100,7 +101,7 @@ def _interaction(plan: CapturePlan, capture: Capture, received: Received, now: d
     return Interaction(
         interaction_id=received.interaction_id,
         contact_id=plan.contact.contact_id,
-        type=received.type,
+        type=received.type or "form_submitted",
         occurred_at=received.occurred_at or now,
         lead_id=plan.lead.lead_id,
         properties=received.properties or {"form_id": capture.lead.get("form_id")},

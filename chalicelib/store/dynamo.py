@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, QueryError, ScanError, TransactWriteError, UpdateError
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    QueryError,
+    ScanError,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -34,8 +42,10 @@ from chalicelib.store.records import (
     FormRecord,
     InteractionRecord,
     KeyRecord,
+    LeadHistoryRecord,
     LeadRecord,
     QuarantineRecord,
+    ScoreRecord,
 )
 
 _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -297,8 +307,11 @@ class DynamoStore:
                     )
         except TransactWriteError as exc:
             reasons = getattr(exc, "cancellation_reasons", None) or []
-            if receipt is not None and reasons and reasons[0] is not None and reasons[0].code == (
-                "ConditionalCheckFailed"
+            if (
+                receipt is not None
+                and reasons
+                and reasons[0] is not None
+                and reasons[0].code == ("ConditionalCheckFailed")
             ):
                 raise AlreadyReceived(receipt, self.receipt(receipt)) from exc
             if is_race(exc):
@@ -313,12 +326,53 @@ class DynamoStore:
             return None
         return dict(json.loads(record.detail)) if record.detail else {"contact_id": record.owner_id}
 
+    def erase_capture(self, detail: dict[str, Any]) -> None:
+        """Remove what one received event brought: its interaction; its lead (with the lead's scores and
+        history) when the event created the lead; and its contact (with the email claim and every
+        interaction) when the event created the contact and the contact holds no other lead. A lead the
+        event only updated keeps its fields: they cannot be told apart from earlier captures'."""
+        contact_id = str(detail.get("contact_id") or "")
+        lead_id = str(detail.get("lead_id") or "")
+        if detail.get("interaction_id"):
+            InteractionRecord(contact_id, str(detail["interaction_id"])).delete()
+        if detail.get("lead_created") and lead_id:
+            for score in ScoreRecord.query(lead_id):
+                score.delete()
+            for entry in LeadHistoryRecord.query(lead_id):
+                entry.delete()
+            LeadRecord(lead_id).delete()
+            self._drop_lead_of_contact(contact_id, lead_id, bool(detail.get("contact_created")))
+
+    def _drop_lead_of_contact(self, contact_id: str, lead_id: str, contact_created: bool) -> None:
+        for _ in range(10):
+            try:
+                record = ContactRecord.get(contact_id, consistent_read=True)
+            except DoesNotExist:
+                return
+            remaining = [i for i in (record.lead_ids or []) if i != lead_id]
+            try:
+                if contact_created and not remaining:
+                    for interaction in InteractionRecord.query(contact_id):
+                        interaction.delete()
+                    if record.email:
+                        KeyRecord(contact_key(record.email)).delete()
+                    record.delete(condition=ContactRecord.version == record.version)
+                else:
+                    record.update(actions=[ContactRecord.lead_ids.set(remaining)])
+            except (UpdateError, DeleteError) as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # the contact changed meanwhile (a new capture): decide again
+            return
+        raise ConcurrentUpdate("the contact kept changing; the erasure will be retried")
+
     def mark_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> bool:
         """Claim a receipt without a capture (an event that was refused or erased); ``False`` when
         it was claimed already."""
         try:
-            KeyRecord(key, owner_id=str(detail.get("contact_id") or "-"), created_at=now,
-                      detail=json.dumps(detail)).save(condition=KeyRecord.key.does_not_exist())
+            KeyRecord(
+                key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
+            ).save(condition=KeyRecord.key.does_not_exist())
         except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
@@ -326,8 +380,9 @@ class DynamoStore:
         return True
 
     def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None:
-        KeyRecord(key, owner_id=str(detail.get("contact_id") or "-"), created_at=now,
-                  detail=json.dumps(detail)).save()
+        KeyRecord(
+            key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
+        ).save()
 
     @staticmethod
     def _save(tx: TransactWrite, record: Any, hash_attr: Any, created: bool) -> None:

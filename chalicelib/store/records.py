@@ -23,6 +23,9 @@
 | HANDOFFS_TABLE       | handoff_id     |                      | the outbox; stream -> publisher; TTL      |
 | LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
 | OPPORTUNITIES_TABLE  | opportunity_id |                      |                                           |
+| INTEGRATIONS_TABLE   | integration_id |                      | webhook#<source>, linkedin-form#<urn>     |
+| IMPORTS_TABLE        | import_id      | item = head or       | chunks done, with their rows' errors; TTL |
+|                      |                | chunk#000001         |                                           |
 
 A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
 index: an index is eventually consistent and would cost every lead write again.
@@ -369,6 +372,66 @@ class OpportunityRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
+class IntegrationRecord(Model):
+    """A lead source's mapping (a form definition) and, for signed webhooks, its secrets.
+    ``integration_id`` is ``webhook#<source>`` or ``linkedin-form#<form urn>``."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    integration_id = UnicodeAttribute(hash_key=True)
+    definition = UnicodeAttribute()
+    #: ``[{"secret_id", "secret", "created_at"}]``, newest last; at most two are active.
+    secrets = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ImportRecord(Model):
+    """An import's head (``item = "head"``): mapping, status, totals and counters (added by chunks)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    import_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True, default="head")
+    status = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    mapping = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    encoding = UnicodeAttribute(null=True)
+    delimiter = UnicodeAttribute(null=True)
+    columns = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    rows_total = NumberAttribute(null=True)
+    chunks_total = NumberAttribute(null=True)
+    chunks_done = NumberAttribute(default=0)
+    rows_done = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    duplicates = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    interactions = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+class ImportChunkRecord(Model):
+    """One processed chunk (``item = "chunk#000001"``): written once, with its rows' errors."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    import_id = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)
+    rows = NumberAttribute()
+    errors = UnicodeAttribute(null=True)
+    done_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -387,6 +450,9 @@ TABLES: dict[type[Model], str] = {
     HandoffRecord: "handoffs_table",
     LeadHistoryRecord: "lead_history_table",
     OpportunityRecord: "opportunities_table",
+    IntegrationRecord: "integrations_table",
+    ImportRecord: "imports_table",
+    ImportChunkRecord: "imports_table",
 }
 
 

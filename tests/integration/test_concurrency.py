@@ -80,7 +80,11 @@ def test_one_event_delivered_ten_times_at_once_is_captured_once(moto_server: Any
 
     def deliver(n: int) -> Any:
         return capture(
-            Capture(contact={"email": "twice@example.org"}, lead={"topic": "Demo"}, lead_matching="new_lead_always"),
+            Capture(
+                contact={"email": "twice@example.org"},
+                lead={"topic": "Demo"},
+                lead_matching="new_lead_always",
+            ),
             moto_server,
             Received("w_delivery_1", type="webhook_received", receipt="receipt#webhook#tool#delivery-1"),
         )

@@ -1,0 +1,99 @@
+"""Provider routes: signed lead webhooks and LinkedIn Lead Sync (public, authenticated by signature),
+and the admin routes that configure them.
+
+The LinkedIn challenge is answered with the standard library only: LinkedIn allows three seconds,
+cold start included, so nothing heavier is imported before the answer."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.http import MAX_BODY_BYTES, endpoint, json_response, parse_json_bytes, raw_body, read_json
+
+bp = Blueprint(__name__)
+
+
+def _deps():  # type: ignore[no-untyped-def]
+    from chalicelib import wiring
+
+    return wiring.deps()
+
+
+# ---------------------------------------------------------------- signed webhooks
+
+
+@endpoint(bp, "/v1/integrations/webhooks/{source}", "PUT", scope="admin")
+def put_source(request: Request, source: str) -> Response:
+    from chalicelib.services import webhooks
+
+    created, stored = webhooks.put_source(source, read_json(request), _deps())
+    return json_response(201 if created else 200, stored)
+
+
+@endpoint(bp, "/v1/integrations/webhooks/{source}", "GET", scope="admin")
+def get_source(request: Request, source: str) -> Response:
+    from chalicelib.services import webhooks
+
+    return json_response(200, webhooks.get_source(source, _deps()))
+
+
+@endpoint(bp, "/v1/integrations/webhooks/{source}/secrets", "POST", scope="admin")
+def add_secret(request: Request, source: str) -> Response:
+    from chalicelib.services import webhooks
+
+    return json_response(201, webhooks.add_secret(source, _deps()), {"Cache-Control": "no-store"})
+
+
+@endpoint(bp, "/v1/integrations/webhooks/{source}/secrets/{secret_id}", "DELETE", scope="admin")
+def retire_secret(request: Request, source: str, secret_id: str) -> Response:
+    from chalicelib.services import webhooks
+
+    return json_response(200, webhooks.retire_secret(source, secret_id, _deps()))
+
+
+@endpoint(bp, "/v1/webhooks/{source}", "POST", scope=None)
+def deliver(request: Request, source: str) -> Response:
+    """The signature is checked on the raw bytes before the body is parsed or anything is stored."""
+    from chalicelib.services import webhooks
+
+    deps = _deps()
+    body = raw_body(request, MAX_BODY_BYTES)
+    integration, delivery_id = webhooks.authenticate(source, dict(request.headers), body, deps)
+    payload = parse_json_bytes(request, body)
+    return json_response(201, webhooks.ingest(source, integration, delivery_id, payload, deps))
+
+
+# ---------------------------------------------------------------- LinkedIn Lead Sync
+
+
+@endpoint(bp, "/v1/webhooks/linkedin", "GET", scope=None)
+def linkedin_challenge(request: Request) -> Response:
+    from chalicelib.services import linkedin
+
+    params: dict[str, str] = dict(request.query_params or {})
+    code = params.get("challengeCode")
+    return json_response(200, linkedin.challenge(code))
+
+
+@endpoint(bp, "/v1/webhooks/linkedin", "POST", scope=None)
+def linkedin_notification(request: Request) -> Response:
+    from chalicelib.services import linkedin
+
+    body = raw_body(request, MAX_BODY_BYTES)
+    return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), _deps()))
+
+
+@endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "PUT", scope="admin")
+def put_linkedin_form(request: Request, form_urn: str) -> Response:
+    from chalicelib.services import linkedin
+
+    created, stored = linkedin.put_form(form_urn, read_json(request), _deps())
+    return json_response(201 if created else 200, stored)
+
+
+@endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "GET", scope="admin")
+def get_linkedin_form(request: Request, form_urn: str) -> Response:
+    from chalicelib.services import linkedin
+
+    return json_response(200, linkedin.get_form(form_urn, _deps()))

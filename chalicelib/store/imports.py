@@ -1,0 +1,142 @@
+"""CSV imports: the head (mapping, status, counters) and one item per chunk done (``records``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store.records import ImportChunkRecord, ImportRecord
+
+#: Counters a chunk adds to its import's head.
+COUNTERS = ("created", "updated", "duplicates", "rejected", "interactions")
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    chunk: int
+    rows: int
+    counts: dict[str, int]
+    errors: list[dict[str, Any]]
+
+
+class ImportStore:
+    def __init__(self, connection: Connection, retention_days: int) -> None:
+        self._connection = connection
+        self._retention = timedelta(days=retention_days)
+
+    def create(
+        self, import_id: str, name: str | None, mapping: dict[str, Any], object_key: str, now: datetime
+    ) -> None:
+        ImportRecord(
+            import_id,
+            "head",
+            status="awaiting_upload",
+            name=name,
+            mapping=json.dumps(mapping),
+            object_key=object_key,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self._retention,
+        ).save(condition=ImportRecord.import_id.does_not_exist())
+
+    def head(self, import_id: str) -> ImportRecord | None:
+        try:
+            return ImportRecord.get(import_id, "head", consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def chunks(self, import_id: str) -> list[ImportChunkRecord]:
+        return list(
+            ImportChunkRecord.query(
+                import_id, ImportChunkRecord.item.startswith("chunk#"), consistent_read=True
+            )
+        )
+
+    def start_planning(self, import_id: str, now: datetime) -> bool:
+        """``awaiting_upload`` (or a planning that died half way) becomes ``planning``; ``False`` when the
+        import is planned already (an S3 event delivered twice)."""
+        try:
+            ImportRecord(import_id, "head").update(
+                actions=[ImportRecord.status.set("planning"), ImportRecord.updated_at.set(now)],
+                condition=ImportRecord.status.is_in("awaiting_upload", "planning"),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def planned(self, import_id: str, facts: dict[str, Any], rows: int, chunks: int, now: datetime) -> None:
+        ImportRecord(import_id, "head").update(
+            actions=[
+                ImportRecord.status.set("processing" if chunks else "completed"),
+                ImportRecord.rows_total.set(rows),
+                ImportRecord.chunks_total.set(chunks),
+                ImportRecord.encoding.set(facts["encoding"]),
+                ImportRecord.delimiter.set(facts["delimiter"]),
+                ImportRecord.columns.set(json.dumps(facts["columns"])),
+                ImportRecord.updated_at.set(now),
+            ],
+            condition=ImportRecord.status == "planning",
+        )
+        self._complete_if_done(import_id)  # the chunks may all be done before the plan is recorded
+
+    def failed(self, import_id: str, error: dict[str, Any], now: datetime) -> None:
+        ImportRecord(import_id, "head").update(
+            actions=[
+                ImportRecord.status.set("failed"),
+                ImportRecord.error.set(json.dumps(error)),
+                ImportRecord.updated_at.set(now),
+            ]
+        )
+
+    def chunk_done(self, import_id: str, result: ChunkResult, now: datetime) -> bool:
+        """Record a chunk and add its counts to the head, once: ``False`` when it was recorded before
+        (a redelivered work message). The import completes with its last chunk."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(
+                    ImportChunkRecord(
+                        import_id,
+                        f"chunk#{result.chunk:06d}",
+                        rows=result.rows,
+                        errors=json.dumps(result.errors) if result.errors else None,
+                        done_at=now,
+                        expires_at=now + self._retention,
+                    ),
+                    condition=ImportChunkRecord.import_id.does_not_exist(),
+                )
+                tx.update(
+                    ImportRecord(import_id, "head"),
+                    actions=[
+                        ImportRecord.chunks_done.add(1),
+                        ImportRecord.rows_done.add(result.rows),
+                        ImportRecord.updated_at.set(now),
+                        *(getattr(ImportRecord, name).add(result.counts.get(name, 0)) for name in COUNTERS),
+                    ],
+                )
+        except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                return False
+            raise
+        self._complete_if_done(import_id)
+        return True
+
+    @staticmethod
+    def _complete_if_done(import_id: str) -> None:
+        try:
+            ImportRecord(import_id, "head").update(
+                actions=[ImportRecord.status.set("completed")],
+                condition=(ImportRecord.status == "processing")
+                & (ImportRecord.chunks_done == ImportRecord.chunks_total),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
