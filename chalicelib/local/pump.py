@@ -298,6 +298,7 @@ class BucketPoller:
         self.s3 = s3
         self.region = region
         self.seen: set[tuple[str, str]] = set()
+        self.failures: dict[tuple[str, str], int] = {}
         self.next_poll = 0.0
 
     def poll(self) -> bool:
@@ -331,12 +332,16 @@ class BucketPoller:
                     }
                 ]
             }
+            tag = (item["Key"], item["ETag"])
             try:
                 self.handler(event, LambdaContext(self.function))
             except Exception:
-                logger.exception("bucket event failed; it is retried", extra={"function": self.function})
-                continue
-            self.seen.add((item["Key"], item["ETag"]))
+                # Lambda retries an asynchronous invocation twice, then gives up (to the destination)
+                self.failures[tag] = self.failures.get(tag, 0) + 1
+                logger.exception("bucket event failed", extra={"function": self.function})
+                if self.failures[tag] < 3:
+                    continue
+            self.seen.add(tag)
         return bool(fresh)
 
 

@@ -340,7 +340,7 @@ class DynamoStore:
                 score.delete()
             for entry in LeadHistoryRecord.query(lead_id):
                 entry.delete()
-            LeadRecord(lead_id).delete()
+            LeadRecord(lead_id).delete(add_version_condition=False)  # erased whatever its version
             self._drop_lead_of_contact(contact_id, lead_id, bool(detail.get("contact_created")))
 
     def _drop_lead_of_contact(self, contact_id: str, lead_id: str, contact_created: bool) -> None:
@@ -356,7 +356,7 @@ class DynamoStore:
                         interaction.delete()
                     if record.email:
                         KeyRecord(contact_key(record.email)).delete()
-                    record.delete(condition=ContactRecord.version == record.version)
+                    record.delete()  # conditioned on the version read
                 else:
                     record.update(actions=[ContactRecord.lead_ids.set(remaining)])
             except (UpdateError, DeleteError) as exc:

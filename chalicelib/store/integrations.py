@@ -67,7 +67,8 @@ class IntegrationStore:
             created_at=existing.created_at if existing else now,
             updated_at=now,
         )
-        record.version = existing.version if existing else None
+        if existing is not None and existing.version is not None:
+            record.version = existing.version
         try:
             record.save(
                 condition=IntegrationRecord.integration_id.does_not_exist() if existing is None else None
