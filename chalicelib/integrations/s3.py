@@ -18,9 +18,15 @@ class ObjectStore:
     def _s3(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
+            # Signature Version 4 for pre-signed URLs (S3 refuses version 2 in every newer region)
+            config = Config(signature_version="s3v4")
             self._client = boto3.session.Session().client(
-                "s3", region_name=self._region, endpoint_url=self._endpoint_url, config=self._config
+                "s3",
+                region_name=self._region,
+                endpoint_url=self._endpoint_url,
+                config=self._config.merge(config) if self._config is not None else config,
             )
         return self._client
 
