@@ -33,9 +33,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from moto import mock_aws
 
     from chalicelib import wiring
+    from chalicelib.local import moto_transactions
     from chalicelib.local.resources import create_resources, environment, load_template
     from chalicelib.services import access
 
+    moto_transactions.install()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in _AWS_ENV.items():
         monkeypatch.setenv(name, value)

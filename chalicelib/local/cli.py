@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -83,6 +86,91 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
 
     secret, key = create_key(name, list(scopes), wiring.deps().store)
     click.echo(f"{key.key_id}\t{secret}")
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--api-url", envvar="LEADFLOW_API_URL", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--api-key", envvar="LEADFLOW_API_KEY", required=True, help="A key with the ingest scope.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON or YAML column mapping (see README, CSV imports); headers are recognised without one.",
+)
+@click.option("--topic", default="", help="The leads' topic.")
+@click.option("--source", default="", help="The leads' source (default: import).")
+@click.option("--campaign", default="")
+@click.option("--name", default="", help="A name for the import (default: the file's).")
+@click.option(
+    "--wait/--no-wait", default=True, help="Follow the import with a progress bar until it is done."
+)
+def import_file(
+    path: Path,
+    api_url: str,
+    api_key: str,
+    mapping_file: Path | None,
+    topic: str,
+    source: str,
+    campaign: str,
+    name: str,
+    wait: bool,
+) -> None:
+    """Import the leads of a CSV file (Dynamics, Salesforce and HubSpot exports are recognised)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from chalicelib.local import importer
+
+    mapping = _read_mapping(mapping_file) if mapping_file else None
+    options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
+    console = Console()
+    try:
+        import_id = importer.start(api_url, api_key, path, mapping, options)
+    except importer.ImportRefused as refused:
+        console.print(f"[red]refused[/red] {refused}")
+        for field in (refused.answer.get("error", {}).get("fields") or [])[:20]:
+            console.print(f"  {field['field']}: {field['message']}")
+        raise SystemExit(1) from None
+    console.print(f"import [bold]{import_id}[/bold]")
+    if not wait:
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("rows", total=None)
+
+        def show(answer: dict[str, Any]) -> None:
+            progress.update(
+                task,
+                total=answer.get("rows_total"),
+                completed=answer.get("rows_done", 0),
+                description=f"{answer['status']:<10}",
+            )
+
+        final = importer.follow(api_url, api_key, import_id, show)
+    table = Table("created", "updated", "duplicates", "rejected", "interactions")
+    counts = final["counts"]
+    table.add_row(
+        *(str(counts[k]) for k in ("created", "updated", "duplicates", "rejected")),
+        str(final["interactions"]),
+    )
+    console.print(table)
+    for error in final.get("errors", [])[:10]:
+        details = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
+        console.print(f"  row {error['row']} (line {error['line']}): {details}")
+    if final["status"] == "failed":
+        console.print(f"[red]failed[/red]: {final.get('error', {}).get('message')}")
+        raise SystemExit(1)
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        return dict(yaml.safe_load(text))
+    return dict(json.loads(text))
 
 
 @main.group()

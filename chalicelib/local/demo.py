@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from chalicelib.local.http import call
+
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "http"
-
-
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked below
-        url,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"not an HTTP URL: {url}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def run(api_url: str, api_key: str) -> list[dict[str, Any]]:

@@ -52,6 +52,9 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
+        from chalicelib.local import moto_transactions
+
+        moto_transactions.install()
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self.server.server_port

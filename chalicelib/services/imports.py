@@ -202,7 +202,7 @@ def process_chunk(message: dict[str, Any], deps: Deps) -> bool:
     if done:
         for name, value in counts.items():
             if value:
-                count(f"Import{name.title()}", value)
+                count(f"ImportRows{name.title()}", value)
     return done
 
 

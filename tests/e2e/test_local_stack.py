@@ -20,6 +20,7 @@ from tests.conftest import ROOT, load_event
 
 pytestmark = pytest.mark.e2e
 API_KEY = "lf_e2e-admin-key-for-tests"
+LINKEDIN_SECRET = "e2e-linkedin-client-secret"
 
 
 def free_port() -> int:
@@ -50,7 +51,7 @@ def stack_aws_endpoint(api_url: str) -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port, aws_port = free_port(), free_port()
-    env = {**os.environ, "LEADFLOW_API_KEY": API_KEY}
+    env = {**os.environ, "LEADFLOW_API_KEY": API_KEY, "LINKEDIN_CLIENT_SECRET": LINKEDIN_SECRET}
     # a file, not a pipe: a pipe nobody reads fills up and blocks the stack's logging
     log_path = tmp_path_factory.mktemp("stack") / "leadflow-local.log"
     log = log_path.open("w")
@@ -213,3 +214,87 @@ def test_form_to_interactions_to_score_to_mql_to_the_message_on_the_queue(stack:
     _, timeline = call("GET", f"{stack}/v1/leads/{created['lead_id']}/timeline", None, admin)
     assert sorted(types) == ["leadflow.handoff.opportunity", "leadflow.handoff.phone_call"], (lead, timeline)
     assert lead["status"] == "marketing_qualified" and lead["scores"][0]["sales_ready"] is True
+
+
+def test_cli_imports_a_csv_export_with_a_progress_bar_and_reports_the_counts(stack: str):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chalicelib.local.cli",
+            "import",
+            "events/imports/hubspot_export_latin1.csv",
+            "--api-url",
+            stack,
+            "--topic",
+            "E2E import",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "LEADFLOW_API_KEY": API_KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "import imp_" in result.stdout
+    # the counts table: created, updated, duplicates, rejected, interactions
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line
+    ]
+    assert ["4", "0", "1", "2", "0"] in rows, result.stdout
+    assert "row 4 (line 6): Email" in result.stdout
+
+
+def test_cli_refuses_a_file_without_an_email_column_before_importing(stack: str, tmp_path: Any):
+    path = tmp_path / "no-email.csv"
+    path.write_text("Name,Company\nAda,Analytical Engines\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "chalicelib.local.cli", "import", str(path), "--api-url", stack],
+        cwd=ROOT,
+        env={**os.environ, "LEADFLOW_API_KEY": API_KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "422" in result.stdout and "contact.email" in result.stdout
+
+
+def test_signed_webhook_and_linkedin_challenge_over_http(stack: str):
+    import hashlib
+    import hmac
+
+    from chalicelib.integrations.webhooks import sign
+
+    admin = {"X-Api-Key": API_KEY}
+    assert call(
+        "PUT",
+        f"{stack}/v1/integrations/webhooks/typeform",
+        load_event("webhooks/typeform_source.json"),
+        admin,
+    )[0] in (200, 201)
+    status, secret = call("POST", f"{stack}/v1/integrations/webhooks/typeform/secrets", None, admin)
+    assert status == 201
+    body = json.dumps(load_event("webhooks/typeform_delivery.json")).encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Leadflow-Delivery": f"e2e-{stamp}",
+        "X-Leadflow-Timestamp": str(stamp),
+        "X-Leadflow-Signature": sign(secret["secret"], stamp, body),
+    }
+    request = urllib.request.Request(
+        f"{stack}/v1/webhooks/typeform", data=body, method="POST", headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+    replay = urllib.request.Request(
+        f"{stack}/v1/webhooks/typeform", data=body, method="POST", headers=headers
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(replay, timeout=30)
+    assert refused.value.code == 401
+
+    status, answer = call("GET", f"{stack}/v1/webhooks/linkedin?challengeCode=abc-123")
+    expected = hmac.new(LINKEDIN_SECRET.encode(), b"abc-123", hashlib.sha256).hexdigest()
+    assert (status, answer) == (200, {"challengeCode": "abc-123", "challengeResponse": expected})

@@ -5,19 +5,18 @@ redelivered events and messages change nothing."""
 from __future__ import annotations
 
 import csv
-import io
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from bench.samples import X_EDUCATION, X_EDUCATION_MAPPING, x_education_csv
 from tests.conftest import EVENTS
 from tests.integration.helpers import get
 
 HUBSPOT = (EVENTS / "imports" / "hubspot_export_latin1.csv").read_bytes()
-XEDU = Path(__file__).resolve().parents[3] / "shared" / "data" / "x-education-leads.csv"
+XEDU = X_EDUCATION
 
 
 @pytest.fixture
@@ -230,46 +229,11 @@ def test_upload_without_an_email_column_fails_the_import_with_the_reason(
     assert answer["counts"] == {"created": 0, "updated": 0, "duplicates": 0, "rejected": 0}
 
 
-def _x_education(rows: int) -> bytes:
-    """The sample data has no email addresses (it is anonymised): an operator would add them; here a
-    synthetic address per Prospect ID stands in."""
-    with XEDU.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["Email", *(reader.fieldnames or [])])
-        writer.writeheader()
-        for n, row in enumerate(reader):
-            if n == rows:
-                break
-            writer.writerow({"Email": f"lead-{row['Prospect ID']}@x-education.co.uk", **row})
-    return out.getvalue().encode()
-
-
-X_EDUCATION_MAPPING = {
-    "auto": False,
-    "topic": "Online courses",
-    "columns": {
-        "Email": "contact.email",
-        "Lead Origin": "lead.origin",
-        "Lead Source": "lead.origin_source",
-        "Do Not Email": {"maps_to": "contact.do_not_email", "type": "boolean"},
-        "Do Not Call": {"maps_to": "contact.do_not_call", "type": "boolean"},
-        "TotalVisits": {"maps_to": "contact.total_visits", "type": "number"},
-        "Total Time Spent on Website": {"maps_to": "contact.seconds_on_site", "type": "number"},
-        "Page Views Per Visit": {"maps_to": "contact.pages_per_visit", "type": "number"},
-        "Last Activity": "interaction.type",
-        "Country": "contact.country",
-        "City": "contact.city",
-        "What is your current occupation": "contact.occupation",
-    },
-}
-
-
 @pytest.mark.skipif(not XEDU.exists(), reason="the shared sample data is not on this machine")
 def test_x_education_rows_import_with_their_last_activity_as_interactions(
     client: Any, ingest_key: str, pump: Any, deps: Any
 ):
-    data = _x_education(120)
+    data = x_education_csv(120)
     query = "?mapping=" + quote(json.dumps(X_EDUCATION_MAPPING))
 
     answer = imported(client, ingest_key, data, query, pump)

@@ -1,0 +1,48 @@
+"""Sample inputs shared by the benchmarks and the tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+#: ``../shared/data``: real lead data, next to the repository (not part of it).
+X_EDUCATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "x-education-leads.csv"
+
+#: How an operator maps the X Education export: its activity columns become contact fields and the
+#: last activity an interaction. Columns that sales fill in after contact (Tags, Lead Quality, ...) and
+#: the outcome are left out.
+X_EDUCATION_MAPPING: dict[str, Any] = {
+    "auto": False,
+    "topic": "Online courses",
+    "columns": {
+        "Email": "contact.email",
+        "Lead Origin": "lead.origin",
+        "Lead Source": "lead.origin_source",
+        "Do Not Email": {"maps_to": "contact.do_not_email", "type": "boolean"},
+        "Do Not Call": {"maps_to": "contact.do_not_call", "type": "boolean"},
+        "TotalVisits": {"maps_to": "contact.total_visits", "type": "number"},
+        "Total Time Spent on Website": {"maps_to": "contact.seconds_on_site", "type": "number"},
+        "Page Views Per Visit": {"maps_to": "contact.pages_per_visit", "type": "number"},
+        "Last Activity": "interaction.type",
+        "Country": "contact.country",
+        "City": "contact.city",
+        "What is your current occupation": "contact.occupation",
+    },
+}
+
+
+def x_education_csv(rows: int | None = None) -> bytes:
+    """The X Education leads as CSV with an ``Email`` column added: the data set is anonymised (no
+    addresses), so each Prospect ID stands in for one, as an operator would have to add them."""
+    with X_EDUCATION.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["Email", *(reader.fieldnames or [])])
+        writer.writeheader()
+        for n, row in enumerate(reader):
+            if rows is not None and n == rows:
+                break
+            writer.writerow({"Email": f"lead-{row['Prospect ID']}@x-education.co.uk", **row})
+    return out.getvalue().encode()
