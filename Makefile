@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench bench-scoring bench-lifecycle clean
+.PHONY: install run test lint format package bench bench-scoring bench-lifecycle bench-imports clean
 
 install: $(STAMP)
 
@@ -42,6 +42,9 @@ bench-scoring: install  ## engine vs hand-coded, POST-to-score pipeline and 10,0
 
 bench-lifecycle: install  ## units and cost per lead from capture to hand-off; form-to-queue delay over 200 leads
 	$(BIN)/python bench/lifecycle.py --leads $${LEADS:-200}
+
+bench-imports: install  ## the X Education file (../shared/data) imported on the local stack: rows/s and calls per row
+	$(BIN)/python -m bench.imports $${ROWS:+--rows $$ROWS}
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 #: ``../shared/data``: real lead data, next to the repository (not part of it).
 X_EDUCATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "x-education-leads.csv"
 
-#: How an operator maps the X Education export: its activity columns become contact fields and the
-#: last activity an interaction. Columns that sales fill in after contact (Tags, Lead Quality, ...) and
-#: the outcome are left out.
-X_EDUCATION_MAPPING: dict[str, Any] = {
-    "auto": False,
-    "topic": "Online courses",
-    "columns": {
-        "Email": "contact.email",
-        "Lead Origin": "lead.origin",
-        "Lead Source": "lead.origin_source",
-        "Do Not Email": {"maps_to": "contact.do_not_email", "type": "boolean"},
-        "Do Not Call": {"maps_to": "contact.do_not_call", "type": "boolean"},
-        "TotalVisits": {"maps_to": "contact.total_visits", "type": "number"},
-        "Total Time Spent on Website": {"maps_to": "contact.seconds_on_site", "type": "number"},
-        "Page Views Per Visit": {"maps_to": "contact.pages_per_visit", "type": "number"},
-        "Last Activity": "interaction.type",
-        "Country": "contact.country",
-        "City": "contact.city",
-        "What is your current occupation": "contact.occupation",
-    },
-}
+#: How an operator maps the X Education export (``leadflow import --mapping`` takes the same file): its
+#: activity columns become contact fields and the last activity an interaction; the columns sales fill
+#: in after contact (Tags, Lead Quality, ...) and the outcome are left out.
+X_EDUCATION_MAPPING: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "events" / "imports" / "x_education_mapping.json").read_text()
+)
 
 
 def x_education_csv(rows: int | None = None) -> bytes:

@@ -47,6 +47,9 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
             answers = sample.run(running.api_url, running.api_key)
             lines.append(f"Demo           form 'contact-us' and {len(answers)} submissions:")
             lines += [f"                 {answer}" for answer in answers]
+            import_id = sample.start_import(running.api_url, running.api_key)
+            progress = f"{running.api_url}/v1/imports/{import_id}"
+            lines.append(f"Demo import    curl -s -H 'X-Api-Key: {running.api_key}' {progress}")
             lead = next((a["lead_id"] for a in answers if "lead_id" in a), None)
             if lead:
                 url = f"{running.api_url}/v1/leads/{lead}"

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.local.http import call
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "http"
+SAMPLE_IMPORT = Path(__file__).resolve().parents[2] / "events" / "imports" / "hubspot_export_latin1.csv"
 
 
 def run(api_url: str, api_key: str) -> list[dict[str, Any]]:
@@ -22,3 +23,16 @@ def run(api_url: str, api_key: str) -> list[dict[str, Any]]:
         status, body = call("POST", f"{api_url}/v1/forms/contact-us/submissions", submission)
         answers.append({"status": status, **(body or {})})
     return answers
+
+
+def start_import(api_url: str, api_key: str) -> str:
+    """Post the sample HubSpot export (Latin-1, ``;``, a broken row, a duplicate); the import id."""
+    status, body = call(
+        "POST",
+        f"{api_url}/v1/imports?topic=Spring%20fair&name=demo",
+        headers={"X-Api-Key": api_key, "Content-Type": "text/csv"},
+        data=SAMPLE_IMPORT.read_bytes(),
+    )
+    if status != 202:
+        raise RuntimeError(f"the demo import was refused: {status} {body}")
+    return str(body["import_id"])
