@@ -117,11 +117,7 @@ def object_created(key: str, deps: Deps) -> str | None:
     match = _KEY.fullmatch(key)
     import_id = match.group(1) if match else derived_id("imp", key)
     if deps.imports.head(import_id) is None:
-        try:
-            deps.imports.create(import_id, key, {}, key, now)
-        except Exception as exc:  # created meanwhile by a second delivery of the same event
-            if "ConditionalCheckFailed" not in str(exc):
-                raise
+        deps.imports.create(import_id, key, {}, key, now)  # False: a second delivery made it first
     if not deps.imports.start_planning(import_id, now):
         return import_id  # planned before: a repeated event
     head = deps.imports.head(import_id)

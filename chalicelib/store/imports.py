@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store.records import ImportChunkRecord, ImportRecord
@@ -32,8 +32,9 @@ class ImportStore:
 
     def create(
         self, import_id: str, name: str | None, mapping: dict[str, Any], object_key: str, now: datetime
-    ) -> None:
-        ImportRecord(
+    ) -> bool:
+        """A new import waiting for its file; ``False`` when one with this id exists already."""
+        record = ImportRecord(
             import_id,
             "head",
             status="awaiting_upload",
@@ -43,7 +44,14 @@ class ImportStore:
             created_at=now,
             updated_at=now,
             expires_at=now + self._retention,
-        ).save(condition=ImportRecord.import_id.does_not_exist())
+        )
+        try:
+            record.save(condition=ImportRecord.import_id.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def head(self, import_id: str) -> ImportRecord | None:
         try:

@@ -252,3 +252,21 @@ def test_x_education_rows_import_with_their_last_activity_as_interactions(
             1 for n, row in zip(range(120), csv.DictReader(handle), strict=False) if row["Last Activity"]
         )
     assert answer["interactions"] == active - sum(1 for e in answer["errors"])
+
+
+def test_a_file_copied_straight_into_the_bucket_is_imported_with_the_automatic_mapping(
+    client: Any, ingest_key: str, pump: Any, deps: Any
+):
+    from chalicelib.domain.ids import derived_id
+
+    deps.objects.put(
+        "imports/crm/export-2026-11.csv", HUBSPOT
+    )  # aws s3 cp export.csv s3://<bucket>/imports/crm/
+    pump.drain()
+    pump.drain()  # S3 delivers again: nothing new
+
+    answer = get(
+        client, f"/v1/imports/{derived_id('imp', 'imports/crm/export-2026-11.csv')}", ingest_key
+    ).json_body
+    assert answer["status"] == "completed" and answer["name"] == "imports/crm/export-2026-11.csv"
+    assert answer["counts"] == {"created": 4, "updated": 0, "duplicates": 1, "rejected": 2}
