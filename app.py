@@ -104,7 +104,8 @@ def import_rows(event: Any) -> dict[str, Any]:
     return integrations.import_rows(event.to_dict(), event.context)
 
 
-@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="linkedin_leads")
+# one notification per invocation: a slow LinkedIn (three attempts, 429 waits) fits the timeout
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="linkedin_leads")
 def linkedin_leads(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import integrations
 

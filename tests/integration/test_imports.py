@@ -243,7 +243,7 @@ def test_x_education_rows_import_with_their_last_activity_as_interactions(
     assert sum(counts.values()) == 120 and counts["created"] >= 110, answer["errors"][:3]
     with XEDU.open(newline="", encoding="utf-8") as handle:
         first = next(csv.DictReader(handle))
-    contact = contacts_by_email()[f"lead-{first['Prospect ID']}@x-education.co.uk"]
+    contact = contacts_by_email()[f"lead-{first['Prospect ID']}@example.com"]
     assert contact.fields["do_not_email"] is False and contact.fields["seconds_on_site"] == 0
     [activity] = list(deps.store.interactions_of(contact.contact_id))
     assert activity.type == "page_visited_on_website" and activity.properties["row"] == 1
