@@ -72,7 +72,7 @@ def score_from(record: ScoreRecord) -> Score:
         grade=record.grade,
         sales_ready=bool(record.sales_ready),
         breakdown=tuple(
-            RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]))
+            RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]), e.get("kind", "rule"))
             for e in json.loads(record.breakdown)
         ),
     )
