@@ -130,6 +130,12 @@ def level_of(value: Any) -> str | None:
     return text or None
 
 
+def is_absent(value: Any) -> bool:
+    """Nothing said (which a model may learn to read); anything else that is no usable value (a list,
+    text where a number belongs) is unknown and moves no score."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def number_of(path: str, value: Any) -> float | None:
     """A numeric value; text that is no number, booleans and absurd numbers are missing."""
     if value is None and is_count(path):
@@ -170,7 +176,7 @@ class NumericFeature:
         """This feature's columns for one raw value. An absent value is missing (which may mean
         something); a present one that is no number (text, a boolean) is unknown: all zeros."""
         number = number_of(self.path, value)
-        missing = number is None and level_of(value) is None
+        missing = number is None and is_absent(value)
         out = []
         if self.weight is not None:
             z = 0.0 if number is None else (slog(number) - self.center) / self.scale
@@ -198,7 +204,7 @@ class NumericFeature:
         contribution = math.fsum(map(operator.mul, self.weights(), self.values(value)))
         if not contribution:
             return None
-        missing = number_of(self.path, value) is None and level_of(value) is None
+        missing = number_of(self.path, value) is None and is_absent(value)
         return Factor(
             self.path,
             f"{self.path} is missing" if missing else f"{self.path} = {_shown(value)}",
@@ -228,7 +234,7 @@ class CategoricalFeature:
         return [f"{self.path}={level}" for level in self.levels]
 
     def level(self, value: Any) -> str | None:
-        level = level_of(value) or MISSING
+        level = MISSING if is_absent(value) else level_of(value)
         return level if level in self.levels else None
 
     def values(self, value: Any) -> list[float]:

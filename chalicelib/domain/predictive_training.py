@@ -35,6 +35,7 @@ from chalicelib.domain.predictive import (
     NumericFeature,
     PredictiveModel,
     TrainingConfig,
+    is_absent,
     is_count,
     level_of,
     number_of,
@@ -97,7 +98,7 @@ def learn_spec(rows: Sequence[Mapping[str, Any]], config: TrainingConfig) -> Fea
     categorical: list[Feature] = []
     for path in paths:
         values = [row.get(path) for row in rows]
-        present = [v for v in values if level_of(v) is not None or is_count(path)]
+        present = [v for v in values if not is_absent(v) or is_count(path)]
         if not present:
             continue
         numbers = [x for x in (number_of(path, v) for v in present) if x is not None]
@@ -148,7 +149,8 @@ def _quantile_cuts(numbers: list[float], config: TrainingConfig) -> tuple[float,
 
 
 def _categorical(path: str, values: list[Any], config: TrainingConfig) -> CategoricalFeature | None:
-    counts = Counter(level_of(v) or MISSING for v in values)
+    levels = (MISSING if is_absent(v) else level_of(v) for v in values)
+    counts = Counter(level for level in levels if level is not None)  # lists, objects: no level
     frequent = sorted(
         (level for level, n in counts.items() if n >= config.min_level_count),
         key=lambda level: (-counts[level], level),
