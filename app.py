@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib.api import capture, health, leads, models, sales
+from chalicelib.api import predictive as predictive_api  # predictive scoring
 
 app = Chalice(app_name="leadflow")
 app.register_blueprint(health.bp)
@@ -18,6 +19,7 @@ app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
+app.register_blueprint(predictive_api.bp)  # predictive scoring: training runs
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -84,3 +86,12 @@ def republish_handoffs(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import qualification
 
     return qualification.republish_handoffs()
+
+
+# predictive scoring: the weekly retrain, published when it passes the gate (a rate, not a cron: the
+# local stack's pump runs rates)
+@app.schedule(Rate(7, unit=Rate.DAYS), name="retrain_predictive")
+def retrain_predictive(_event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import predictive
+
+    return predictive.retrain_weekly()

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     #: ``simulate`` evaluates at most this many leads (the answer says when it stopped early).
     simulate_max_leads: int = Field(2000, alias="SIMULATE_MAX_LEADS")
 
+    # predictive scoring
+    #: Training reads at most this many of the newest leads of each outcome (qualified, disqualified).
+    predictive_max_examples: int = Field(20000, alias="PREDICTIVE_MAX_EXAMPLES")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
