@@ -422,6 +422,8 @@ def _sigmoid(z: float) -> float:
 class Trained:
     parameters: dict[str, Any]
     metrics: dict[str, Any]
+    #: The evaluation leads' outcomes and both models' probabilities (for reports; not stored).
+    evaluation: dict[str, list[float]]
 
 
 def fit(
@@ -507,7 +509,12 @@ def train(examples: Sequence[Example], config: TrainingConfig) -> Trained:
         "regularization": strength,
         "regularization_tried": tried,
     }
-    return Trained({"intercept": final_intercept, **final_spec.as_dict()}, metrics)
+    evaluation = {
+        "outcome": [float(y) for y in labels],
+        "model": model_probabilities,
+        "baseline": baseline_probabilities,
+    }
+    return Trained({"intercept": final_intercept, **final_spec.as_dict()}, metrics, evaluation)
 
 
 def publish_refusals(candidate: PredictiveModel, active: PredictiveModel | None) -> list[str]:

@@ -12,6 +12,7 @@ nothing twice."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,9 @@ from chalicelib.domain.predictive_training import Example, publish_refusals, tra
 from chalicelib.observability import count, logger
 from chalicelib.services import models
 from chalicelib.wiring import Deps
+
+#: A model version is one DynamoDB item (at most 400 KB with its other attributes).
+MAX_DEFINITION_BYTES = 300_000
 
 
 def collect_examples(deps: Deps, limit: int) -> list[Example]:
@@ -98,6 +102,17 @@ def train_model(model_id: str, deps: Deps, now: datetime, *, publish: bool = Fal
         "parameters": trained.parameters,
         "metrics": {**trained.metrics, "trained_at": iso(now)},
     }
+    size = len(json.dumps(definition, separators=(",", ":")))
+    if size > MAX_DEFINITION_BYTES:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "training",
+                    f"the trained model takes {size:,} bytes, more than {MAX_DEFINITION_BYTES:,}: "
+                    "leave fields out with training.exclude or lower training.max_levels",
+                )
+            ]
+        )
     candidate = parse_predictive(model_id, 0, definition)
     version = deps.scoring.save_draft(model_id, candidate.name, definition, [], now)
     refusals = publish_refusals(candidate, _active(model_id, deps))
