@@ -10,12 +10,13 @@ from chalice.app import Request
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, idempotency_key, read_json, replay_safe
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.services import predictive
 
 bp = Blueprint(__name__)
 
 
 def _train(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import predictive  # the training code loads only when asked for
+
     return predictive.start_training(request, wiring.deps())
 
 

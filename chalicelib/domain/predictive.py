@@ -3,14 +3,15 @@ parameters (JSON) and evaluated with the standard library, every prediction expl
 
 What a model sees of a lead (:func:`observe`): the lead's, contact's and account's fields, and per
 interaction type the number of interactions and the days since the last one (up to ``as_of``).
-What it makes of them (:class:`FeatureSpec`, learned at training time): a numeric field becomes
-``z = clip((slog(x) - center) / scale)`` (``slog`` = signed ``log1p``) plus, when it can be absent, a
-"missing" indicator; a text field becomes one indicator per frequent level plus a ``(missing)`` level.
+What it makes of them (:class:`FeatureSpec`, learned at training time): a numeric field becomes a
+linear term on ``z = clip((slog(x) - center) / scale)`` (``slog`` = signed ``log1p``), a weight per
+quantile bin of ``x``, and, when it can be absent, a "missing" weight; a text field becomes one
+indicator per frequent level, ``(missing)`` included.
 
-The logit is ``intercept + sum(weight * x)``. The reference lead (every numeric at its training mean,
-no level indicator on) has logit ``intercept``; each feature's contribution is ``weight * x`` (``x`` is
-already measured from the reference), so the intercept and the contributions add up to the logit
-exactly. Unknown levels, text in a numeric field and fields the model never saw contribute 0.
+The logit is ``intercept + sum(weight * x)``. The intercept is the logit of a lead about which nothing
+is known (every ``x`` 0); a field's factor is the sum of ``weight * x`` over its features, so the
+intercept and the factors add up to the logit exactly. Unknown levels, text in a numeric field and
+fields the model never saw contribute 0.
 """
 
 from __future__ import annotations

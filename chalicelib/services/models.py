@@ -11,7 +11,6 @@ from chalicelib.domain.forms import valid_form_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import ModelHead, ModelVersion
 from chalicelib.domain.predictive import AnyModel, PredictiveModel, evaluate, parse_any
-from chalicelib.domain.predictive_training import PublishRefused, publish_refusals
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
@@ -77,6 +76,11 @@ def check_publish_gate(model_id: str, head: ModelHead | None, deps: Deps) -> Non
     draft = _load(model_id, head.draft_version, deps)
     if not isinstance(draft, PredictiveModel):
         return
+    from chalicelib.domain.predictive_training import (
+        PublishRefused,
+        publish_refusals,
+    )  # training code: lazily
+
     active = _load(model_id, head.active_version, deps)
     refusals = publish_refusals(draft, active if isinstance(active, PredictiveModel) else None)
     if refusals:
