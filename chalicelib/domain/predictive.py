@@ -65,6 +65,8 @@ NEVER_FEATURES = frozenset(
         "account.domain",
         "lead.state",
         "lead.status",
+        # sales' own work on a lead happens after it was handed over: it would teach the outcome
+        "interactions.phone_call_completed",
     }
 )
 _KEYS = {

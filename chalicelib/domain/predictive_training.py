@@ -88,7 +88,7 @@ class Example:
 
 
 def _excluded(path: str, exclude: Sequence[str]) -> bool:
-    return path in NEVER_FEATURES or any(path == p or path.startswith(p + ".") for p in exclude)
+    return any(path == p or path.startswith(p + ".") for p in (*NEVER_FEATURES, *exclude))
 
 
 def learn_spec(rows: Sequence[Mapping[str, Any]], config: TrainingConfig) -> FeatureSpec:

@@ -290,6 +290,15 @@ def test_constant_empty_and_mostly_missing_columns_train_without_crashing(exampl
     assert "lead.source=event" in names and "account.employees" in names
 
 
+def test_sales_calls_and_excluded_fields_never_become_features(examples: list[Example]):
+    rows = [{**e.seen, "interactions.phone_call_completed.count": n % 3} for n, e in enumerate(examples)]
+    names = learn_spec(rows, TrainingConfig()).names()
+    assert not any(name.startswith("interactions.phone_call") for name in names)
+    spec = learn_spec(rows, TrainingConfig(exclude=("lead.source", "interactions.page_visited")))
+    assert not any(name.startswith(("lead.source", "interactions.page_visited")) for name in spec.names())
+    assert any(name.startswith("interactions.email_clicked") for name in spec.names())
+
+
 def test_text_among_numbers_in_training_is_read_as_unknown(examples: list[Example]):
     rows = [
         {**e.seen, "account.employees": "n/a" if n % 50 == 0 else e.seen.get("account.employees")}
