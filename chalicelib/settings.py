@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # predictive scoring
     #: Training reads at most this many of the newest leads of each outcome (qualified, disqualified).
-    predictive_max_examples: int = Field(10000, alias="PREDICTIVE_MAX_EXAMPLES")
+    predictive_max_examples: int = Field(5000, alias="PREDICTIVE_MAX_EXAMPLES")
 
 
 @lru_cache(maxsize=1)

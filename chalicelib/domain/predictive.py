@@ -379,7 +379,10 @@ class PredictiveModel:
         to the logit. ``None`` for a model not trained yet."""
         if not self.trained:
             return None
-        prediction = self.predict(lead, contact, account, interactions, as_of)
+        return self.score_observed(observe(lead, contact, account, interactions, as_of), as_of)
+
+    def score_observed(self, seen: Mapping[str, Any], as_of: datetime) -> Score:
+        prediction = self.predict_observed(seen)
         value = int(Decimal(repr(100.0 * prediction.probability)).quantize(Decimal(1), ROUND_HALF_UP))
         return Score(
             model_id=self.model_id,

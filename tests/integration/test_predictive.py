@@ -164,3 +164,45 @@ def test_weekly_retrain_trains_each_predictive_model_once_a_week(client: Any, ad
     assert first["propensity"]["state"] == "active", first
     again = retrain_all(deps, NOW)
     assert "already" in again["propensity"]["skipped"]
+
+
+def test_trained_draft_is_simulated_then_published_and_its_grade_qualifies_a_lead(
+    client: Any, admin_key: str, pump: Any, deps: Any
+):
+    from chalicelib.services.predictive import train_model
+
+    seed_outcomes(deps, 120)
+    trained = train_model("propensity", deps, NOW)
+    assert (trained["version"], trained["state"], trained["publishable"]) == (1, "draft", True)
+    simulated = post_json(client, "/v1/scoring-models/propensity/simulate", {}, {"X-Api-Key": admin_key})
+    assert simulated.status_code == 200, simulated.body
+    assert simulated.json_body["scored"] == 120 and set(simulated.json_body["per_grade"]) <= {
+        "A",
+        "B",
+        "C",
+        "D",
+    }
+    answer = post_json(client, "/v1/scoring-models/propensity/publish", {}, {"X-Api-Key": admin_key})
+    assert answer.status_code == 202, answer.body
+    pump.drain()
+
+    rule = {
+        "id": "likely-buyers",
+        "when": {"grade": "propensity", "op": "in", "value": ["A"]},
+        "actions": [
+            {"type": "task", "subject": "Call {account.name} about {lead.topic}", "due_in_hours": 24}
+        ],
+    }
+    assert put_json(client, "/v1/qualification-rules/likely-buyers", rule, admin_key).status_code == 201
+    assert (
+        put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code
+        == 201
+    )
+    big = {"email": "cfo@huge.example.com", "company": "Huge Co", "employees": 5000, "topic": "Demo"}
+    created = post_json(client, f"/v1/forms/{FORM}/submissions", big)
+    assert created.status_code == 201, created.body
+    pump.drain()
+    lead = get(client, f"/v1/leads/{created.json_body['lead_id']}", admin_key).json_body
+    [score] = lead["scores"]
+    assert score["grade"] == "A", score
+    assert (lead["state"], lead["status"]) == ("open", "marketing_qualified")
