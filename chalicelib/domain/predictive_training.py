@@ -114,6 +114,8 @@ def learn_spec(rows: Sequence[Mapping[str, Any]], config: TrainingConfig) -> Fea
 
 
 def _numeric(path: str, numbers: list[float], missing: int, config: TrainingConfig) -> NumericFeature | None:
+    if not numbers:
+        return None
     transformed = [slog(x) for x in numbers]
     center = math.fsum(transformed) / len(transformed)
     scale = statistics.pstdev(transformed, center) if len(transformed) > 1 else 0.0

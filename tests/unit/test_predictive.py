@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import ValidationFailed
@@ -390,3 +392,32 @@ def test_publish_gate_requires_beating_the_baseline_and_95_percent_of_the_active
     assert "AUC is unknown" in publish_refusals(with_auc(None, 0.70), None)[0]
     untrained = parse_predictive("p", 1, {"type": "predictive"})
     assert "not been trained" in publish_refusals(untrained, None)[0]
+
+
+ANY_VALUE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lead_fields=st.dictionaries(st.sampled_from(["source", "campaign", "other"]), ANY_VALUE, max_size=3),
+    account_fields=st.dictionaries(st.sampled_from(["employees", "industry"]), ANY_VALUE, max_size=2),
+)
+def test_any_field_values_score_without_failing_and_explanations_still_add_up(
+    trained: dict[str, Any], lead_fields: dict[str, Any], account_fields: dict[str, Any]
+):
+    model = parse_predictive("p", 1, trained)
+    lead = Lead("l", "c", lead_fields, START, START)
+    account = Account("a", None, None, account_fields, START, START)
+    result = model.score(lead, None, account, [], START)
+    assert result is not None and 0 <= result.score <= 100
+    prediction = model.predict(lead, None, account, [], START)
+    assert math.isfinite(prediction.logit)
+    assert math.fsum(line.points for line in result.breakdown) == pytest.approx(prediction.logit, abs=1e-9)
