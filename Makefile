@@ -48,3 +48,8 @@ bench-imports: install  ## the X Education file (../shared/data) imported on the
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
+
+# predictive scoring
+.PHONY: bench-predictive
+bench-predictive: install  ## predictive model vs naive Bayes on X Education's leads (time split), in bench/results/
+	$(BIN)/python bench/predictive.py --csv $${CSV:-/work/shared/data/x-education-leads.csv}

@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib.api import capture, health, imports, leads, models, sales, webhooks
+from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
 app.register_blueprint(health.bp)
@@ -20,6 +21,7 @@ app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
+app.register_blueprint(predictive_api.bp)
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -110,3 +112,12 @@ def linkedin_leads(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import integrations
 
     return integrations.linkedin_leads(event.to_dict(), event.context)
+
+
+# predictive scoring: the weekly retrain, published when it passes the gate (a rate, not a cron: the
+# local stack's pump runs rates)
+@app.schedule(Rate(7, unit=Rate.DAYS), name="retrain_predictive")
+def retrain_predictive(_event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import predictive
+
+    return predictive.retrain_weekly()

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     import_chunk_rows: int = Field(100, alias="IMPORT_CHUNK_ROWS")
     import_retention_days: int = Field(30, alias="IMPORT_RETENTION_DAYS")
 
+    # predictive scoring
+    #: Training reads at most this many of the newest leads of each outcome (qualified, disqualified).
+    predictive_max_examples: int = Field(5000, alias="PREDICTIVE_MAX_EXAMPLES")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -62,6 +62,7 @@ class Job:
     pages_done: int
     leads_scored: int
     created_at: datetime
+    result: dict[str, Any] | None = None
 
 
 class LeadStore(Protocol):

@@ -98,12 +98,21 @@ class ScoringModel:
 
 @dataclass(frozen=True)
 class RuleScore:
+    """One line of a breakdown. Rule models give ``kind="rule"`` lines (points); predictive models give
+    ``baseline``, ``factor`` and ``other`` lines in log-odds that add up to the prediction's logit."""
+
     rule_id: str
     points: float
     interaction_ids: tuple[str, ...] = ()
+    kind: str = "rule"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "points": self.points, "interaction_ids": list(self.interaction_ids)}
+        entry = {
+            "rule_id": self.rule_id,
+            "points": self.points,
+            "interaction_ids": list(self.interaction_ids),
+        }
+        return entry if self.kind == "rule" else {**entry, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -344,6 +353,11 @@ def _rule_numbers(
     if max_points is not None and not per_event:
         compiler.fail(f"{where}.max_points", f"rule {rule_id}: max_points caps per-event rules only")
     return points, per_event, max_points
+
+
+def parse_grades(spec: Any, compiler: Compiler) -> list[Grade]:
+    """Grades as rule models declare them (also read by predictive models)."""
+    return _grades(spec, compiler)
 
 
 def _grades(spec: Any, compiler: Compiler) -> list[Grade]:

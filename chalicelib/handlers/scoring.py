@@ -43,11 +43,18 @@ def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def rescore(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Rescoring jobs: one page of one scan segment per message."""
+    """Rescoring jobs: one page of one scan segment per message; and predictive training runs
+    (``"kind": "train"``), which share the work queue."""
     deps = wiring.deps()
 
     def handle(record: SQSRecord) -> None:
-        scoring.rescore_page(json.loads(record.body), deps, datetime.now(UTC))
+        message = json.loads(record.body)
+        if message.get("kind") == "train":
+            from chalicelib.services import predictive
+
+            predictive.run_training_job(message, deps, datetime.now(UTC))
+        else:
+            scoring.rescore_page(message, deps, datetime.now(UTC))
 
     return process(event, context, EventType.SQS, handle)
 

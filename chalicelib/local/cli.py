@@ -220,5 +220,48 @@ def redrive(queue_url: str, dead_letter_url: str, endpoint_url: str | None) -> N
     click.echo(f"moved {move(_sqs(endpoint_url), dead_letter_url, queue_url)} hand-offs back")
 
 
+# ---------------------------------------------------------------- predictive scoring
+
+
+@main.group()
+def predictive() -> None:
+    """Predictive scoring models: training runs through the API (the local stack or a deployment)."""
+
+
+@predictive.command("train")
+@click.option("--model-id", default="propensity", show_default=True, help="The predictive model to train.")
+@click.option("--publish", is_flag=True, help="Publish the new version when it passes the gate.")
+@click.option("--api-url", envvar="LEADFLOW_API_URL", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--api-key", envvar="LEADFLOW_API_KEY", required=True, help="An admin API key.")
+@click.option("--timeout", default=900, show_default=True, help="Seconds to wait for the training job.")
+def train(model_id: str, publish: bool, api_url: str, api_key: str, timeout: int) -> None:
+    """Train a new version from the leads whose outcome is known; print its metrics and whether the
+    gate lets it replace the active version. Exit code 1 when training is refused."""
+    import json
+    import time
+
+    from chalicelib.local.demo import call
+
+    headers = {"X-Api-Key": api_key}
+    status, body = call(
+        "POST", f"{api_url}/v1/scoring-models/{model_id}/train", {"publish": publish}, headers
+    )
+    if status != 202:
+        raise click.ClickException(f"training was refused: {status} {json.dumps(body)}")
+    job_url = f"{api_url}/v1/jobs/{body['job_id']}"
+    deadline = time.monotonic() + timeout
+    while True:
+        status, job = call("GET", job_url, None, headers)
+        if status == 200 and job.get("state") == "done":
+            break
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the training job is still running: GET {job_url}")
+        time.sleep(2)
+    result = job.get("result", {})
+    click.echo(json.dumps(result, indent=2))
+    if "error" in result:
+        raise click.ClickException(result["error"]["message"])
+
+
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.forms import valid_form_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import ModelHead, ModelVersion
-from chalicelib.domain.scoring import ScoringModel, parse_model, score
+from chalicelib.domain.predictive import AnyModel, PredictiveModel, evaluate, parse_any
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
@@ -21,7 +21,7 @@ def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
     if isinstance(body, dict) and body.get("id", model_id) != model_id:
         raise ValidationFailed([FieldError("id", "id in the body must match the model id in the path")])
-    model = parse_model(model_id, 0, body)
+    model = parse_any(model_id, 0, body)
     number = deps.scoring.save_draft(model_id, model.name, body, model.warnings, datetime.now(UTC))
     return {"model_id": model_id, "version": number, "state": "draft", "warnings": list(model.warnings)}
 
@@ -61,11 +61,32 @@ def list_models(deps: Deps) -> dict[str, Any]:
     return {"models": sorted((_head_view(h) for h in deps.scoring.heads()), key=lambda m: m["model_id"])}
 
 
-def _load(model_id: str, number: int | None, deps: Deps) -> ScoringModel | None:
+def _load(model_id: str, number: int | None, deps: Deps) -> AnyModel | None:
     if number is None:
         return None
     record = deps.scoring.get_version(model_id, number)
-    return parse_model(model_id, number, record.definition) if record else None
+    return parse_any(model_id, number, record.definition) if record else None
+
+
+def check_publish_gate(model_id: str, head: ModelHead | None, deps: Deps) -> None:
+    """A predictive draft replaces the active version only when it is trained, beats the naive Bayes
+    baseline on its evaluation split and keeps 95% of the active version's AUC (409 otherwise)."""
+    if head is None or head.draft_version is None:
+        return
+    draft = _load(model_id, head.draft_version, deps)
+    if not isinstance(draft, PredictiveModel):
+        return
+    from chalicelib.domain.predictive_training import (
+        PublishRefused,
+        publish_refusals,
+    )  # training code: lazily
+
+    active = _load(model_id, head.active_version, deps)
+    refusals = publish_refusals(draft, active if isinstance(active, PredictiveModel) else None)
+    if refusals:
+        raise PublishRefused(
+            f"version {draft.version} of {model_id!r} is not published: " + "; ".join(refusals), "model_id"
+        )
 
 
 def publish(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
@@ -88,6 +109,7 @@ def publish(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
                     "job_id": job_id,
                 },
             }
+    check_publish_gate(model_id, head, deps)
     version, retired = deps.scoring.publish(model_id, now)
     scoring.forget_models()
     job_id = f"publish-{model_id}-v{version}"
@@ -117,8 +139,8 @@ def simulate(model_id: str, deps: Deps) -> dict[str, Any]:
     limit = deps.settings.simulate_max_leads
     for lead, contact, account, interactions in _leads_with_context(deps, draft, limit):
         evaluated += 1
-        new = score(draft, lead, contact, account, interactions, now)
-        old = score(active, lead, contact, account, interactions, now) if active else None
+        new = evaluate(draft, lead, contact, account, interactions, now)
+        old = evaluate(active, lead, contact, account, interactions, now) if active else None
         if new is not None:
             scored += 1
             grades[new.grade or "none"] += 1
@@ -142,7 +164,7 @@ def simulate(model_id: str, deps: Deps) -> dict[str, Any]:
     }
 
 
-def _leads_with_context(deps: Deps, model: ScoringModel, limit: int) -> Any:
+def _leads_with_context(deps: Deps, model: AnyModel, limit: int) -> Any:
     """Each lead with its contact, account and the interactions the model sees, a contact at a time."""
     since = scoring.lookback_start([model], datetime.now(UTC))
     seen: dict[str, Any] = {}
@@ -177,4 +199,5 @@ def get_job(job_id: str, deps: Deps) -> dict[str, Any]:
         "pages_done": int(job.pages_done),
         "leads_scored": int(job.leads_scored),
         "created_at": iso(job.created_at),
+        **({"result": job.result} if job.result is not None else {}),
     }

@@ -16,20 +16,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
-from chalicelib.domain.scoring import ScoringModel, parse_model, score
+from chalicelib.domain.predictive import AnyModel, evaluate, parse_any
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
-_cache: dict[str, tuple[float, list[ScoringModel]]] = {}
+_cache: dict[str, tuple[float, list[AnyModel]]] = {}
 
 
-def active_models(deps: Deps) -> list[ScoringModel]:
+def active_models(deps: Deps) -> list[AnyModel]:
     """The active version of every model, re-read at most every ``models_cache_seconds``."""
     cached = _cache.get("active")
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     definitions = deps.scoring.active_definitions()
-    models = [parse_model(model_id, version, spec) for model_id, version, spec in definitions]
+    models = [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
     _cache["active"] = (time.monotonic() + deps.settings.models_cache_seconds, models)
     return models
 
@@ -38,7 +38,7 @@ def forget_models() -> None:
     _cache.clear()
 
 
-def lookback_start(models: Sequence[ScoringModel], now: datetime) -> datetime | None:
+def lookback_start(models: Sequence[AnyModel], now: datetime) -> datetime | None:
     """The oldest interaction any of these models can see: one bounded query per contact."""
     lookbacks = [model.lookback_days for model in models]
     if any(days is None for days in lookbacks):
@@ -47,7 +47,7 @@ def lookback_start(models: Sequence[ScoringModel], now: datetime) -> datetime | 
 
 
 def rescore_contacts(
-    contact_ids: Iterable[str], deps: Deps, now: datetime, models: Sequence[ScoringModel] | None = None
+    contact_ids: Iterable[str], deps: Deps, now: datetime, models: Sequence[AnyModel] | None = None
 ) -> int:
     """Rescore the leads of these contacts with every active model (or ``models``); returns how many
     scores were written or removed."""
@@ -60,7 +60,7 @@ def rescore_contacts(
     return changed
 
 
-def _rescore_contact(contact_id: str, models: Sequence[ScoringModel], deps: Deps, now: datetime) -> int:
+def _rescore_contact(contact_id: str, models: Sequence[AnyModel], deps: Deps, now: datetime) -> int:
     contact = deps.store.get_contact(contact_id)
     if contact is None:
         return 0
@@ -96,7 +96,7 @@ def _apply(
     contacts: dict[str, Contact],
     account: Account | None,
     interactions: Sequence[Interaction],
-    models: Sequence[ScoringModel],
+    models: Sequence[AnyModel],
     deps: Deps,
     now: datetime,
 ) -> int:
@@ -104,7 +104,7 @@ def _apply(
     for lead in leads:
         stored = deps.scoring.scores_of(lead.lead_id)
         for model in models:
-            new = score(model, lead, contacts.get(lead.contact_id), account, interactions, now)
+            new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now)
             old = stored.get(model.model_id)
             if new is None:
                 if old is not None and deps.scoring.delete_score(lead.lead_id, model.model_id, now):
@@ -184,7 +184,7 @@ def rescore_page(message: dict[str, Any], deps: Deps, now: datetime) -> None:
         deps.settings.rescore_page_size,
     )
     if head is not None and head.active_version == version and record is not None:
-        model = parse_model(model_id, version, record.definition)
+        model = parse_any(model_id, version, record.definition)
         rescore_contacts([lead.contact_id for lead in leads], deps, now, [model])
     else:
         logger.info(
@@ -199,13 +199,11 @@ def rescore_page(message: dict[str, Any], deps: Deps, now: datetime) -> None:
     deps.scoring.record_page(message["job_id"], page_id, len(leads), segment_done=next_key is None)
 
 
-def start_job(
-    kind: str, model: ScoringModel | tuple[str, int], deps: Deps, now: datetime, job_id: str
-) -> bool:
+def start_job(kind: str, model: AnyModel | tuple[str, int], deps: Deps, now: datetime, job_id: str) -> bool:
     """Record the job, then fan its segments out. Running it again sends the segments again, which is
     harmless: pages are counted once and rescoring a page twice writes nothing new. ``True`` when this
     call created the job."""
-    model_id, version = (model.model_id, model.version) if isinstance(model, ScoringModel) else model
+    model_id, version = model if isinstance(model, tuple) else (model.model_id, model.version)
     segments = deps.settings.rescore_segments
     created = deps.scoring.create_job(job_id, kind, model_id, version, segments, now)
     deps.rescore_queue.send_many(

@@ -302,6 +302,8 @@ class JobRecord(Model):
     pages = UnicodeSetAttribute(default=set)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    #: A one-step job's answer as JSON (a training run: the version, metrics, or why it refused).
+    result = UnicodeAttribute(null=True)
 
 
 class RuleRecord(Model):

@@ -13,13 +13,21 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.entities import Interaction, Lead
+from chalicelib.domain.entities import Account, Interaction, Lead
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import Job, ModelHead, ModelVersion, Page
 from chalicelib.domain.scoring import RuleScore, Score
-from chalicelib.store.dynamo import _BAD_CURSOR, decode_cursor, encode_cursor, interaction_from, lead_from
+from chalicelib.store.dynamo import (
+    _BAD_CURSOR,
+    account_from,
+    decode_cursor,
+    encode_cursor,
+    interaction_from,
+    lead_from,
+)
 from chalicelib.store.records import (
+    AccountRecord,
     ContactRecord,
     InteractionRecord,
     JobRecord,
@@ -72,7 +80,7 @@ def score_from(record: ScoreRecord) -> Score:
         grade=record.grade,
         sales_ready=bool(record.sales_ready),
         breakdown=tuple(
-            RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]))
+            RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]), e.get("kind", "rule"))
             for e in json.loads(record.breakdown)
         ),
     )
@@ -278,6 +286,15 @@ class ScoringStore:
         leads = [lead_from(r) for r in results]
         return leads, results.last_evaluated_key if len(leads) >= limit else None
 
+    def leads_in_state(self, state: str, limit: int) -> list[Lead]:
+        """The newest ``limit`` leads in a lifecycle state (the ``by_state`` index), for training."""
+        query = LeadRecord.by_state.query(state, scan_index_forward=False, limit=limit, page_size=500)
+        return [lead_from(r) for r in query]
+
+    def get_accounts(self, account_ids: Sequence[str]) -> list[Account]:
+        ids = list(dict.fromkeys(account_ids))
+        return [account_from(r) for r in AccountRecord.batch_get(ids)] if ids else []
+
     def iter_leads(self, page_size: int) -> Iterator[Lead]:
         for record in LeadRecord.scan(page_size=page_size):
             yield lead_from(record)
@@ -319,6 +336,19 @@ class ScoringStore:
             pages_done=int(record.pages_done or 0),
             leads_scored=int(record.leads_scored or 0),
             created_at=record.created_at,
+            result=json.loads(record.result) if record.result else None,
+        )
+
+    def finish_job(self, job_id: str, result: dict[str, Any], leads: int) -> None:
+        """A one-step job (a training run: one segment) is done, with its answer."""
+        JobRecord(job_id).update(
+            actions=[
+                JobRecord.result.set(json.dumps(result, separators=(",", ":"))),
+                JobRecord.segments_done.set(1),
+                JobRecord.pages_done.set(1),
+                JobRecord.leads_scored.set(leads),
+            ],
+            condition=JobRecord.job_id.exists(),
         )
 
     def record_page(self, job_id: str, page_id: str, leads: int, segment_done: bool) -> None:
