@@ -52,4 +52,4 @@ clean:
 # predictive scoring
 .PHONY: bench-predictive
 bench-predictive: install  ## predictive model vs naive Bayes on X Education's leads (time split), in bench/results/
-	$(BIN)/python bench/predictive.py --csv $${CSV:-/work/shared/data/x-education-leads.csv}
+	$(BIN)/python bench/predictive.py --csv $${CSV:-../shared/data/x-education-leads.csv}
