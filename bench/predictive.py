@@ -16,7 +16,7 @@ is the same as in production: the older 80% train, the newest 20% evaluate. ``Se
 "no answer" and reads as missing.
 
 Run: ``make bench-predictive`` or
-``.venv/bin/python bench/predictive.py --csv /work/shared/data/x-education-leads.csv``
+``.venv/bin/python bench/predictive.py --csv ../shared/data/x-education-leads.csv``
 (``--shuffle-labels`` trains on permuted outcomes: the AUC must fall to about 0.5).
 Prints the figures and writes ``bench/results/predictive.json``.
 """
@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
-DEFAULT_CSV = Path("/work/shared/data/x-education-leads.csv")
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "x-education-leads.csv"
 
 from chalicelib.domain.entities import Contact, Interaction, Lead  # noqa: E402
 from chalicelib.domain.predictive import TrainingConfig, observe, parse_predictive  # noqa: E402
