@@ -21,6 +21,11 @@ app.register_blueprint(sales.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 
+# identity and data rights (duplicates, merges, consent, export, erasure, segments)
+from chalicelib.api import identity  # noqa: E402
+
+app.register_blueprint(identity.bp)
+
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
 
@@ -110,3 +115,11 @@ def linkedin_leads(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import integrations
 
     return integrations.linkedin_leads(event.to_dict(), event.context)
+
+
+# identity and data rights: suspected duplicates from the contacts stream
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="detect_duplicates")
+def detect_duplicates(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import identity
+
+    return identity.detect_duplicates(event.to_dict(), event.context)
