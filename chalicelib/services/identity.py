@@ -252,10 +252,9 @@ def set_consent(contact_id: str, body: dict[str, Any], deps: Deps, identity: Ide
 
 
 def withheld_reason(contact: Contact | None) -> str | None:
-    """Why no hand-off may be published for this contact, or ``None``."""
-    if contact is None:
-        return "the contact no longer exists"
-    if contact.consent != "none":
+    """Why no hand-off may be published for this contact, or ``None``. A contact that is not there
+    withholds nothing: an erasure deletes the lead's hand-offs with it."""
+    if contact is None or contact.consent != "none":
         return None
     if any(change.level != "none" for change in contact.consent_history):
         return "the contact withdrew consent"

@@ -4,6 +4,7 @@ transaction, conditioned on the versions read), saved segments, and erasure acro
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -154,8 +155,7 @@ class IdentityStore:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(contact_record(survivor))
                 for contact in restored:
-                    record = contact_record(contact)
-                    record.version = None
+                    record = contact_record(replace(contact, version=None))  # back as a new item
                     tx.save(record, condition=ContactRecord.contact_id.does_not_exist())
                     if contact.email and contact.email != survivor.email:
                         tx.update(
@@ -348,20 +348,14 @@ class IdentityStore:
         kept only as hashes, but a header key or an answer may still point at them)."""
         removed = 0
         wanted = [*needles, *(i.casefold() for i in ids)]
-        start: dict[str, Any] | None = None
-        while True:
-            page = self._connection.scan(
-                self._idempotency_table,
-                exclusive_start_key=start,  # type: ignore[arg-type]  # a key map is what it sends on
-            )
+        client = self._connection.client  # the idempotency table belongs to Powertools: no Record class
+        for page in client.get_paginator("scan").paginate(TableName=self._idempotency_table):
             for item in page.get("Items", []):
                 text = json.dumps(item).casefold()
                 if any(w in text for w in wanted):
-                    self._connection.delete_item(self._idempotency_table, item["id"]["S"])
+                    client.delete_item(TableName=self._idempotency_table, Key={"id": item["id"]})
                     removed += 1
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return removed
+        return removed
 
 
 def contacts(ids: Iterable[str]) -> list[Contact]:
