@@ -4,8 +4,8 @@ transaction, conditioned on the versions read), saved segments, and erasure acro
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
