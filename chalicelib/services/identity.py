@@ -59,6 +59,20 @@ def detect(contact_id: str, deps: Deps, identity: IdentityStore, now: datetime) 
     return written
 
 
+def duplicate_of(contact_id: str, identity: IdentityStore) -> list[dict[str, Any]]:
+    """Suggestions for one contact (the lead and contact views show them): never merged automatically."""
+    found = identity.suspects_of(contact_id)
+    return [
+        {
+            "contact_id": s["contact_id"],
+            "confidence": s["confidence"],
+            "strength": s["strength"],
+            "reasons": s["reasons"],
+        }
+        for s in sorted(found, key=lambda s: -float(s["confidence"]))
+    ]
+
+
 def list_duplicates(params: dict[str, str], deps: Deps, identity: IdentityStore) -> dict[str, Any]:
     """Suspected duplicate contacts with their reasons and confidence, and each contact's leads."""
     unknown = sorted(set(params) - {"limit", "cursor", "strength"})

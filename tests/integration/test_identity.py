@@ -146,6 +146,9 @@ def test_same_phone_is_listed_as_a_strong_duplicate_and_a_similar_name_as_a_weak
     assert strong["lead_ids"][ada["contact_id"]] == [ada["lead_id"]]
     weak = pairs[frozenset({ada["contact_id"], namesake["contact_id"]})]
     assert weak["strength"] == "weak" and weak["confidence"] < 0.9
+    lead = get(client, f"/v1/leads/{other['lead_id']}", admin_key).json_body
+    assert lead["duplicate_of"][0]["contact_id"] == ada["contact_id"], "the strongest suggestion first"
+    assert lead["duplicate_of"][0]["strength"] == "strong"
     assert EMAIL not in answer.body.decode() if isinstance(answer.body, bytes) else EMAIL not in answer.body
 
 

@@ -152,3 +152,21 @@ def test_segment_condition_selects_by_contact_and_account_fields():
     assert condition.test(Facts(None, contact, None, [], T0))[0]
     contact.consent = "none"
     assert not condition.test(Facts(None, contact, None, [], T0))[0]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ada lovelace", "lovelace ada"),
+        ("ada lovelace", "ada lovelac"),
+        ("grace hopper", "grace b. hopper"),
+        ("jean-luc picard", "jean luc picard"),
+        ("zoë müller", "zoe muller"),
+        ("a", ""),
+        ("", ""),
+    ],
+)
+def test_name_similarity_is_rapidfuzz_token_sort_ratio(a: str, b: str):
+    from rapidfuzz import fuzz
+
+    assert dup.token_sort_ratio(a, b) == pytest.approx(fuzz.token_sort_ratio(a, b))
