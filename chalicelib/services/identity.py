@@ -330,9 +330,36 @@ def erase(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any
     ]
     erasure_id = new_id("e")
     counts = identity.erase_contact(contact, personal, erasure_id, _now())
+    counts["import_file_rows"] = _erase_import_rows(contact.email, deps)
     count("ContactErased")
     logger.info("contact erased", extra={"erasure_id": erasure_id, "counts": counts})
     return {"erasure_id": erasure_id, "contact_id": contact_id, "counts": counts}
+
+
+def without_rows_naming(data: bytes, email: str) -> tuple[bytes, int]:
+    """The CSV file without the lines that hold the email (compared without case, in UTF-8 or the
+    Windows code page exports use); the header line is kept."""
+    needles = {email.casefold().encode(codec, "ignore") for codec in ("utf-8", "cp1252")}
+    lines = data.split(b"\n")
+    kept = lines[:1] + [line for line in lines[1:] if not any(n and n in line.lower() for n in needles)]
+    return b"\n".join(kept), len(lines) - len(kept)
+
+
+def _erase_import_rows(email: str | None, deps: Deps) -> int:
+    """Rows naming the person in the import files still kept in the bucket (they expire after 30 days);
+    returns how many rows were removed."""
+    from chalicelib.services.imports import MAX_FILE_BYTES
+
+    if not email:
+        return 0
+    removed = 0
+    for key in deps.objects.keys("imports/"):
+        data = deps.objects.get(key, MAX_FILE_BYTES)
+        kept, dropped = without_rows_naming(data, email)
+        if dropped:
+            deps.objects.put(key, kept)
+            removed += dropped
+    return removed
 
 
 # ---------------------------------------------------------------- segments

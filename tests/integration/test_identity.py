@@ -72,14 +72,21 @@ def test_erasure_leaves_no_email_or_phone_in_any_table_and_is_recorded_with_coun
         {"X-Api-Key": admin_key, "Idempotency-Key": "ada-support"},
     )
     assert again.status_code == 201 and again.json_body["contact_id"] == ada["contact_id"]
+    csv = f"Email,Phone,Topic\n{EMAIL.upper()},+44 20 7946 0958,Fair\ngrace@cobol.example.org,,Fair\n"
+    uploaded = client.http.post(
+        "/v1/imports?name=fair",
+        headers={"Content-Type": "text/csv", "X-Api-Key": admin_key},
+        body=csv.encode(),
+    )
+    assert uploaded.status_code == 202, uploaded.body
     pump.drain()
     assert any(EMAIL in text for _, text in every_item(aws))
 
     answer = delete(client, f"/v1/contacts/{ada['contact_id']}", admin_key)
     assert answer.status_code == 200, answer.body
     counts = answer.json_body["counts"]
-    assert counts["leads"] == 2 and counts["interactions"] >= 8 and counts["quarantine"] == 1
-    assert counts["idempotency_records"] >= 1 and counts["handoffs"] == 2
+    assert counts["leads"] == 3 and counts["interactions"] >= 8 and counts["quarantine"] == 1
+    assert counts["idempotency_records"] >= 1 and counts["handoffs"] >= 2 and counts["import_file_rows"] == 1
     pump.drain()
 
     leaks = [
@@ -88,6 +95,14 @@ def test_erasure_leaves_no_email_or_phone_in_any_table_and_is_recorded_with_coun
         if EMAIL in text.lower() or any(phone in text for phone in PHONES) or "Lovelace" in text
     ]
     assert leaks == []
+    s3 = boto3.client("s3")
+    bucket = aws.buckets["ImportsBucket"]
+    files = [
+        s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    ]
+    assert files and all(EMAIL not in f.lower() and "7946" not in f for f in files)
+    assert any("grace@cobol.example.org" in f for f in files), "other people's rows stay"
     erasure = json.dumps(answer.json_body)
     assert EMAIL not in erasure and "Lovelace" not in erasure
     assert get(client, f"/v1/contacts/{ada['contact_id']}", admin_key).status_code == 404
