@@ -78,6 +78,8 @@ def list_duplicates(params: dict[str, str], deps: Deps, identity: IdentityStore)
     unknown = sorted(set(params) - {"limit", "cursor", "strength"})
     if unknown:
         raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
+    if params.get("strength") not in (None, "strong", "weak"):
+        raise ValidationFailed([FieldError("strength", "strength must be strong or weak")])
     limit = page_size(params)
     items, cursor = identity.list_duplicates(limit, params.get("cursor"))
     if params.get("strength"):

@@ -306,8 +306,9 @@ class IdentityStore:
                 counts["lead_history"] += 1
             LeadRecord(lead_id).delete(add_version_condition=False)
             counts["leads"] += 1
-        if lead_ids:  # the outbox is keyed by hand-off id; an erasure is rare enough to scan it
-            for handoff in HandoffRecord.scan(HandoffRecord.lead_id.is_in(*lead_ids)):
+        # the outbox is keyed by hand-off id; an erasure is rare enough to scan it (IN takes 100 values)
+        for start in range(0, len(lead_ids), 100):
+            for handoff in HandoffRecord.scan(HandoffRecord.lead_id.is_in(*lead_ids[start : start + 100])):
                 handoff.delete()
                 counts["handoffs"] += 1
         return counts
