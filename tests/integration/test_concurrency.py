@@ -131,9 +131,12 @@ def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         list(pool.map(work, range(1, 13)))
-    contacts = {r.contact_id: r for r in ContactRecord.scan()}
+    ours = ("keep@example.org", "dupe@example.org")  # the server may still hold other tests' people
+    contacts = {r.contact_id: r for r in ContactRecord.scan() if r.email in ours}
     assert set(contacts) == {survivor}
-    leads = list(LeadRecord.scan())
+    leads = [
+        lead for lead in LeadRecord.scan() if str(lead.fields.as_dict().get("topic", "")).startswith("T")
+    ]
     assert len(leads) == 13
     assert {lead.contact_id for lead in leads} == {survivor}, "no lead is left on the merged contact"
     assert sorted(contacts[survivor].lead_ids) == sorted(lead.lead_id for lead in leads)
