@@ -3,6 +3,8 @@ event conditions) that selects leads, and through them contacts."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,7 @@ from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.rules import Compiler, Condition
 
 _SEGMENT_KEYS = {"name", "condition"}
+_SEGMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,38 @@ def parse_segment(segment_id: str | None, spec: Any) -> Segment:
         raise ValidationFailed([FieldError("condition", "condition is required")])
     condition, state = compile_condition(spec["condition"])
     return Segment(segment_id, condition, state, spec)
+
+
+def expand_segments(
+    audience: Any, saved: Callable[[str], dict[str, Any] | None], where: str = "audience"
+) -> tuple[Any, list[str]]:
+    """A scoring model's audience with every ``{"segment": "<id>"}`` replaced by that saved segment's
+    condition, and the ids used. The model version keeps the condition as it was when the model was
+    saved: changing the segment later changes no published model until the model is saved again."""
+    used: list[str] = []
+
+    def walk(node: Any, path: str, depth: int) -> Any:
+        if depth > 20:
+            raise ValidationFailed([FieldError(path, f"{path} is nested too deeply")])
+        if isinstance(node, dict) and set(node) == {"segment"}:
+            segment_id = node["segment"]
+            valid = isinstance(segment_id, str) and _SEGMENT_ID.fullmatch(segment_id) is not None
+            found = saved(segment_id) if valid else None
+            if found is None:
+                raise ValidationFailed(
+                    [FieldError(f"{path}.segment", f"{path}.segment {segment_id!r} is not a saved segment")]
+                )
+            used.append(segment_id)
+            return found["condition"]
+        if isinstance(node, dict):
+            return {
+                key: [walk(part, f"{path}.{key}[{n}]", depth + 1) for n, part in enumerate(value)]
+                if key in ("all", "any") and isinstance(value, list)
+                else walk(value, f"{path}.{key}", depth + 1)
+                if key == "not"
+                else value
+                for key, value in node.items()
+            }
+        return node
+
+    return walk(audience, where, 0), used

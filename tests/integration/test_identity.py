@@ -355,3 +355,43 @@ def test_logs_of_a_capture_score_qualify_handoff_run_carry_no_email_or_phone(
     assert "lead" in logs, "the run was logged"
     assert _EMAIL_PATTERN.findall(logs) == []
     assert not any(p in logs for p in (*PHONES, "2025550143", "555 0143"))
+
+
+def test_a_saved_segment_is_a_scoring_models_audience_as_it_was_when_the_model_was_saved(
+    client: Any, admin_key: str, form: None, pump: Any
+):
+    put_json(
+        client,
+        "/v1/segments/uk",
+        {"name": "UK", "condition": {"field": "contact.country", "op": "eq", "value": "GB"}},
+        admin_key,
+    )
+    model = {
+        **MODEL,
+        "audience": {"all": [{"segment": "uk"}, {"field": "lead.state", "op": "eq", "value": "open"}]},
+    }
+    saved = put_json(client, f"/v1/scoring-models/{MODEL['id']}", model, admin_key)
+    assert saved.status_code == 201 and saved.json_body["audience_segments"] == ["uk"]
+    publish_only = post_json(client, f"/v1/scoring-models/{MODEL['id']}/publish", {}, headers(admin_key))
+    assert publish_only.status_code == 202
+    pump.drain()
+    ada, grace = submit(client, {**ADA, "newsletter": "on"}), submit(client, {**GRACE, "newsletter": "on"})
+    pump.drain()
+
+    scored = {
+        who["lead_id"]: [
+            s["model_id"] for s in get(client, f"/v1/leads/{who['lead_id']}", admin_key).json_body["scores"]
+        ]
+        for who in (ada, grace)
+    }
+    assert scored == {ada["lead_id"]: [MODEL["id"]], grace["lead_id"]: []}, "Grace is outside the UK segment"
+    stored = get(client, f"/v1/scoring-models/{MODEL['id']}", admin_key).json_body
+    assert "contact.country" in json.dumps(stored), "the version keeps the condition, not a reference"
+
+
+def test_an_audience_naming_an_unknown_segment_is_422_naming_it(client: Any, admin_key: str):
+    model = {**MODEL, "audience": {"segment": "nobody"}}
+
+    answer = put_json(client, f"/v1/scoring-models/{MODEL['id']}", model, admin_key)
+
+    assert answer.status_code == 422 and answer.json_body["error"]["field"] == "audience.segment"

@@ -170,3 +170,31 @@ def test_name_similarity_is_rapidfuzz_token_sort_ratio(a: str, b: str):
     from rapidfuzz import fuzz
 
     assert dup.token_sort_ratio(a, b) == pytest.approx(fuzz.token_sort_ratio(a, b))
+
+
+def test_saved_segments_in_an_audience_are_replaced_by_their_conditions_wherever_they_appear():
+    from chalicelib.domain.segments import expand_segments
+
+    uk = {"condition": {"field": "contact.country", "op": "eq", "value": "GB"}}
+    audience = {
+        "any": [
+            {"segment": "uk"},
+            {"not": {"segment": "uk"}},
+            {"field": "lead.topic", "op": "eq", "value": "x"},
+        ]
+    }
+
+    expanded, used = expand_segments(audience, {"uk": uk}.get)
+
+    assert used == ["uk", "uk"]
+    assert expanded == {"any": [uk["condition"], {"not": uk["condition"]}, audience["any"][2]]}
+
+
+@pytest.mark.parametrize("segment_id", ["nobody", "", "x" * 65, 7, "a/b"])
+def test_an_unknown_or_impossible_segment_in_an_audience_is_refused_naming_it(segment_id: Any):
+    from chalicelib.domain.segments import expand_segments
+
+    with pytest.raises(ValidationFailed) as refused:
+        expand_segments({"all": [{"segment": segment_id}]}, {}.get)
+
+    assert refused.value.errors[0].field == "audience.all[0].segment"
