@@ -24,7 +24,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(...nodes) {
-  view.replaceChildren(...nodes);
+  view.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== ""));
 }
 
 class ApiError extends Error {
@@ -150,7 +150,9 @@ async function leadsPage(params) {
 // ------------------------------------------------------------------ one lead
 
 function facts(pairs) {
-  return h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== "")
+  const seen = new Set();
+  const fresh = ([k]) => !seen.has(k) && seen.add(k);
+  return h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").filter(fresh)
     .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : v)]));
 }
 

@@ -9,7 +9,7 @@ function svg(tag, attrs = {}, text) {
 }
 
 function frame(width, height, label) {
-  return svg("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": label });
+  return svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label });
 }
 
 /** The funnel: one bar per stage, its count and the share of the first stage. */
@@ -42,8 +42,14 @@ export function barList(entries, label) {
   return chart;
 }
 
-/** A score distribution: buckets [{from, to, count}] as columns. */
-export function histogram(buckets, label) {
+/** A score distribution: buckets [{from, to, count}] as columns, at least 0-100 with empty ones. */
+export function histogram(found, label) {
+  const width10 = found.length ? found[0].to - found[0].from + 1 : 10;
+  const low = Math.min(0, ...found.map((b) => b.from)), high = Math.max(90, ...found.map((b) => b.from));
+  const buckets = [];
+  for (let from = low; from <= high; from += width10) {
+    buckets.push(found.find((b) => b.from === from) || { from, to: from + width10 - 1, count: 0 });
+  }
   const width = 480, height = 180, base = 150, n = Math.max(1, buckets.length);
   const top = Math.max(1, ...buckets.map((b) => b.count));
   const step = (width - 20) / n;
@@ -51,7 +57,7 @@ export function histogram(buckets, label) {
   buckets.forEach((b, i) => {
     const h = (b.count / top) * (base - 20), x = 10 + i * step;
     chart.append(svg("rect", { class: "bar", x: x + 2, y: base - h, width: Math.max(2, step - 4), height: h, rx: 2 }));
-    chart.append(svg("text", { x: x + step / 2, y: base - h - 4, "text-anchor": "middle" }, String(b.count)));
+    if (b.count) chart.append(svg("text", { x: x + step / 2, y: base - h - 4, "text-anchor": "middle" }, String(b.count)));
     chart.append(svg("text", { x: x + step / 2, y: base + 16, "text-anchor": "middle" }, String(b.from)));
   });
   chart.append(svg("line", { x1: 10, x2: width - 10, y1: base, y2: base, stroke: "#999" }));
