@@ -138,6 +138,7 @@ def prepare(stack: str, origin: str) -> None:  # noqa: F811
     """The landing form (allowing the page's origin) and the example scoring model, published."""
     admin = {"X-Api-Key": API_KEY}
     form = load_event("../examples/landing/form.json")
+    form.pop("id")  # names the form for `leadflow forms apply`; the API takes it from the path
     form["allowed_origins"] = [origin]
     status, answer = call("PUT", f"{stack}/v1/forms/landing-demo", form, admin)
     assert status in (200, 201), answer
