@@ -257,3 +257,37 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     console.goto(f"{stack}/console#/dead-letters")
     console.get_by_text("Redrive all").wait_for(timeout=15_000)
     shot(console, "console-dead-letters.png")
+
+
+def test_capture_retries_an_unanswered_attempt_with_the_same_idempotency_key(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing)
+    page = browser_context.new_page()
+    posts: list[dict[str, str]] = []
+
+    def lose_the_first(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        posts.append(request.headers)
+        if len(posts) == 1:
+            route.abort("connectionreset")  # the network drops the first try
+        else:
+            route.continue_()
+
+    page.route("**/v1/forms/landing-demo/submissions", lose_the_first)
+    page.goto(landing)
+    page.fill("input[name=email]", "grace.retry@navy.example.mil")
+    page.click("button[type=submit]")
+    page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=20_000)
+    assert len(posts) == 2
+    assert posts[0]["idempotency-key"] == posts[1]["idempotency-key"]
+    status, found = call(
+        "GET", f"{stack}/v1/leads?source=landing_page&limit=100", None, {"X-Api-Key": API_KEY}
+    )
+    assert status == 200
+    shot(page, "landing-retried.png")
