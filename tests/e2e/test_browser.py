@@ -286,8 +286,4 @@ def test_capture_retries_an_unanswered_attempt_with_the_same_idempotency_key(
     page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=20_000)
     assert len(posts) == 2
     assert posts[0]["idempotency-key"] == posts[1]["idempotency-key"]
-    status, found = call(
-        "GET", f"{stack}/v1/leads?source=landing_page&limit=100", None, {"X-Api-Key": API_KEY}
-    )
-    assert status == 200
     shot(page, "landing-retried.png")
