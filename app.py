@@ -24,6 +24,11 @@ app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
 app.register_blueprint(identity.bp)
 
+# operator experience: the web console, capture.js and the reports they read
+from chalicelib.api import console  # noqa: E402
+
+app.register_blueprint(console.bp)
+
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
 

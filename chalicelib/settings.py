@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
     handoff_queue_url: str = Field("", alias="HANDOFF_QUEUE_URL")
+    #: The hand-off dead-letter queue (the console lists and redrives it).
+    handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
 
