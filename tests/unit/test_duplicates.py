@@ -194,7 +194,8 @@ def test_saved_segments_in_an_audience_are_replaced_by_their_conditions_wherever
 def test_an_unknown_or_impossible_segment_in_an_audience_is_refused_naming_it(segment_id: Any):
     from chalicelib.domain.segments import expand_segments
 
+    none_saved: dict[str, dict[str, Any]] = {}
     with pytest.raises(ValidationFailed) as refused:
-        expand_segments({"all": [{"segment": segment_id}]}, {}.get)
+        expand_segments({"all": [{"segment": segment_id}]}, none_saved.get)
 
     assert refused.value.errors[0].field == "audience.all[0].segment"
