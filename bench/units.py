@@ -1,8 +1,12 @@
-"""DynamoDB capacity units per request, computed from item sizes with DynamoDB's published rules.
+"""DynamoDB capacity units per request: what the service reports, and what item sizes cost.
 
-moto answers ``ReturnConsumedCapacity`` with a constant (and nothing for transactions), so its figure
-says nothing about a design. This meter hooks botocore's events, sizes every item written or read the
-way DynamoDB does, and charges:
+:func:`metering` hooks botocore's events on every client created while it is installed (boto3's,
+PynamoDB's, Powertools'): ``before-parameter-build`` asks every DynamoDB call for
+``ReturnConsumedCapacity=TOTAL`` and hands its parameters to the :class:`Meter`; ``after-call`` gives
+the meter the answer, whose ``ConsumedCapacity`` is summed as the *reported* units. Against real
+DynamoDB those are the units billed. moto answers with a constant (and nothing for transactions), so
+the meter also sizes every item written or read the way DynamoDB does and charges (the *computed*
+units, the figures the benchmarks report on moto):
 
 - writes: 1 WCU per started KB of the item (the larger of old and new is not known here: the new item
   is used), x2 inside a transaction, plus the same again for every global secondary index that
@@ -13,10 +17,29 @@ way DynamoDB does, and charges:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Operations that accept ``ReturnConsumedCapacity``.
+CAPACITY_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
 def attribute_size(value: dict[str, Any]) -> int:
@@ -45,12 +68,31 @@ def item_size(item: dict[str, Any]) -> int:
 
 @dataclass
 class Meter:
-    """Feed it every DynamoDB call (:meth:`before` and :meth:`after`); read ``wcu``, ``rcu``, ``calls``."""
+    """Feed it every DynamoDB call (:meth:`before` and :meth:`after`); read ``wcu``, ``rcu``, ``calls``
+    (computed from item sizes) and ``reported_wcu``, ``reported_rcu`` (the service's
+    ``ConsumedCapacity``). Calls to other services are counted as ``"<service>:<operation>"``."""
 
     gsi_count: dict[str, int] = field(default_factory=dict)
     wcu: float = 0.0
     rcu: float = 0.0
+    reported_wcu: float = 0.0
+    reported_rcu: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def dynamodb_calls(self) -> int:
+        return sum(v for k, v in self.calls.items() if ":" not in k)
+
+    def reported(self, name: str, parsed: dict[str, Any]) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            if "WriteCapacityUnits" in entry or "ReadCapacityUnits" in entry:
+                self.reported_wcu += float(entry.get("WriteCapacityUnits", 0.0))
+                self.reported_rcu += float(entry.get("ReadCapacityUnits", 0.0))
+            elif name in _WRITES:
+                self.reported_wcu += float(entry.get("CapacityUnits", 0.0))
+            else:
+                self.reported_rcu += float(entry.get("CapacityUnits", 0.0))
 
     def before(self, name: str, params: dict[str, Any]) -> None:
         self.calls[name] += 1
@@ -101,3 +143,63 @@ class Meter:
         if summed:
             return per * max(1, math.ceil(sum(item_size(i) for i in items) / 4096))
         return sum(per * max(1, math.ceil(item_size(i) / 4096)) for i in items)
+
+
+# ---------------------------------------------------------------- botocore event hooks
+
+_active: list[Meter] = []
+_installed: list[Any] = []
+
+
+def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    if model.name in CAPACITY_OPERATIONS:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+    context["bench_params"] = params
+    for meter in _active:
+        meter.before(model.name, params)
+
+
+def _after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    params = context.get("bench_params", {})
+    for meter in _active:
+        meter.after(model.name, params, parsed)
+        meter.reported(model.name, parsed)
+
+
+def _before_call(model: Any, **_: Any) -> None:
+    service = model.service_model.service_name
+    if service != "dynamodb":
+        for meter in _active:
+            meter.calls[f"{service}:{model.name}"] += 1
+
+
+def install() -> None:
+    """Register the hooks on every botocore client created from now on (idempotent). Install it before
+    the code under test builds its clients (they are cached)."""
+    if _installed:
+        return
+    from botocore.session import Session
+
+    original = Session.create_client
+
+    def create_client(self: Session, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        events = client.meta.events
+        events.register("before-parameter-build.dynamodb", _before_parameter_build)
+        events.register("after-call.dynamodb", _after_call)
+        events.register("before-call", _before_call)
+        return client
+
+    Session.create_client = create_client  # type: ignore[method-assign]
+    _installed.append(original)
+
+
+@contextlib.contextmanager
+def metering(meter: Meter) -> Iterator[Meter]:
+    """Feed ``meter`` every call made by clients created after :func:`install`, while in the block."""
+    install()
+    _active.append(meter)
+    try:
+        yield meter
+    finally:
+        _active.remove(meter)
