@@ -83,7 +83,7 @@ def cold_start(runs: int = RUNS, importtime: bool = True) -> dict[str, float]:
 def _environment() -> Any:
     import boto3
 
-    from bench.units import install
+    from bench.units import indexes_of, install
     from chalicelib.local.resources import create_resources, environment, load_template
 
     install()  # before any client is built: every DynamoDB call asks for its consumed capacity
@@ -104,13 +104,8 @@ def _environment() -> Any:
     os.environ.update(environment(template, found))
     if "chalicelib.wiring" in sys.modules:  # forget adapters built for another environment
         sys.modules["chalicelib.wiring"].reset()
-    gsis = {
-        found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
-        + len(res["Properties"].get("LocalSecondaryIndexes", []))
-        for name, res in template["Resources"].items()
-        if res.get("Type") == "AWS::DynamoDB::Table"
-    }
-    return found, gsis
+    indexes = {found.tables[name]: specs for name, specs in indexes_of(template).items()}
+    return found, indexes
 
 
 def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
@@ -124,7 +119,7 @@ def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
-        found, gsis = _environment()
+        found, indexes = _environment()
         from app import app
 
         form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
@@ -157,7 +152,7 @@ def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
                     lambda n: {**sample, "email": "warmup@bench.example.org", "first_name": f"P{n}"},
                 ),
             ):
-                with metering(Meter(gsi_count=gsis)) as meter:
+                with metering(Meter(indexes=indexes)) as meter:
                     for n in range(20):
                         submit(make(n))
                 per_case[case] = {

@@ -69,7 +69,7 @@ def units_figures(leads: int) -> dict[str, Any]:
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
-        found, gsis = _environment()
+        found, indexes = _environment()
         from app import app
         from chalicelib import wiring
         from chalicelib.local.stack import build_pump
@@ -91,7 +91,7 @@ def units_figures(leads: int) -> dict[str, Any]:
                 body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
             )
             pump.drain()
-            with metering(Meter(gsi_count=gsis)) as meter:
+            with metering(Meter(indexes=indexes)) as meter:
                 for n in range(leads):
                     response = client.http.post(
                         "/v1/forms/contact-us/submissions",

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("zip", type=Path)
     args = parser.parse_args(argv)
     before, after = slim(args.zip)
-    print(f"{args.zip}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (runtime-provided packages and unused assets left out)")
+    print(f"{args.zip}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (what the runtime has left out)")
 
 
 if __name__ == "__main__":
