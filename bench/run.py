@@ -42,6 +42,8 @@ RESULTS = ROOT / "bench" / "results"
 BUDGETS = ROOT / "bench" / "budgets.json"
 DEFAULT = ("cold", "ingest", "lifecycle", "engine", "zip")
 ALL = (*DEFAULT, "latency", "bulk")
+#: ``bulk`` in two halves, to run (or rerun) one at a time: ``--only rescoring`` / ``--only import``
+HALVES = ("rescoring", "import")
 QUICK = ("cold", "lifecycle", "engine")
 
 
@@ -111,17 +113,32 @@ def deployment_zip(_args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def latency(args: argparse.Namespace) -> dict[str, Any]:
-    from bench.lifecycle import latency_figures
+def _in_child(module: str, function: str, argument: int) -> dict[str, Any]:
+    """A local-stack figure in a fresh interpreter: one process runs one local stack (Chalice's local
+    server cannot be created twice in one process)."""
+    code = f"import json; from {module} import {function} as f; print(json.dumps(f({argument})))"
+    done = subprocess.run(  # noqa: S603 - our own interpreter and modules
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{module}.{function} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
-    return latency_figures(args.latency_leads)
+
+def latency(args: argparse.Namespace) -> dict[str, Any]:
+    return _in_child("bench.lifecycle", "latency_figures", args.latency_leads)
+
+
+def bulk_rescoring(args: argparse.Namespace) -> dict[str, Any]:
+    return _in_child("bench.scoring", "bulk_rescoring", args.bulk_leads)
+
+
+def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
+    return _in_child("bench.imports", "figures", args.bulk_leads)
 
 
 def bulk(args: argparse.Namespace) -> dict[str, Any]:
-    from bench.imports import figures as import_figures
-    from bench.scoring import bulk_rescoring
-
-    return {"rescoring": bulk_rescoring(args.bulk_leads), "import": import_figures(args.bulk_leads)}
+    return {"rescoring": bulk_rescoring(args), "import": bulk_import(args)}
 
 
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
@@ -132,6 +149,8 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "zip": deployment_zip,
     "latency": latency,
     "bulk": bulk,
+    "rescoring": bulk_rescoring,
+    "import": bulk_import,
 }
 
 
@@ -245,8 +264,13 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"p99 {la['delay_p99_seconds']} s",
             )
         )
-    if b := results.get("bulk"):
-        r, imp = b["rescoring"], b["import"]
+    rows.extend(_bulk_rows(results.get("bulk", {})))
+    return rows
+
+
+def _bulk_rows(b: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    if r := b.get("rescoring"):
         rows.append(
             (
                 f"bulk rescoring, {r['leads_scored']:,} leads",
@@ -255,6 +279,7 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"moto {r['floor_put_item_per_second']} put_item/s",
             )
         )
+    if imp := b.get("import"):
         rows.append(
             (
                 f"bulk import, {imp['rows']:,} rows",
@@ -314,7 +339,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.bulk_leads = args.bulk_leads or (20000 if full else 2000)
     if args.only:
         args.sections = [s.strip() for s in args.only.split(",") if s.strip()]
-        unknown = set(args.sections) - set(ALL)
+        unknown = set(args.sections) - {*ALL, *HALVES}
         if unknown:
             parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     else:
@@ -336,10 +361,16 @@ def main(argv: list[str] | None = None) -> int:
         },
         "seconds": {},
     }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     for name in args.sections:
         started = time.perf_counter()
-        results[name] = SECTIONS[name](args)
+        figures = SECTIONS[name](args)
+        if name in HALVES:
+            results.setdefault("bulk", {})[name] = figures
+        else:
+            results[name] = figures
         results["seconds"][name] = round(time.perf_counter() - started, 1)
+        args.json.write_text(json.dumps(results, indent=2))  # what is done so far, should a later one fail
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     checks = check_budgets(results, json.loads(BUDGETS.read_text())) if args.check else []
     results["budgets"] = checks
