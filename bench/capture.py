@@ -1,7 +1,8 @@
 """Capture benchmark: cold start, DynamoDB units per form submission, submissions per second.
 
-Run: ``make bench`` (or ``.venv/bin/python bench/capture.py``). Prints a table and writes
-``bench/results/capture.json``. Every figure is compared with its floor, measured in the same run:
+The ``cold`` and ``ingest`` sections of ``make bench`` (``bench/run.py``, which prints the table and
+writes ``bench/results/bench.json``; ``python bench/capture.py`` runs these two). Every figure is
+compared with its floor, measured in the same run:
 - cold start: ``import app`` against ``import boto3`` plus one DynamoDB client, fresh interpreters;
 - units: computed from the items each call writes and reads (see ``bench/units.py``);
 - throughput: submissions through the real route handler on in-process moto against raw ``put_item``

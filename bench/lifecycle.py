@@ -1,7 +1,8 @@
 """Lifecycle benchmark: DynamoDB units and SQS requests per lead from capture to hand-off, the cost per
 1,000 leads at on-demand prices, and the local stack's delay from form POST to the hand-off on the queue.
 
-Run: ``make bench-lifecycle`` (or ``.venv/bin/python bench/lifecycle.py [--leads 200]``).
+The ``lifecycle`` (units) and ``latency`` sections of ``make bench`` / ``make bench-full``
+(``bench/run.py``); ``make bench-lifecycle`` (``python bench/lifecycle.py [--leads 200]``) runs both.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Scoring benchmark: the engine against a hand-coded evaluator, the local pipeline from
 ``POST /v1/interactions`` to stored scores, and rescoring many leads on the local stack.
 
-Run: ``make bench-scoring`` (or ``.venv/bin/python bench/scoring.py [--leads 10000] [--skip-stack]``).
+The ``engine`` and bulk ``rescoring`` sections of ``make bench`` / ``make bench-full`` (``bench/run.py``);
+``make bench-scoring`` (``python bench/scoring.py [--leads 10000] [--skip-stack]``) also measures the
+``POST /v1/interactions``-to-score pipeline.
 Prints a table and writes ``bench/results/scoring.json``.
 """
 
