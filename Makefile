@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench bench-scoring bench-lifecycle bench-imports clean
+.PHONY: install run test lint format package bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
 
 install: $(STAMP)
 
@@ -30,12 +30,19 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-package: install  ## the CloudFormation template and zip to deploy, in out/
+package: install  ## the CloudFormation template and zip to deploy, in out/ (without what Lambda's runtime has)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --pkg-format cloudformation \
 		--merge-template infra/template.json --stage $${STAGE:-dev} out/
+	$(BIN)/python infra/slim_zip.py out/deployment.zip
 
-bench: install  ## capture throughput, request units and cold start, printed and written to bench/results/
-	$(BIN)/python bench/capture.py
+bench: install  ## cold start, units per submission and per lead, ingest, engine, zip: a table and bench/results/bench.json
+	$(BIN)/python -m bench.run $(ARGS)
+
+bench-quick: install  ## the budgets CI checks (bench/budgets.json): ratios and counts, under a minute
+	$(BIN)/python -m bench.run --quick $(ARGS)
+
+bench-full: install  ## every section, with 500-lead latency and 20,000-lead rescoring and import (long)
+	$(BIN)/python -m bench.run --full $(ARGS)
 
 bench-scoring: install  ## engine vs hand-coded, POST-to-score pipeline and 10,000-lead rescoring on the local stack
 	$(BIN)/python bench/scoring.py --leads $${LEADS:-10000}

@@ -1,7 +1,8 @@
 """Capture benchmark: cold start, DynamoDB units per form submission, submissions per second.
 
-Run: ``make bench`` (or ``.venv/bin/python bench/capture.py``). Prints a table and writes
-``bench/results/capture.json``. Every figure is compared with its floor, measured in the same run:
+The ``cold`` and ``ingest`` sections of ``make bench`` (``bench/run.py``, which prints the table and
+writes ``bench/results/bench.json``; ``python bench/capture.py`` runs these two). Every figure is
+compared with its floor, measured in the same run:
 - cold start: ``import app`` against ``import boto3`` plus one DynamoDB client, fresh interpreters;
 - units: computed from the items each call writes and reads (see ``bench/units.py``);
 - throughput: submissions through the real route handler on in-process moto against raw ``put_item``
@@ -53,29 +54,42 @@ def _importtime_total(module: str) -> float:
     return total / 1000
 
 
-def cold_start() -> dict[str, float]:
+def cold_start(runs: int = RUNS, importtime: bool = True) -> dict[str, float]:
+    """``import app`` against ``import boto3`` plus one DynamoDB client: each in ``runs`` fresh
+    interpreters, taken in turns (so a burst of load on a shared machine hits both alike), medians."""
     timer = "import time; t = time.perf_counter(); {body}; print(time.perf_counter() - t)"
-    app = [_fresh(timer.format(body="import app")) for _ in range(RUNS)]
-    boto = [_fresh(timer.format(body="import boto3")) for _ in range(RUNS)]
-    client = [
-        _fresh(timer.format(body="import boto3; boto3.client('dynamodb', region_name='us-east-1')"))
-        for _ in range(RUNS)
-    ]
-    return {
-        "import_app_ms": round(statistics.median(app) * 1000, 1),
-        "import_boto3_ms": round(statistics.median(boto) * 1000, 1),
-        "import_boto3_and_client_ms": round(statistics.median(client) * 1000, 1),
-        "importtime_app_total_ms": round(_importtime_total("app"), 1),
-        "importtime_boto3_total_ms": round(_importtime_total("boto3"), 1),
+    bodies = {
+        "app": "import app",
+        "boto3": "import boto3",
+        "client": "import boto3; boto3.client('dynamodb', region_name='us-east-1')",
     }
+    times: dict[str, list[float]] = {name: [] for name in bodies}
+    for _ in range(runs):
+        for name, body in bodies.items():
+            times[name].append(_fresh(timer.format(body=body)))
+    app, client = statistics.median(times["app"]), statistics.median(times["client"])
+    figures = {
+        "runs": runs,
+        "import_app_ms": round(app * 1000, 1),
+        "import_boto3_ms": round(statistics.median(times["boto3"]) * 1000, 1),
+        "import_boto3_and_client_ms": round(client * 1000, 1),
+        "ratio_app_to_boto3_and_client": round(app / client, 3),
+    }
+    if importtime:
+        figures["importtime_app_total_ms"] = round(_importtime_total("app"), 1)
+        figures["importtime_boto3_total_ms"] = round(_importtime_total("boto3"), 1)
+    return figures
 
 
 def _environment() -> Any:
     import boto3
 
-    from chalicelib import wiring
+    from bench.units import indexes_of, install
+    from chalicelib.local import moto_transactions
     from chalicelib.local.resources import create_resources, environment, load_template
 
+    install()  # before any client is built: every DynamoDB call asks for its consumed capacity
+    moto_transactions.install()  # the local stack's and the tests' moto: no whole-table copies
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -87,48 +101,28 @@ def _environment() -> Any:
         os.environ[name] = value
     os.environ.pop("AWS_ENDPOINT_URL", None)
     template = load_template()
-    found = create_resources(template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-")
+    found = create_resources(
+        template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-", boto3.client("s3")
+    )
     os.environ.update(environment(template, found))
-    wiring.reset()
-    gsis = {
-        found.tables[name]: len(res["Properties"].get("GlobalSecondaryIndexes", []))
-        + len(res["Properties"].get("LocalSecondaryIndexes", []))
-        for name, res in template["Resources"].items()
-        if res.get("Type") == "AWS::DynamoDB::Table"
-    }
-    return found, gsis
+    if "chalicelib.wiring" in sys.modules:  # forget adapters built for another environment
+        sys.modules["chalicelib.wiring"].reset()
+    indexes = {found.tables[name]: specs for name, specs in indexes_of(template).items()}
+    return found, indexes
 
 
-def _metered(meter: Any) -> Any:
-    from botocore.client import BaseClient
-
-    original = BaseClient._make_api_call
-
-    def call(self: Any, name: str, params: dict[str, Any]) -> Any:
-        if self.meta.service_model.service_name != "dynamodb":
-            meter.calls[f"{self.meta.service_model.service_name}:{name}"] += 1
-            return original(self, name, params)
-        meter.before(name, params)
-        parsed = original(self, name, params)
-        meter.after(name, params, parsed)
-        return parsed
-
-    BaseClient._make_api_call = call
-    return original
-
-
-def capture_figures() -> dict[str, Any]:
+def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
     import logging
 
     import boto3
     from chalice.test import Client
     from moto import mock_aws
 
-    from bench.units import Meter
+    from bench.units import Meter, metering
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
-        found, gsis = _environment()
+        found, indexes = _environment()
         from app import app
 
         form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
@@ -161,39 +155,33 @@ def capture_figures() -> dict[str, Any]:
                     lambda n: {**sample, "email": "warmup@bench.example.org", "first_name": f"P{n}"},
                 ),
             ):
-                meter = Meter(gsi_count=gsis)
-                original = _metered(meter)
-                try:
+                with metering(Meter(indexes=indexes)) as meter:
                     for n in range(20):
                         submit(make(n))
-                finally:
-                    from botocore.client import BaseClient
-
-                    BaseClient._make_api_call = original
                 per_case[case] = {
                     "wcu_per_submission": round(meter.wcu / 20, 2),
                     "rcu_per_submission": round(meter.rcu / 20, 2),
-                    "dynamodb_calls_per_submission": round(
-                        sum(v for k, v in meter.calls.items() if ":" not in k) / 20, 2
-                    ),
+                    "dynamodb_calls_per_submission": round(meter.dynamodb_calls / 20, 2),
+                    "reported_wcu_per_submission": round(meter.reported_wcu / 20, 2),
+                    "reported_rcu_per_submission": round(meter.reported_rcu / 20, 2),
                     "calls": {k: v / 20 for k, v in sorted(meter.calls.items())},
                 }
 
             start = time.perf_counter()
-            for n in range(SUBMISSIONS):
+            for n in range(submissions):
                 submit({**sample, "email": f"speed{n}@firm{n}.example.org"})
-            handler_rate = SUBMISSIONS / (time.perf_counter() - start)
+            handler_rate = submissions / (time.perf_counter() - start)
 
         raw = boto3.client("dynamodb")
         table = found.tables["ContactsTable"]
         start = time.perf_counter()
-        for n in range(SUBMISSIONS):
+        for n in range(submissions):
             raw.put_item(
                 TableName=table, Item={"contact_id": {"S": f"raw{n}"}, "email": {"S": f"raw{n}@x.org"}}
             )
-        put_rate = SUBMISSIONS / (time.perf_counter() - start)
+        put_rate = submissions / (time.perf_counter() - start)
         start = time.perf_counter()
-        for n in range(SUBMISSIONS):
+        for n in range(submissions):
             raw.transact_write_items(
                 TransactItems=[
                     {"Put": {"TableName": table, "Item": {"contact_id": {"S": f"tx{n}"}}}},
@@ -219,48 +207,24 @@ def capture_figures() -> dict[str, Any]:
                     },
                 ]
             )
-        transact_rate = SUBMISSIONS / (time.perf_counter() - start)
+        transact_rate = submissions / (time.perf_counter() - start)
     return {
         "units": per_case,
         "submissions_per_second": round(handler_rate, 1),
         "raw_put_item_per_second": round(put_rate, 1),
         "floor_captures_per_second": round(put_rate / 3, 1),
         "ratio_to_floor": round(handler_rate / (put_rate / 3), 2),
+        "floor_over_handler": round((put_rate / 3) / handler_rate, 2),
         "raw_three_item_transactions_per_second": round(transact_rate, 1),
         "ratio_to_transaction_floor": round(handler_rate / transact_rate, 2),
     }
 
 
 def main() -> None:
-    results = {"cold_start": cold_start(), **capture_figures()}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "capture.json").write_text(json.dumps(results, indent=2))
-    cold = results["cold_start"]
-    print(f"{'figure':<48}{'value':>12}")
-    for label, value in (
-        ("import app, median of 7 fresh interpreters (ms)", cold["import_app_ms"]),
-        ("import boto3 (ms)", cold["import_boto3_ms"]),
-        ("import boto3 + DynamoDB client (ms)", cold["import_boto3_and_client_ms"]),
-        ("-X importtime: import app total (ms)", cold["importtime_app_total_ms"]),
-        ("-X importtime: import boto3 total (ms)", cold["importtime_boto3_total_ms"]),
-        ("WCU per submission, new contact", results["units"]["new_contact"]["wcu_per_submission"]),
-        ("RCU per submission, new contact", results["units"]["new_contact"]["rcu_per_submission"]),
-        ("WCU per submission, known contact", results["units"]["repeat_contact"]["wcu_per_submission"]),
-        ("RCU per submission, known contact", results["units"]["repeat_contact"]["rcu_per_submission"]),
-        (
-            "DynamoDB calls per submission, new contact",
-            results["units"]["new_contact"]["dynamodb_calls_per_submission"],
-        ),
-        ("submissions/s through the handler (moto)", results["submissions_per_second"]),
-        ("raw put_item/s (same moto)", results["raw_put_item_per_second"]),
-        ("floor: put_item/s / 3 items", results["floor_captures_per_second"]),
-        ("handler / floor", results["ratio_to_floor"]),
-        ("raw 3-item transact_write_items/s (same moto)", results["raw_three_item_transactions_per_second"]),
-        ("handler / 3-item transaction floor", results["ratio_to_transaction_floor"]),
-    ):
-        print(f"{label:<48}{value:>12}")
-    print(f"calls per submission, new contact: {results['units']['new_contact']['calls']}")
-    print(f"written to {RESULTS / 'capture.json'}")
+    """The cold-start and ingest sections of ``bench/run.py`` (one table, one JSON file)."""
+    from bench.run import main as run
+
+    run(["--only", "cold,ingest"])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Lifecycle benchmark: DynamoDB units and SQS requests per lead from capture to hand-off, the cost per
 1,000 leads at on-demand prices, and the local stack's delay from form POST to the hand-off on the queue.
 
-Run: ``make bench-lifecycle`` (or ``.venv/bin/python bench/lifecycle.py [--leads 200]``).
+The ``lifecycle`` (units) and ``latency`` sections of ``make bench`` / ``make bench-full``
+(``bench/run.py``); ``make bench-lifecycle`` (``python bench/lifecycle.py [--leads 200]``) runs both.
 """
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ def units_figures(leads: int) -> dict[str, Any]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from bench.capture import _environment, _metered
-    from bench.units import Meter
+    from bench.capture import _environment
+    from bench.units import Meter, metering
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
-        found, gsis = _environment()
+        found, indexes = _environment()
         from app import app
         from chalicelib import wiring
         from chalicelib.local.stack import build_pump
@@ -91,11 +92,7 @@ def units_figures(leads: int) -> dict[str, Any]:
                 body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
             )
             pump.drain()
-            meter = Meter(gsi_count=gsis)
-            from botocore.client import BaseClient
-
-            original = _metered(meter)
-            try:
+            with metering(Meter(indexes=indexes)) as meter:
                 for n in range(leads):
                     response = client.http.post(
                         "/v1/forms/contact-us/submissions",
@@ -104,8 +101,6 @@ def units_figures(leads: int) -> dict[str, Any]:
                     )
                     assert response.status_code == 201, response.body
                     pump.drain()
-            finally:
-                BaseClient._make_api_call = original
         handoffs = boto3.client("sqs").get_queue_attributes(
             QueueUrl=found.queue_urls["SalesHandoffQueue"], AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]["ApproximateNumberOfMessages"]
@@ -121,7 +116,11 @@ def units_figures(leads: int) -> dict[str, Any]:
         "handoffs_on_queue": int(handoffs),
         "wcu_per_lead": round(wcu, 1),
         "rcu_per_lead": round(rcu, 1),
-        "dynamodb_calls_per_lead": round(sum(v for k, v in meter.calls.items() if ":" not in k) / leads, 1),
+        "dynamodb_calls_per_lead": round(meter.dynamodb_calls / leads, 1),
+        "reported_wcu_per_lead": round(meter.reported_wcu / leads, 1),
+        "reported_rcu_per_lead": round(meter.reported_rcu / leads, 1),
+        "units_source": "computed from item sizes (bench/units.py); reported_* is the service's "
+        "ConsumedCapacity (moto: a constant)",
         "sqs_requests_per_lead": round(sqs_per_lead, 1),
         "stream_reads_by_the_local_pump_per_lead": round(stream_reads / leads, 1),
         "cost_per_1000_leads_usd": round(cost, 4),

@@ -22,14 +22,20 @@ X_EDUCATION_MAPPING: dict[str, Any] = json.loads(
 def x_education_csv(rows: int | None = None) -> bytes:
     """The X Education leads as CSV with an ``Email`` column added: the data set is anonymised (no
     addresses), so each Prospect ID stands in for one, as an operator would have to add them. The
-    domain is ``example.com``: a mailbox domain, so no one company is made of 9,237 people."""
+    domain is ``example.com``: a mailbox domain, so no one company is made of 9,237 people. Asked for
+    more rows than the file has, it starts over with new people (``-r2`` on the address and id)."""
     with X_EDUCATION.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["Email", *(reader.fieldnames or [])])
-        writer.writeheader()
-        for n, row in enumerate(reader):
-            if rows is not None and n == rows:
-                break
-            writer.writerow({"Email": f"lead-{row['Prospect ID']}@example.com", **row})
+        fieldnames = reader.fieldnames or []
+        source = list(reader)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["Email", *fieldnames])
+    writer.writeheader()
+    wanted = len(source) if rows is None else rows
+    for n in range(wanted):
+        row = dict(source[n % len(source)])
+        lap = n // len(source)
+        if lap:
+            row["Prospect ID"] = f"{row['Prospect ID']}-r{lap + 1}"
+        writer.writerow({"Email": f"lead-{row['Prospect ID']}@example.com", **row})
     return out.getvalue().encode()

@@ -1,22 +1,48 @@
-"""DynamoDB capacity units per request, computed from item sizes with DynamoDB's published rules.
+"""DynamoDB capacity units per request: what the service reports, and what item sizes cost.
 
-moto answers ``ReturnConsumedCapacity`` with a constant (and nothing for transactions), so its figure
-says nothing about a design. This meter hooks botocore's events, sizes every item written or read the
-way DynamoDB does, and charges:
+:func:`metering` hooks botocore's events on every client created while it is installed (boto3's,
+PynamoDB's, Powertools'): ``before-parameter-build`` asks every DynamoDB call for
+``ReturnConsumedCapacity=TOTAL`` and hands its parameters to the :class:`Meter`; ``after-call`` gives
+the meter the answer, whose ``ConsumedCapacity`` is summed as the *reported* units. Against real
+DynamoDB those are the units billed. moto answers with a constant (and nothing for transactions), so
+the meter also sizes every item written or read the way DynamoDB does and charges (the *computed*
+units, the figures the benchmarks report on moto):
 
 - writes: 1 WCU per started KB of the item (the larger of old and new is not known here: the new item
-  is used), x2 inside a transaction, plus the same again for every global secondary index that
-  projects the item (``ALL`` projection);
+  is used; an update or delete is charged its minimum, 1), x2 inside a transaction; plus, for every
+  secondary index the item is in (it has the index's keys: indexes are sparse), 1 WCU per
+  started KB of what the index projects (``ALL``: the item; ``KEYS_ONLY``/``INCLUDE``: the keys and
+  the included attributes), with the same factor (an upper bound: transactions are not documented to
+  double index writes); an update is charged 1 per index whose attributes it names;
 - reads: 1 RCU per started 4 KB for a strongly consistent read, 0.5 for an eventually consistent
   one, x2 inside a transaction; a query or scan charges the sum of the items' sizes it returns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Operations that accept ``ReturnConsumedCapacity``.
+CAPACITY_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
 def attribute_size(value: dict[str, Any]) -> int:
@@ -43,35 +69,93 @@ def item_size(item: dict[str, Any]) -> int:
     return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
 
 
+@dataclass(frozen=True)
+class Index:
+    """A secondary index as the template declares it."""
+
+    keys: tuple[str, ...]
+    table_keys: tuple[str, ...]
+    projection: str = "ALL"
+    include: tuple[str, ...] = ()
+
+    def projected(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """What the index stores of ``item``; ``None`` when the item is not in it."""
+        if any(key not in item for key in self.keys):
+            return None
+        if self.projection == "ALL":
+            return item
+        names = {*self.keys, *self.table_keys, *self.include}
+        return {k: v for k, v in item.items() if k in names}
+
+    def names(self) -> set[str]:
+        return {*self.keys, *self.include}
+
+
+def indexes_of(template: dict[str, Any]) -> dict[str, list[Index]]:
+    """The secondary indexes (global and local) of every table of a CloudFormation template, by logical
+    id."""
+    found: dict[str, list[Index]] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        table_keys = tuple(k["AttributeName"] for k in props["KeySchema"])
+        found[logical_id] = [
+            Index(
+                keys=tuple(k["AttributeName"] for k in index["KeySchema"]),
+                table_keys=table_keys,
+                projection=index["Projection"]["ProjectionType"],
+                include=tuple(index["Projection"].get("NonKeyAttributes", [])),
+            )
+            for index in [*props.get("GlobalSecondaryIndexes", []), *props.get("LocalSecondaryIndexes", [])]
+        ]
+    return found
+
+
 @dataclass
 class Meter:
-    """Feed it every DynamoDB call (:meth:`before` and :meth:`after`); read ``wcu``, ``rcu``, ``calls``."""
+    """Feed it every DynamoDB call (:meth:`before` and :meth:`after`); read ``wcu``, ``rcu``, ``calls``
+    (computed from item sizes) and ``reported_wcu``, ``reported_rcu`` (the service's
+    ``ConsumedCapacity``). Calls to other services are counted as ``"<service>:<operation>"``."""
 
-    gsi_count: dict[str, int] = field(default_factory=dict)
+    indexes: dict[str, list[Index]] = field(default_factory=dict)
     wcu: float = 0.0
     rcu: float = 0.0
+    reported_wcu: float = 0.0
+    reported_rcu: float = 0.0
     calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def dynamodb_calls(self) -> int:
+        return sum(v for k, v in self.calls.items() if ":" not in k)
+
+    def reported(self, name: str, parsed: dict[str, Any]) -> None:
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            if "WriteCapacityUnits" in entry or "ReadCapacityUnits" in entry:
+                self.reported_wcu += float(entry.get("WriteCapacityUnits", 0.0))
+                self.reported_rcu += float(entry.get("ReadCapacityUnits", 0.0))
+            elif name in _WRITES:
+                self.reported_wcu += float(entry.get("CapacityUnits", 0.0))
+            else:
+                self.reported_rcu += float(entry.get("CapacityUnits", 0.0))
 
     def before(self, name: str, params: dict[str, Any]) -> None:
         self.calls[name] += 1
         if name == "PutItem":
             self._write(params["TableName"], params["Item"], 1)
         elif name in ("UpdateItem", "DeleteItem"):
-            self._write(params["TableName"], params.get("Key", {}), 1, minimum=1)
+            self._change(params["TableName"], params, 1)
         elif name == "TransactWriteItems":
-            for entry in params["TransactItems"]:
-                ((kind, body),) = entry.items()
-                if kind == "Put":
-                    self._write(body["TableName"], body["Item"], 2)
-                elif kind == "ConditionCheck":
-                    self.rcu += 2
-                else:
-                    self._write(body["TableName"], body.get("Key", {}), 2, minimum=1)
+            self._transaction(params["TransactItems"])
         elif name == "BatchWriteItem":
             for table, requests in params["RequestItems"].items():
                 for request in requests:
                     put = request.get("PutRequest", {}).get("Item")
-                    self._write(table, put or request["DeleteRequest"]["Key"], 1)
+                    if put is not None:
+                        self._write(table, put, 1)
+                    else:
+                        self._change(table, request["DeleteRequest"], 1)
 
     def after(self, name: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
         if name == "GetItem":
@@ -89,9 +173,34 @@ class Meter:
                     1.0 if consistent else 0.5
                 )
 
-    def _write(self, table: str, item: dict[str, Any], factor: int, minimum: int = 0) -> None:
-        units = max(minimum, math.ceil(item_size(item) / 1024))
-        self.wcu += factor * units * (1 + self.gsi_count.get(table, 0))
+    def _transaction(self, entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            ((kind, body),) = entry.items()
+            if kind == "Put":
+                self._write(body["TableName"], body["Item"], 2)
+            elif kind == "ConditionCheck":
+                self.rcu += 2
+            else:
+                self._change(body["TableName"], body, 2)
+
+    def _write(self, table: str, item: dict[str, Any], factor: int) -> None:
+        units = max(1, math.ceil(item_size(item) / 1024))
+        for index in self.indexes.get(table, []):
+            projected = index.projected(item)
+            if projected is not None:
+                units += max(1, math.ceil(item_size(projected) / 1024))
+        self.wcu += factor * units
+
+    def _change(self, table: str, body: dict[str, Any], factor: int) -> None:
+        """An update or a delete: the item is not known here, so its minimum, and 1 per index it may
+        touch (a delete: every index; an update: those whose attributes it names)."""
+        named = set(body.get("ExpressionAttributeNames", {}).values())
+        touched = [
+            index
+            for index in self.indexes.get(table, [])
+            if "UpdateExpression" not in body or index.projection == "ALL" or named & index.names()
+        ]
+        self.wcu += factor * (1 + len(touched))
 
     @staticmethod
     def _read(items: list[dict[str, Any]], consistent: bool, summed: bool = False) -> float:
@@ -101,3 +210,63 @@ class Meter:
         if summed:
             return per * max(1, math.ceil(sum(item_size(i) for i in items) / 4096))
         return sum(per * max(1, math.ceil(item_size(i) / 4096)) for i in items)
+
+
+# ---------------------------------------------------------------- botocore event hooks
+
+_active: list[Meter] = []
+_installed: list[Any] = []
+
+
+def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    if model.name in CAPACITY_OPERATIONS:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+    context["bench_params"] = params
+    for meter in _active:
+        meter.before(model.name, params)
+
+
+def _after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+    params = context.get("bench_params", {})
+    for meter in _active:
+        meter.after(model.name, params, parsed)
+        meter.reported(model.name, parsed)
+
+
+def _before_call(model: Any, **_: Any) -> None:
+    service = model.service_model.service_name
+    if service != "dynamodb":
+        for meter in _active:
+            meter.calls[f"{service}:{model.name}"] += 1
+
+
+def install() -> None:
+    """Register the hooks on every botocore client created from now on (idempotent). Install it before
+    the code under test builds its clients (they are cached)."""
+    if _installed:
+        return
+    from botocore.session import Session
+
+    original = Session.create_client
+
+    def create_client(self: Session, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        events = client.meta.events
+        events.register("before-parameter-build.dynamodb", _before_parameter_build)
+        events.register("after-call.dynamodb", _after_call)
+        events.register("before-call", _before_call)
+        return client
+
+    Session.create_client = create_client
+    _installed.append(original)
+
+
+@contextlib.contextmanager
+def metering(meter: Meter) -> Iterator[Meter]:
+    """Feed ``meter`` every call made by clients created after :func:`install`, while in the block."""
+    install()
+    _active.append(meter)
+    try:
+        yield meter
+    finally:
+        _active.remove(meter)

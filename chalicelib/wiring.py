@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.settings import Settings, get_settings
-
 if TYPE_CHECKING:
     from chalicelib.integrations.s3 import ObjectStore
+    from chalicelib.settings import Settings
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.identity import IdentityStore
@@ -43,6 +42,7 @@ def deps() -> Deps:
 
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
+    from chalicelib.settings import get_settings
     from chalicelib.store import records
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
@@ -110,6 +110,8 @@ def idempotent(
         idempotent_function,
     )
 
+    from chalicelib.settings import get_settings
+
     settings = get_settings()
     import boto3
 
@@ -133,6 +135,8 @@ def idempotent(
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local stack change the environment)."""
+    from chalicelib.settings import get_settings
+
     get_settings.cache_clear()
     deps.cache_clear()
     identity.cache_clear()

@@ -12,9 +12,6 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 Entity = Literal["contact", "account", "lead"]
 ENTITIES: tuple[Entity, ...] = ("contact", "account", "lead")
 FieldType = Literal["string", "integer", "number", "boolean", "email", "phone", "date"]
@@ -54,6 +51,9 @@ def parse_path(path: str) -> tuple[Entity, str]:
 
 
 def normalise_email(value: str) -> str:
+    # imported on first use: the stream functions never validate an address (and these two cost ~90 ms)
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -62,6 +62,8 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_phone(value: str, region: str | None) -> str:
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, region.upper() if region else None)
     except phonenumbers.NumberParseException:

@@ -58,6 +58,19 @@ class Facts:
     interactions: Sequence[Interaction]
     as_of: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    _by_type: dict[str, list[Interaction]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def of_type(self, event_type: str) -> Sequence[Interaction]:
+        """The interactions of one type (``*``: all), in their order; grouped once per evaluation, so
+        each event condition looks only at its own type."""
+        if event_type == "*":
+            return self.interactions
+        if not self._by_type and self.interactions:
+            for interaction in self.interactions:
+                self._by_type.setdefault(interaction.type, []).append(interaction)
+        return self._by_type.get(event_type, [])
 
 
 class InvalidCondition(Exception):
@@ -230,16 +243,14 @@ class EventLeaf(Condition):
 
     def matching(self, facts: Facts) -> list[Interaction]:
         """The interactions this leaf counts: of its type, matching ``where``, inside the window."""
-        start = facts.as_of - self.window if self.window is not None else None
+        as_of, where = facts.as_of, self.where
+        start = as_of - self.window if self.window is not None else None
         found = []
-        for interaction in facts.interactions:
-            if self.event_type not in ("*", interaction.type):
+        for interaction in facts.of_type(self.event_type):
+            at = interaction.occurred_at
+            if at > as_of or (start is not None and at < start):
                 continue
-            if interaction.occurred_at > facts.as_of or (
-                start is not None and interaction.occurred_at < start
-            ):
-                continue
-            if self.where is not None and not _where_holds(self.where, interaction.properties):
+            if where is not None and not _where_holds(where, interaction.properties):
                 continue
             found.append(interaction)
         return found

@@ -21,7 +21,6 @@ from chalicelib.integrations import csv_import
 from chalicelib.integrations.csv_import import CsvRow, ImportMapping, ResolvedImport
 from chalicelib.observability import count, logger
 from chalicelib.services.capture import Received, capture
-from chalicelib.store.imports import ChunkResult
 from chalicelib.wiring import Deps
 
 UPLOAD_URL_SECONDS = 900
@@ -193,6 +192,8 @@ def process_chunk(message: dict[str, Any], deps: Deps) -> bool:
             continue
         counts[outcome[0]] += 1
         counts["interactions"] += outcome[1]
+    from chalicelib.store.imports import ChunkResult  # lazily: pynamodb is not needed to import the app
+
     result = ChunkResult(chunk=int(message["chunk"]), rows=len(message["rows"]), counts=counts, errors=errors)
     done = deps.imports.chunk_done(import_id, result, datetime.now(UTC))
     if done:

@@ -15,13 +15,14 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, NotAuthentic, NotFound, ValidationFailed
 from chalicelib.integrations import linkedin
-from chalicelib.settings import get_settings
 
 SIGNATURE_HEADER = "X-LI-Signature"
 _FORM_URN = re.compile(r"(?:urn:li:leadGenForm:)?([A-Za-z0-9_\-.]{1,100})")
 
 
 def _secret() -> str:
+    from chalicelib.settings import get_settings  # lazily: pydantic-settings is not needed to import
+
     secret = get_settings().linkedin_client_secret
     if not secret:
         raise Conflict(

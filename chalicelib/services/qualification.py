@@ -73,10 +73,11 @@ def list_definitions(kind: str, deps: Deps) -> list[dict[str, Any]]:
 
 
 def load_rules(deps: Deps) -> list[QualificationRule]:
-    """The rules, read for each evaluation; a rule over a model that is not active cannot fire."""
+    """The rules, re-read at most every ``models_cache_seconds`` (like the models they read); a rule over
+    a model that is not active cannot fire."""
     known = frozenset(model.model_id for model in scoring.active_models(deps))
     rules = []
-    for rule_id, spec in deps.handoffs.rules(QUALIFICATION):
+    for rule_id, spec in deps.handoffs.rules(QUALIFICATION, deps.settings.models_cache_seconds):
         try:
             rules.append(parse_rule(rule_id, spec, known))
         except ValidationFailed:
@@ -187,7 +188,7 @@ def leads_to_qualify(
 
 def load_triggers(deps: Deps) -> list[Trigger]:
     found = []
-    for trigger_id, spec in deps.handoffs.rules(TRIGGER):
+    for trigger_id, spec in deps.handoffs.rules(TRIGGER, deps.settings.models_cache_seconds):
         try:
             found.append(parse_trigger(trigger_id, spec))
         except ValidationFailed:

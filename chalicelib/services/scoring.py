@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.predictive import AnyModel, evaluate, parse_any
+from chalicelib.domain.scoring import Score
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
@@ -50,35 +51,64 @@ def rescore_contacts(
     contact_ids: Iterable[str], deps: Deps, now: datetime, models: Sequence[AnyModel] | None = None
 ) -> int:
     """Rescore the leads of these contacts with every active model (or ``models``); returns how many
-    scores were written or removed."""
+    scores were written or removed. The contacts, their accounts, leads and stored scores are read in
+    batches (a rescoring page is a few calls, not a few per lead); interactions, one query per contact."""
     chosen = list(models) if models is not None else active_models(deps)
     if not chosen:
         return 0
+    ids = list(dict.fromkeys(contact_ids))
+    contacts = {c.contact_id: c for c in deps.store.get_contacts(ids)}
+    accounts = {
+        a.account_id: a
+        for a in deps.scoring.get_accounts(
+            [c.account_id for c in contacts.values() if c.account_id], consistent=True
+        )
+    }
+    lead_ids = [lead_id for c in contacts.values() for lead_id in c.lead_ids]
+    leads = {lead.lead_id: lead for lead in deps.store.get_leads(lead_ids)}
+    scores = deps.scoring.scores_for(lead_ids, [m.model_id for m in chosen])
     changed = 0
-    for contact_id in dict.fromkeys(contact_ids):
-        changed += _rescore_contact(contact_id, chosen, deps, now)
+    for contact_id in ids:
+        contact = contacts.get(contact_id)
+        if contact is None:
+            continue
+        account = accounts.get(contact.account_id) if contact.account_id else None
+        mine = [leads[lead_id] for lead_id in contact.lead_ids if lead_id in leads]
+        changed += _rescore_contact(contact, account, mine, chosen, deps, now, scores)
     return changed
 
 
-def _rescore_contact(contact_id: str, models: Sequence[AnyModel], deps: Deps, now: datetime) -> int:
-    contact = deps.store.get_contact(contact_id)
-    if contact is None:
-        return 0
-    account = deps.store.get_account(contact.account_id) if contact.account_id else None
+def _rescore_contact(
+    contact: Contact,
+    account: Account | None,
+    leads: list[Lead],
+    models: Sequence[AnyModel],
+    deps: Deps,
+    now: datetime,
+    scores: dict[str, dict[str, Score]],
+) -> int:
     by_contact = [m for m in models if m.scope == "contact"]
     by_account = [m for m in models if m.scope == "account"]
     changed = 0
-    if by_contact and contact.lead_ids:
-        interactions = deps.scoring.interactions_since(contact_id, lookback_start(by_contact, now))
-        leads = deps.store.get_leads(contact.lead_ids)
-        changed += _apply(leads, {contact_id: contact}, account, interactions, by_contact, deps, now)
+    if by_contact and leads:
+        interactions = deps.scoring.interactions_since(contact.contact_id, lookback_start(by_contact, now))
+        changed += _apply(
+            leads, {contact.contact_id: contact}, account, interactions, by_contact, deps, now, scores
+        )
     if by_account:
         contacts = account_contacts(contact, account, deps)
         since = lookback_start(by_account, now)
         interactions = [i for c in contacts for i in deps.scoring.interactions_since(c.contact_id, since)]
-        leads = deps.store.get_leads([lead_id for c in contacts for lead_id in c.lead_ids])
+        colleagues = deps.store.get_leads([lead_id for c in contacts for lead_id in c.lead_ids])
         changed += _apply(
-            leads, {c.contact_id: c for c in contacts}, account, interactions, by_account, deps, now
+            colleagues,
+            {c.contact_id: c for c in contacts},
+            account,
+            interactions,
+            by_account,
+            deps,
+            now,
+            scores,
         )
     return changed
 
@@ -99,10 +129,12 @@ def _apply(
     models: Sequence[AnyModel],
     deps: Deps,
     now: datetime,
+    scores: dict[str, dict[str, Score]],
 ) -> int:
     changed = 0
     for lead in leads:
-        stored = deps.scoring.scores_of(lead.lead_id)
+        # read with the page when it could be; a colleague's lead (account scope) is read here
+        stored = scores[lead.lead_id] if lead.lead_id in scores else deps.scoring.scores_of(lead.lead_id)
         for model in models:
             new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now)
             old = stored.get(model.model_id)

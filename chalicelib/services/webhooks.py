@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -21,8 +21,10 @@ from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import webhooks
 from chalicelib.observability import count, logger
 from chalicelib.services.capture import Received, capture
-from chalicelib.store.integrations import Integration, Secret
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:  # pynamodb is imported by the first call, not by the app's import
+    from chalicelib.store.integrations import Integration
 
 #: A source may have this many active secrets: the current one and the one being replaced.
 MAX_SECRETS = 2
@@ -65,6 +67,8 @@ def add_secret(source: str, deps: Deps) -> dict[str, Any]:
     the new one, moving the sender to it, then retiring the old one (or adding the next)."""
     found = _get(source, deps)
     now = datetime.now(UTC)
+    from chalicelib.store.integrations import Secret
+
     secret = Secret(secret_id=new_id("sec"), secret=webhooks.new_secret(), created_at=now.isoformat())
     kept = (*found.secrets, secret)[-MAX_SECRETS:]
     deps.integrations.put(found.integration_id, found.form, kept, now, found)

@@ -529,24 +529,21 @@ class DynamoStore:
         return True
 
     def note_activity(self, contact_id: str, at: datetime) -> None:
-        """Keep the newest interaction time; an older or repeated one changes nothing. The update is
-        conditioned on the version read and bumps it, like every contact write, so a capture planned
-        on the older version cannot overwrite it (and this never rolls a version back)."""
-        for _ in range(10):
-            try:
-                record = ContactRecord.get(contact_id, consistent_read=True)
-            except DoesNotExist:
-                return
-            if record.last_interaction_at is not None and record.last_interaction_at >= at:
-                return
-            try:
-                record.update(actions=[ContactRecord.last_interaction_at.set(at)])
-            except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue  # someone wrote the contact in between: read it again
-            return
-        raise ConcurrentUpdate("the contact kept changing; the record will be retried")
+        """Keep the newest interaction time; an older or repeated one changes nothing. One conditional
+        update, no read: it bumps the version like every contact write (``ADD``), so a capture planned
+        on the older version cannot overwrite it, and it never rolls a version back."""
+        record = ContactRecord(contact_id)
+        record.version = 0  # without the version condition only "ADD version 1" is sent
+        newer = ContactRecord.last_interaction_at.does_not_exist() | (ContactRecord.last_interaction_at < at)
+        try:
+            record.update(
+                actions=[ContactRecord.last_interaction_at.set(at)],
+                condition=ContactRecord.contact_id.exists() & newer,
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise  # a failed condition: no such contact, or a newer time already
 
     # ------------------------------------------------------------ forms
 

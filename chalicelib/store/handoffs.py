@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,12 +42,14 @@ def history_item(
 class HandoffStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._rules: dict[str, tuple[float, list[tuple[str, dict[str, Any]]]]] = {}
 
     # ------------------------------------------------------------ rules and triggers
 
     def put_rule(self, kind: str, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
         created = self.get_rule(kind, rule_id) is None
         RuleRecord(kind, rule_id, definition=json.dumps(definition), updated_at=now).save()
+        self._rules.pop(kind, None)
         return created
 
     def get_rule(self, kind: str, rule_id: str) -> dict[str, Any] | None:
@@ -55,8 +58,16 @@ class HandoffStore:
         except DoesNotExist:
             return None
 
-    def rules(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(r.rule_id, json.loads(r.definition)) for r in RuleRecord.query(kind)]
+    def rules(self, kind: str, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        """Every rule of a kind; with ``max_age``, a list read at most that many seconds ago (the stream
+        functions read them per batch: a new rule takes effect within ``max_age`` everywhere, at once
+        in the container that wrote it)."""
+        cached = self._rules.get(kind)
+        if max_age > 0 and cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = [(r.rule_id, json.loads(r.definition)) for r in RuleRecord.query(kind)]
+        self._rules[kind] = (time.monotonic() + max_age, found)
+        return found
 
     # ------------------------------------------------------------ writes that decide work
 

@@ -190,6 +190,15 @@ class ScoringStore:
         records = ScoreRecord.query(lead_id, consistent_read=True)
         return {r.model_id: score_from(r) for r in records if r.score is not None}
 
+    def scores_for(self, lead_ids: Sequence[str], model_ids: Sequence[str]) -> dict[str, dict[str, Score]]:
+        """``scores_of`` for many leads at once, these models only: one ``BatchGetItem`` per 100 keys."""
+        keys = [(lead_id, model_id) for lead_id in dict.fromkeys(lead_ids) for model_id in model_ids]
+        found: dict[str, dict[str, Score]] = {lead_id: {} for lead_id in lead_ids}
+        for r in ScoreRecord.batch_get(keys, consistent_read=True) if keys else []:
+            if r.score is not None:
+                found[r.lead_id][r.model_id] = score_from(r)
+        return found
+
     def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
         """Write a score unless a newer evaluation (a later ``as_of``) is stored already."""
         record = ScoreRecord(
@@ -291,9 +300,10 @@ class ScoringStore:
         query = LeadRecord.by_state.query(state, scan_index_forward=False, limit=limit, page_size=500)
         return [lead_from(r) for r in query]
 
-    def get_accounts(self, account_ids: Sequence[str]) -> list[Account]:
+    def get_accounts(self, account_ids: Sequence[str], consistent: bool = False) -> list[Account]:
         ids = list(dict.fromkeys(account_ids))
-        return [account_from(r) for r in AccountRecord.batch_get(ids)] if ids else []
+        found = AccountRecord.batch_get(ids, consistent_read=consistent) if ids else []
+        return [account_from(r) for r in found]
 
     def iter_leads(self, page_size: int) -> Iterator[Lead]:
         for record in LeadRecord.scan(page_size=page_size):
