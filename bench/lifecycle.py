@@ -56,6 +56,47 @@ RULE = {
 }
 
 
+#: Distinct people for the lifecycle figures: a lead's own cost, not the duplicate suspicions that many
+#: submissions with one name and one phone would rightly raise.
+_PEOPLE = [
+    "Grace Hopper",
+    "Alan Turing",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "John Backus",
+    "Margaret Hamilton",
+    "Ken Thompson",
+    "Radia Perlman",
+    "Tony Hoare",
+    "Shafi Goldwasser",
+    "Niklaus Wirth",
+    "Leslie Lamport",
+    "Karen Jones",
+    "Dennis Ritchie",
+    "Jean Sammet",
+    "Butler Lampson",
+    "Adele Goldberg",
+    "Robin Milner",
+    "Sophie Wilson",
+    "Fran Bilas",
+    "Kristen Nygaard",
+    "Hedy Lamarr",
+]
+
+
+def _person(sample: dict[str, Any], n: int) -> dict[str, Any]:
+    first, last = _PEOPLE[n % len(_PEOPLE)].split()
+    return {
+        **sample,
+        "email": f"lead{n}@analytical-engines.co.uk",
+        "first_name": first,
+        "last_name": f"{last}{n // len(_PEOPLE) or ''}",
+        "phone": f"+44 20 7946 {1000 + n:04d}",
+    }
+
+
 def units_figures(leads: int) -> dict[str, Any]:
     """Everything one lead costs, in-process on moto: capture, the scoring function, qualification, the
     outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not)."""
@@ -97,7 +138,7 @@ def units_figures(leads: int) -> dict[str, Any]:
                     response = client.http.post(
                         "/v1/forms/contact-us/submissions",
                         headers={"Content-Type": "application/json"},
-                        body=json.dumps({**sample, "email": f"lead{n}@analytical-engines.co.uk"}),
+                        body=json.dumps(_person(sample, n)),
                     )
                     assert response.status_code == 201, response.body
                     pump.drain()

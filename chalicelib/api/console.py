@@ -18,7 +18,6 @@ from chalicelib import wiring
 from chalicelib.api.errors import ApiError
 from chalicelib.api.http import endpoint, json_response
 from chalicelib.domain.errors import NotFound
-from chalicelib.services import dead_letters, reports
 
 bp = Blueprint(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "console"
@@ -79,6 +78,8 @@ def capture_script(request: Request) -> Response:
 
 @endpoint(bp, "/v1/reports/funnel", "GET", scope="sales")
 def funnel(request: Request) -> Response:
+    from chalicelib.services import reports
+
     return json_response(200, reports.funnel(dict(request.query_params or {}), wiring.deps()))
 
 
@@ -86,14 +87,20 @@ def funnel(request: Request) -> Response:
 def score_distribution(request: Request, model_id: str) -> Response:
     if request.query_params:
         raise ApiError("this report takes no parameters", next(iter(request.query_params)))
+    from chalicelib.services import reports
+
     return json_response(200, reports.distribution(model_id))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin")
 def list_dead_letters(request: Request) -> Response:
+    from chalicelib.services import dead_letters
+
     return json_response(200, dead_letters.peek(wiring.deps()))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters/redrive", "POST", scope="admin")
 def redrive_dead_letters(request: Request) -> Response:
+    from chalicelib.services import dead_letters
+
     return json_response(200, dead_letters.redrive(wiring.deps()))
