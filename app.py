@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, imports, leads, models, sales, webhooks
+from chalicelib.api import capture, health, identity, imports, leads, models, sales, webhooks
 from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
@@ -22,6 +22,12 @@ app.register_blueprint(sales.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
+app.register_blueprint(identity.bp)
+
+# operator experience: the web console, capture.js and the reports they read
+from chalicelib.api import console  # noqa: E402
+
+app.register_blueprint(console.bp)
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
@@ -121,3 +127,11 @@ def retrain_predictive(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import predictive
 
     return predictive.retrain_weekly()
+
+
+# identity and data rights: suspected duplicates from the contacts stream
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="detect_duplicates")
+def detect_duplicates(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import identity
+
+    return identity.detect_duplicates(event.to_dict(), event.context)

@@ -37,10 +37,13 @@ class Settings(BaseSettings):
     opportunities_table: str = Field("leadflow-opportunities", alias="OPPORTUNITIES_TABLE")
     integrations_table: str = Field("leadflow-integrations", alias="INTEGRATIONS_TABLE")
     imports_table: str = Field("leadflow-imports", alias="IMPORTS_TABLE")
+    identity_table: str = Field("leadflow-identity", alias="IDENTITY_TABLE")
     imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
     handoff_queue_url: str = Field("", alias="HANDOFF_QUEUE_URL")
+    #: The hand-off dead-letter queue (the console lists and redrives it).
+    handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
+    from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
     from chalicelib.store.scoring import ScoringStore
@@ -83,6 +84,19 @@ def deps() -> Deps:
     )
 
 
+@lru_cache(maxsize=1)
+def identity() -> IdentityStore:
+    """Duplicates, merges, segments and erasures (on the tables :func:`deps` binds)."""
+    from pynamodb.connection import Connection
+
+    from chalicelib.store.identity import IdentityStore
+
+    settings = deps().settings
+    return IdentityStore(
+        Connection(region=settings.region, host=settings.aws_endpoint_url), settings.idempotency_table
+    )
+
+
 @cache
 def idempotent(
     operation: str, function: Callable[[dict[str, Any]], dict[str, Any]]
@@ -121,4 +135,5 @@ def reset() -> None:
     """Forget every cached adapter (tests and the local stack change the environment)."""
     get_settings.cache_clear()
     deps.cache_clear()
+    identity.cache_clear()
     idempotent.cache_clear()

@@ -14,7 +14,9 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales")
 def get_lead(request: Request, lead_id: str) -> Response:
-    return json_response(200, leads.get_lead(lead_id, wiring.deps()))
+    body = leads.get_lead(lead_id, wiring.deps())
+    body["duplicate_of"] = _duplicate_of(body["contact_id"])
+    return json_response(200, body)
 
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales")
@@ -24,4 +26,13 @@ def list_leads(request: Request) -> Response:
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin")
 def get_contact(request: Request, contact_id: str) -> Response:
-    return json_response(200, leads.get_contact(contact_id, wiring.deps()))
+    body = leads.get_contact(contact_id, wiring.deps())
+    body["duplicate_of"] = _duplicate_of(contact_id)
+    return json_response(200, body)
+
+
+def _duplicate_of(contact_id: str) -> list[dict[str, object]]:
+    """Suspected duplicates of the contact (identity), shown beside the lead or contact."""
+    from chalicelib.services import identity
+
+    return identity.duplicate_of(contact_id, wiring.identity())

@@ -296,16 +296,111 @@ ROUTES: dict[str, dict[str, Any]] = {
         "summary": "a LinkedIn form's mapping",
         "ok": ["200"],
     },
+    # identity and data rights
+    "GET /v1/duplicates": {
+        "scope": "admin",
+        "summary": "suspected duplicate contacts",
+        "query": ["limit", "cursor", "strength"],
+        "ok": ["200"],
+    },
+    "POST /v1/contacts/{contact_id}/merge": {
+        "scope": "admin",
+        "summary": "merge a duplicate into this contact",
+        "body": _OBJECT,
+        "ok": ["200", "201"],
+    },
+    "POST /v1/merges/{merge_id}/undo": {
+        "scope": "admin",
+        "summary": "undo a merge",
+        "ok": ["200"],
+    },
+    "PUT /v1/contacts/{contact_id}/consent": {
+        "scope": "admin",
+        "summary": "set a contact's consent",
+        "body": _OBJECT,
+        "ok": ["200"],
+    },
+    "GET /v1/contacts/{contact_id}/export": {
+        "scope": "admin",
+        "summary": "everything held about a contact",
+        "ok": ["200"],
+    },
+    "DELETE /v1/contacts/{contact_id}": {
+        "scope": "admin",
+        "summary": "erase a contact's personal data",
+        "ok": ["200", "202", "204"],
+    },
+    "POST /v1/segments/query": {
+        "scope": "admin",
+        "summary": "contacts of the leads matching a condition",
+        "body": _OBJECT,
+        "ok": ["200"],
+    },
+    "PUT /v1/segments/{segment_id}": {
+        "scope": "admin",
+        "summary": "a saved segment",
+        "body": _OBJECT,
+        "ok": ["200", "201"],
+    },
+    "GET /v1/segments/{segment_id}": {"scope": "admin", "summary": "a saved segment", "ok": ["200"]},
+    # the console, the capture script, reports, hand-off dead letters
+    "GET /console": {
+        "scope": None,
+        "summary": "the operator console (HTML)",
+        "ok": ["200"],
+        "produces": "text/html",
+    },
+    "GET /console/{asset}": {"scope": None, "summary": "a console asset", "ok": ["200"], "produces": "*/*"},
+    "GET /capture.js": {
+        "scope": None,
+        "summary": "the capture script for landing pages",
+        "ok": ["200"],
+        "produces": "text/javascript",
+    },
+    "GET /v1/reports/funnel": {
+        "scope": "sales",
+        "summary": "the lead funnel",
+        "query": ["from", "to", "source"],
+        "ok": ["200"],
+    },
+    "GET /v1/reports/scores/{model_id}": {
+        "scope": "sales",
+        "summary": "score distribution of a model (an unknown id: an empty report)",
+        "any_id": True,
+        "ok": ["200"],
+    },
+    "GET /v1/handoffs/dead-letters": {
+        "scope": "admin",
+        "summary": "hand-offs in the dead-letter queue",
+        "ok": ["200"],
+    },
+    "POST /v1/handoffs/dead-letters/redrive": {
+        "scope": "admin",
+        "summary": "redrive dead-lettered hand-offs",
+        "ok": ["200", "202"],
+    },
 }
 
 
-def _path_parameters(path: str) -> list[dict[str, Any]]:
+#: The POSTs that take ``Idempotency-Key`` (a retry gets the first answer).
+IDEMPOTENT = {
+    "POST /v1/forms/{form_id}/submissions",
+    "POST /v1/leads",
+    "POST /v1/interactions",
+    "POST /v1/scoring-models/{model_id}/publish",
+    "POST /v1/scoring-models/{model_id}/train",
+    *(f"POST /v1/leads/{{lead_id}}/{action}" for action in ("accept", "qualify", "disqualify", "reopen")),
+}
+
+
+def _path_parameters(path: str, any_id: bool = False) -> list[dict[str, Any]]:
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-    return [{"name": n, "in": "path", "required": True, "schema": _ID} for n in names]
+    schema = {"type": "string", "minLength": 1} if any_id else _ID
+    return [{"name": n, "in": "path", "required": True, "schema": schema} for n in names]
 
 
 def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
-    parameters = _path_parameters(path)
+    parameters = _path_parameters(path, spec.get("any_id", False))
     parameters += [
         {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
         for q in spec.get("query", [])
@@ -314,7 +409,7 @@ def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
         {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
         for h in spec.get("headers", [])
     ]
-    if method == "POST" and spec.get("scope") != "sales":
+    if f"{method} {path}" in IDEMPOTENT:
         parameters.append(
             {
                 "name": "Idempotency-Key",
@@ -327,6 +422,8 @@ def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
     for status in spec["ok"]:
         if spec.get("empty"):
             responses[status] = {"description": "no content"}
+        elif "produces" in spec:
+            responses[status] = {"description": "success", "content": {spec["produces"]: {"schema": {}}}}
         else:
             responses[status] = {
                 "description": "success",

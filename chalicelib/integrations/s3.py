@@ -41,6 +41,13 @@ class ObjectStore:
             raise ValueError(f"the file is larger than {max_bytes} bytes")
         return bytes(response["Body"].read())
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every object key under ``prefix`` (an erasure looks through the kept import files)."""
+        found: list[str] = []
+        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found += [item["Key"] for item in page.get("Contents", [])]
+        return found
+
     def upload_url(self, key: str, expires_seconds: int) -> str:
         """A pre-signed ``PUT`` for the client to send a large file straight to the bucket."""
         return str(

@@ -263,5 +263,12 @@ def train(model_id: str, publish: bool, api_url: str, api_key: str, timeout: int
         raise click.ClickException(result["error"]["message"])
 
 
+# ---------------------------------------------------------------- operator commands over the API
+
+from chalicelib.local import cli_ops  # noqa: E402 - models, rules, forms, leads, keys revoke|list, bench
+
+cli_ops.register(main)
+
+
 if __name__ == "__main__":
     main()

@@ -215,7 +215,7 @@ class StreamPoller:
         self.sqs.send_message(QueueUrl=self.failure_queue, MessageBody=json.dumps(info))
 
 
-def drain(pollers: list[Any], timeout: float = 60.0) -> None:
+def drain(pollers: list[Any], timeout: float = 300.0) -> None:
     """Poll until nothing is left to deliver, waiting out retry back-offs (tests, ``Pump.drain``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -389,7 +389,7 @@ class Pump(threading.Thread):
         self._stop_event = threading.Event()
         self.idle = threading.Event()
 
-    def drain(self, timeout: float = 60.0) -> None:
+    def drain(self, timeout: float = 300.0) -> None:
         """Deliver everything that is waiting (only when the thread is not running)."""
         drain(list(self.pollers), timeout)
 

@@ -21,9 +21,26 @@ def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
     if isinstance(body, dict) and body.get("id", model_id) != model_id:
         raise ValidationFailed([FieldError("id", "id in the body must match the model id in the path")])
+    segments: list[str] = []
+    if isinstance(body, dict) and "audience" in body:
+        body = _with_saved_segments(body, segments)
     model = parse_any(model_id, 0, body)
     number = deps.scoring.save_draft(model_id, model.name, body, model.warnings, datetime.now(UTC))
-    return {"model_id": model_id, "version": number, "state": "draft", "warnings": list(model.warnings)}
+    answer = {"model_id": model_id, "version": number, "state": "draft", "warnings": list(model.warnings)}
+    if segments:
+        answer["audience_segments"] = segments
+    return answer
+
+
+def _with_saved_segments(body: dict[str, Any], used: list[str]) -> dict[str, Any]:
+    """``"audience": {"segment": "<id>"}`` (alone or inside ``all``/``any``/``not``) becomes the saved
+    segment's condition in the version saved now."""
+    from chalicelib import wiring
+    from chalicelib.domain.segments import expand_segments
+
+    audience, segments = expand_segments(body["audience"], wiring.identity().get_segment)
+    used.extend(segments)
+    return {**body, "audience": audience} if segments else body
 
 
 def _version_view(version: ModelVersion) -> dict[str, Any]:

@@ -253,11 +253,35 @@ def _trigger_lead(trigger: Trigger, email: str | None, contact_id: str, deps: De
 def publish_handoff(handoff_id: str, deps: Deps, now: datetime) -> bool:
     """Send a pending hand-off, then mark it sent; ``False`` when it was sent already."""
     record = deps.handoffs.get_handoff(handoff_id)
-    if record is None or record.state == "sent":
+    if record is None or record.state != "pending":
+        return False
+    if _withhold(record.handoff_id, record.lead_id, record.kind, deps, now):
         return False
     deps.handoff_queue.send_fifo(record.envelope, group=record.lead_id, deduplication_id=record.handoff_id)
     deps.handoffs.mark_sent(handoff_id, now)
     count("HandoffPublished")
+    return True
+
+
+def _withhold(handoff_id: str, lead_id: str, kind: str, deps: Deps, now: datetime) -> bool:
+    """No hand-off for a contact whose consent is ``none`` (never asked, or withdrawn): the hand-off is
+    kept as withheld and the lead's timeline says why. Repeatable: only a pending one is withheld."""
+    from chalicelib.services.identity import withheld_reason
+
+    lead = deps.store.get_lead(lead_id)
+    reason = withheld_reason(deps.store.get_contact(lead.contact_id) if lead else None)
+    if reason is None:
+        return False
+    if deps.handoffs.mark_withheld(handoff_id, now):
+        deps.handoffs.add_history(
+            lead_id,
+            "handoff_withheld",
+            handoff_id,
+            now,
+            {"handoff_id": handoff_id, "handoff_kind": kind, "reason": reason},
+        )
+        count("HandoffWithheld")
+        logger.info("hand-off withheld", extra={"handoff_id": handoff_id, "lead_id": lead_id})
     return True
 
 

@@ -150,6 +150,24 @@ class HandoffStore:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                 raise  # already sent: a redelivered record, nothing to do
 
+    def mark_withheld(self, handoff_id: str, now: datetime) -> bool:
+        """A pending hand-off that must not be sent (the contact's consent); ``False`` when it was
+        settled already."""
+        try:
+            HandoffRecord(handoff_id).update(
+                actions=[
+                    HandoffRecord.state.set("withheld"),
+                    HandoffRecord.sent_at.set(now),
+                    HandoffRecord.pending.remove(),
+                ],
+                condition=HandoffRecord.state == "pending",
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def unsent(self, older_than: datetime, limit: int) -> list[str]:
         """Hand-offs still pending that were written before ``older_than`` (the sweeper's work)."""
         query = HandoffRecord.by_pending.query("pending", HandoffRecord.created_at < older_than, limit=limit)

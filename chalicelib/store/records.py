@@ -26,6 +26,14 @@
 | INTEGRATIONS_TABLE   | integration_id |                      | webhook#<source>, linkedin-form#<urn>     |
 | IMPORTS_TABLE        | import_id      | item = head or       | chunks done, with their rows' errors; TTL |
 |                      |                | chunk#000001         |                                           |
+| IDENTITY_TABLE       | pk             | sk                   | typed items (see ``IdentityRecord``):     |
+|                      |                |                      | block#<hash> / contact id (blocking keys, |
+|                      |                |                      | hashed), keys#<contact> / <hash>,         |
+|                      |                |                      | duplicates / <a>#<b>, suspect#<contact> / |
+|                      |                |                      | <other>, merge#<id> / merge,              |
+|                      |                |                      | contact-merges#<contact> / <merge id>,    |
+|                      |                |                      | segment#<id> / segment, erasure#<id> /    |
+|                      |                |                      | erasure, erased#<contact> / erased        |
 
 A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
 index: an index is eventually consistent and would cost every lead write again.
@@ -434,6 +442,21 @@ class ImportChunkRecord(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class IdentityRecord(Model):
+    """Identity and data rights, typed by ``pk`` prefix: blocking keys (hashed, never in clear),
+    suspected duplicates, merges (with the before-images an undo needs), saved segments, erasures (counts
+    only) and erased-contact tombstones. ``data`` is JSON."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = UnicodeAttribute(default="{}")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -455,6 +478,7 @@ TABLES: dict[type[Model], str] = {
     IntegrationRecord: "integrations_table",
     ImportRecord: "imports_table",
     ImportChunkRecord: "imports_table",
+    IdentityRecord: "identity_table",
 }
 
 

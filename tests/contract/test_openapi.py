@@ -69,6 +69,9 @@ def test_document_scopes_match_the_routes_auth():
         "POST /v1/webhooks/{source}",
         "GET /v1/webhooks/linkedin",
         "POST /v1/webhooks/linkedin",
+        "GET /console",
+        "GET /console/{asset}",
+        "GET /capture.js",
     }
 
 

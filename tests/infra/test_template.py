@@ -120,3 +120,21 @@ def test_scoring_function_reads_interactions_leads_contacts_and_accounts(package
     tables = {event["Properties"]["Stream"]["Fn::GetAtt"][0] for event in events.values()}
     assert tables == {"InteractionsTable", "LeadsTable", "ContactsTable", "AccountsTable"}
     assert "ScoresTable" not in tables, "the scoring function never consumes what it writes"
+
+
+def test_duplicate_detection_reads_the_contacts_stream_and_only_the_api_writes_identity(
+    packaged: dict[str, Any],
+):
+    resources = packaged["Resources"]
+    events = resources["DetectDuplicates"]["Properties"]["Events"]
+    assert {e["Properties"]["Stream"]["Fn::GetAtt"][0] for e in events.values()} == {"ContactsTable"}
+    writers = set()
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                targets = json.dumps(statement.get("Resource"))
+                if "IdentityTable" in targets and "dynamodb:PutItem" in statement["Action"]:
+                    writers.add(name)
+    assert writers == {"ApiHandlerRole", "DetectDuplicatesRole"}

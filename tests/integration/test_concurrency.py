@@ -99,3 +99,44 @@ def test_one_event_delivered_ten_times_at_once_is_captured_once(moto_server: Any
     assert len(leads) == 1, "new_lead_always would make ten leads without the receipt"
     assert [c.contact_id for c in ContactRecord.scan() if c.email == "twice@example.org"] == [contact_id]
     assert len(list(InteractionRecord.query(contact_id))) == 1
+
+
+def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_the_survivor(
+    moto_server: Any,
+):
+    from chalicelib import wiring
+    from chalicelib.domain.capture import Capture
+    from chalicelib.services import identity
+    from chalicelib.services.capture import Received, capture
+    from chalicelib.store.records import ContactRecord, LeadRecord
+
+    def submit(email: str, n: int) -> Any:
+        return capture(
+            Capture(
+                contact={"email": email},
+                lead={"topic": f"T{n}", "source": "api"},
+                lead_matching=["contact.email", "lead.topic"],
+            ),
+            moto_server,
+            Received(f"s_merge_{email}_{n}"),
+        )
+
+    survivor = submit("keep@example.org", 0).contact_id
+    duplicate = submit("dupe@example.org", 0).contact_id
+
+    def work(n: int) -> Any:
+        if n == 5:
+            return identity.merge(survivor, {"duplicate_ids": [duplicate]}, moto_server, wiring.identity())
+        return submit("dupe@example.org" if n % 2 else "keep@example.org", n)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(work, range(1, 13)))
+    ours = ("keep@example.org", "dupe@example.org")  # the server may still hold other tests' people
+    contacts = {r.contact_id: r for r in ContactRecord.scan() if r.email in ours}
+    assert set(contacts) == {survivor}
+    leads = [
+        lead for lead in LeadRecord.scan() if str(lead.fields.as_dict().get("topic", "")).startswith("T")
+    ]
+    assert len(leads) == 13
+    assert {lead.contact_id for lead in leads} == {survivor}, "no lead is left on the merged contact"
+    assert sorted(contacts[survivor].lead_ids) == sorted(lead.lead_id for lead in leads)

@@ -187,6 +187,9 @@ def test_a_trigger_creates_the_lead_and_the_task_once_per_interaction(
 
     trigger = load_event("rules/webinar_signup_trigger.json")
     assert put_json(client, "/v1/triggers/webinar-signup", trigger, admin_key).status_code == 201
+    grace = deps.store.contact_for_email("grace@cobol.example.org", datetime.now(UTC))
+    consent = {"level": "consent_given", "source": "webinar-registration"}  # no hand-off without consent
+    assert put_json(client, f"/v1/contacts/{grace}/consent", consent, admin_key).status_code == 200
     signup = {
         "id": "reg-1",
         "type": "event_registered",
@@ -322,7 +325,12 @@ def test_numeric_where_and_counts_in_triggers_read_stream_numbers(
     never = {"on": {"event": "page_visited", "max_count": 0}, "actions": [{"type": "task", "subject": "No"}]}
     put_json(client, "/v1/triggers/deep", deep, admin_key)
     put_json(client, "/v1/triggers/never", never, admin_key)
-    post_json(client, "/v1/leads", {"contact": {"email": "reader@example.org"}}, {"X-Api-Key": admin_key})
+    post_json(
+        client,
+        "/v1/leads",
+        {"contact": {"email": "reader@example.org"}, "consent": "consent_given"},  # no hand-off without
+        {"X-Api-Key": admin_key},
+    )
     visit = {
         "id": "v-deep",
         "type": "page_visited",

@@ -1,0 +1,61 @@
+"""Identity and data rights: duplicates, merges, consent, export, erasure, segments."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.http import endpoint, json_response, read_json
+from chalicelib.services import identity
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/v1/duplicates", "GET", scope="admin")
+def list_duplicates(request: Request) -> Response:
+    params = dict(request.query_params or {})
+    return json_response(200, identity.list_duplicates(params, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/contacts/{contact_id}/merge", "POST", scope="admin")
+def merge(request: Request, contact_id: str) -> Response:
+    body = read_json(request)
+    return json_response(200, identity.merge(contact_id, body, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin")
+def undo_merge(request: Request, merge_id: str) -> Response:
+    return json_response(200, identity.undo_merge(merge_id, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/contacts/{contact_id}/consent", "PUT", scope="admin")
+def set_consent(request: Request, contact_id: str) -> Response:
+    body = read_json(request)
+    return json_response(200, identity.set_consent(contact_id, body, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin")
+def export(request: Request, contact_id: str) -> Response:
+    return json_response(200, identity.export(contact_id, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/contacts/{contact_id}", "DELETE", scope="admin")
+def erase(request: Request, contact_id: str) -> Response:
+    return json_response(200, identity.erase(contact_id, wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/segments/query", "POST", scope="admin")
+def query_segment(request: Request) -> Response:
+    return json_response(200, identity.query_segment(read_json(request), wiring.deps(), wiring.identity()))
+
+
+@endpoint(bp, "/v1/segments/{segment_id}", "PUT", scope="admin")
+def put_segment(request: Request, segment_id: str) -> Response:
+    created, body = identity.put_segment(segment_id, read_json(request), wiring.identity())
+    return json_response(201 if created else 200, body)
+
+
+@endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin")
+def get_segment(request: Request, segment_id: str) -> Response:
+    return json_response(200, identity.get_segment(segment_id, wiring.identity()))

@@ -1,0 +1,370 @@
+// Leadflow console: a hash-routed single page over the HTTP API. The API key lives in sessionStorage
+// (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
+import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
+
+const KEY = "leadflow.apiKey";
+const view = document.getElementById("view");
+const signOut = document.getElementById("sign-out");
+
+// ------------------------------------------------------------------ DOM and API helpers
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function show(...nodes) {
+  view.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== ""));
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { "X-Api-Key": sessionStorage.getItem(KEY) || "" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => null);
+  if (response.status === 401) {
+    sessionStorage.removeItem(KEY);
+    location.hash = "#/key";
+  }
+  if (!response.ok) throw new ApiError(response.status, answer);
+  return answer;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const text = q.toString();
+  return text ? `?${text}` : "";
+}
+
+const when = (iso) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "");
+const fmt = (n) => (Number.isInteger(n) ? String(n) : Number(n).toFixed(2));
+const grade = (g) => (g ? h("span", { class: `badge ${g}` }, g) : "");
+const failure = (error) => h("p", { class: "error", role: "alert" }, error.message);
+
+// ------------------------------------------------------------------ the API key
+
+function keyPage() {
+  const input = h("input", { type: "password", name: "key", autocomplete: "off", size: 48, required: true });
+  show(
+    h("h1", {}, "Sign in with an API key"),
+    h("form", {
+      class: "card", id: "key-form",
+      onsubmit: (event) => {
+        event.preventDefault();
+        sessionStorage.setItem(KEY, input.value.trim());
+        location.hash = "#/leads";
+      },
+    },
+    h("p", { class: "muted" }, "A key with the sales scope reads leads and reports; admin also edits models and redrives dead letters. It is kept for this tab only."),
+    h("label", {}, "API key", input), " ", h("button", { type: "submit" }, "Open the console")),
+  );
+  input.focus();
+}
+
+// ------------------------------------------------------------------ leads
+
+let models = null;
+
+async function modelIds() {
+  if (models === null) {
+    try {
+      models = (await api("GET", "/v1/scoring-models")).models.map((m) => m.model_id);
+    } catch {
+      models = []; // a sales key cannot list models: the filter stays free text
+    }
+  }
+  return models;
+}
+
+function select(name, options, value) {
+  return h("select", { name }, h("option", { value: "" }, "any"),
+    options.map((o) => h("option", { value: o, selected: o === value }, o)));
+}
+
+async function leadsPage(params) {
+  const ids = await modelIds();
+  const form = h("form", { class: "filters", id: "lead-filters" },
+    h("label", {}, "State", select("state", ["open", "qualified", "disqualified"], params.state)),
+    h("label", {}, "Model", ids.length ? select("model_id", ids, params.model_id)
+      : h("input", { name: "model_id", value: params.model_id || "", size: 12 })),
+    h("label", {}, "Grade", select("grade", ["A", "B", "C", "D"], params.grade)),
+    h("label", {}, "Source", h("input", { name: "source", value: params.source || "", size: 12 })),
+    h("label", {}, "Per page", select("limit", ["10", "25", "50", "100"], params.limit || "25")),
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    location.hash = `#/leads${query(values)}`;
+  });
+  show(h("h1", {}, "Leads"), form, h("p", { class: "muted" }, "Loading…"));
+  const filters = { ...params };
+  if (filters.grade && !filters.model_id) filters.model_id = ids[0];
+  let page;
+  try {
+    page = await api("GET", `/v1/leads${query(filters)}`);
+  } catch (error) {
+    show(h("h1", {}, "Leads"), form, failure(error));
+    return;
+  }
+  const scored = "score" in (page.leads[0] || {});
+  const rows = page.leads.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
+    h("td", {}, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.lead_id)),
+    h("td", {}, lead.fields?.email || lead.contact_id),
+    h("td", {}, lead.topic || ""), h("td", {}, lead.source || ""),
+    h("td", {}, `${lead.state} · ${lead.status}`),
+    scored ? h("td", { class: "num" }, lead.score) : null,
+    h("td", {}, when(lead.created_at))));
+  const back = params.cursor ? h("button", { class: "plain", type: "button", onclick: () => history.back() }, "← Previous") : null;
+  const next = page.next_cursor
+    ? h("button", { type: "button", onclick: () => { location.hash = `#/leads${query({ ...params, cursor: page.next_cursor })}`; } }, "Next →")
+    : null;
+  show(h("h1", {}, "Leads"), form,
+    h("table", { id: "leads" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Lead"), h("th", {}, "Contact"), h("th", {}, "Topic"), h("th", {}, "Source"),
+        h("th", {}, "State"), scored ? h("th", { class: "num" }, "Score") : null, h("th", {}, "Created"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No leads match.")))),
+    h("div", { class: "pager" }, back, next));
+}
+
+// ------------------------------------------------------------------ one lead
+
+function facts(pairs) {
+  const seen = new Set();
+  const fresh = ([k]) => !seen.has(k) && seen.add(k);
+  return h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").filter(fresh)
+    .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? JSON.stringify(v) : v)]));
+}
+
+function scoreCard(score) {
+  const total = score.breakdown.reduce((sum, line) => sum + line.points, 0);
+  return h("section", { class: "card score", "data-model-id": score.model_id },
+    h("h2", {}, `${score.model_id} v${score.model_version}: `, h("strong", {}, score.score), " ", grade(score.grade),
+      score.sales_ready ? h("span", { class: "badge A" }, "sales-ready") : ""),
+    h("p", { class: "muted" }, `as of ${when(score.as_of)}`),
+    breakdownChart(score.breakdown),
+    h("table", { class: "breakdown" },
+      h("thead", {}, h("tr", {}, h("th", {}, score.breakdown.some((l) => l.kind) ? "Factor" : "Rule"),
+        h("th", { class: "num" }, "Points"), h("th", {}, "Interactions"))),
+      h("tbody", {}, score.breakdown.map((line) => h("tr", {},
+        h("td", {}, line.rule_id, line.kind && line.kind !== "factor" ? h("span", { class: "muted" }, ` (${line.kind})`) : ""),
+        h("td", { class: "num" }, fmt(line.points)),
+        h("td", { class: "muted" }, (line.interaction_ids || []).join(", "))))),
+      h("tfoot", {}, h("tr", { class: "total" }, h("td", {}, "Sum"), h("td", { class: "num" }, fmt(total)), h("td", {})))));
+}
+
+function timelineEntry(entry) {
+  const what = {
+    interaction: () => `${entry.type}`,
+    transition: () => `${entry.action}: ${entry.from_state}/${entry.from_status} → ${entry.to_state}/${entry.to_status}` + (entry.reason ? ` (${entry.reason})` : "") + (entry.by ? ` by ${entry.by}` : ""),
+    score: () => `${entry.model_id}: ${entry.old_score ?? "–"} → ${entry.score ?? entry.new_score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : ""),
+    handoff: () => `${entry.handoff_kind || entry.type || "hand-off"}: ${entry.subject || entry.name || entry.handoff_id || ""}`,
+  }[entry.kind];
+  const detail = what ? what() : JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
+  return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
+}
+
+async function leadPage(leadId) {
+  show(h("p", {}, "Loading…"));
+  let lead, timeline;
+  try {
+    [lead, timeline] = await Promise.all([
+      api("GET", `/v1/leads/${encodeURIComponent(leadId)}`),
+      api("GET", `/v1/leads/${encodeURIComponent(leadId)}/timeline`),
+    ]);
+  } catch (error) {
+    show(h("h1", {}, leadId), failure(error));
+    return;
+  }
+  const contact = lead.contact || {}, account = lead.account || {};
+  const name = [contact.fields?.first_name, contact.fields?.last_name].filter(Boolean).join(" ");
+  show(
+    h("p", {}, h("a", { href: "#/leads" }, "← Leads")),
+    h("h1", { id: "lead-title" }, `${name || contact.email || lead.lead_id}`, " ", h("span", { class: "muted" }, lead.lead_id)),
+    h("div", { class: "grid" },
+      h("section", { class: "card" }, h("h2", {}, "Lead"), facts([["state", `${lead.state} · ${lead.status}`],
+        ["topic", lead.topic], ["source", lead.source], ["created", when(lead.created_at)], ["updated", when(lead.updated_at)],
+        ...Object.entries(lead.fields || {}).filter(([k]) => !["topic", "source"].includes(k))])),
+      h("section", { class: "card" }, h("h2", {}, "Contact"), facts([["email", contact.email], ["consent", contact.consent],
+        ...Object.entries(contact.fields || {}), ["last interaction", when(contact.last_interaction_at)]])),
+      h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
+        ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
+        : h("p", { class: "muted" }, "No account."))),
+    h("h2", {}, "Scores"),
+    lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
+    h("h2", {}, "Timeline"),
+    h("section", { class: "card" }, timeline.entries.length
+      ? h("ol", { class: "timeline" }, timeline.entries.map(timelineEntry))
+      : h("p", { class: "muted" }, "Nothing yet.")),
+  );
+}
+
+// ------------------------------------------------------------------ funnel and distributions
+
+async function funnelPage(params) {
+  const form = h("form", { class: "filters" },
+    h("label", {}, "Created since", h("input", { type: "date", name: "since", value: params.since || "" })),
+    h("label", {}, "until", h("input", { type: "date", name: "until", value: params.until || "" })),
+    h("label", {}, "Source", h("input", { name: "source", value: params.source || "", size: 12 })),
+    h("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    if (values.until) values.until = `${values.until}T23:59:59Z`;
+    location.hash = `#/funnel${query(values)}`;
+  });
+  show(h("h1", {}, "Funnel"), form, h("p", {}, "Loading…"));
+  let report;
+  try {
+    report = await api("GET", `/v1/reports/funnel${query(params)}`);
+  } catch (error) {
+    show(h("h1", {}, "Funnel"), form, failure(error));
+    return;
+  }
+  const reasons = Object.entries(report.disqualified.reasons);
+  const ids = await modelIds();
+  const distributions = h("div", { class: "grid", id: "distributions" });
+  show(h("h1", {}, "Funnel"), form,
+    h("section", { class: "card", id: "funnel" }, funnelChart(report.stages),
+      h("p", { class: "muted" }, `${report.leads_counted} leads${report.truncated ? " (stopped early: more exist)" : ""}. A lead counts at every stage up to the furthest it reached.`)),
+    h("div", { class: "grid" },
+      h("section", { class: "card" }, h("h2", {}, `Disqualified: ${report.disqualified.total}`),
+        reasons.length ? barList(reasons, "disqualification reasons") : h("p", { class: "muted" }, "None.")),
+      h("section", { class: "card" }, h("h2", {}, "Open leads by status"),
+        Object.keys(report.open).length ? barList(Object.entries(report.open), "open leads by status") : h("p", { class: "muted" }, "None."))),
+    h("h2", {}, "Score distributions"), distributions);
+  for (const id of ids) {
+    api("GET", `/v1/reports/scores/${encodeURIComponent(id)}`).then((d) => {
+      distributions.append(h("section", { class: "card" }, h("h2", {}, `${id}: ${d.scored} scored, ${d.sales_ready} sales-ready`),
+        histogram(d.buckets, `${id} score distribution`),
+        h("p", {}, Object.entries(d.grades).map(([g, n]) => h("span", {}, grade(g), ` ${n}  `)))));
+    }, (error) => distributions.append(failure(error)));
+  }
+}
+
+// ------------------------------------------------------------------ model editor
+
+async function modelsPage(modelId) {
+  let list;
+  try {
+    list = (await api("GET", "/v1/scoring-models")).models;
+  } catch (error) {
+    show(h("h1", {}, "Scoring models"), failure(error));
+    return;
+  }
+  const current = modelId ? await api("GET", `/v1/scoring-models/${encodeURIComponent(modelId)}`).catch(() => null) : null;
+  const latest = current?.versions?.[0];
+  const id = h("input", { name: "model_id", value: modelId || "", required: true, pattern: "[A-Za-z0-9_.:-]+" });
+  const text = h("textarea", { name: "definition", spellcheck: "false" },
+    latest ? JSON.stringify(latest.definition, null, 2) : '{\n  "name": "",\n  "rules": [],\n  "grades": [{"grade": "A", "min_score": 80}, {"grade": "D"}],\n  "sales_ready_score": 70\n}');
+  const out = h("div", { id: "model-result" });
+  const run = async (action) => {
+    out.replaceChildren(h("p", {}, "Working…"));
+    try {
+      const target = `/v1/scoring-models/${encodeURIComponent(id.value)}`;
+      if (action === "save") {
+        const saved = await api("PUT", target, JSON.parse(text.value));
+        out.replaceChildren(h("p", { class: "ok" }, `Saved draft v${saved.version}.`), saved.warnings?.length ? h("p", {}, `Warnings: ${saved.warnings.join("; ")}`) : "");
+      } else if (action === "simulate") {
+        const s = await api("POST", `${target}/simulate`);
+        out.replaceChildren(h("h2", {}, `Draft v${s.draft_version} against ${s.leads_evaluated} leads${s.truncated ? " (first ones)" : ""}`),
+          facts([["scored", s.scored], ["sales-ready", s.sales_ready], ["active version", s.active_version ?? "none"],
+            ["into sales-ready", s.crossing.into_sales_ready.length], ["out of sales-ready", s.crossing.out_of_sales_ready.length]]),
+          Object.keys(s.per_grade).length ? barList(Object.entries(s.per_grade), "per grade") : "",
+          s.crossing.into_sales_ready.length ? h("p", {}, "Would become sales-ready: ", s.crossing.into_sales_ready.slice(0, 20).map((l) => h("a", { href: `#/leads/${l}` }, `${l} `))) : "");
+      } else {
+        const p = await api("POST", `${target}/publish`);
+        out.replaceChildren(h("p", { class: "ok" }, `Published; rescoring job ${p.job_id}.`));
+      }
+    } catch (error) {
+      const fields = error.body?.error?.fields || [];
+      out.replaceChildren(failure(error), h("ul", {}, fields.map((f) => h("li", { class: "error" }, `${f.field}: ${f.message}`))));
+    }
+  };
+  show(h("h1", {}, "Scoring models"),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Model", "Name", "Active", "Draft", "Latest"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, list.map((m) => h("tr", {}, h("td", {}, h("a", { href: `#/models/${encodeURIComponent(m.model_id)}` }, m.model_id)),
+        h("td", {}, m.name), h("td", {}, m.active_version ?? "–"), h("td", {}, m.draft_version ?? "–"), h("td", {}, m.latest_version))))),
+    h("section", { class: "card" }, h("h2", {}, latest ? `Editing ${modelId} (from v${latest.version}, ${latest.state})` : "New model"),
+      h("label", {}, "Model id", id), h("label", {}, "Definition (JSON, see docs/scoring.md)", text),
+      h("p", {}, h("button", { type: "button", onclick: () => run("save") }, "Save draft"), " ",
+        h("button", { type: "button", class: "plain", onclick: () => run("simulate") }, "Simulate the draft"), " ",
+        h("button", { type: "button", class: "plain", onclick: () => run("publish") }, "Publish the draft")),
+      out));
+}
+
+// ------------------------------------------------------------------ dead letters
+
+async function deadLettersPage() {
+  show(h("h1", {}, "Hand-off dead-letter queue"), h("p", {}, "Loading…"));
+  let found;
+  try {
+    found = await api("GET", "/v1/handoffs/dead-letters");
+  } catch (error) {
+    show(h("h1", {}, "Hand-off dead-letter queue"), failure(error));
+    return;
+  }
+  const result = h("p", { id: "redrive-result" });
+  const button = h("button", {
+    type: "button", disabled: !found.messages.length,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const moved = await api("POST", "/v1/handoffs/dead-letters/redrive");
+        result.replaceChildren(h("span", { class: "ok" }, `Moved ${moved.moved} hand-offs back to the queue.`));
+      } catch (error) {
+        result.replaceChildren(failure(error));
+      }
+    },
+  }, "Redrive all");
+  show(h("h1", {}, "Hand-off dead-letter queue"),
+    h("p", {}, `About ${found.approximate_count} messages. `, button), result,
+    h("table", {}, h("thead", {}, h("tr", {}, ["Hand-off", "Type", "Lead", "Subject", "Time", "Receives"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, found.messages.length ? found.messages.map((m) => h("tr", {}, h("td", {}, m.handoff_id || m.message_id), h("td", {}, m.type),
+        h("td", {}, m.lead_id ? h("a", { href: `#/leads/${encodeURIComponent(m.lead_id)}` }, m.lead_id) : ""), h("td", {}, m.subject || ""),
+        h("td", {}, when(m.time)), h("td", { class: "num" }, m.receive_count)))
+        : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "Empty: every hand-off was delivered.")))));
+}
+
+// ------------------------------------------------------------------ routing
+
+function route() {
+  const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = Object.fromEntries(new URLSearchParams(search));
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  signOut.hidden = !sessionStorage.getItem(KEY);
+  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.getAttribute("href") === `#/${parts[0]}`));
+  if (!sessionStorage.getItem(KEY) || parts[0] === "key") return keyPage();
+  if (parts[0] === "leads" && parts[1]) return leadPage(parts[1]);
+  if (parts[0] === "funnel") return funnelPage(params);
+  if (parts[0] === "models") return modelsPage(parts[1]);
+  if (parts[0] === "dead-letters") return deadLettersPage();
+  return leadsPage(params);
+}
+
+signOut.addEventListener("click", () => {
+  sessionStorage.removeItem(KEY);
+  location.hash = "#/key";
+});
+window.addEventListener("hashchange", () => Promise.resolve().then(route).catch((error) => show(failure(error))));
+Promise.resolve().then(route).catch((error) => show(failure(error)));

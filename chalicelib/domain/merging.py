@@ -1,0 +1,48 @@
+"""Merging duplicate contacts into one survivor: what the survivor becomes (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.domain.entities import ConsentChange, Contact
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.fields import merge_fields
+
+
+def check_merge(survivor_id: str, duplicate_ids: list[str]) -> None:
+    if not duplicate_ids:
+        raise Conflict("give at least one duplicate to merge", "duplicate_ids")
+    if survivor_id in duplicate_ids:
+        raise Conflict("a contact cannot be merged into itself", "duplicate_ids")
+    if len(set(duplicate_ids)) != len(duplicate_ids):
+        raise Conflict("a duplicate is named twice", "duplicate_ids")
+
+
+def merged(survivor: Contact, duplicates: list[Contact], now: datetime) -> Contact:
+    """The survivor after the merge: the newest non-empty value of each field (contacts applied oldest
+    update first), every lead, the consent histories together, and the consent level of the most recent
+    change (a withdrawal made on a duplicate is not undone by the merge)."""
+    everyone = sorted([survivor, *duplicates], key=lambda c: c.updated_at)
+    fields: dict[str, object] = {}
+    for contact in everyone:
+        fields = merge_fields(fields, contact.fields)
+    history: list[ConsentChange] = sorted(
+        (change for contact in everyone for change in contact.consent_history), key=lambda c: c.at
+    )
+    lead_ids = list(dict.fromkeys(i for c in [survivor, *duplicates] for i in c.lead_ids))
+    last_activity = [c.last_interaction_at for c in everyone if c.last_interaction_at is not None]
+    return replace(
+        survivor,
+        email=survivor.email or next((c.email for c in reversed(everyone) if c.email), None),
+        fields=fields,
+        account_id=survivor.account_id
+        or next((c.account_id for c in reversed(everyone) if c.account_id), None),
+        lead_ids=lead_ids,
+        marketing_only=all(c.marketing_only for c in everyone),
+        consent=history[-1].level if history else survivor.consent,
+        consent_history=history,
+        last_interaction_at=max(last_activity) if last_activity else None,
+        created_at=min(c.created_at for c in everyone),
+        updated_at=now,
+    )

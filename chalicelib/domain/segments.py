@@ -1,0 +1,103 @@
+"""Segments: a condition over lead, contact and account fields (the scoring models' language, without
+event conditions) that selects leads, and through them contacts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.rules import Compiler, Condition
+
+_SEGMENT_KEYS = {"name", "condition"}
+_SEGMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    segment_id: str | None
+    condition: Condition
+    #: ``lead.state`` when the condition requires one value of it (an index can then be used).
+    state: str | None
+    definition: dict[str, Any]
+
+
+def _no_events(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
+    if "event" in spec:
+        errors.append(
+            FieldError(
+                f"{where}.event",
+                f"{where}: a segment selects by lead, contact and account fields, not events",
+            )
+        )
+    return None
+
+
+def pinned_state(spec: Any) -> str | None:
+    """The ``lead.state`` every match must have, when the condition says so at its top level."""
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("field") == "lead.state" and spec.get("op") == "eq" and isinstance(spec.get("value"), str):
+        return str(spec["value"])
+    if isinstance(spec.get("all"), list):
+        for part in spec["all"]:
+            if (state := pinned_state(part)) is not None:
+                return state
+    return None
+
+
+def compile_condition(spec: Any, where: str = "condition") -> tuple[Condition, str | None]:
+    compiler = Compiler(extra_leaf=_no_events)
+    condition = compiler.condition(spec, where)
+    if compiler.errors or condition is None:
+        raise ValidationFailed(compiler.errors or [FieldError(where, f"{where} is not a condition")])
+    return condition, pinned_state(spec)
+
+
+def parse_segment(segment_id: str | None, spec: Any) -> Segment:
+    if not isinstance(spec, dict):
+        raise ValidationFailed([FieldError("body", "a segment must be a JSON object")])
+    unknown = sorted(set(spec) - _SEGMENT_KEYS)
+    if unknown:
+        raise ValidationFailed([FieldError(k, f"{k} is not a property of a segment") for k in unknown])
+    if "condition" not in spec:
+        raise ValidationFailed([FieldError("condition", "condition is required")])
+    condition, state = compile_condition(spec["condition"])
+    return Segment(segment_id, condition, state, spec)
+
+
+def expand_segments(
+    audience: Any, saved: Callable[[str], dict[str, Any] | None], where: str = "audience"
+) -> tuple[Any, list[str]]:
+    """A scoring model's audience with every ``{"segment": "<id>"}`` replaced by that saved segment's
+    condition, and the ids used. The model version keeps the condition as it was when the model was
+    saved: changing the segment later changes no published model until the model is saved again."""
+    used: list[str] = []
+
+    def walk(node: Any, path: str, depth: int) -> Any:
+        if depth > 20:
+            raise ValidationFailed([FieldError(path, f"{path} is nested too deeply")])
+        if isinstance(node, dict) and set(node) == {"segment"}:
+            segment_id = node["segment"]
+            valid = isinstance(segment_id, str) and _SEGMENT_ID.fullmatch(segment_id) is not None
+            found = saved(segment_id) if valid else None
+            if found is None:
+                raise ValidationFailed(
+                    [FieldError(f"{path}.segment", f"{path}.segment {segment_id!r} is not a saved segment")]
+                )
+            used.append(segment_id)
+            return found["condition"]
+        if isinstance(node, dict):
+            return {
+                key: [walk(part, f"{path}.{key}[{n}]", depth + 1) for n, part in enumerate(value)]
+                if key in ("all", "any") and isinstance(value, list)
+                else walk(value, f"{path}.{key}", depth + 1)
+                if key == "not"
+                else value
+                for key, value in node.items()
+            }
+        return node
+
+    return walk(audience, where, 0), used

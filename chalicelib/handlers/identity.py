@@ -1,0 +1,40 @@
+"""Duplicate detection: the contacts stream -> blocking keys and suspected duplicates.
+
+Safe to repeat: a redelivered record rewrites the same keys and suspicions. It consumes contacts and
+writes only the identity table, so it never feeds itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from chalicelib import wiring
+from chalicelib.handlers.batch import process
+from chalicelib.services import identity
+
+#: Contact attributes duplicates are judged on; other changes (activity time, version) are ignored.
+_WATCHED = ("email", "fields", "account_id")
+
+
+def _detect(record: DynamoDBRecord) -> None:
+    if record.event_name is None or record.dynamodb is None:
+        return
+    keys = record.dynamodb.keys or {}
+    contact_id = str(keys.get("contact_id") or "")
+    if not contact_id:
+        return
+    if record.event_name.name == "REMOVE":
+        wiring.identity().forget_contact(contact_id)
+        return
+    old, new = record.dynamodb.old_image or {}, record.dynamodb.new_image or {}
+    if record.event_name.name == "MODIFY" and all(old.get(k) == new.get(k) for k in _WATCHED):
+        return
+    identity.detect(contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
+
+
+def detect_duplicates(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Contacts stream -> suspected duplicates (never a merge)."""
+    return process(event, context, EventType.DynamoDBStreams, _detect)

@@ -1,0 +1,92 @@
+"""The hand-off dead-letter queue as the console shows it: peek at what is there, and redrive it.
+
+Peeking receives with a zero visibility timeout, so every message stays in the queue and is visible
+again at once; redriving reuses :func:`~chalicelib.integrations.handoff_consumer.redrive` (a fresh
+deduplication id per move, the same CloudEvent ``id``, so consumers still recognise a repeat)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.wiring import Deps
+
+PEEK_MAX = 50
+
+
+class DeadLetterQueueUnset(Conflict):
+    code = "not_configured"
+
+    def __init__(self) -> None:
+        super().__init__("HANDOFF_DLQ_URL is not set for this stage", "HANDOFF_DLQ_URL")
+
+
+def _sqs(deps: Deps) -> Any:
+    import boto3
+
+    settings = deps.settings
+    return boto3.session.Session().client(
+        "sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+    )
+
+
+def _urls(deps: Deps) -> tuple[str, str]:
+    settings = deps.settings
+    if not settings.handoff_dlq_url or not settings.handoff_queue_url:
+        raise DeadLetterQueueUnset()
+    return settings.handoff_dlq_url, settings.handoff_queue_url
+
+
+def _entry(message: dict[str, Any]) -> dict[str, Any]:
+    try:
+        event = json.loads(message["Body"])
+    except ValueError:
+        event = {}
+    data = event.get("data", {}) if isinstance(event, dict) else {}
+    work = data.get("handoff", {}) if isinstance(data, dict) else {}
+    attributes = message.get("Attributes", {})
+    return {
+        "message_id": message["MessageId"],
+        "handoff_id": event.get("id"),
+        "type": event.get("type"),
+        "lead_id": event.get("subject"),
+        "time": event.get("time"),
+        "subject": work.get("subject") or work.get("name"),
+        "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
+    }
+
+
+def peek(deps: Deps) -> dict[str, Any]:
+    """Up to ``PEEK_MAX`` dead-lettered hand-offs and the queue's approximate depth; changes nothing."""
+    dead_letters, _ = _urls(deps)
+    sqs = _sqs(deps)
+    depth = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(5):
+        messages = sqs.receive_message(
+            QueueUrl=dead_letters,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        new = [m for m in messages if m["MessageId"] not in seen]
+        if not new:
+            break
+        for message in new:
+            seen[message["MessageId"]] = _entry(message)
+        if len(seen) >= PEEK_MAX:
+            break
+    return {
+        "approximate_count": int(depth.get("Attributes", {}).get("ApproximateNumberOfMessages", 0)),
+        "messages": list(seen.values())[:PEEK_MAX],
+    }
+
+
+def redrive(deps: Deps) -> dict[str, Any]:
+    """Move every dead-lettered hand-off back to the hand-off queue."""
+    from chalicelib.integrations.handoff_consumer import redrive as move
+
+    dead_letters, queue = _urls(deps)
+    return {"moved": move(_sqs(deps), dead_letters, queue)}

@@ -1,0 +1,289 @@
+"""The landing page and the console in headless Chromium, against the local stack.
+
+The sample landing page (``examples/landing``) is served from its own port, so the form's CORS is
+exercised as on a real site; it posts through ``capture.js``, and the lead then appears in the console,
+whose lead page shows the score's breakdown. Screenshots go to ``out/test-artifacts/browser/``.
+
+Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright with ``executable_path`` (Playwright's
+own browsers are never downloaded). When it is missing the test installs it with apt when it can, and
+is skipped, saying why, only where no browser can be installed."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, load_event
+from tests.e2e.test_local_stack import API_KEY, call, free_port, stack  # noqa: F401 - the stack fixture
+
+pytestmark = pytest.mark.e2e
+LANDING = ROOT / "examples" / "landing"
+ARTIFACTS = ROOT / "out" / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def find_chromium() -> str | None:
+    for name in (os.environ.get("LEADFLOW_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name) if name else None
+        if found:
+            return found
+    return None
+
+
+def install_chromium() -> str:
+    """Debian's chromium by apt (CI runs as root on Debian/Ubuntu); the reason when that is impossible."""
+    if shutil.which("apt-get") is None:
+        return "no apt-get on this machine"
+    if os.geteuid() != 0:
+        return "apt-get needs root (install it with: sudo apt-get install -y chromium)"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, timeout=600, check=False)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+    return "" if done.returncode == 0 else f"apt-get install chromium failed: {done.stderr[-500:]}"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    pytest.importorskip("playwright", reason="playwright is not installed (it is in requirements-dev.txt)")
+    found = find_chromium()
+    if found is None:
+        reason = install_chromium()
+        found = find_chromium()
+        if found is None:
+            pytest.skip(f"no Chromium and none could be installed: {reason}")
+    return found
+
+
+@pytest.fixture
+def browser_context(chromium: str, tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh profile every time
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+class _LandingPage(http.server.SimpleHTTPRequestHandler):
+    """The sample page as it is, pointed at the stack under test instead of port 8000."""
+
+    api_url = ""
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] in ("/", "/index.html"):
+            text = (LANDING / "index.html").read_text().replace("http://127.0.0.1:8000", self.api_url)
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def landing(stack: str) -> Iterator[str]:  # noqa: F811
+    handler = type("Landing", (_LandingPage,), {"api_url": stack})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), functools.partial(handler, directory=str(LANDING))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def prepare(stack: str, origin: str) -> None:  # noqa: F811
+    """The landing form (allowing the page's origin) and the example scoring model, published."""
+    admin = {"X-Api-Key": API_KEY}
+    form = load_event("../examples/landing/form.json")
+    form.pop("id")  # names the form for `leadflow forms apply`; the API takes it from the path
+    form["allowed_origins"] = [origin]
+    status, answer = call("PUT", f"{stack}/v1/forms/landing-demo", form, admin)
+    assert status in (200, 201), answer
+    status, answer = call(
+        "PUT", f"{stack}/v1/scoring-models/b2b-default", load_event("models/b2b_default.json"), admin
+    )
+    assert status == 201, answer
+    assert call("POST", f"{stack}/v1/scoring-models/b2b-default/publish", {}, admin)[0] == 202
+
+
+def wait_for_score(stack: str, lead_id: str) -> dict[str, Any]:  # noqa: F811
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, lead = call("GET", f"{stack}/v1/leads/{lead_id}", None, {"X-Api-Key": API_KEY})
+        if status == 200 and lead["scores"]:
+            return dict(lead)
+        time.sleep(0.5)
+    pytest.fail(f"lead {lead_id} was not scored within 60 s")
+
+
+def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_breakdown(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing)
+    # a cookie for the API's origin exists in the browser: capture.js must not send it
+    browser_context.add_cookies([{"name": "tracker", "value": "should-not-travel", "url": stack}])
+    page = browser_context.new_page()
+    posts: list[Any] = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+    page.goto(landing)
+
+    # a bad email: the 422's field error is shown next to the email input
+    page.fill("input[name=email]", "not-an-email")
+    page.fill("input[name=first_name]", "Ada")
+    page.click("button[type=submit]")
+    error = page.locator("input[name=email] + .leadflow-error")
+    error.wait_for(timeout=15_000)
+    assert "email" in error.inner_text().lower()
+    assert page.get_attribute("input[name=email]", "aria-invalid") == "true"
+    shot(page, "landing-field-error.png")
+
+    page.fill("input[name=email]", "ada.browser@analytical-engines.co.uk")
+    page.fill("input[name=last_name]", "Lovelace")
+    page.fill("input[name=job]", "Director of Engineering")
+    page.fill("input[name=company]", "Analytical Engines Ltd")
+    page.fill("input[name=employees]", "450")
+    page.fill("input[name=country]", "GB")
+    page.check("input[name=newsletter]")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/submissions" in r.url) as sent:
+        page.click("button[type=submit]")
+    answer = sent.value.json()
+    assert sent.value.status == 201, answer
+    page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=15_000)
+    assert page.locator(".leadflow-error").count() == 0
+    shot(page, "landing-sent.png")
+
+    first, second = posts[0], posts[-1]
+    for request in (first, second):
+        headers = request.all_headers()
+        assert "cookie" not in headers
+        assert headers["content-type"] == "application/x-www-form-urlencoded"
+    keys = [r.all_headers()["idempotency-key"] for r in (first, second)]
+    assert keys[0] != keys[1]  # a new attempt (changed fields) gets a new key
+    body = second.post_data or ""
+    assert "_fill_ms=" in body
+    assert "website=" in body and "website=&" in body + "&"  # the honeypot travels empty
+    assert int(body.split("_fill_ms=")[1].split("&")[0]) > 0
+
+    lead = wait_for_score(stack, answer["lead_id"])
+    rules = {line["rule_id"] for line in lead["scores"][0]["breakdown"]}
+    assert {"senior-title", "big-company"} <= rules
+
+    # the console: the key kept for this tab, the lead in the table, its page with the breakdown
+    console = browser_context.new_page()
+    errors: list[str] = []
+    console.on("pageerror", lambda e: errors.append(str(e)))
+    console.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    row = console.locator(f"#leads tr[data-lead-id='{answer['lead_id']}']")
+    row.wait_for(timeout=15_000)
+    assert [c["name"] for c in browser_context.cookies(stack)] == ["tracker"]  # the console set none
+    assert console.evaluate("sessionStorage.getItem('leadflow.apiKey')") == API_KEY
+    shot(console, "console-leads.png")
+
+    row.locator("a").click()
+    card = console.locator("section.score[data-model-id='b2b-default']")
+    try:
+        card.wait_for(timeout=15_000)
+    except Exception:
+        shot(console, "console-lead-failed.png")
+        raise AssertionError(f"no score card; page errors: {errors}") from None
+    text = card.inner_text()
+    assert "senior-title" in text and "big-company" in text
+    assert card.locator("svg").count() == 1
+    console.locator("ol.timeline li").first.wait_for(timeout=15_000)
+    shot(console, "console-lead.png")
+
+    console.goto(f"{stack}/console#/funnel")
+    console.locator("#funnel svg").wait_for(timeout=15_000)
+    console.locator("#distributions svg").first.wait_for(timeout=15_000)
+    assert "captured" in console.locator("#funnel").inner_text()
+    shot(console, "console-funnel.png")
+
+    console.goto(f"{stack}/console#/models/b2b-default")
+    console.locator("textarea[name=definition]").wait_for(timeout=15_000)
+    console.get_by_role("button", name="Save draft").click()
+    console.locator("#model-result").get_by_text("Saved draft v2").wait_for(timeout=15_000)
+    console.get_by_role("button", name="Simulate the draft").click()
+    console.locator("#model-result").get_by_text("scored").first.wait_for(timeout=15_000)
+    shot(console, "console-model.png")
+
+    console.goto(f"{stack}/console#/dead-letters")
+    console.get_by_text("Redrive all").wait_for(timeout=15_000)
+    shot(console, "console-dead-letters.png")
+
+
+def test_capture_retries_an_unanswered_attempt_with_the_same_idempotency_key(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing)
+    page = browser_context.new_page()
+    posts: list[dict[str, str]] = []
+
+    def lose_the_first(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        posts.append(request.headers)
+        if len(posts) == 1:
+            route.abort("connectionreset")  # the network drops the first try
+        else:
+            route.continue_()
+
+    page.route("**/v1/forms/landing-demo/submissions", lose_the_first)
+    page.goto(landing)
+    page.fill("input[name=email]", "grace.retry@navy.example.mil")
+    page.click("button[type=submit]")
+    page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=20_000)
+    assert len(posts) == 2
+    assert posts[0]["idempotency-key"] == posts[1]["idempotency-key"]
+    shot(page, "landing-retried.png")

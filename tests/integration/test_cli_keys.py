@@ -1,0 +1,47 @@
+"""``leadflow keys create|list|revoke`` on the keys table (moto), and ``leadflow bench``'s command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from chalicelib.local import cli_ops
+from chalicelib.local.cli import main
+
+
+def test_a_revoked_key_no_longer_authenticates(aws: Any):
+    from chalicelib import wiring
+    from chalicelib.services import access
+
+    runner = CliRunner()
+    created = runner.invoke(main, ["keys", "create", "--name", "crm", "--scope", "sales"])
+    assert created.exit_code == 0, created.output
+    key_id, secret = created.output.strip().split("\t")
+    assert access.authenticate(secret, wiring.deps().store) is not None
+
+    listed = runner.invoke(main, ["keys", "list"], env={"COLUMNS": "200"})
+    assert key_id in listed.output and "crm" in listed.output and secret not in listed.output
+
+    revoked = runner.invoke(main, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0, revoked.output
+    access._cache.clear()  # what a minute does to every API container
+    assert access.authenticate(secret, wiring.deps().store) is None
+    assert runner.invoke(main, ["keys", "revoke", key_id]).exit_code == 0  # again: no change
+    missing = runner.invoke(main, ["keys", "revoke", "k_nope"])
+    assert missing.exit_code == 1 and "no API key" in missing.output
+
+
+def test_bench_runs_the_suite_script_or_bench_run_when_there_is_one(tmp_path: Path, monkeypatch: Any):
+    assert cli_ops.bench_command("capture", ("--quick",))[1:] == ["bench/capture.py", "--quick"]
+    assert cli_ops.bench_command("imports", ())[1:] == ["-m", "bench.imports"]
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "run.py").write_text("")
+    monkeypatch.setattr(cli_ops, "PROJECT_DIR", tmp_path)
+    assert cli_ops.bench_command("scoring", ("--leads", "10"))[1:] == [
+        str(tmp_path / "bench" / "run.py"),
+        "scoring",
+        "--leads",
+        "10",
+    ]
