@@ -81,6 +81,27 @@ class Settings(BaseSettings):
     #: Training reads at most this many of the newest leads of each outcome (qualified, disqualified).
     predictive_max_examples: int = Field(5000, alias="PREDICTIVE_MAX_EXAMPLES")
 
+    # abuse protection on public routes (see chalicelib/api/abuse.py); a rate of 0 turns a limit off
+    rate_limits_table: str = Field("leadflow-rate-limits", alias="RATE_LIMITS_TABLE")
+    #: Form submissions per minute (and burst) from one source IP, and to one form from everyone.
+    rate_limit_ip_per_minute: int = Field(60, ge=0, alias="RATE_LIMIT_IP_PER_MINUTE")
+    rate_limit_ip_burst: int = Field(30, ge=1, alias="RATE_LIMIT_IP_BURST")
+    rate_limit_form_per_minute: int = Field(1200, ge=0, alias="RATE_LIMIT_FORM_PER_MINUTE")
+    rate_limit_form_burst: int = Field(300, ge=1, alias="RATE_LIMIT_FORM_BURST")
+    #: Webhook deliveries per minute (and burst) per source IP.
+    rate_limit_webhook_per_minute: int = Field(600, ge=0, alias="RATE_LIMIT_WEBHOOK_PER_MINUTE")
+    rate_limit_webhook_burst: int = Field(200, ge=1, alias="RATE_LIMIT_WEBHOOK_BURST")
+    #: CAPTCHA secrets by name (a form's ``captcha.secret_ref``, else its provider), as JSON:
+    #: ``{"turnstile": "0x4AAA..."}``. In AWS, fill from Secrets Manager.
+    captcha_secrets: dict[str, str] = Field(default_factory=dict, alias="CAPTCHA_SECRETS", repr=False)
+    turnstile_verify_url: str = Field(
+        "https://challenges.cloudflare.com/turnstile/v0/siteverify", alias="TURNSTILE_VERIFY_URL"
+    )
+    recaptcha_verify_url: str = Field(
+        "https://www.google.com/recaptcha/api/siteverify", alias="RECAPTCHA_VERIFY_URL"
+    )
+    captcha_timeout_seconds: float = Field(3.0, alias="CAPTCHA_TIMEOUT_SECONDS")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
+from chalicelib.api import abuse
 from chalicelib.api.errors import Forbidden, translate
 from chalicelib.api.http import (
     body_digest,
@@ -26,7 +27,9 @@ MAX_INTERACTIONS_BODY = 512 * 1024
 
 
 def _submit(request: dict[str, Any]) -> dict[str, Any]:
-    return capture.submit_form(request, wiring.deps())
+    deps = wiring.deps()
+    # abuse protection: a too-fast or CAPTCHA-failed submission is quarantined (chalicelib/api/abuse.py)
+    return abuse.screen_submission(request, deps) or capture.submit_form(request, deps)
 
 
 def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
@@ -75,6 +78,8 @@ def preflight(request: Request, form_id: str) -> Response:
 def submit(request: Request, form_id: str) -> Response:
     cors = _cors(request, form_id)
     try:
+        deps = wiring.deps()
+        abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps.settings)
         fields = read_fields(request)
         key = idempotency_key(request) or body_digest(fields)
         response = replay_safe(

@@ -55,9 +55,11 @@ def retire_secret(request: Request, source: str, secret_id: str) -> Response:
 @endpoint(bp, "/v1/webhooks/{source}", "POST", scope=None)
 def deliver(request: Request, source: str) -> Response:
     """The signature is checked on the raw bytes before the body is parsed or anything is stored."""
+    from chalicelib.api import abuse
     from chalicelib.services import webhooks
 
     deps = _deps()
+    abuse.limit_webhook(request, source, deps.settings)
     body = raw_body(request, MAX_BODY_BYTES)
     integration, delivery_id = webhooks.authenticate(source, dict(request.headers), body, deps)
     payload = parse_json_bytes(request, body)

@@ -76,6 +76,29 @@ class FormField(BaseModel):
         return self.type or IMPLIED_TYPES.get(self.maps_to, "string")
 
 
+class CaptchaSpec(BaseModel):
+    """A CAPTCHA the form's page shows; its token is verified with the provider on every submission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["turnstile", "recaptcha"]
+    #: The name of the secret in the ``CAPTCHA_SECRETS`` setting (default: the provider's name).
+    secret_ref: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    @property
+    def token_field(self) -> str:
+        return "cf-turnstile-response" if self.provider == "turnstile" else "g-recaptcha-response"
+
+
+class RateLimitSpec(BaseModel):
+    """The form's own submissions per minute (from everyone), instead of the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_minute: int = Field(ge=1, le=100_000)
+    burst: int = Field(10, ge=1, le=100_000)
+
+
 class FormDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +115,12 @@ class FormDefinition(BaseModel):
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
     honeypot_field: str | None = None
     phone_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    # abuse protection (chalicelib/api/abuse.py): the capture script sends the milliseconds between
+    # showing the form and submitting it as ``_fill_ms``; faster than ``min_fill_ms`` is quarantined
+    min_fill_ms: int | None = Field(None, ge=0, le=600_000)
+    fill_time_required: bool = False
+    captcha: CaptchaSpec | None = None
+    rate_limit: RateLimitSpec | None = None
 
     @field_validator("fields")
     @classmethod

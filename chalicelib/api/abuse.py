@@ -1,0 +1,198 @@
+"""Abuse protection on the public routes: rate limits, minimum fill time, CAPTCHA, quarantine.
+
+- **Rate limits** (before the body is read): a token bucket per source IP (``ip#<ip>``, API Gateway's
+  ``requestContext.identity.sourceIp``, never a header the client writes) and per form (``form#<id>``;
+  the form's ``rate_limit`` or the settings' default); webhooks per source IP and source
+  (``hook#<ip>#<source>``). Refused: 429 ``rate_limited`` with ``Retry-After`` in seconds, nothing
+  stored. A limiter that cannot reach its table lets the request through (lead capture matters more
+  than the limit) and counts ``RateLimiterUnavailable``.
+- **Screening** (inside the replay-safe submission, so a retry with the same key gets the first
+  answer and a single-use CAPTCHA token is checked once): a submission faster than the form's
+  ``min_fill_ms`` (``_fill_ms``, sent by the capture script) or with a CAPTCHA the provider rejects is
+  **quarantined**: 202 ``{"accepted": true}`` like a real one, a quarantine record, and no contact,
+  account, lead or claim, exactly like a filled honeypot.
+- **CAPTCHA fails closed**: no token is a 422 naming the token field (a person can solve it and send
+  again); a provider that cannot be asked or answers something unreadable is a 403
+  ``captcha_unverified`` and nothing is stored: the request lacks the proof the form requires, and it
+  is not a 5xx because nothing is wrong with our side that a retry of ours would fix — the browser's
+  retry (with a fresh token) is the way forward.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import Request
+
+from chalicelib.api.errors import ApiError
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.forms import CaptchaSpec, FormDefinition
+from chalicelib.observability import count, logger
+from chalicelib.settings import Settings
+from chalicelib.store.ratelimits import Limit, RateLimits
+
+FILL_FIELD = "_fill_ms"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limited"
+
+
+class CaptchaUnverified(ApiError):
+    status, code = 403, "captcha_unverified"
+
+
+def source_ip(request: Request) -> str:
+    identity = (getattr(request, "context", None) or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def _limits(settings: Settings) -> RateLimits:
+    return RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url)
+
+
+def _take(settings: Settings, buckets: list[tuple[str, Limit | None]]) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    limits = _limits(settings)
+    for bucket, limit in buckets:
+        if limit is None:
+            continue
+        try:
+            decision = limits.take(bucket, limit)
+        except (BotoCoreError, ClientError) as exc:
+            count("RateLimiterUnavailable")
+            logger.warning("rate limiter unavailable; let through", extra={"error": type(exc).__name__})
+            return
+        if not decision.allowed:
+            count("RateLimited")
+            kind = bucket.split("#", 1)[0]
+            raise RateLimited(
+                f"too many requests ({kind} limit); retry after {decision.retry_after} s",
+                None,
+                {"Retry-After": str(decision.retry_after)},
+            )
+
+
+def _limit(per_minute: int, burst: int) -> Limit | None:
+    return Limit(per_minute, burst) if per_minute > 0 else None
+
+
+def limit_submission(request: Request, form_id: str, form: FormDefinition, settings: Settings) -> None:
+    """One token from the caller's IP bucket and one from the form's; 429 when either is empty."""
+    form_limit = (
+        Limit(form.rate_limit.per_minute, form.rate_limit.burst)
+        if form.rate_limit is not None
+        else _limit(settings.rate_limit_form_per_minute, settings.rate_limit_form_burst)
+    )
+    _take(
+        settings,
+        [
+            (
+                f"ip#{source_ip(request)}",
+                _limit(settings.rate_limit_ip_per_minute, settings.rate_limit_ip_burst),
+            ),
+            (f"form#{form_id}", form_limit),
+        ],
+    )
+
+
+def limit_webhook(request: Request, source: str, settings: Settings) -> None:
+    limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
+    _take(settings, [(f"hook#{source_ip(request)}#{source}", limit)])
+
+
+# ---------------------------------------------------------------- screening a submission
+
+
+def suspicion(form: FormDefinition, submitted: dict[str, Any], settings: Settings) -> str | None:
+    """Why a submission looks like a bot's (``too_fast``, ``captcha_failed``), or ``None``."""
+    reason = _fill_time(form, submitted)
+    if reason is None and form.captcha is not None:
+        reason = _captcha(form.captcha, submitted, settings)
+    return reason
+
+
+def _one(raw: Any) -> Any:
+    return raw[-1] if isinstance(raw, list) and raw else raw
+
+
+def _fill_time(form: FormDefinition, submitted: dict[str, Any]) -> str | None:
+    if form.min_fill_ms is None:
+        return None
+    raw = _one(submitted.get(FILL_FIELD))
+    if raw is None or raw == "":
+        if form.fill_time_required:
+            raise ValidationFailed([FieldError(FILL_FIELD, f"{FILL_FIELD} is required", "required")])
+        return None
+    try:
+        elapsed = float(raw)
+    except (TypeError, ValueError):
+        return "too_fast"  # a real capture script sends a number; anything else is made up
+    return "too_fast" if math.isnan(elapsed) or elapsed < form.min_fill_ms else None
+
+
+def _captcha(spec: CaptchaSpec, submitted: dict[str, Any], settings: Settings) -> str | None:
+    token = _one(submitted.get(spec.token_field))
+    if not isinstance(token, str) or not token.strip():
+        raise ValidationFailed([FieldError(spec.token_field, "solve the CAPTCHA and send again", "required")])
+    if len(token) > 2048:  # both providers document tokens of at most 2048 characters
+        return "captcha_failed"
+    secret = settings.captcha_secrets.get(spec.secret_ref or spec.provider)
+    if not secret:
+        logger.error("CAPTCHA secret missing", extra={"secret_ref": spec.secret_ref or spec.provider})
+        raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored")
+    return None if verify_captcha(spec.provider, secret, token, settings) else "captcha_failed"
+
+
+def verify_captcha(provider: str, secret: str, token: str, settings: Settings) -> bool:
+    """Ask the provider's siteverify: ``True`` when it says ``success``; :class:`CaptchaUnverified`
+    when it cannot be asked or its answer cannot be read (fail closed)."""
+    url = settings.turnstile_verify_url if provider == "turnstile" else settings.recaptcha_verify_url
+    if not url.startswith(("https://", "http://")):
+        raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored")
+    data = urllib.parse.urlencode({"secret": secret, "response": token}).encode()
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url, data=data, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.captcha_timeout_seconds) as answer:  # noqa: S310
+            verdict = json.loads(answer.read(65536))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        count("CaptchaUnverified")
+        logger.warning("CAPTCHA unverified", extra={"provider": provider, "error": type(exc).__name__})
+        raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored") from None
+    if not isinstance(verdict, dict) or not isinstance(verdict.get("success"), bool):
+        count("CaptchaUnverified")
+        raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored")
+    if not verdict["success"]:
+        logger.info("CAPTCHA rejected", extra={"provider": provider, "codes": verdict.get("error-codes")})
+    return bool(verdict["success"])
+
+
+def quarantined(form_id: str, reason: str, submitted: dict[str, Any], deps: Any) -> dict[str, Any]:
+    """Keep the submission aside (never a contact) and answer like success, so a bot learns nothing."""
+    kept = {k: v for k, v in submitted.items() if k not in ("cf-turnstile-response", "g-recaptcha-response")}
+    quarantine_id = deps.store.quarantine(form_id, reason, kept, datetime.now(UTC))
+    count("SubmissionRejected")
+    logger.info(
+        "submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id, "reason": reason}
+    )
+    return {"status": 202, "body": {"accepted": True}}
+
+
+def screen_submission(request: dict[str, Any], deps: Any) -> dict[str, Any] | None:
+    """The quarantine answer for a suspected bot, or ``None`` to capture the submission."""
+    from chalicelib.services.capture import load_form
+
+    form = load_form(request["form_id"], deps)
+    if form.honeypot_filled(request["payload"]):
+        return None  # the capture service quarantines it as a honeypot
+    reason = suspicion(form, request["payload"], deps.settings)
+    return quarantined(request["form_id"], reason, request["payload"], deps) if reason else None
