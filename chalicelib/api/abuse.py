@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import json
 import math
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
@@ -34,8 +31,10 @@ from chalicelib.api.errors import ApiError
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.forms import CaptchaSpec, FormDefinition
 from chalicelib.observability import count, logger
-from chalicelib.settings import Settings
 from chalicelib.store.ratelimits import Limit, RateLimits
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 FILL_FIELD = "_fill_ms"
 
@@ -154,6 +153,10 @@ def _captcha(spec: CaptchaSpec, submitted: dict[str, Any], settings: Settings) -
 def verify_captcha(provider: str, secret: str, token: str, settings: Settings) -> bool:
     """Ask the provider's siteverify: ``True`` when it says ``success``; :class:`CaptchaUnverified`
     when it cannot be asked or its answer cannot be read (fail closed)."""
+    import urllib.error  # only forms with a CAPTCHA pay for these imports
+    import urllib.parse
+    import urllib.request
+
     url = settings.turnstile_verify_url if provider == "turnstile" else settings.recaptcha_verify_url
     if not url.startswith(("https://", "http://")):
         raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored")

@@ -39,10 +39,9 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 #: ``leadflow bench SUITE``: the command of each suite, run from the project directory. When
 #: ``bench/run.py`` exists it takes over (``python bench/run.py SUITE ...``).
+#: Suites of their own beside the suite of ``bench/run.py`` (``suite`` is one of these or "run").
 BENCH_SUITES: dict[str, list[str]] = {
-    "capture": ["bench/capture.py"],
-    "scoring": ["bench/scoring.py"],
-    "lifecycle": ["bench/lifecycle.py"],
+    "run": ["-m", "bench.run"],
     "imports": ["-m", "bench.imports"],
     "predictive": ["bench/predictive.py"],
 }
@@ -502,17 +501,15 @@ def open_console(api_url: str | None, profile: str | None, open_browser: bool) -
 
 
 def bench_command(suite: str, extra: tuple[str, ...]) -> list[str]:
-    runner = PROJECT_DIR / "bench" / "run.py"
-    if runner.is_file():
-        return [sys.executable, str(runner), suite, *extra]
     return [sys.executable, *BENCH_SUITES[suite], *extra]
 
 
 @click.command("bench", context_settings={"ignore_unknown_options": True})
-@click.argument("suite", type=click.Choice(sorted(BENCH_SUITES)), default="capture")
+@click.argument("suite", type=click.Choice(sorted(BENCH_SUITES)), default="run")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 def bench(suite: str, extra: tuple[str, ...]) -> None:
-    """Run a benchmark suite from bench/ (extra arguments go to it), as `make bench*` does."""
+    """Run the benchmarks: `leadflow bench run --quick|--full|--only SECTIONS` (as `make bench*`), or
+    `leadflow bench imports|predictive` (extra arguments go to the suite)."""
     command = bench_command(suite, extra)
     click.echo("$ " + " ".join(command[1:]), err=True)
     raise SystemExit(subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode)  # noqa: S603

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -33,15 +32,6 @@ def test_a_revoked_key_no_longer_authenticates(aws: Any):
     assert missing.exit_code == 1 and "no API key" in missing.output
 
 
-def test_bench_runs_the_suite_script_or_bench_run_when_there_is_one(tmp_path: Path, monkeypatch: Any):
-    assert cli_ops.bench_command("capture", ("--quick",))[1:] == ["bench/capture.py", "--quick"]
-    assert cli_ops.bench_command("imports", ())[1:] == ["-m", "bench.imports"]
-    (tmp_path / "bench").mkdir()
-    (tmp_path / "bench" / "run.py").write_text("")
-    monkeypatch.setattr(cli_ops, "PROJECT_DIR", tmp_path)
-    assert cli_ops.bench_command("scoring", ("--leads", "10"))[1:] == [
-        str(tmp_path / "bench" / "run.py"),
-        "scoring",
-        "--leads",
-        "10",
-    ]
+def test_bench_runs_the_benchmark_suite_with_the_given_arguments():
+    assert cli_ops.bench_command("run", ("--quick",))[1:] == ["-m", "bench.run", "--quick"]
+    assert cli_ops.bench_command("imports", ("--rows", "10"))[1:] == ["-m", "bench.imports", "--rows", "10"]
