@@ -8,9 +8,9 @@ submission cannot set anything the marketer did not expose (no mass assignment).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.capture import DEFAULT_LEAD_MATCHING, Capture, validate_lead_matching
 from chalicelib.domain.consent import ConsentLevel, highest
@@ -27,6 +27,17 @@ from chalicelib.domain.fields import (
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:\d{1,5})?")
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,100}")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _lead_matching(value: Any) -> Any:
+    try:
+        return validate_lead_matching(value)
+    except InvalidValue as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: ``"new_lead_always"`` or the field paths an open lead must share with a capture (forms, imports).
+LeadMatchingField = Annotated[Literal["new_lead_always"] | list[str], AfterValidator(_lead_matching)]
 
 
 def valid_form_id(form_id: str) -> bool:
@@ -107,9 +118,7 @@ class FormDefinition(BaseModel):
     topic: str | None = Field(None, max_length=500)
     campaign: str | None = Field(None, max_length=200)
     fields: dict[str, FormField] = Field(min_length=1, max_length=100)
-    lead_matching: Literal["new_lead_always"] | list[str] = Field(
-        default_factory=lambda: list(DEFAULT_LEAD_MATCHING)
-    )
+    lead_matching: LeadMatchingField = Field(default_factory=lambda: list(DEFAULT_LEAD_MATCHING))
     contact_matching: Literal["email"] = "email"
     consent_on_submit: ConsentLevel = "consent_given"
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
@@ -131,14 +140,6 @@ class FormDefinition(BaseModel):
         if not any(f.maps_to == "contact.email" for f in value.values()):
             raise ValueError("one field must map to contact.email (contacts are matched by email)")
         return value
-
-    @field_validator("lead_matching")
-    @classmethod
-    def _matching(cls, value: Any) -> Any:
-        try:
-            return validate_lead_matching(value)
-        except InvalidValue as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("allowed_origins")
     @classmethod
@@ -165,6 +166,19 @@ class FormDefinition(BaseModel):
             return False
         value = _one_value(submitted.get(self.honeypot_field))
         return value is not None and str(value).strip() != ""
+
+
+def parse_form(body: Any, source: str | None = None) -> FormDefinition:
+    """A form definition from a client's JSON (a form, a webhook source, a LinkedIn form's question
+    mapping); ``source`` is the lead source when the body names none. 422 naming each bad field."""
+    from pydantic import ValidationError
+
+    if source is not None and isinstance(body, dict):
+        body = {"source": source, **body}
+    try:
+        return FormDefinition.model_validate(body)
+    except ValidationError as exc:
+        raise form_validation_errors(exc) from None
 
 
 def form_validation_errors(exc: Any) -> ValidationFailed:

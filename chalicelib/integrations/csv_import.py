@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib.domain.capture import DEFAULT_LEAD_MATCHING, validate_lead_matching
+from chalicelib.domain.capture import DEFAULT_LEAD_MATCHING
 from chalicelib.domain.consent import ConsentLevel
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
@@ -35,7 +35,7 @@ from chalicelib.domain.fields import (
     InvalidValue,
     parse_path,
 )
-from chalicelib.domain.forms import FormDefinition, FormField, form_validation_errors
+from chalicelib.domain.forms import FormDefinition, FormField, LeadMatchingField, form_validation_errors
 from chalicelib.domain.interactions import parse_time
 
 T = TypeVar("T")
@@ -380,18 +380,8 @@ class ImportMapping(BaseModel):
     campaign: str | None = Field(None, max_length=200)
     #: imported people were not asked: the import itself grants nothing
     consent: ConsentLevel = "none"
-    lead_matching: Literal["new_lead_always"] | list[str] = Field(
-        default_factory=lambda: list(DEFAULT_LEAD_MATCHING)
-    )
+    lead_matching: LeadMatchingField = Field(default_factory=lambda: list(DEFAULT_LEAD_MATCHING))
     phone_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
-
-    @field_validator("lead_matching")
-    @classmethod
-    def _matching(cls, value: Any) -> Any:
-        try:
-            return validate_lead_matching(value)
-        except InvalidValue as exc:
-            raise ValueError(str(exc)) from None
 
 
 def parse_mapping(data: Any) -> ImportMapping:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.forms import FormDefinition, form_validation_errors, valid_form_id
+from chalicelib.domain.forms import parse_form, valid_form_id
 from chalicelib.services.capture import forget_form
 from chalicelib.wiring import Deps
 
@@ -18,10 +16,7 @@ def put_form(form_id: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]
     definition twice stores it twice, with the same result."""
     if not valid_form_id(form_id):
         raise ValidationFailed([FieldError("form_id", "form_id must be 1-64 letters, digits, _ or -")])
-    try:
-        form = FormDefinition.model_validate(body)
-    except ValidationError as exc:
-        raise form_validation_errors(exc) from None
+    form = parse_form(body)
     created = deps.store.put_form(form_id, form, datetime.now(UTC))
     forget_form(form_id)
     return created, {"form_id": form_id, **form.model_dump(exclude_none=True)}

@@ -115,15 +115,15 @@ def object_created(key: str, deps: Deps) -> str | None:
     now = datetime.now(UTC)
     match = _KEY.fullmatch(key)
     import_id = match.group(1) if match else derived_id("imp", key)
-    if deps.imports.head(import_id) is None:
-        deps.imports.create(import_id, key, {}, key, now)  # False: a second delivery made it first
+    head = deps.imports.head(import_id)
+    if head is None:  # a dropped file: the automatic mapping (a second delivery may create it first)
+        deps.imports.create(import_id, key, {}, key, now)
+    mapping = json.loads(head.mapping) if head is not None else {}
     if not deps.imports.start_planning(import_id, now):
         return import_id  # planned before: a repeated event
-    head = deps.imports.head(import_id)
-    assert head is not None
     try:
         data = deps.objects.get(key, MAX_FILE_BYTES)
-        table, resolved, facts = _resolve(data, csv_import.parse_mapping(json.loads(head.mapping)))
+        table, resolved, facts = _resolve(data, csv_import.parse_mapping(mapping))
     except (ValidationFailed, ValueError) as exc:
         error = _error_of(exc)
         deps.imports.failed(import_id, error, now)

@@ -74,17 +74,10 @@ def form_urn(value: str) -> str:
 def put_form(urn: str, body: Any, deps: Any) -> tuple[bool, dict[str, Any]]:
     """A LinkedIn form's question mapping: a form definition whose field names are question ids
     (``"1"``) and ``consent_<consentId>`` for its consent boxes."""
-    from pydantic import ValidationError
-
-    from chalicelib.domain.forms import FormDefinition, form_validation_errors
+    from chalicelib.domain.forms import parse_form
 
     urn = form_urn(urn)
-    if isinstance(body, dict):
-        body = {"source": "linkedin", **body}
-    try:
-        form = FormDefinition.model_validate(body)
-    except ValidationError as exc:
-        raise form_validation_errors(exc) from None
+    form = parse_form(body, "linkedin")
     existing = deps.integrations.get(f"linkedin-form#{urn}")
     deps.integrations.put(f"linkedin-form#{urn}", form, (), datetime.now(UTC), existing)
     return existing is None, get_form(urn, deps)

@@ -7,16 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, Replayed, ValidationFailed
-from chalicelib.domain.forms import (
-    FormDefinition,
-    capture_from_submission,
-    flatten,
-    form_validation_errors,
-    valid_form_id,
-)
+from chalicelib.domain.forms import capture_from_submission, flatten, parse_form, valid_form_id
 from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import webhooks
 from chalicelib.observability import count, logger
@@ -46,12 +38,7 @@ def _get(source: str, deps: Deps) -> Integration:
 def put_source(source: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]:
     """Create or change a source's mapping; its secrets are kept."""
     integration_id = _integration_id(source)
-    if isinstance(body, dict):
-        body = {"source": source, **body}
-    try:
-        form = FormDefinition.model_validate(body)
-    except ValidationError as exc:
-        raise form_validation_errors(exc) from None
+    form = parse_form(body, source)
     existing = deps.integrations.get(integration_id)
     secrets = existing.secrets if existing else ()
     deps.integrations.put(integration_id, form, secrets, datetime.now(UTC), existing)

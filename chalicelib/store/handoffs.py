@@ -148,26 +148,20 @@ class HandoffStore:
     # ------------------------------------------------------------ the publisher
 
     def mark_sent(self, handoff_id: str, now: datetime) -> None:
-        try:
-            HandoffRecord(handoff_id).update(
-                actions=[
-                    HandoffRecord.state.set("sent"),
-                    HandoffRecord.sent_at.set(now),
-                    HandoffRecord.pending.remove(),
-                ],
-                condition=HandoffRecord.state == "pending",
-            )
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise  # already sent: a redelivered record, nothing to do
+        self._settle(handoff_id, "sent", now)  # False: already sent, a redelivered record
 
     def mark_withheld(self, handoff_id: str, now: datetime) -> bool:
         """A pending hand-off that must not be sent (the contact's consent); ``False`` when it was
         settled already."""
+        return self._settle(handoff_id, "withheld", now)
+
+    @staticmethod
+    def _settle(handoff_id: str, state: str, now: datetime) -> bool:
+        """A pending hand-off leaves the outbox as ``state``, once; ``False`` when it had left already."""
         try:
             HandoffRecord(handoff_id).update(
                 actions=[
-                    HandoffRecord.state.set("withheld"),
+                    HandoffRecord.state.set(state),
                     HandoffRecord.sent_at.set(now),
                     HandoffRecord.pending.remove(),
                 ],
