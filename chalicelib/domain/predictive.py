@@ -319,6 +319,12 @@ class Factor:
     feature: str
     label: str
     contribution: float
+    #: The lead's value, for a label made only when the factor is shown (trees: ``label`` is empty).
+    value: Any = field(default=None, compare=False)
+
+    @property
+    def shown(self) -> str:
+        return self.label or _tree_label(self.feature, self.value)
 
 
 @dataclass(frozen=True)
@@ -381,7 +387,7 @@ class PredictiveModel:
         compiled = trees.compiled
         phi = compiled.contributions(seen)
         factors = [
-            Factor(feature.path, _tree_label(feature.path, seen.get(feature.path)), share)
+            Factor(feature.path, "", share, seen.get(feature.path))
             for feature, share in zip(trees.features, phi, strict=True)
             if share
         ]
@@ -434,7 +440,7 @@ def breakdown(prediction: Prediction) -> tuple[RuleScore, ...]:
     shown = {f.feature for f in positive + negative}
     rest = [f.contribution for f in prediction.factors if f.feature not in shown]
     lines = [RuleScore("baseline", prediction.intercept, (), "baseline")]
-    lines += [RuleScore(f.label, f.contribution, (), "factor") for f in positive + negative]
+    lines += [RuleScore(f.shown, f.contribution, (), "factor") for f in positive + negative]
     if rest:
         lines.append(RuleScore(f"{len(rest)} other factors", math.fsum(rest), (), "other"))
     return tuple(lines)

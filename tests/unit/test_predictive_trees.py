@@ -58,7 +58,9 @@ def random_tree(rng: random.Random, depth: int, max_fields: int) -> Tree:
             levels, threshold = None, float(rng.randint(0, 6))
         left = grow(level + 1, left_cover, (*used, feature))
         right = grow(level + 1, right_cover, (*used, feature))
-        nodes[index] = Split(feature, threshold, levels, rng.random() < 0.5, left, right, left_cover + right_cover)
+        nodes[index] = Split(
+            feature, threshold, levels, rng.random() < 0.5, left, right, left_cover + right_cover
+        )
         return index
 
     grow(0, 200.0, ())
@@ -202,7 +204,9 @@ def test_a_stored_tree_model_scores_a_lead_with_a_breakdown_that_adds_up_to_the_
     assert prediction.logit == pytest.approx(0.5 + 2.0)
     assert prediction.intercept == pytest.approx(0.5 + (30 * -1.0 + 10 * 2.0) / 40)
     assert [f.label for f in prediction.factors] == ["lead.a = 500"]
-    assert math.fsum([prediction.intercept, *(f.contribution for f in prediction.factors)]) == prediction.logit
+    assert (
+        math.fsum([prediction.intercept, *(f.contribution for f in prediction.factors)]) == prediction.logit
+    )
     assert model.predict_observed({}).factors[0].label == "lead.a is missing"
 
 
@@ -216,7 +220,12 @@ def _synthetic(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], list[i
         c = rng.choice(("x", "y", "z"))
         d = rng.random()
         logit = 1.2 * a - 0.8 * b * (c == "x") + (1.0 if c == "y" else 0.0) + (0.7 if d > 0.6 else -0.3)
-        row: dict[str, Any] = {"lead.a": a, "lead.b": b if rng.random() > 0.1 else None, "lead.c": c, "lead.d": d}
+        row: dict[str, Any] = {
+            "lead.a": a,
+            "lead.b": b if rng.random() > 0.1 else None,
+            "lead.c": c,
+            "lead.d": d,
+        }
         rows.append(row)
         labels.append(int(rng.random() < 1 / (1 + math.exp(-logit))))
     return rows, labels
@@ -267,9 +276,17 @@ def _from_lightgbm(dumped: dict[str, Any], features: Sequence[TreeFeature]) -> T
                 levels = frozenset(int(c) for c in str(node["threshold"]).split("||"))
                 split = Split(feature, None, levels, bool(node["default_left"]), left, right, 0.0)
             else:
-                split = Split(feature, float(node["threshold"]), None, bool(node["default_left"]), left, right, 0.0)
+                split = Split(
+                    feature, float(node["threshold"]), None, bool(node["default_left"]), left, right, 0.0
+                )
             cover = float(node["internal_count"])
-            nodes[index] = Split(*[getattr(split, f) for f in ("feature", "threshold", "left_levels", "missing_left", "left", "right")], cover)
+            nodes[index] = Split(
+                *[
+                    getattr(split, f)
+                    for f in ("feature", "threshold", "left_levels", "missing_left", "left", "right")
+                ],
+                cover,
+            )
             return index
 
         add(info["tree_structure"])
@@ -290,7 +307,12 @@ def test_explanations_match_lightgbm_pred_contrib(constrained: bool):
         TreeFeature("lead.c", CATEGORICAL, ("x", "y", "z")),
         TreeFeature("lead.d", NUMERIC),
     ]
-    x = np.array([[f.code(r.get(f.path)) if f.code(r.get(f.path)) != MISSING else np.nan for f in features] for r in rows])
+    x = np.array(
+        [
+            [f.code(r.get(f.path)) if f.code(r.get(f.path)) != MISSING else np.nan for f in features]
+            for r in rows
+        ]
+    )
     params: dict[str, Any] = {"objective": "binary", "num_leaves": 15, "verbose": -1, "min_data_in_leaf": 20}
     if constrained:
         params["interaction_constraints"] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
