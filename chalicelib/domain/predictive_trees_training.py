@@ -19,6 +19,7 @@ never in the API or stream functions' zip, which import this module's neighbours
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -118,7 +119,9 @@ def export(model: HistGradientBoostingClassifier, features: Sequence[TreeFeature
                 continue
             column = int(node["feature_idx"])
             left_levels = None
-            threshold: float | None = float(node["num_threshold"])
+            # "every present value left, missing right" has the threshold +inf, which JSON cannot hold:
+            # the largest float reads the same for every (finite) value a lead can have
+            threshold: float | None = min(float(node["num_threshold"]), sys.float_info.max)
             if node["is_categorical"]:
                 words = bitsets[int(node["bitset_idx"])]
                 seen = categories[column]

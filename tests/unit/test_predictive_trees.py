@@ -25,7 +25,6 @@ from chalicelib.domain.predictive_trees import (
     Tree,
     TreeEnsemble,
     TreeFeature,
-    tree_shap,
 )
 
 FEATURES = (
