@@ -28,6 +28,8 @@ PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 #: Lambda's limit is 250 MB unzipped for the function and its layers; the app's zip is ~15 MB unzipped.
 MAX_MB = 230
 LEFT_OUT_DIRS = {"tests", "__pycache__"}
+#: numpy.testing (which scipy imports) reads a helper from numpy's own tests: kept.
+KEPT = ("numpy/_core/tests",)
 LEFT_OUT_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h")
 
 
@@ -63,6 +65,8 @@ def build(arch: str, python: str, out: Path, work: Path) -> dict[str, float]:
     )
     installed = tree_size(target)
     for path in sorted(target.rglob("*"), reverse=True):
+        if path.relative_to(target).as_posix().startswith(KEPT):
+            continue
         if path.is_dir() and path.name in LEFT_OUT_DIRS:
             shutil.rmtree(path, ignore_errors=True)
         elif path.is_file() and path.suffix in LEFT_OUT_SUFFIXES:

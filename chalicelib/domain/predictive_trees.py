@@ -452,16 +452,22 @@ class CompiledEnsemble:
         return a, b, map_a, map_b, size, table_a, table_b
 
     @property
-    def binners(self) -> list[tuple[str, Callable[[Any], int]]]:
+    def binners(self) -> list[tuple[int, str, Callable[[Any], int]]]:
+        """The fields some table reads (a field no tree splits on needs no bin)."""
         found = self.__dict__.get("_binners")
         if found is None:
-            found = self.__dict__["_binners"] = [(b.feature.path, _binner(b)) for b in self.bins]
+            used = {f for f, _ in self.singles} | {f for a, b, *_ in self.pairs for f in (a, b)}
+            found = self.__dict__["_binners"] = [
+                (i, b.feature.path, _binner(b)) for i, b in enumerate(self.bins) if i in used
+            ]
         return found
 
     def contributions(self, seen: Mapping[str, Any]) -> list[float]:
         """Each feature's share of the logit (TreeSHAP); with ``expected_value`` they add up to it."""
         get = seen.get
-        at = [binner(get(path)) for path, binner in self.binners]
+        at = [0] * len(self.bins)
+        for i, path, binner in self.binners:
+            at[i] = binner(get(path))
         phi = [0.0] * len(at)
         for feature, table in self.singles:
             phi[feature] += table[at[feature]]

@@ -202,11 +202,11 @@ def test_a_stored_tree_model_scores_a_lead_with_a_breakdown_that_adds_up_to_the_
     prediction = model.predict_observed({"lead.a": 500})
     assert prediction.logit == pytest.approx(0.5 + 2.0)
     assert prediction.intercept == pytest.approx(0.5 + (30 * -1.0 + 10 * 2.0) / 40)
-    assert [f.label for f in prediction.factors] == ["lead.a = 500"]
+    assert [f.shown for f in prediction.factors] == ["lead.a = 500"]
     assert (
         math.fsum([prediction.intercept, *(f.contribution for f in prediction.factors)]) == prediction.logit
     )
-    assert model.predict_observed({}).factors[0].label == "lead.a is missing"
+    assert model.predict_observed({}).factors[0].shown == "lead.a is missing"
 
 
 # ---------------------------------------------------------------- against the libraries (dev only)
