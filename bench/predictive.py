@@ -151,7 +151,7 @@ def caravan_csv() -> str:
     wheel = DATASETS / ISLP_WHEEL
     if not wheel.exists():
         DATASETS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
+        subprocess.run(  # noqa: S603 (a fixed command)
             [
                 sys.executable,
                 "-m",
@@ -189,7 +189,7 @@ def load_caravan() -> list[Example]:
     return examples
 
 
-def paired(labels: list[int], ours: list[float], theirs: list[float]) -> dict[str, Any]:
+def paired(labels: Sequence[int], ours: Sequence[float], theirs: Sequence[float]) -> dict[str, Any]:
     from chalicelib.domain.predictive_training import paired_auc_difference
 
     return paired_auc_difference(labels, ours, theirs)
@@ -307,9 +307,9 @@ def report(dataset: str, args: argparse.Namespace) -> None:
         load_xeducation(args.csv, args.with_last_activity) if dataset == "xeducation" else load_caravan()
     )
     if args.shuffle_labels:
-        labels = [e.outcome for e in examples]
-        random.Random(7).shuffle(labels)
-        examples = [Example(e.seen, y, e.created_at, e.key) for e, y in zip(examples, labels, strict=True)]
+        outcomes = [e.outcome for e in examples]
+        random.Random(7).shuffle(outcomes)
+        examples = [Example(e.seen, y, e.created_at, e.key) for e, y in zip(examples, outcomes, strict=True)]
     results: dict[str, Any] = {}
     for algorithm in ("logistic", "trees"):
         results[algorithm] = run_one(
@@ -323,7 +323,8 @@ def report(dataset: str, args: argparse.Namespace) -> None:
     speed = {name: scoring_speed(r["served"], examples) for name, r in results.items()}
     lines = [
         f"== {dataset}: {len(examples)} leads ({metrics['examples']['positive']} positive); train "
-        f"{split['train_leads']} older, evaluate {split['evaluation_leads']} newer ({split['evaluation_positives']} positive)",
+        f"{split['train_leads']} older,"
+        f" evaluate {split['evaluation_leads']} newer ({split['evaluation_positives']} positive)",
         f"{'':34}{'AUC':>8}{'Brier':>9}{'ECE':>9}",
     ]
     rows = [
@@ -352,21 +353,25 @@ def report(dataset: str, args: argparse.Namespace) -> None:
             else "refuse: " + "; ".join(f"[{r['code']}] {r['message']}" for r in refusals)
         )
         lines.append(
-            f"gate ({name}): {decision} (vs baseline {gate['difference']:+.4f} [{gate['low']:+.4f}, {gate['high']:+.4f}])"
+            f"gate ({name}): {decision} (vs baseline {gate['difference']:+.4f} "
+            f"[{gate['low']:+.4f}, {gate['high']:+.4f}])"
         )
     selection = metrics.get("selection", {})
     lines += [
         f"training: trees {trees['seconds']:.1f} s (selection {selection.get('seconds')} s: "
-        f"{selection.get('max_leaf_nodes')} leaves, rate {selection.get('learning_rate')}, {selection.get('rounds')} rounds, "
+        f"{selection.get('max_leaf_nodes')} leaves, rate {selection.get('learning_rate')},"
+        f" {selection.get('rounds')} rounds, "
         f"{len(selection.get('tried', []))} settings tried), logistic {logistic['seconds']:.1f} s; "
         f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
-        f"model: trees {metrics.get('trees')} trees, {metrics.get('nodes')} nodes, {trees['size']:,} bytes of JSON; "
+        f"model: trees {metrics.get('trees')} trees, {metrics.get('nodes')} nodes,"
+        f" {trees['size']:,} bytes of JSON; "
         f"logistic {logistic['size']:,} bytes",
-        f"scoring with explanations (one core, pure Python): trees {speed['trees']:,.0f} leads/s, logistic {speed['logistic']:,.0f} leads/s",
+        f"scoring with explanations (one core,"
+        f" pure Python): trees {speed['trees']:,.0f} leads/s, logistic {speed['logistic']:,.0f} leads/s",
     ]
     scale: dict[str, Any] | None = None
     if args.scale and dataset == "xeducation":
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 (a fixed command)
             [sys.executable, __file__, "--scale-only", str(args.scale), "--csv", str(args.csv)],
             check=True,
             capture_output=True,
@@ -374,7 +379,8 @@ def report(dataset: str, args: argparse.Namespace) -> None:
         )
         scale = json.loads(done.stdout.strip().splitlines()[-1])
         lines.append(
-            f"training trees on {scale['leads']:,} leads (X Education resampled): {scale['training_seconds']} s, "
+            f"training trees on {scale['leads']:,} leads (X Education resampled): "
+            f"{scale['training_seconds']} s, "
             f"peak RSS {scale['peak_rss_mb']} MB (a fresh process)"
         )
     print("\n".join(lines))

@@ -373,7 +373,8 @@ def _one(allowed: int, zero: float, at: int, unknown: int) -> float:
 def _classes(bins: _Bins, masks: Sequence[int]) -> tuple[list[int], list[int]]:
     """Bins no mask tells apart share a class: (bin -> class, one bin per class)."""
     by_signature: dict[tuple[int, ...], int] = {}
-    of_bin, representative = [], []
+    of_bin: list[int] = []
+    representative: list[int] = []
     for at in range(bins.count):
         signature = (-1,) if at == bins.unknown else tuple((m >> at) & 1 for m in masks)
         if signature not in by_signature:

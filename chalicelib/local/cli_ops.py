@@ -391,7 +391,8 @@ def breakdown_table(score: dict[str, Any]) -> Any:
 
     ready = ", sales-ready" if score.get("sales_ready") else ""
     grade = score.get("grade") or "-"
-    title = f"{score['model_id']} v{score['model_version']}: {score['score']}{trend_text(score)} (grade {grade}{ready})"
+    shown = f"{score['score']}{trend_text(score)}"
+    title = f"{score['model_id']} v{score['model_version']}: {shown} (grade {grade}{ready})"
     table = Table("rule", "points", "interactions", title=title, title_justify="left", show_footer=True)
     total = 0.0
     for line in score["breakdown"]:

@@ -58,7 +58,8 @@ def test_the_tree_trainer_runs_from_the_layer(layer: tuple[Path, dict[str, float
         "    examples.append(Example(seen, won, start + timedelta(hours=n), str(n)))\n"
         "trained = train(examples, TrainingConfig(time_limit=5))\n"
         "model = parse_predictive('m', 1, {'type': 'predictive', 'parameters': trained.parameters})\n"
-        "print(numpy.__file__); print(sklearn.__file__); print(model.algorithm, round(trained.metrics['auc'], 3))\n"
+        "print(numpy.__file__); print(sklearn.__file__)\n"
+        "print(model.algorithm, round(trained.metrics['auc'], 3))\n"
     )
     site = Path(sysconfig.get_paths()["purelib"])  # pydantic and the rest of the function's own zip
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{extracted / 'python'}:{ROOT}:{site}"}

@@ -536,7 +536,9 @@ def test_trees_are_the_default_model_and_learn_from_the_leads(trained_trees: dic
     assert metrics["auc"] > 0.65 and metrics["gate"]["baseline"]["resamples"] == 1000
     assert metrics["selection"]["tried"] and metrics["selection"]["rounds"] >= 1
     model = parse_predictive("p", 1, trained_trees)
-    assert not model.trees.compiled.general  # every path holds at most two fields: tables, exact
+    assert (
+        model.trees is not None and not model.trees.compiled.general
+    )  # every path holds at most two fields: tables, exact
 
 
 @settings(max_examples=150, deadline=None)
@@ -555,6 +557,7 @@ def test_any_field_values_score_with_trees_and_the_tables_agree_with_the_trees(
     prediction = model.predict(lead, None, account, [], START)
     assert math.fsum(line.points for line in result.breakdown) == pytest.approx(prediction.logit, abs=1e-9)
     seen = observe(lead, None, account, [], START)
+    assert model.trees is not None
     assert prediction.logit == pytest.approx(model.trees.logit(seen), abs=1e-9)
 
 

@@ -271,21 +271,15 @@ def _from_lightgbm(dumped: dict[str, Any], features: Sequence[TreeFeature]) -> T
                 return index
             left, right = add(node["left_child"]), add(node["right_child"])
             feature = node["split_feature"]
+            missing_left = bool(node["default_left"])
+            cover = float(node["internal_count"])
             if node["decision_type"] == "==":
                 levels = frozenset(int(c) for c in str(node["threshold"]).split("||"))
-                split = Split(feature, None, levels, bool(node["default_left"]), left, right, 0.0)
+                nodes[index] = Split(feature, None, levels, missing_left, left, right, cover)
             else:
-                split = Split(
-                    feature, float(node["threshold"]), None, bool(node["default_left"]), left, right, 0.0
+                nodes[index] = Split(
+                    feature, float(node["threshold"]), None, missing_left, left, right, cover
                 )
-            cover = float(node["internal_count"])
-            nodes[index] = Split(
-                *[
-                    getattr(split, f)
-                    for f in ("feature", "threshold", "left_levels", "missing_left", "left", "right")
-                ],
-                cover,
-            )
             return index
 
         add(info["tree_structure"])
