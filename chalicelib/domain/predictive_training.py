@@ -68,6 +68,25 @@ class NotEnoughOutcomes(ValidationFailed):
         self.positives, self.negatives = positives, negatives
 
 
+class TrainingLayerMissing(ValidationFailed):
+    """Trees are fitted with scikit-learn, which only the training functions have (their layer)."""
+
+    code = "training_layer_missing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                FieldError(
+                    "training.algorithm",
+                    "this function cannot fit trees: scikit-learn is in the training layer "
+                    "(infra/build_training_layer.py), which it lacks; attach the layer, or set "
+                    'training.algorithm to "logistic"',
+                    "training_layer_missing",
+                )
+            ]
+        )
+
+
 class PublishRefused(Conflict):
     """409 ``publish_gate``: the body's ``reasons`` hold each refusal's code, message and figures."""
 
@@ -658,6 +677,10 @@ def _fit_logistic_model(
 def _fit_tree_model(
     older: Sequence[Example], examples: Sequence[Example], config: TrainingConfig
 ) -> tuple[PredictiveModel, dict[str, Any], dict[str, Any]]:
+    try:
+        import sklearn  # noqa: F401 - the training layer's; absent where the app only serves
+    except ImportError as missing:
+        raise TrainingLayerMissing from missing
     from chalicelib.domain import predictive_trees_training as trees  # numpy, scikit-learn: training only
 
     def grow(part: Sequence[Example], selection: trees.Selection | None) -> tuple[Any, trees.Selection]:

@@ -572,3 +572,20 @@ def test_the_trend_says_up_down_or_flat_against_the_score_it_replaces():
     assert score(30).following(score(40)).trend == "down"
     assert score(40).following(score(40)).trend == "flat"
     assert score(60).following(score(40)).same_result(score(60)), "the trend alone is no change to write"
+
+
+def test_trees_without_the_training_layer_are_refused_with_a_reason_not_a_crash(
+    examples: list[Example], monkeypatch: pytest.MonkeyPatch
+):
+    import sys
+
+    from chalicelib.domain.predictive_training import TrainingLayerMissing
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # a function without the layer: import fails
+    with pytest.raises(TrainingLayerMissing) as refused:
+        train(examples, TrainingConfig())
+    assert refused.value.errors[0].field == "training.algorithm" and "layer" in refused.value.message
+    assert (
+        train(examples, TrainingConfig(algorithm="logistic", regularization=1.0)).metrics["algorithm"]
+        == "logistic"
+    )
