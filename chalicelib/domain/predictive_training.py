@@ -1,5 +1,7 @@
-"""Training and judging predictive models, with the standard library only (so the weekly retrain runs
-in Lambda without scikit-learn; the tests cross-check it against scikit-learn).
+"""Training and judging predictive models. This module uses the standard library only; tree models are
+fitted by :mod:`predictive_trees_training` (scikit-learn, imported only when trees are trained, from
+the training function's layer), and the logistic model here (the tests cross-check it against
+scikit-learn).
 
 - :func:`learn_spec` decides the features from the training leads (numeric or categorical, frequent
   levels, means and scales; constant and empty columns are dropped).
@@ -7,9 +9,11 @@ in Lambda without scikit-learn; the tests cross-check it against scikit-learn).
   penalised: scikit-learn's ``LogisticRegression(C=1/regularization)``) with L-BFGS on sparse rows.
 - :class:`NaiveBayes` is the baseline, the way Odoo scores leads: per field, the frequency of each value
   among won and lost leads, Laplace-smoothed, multiplied as if independent.
-- :func:`train` splits in time (older leads train, newer ones evaluate), measures both on the newer
-  leads (ROC AUC, precision and recall in the top decile, Brier score, calibration), then refits on
-  every lead for serving.
+- :func:`train` splits in time (older leads train, newer ones evaluate), measures the model, the
+  baseline and the active version on the newer leads (ROC AUC, precision and recall in the top decile,
+  Brier score, calibration), records the gate's figures (paired bootstrap intervals, the leak check),
+  then refits on every lead for serving.
+- :func:`publish_refusals` is the publish gate: each refusal a code, a message and its figures.
 """
 
 from __future__ import annotations
