@@ -447,6 +447,8 @@ def _sigmoid(z: float) -> float:
 
 # ---------------------------------------------------------------- how sure: bootstrap and leaks
 
+#: OpenMP threads for fitting trees (see ``_fit_tree_model``).
+TRAINING_THREADS = 1
 #: A candidate's evaluation AUC must reach this (a coin is 0.5).
 AUC_FLOOR = 0.55
 BOOTSTRAP_RESAMPLES = 1000
@@ -696,9 +698,14 @@ def _fit_tree_model(
             selection = trees.select(features, rows, labels, config.holdout_fraction, config.time_limit)
         return trees.fit_trees(features, rows, labels, selection), selection
 
-    ensemble, selection = grow(older, None)
-    evaluated = PredictiveModel("evaluation", 0, "evaluation", 0.0, FeatureSpec(), (), trees=ensemble)
-    final, _ = grow(examples, selection)
+    from threadpoolctl import threadpool_limits
+
+    # One OpenMP thread: the training function gets one vCPU's worth of CPU at 1,769 MB, and OpenMP
+    # threads that outnumber the cores they are given spin-wait instead of working
+    with threadpool_limits(limits=TRAINING_THREADS, user_api="openmp"):
+        ensemble, selection = grow(older, None)
+        evaluated = PredictiveModel("evaluation", 0, "evaluation", 0.0, FeatureSpec(), (), trees=ensemble)
+        final, _ = grow(examples, selection)
     about = {
         "features": len(final.features),
         "trees": len(final.trees),
