@@ -34,6 +34,11 @@ package: install  ## the CloudFormation template and zip to deploy, in out/ (wit
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --pkg-format cloudformation \
 		--merge-template infra/template.json --stage $${STAGE:-dev} out/
 	$(BIN)/python infra/slim_zip.py out/deployment.zip
+	$(BIN)/python infra/build_training_layer.py
+
+.PHONY: training-layer
+training-layer: install  ## the training function's layer (numpy, scipy, scikit-learn) in out/training-layer.zip, sizes printed
+	$(BIN)/python infra/build_training_layer.py $(ARGS)
 
 bench: install  ## cold start, units per submission and per lead, ingest, engine, zip: a table and bench/results/bench.json
 	$(BIN)/python -m bench.run $(ARGS)
@@ -58,5 +63,5 @@ clean:
 
 # predictive scoring
 .PHONY: bench-predictive
-bench-predictive: install  ## predictive model vs naive Bayes on X Education's leads (time split), in bench/results/
-	$(BIN)/python bench/predictive.py --csv $${CSV:-../shared/data/x-education-leads.csv}
+bench-predictive: install  ## trees, logistic, HistGB, naive Bayes on X Education and Caravan (time split), gate, speed; bench/results/
+	$(BIN)/python bench/predictive.py --dataset both --scale $${LEADS:-50000} --csv $${CSV:-../shared/data/x-education-leads.csv}

@@ -81,7 +81,7 @@ def translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | No
         return 422, error_body(exc.code, exc.message, exc.field, fields=fields), {}
     for kind, status in _DOMAIN_STATUS:
         if isinstance(exc, kind):
-            return status, error_body(exc.code, exc.message, exc.field), {}
+            return status, error_body(exc.code, exc.message, exc.field, **exc.details), {}
     return _translate_idempotency(exc)
 
 

@@ -60,6 +60,10 @@ function query(params) {
 const when = (iso) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "");
 const fmt = (n) => (Number.isInteger(n) ? String(n) : Number(n).toFixed(2));
 const grade = (g) => (g ? h("span", { class: `badge ${g}` }, g) : "");
+// the score's trend since the previous scoring (Dynamics 365 shows it beside the grade)
+const TRENDS = { up: "▲", down: "▼", flat: "▶" };
+const trend = (s) => (s.trend ? h("span", { class: `trend ${s.trend}`, title: `${s.trend} since the previous scoring` },
+  ` ${TRENDS[s.trend]} from ${s.previous_score}`) : "");
 const failure = (error) => h("p", { class: "error", role: "alert" }, error.message);
 
 // ------------------------------------------------------------------ the API key
@@ -159,7 +163,7 @@ function facts(pairs) {
 function scoreCard(score) {
   const total = score.breakdown.reduce((sum, line) => sum + line.points, 0);
   return h("section", { class: "card score", "data-model-id": score.model_id },
-    h("h2", {}, `${score.model_id} v${score.model_version}: `, h("strong", {}, score.score), " ", grade(score.grade),
+    h("h2", {}, `${score.model_id} v${score.model_version}: `, h("strong", {}, score.score), trend(score), " ", grade(score.grade),
       score.sales_ready ? h("span", { class: "badge A" }, "sales-ready") : ""),
     h("p", { class: "muted" }, `as of ${when(score.as_of)}`),
     breakdownChart(score.breakdown),

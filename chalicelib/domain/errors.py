@@ -22,6 +22,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        #: More of the error's body, beside code, message and field (``reasons`` of a refused publish).
+        self.details: dict[str, object] = {}
 
 
 class ValidationFailed(DomainError):

@@ -27,6 +27,7 @@ from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.predictive_trees import TreeEnsemble, is_trees, parse_trees
 from chalicelib.domain.rules import Compiler, as_number, as_text, finite
 from chalicelib.domain.scoring import (
     DAY_SECONDS,
@@ -80,7 +81,17 @@ _KEYS = {
     "parameters",
     "metrics",
 }
-_TRAINING_KEYS = {"regularization", "exclude", "holdout_fraction", "min_level_count", "max_levels"}
+_TRAINING_KEYS = {
+    "algorithm",
+    "regularization",
+    "exclude",
+    "holdout_fraction",
+    "min_level_count",
+    "max_levels",
+    "time_limit",
+}
+#: ``training.algorithm``: gradient-boosted trees (the default) or the logistic regression.
+ALGORITHMS = ("trees", "logistic")
 
 
 # ---------------------------------------------------------------- what a model sees
@@ -308,6 +319,12 @@ class Factor:
     feature: str
     label: str
     contribution: float
+    #: The lead's value, for a label made only when the factor is shown (trees: ``label`` is empty).
+    value: Any = field(default=None, compare=False)
+
+    @property
+    def shown(self) -> str:
+        return self.label or _tree_label(self.feature, self.value)
 
 
 @dataclass(frozen=True)
@@ -331,11 +348,18 @@ class PredictiveModel:
     warnings: tuple[str, ...] = ()
     scope: str = "contact"
     lookback_days: float | None = None  # counts are over all the contact's (retained) interactions
+    #: A tree ensemble (``parameters.algorithm == "trees"``); ``None``: the logistic model above.
+    trees: TreeEnsemble | None = field(default=None, compare=False)
+
+    @property
+    def algorithm(self) -> str:
+        return "trees" if self.trees is not None else "logistic"
 
     @property
     def ages(self) -> bool:
         """Days since the last interaction grow every day: such a model is rescored daily."""
-        return any(f.path.endswith(".days_since_last") for f in self.spec.features)
+        paths = [f.path for f in self.trees.features] if self.trees else [f.path for f in self.spec.features]
+        return any(path.endswith(".days_since_last") for path in paths)
 
     @property
     def trained(self) -> bool:
@@ -351,10 +375,25 @@ class PredictiveModel:
 
     def predict_observed(self, seen: Mapping[str, Any]) -> Prediction:
         """The probability, and each field's share of the logit (one factor per field)."""
+        if self.trees is not None:
+            return self._predict_trees(self.trees, seen)
         factors = [f for f in (feature.factor(seen.get(feature.path)) for feature in self.spec.features) if f]
         factors.sort(key=lambda f: (-abs(f.contribution), f.feature))
         logit = math.fsum([self.intercept, *(f.contribution for f in factors)])
         return Prediction(_sigmoid(logit), logit, self.intercept, tuple(factors))
+
+    def _predict_trees(self, trees: TreeEnsemble, seen: Mapping[str, Any]) -> Prediction:
+        """Trees: the factors are the fields' TreeSHAP values and the intercept is the expected value."""
+        compiled = trees.compiled
+        phi = compiled.contributions(seen)
+        factors = [
+            Factor(feature.path, "", share, seen.get(feature.path))
+            for feature, share in zip(trees.features, phi, strict=True)
+            if share
+        ]
+        factors.sort(key=lambda f: (-abs(f.contribution), f.feature))
+        logit = math.fsum([compiled.expected_value, *phi])
+        return Prediction(_sigmoid(logit), logit, compiled.expected_value, tuple(factors))
 
     def predict(
         self,
@@ -401,7 +440,7 @@ def breakdown(prediction: Prediction) -> tuple[RuleScore, ...]:
     shown = {f.feature for f in positive + negative}
     rest = [f.contribution for f in prediction.factors if f.feature not in shown]
     lines = [RuleScore("baseline", prediction.intercept, (), "baseline")]
-    lines += [RuleScore(f.label, f.contribution, (), "factor") for f in positive + negative]
+    lines += [RuleScore(f.shown, f.contribution, (), "factor") for f in positive + negative]
     if rest:
         lines.append(RuleScore(f"{len(rest)} other factors", math.fsum(rest), (), "other"))
     return tuple(lines)
@@ -412,6 +451,12 @@ def _sigmoid(z: float) -> float:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
+
+
+def _tree_label(path: str, value: Any) -> str:
+    if is_absent(value) and not is_count(path):
+        return f"{path} is missing"
+    return f"{path} = {_shown(value) if as_number(value) is not None else level_of(value) or '?'}"
 
 
 def _shown(value: Any) -> str:
@@ -468,9 +513,12 @@ def parse_predictive(model_id: str, version: int, spec: Any) -> PredictiveModel:
     if ready is not None and finite(ready) is None:
         compiler.fail("sales_ready_score", "sales_ready_score must be a number")
     training_config(spec, compiler)
-    intercept, features = 0.0, FeatureSpec()
+    intercept, features, trees = 0.0, FeatureSpec(), None
     if "parameters" in spec:
-        intercept, features = _parameters(spec["parameters"], compiler)
+        if is_trees(spec["parameters"]):
+            trees = parse_trees(spec["parameters"], compiler)
+        else:
+            intercept, features = _parameters(spec["parameters"], compiler)
     if compiler.errors:
         raise ValidationFailed(compiler.errors)
     return PredictiveModel(
@@ -482,6 +530,7 @@ def parse_predictive(model_id: str, version: int, spec: Any) -> PredictiveModel:
         grades=tuple(grades),
         sales_ready_score=float(ready) if ready is not None else None,
         definition=spec,
+        trees=trees,
     )
 
 
@@ -494,6 +543,9 @@ class TrainingConfig:
     holdout_fraction: float = 0.2
     min_level_count: int = 5
     max_levels: int = 30
+    algorithm: str = "trees"
+    #: Seconds the trees' model selection may take (no new setting starts after it).
+    time_limit: float = 120.0
 
 
 def training_config(spec: dict[str, Any], compiler: Compiler | None = None) -> TrainingConfig:
@@ -510,6 +562,7 @@ def training_config(spec: dict[str, Any], compiler: Compiler | None = None) -> T
         "holdout_fraction": (0.05, 0.5),
         "min_level_count": (1, 10_000),
         "max_levels": (1, 200),
+        "time_limit": (1, 600),
     }
     values: dict[str, Any] = {}
     for key, (low, high) in bounds.items():
@@ -524,7 +577,13 @@ def training_config(spec: dict[str, Any], compiler: Compiler | None = None) -> T
     if not isinstance(exclude, list) or not all(isinstance(p, str) for p in exclude):
         compiler.fail("training.exclude", "training.exclude must be a list of field paths")
         exclude = []
+    algorithm = raw.get("algorithm", config.algorithm)
+    if algorithm not in ALGORITHMS:
+        compiler.fail("training.algorithm", "training.algorithm must be trees or logistic")
+        algorithm = config.algorithm
     return TrainingConfig(
+        algorithm=algorithm,
+        time_limit=values.get("time_limit", config.time_limit),
         regularization=values.get("regularization", config.regularization),
         exclude=tuple(exclude),
         holdout_fraction=values.get("holdout_fraction", config.holdout_fraction),

@@ -1,5 +1,7 @@
-"""Training and judging predictive models, with the standard library only (so the weekly retrain runs
-in Lambda without scikit-learn; the tests cross-check it against scikit-learn).
+"""Training and judging predictive models. This module uses the standard library only; tree models are
+fitted by :mod:`predictive_trees_training` (scikit-learn, imported only when trees are trained, from
+the training function's layer), and the logistic model here (the tests cross-check it against
+scikit-learn).
 
 - :func:`learn_spec` decides the features from the training leads (numeric or categorical, frequent
   levels, means and scales; constant and empty columns are dropped).
@@ -7,9 +9,11 @@ in Lambda without scikit-learn; the tests cross-check it against scikit-learn).
   penalised: scikit-learn's ``LogisticRegression(C=1/regularization)``) with L-BFGS on sparse rows.
 - :class:`NaiveBayes` is the baseline, the way Odoo scores leads: per field, the frequency of each value
   among won and lost leads, Laplace-smoothed, multiplied as if independent.
-- :func:`train` splits in time (older leads train, newer ones evaluate), measures both on the newer
-  leads (ROC AUC, precision and recall in the top decile, Brier score, calibration), then refits on
-  every lead for serving.
+- :func:`train` splits in time (older leads train, newer ones evaluate), measures the model, the
+  baseline and the active version on the newer leads (ROC AUC, precision and recall in the top decile,
+  Brier score, calibration), records the gate's figures (paired bootstrap intervals, the leak check),
+  then refits on every lead for serving.
+- :func:`publish_refusals` is the publish gate: each refusal a code, a message and its figures.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 import operator
+import random
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -42,8 +47,6 @@ from chalicelib.domain.predictive import (
     slog,
 )
 
-#: A candidate must keep at least this share of the active model's AUC to replace it.
-ACTIVE_AUC_SHARE = 0.95
 NUMERIC_SHARE = 0.95
 BASELINE_BINS = 5
 REGULARIZATION_GRID = (0.1, 1.0, 10.0)
@@ -69,8 +72,33 @@ class NotEnoughOutcomes(ValidationFailed):
         self.positives, self.negatives = positives, negatives
 
 
+class TrainingLayerMissing(ValidationFailed):
+    """Trees are fitted with scikit-learn, which only the training functions have (their layer)."""
+
+    code = "training_layer_missing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                FieldError(
+                    "training.algorithm",
+                    "this function cannot fit trees: scikit-learn is in the training layer "
+                    "(infra/build_training_layer.py), which it lacks; attach the layer, or set "
+                    'training.algorithm to "logistic"',
+                    "training_layer_missing",
+                )
+            ]
+        )
+
+
 class PublishRefused(Conflict):
+    """409 ``publish_gate``: the body's ``reasons`` hold each refusal's code, message and figures."""
+
     code = "publish_gate"
+
+    def __init__(self, message: str, reasons: list[dict[str, Any]]) -> None:
+        super().__init__(message, "model_id")
+        self.details = {"reasons": reasons}
 
 
 @dataclass(frozen=True)
@@ -417,6 +445,166 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
+# ---------------------------------------------------------------- how sure: bootstrap and leaks
+
+#: OpenMP threads for fitting trees (see ``_fit_tree_model``).
+TRAINING_THREADS = 1
+#: A candidate's evaluation AUC must reach this (a coin is 0.5).
+AUC_FLOOR = 0.55
+BOOTSTRAP_RESAMPLES = 1000
+#: A field leaks when it predicts the outcome much better among leads of the same period than on the
+#: newest leads (``LEAK_AUC_DROP``) while its values moved between the two (``LEAK_SHIFT``, population
+#: stability index): the signature of a value recorded as the outcome was (X Education's Last Activity).
+LEAK_AUC_DROP = 0.07
+LEAK_SHIFT = 0.1
+LEAK_MIN_AUC = 0.55
+
+
+def paired_auc_difference(
+    labels: Sequence[int],
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 11,
+) -> dict[str, Any]:
+    """AUC(ours) - AUC(theirs) on the same leads, with a 95% paired bootstrap interval: both are
+    measured on each resample of the leads (drawn with replacement)."""
+    n = len(labels)
+    order_ours = sorted(range(n), key=ours.__getitem__)
+    order_theirs = sorted(range(n), key=theirs.__getitem__)
+    rng = random.Random(seed)
+    differences = []
+    for _ in range(resamples):
+        counts = [0] * n
+        for i in rng.choices(range(n), k=n):
+            counts[i] += 1
+        a = _weighted_auc(order_ours, ours, labels, counts)
+        b = _weighted_auc(order_theirs, theirs, labels, counts)
+        if a is not None and b is not None:
+            differences.append(a - b)
+    differences.sort()
+    whole_ours, whole_theirs = roc_auc(ours, labels), roc_auc(theirs, labels)
+    if not differences or whole_ours is None or whole_theirs is None:
+        return {"difference": None, "low": None, "high": None, "resamples": 0}
+    return {
+        "difference": whole_ours - whole_theirs,
+        "low": differences[int(0.025 * len(differences))],
+        "high": differences[max(0, int(0.975 * len(differences)) - 1)],
+        "resamples": len(differences),
+    }
+
+
+def _weighted_auc(
+    order: list[int], scores: Sequence[float], labels: Sequence[int], weights: list[int]
+) -> float | None:
+    """AUC with each lead counted ``weights[i]`` times, in one pass over the leads in score order."""
+    negatives_below = 0.0
+    total = 0.0
+    positives = negatives = 0.0
+    i = 0
+    while i < len(order):
+        j = i
+        tie_pos = tie_neg = 0.0
+        score = scores[order[i]]
+        while j < len(order) and scores[order[j]] == score:
+            k = order[j]
+            if labels[k]:
+                tie_pos += weights[k]
+            else:
+                tie_neg += weights[k]
+            j += 1
+        total += tie_pos * (negatives_below + 0.5 * tie_neg)
+        negatives_below += tie_neg
+        positives += tie_pos
+        negatives += tie_neg
+        i = j
+    if not positives or not negatives:
+        return None
+    return total / (positives * negatives)
+
+
+def _tokens(path: str, examples: Sequence[Example], numeric: bool, cuts: list[float]) -> list[str]:
+    out = []
+    for e in examples:
+        value = e.seen.get(path)
+        if numeric:
+            number = number_of(path, value)
+            out.append(MISSING if number is None else f"bin{bisect.bisect_right(cuts, number)}")
+        else:
+            out.append(level_of(value) or MISSING)
+    return out
+
+
+def _field_auc(train: list[str], train_labels: list[int], test: list[str], test_labels: list[int]) -> float:
+    """The AUC of one field alone: each value scored by its smoothed log-odds among ``train``."""
+    won: Counter[str] = Counter(t for t, y in zip(train, train_labels, strict=True) if y)
+    lost: Counter[str] = Counter(t for t, y in zip(train, train_labels, strict=True) if not y)
+    positives, negatives = sum(won.values()), sum(lost.values())
+    odds = {
+        t: math.log((won[t] + 1) / (positives + 2)) - math.log((lost[t] + 1) / (negatives + 2))
+        for t in set(won) | set(lost)
+    }
+    return roc_auc([odds.get(t, 0.0) for t in test], test_labels) or 0.5
+
+
+def _shift(older: list[str], newer: list[str]) -> float:
+    """Population stability index of a field's values, older leads against the newest."""
+    a, b = Counter(older), Counter(newer)
+    levels = set(a) | set(b)
+    total = 0.0
+    for level in levels:
+        p = (a[level] + 0.5) / (len(older) + 0.5 * len(levels))
+        q = (b[level] + 0.5) / (len(newer) + 0.5 * len(levels))
+        total += (p - q) * math.log(p / q)
+    return total
+
+
+def leak_check(older: Sequence[Example], newer: Sequence[Example], spec: FeatureSpec) -> list[dict[str, Any]]:
+    """Fields whose link to the outcome does not survive time: each field alone is scored (a) on a
+    random half of the older leads, learnt from the other half (same period), and (b) on the newest
+    leads, learnt from all the older ones (out of time). A field that predicts well in its period,
+    much worse out of time, and whose values moved meanwhile is flagged with its figures."""
+    rng = random.Random(5)
+    shuffled = list(range(len(older)))
+    rng.shuffle(shuffled)
+    half_a, half_b = shuffled[: len(shuffled) // 2], shuffled[len(shuffled) // 2 :]
+    older_labels = [int(e.outcome) for e in older]
+    newer_labels = [int(e.outcome) for e in newer]
+    flagged = []
+    for feature in spec.features:
+        numeric = isinstance(feature, NumericFeature)
+        cuts = list(feature.cuts) if numeric and isinstance(feature, NumericFeature) else []
+        if numeric and not cuts:
+            numbers = sorted(
+                x for x in (number_of(feature.path, e.seen.get(feature.path)) for e in older) if x is not None
+            )
+            cuts = (
+                sorted({numbers[len(numbers) * k // BASELINE_BINS] for k in range(1, BASELINE_BINS)})
+                if numbers
+                else []
+            )
+        old_tokens = _tokens(feature.path, older, numeric, cuts)
+        new_tokens = _tokens(feature.path, newer, numeric, cuts)
+        in_time = _field_auc(
+            [old_tokens[i] for i in half_a],
+            [older_labels[i] for i in half_a],
+            [old_tokens[i] for i in half_b],
+            [older_labels[i] for i in half_b],
+        )
+        out_of_time = _field_auc(old_tokens, older_labels, new_tokens, newer_labels)
+        shift = _shift(old_tokens, new_tokens)
+        if in_time >= LEAK_MIN_AUC and in_time - out_of_time >= LEAK_AUC_DROP and shift >= LEAK_SHIFT:
+            flagged.append(
+                {
+                    "field": feature.path,
+                    "in_time_auc": round(in_time, 4),
+                    "out_of_time_auc": round(out_of_time, 4),
+                    "shift": round(shift, 4),
+                }
+            )
+    return flagged
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -424,7 +612,7 @@ def _sigmoid(z: float) -> float:
 class Trained:
     parameters: dict[str, Any]
     metrics: dict[str, Any]
-    #: The evaluation leads' outcomes and both models' probabilities (for reports; not stored).
+    #: The evaluation leads' outcomes and the models' probabilities (for reports; not stored).
     evaluation: dict[str, list[float]]
 
 
@@ -480,21 +668,91 @@ def check_outcomes(examples: Sequence[Example]) -> None:
         raise NotEnoughOutcomes(positives, negatives)
 
 
-def train(examples: Sequence[Example], config: TrainingConfig) -> Trained:
-    """Evaluate on a time split against the naive Bayes baseline, then fit on every example."""
+def _fit_logistic_model(
+    older: Sequence[Example], examples: Sequence[Example], config: TrainingConfig
+) -> tuple[PredictiveModel, dict[str, Any], dict[str, Any]]:
+    strength, tried = choose_regularization(older, config)
+    intercept, spec = fit(older, config, strength)
+    evaluated = PredictiveModel("evaluation", 0, "evaluation", intercept, spec, ())
+    final_intercept, final_spec = fit(examples, config, strength)
+    parameters = {"intercept": final_intercept, **final_spec.as_dict()}
+    about = {"features": len(final_spec.names()), "regularization": strength, "regularization_tried": tried}
+    return evaluated, parameters, about
+
+
+def _fit_tree_model(
+    older: Sequence[Example], examples: Sequence[Example], config: TrainingConfig
+) -> tuple[PredictiveModel, dict[str, Any], dict[str, Any]]:
+    try:
+        import sklearn  # noqa: F401 - the training layer's; absent where the app only serves
+    except ImportError as missing:
+        raise TrainingLayerMissing from missing
+    from chalicelib.domain import predictive_trees_training as trees  # numpy, scikit-learn: training only
+
+    def grow(part: Sequence[Example], selection: trees.Selection | None) -> tuple[Any, trees.Selection]:
+        ordered = sorted(part, key=lambda e: (e.created_at, e.key))
+        rows = [e.seen for e in ordered]
+        labels = [int(e.outcome) for e in ordered]
+        features = trees.tree_features(learn_spec(rows, config), rows)
+        if selection is None:
+            selection = trees.select(features, rows, labels, config.holdout_fraction, config.time_limit)
+        return trees.fit_trees(features, rows, labels, selection), selection
+
+    from threadpoolctl import threadpool_limits
+
+    # One OpenMP thread: the training function gets one vCPU's worth of CPU at 1,769 MB, and OpenMP
+    # threads that outnumber the cores they are given spin-wait instead of working
+    with threadpool_limits(limits=TRAINING_THREADS, user_api="openmp"):
+        ensemble, selection = grow(older, None)
+        evaluated = PredictiveModel("evaluation", 0, "evaluation", 0.0, FeatureSpec(), (), trees=ensemble)
+        final, _ = grow(examples, selection)
+    about = {
+        "features": len(final.features),
+        "trees": len(final.trees),
+        "nodes": final.node_count(),
+        "selection": selection.as_dict(),
+    }
+    return evaluated, final.as_dict(), about
+
+
+def train(
+    examples: Sequence[Example], config: TrainingConfig, active: PredictiveModel | None = None
+) -> Trained:
+    """Evaluate on a time split against the naive Bayes baseline (and the active version, on the same
+    leads), check for leaks, then fit on every example for serving."""
     check_outcomes(examples)
     older, newer = split_in_time(examples, config.holdout_fraction)
     labels = [int(e.outcome) for e in newer]
-    strength, tried = choose_regularization(older, config)
-    intercept, spec = fit(older, config, strength)
-    model_probabilities = predict_all(intercept, spec, newer)
+    fitter = _fit_logistic_model if config.algorithm == "logistic" else _fit_tree_model
+    evaluated, parameters, about = fitter(older, examples, config)
+    model_probabilities = [evaluated.predict_observed(e.seen).probability for e in newer]
+    spec = learn_spec([e.seen for e in older], config)
     baseline = NaiveBayes.fit(spec, [e.seen for e in older], [int(e.outcome) for e in older])
     baseline_probabilities = [_sigmoid(baseline.logit(e.seen)) for e in newer]
     model_metrics = measure(model_probabilities, labels)
     baseline_metrics = measure(baseline_probabilities, labels)
-    final_intercept, final_spec = fit(examples, config, strength)
+    gate: dict[str, Any] = {
+        "auc_floor": AUC_FLOOR,
+        "baseline": paired_auc_difference(labels, model_probabilities, baseline_probabilities),
+        "active": None,
+        "leaks": leak_check(older, newer, spec),
+    }
+    evaluation = {
+        "outcome": [float(y) for y in labels],
+        "model": model_probabilities,
+        "baseline": baseline_probabilities,
+    }
+    if active is not None and active.trained:
+        active_probabilities = [active.predict_observed(e.seen).probability for e in newer]
+        gate["active"] = {
+            "version": active.version,
+            "auc": roc_auc(active_probabilities, labels),
+            **paired_auc_difference(labels, model_probabilities, active_probabilities),
+        }
+        evaluation["active"] = active_probabilities
     positives = sum(e.outcome for e in examples)
     metrics = {
+        "algorithm": config.algorithm,
         "auc": model_metrics["auc"],
         "baseline_auc": baseline_metrics["auc"],
         "model": model_metrics,
@@ -507,32 +765,114 @@ def train(examples: Sequence[Example], config: TrainingConfig) -> Trained:
             "evaluated_from": newer[0].created_at.isoformat() if newer else None,
         },
         "examples": {"positive": positives, "negative": len(examples) - positives},
-        "features": len(final_spec.names()),
-        "regularization": strength,
-        "regularization_tried": tried,
+        "gate": gate,
+        **about,
     }
-    evaluation = {
-        "outcome": [float(y) for y in labels],
-        "model": model_probabilities,
-        "baseline": baseline_probabilities,
-    }
-    return Trained({"intercept": final_intercept, **final_spec.as_dict()}, metrics, evaluation)
+    return Trained(parameters, metrics, evaluation)
 
 
-def publish_refusals(candidate: PredictiveModel, active: PredictiveModel | None) -> list[str]:
-    """Why ``candidate`` may not replace ``active`` (an empty list: it may). It must beat the naive Bayes
-    baseline on its evaluation split and keep 95% of the active predictive model's AUC."""
+# ---------------------------------------------------------------- the publish gate
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a candidate may not be published: a code, a sentence, and the figures behind it."""
+
+    code: str
+    message: str
+    figures: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "figures": self.figures}
+
+
+def _interval(figures: dict[str, Any]) -> str:
+    return f"{figures['difference']:+.4f} [{figures['low']:+.4f}, {figures['high']:+.4f}]"
+
+
+def publish_refusals(candidate: PredictiveModel, active: PredictiveModel | None) -> list[Refusal]:
+    """Why ``candidate`` may not replace ``active`` (an empty list: it may). On its evaluation leads
+    (the newest, by time) it must reach an AUC of ``AUC_FLOOR``; beat the naive Bayes baseline with
+    a 95% paired bootstrap interval of the difference above zero; not be worse than the active
+    version beyond noise (the interval of the difference on the same leads must reach zero); and no
+    field may leak (:func:`leak_check`)."""
     if not candidate.trained:
-        return ["the model has not been trained: run training first"]
-    auc, baseline = candidate.metrics.get("auc"), candidate.metrics.get("baseline_auc")
+        return [Refusal("untrained", "the model has not been trained: run training first", {})]
+    metrics = candidate.metrics
+    auc = metrics.get("auc")
     if not isinstance(auc, int | float):
-        return ["the evaluation split lacks one of the outcomes, so the model's AUC is unknown"]
+        message = "the evaluation split lacks one of the outcomes, so the model's AUC is unknown"
+        return [Refusal("auc_unknown", message, {})]
+    gate = metrics.get("gate") if isinstance(metrics.get("gate"), dict) else None
+    if gate is None:
+        message = "the version was trained before the gate's figures were recorded: train it again"
+        return [Refusal("gate_figures_missing", message, {"auc": auc})]
     reasons = []
-    if isinstance(baseline, int | float) and auc <= baseline:
-        reasons.append(f"its AUC {auc:.3f} does not beat the naive Bayes baseline's {baseline:.3f}")
-    active_auc = active.metrics.get("auc") if active is not None and active.trained else None
-    if isinstance(active_auc, int | float) and auc < ACTIVE_AUC_SHARE * active_auc:
+    if auc < AUC_FLOOR:
         reasons.append(
-            f"its AUC {auc:.3f} is below {ACTIVE_AUC_SHARE:.0%} of the active version's {active_auc:.3f}"
+            Refusal(
+                "auc_floor",
+                f"its AUC {auc:.3f} on the newest leads is below the floor of {AUC_FLOOR:.2f}",
+                {"auc": auc, "floor": AUC_FLOOR},
+            )
+        )
+    baseline = gate.get("baseline") or {}
+    if baseline.get("low") is None or baseline["low"] <= 0:
+        figures = {"auc": auc, "baseline_auc": metrics.get("baseline_auc"), **baseline}
+        shown = _interval(baseline) if baseline.get("low") is not None else "unknown"
+        reasons.append(
+            Refusal(
+                "not_better_than_baseline",
+                f"its AUC gain over the naive Bayes baseline, {shown} (95% paired bootstrap), does not "
+                "lie above zero: it may be noise",
+                figures,
+            )
+        )
+    reasons += _against_active(candidate, active, gate, baseline)
+    for leak in gate.get("leaks") or []:
+        reasons.append(
+            Refusal(
+                "leak",
+                f"{leak['field']} predicts the outcome among leads of its own period (AUC "
+                f"{leak['in_time_auc']:.3f}) far better than on the newest leads "
+                f"({leak['out_of_time_auc']:.3f}) "
+                f"and its values moved (shift {leak['shift']:.2f}): it looks recorded with the outcome; "
+                f"leave it out with training.exclude",
+                leak,
+            )
         )
     return reasons
+
+
+def _against_active(
+    candidate: PredictiveModel, active: PredictiveModel | None, gate: dict[str, Any], baseline: dict[str, Any]
+) -> list[Refusal]:
+    if active is None or not active.trained or active.version == candidate.version:
+        return []
+    auc = candidate.metrics["auc"]
+    compared = gate.get("active")
+    if (
+        isinstance(compared, dict)
+        and compared.get("version") == active.version
+        and compared.get("high") is not None
+    ):
+        if compared["high"] < 0:
+            message = (
+                f"it is worse than the active version {active.version} on the same leads: AUC difference "
+                f"{_interval(compared)} (95% paired bootstrap) lies below zero"
+            )
+            return [Refusal("worse_than_active", message, {"auc": auc, **compared})]
+        return []
+    # compared with another version at training time: the recorded AUCs, with this model's own noise
+    active_auc = active.metrics.get("auc")
+    if not isinstance(active_auc, int | float):
+        return []
+    noise = (baseline["high"] - baseline["low"]) / 2 if baseline.get("low") is not None else 0.01
+    if auc < active_auc - noise:
+        message = (
+            f"its AUC {auc:.3f} is below the active version {active.version}'s {active_auc:.3f} by more "
+            f"than the evaluation's noise ({noise:.3f})"
+        )
+        figures = {"auc": auc, "active_version": active.version, "active_auc": active_auc, "noise": noise}
+        return [Refusal("worse_than_active", message, figures)]
+    return []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -124,6 +124,22 @@ class Score:
     grade: str | None
     sales_ready: bool
     breakdown: tuple[RuleScore, ...]
+    #: The score this lead had under the model at the scoring before (``None``: its first score); not
+    #: part of the result, so it never makes a rescoring write on its own.
+    previous_score: int | None = field(default=None, compare=False)
+
+    @property
+    def trend(self) -> str | None:
+        """``up``, ``down`` or ``flat`` since the previous scoring (Dynamics 365's score trend)."""
+        if self.previous_score is None:
+            return None
+        if self.score == self.previous_score:
+            return "flat"
+        return "up" if self.score > self.previous_score else "down"
+
+    def following(self, previous: Score | None) -> Score:
+        """This score, with the trend from the one it replaces."""
+        return replace(self, previous_score=previous.score if previous is not None else None)
 
     def summary(self) -> dict[str, Any]:
         return {

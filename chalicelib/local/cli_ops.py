@@ -376,13 +376,23 @@ def _facts(title: str, pairs: dict[str, Any]) -> Any:
     return table
 
 
+TREND_ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
+
+
+def trend_text(score: dict[str, Any]) -> str:
+    """`` ↑ from 40``: the trend since the previous scoring (nothing for a first score)."""
+    trend, previous = score.get("trend"), score.get("previous_score")
+    return f" {TREND_ARROWS[trend]} from {previous}" if trend in TREND_ARROWS and previous is not None else ""
+
+
 def breakdown_table(score: dict[str, Any]) -> Any:
     """A score's breakdown as a table whose points add up to the score (before rounding)."""
     from rich.table import Table
 
     ready = ", sales-ready" if score.get("sales_ready") else ""
     grade = score.get("grade") or "-"
-    title = f"{score['model_id']} v{score['model_version']}: {score['score']} (grade {grade}{ready})"
+    shown = f"{score['score']}{trend_text(score)}"
+    title = f"{score['model_id']} v{score['model_version']}: {shown} (grade {grade}{ready})"
     table = Table("rule", "points", "interactions", title=title, title_justify="left", show_footer=True)
     total = 0.0
     for line in score["breakdown"]:

@@ -22,6 +22,8 @@ MAX_PAGE = 100
 def score_view(score: Score) -> dict[str, Any]:
     return {
         **score.summary(),
+        "previous_score": score.previous_score,
+        "trend": score.trend,
         "as_of": iso(score.as_of),
         "breakdown": [entry.as_dict() for entry in score.breakdown],
     }

@@ -86,8 +86,8 @@ def _load(model_id: str, number: int | None, deps: Deps) -> AnyModel | None:
 
 
 def check_publish_gate(model_id: str, head: ModelHead | None, deps: Deps) -> None:
-    """A predictive draft replaces the active version only when it is trained, beats the naive Bayes
-    baseline on its evaluation split and keeps 95% of the active version's AUC (409 otherwise)."""
+    """A predictive draft replaces the active version only when it passes the publish gate
+    (``predictive_training.publish_refusals``); 409 ``publish_gate`` with the reasons otherwise."""
     if head is None or head.draft_version is None:
         return
     draft = _load(model_id, head.draft_version, deps)
@@ -102,7 +102,9 @@ def check_publish_gate(model_id: str, head: ModelHead | None, deps: Deps) -> Non
     refusals = publish_refusals(draft, active if isinstance(active, PredictiveModel) else None)
     if refusals:
         raise PublishRefused(
-            f"version {draft.version} of {model_id!r} is not published: " + "; ".join(refusals), "model_id"
+            f"version {draft.version} of {model_id!r} is not published: "
+            + "; ".join(r.message for r in refusals),
+            [r.as_dict() for r in refusals],
         )
 
 

@@ -3,8 +3,10 @@
 A training run reads the newest qualified (positive) and disqualified (negative) leads with their
 contacts, accounts and interactions, trains and evaluates (``domain/predictive_training.py``), and
 saves the result as a new draft version of the model. With ``publish`` it then publishes that draft
-through the same gate as a manual publish (beat the naive Bayes baseline, keep 95% of the active
-version's AUC), which starts the usual rescoring job.
+through the same gate as a manual publish (an AUC floor, a bootstrap margin over the naive Bayes
+baseline, not worse than the active version beyond noise, no leaking field), which starts the usual
+rescoring job. Tree models are fitted with scikit-learn, which only the training function's layer (and
+the dev venv) has: the import happens inside ``train``.
 
 Safe to repeat: a second run saves another draft (superseding the first) trained on the same leads;
 the weekly schedule records one job per model and ISO week, so a redelivered schedule event trains
@@ -95,7 +97,8 @@ def train_model(model_id: str, deps: Deps, now: datetime, *, publish: bool = Fal
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
     base = _configuration(model_id, deps)
     examples = collect_examples(deps, deps.settings.predictive_max_examples)
-    trained = train(examples, training_config(base))
+    active = _active(model_id, deps)
+    trained = train(examples, training_config(base), active)
     definition = {
         **base,
         "type": MODEL_TYPE,
@@ -115,12 +118,13 @@ def train_model(model_id: str, deps: Deps, now: datetime, *, publish: bool = Fal
         )
     candidate = parse_predictive(model_id, 0, definition)
     version = deps.scoring.save_draft(model_id, candidate.name, definition, [], now)
-    refusals = publish_refusals(candidate, _active(model_id, deps))
+    refusals = [r.as_dict() for r in publish_refusals(candidate, active)]
     count("PredictiveModelTrained")
     result: dict[str, Any] = {
         "model_id": model_id,
         "version": version,
         "state": "draft",
+        "algorithm": trained.metrics["algorithm"],
         "auc": trained.metrics["auc"],
         "baseline_auc": trained.metrics["baseline_auc"],
         "examples": trained.metrics["examples"],

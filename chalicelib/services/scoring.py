@@ -145,6 +145,7 @@ def _apply(
                 continue
             if new.same_result(old):
                 continue
+            new = new.following(old)
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
                 count("LeadScored")

@@ -290,6 +290,8 @@ class ScoreRecord(Model):
     as_of = UTCDateTimeAttribute()
     breakdown = UnicodeAttribute(null=True)
     ages = BooleanAttribute(default=False)
+    #: The score before this one (the trend: up, down or flat since the previous scoring).
+    previous_score = NumberAttribute(null=True)
 
     by_model = ScoresByModel()
     by_grade = ScoresByGrade()

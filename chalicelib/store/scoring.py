@@ -83,6 +83,7 @@ def score_from(record: ScoreRecord) -> Score:
             RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]), e.get("kind", "rule"))
             for e in json.loads(record.breakdown)
         ),
+        previous_score=int(record.previous_score) if record.previous_score is not None else None,
     )
 
 
@@ -213,6 +214,7 @@ class ScoringStore:
             as_of=score.as_of,
             breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
             ages=ages,
+            previous_score=score.previous_score,
         )
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))

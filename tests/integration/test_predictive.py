@@ -84,9 +84,8 @@ def test_trained_predictive_model_is_published_and_scores_a_new_lead_with_grade_
     definition = model["versions"][0]["definition"]
     assert definition["type"] == "predictive" and definition["grades"] == grades, "configuration kept"
     assert {"auc", "baseline_auc", "model", "baseline", "split"} <= set(definition["metrics"])
-    assert not any(
-        "optin" in f["field"] and "@" in f["field"] for f in definition["parameters"]["categorical"]
-    )
+    assert definition["parameters"]["algorithm"] == "trees" and definition["metrics"]["gate"]["baseline"]
+    assert not any("optin" in f["field"] and "@" in f["field"] for f in definition["parameters"]["features"])
 
     assert (
         put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code

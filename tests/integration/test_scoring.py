@@ -208,3 +208,25 @@ def test_the_daily_schedule_starts_one_rescoring_job_per_aging_model(
     job_id = f"daily-b2b-default-v1-{datetime.now(UTC):%Y%m%d}"
     pump.drain()
     assert get(client, f"/v1/jobs/{job_id}", admin_key).json_body["state"] == "done"
+
+
+def test_the_lead_view_shows_the_trend_since_the_previous_scoring(
+    client: Any, admin_key: str, form: None, pump: Any
+):
+    publish(client, admin_key, MODEL, pump)
+    created = submit(client, ADA)
+    pump.drain()
+    [first] = get(client, f"/v1/leads/{created['lead_id']}", admin_key).json_body["scores"]
+    assert first["trend"] is None and first["previous_score"] is None, "a first score has no trend"
+    click = {
+        "id": "click-t",
+        "type": "email_clicked",
+        "occurred_at": an_hour_ago(),
+        "contact_id": created["contact_id"],
+    }
+    answer = post_json(client, "/v1/interactions", {"interactions": [click]}, {"X-Api-Key": admin_key})
+    assert answer.status_code == 202
+    pump.drain()
+    [second] = get(client, f"/v1/leads/{created['lead_id']}", admin_key).json_body["scores"]
+    assert second["score"] == first["score"] + 5
+    assert (second["trend"], second["previous_score"]) == ("up", first["score"])
