@@ -2,16 +2,10 @@
 qualification rules and triggers, forms, leads, API keys, the console, benchmarks.
 
 Commands find the API and a key in this order: ``--api-url`` / ``--api-key``, then ``LEADFLOW_API_URL`` /
-``LEADFLOW_API_KEY``, then the profile (``--profile`` or ``LEADFLOW_PROFILE``, default ``default``) in
-``~/.config/leadflow/profiles.toml`` (``LEADFLOW_PROFILES`` names another file)::
-
-    [default]
-    api_url = "http://127.0.0.1:8000"
-    api_key = "lf_..."
-
-    [prod]
-    api_url = "https://api.example.com"
-    api_key_env = "LEADFLOW_PROD_KEY"   # read the key from this variable instead of the file
+``LEADFLOW_API_KEY``, then a profile (:mod:`chalicelib.local.profiles`: ``--profile`` or
+``LEADFLOW_PROFILE``; else ``default`` of ``profiles.toml``; else ``local``, written by ``leadflow local``).
+Commands that talk to AWS themselves (``keys``, ``handoff``) take the profile's ``env`` the same way.
+Failures are one line on stderr and a non-zero exit (2 for a missing setting), never a traceback.
 
 Registered on the ``leadflow`` group by :func:`register` (``chalicelib/local/cli.py``)."""
 
@@ -23,7 +17,6 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +26,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from chalicelib.local import http
+from chalicelib.local import http, profiles
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -51,27 +44,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ---------------------------------------------------------------- profiles and the API
 
 
-def profiles_path() -> Path:
-    named = os.environ.get("LEADFLOW_PROFILES")
-    if named:
-        return Path(named)
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return config / "leadflow" / "profiles.toml"
+class MissingSetting(click.ClickException):
+    """A setting nobody gave (no key, no queue): one line, exit code 2 like a usage error."""
+
+    exit_code = 2
 
 
-def read_profile(name: str | None) -> dict[str, Any]:
-    """The named profile (``{}`` when there is no file or, for the default, no such profile)."""
-    path = profiles_path()
-    profiles: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            profiles = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise click.ClickException(f"{path} is not valid TOML: {exc}") from None
-    if name is not None and name not in profiles:
-        raise click.ClickException(f"no profile {name!r} in {path}")
-    found = profiles.get(name or "default", {})
-    return dict(found) if isinstance(found, dict) else {}
+def chosen_profile(name: str | None) -> profiles.Profile:
+    try:
+        return profiles.select(name)
+    except profiles.ProfileError as exc:
+        raise MissingSetting(str(exc)) from None
 
 
 class ApiRefused(click.ClickException):
@@ -87,19 +70,49 @@ class ApiRefused(click.ClickException):
         self.answer = answer
 
 
+def unreachable(url: str, source: str, exc: BaseException) -> click.ClickException:
+    reason = getattr(exc, "reason", None) or exc
+    return click.ClickException(
+        f"cannot reach the API at {url} ({reason}; the address came from {source}): is the local stack "
+        "running (make run)? Otherwise give --api-url, LEADFLOW_API_URL or --profile"
+    )
+
+
 @dataclass(frozen=True)
 class Api:
     url: str
     key: str
+    #: where the address came from, for messages ("--api-url", "profile 'local' of ...")
+    source: str = "--api-url"
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         try:
             status, answer = http.call(method, self.url + path, body, {"X-Api-Key": self.key})
         except OSError as exc:  # connection refused, DNS, timeout
-            raise click.ClickException(f"cannot reach {self.url}: {exc}") from None
+            raise unreachable(self.url, self.source, exc) from None
         if not 200 <= status < 300:
             raise ApiRefused(method, path, status, answer)
         return answer
+
+
+def resolve_api(api_url: str | None, api_key: str | None, profile: str | None) -> Api:
+    """Options and variables first (click read both), then the profile, then the default address."""
+    found = chosen_profile(profile)
+    if api_url:
+        source = "--api-url or LEADFLOW_API_URL"
+    elif found.values.get("api_url"):
+        source = found.describe()
+    else:
+        source = "the default address (no --api-url, LEADFLOW_API_URL nor profile)"
+    url = (api_url or found.values.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    key_env = str(found.values.get("api_key_env") or "")
+    key = api_key or found.values.get("api_key") or (os.environ.get(key_env, "") if key_env else "")
+    if not key:
+        raise MissingSetting(
+            "no API key: pass --api-key, set LEADFLOW_API_KEY, add api_key to a profile in "
+            f"{profiles.profiles_path()}, or start the local stack (make run), whose profile has one"
+        )
+    return Api(url, str(key), source)
 
 
 def api_options(command: F) -> F:
@@ -107,22 +120,71 @@ def api_options(command: F) -> F:
 
     @click.option("--api-url", envvar="LEADFLOW_API_URL", default=None, help="The API (default: profile).")
     @click.option("--api-key", envvar="LEADFLOW_API_KEY", default=None, help="An API key (default: profile).")
-    @click.option("--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile of profiles.toml.")
+    @click.option("--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile (docs/operators.md).")
     @functools.wraps(command)
     def wrapper(
         *args: Any, api_url: str | None, api_key: str | None, profile: str | None, **kwargs: Any
     ) -> Any:
-        found = read_profile(profile)
-        url = (api_url or found.get("api_url") or DEFAULT_API_URL).rstrip("/")
-        key = api_key or found.get("api_key") or os.environ.get(str(found.get("api_key_env") or ""), "")
-        if not key:
-            raise click.UsageError(
-                "no API key: pass --api-key, set LEADFLOW_API_KEY, or add api_key to a profile in "
-                f"{profiles_path()}"
-            )
-        return command(*args, api=Api(url, key), **kwargs)
+        return command(*args, api=resolve_api(api_url, api_key, profile), **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def aws_failure(exc: BaseException) -> str | None:
+    """One line for what boto3 and PynamoDB raise when AWS (or moto) cannot be used; ``None`` for
+    anything else (a bug: let it show its traceback)."""
+    from botocore import exceptions as boto
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, boto.BotoCoreError | boto.ClientError):
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    if isinstance(cause, boto.NoRegionError):
+        return "no AWS region: set AWS_DEFAULT_REGION (or start the local stack: make run)"
+    if isinstance(cause, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or start the local stack: make run)"
+    if isinstance(cause, boto.EndpointConnectionError | boto.ConnectionClosedError):
+        return f"cannot reach the AWS endpoint ({cause}): is the local stack running (make run)?"
+    if isinstance(cause, boto.ClientError):
+        error = cause.response.get("Error", {})
+        return f"AWS refused {cause.operation_name}: {error.get('Code')}: {error.get('Message')}"
+    if isinstance(cause, boto.BotoCoreError):
+        return f"AWS: {cause}"
+    return None
+
+
+def aws_command(command: F) -> F:
+    """``--profile`` for a command that talks to AWS itself: the environment prepared from the profile
+    (:func:`profiles.use_aws_environment`), and AWS's failures as one line naming where the settings
+    came from."""
+
+    @click.option(
+        "--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile whose env names the AWS side."
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, profile: str | None, **kwargs: Any) -> Any:
+        try:
+            used = profiles.use_aws_environment(profile)
+        except profiles.ProfileError as exc:
+            raise MissingSetting(str(exc)) from None
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            message = aws_failure(exc)
+            if message is None:
+                raise
+            where = f"settings from {used.describe()}" if used else _own_aws_settings()
+            raise click.ClickException(f"{message} ({where})") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _own_aws_settings() -> str:
+    named = [k for k in (*profiles.AWS_TARGET, "API_KEYS_TABLE", "HANDOFF_QUEUE_URL") if os.environ.get(k)]
+    if named:
+        return "AWS settings from this environment: " + ", ".join(named)
+    return "no AWS settings: no profile, no AWS_* variables"
 
 
 def console() -> Any:
@@ -339,18 +401,26 @@ leads = click.Group("leads", help="Leads as sales and operators see them.")
 @click.option("--limit", default=25, show_default=True, type=click.IntRange(1, 100))
 @click.option("--cursor", help="The next_cursor of the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+@click.option("--ids", "ids_only", is_flag=True, help="Print only the lead ids, one a line (for scripts).")
 @api_options
-def list_leads(api: Api, as_json: bool, **filters: Any) -> None:
+def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
     """One page of leads, newest first (or highest score first with --model-id)."""
-    from rich.table import Table
-
     params = {k: str(v) for k, v in filters.items() if v is not None}
     page = api.call("GET", "/v1/leads?" + urlencode(params))
     if as_json:
         click.echo(json.dumps(page, indent=2))
         return
+    if ids_only:
+        for lead in page["leads"]:
+            click.echo(lead["lead_id"])
+        return
     scored = any("score" in lead for lead in page["leads"])
-    table = Table("lead", "state", "status", "topic", "source", *(["score"] if scored else []), "created")
+    table = table_with_ids(
+        "lead", [lead["lead_id"] for lead in page["leads"]], "state", "status", "topic", "source"
+    )
+    if scored:
+        table.add_column("score", justify="right")
+    table.add_column("created", no_wrap=True)
     for lead in page["leads"]:
         row = [
             lead["lead_id"],
@@ -359,11 +429,34 @@ def list_leads(api: Api, as_json: bool, **filters: Any) -> None:
             lead.get("topic") or "",
             lead.get("source") or "",
         ]
-        table.add_row(*row, *([str(lead.get("score", ""))] if scored else []), lead["created_at"])
+        table.add_row(*row, *([_score(lead.get("score"))] if scored else []), _when(lead["created_at"]))
     out = console()
-    out.print(table)
+    out.print(table if page["leads"] else "[dim]no leads[/dim]")
     if page.get("next_cursor"):
-        out.print(f"more: --cursor {page['next_cursor']}")
+        out.print(f"more: --cursor {page['next_cursor']}", soft_wrap=True)
+
+
+def table_with_ids(header: str, ids: list[str], *others: str, **options: Any) -> Any:
+    """A table whose first column holds ids, never cut nor folded: it is as wide as the longest id, and the
+    other columns fold when the terminal is narrow."""
+    from rich.table import Table
+
+    table = Table(**options)
+    width = max([len(header), *(len(i) for i in ids)])
+    table.add_column(header, no_wrap=True, min_width=width, overflow="ignore")
+    for name in others:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def _when(value: str | None) -> str:
+    """An API time (ISO 8601, UTC) to the second, as a person reads it: ``2026-12-06 18:43:23``."""
+    return (value or "")[:19].replace("T", " ")
+
+
+def _score(value: Any) -> str:
+    """A score is an integer (scoring.md); anything else is shown as the API sent it."""
+    return "" if value is None else str(value)
 
 
 def _facts(title: str, pairs: dict[str, Any]) -> Any:
@@ -398,7 +491,10 @@ def breakdown_table(score: dict[str, Any]) -> Any:
 
 
 def _points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    """Points to one decimal, as people read them: decay makes 24.999986 of 5 clicks worth 5 each (the
+    API keeps the exact value, whose sum rounds to the score)."""
+    text = f"{float(value):.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
 
 
 @leads.command("show")
@@ -442,13 +538,51 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
     for score in lead["scores"]:
         out.print(breakdown_table(score))
     if entries:
-        from rich.table import Table
+        out.print(timeline_table(entries[:20]))
 
-        table = Table("at", "kind", "what", title="timeline (newest first)", title_justify="left")
-        for entry in entries[:20]:
-            rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
-            table.add_row(entry["at"], entry["kind"], json.dumps(rest, separators=(", ", ": "))[:120])
-        out.print(table)
+
+def timeline_table(entries: list[dict[str, Any]]) -> Any:
+    """The timeline as a table, newest first, each entry said in words (as the console says it)."""
+    from rich.table import Table
+
+    table = Table(title="timeline (newest first)", title_justify="left")
+    table.add_column("at", no_wrap=True)
+    table.add_column("what", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for entry in entries:
+        table.add_row(_when(entry.get("at")), str(entry.get("kind", "")), timeline_detail(entry))
+    return table
+
+
+def timeline_detail(entry: dict[str, Any]) -> str:
+    kind = entry.get("kind")
+    if kind == "interaction":
+        return f"{entry.get('type')} ({entry.get('interaction_id')})"
+    if kind == "score":
+        before = entry.get("previous_score")
+        ready = ", sales-ready" if entry.get("sales_ready") else ""
+        return (
+            f"{entry.get('model_id')} v{entry.get('model_version')}: "
+            f"{'-' if before is None else before} -> {entry.get('score')} "
+            f"(grade {entry.get('grade') or '-'}{ready})"
+        )
+    if kind == "transition":
+        by = f" by {entry['by']}" if entry.get("by") else ""
+        why = f" ({entry['reason']})" if entry.get("reason") else ""
+        return (
+            f"{entry.get('action')}: {entry.get('from_state')}/{entry.get('from_status')} -> "
+            f"{entry.get('to_state')}/{entry.get('to_status')}{why}{by}"
+        )
+    if kind in ("handoff", "handoff_withheld"):
+        text = entry.get("subject") or entry.get("name") or ""
+        parts = [f"{entry.get('handoff_kind')}: {text}".rstrip(": ")]
+        parts += [f"owner {entry['owner']}"] if entry.get("owner") else []
+        parts += [f"due {_when(entry['due_at'])}"] if entry.get("due_at") else []
+        parts += [f"from {entry['origin']}"] if entry.get("origin") else []
+        parts += [f"withheld: {entry['reason']}"] if entry.get("reason") else []
+        return ", ".join(parts) + f" [{entry.get('handoff_id')}]"
+    rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
+    return json.dumps(rest, separators=(", ", ": "))
 
 
 # ---------------------------------------------------------------- keys (the table, like keys create)
@@ -456,6 +590,7 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
 
 @click.command("revoke")
 @click.argument("key_id")
+@aws_command
 def revoke_key(key_id: str) -> None:
     """Revoke a key by its id (API containers stop trusting it within a minute)."""
     from chalicelib import wiring
@@ -468,18 +603,19 @@ def revoke_key(key_id: str) -> None:
 
 
 @click.command("list")
+@aws_command
 def list_keys() -> None:
-    """The keys (ids, names, scopes, when created and revoked), never their secrets."""
-    from rich.table import Table
-
+    """The keys, newest first (ids, names, scopes, when created and revoked), never their secrets."""
     from chalicelib import wiring
     from chalicelib.store import api_keys
 
     wiring.deps()
-    table = Table("key", "name", "scopes", "created", "revoked")
-    for key in api_keys.list_keys():
-        revoked = key.revoked_at.isoformat() if key.revoked_at else ""
-        table.add_row(key.key_id, key.name, ",".join(sorted(key.scopes)), key.created_at.isoformat(), revoked)
+    found = sorted(api_keys.list_keys(), key=lambda key: key.created_at, reverse=True)
+    table = table_with_ids("key", [key.key_id for key in found], "name", "scopes", "created", "revoked")
+    for key in found:
+        revoked = _when(key.revoked_at.isoformat()) if key.revoked_at else ""
+        created = _when(key.created_at.isoformat())
+        table.add_row(key.key_id, key.name, ",".join(sorted(key.scopes)), created, revoked)
     console().print(table)
 
 
@@ -492,7 +628,8 @@ def list_keys() -> None:
 @click.option("--open/--no-open", "open_browser", default=True, help="Open it in the default browser.")
 def open_console(api_url: str | None, profile: str | None, open_browser: bool) -> None:
     """The web console's address (it asks for an API key and keeps it for the tab only)."""
-    url = (api_url or read_profile(profile).get("api_url") or DEFAULT_API_URL).rstrip("/") + "/console"
+    base = api_url or chosen_profile(profile).values.get("api_url") or DEFAULT_API_URL
+    url = str(base).rstrip("/") + "/console"
     click.echo(url)
     if open_browser:
         import webbrowser
