@@ -415,21 +415,17 @@ def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
             click.echo(lead["lead_id"])
         return
     scored = any("score" in lead for lead in page["leads"])
-    table = table_with_ids(
-        "lead", [lead["lead_id"] for lead in page["leads"]], "state", "status", "topic", "source"
-    )
+    table = table_with_ids("lead", [lead["lead_id"] for lead in page["leads"]])
+    table.add_column("status", overflow="fold")  # a status names its state (scoring.md, lead lifecycle)
+    table.add_column("topic", overflow="fold")
+    table.add_column("source", overflow="fold")
     if scored:
-        table.add_column("score", justify="right")
-    table.add_column("created", no_wrap=True)
+        table.add_column("score", justify="right", min_width=5)
+    table.add_column("created", overflow="fold", min_width=10)
     for lead in page["leads"]:
-        row = [
-            lead["lead_id"],
-            lead["state"],
-            lead["status"],
-            lead.get("topic") or "",
-            lead.get("source") or "",
-        ]
-        table.add_row(*row, *([_score(lead.get("score"))] if scored else []), _when(lead["created_at"]))
+        status = lead["status"] if lead["state"] != "disqualified" else f"disqualified: {lead['status']}"
+        row = [lead["lead_id"], status, lead.get("topic") or "", lead.get("source") or ""]
+        table.add_row(*row, *([_score(lead.get("score"))] if scored else []), _when(lead["created_at"])[:16])
     out = console()
     out.print(table if page["leads"] else "[dim]no leads[/dim]")
     if page.get("next_cursor"):
@@ -438,10 +434,11 @@ def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
 
 def table_with_ids(header: str, ids: list[str], *others: str, **options: Any) -> Any:
     """A table whose first column holds ids, never cut nor folded: it is as wide as the longest id, and the
-    other columns fold when the terminal is narrow."""
+    other columns fold when the terminal is narrow (no vertical rules, to leave them room)."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(**options)
+    table = Table(box=box.SIMPLE_HEAD, **options)
     width = max([len(header), *(len(i) for i in ids)])
     table.add_column(header, no_wrap=True, min_width=width, overflow="ignore")
     for name in others:
@@ -450,7 +447,8 @@ def table_with_ids(header: str, ids: list[str], *others: str, **options: Any) ->
 
 
 def _when(value: str | None) -> str:
-    """An API time (ISO 8601, UTC) to the second, as a person reads it: ``2026-12-06 18:43:23``."""
+    """An API time (ISO 8601, UTC) to the second, as a person reads it: ``2026-12-06 18:43:23``
+    (the timeline's times are UTC, as the API's are)."""
     return (value or "")[:19].replace("T", " ")
 
 
