@@ -260,7 +260,6 @@ def import_file(
     wait: bool,
 ) -> None:
     """Import the leads of a CSV file (Dynamics, Salesforce and HubSpot exports are recognised)."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -268,17 +267,14 @@ def import_file(
 
     mapping = _read_mapping(mapping_file) if mapping_file else None
     options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
-    console = Console()
+    console = cli_ops.console()
     try:
         import_id = importer.start(api.url, api.key, path, mapping, options)
     except OSError as exc:
         raise cli_ops.unreachable(api.url, api.source, exc) from None
     except importer.ImportRefused as refused:
-        console.print(f"[red]refused[/red] {refused}")
-        for field in (refused.answer.get("error", {}).get("fields") or [])[:20]:
-            console.print(f"  {field['field']}: {field['message']}")
-        raise SystemExit(1) from None
-    console.print(f"import [bold]{import_id}[/bold]")
+        raise cli_ops.ApiRefused("POST", "/v1/imports", refused.status, refused.answer) from None
+    console.print(f"import {import_id}")
     if not wait:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -308,8 +304,7 @@ def import_file(
         details = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
         console.print(f"  row {error['row']} (line {error['line']}): {details}")
     if final["status"] == "failed":
-        console.print(f"[red]failed[/red]: {final.get('error', {}).get('message')}")
-        raise SystemExit(1)
+        raise click.ClickException(f"the import failed: {final.get('error', {}).get('message')}")
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:

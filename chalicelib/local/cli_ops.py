@@ -62,12 +62,23 @@ class ApiRefused(click.ClickException):
 
     def __init__(self, method: str, path: str, status: int, answer: Any) -> None:
         error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        text = f"{method} {path}: {status} {error.get('code', '')} {error.get('message', answer)}".rstrip()
-        for field in error.get("fields") or []:
-            text += f"\n  {field.get('field')}: {field.get('message')}"
+        fields = [f for f in error.get("fields") or [] if isinstance(f, dict)]
+        text = f"{method} {path}: {status} {error.get('code', '')}".rstrip()
+        if fields:  # each problem once: the message names the first field too
+            text += "".join(f"\n  {f.get('field')}: {field_message(f)}" for f in fields)
+        else:
+            text += f" {error.get('message', answer)}"
         super().__init__(text)
         self.status = status
         self.answer = answer
+
+
+def field_message(field: dict[str, Any]) -> str:
+    """A field's message without the field's name in front (``rules[r1].when.op 'like' is not ...``)."""
+    name, message = str(field.get("field") or ""), str(field.get("message") or "")
+    if name and message.startswith(name):
+        message = message[len(name) :].lstrip(": ")
+    return message
 
 
 def unreachable(url: str, source: str, exc: BaseException) -> click.ClickException:
@@ -188,9 +199,17 @@ def _own_aws_settings() -> str:
 
 
 def console() -> Any:
+    """Rich output without markup: names, ids and messages are shown as they are (``rules[r1]``, a hand-off
+    id in brackets); styles come from :func:`styled` only."""
     from rich.console import Console
 
-    return Console()
+    return Console(markup=False, highlight=False)
+
+
+def styled(text: str, style: str) -> Any:
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -241,9 +260,9 @@ def _apply_model(api: Api, path: Path, model_id: str | None) -> tuple[str, dict[
     model_id, doc = _model(path, model_id)
     saved = api.call("PUT", f"/v1/scoring-models/{quote(model_id, safe='')}", doc)
     out = console()
-    out.print(f"[green]saved[/green] {model_id} as draft version {saved['version']}")
+    out.print(styled("saved", "green"), f"{model_id} as draft version {saved['version']}")
     for warning in saved.get("warnings", []):
-        out.print(f"  [yellow]warning[/yellow] {warning}")
+        out.print(" ", styled("warning", "yellow"), warning)
     return model_id, saved
 
 
@@ -261,14 +280,16 @@ def validate_models(paths: tuple[Path, ...]) -> None:
             model = parse_any(model_id, 0, doc)
         except ValidationFailed as exc:
             failed = True
-            out.print(f"[red]invalid[/red] {path} ({model_id})")
+            out.print(styled("invalid", "red"), f"{path} ({model_id})")
             for error in exc.errors:
-                out.print(f"  {error.field}: {error.message}")
+                out.print(
+                    f"  {error.field}: {field_message({'field': error.field, 'message': error.message})}"
+                )
             continue
         rules = len(doc.get("rules", []))
-        out.print(f"[green]valid[/green]   {path} ({model_id}: {rules} rules)")
+        out.print(styled("valid", "green"), f"  {path} ({model_id}: {rules} rules)")
         for warning in model.warnings:
-            out.print(f"  [yellow]warning[/yellow] {warning}")
+            out.print(" ", styled("warning", "yellow"), warning)
     if failed:
         raise SystemExit(1)
 
@@ -326,7 +347,7 @@ def publish_model(path: Path, model_id: str | None, wait: bool, timeout: int, ap
     model_id, _ = _apply_model(api, path, model_id)
     job = api.call("POST", f"/v1/scoring-models/{quote(model_id, safe='')}/publish", {})
     out = console()
-    out.print(f"[green]published[/green] {model_id}; rescoring job [bold]{job['job_id']}[/bold]")
+    out.print(styled("published", "green"), f"{model_id}; rescoring job {job['job_id']}")
     if not wait:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -367,7 +388,7 @@ def apply_rules(path: Path, rule_id: str | None, api: Api) -> None:
         ident = identify(doc, rule_id, path, len(docs), "id")
         kind, route = ("trigger", "triggers") if "on" in doc else ("rule", "qualification-rules")
         api.call("PUT", f"/v1/{route}/{quote(ident, safe='')}", doc)
-        out.print(f"[green]saved[/green] {kind} {ident}")
+        out.print(styled("saved", "green"), f"{kind} {ident}")
 
 
 @forms.command("apply")
@@ -383,7 +404,7 @@ def apply_forms(path: Path, form_id: str | None, api: Api) -> None:
         body = {k: v for k, v in doc.items() if k not in ("id", "form_id")}
         api.call("PUT", f"/v1/forms/{quote(ident, safe='')}", body)
         origins = ", ".join(body.get("allowed_origins", [])) or "none (servers only)"
-        out.print(f"[green]saved[/green] form {ident}  (browser origins: {origins})")
+        out.print(styled("saved", "green"), f"form {ident}  (browser origins: {origins})")
 
 
 # ---------------------------------------------------------------- leads
@@ -427,7 +448,7 @@ def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
         row = [lead["lead_id"], status, lead.get("topic") or "", lead.get("source") or ""]
         table.add_row(*row, *([_score(lead.get("score"))] if scored else []), _when(lead["created_at"])[:16])
     out = console()
-    out.print(table if page["leads"] else "[dim]no leads[/dim]")
+    out.print(table if page["leads"] else styled("no leads", "dim"))
     if page.get("next_cursor"):
         out.print(f"more: --cursor {page['next_cursor']}", soft_wrap=True)
 
@@ -463,13 +484,14 @@ def _facts(title: str, pairs: dict[str, Any]) -> Any:
     table = Table(title=title, show_header=False, title_justify="left", box=None)
     for key, value in pairs.items():
         if value not in (None, "", {}, []):
-            table.add_row(f"[dim]{key}[/dim]", value if isinstance(value, str) else json.dumps(value))
+            table.add_row(styled(key, "dim"), value if isinstance(value, str) else json.dumps(value))
     return table
 
 
 def breakdown_table(score: dict[str, Any]) -> Any:
     """A score's breakdown as a table whose points add up to the score (before rounding)."""
     from rich.table import Table
+    from rich.text import Text
 
     ready = ", sales-ready" if score.get("sales_ready") else ""
     grade = score.get("grade") or "-"
@@ -478,9 +500,9 @@ def breakdown_table(score: dict[str, Any]) -> Any:
     total = 0.0
     for line in score["breakdown"]:
         total += line["points"]
-        name = line["rule_id"] + (
-            f" [dim]({line['kind']})[/dim]" if line.get("kind") not in (None, "factor") else ""
-        )
+        name = Text(str(line["rule_id"]))
+        if line.get("kind") not in (None, "factor"):
+            name.append(f" ({line['kind']})", style="dim")
         table.add_row(name, _points(line["points"]), ", ".join(line.get("interaction_ids", [])))
     table.columns[0].footer = "sum"
     table.columns[1].footer = _points(total)
@@ -532,7 +554,7 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
             )
         )
     if not lead["scores"]:
-        out.print("[dim]not scored by any active model[/dim]")
+        out.print(styled("not scored by any active model", "dim"))
     for score in lead["scores"]:
         out.print(breakdown_table(score))
     if entries:

@@ -122,8 +122,10 @@ def use_aws_environment(name: str | None) -> Profile | None:
     is local, the region and dummy credentials moto takes. Returns the profile whose ``env`` was used."""
     profile = select(name)
     env = profile.env
-    targeted = any(os.environ.get(k) for k in AWS_TARGET) or any(
-        os.environ.get(k) for k in os.environ if _names_a_resource(k)
+    # a variable holding the profile's own value (the stack's endpoint, its queue) targets nothing else
+    targeted = any(
+        os.environ.get(k) and os.environ[k] != env.get(k)
+        for k in (*AWS_TARGET, *(k for k in os.environ if _names_a_resource(k)))
     )
     used = None
     if env and (name is not None or not targeted):

@@ -84,8 +84,9 @@ def test_operator_applies_a_form_model_and_rules_then_reads_a_lead_with_its_brea
     profiles.write_text(f'[default]\napi_url = "{stack}"\napi_key = "{API_KEY}"\n')
     shown = leadflow("leads", "show", created["lead_id"], env={"LEADFLOW_PROFILES": str(profiles)})
     assert shown.returncode == 0, shown.stderr
-    assert "b2b-default v2: 30 (grade C)" in shown.stdout, shown.stdout  # simulate saved v1, publish v2
-    assert "senior-title" in shown.stdout and "big-company" in shown.stdout and "sum" in shown.stdout
+    # simulate saved v1, publish v2; 20 + 10 + 40 for asking for a call on the landing page
+    assert "b2b-default v2: 70 (grade B, sales-ready)" in shown.stdout, shown.stdout
+    assert "senior-title" in shown.stdout and "asked-for-a-call" in shown.stdout and "sum" in shown.stdout
     assert "form_submitted" in shown.stdout  # the timeline
 
 
