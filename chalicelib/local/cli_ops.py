@@ -436,19 +436,26 @@ def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
             click.echo(lead["lead_id"])
         return
     scored = any("score" in lead for lead in page["leads"])
-    table = table_with_ids("lead", [lead["lead_id"] for lead in page["leads"]])
-    table.add_column("status", overflow="fold")  # a status names its state (scoring.md, lead lifecycle)
-    table.add_column("topic", overflow="fold")
-    table.add_column("source", overflow="fold")
-    if scored:
-        table.add_column("score", justify="right", min_width=5)
-    table.add_column("created", overflow="fold", min_width=10)
+    out = console()
+    wide = out.width >= 100  # a narrow terminal leaves the source out (--json has everything)
+    rows = []
     for lead in page["leads"]:
         status = lead["status"] if lead["state"] != "disqualified" else f"disqualified: {lead['status']}"
-        row = [lead["lead_id"], status, lead.get("topic") or "", lead.get("source") or ""]
-        table.add_row(*row, *([_score(lead.get("score"))] if scored else []), _when(lead["created_at"])[:16])
-    out = console()
-    out.print(table if page["leads"] else styled("no leads", "dim"))
+        created = _when(lead["created_at"])[: 16 if wide or not scored else 10]
+        row = [lead["lead_id"], status, *([_score(lead.get("score"))] if scored else []), created]
+        rows.append([*row, lead.get("topic") or "", *([lead.get("source") or ""] if wide else [])])
+    table = table_with_ids("lead", [row[0] for row in rows])
+    # nothing is cut: status, score and time keep their width, topic and source fold when narrow
+    for index, name in enumerate(["status", *(["score"] if scored else []), "created"], start=1):
+        width = max([len(name), *(len(row[index]) for row in rows)])
+        table.add_column(name, min_width=width, justify="right" if name == "score" else "left")
+    topics = [len(row[-2] if wide else row[-1]) for row in rows]
+    table.add_column("topic", overflow="fold", min_width=min(24, max([5, *topics])))
+    if wide:
+        table.add_column("source", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    print_table(out, table) if page["leads"] else out.print(styled("no leads", "dim"))
     if page.get("next_cursor"):
         out.print(f"more: --cursor {page['next_cursor']}", soft_wrap=True)
 
@@ -465,6 +472,15 @@ def table_with_ids(header: str, ids: list[str], *others: str, **options: Any) ->
     for name in others:
         table.add_column(name, overflow="fold")
     return table
+
+
+def print_table(out: Any, table: Any) -> None:
+    """A table at least as wide as its columns' minimum widths: a terminal narrower than that wraps the
+    lines, nothing is cropped."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options, table).minimum
+    out.print(table, width=max(out.width, needed), crop=False)
 
 
 def _when(value: str | None) -> str:
@@ -636,7 +652,7 @@ def list_keys() -> None:
         revoked = _when(key.revoked_at.isoformat()) if key.revoked_at else ""
         created = _when(key.created_at.isoformat())
         table.add_row(key.key_id, key.name, ",".join(sorted(key.scopes)), created, revoked)
-    console().print(table)
+    print_table(console(), table)
 
 
 # ---------------------------------------------------------------- console and bench

@@ -5,9 +5,10 @@ The conventions live in the docs' source, invisible once rendered (docs/README.m
 - Every ```` ```sh ```` (``bash``, ``shell``) block of ``README.md`` and ``docs/quickstart.md`` runs; in
   other files a block runs only when marked ``<!-- docs-test: run -->`` on the line before its fence.
 - ``<!-- docs-test: skip: REASON -->`` before a fence: the block is not run; the reason is required.
-- ``<!-- docs-test: stack: REASON -->`` before a fence (or alone on a line): the block is not run; the
-  local stack is started there instead, as ``make run PORT=... AWS_PORT=... PAGE_PORT=...`` on free ports
-  with the environment the docs exported so far, and its banner awaited.
+- ``<!-- docs-test: stack: REASON -->`` before a fence (or alone on a line): the local stack is started
+  there, as ``make run PORT=... AWS_PORT=... PAGE_PORT=...`` on free ports with the environment the docs
+  exported so far, and its banner awaited; the block itself is not run (it is ``make run``) unless
+  ``<!-- docs-test: run -->`` marks it too.
 - ``<!-- docs-test: output -->`` before a fence: the fence holds the expected standard output of the last
   command run (or the stack's banner): ``...`` matches anything, runs of spaces count as one.
 - ``# -> EXPECTATION`` after a command (on its last line or on the comment lines right after it):
@@ -59,6 +60,16 @@ class DocFailure(AssertionError):
 
 # ---------------------------------------------------------------- reading Markdown
 
+#: the directory documents are named from in messages (the repository's root, once a run starts)
+NAMES_FROM: list[Path] = []
+
+
+def display(path: Path) -> str:
+    for root in NAMES_FROM:
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return path.name
+
 
 @dataclass
 class Block:
@@ -74,7 +85,7 @@ class Block:
         return self.info.split()[0] if self.info.split() else ""
 
     def where(self) -> str:
-        return f"{self.path.name}, block {self.number} (line {self.line}, ```{self.info})"
+        return f"{display(self.path)}, block {self.number} (line {self.line}, ```{self.info})"
 
 
 @dataclass
@@ -99,7 +110,7 @@ def read_markdown(path: Path) -> list[Block | Standalone]:
         if directive:
             kind, argument = directive.group(1), (directive.group(2) or "").strip()
             if kind in ("skip", "stack") and not argument:
-                raise DocFailure(f"{path.name}, line {index + 1}: `docs-test: {kind}` needs a reason")
+                raise DocFailure(f"{display(path)}, line {index + 1}: `docs-test: {kind}` needs a reason")
             pending.append((kind, argument, index + 1))
             index += 1
             continue
@@ -108,7 +119,9 @@ def read_markdown(path: Path) -> list[Block | Standalone]:
             if line.strip():  # prose: directives before it stand alone (only `stack` may)
                 for kind, argument, at in pending:
                     if kind != "stack":
-                        raise DocFailure(f"{path.name}, line {at}: `docs-test: {kind}` is not before a fence")
+                        raise DocFailure(
+                            f"{display(path)}, line {at}: `docs-test: {kind}` is not before a fence"
+                        )
                     found.append(Standalone(path, at, (kind, argument)))
                 pending = []
             index += 1
@@ -243,9 +256,28 @@ def parse_expectation(raw: str) -> Expectation:
         if found:
             status, rest = int(found.group(1)), found.group(2)
     rest = rest.strip()
-    if rest.startswith(("{", "[")):
-        return Expectation(status, exit_code, Pattern(rest).parse())
+    if rest.startswith(("{", "[")):  # the JSON pattern; words after it are commentary
+        return Expectation(status, exit_code, Pattern(rest[: _json_end(rest)]).parse())
     return Expectation(status, exit_code, None, rest)
+
+
+def _json_end(text: str) -> int:
+    """Where the bracketed value that opens ``text`` closes (strings respected)."""
+    depth, quoted, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = quoted
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char in "{[":
+            depth += 1
+        elif not quoted and char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return len(text)
 
 
 # ---------------------------------------------------------------- JSON patterns
@@ -408,13 +440,15 @@ def _list_mismatch(value: Any, pattern: ListPattern, path: str) -> str | None:
 
 
 def _normal(text: str) -> str:
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.strip().splitlines()]
-    return "\n".join(line for line in lines if line)
+    """Runs of white space, line ends included, as one space: a terminal's width decides where rich
+    wraps a line, the document cannot."""
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def text_matches(actual: str, expected: str, whole: bool) -> bool:
     """``expected`` (``...`` wildcards, spaces collapsed) against ``actual``: the whole of it, or a part."""
-    parts = [re.escape(p) for p in _normal(expected).split("...")]
+    # "...", with the spaces around it, matches anything (nothing included)
+    parts = [re.escape(p) for p in re.split(r"\s*\.\.\.\s*", _normal(expected))]
     regex = ".*?".join(parts)
     if whole:
         return re.fullmatch(regex, _normal(actual), re.DOTALL) is not None
@@ -574,6 +608,7 @@ class Stack:
 @dataclass
 class Report:
     path: Path
+    name: str  # the path from the repository's root
     executed: list[str] = field(default_factory=list)  # "README.md, block 3 (line 40, ```sh)"
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
     commands: int = 0
@@ -582,7 +617,7 @@ class Report:
 
     def line(self) -> str:
         return (
-            f"{self.path.name}: {len(self.executed)} blocks executed ({self.commands} commands), "
+            f"{self.name}: {len(self.executed)} blocks executed ({self.commands} commands), "
             f"{len(self.skipped)} skipped, {self.seconds:.0f} s"
         )
 
@@ -602,7 +637,7 @@ class Document:
         self.workdir = workdir
         self.every = runs_every_shell_block
         self.ports = {name: free_port() for name in DEFAULT_PORTS}
-        self.report = Report(path)
+        self.report = Report(path, str(path.relative_to(root)) if path.is_relative_to(root) else path.name)
         self.stack: Stack | None = None
         self.last_output = ""
 
@@ -623,6 +658,7 @@ class Document:
 
     def run(self, timeout: float = 300) -> Report:
         started = time.monotonic()
+        NAMES_FROM[:] = [self.root]
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
         shell = Shell(self.root, base_environment(home), self.workdir)
@@ -638,16 +674,17 @@ class Document:
 
     def _item(self, item: Block | Standalone, shell: Shell, timeout: float) -> None:
         if isinstance(item, Standalone):
-            self._start_stack(shell, f"{item.path.name}, line {item.line}")
+            self._start_stack(shell, f"{display(item.path)}, line {item.line}")
             return
         kinds = dict(item.directives)
         if "output" in kinds:
             self._check_output(item)
             return
         if "stack" in kinds:
-            self.report.skipped.append((item.where(), f"the stack is started instead: {kinds['stack']}"))
             self._start_stack(shell, item.where())
-            return
+            if "run" not in kinds:  # the block is what starts the stack (make run): not run itself
+                self.report.skipped.append((item.where(), f"the stack is started instead: {kinds['stack']}"))
+                return
         if "skip" in kinds:
             self.report.skipped.append((item.where(), kinds["skip"]))
             return
@@ -741,4 +778,9 @@ def run_document(path: Path, root: Path, workdir: Path, every_shell_block: bool)
 
 def runnable_elsewhere(paths: Iterator[Path]) -> list[Path]:
     """Files (other than the two always run) with at least one block marked ``docs-test: run``."""
-    return [p for p in paths if any("docs-test: run" in line for line in p.read_text().splitlines())]
+
+    def marked(line: str) -> bool:
+        found = DIRECTIVE.match(line)
+        return found is not None and found.group(1) == "run"
+
+    return [p for p in paths if any(marked(line) for line in p.read_text().splitlines())]

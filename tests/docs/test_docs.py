@@ -26,14 +26,18 @@ REPORTS: list[runner.Report] = []
 
 @pytest.mark.parametrize("path", [*ALWAYS, *OTHERS], ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_documented_command_runs_as_documented(path: Path, tmp_path: Path):
+    failure = None
     try:
         report = runner.run_document(path, ROOT, tmp_path, every_shell_block=path in ALWAYS)
-    except runner.DocFailure as failure:
-        pytest.fail(str(failure), pytrace=False)
+    except runner.DocFailure as exc:
+        failure = str(exc)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
     REPORTS.append(report)
     summary = ROOT / "out" / "test-artifacts" / "docs"
     summary.mkdir(parents=True, exist_ok=True)
     lines = [report.line(), *(f"  ran      {w}" for w in report.executed)]
     lines += [f"  skipped  {w}: {why}" for w, why in report.skipped]
-    (summary / f"{path.stem}.txt").write_text("\n".join(lines) + "\n")
+    name = str(path.relative_to(ROOT)).replace("/", "_").removesuffix(".md")
+    (summary / f"{name}.txt").write_text("\n".join(lines) + "\n")
     assert report.executed, f"{path.name}: no block ran"

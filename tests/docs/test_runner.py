@@ -141,6 +141,12 @@ def test_json_patterns(value: Any, pattern: str, why: str | None):
     assert mismatch(value, Pattern(pattern).parse()) == why
 
 
+def test_words_after_a_shown_answer_are_commentary():
+    expectation = runner.parse_expectation('202 {"accepted": 1, "rejected": []}; the pump records it')
+    assert expectation.status == 202
+    assert mismatch({"accepted": 1, "rejected": []}, expectation.pattern) is None
+
+
 def test_the_documented_default_ports_follow_the_stack(tmp_path: Path):
     doc = runner.Document(tmp_path / "X.md", tmp_path, tmp_path, True)
     doc.ports = {"api": 38111, "aws": 38112, "page": 38113}
