@@ -265,7 +265,7 @@ async function funnelPage(params) {
   const distributions = h("div", { class: "grid", id: "distributions" });
   show(h("h1", {}, "Funnel"), form,
     h("section", { class: "card", id: "funnel" }, funnelChart(report.stages),
-      h("p", { class: "muted" }, `${report.leads_counted} leads${report.truncated ? " (stopped early: more exist)" : ""}. A lead counts at every stage up to the furthest it reached.`)),
+      h("p", { class: "muted" }, `${report.leads_counted} leads${report.truncated ? " (stopped early: more exist)" : ""}. A lead counts at every stage up to the one its current state shows: a reopened lead counts from its new round, a disqualified one up to marketing-qualified at most.`)),
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h2", {}, `Disqualified: ${report.disqualified.total}`),
         reasons.length ? barList(reasons, "disqualification reasons") : h("p", { class: "muted" }, "None.")),
