@@ -196,7 +196,9 @@ def test_the_quickstart_lead_a_director_at_450_employees_asking_for_a_call_is_sa
 
 def test_another_forms_submission_does_not_count_as_asking_for_a_call() -> None:
     # the demo's contact-us form: a question, not a request to be called
-    other = Interaction("s_other", "c_1", "form_submitted", AS_OF - timedelta(days=1), {"form_id": "contact-us"})
+    other = Interaction(
+        "s_other", "c_1", "form_submitted", AS_OF - timedelta(days=1), {"form_id": "contact-us"}
+    )
     result = run([other], contact=make_contact("Director of Engineering"), account=make_account(450))
     # senior-title 20 + big-company 10 = 30 -> grade C, not sales-ready
     assert (result.score, result.grade, result.sales_ready) == (30, "C", False)
