@@ -15,8 +15,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install  ## the local stack (moto, tables, queues, API, pump) with a demo form and submissions
-	$(BIN)/leadflow local --demo
+# make run PORT=8000 AWS_PORT=5000 PAGE_PORT=8080: the API, moto (the AWS endpoint), the sample landing page
+PORT ?= 8000
+AWS_PORT ?= 5000
+PAGE_PORT ?= 8080
+
+run: install  ## the local stack (moto, tables, queues, API, pump) with demo forms, submissions and the landing page
+	$(BIN)/leadflow local --demo --port $(PORT) --aws-port $(AWS_PORT) --page-port $(PAGE_PORT) $(ARGS)
 
 test: install  ## unit, integration (moto), infra (packaged template) and end-to-end (local stack) tests
 	$(BIN)/pytest -q -p no:logging

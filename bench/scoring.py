@@ -55,14 +55,17 @@ def sample(seed: int) -> tuple[Lead, Contact, Account, list[Interaction]]:
             "c1",
             rng.choice(TYPES),
             NOW - timedelta(days=rng.uniform(0, 120)),
-            {"url": rng.choice(["/pricing", "/blog", "/docs"])},
+            {
+                "url": rng.choice(["/pricing", "/blog", "/docs"]),
+                "form_id": rng.choice(["landing-demo", "contact"]),
+            },
         )
         for n in range(50)
     ]
     return lead, contact, account, interactions
 
 
-def hand_coded(
+def hand_coded(  # noqa: C901 - one straight pass on purpose: the floor an interpreter is held to
     lead: Lead, contact: Contact, account: Account, interactions: list[Interaction], as_of: datetime
 ) -> int | None:
     """The example model written out by hand for this one model: the floor an interpreter pays."""
@@ -81,6 +84,7 @@ def hand_coded(
     clicks = 0.0
     pricing = 0
     recent = 0
+    asked = False
     unsubscribed = False
     for i in interactions:
         if i.occurred_at > as_of:
@@ -90,12 +94,15 @@ def hand_coded(
             clicks += 5 * 0.5 ** (age / 30)
         if i.type == "page_visited" and age <= 14 and "/pricing" in str(i.properties.get("url", "")).lower():
             pricing += 1
+        if i.type == "form_submitted" and age <= 30 and i.properties.get("form_id") == "landing-demo":
+            asked = True
         if age <= 90:
             recent += 1
         if i.type == "email_unsubscribed":
             unsubscribed = True
     total += (
-        min(clicks, 25)
+        (40 if asked else 0)
+        + min(clicks, 25)
         + (15 if pricing >= 2 else 0)
         + (-10 if recent == 0 else 0)
         + (-50 if unsubscribed else 0)

@@ -1,6 +1,9 @@
 """A sales system's consumer of Leadflow hand-offs, as small as it can be.
 
-    HANDOFF_QUEUE_URL=... [AWS_ENDPOINT_URL=http://127.0.0.1:5000] python examples/sales_consumer.py
+    HANDOFF_QUEUE_URL=... python examples/sales_consumer.py
+
+Against the local stack, its profile (``make run`` writes it) names the queue and moto's endpoint:
+``.venv/bin/python examples/sales_consumer.py`` needs nothing else.
 
 Each message is a CloudEvents 1.0 JSON envelope. ``id`` is the hand-off id and stays the same if the
 message is delivered again (SQS delivers at least once), so remember the ids you handled and skip
@@ -23,11 +26,15 @@ def create_in_crm(event: dict[str, Any]) -> None:
     contact = event["data"]["contact"] or {}
     print(
         f"{event['type']}: {work.get('subject') or work.get('name')} for {contact.get('email')} "
-        f"(lead {event['subject']}, due {work.get('due_at', 'any time')})"
+        f"(lead {event['subject']}, owner {work.get('owner') or 'none'}, "
+        f"due {work.get('due_at', 'any time')})"
     )
 
 
 if __name__ == "__main__":
+    from chalicelib.local import profiles
+
+    profiles.use_aws_environment(None)  # the local stack's queue and endpoint when nothing else is set
     sqs = boto3.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
     handled: set[str] = set()  # a real system keeps these in its database
     while True:

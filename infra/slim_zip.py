@@ -24,9 +24,12 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 _DIST_INFO = re.compile(
     r"^(boto3|botocore|s3transfer|jmespath|python_dateutil|six|urllib3)-[^/]+\.(dist-info|data)$"
 )
-#: Files no function reads: Powertools' Swagger UI (its event handler's; our routes are Chalice's) and
-#: type stubs.
-_UNUSED = re.compile(r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$")
+#: Files no function reads: Powertools' Swagger UI (its event handler's; our routes are Chalice's), type
+#: stubs, and the bytecode caches `chalice package` copies from a checkout where tests ran (about 0.4 MB
+#: of `chalicelib/**/__pycache__`: another interpreter's, and Lambda compiles what it imports).
+_UNUSED = re.compile(
+    r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$|(^|/)__pycache__/|\.pyc$"
+)
 
 
 def provided_by_runtime(name: str) -> bool:

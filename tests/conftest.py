@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,13 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The CLI reads profiles from the user's configuration directory, where `leadflow local` writes one: the
+# tests (and every process they start) use a directory of their own, so that a developer's running
+# stack can never answer for them.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="leadflow-tests-config-")
+for _name in ("LEADFLOW_PROFILE", "LEADFLOW_PROFILES"):
+    os.environ.pop(_name, None)
 EVENTS = ROOT / "events"
 
 _AWS_ENV = {

@@ -7,6 +7,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, json_response
+from chalicelib.domain.errors import NotFound
 from chalicelib.services import leads
 
 bp = Blueprint(__name__)
@@ -26,7 +27,13 @@ def list_leads(request: Request) -> Response:
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin")
 def get_contact(request: Request, contact_id: str) -> Response:
-    body = leads.get_contact(contact_id, wiring.deps())
+    try:
+        body = leads.get_contact(contact_id, wiring.deps())
+    except NotFound:
+        from chalicelib.services import identity
+
+        identity.refuse_if_erased(contact_id, wiring.identity())  # an erased id: 409, as on every route
+        raise
     body["duplicate_of"] = _duplicate_of(contact_id)
     return json_response(200, body)
 

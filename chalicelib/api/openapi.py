@@ -15,7 +15,7 @@ ERROR_STATUSES = {
     "401": "no or bad credentials or signature",
     "403": "the key's scope does not allow this (or the origin, or an unverified CAPTCHA)",
     "404": "not found",
-    "409": "conflict: an impossible transition or a concurrent change",
+    "409": "conflict: an impossible transition, a concurrent change, an erased contact",
     "413": "body too large",
     "415": "unsupported content type",
     "422": "well-formed but invalid; names each field",

@@ -58,7 +58,8 @@ function query(params) {
 }
 
 const when = (iso) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC") : "");
-const fmt = (n) => (Number.isInteger(n) ? String(n) : Number(n).toFixed(2));
+// points to one decimal (decay makes 5 clicks worth 24.999986; the API keeps the exact value)
+const fmt = (n) => { const t = Number(n).toFixed(1).replace(/\.0$/, ""); return t === "-0" ? "0" : t; };
 const grade = (g) => (g ? h("span", { class: `badge ${g}` }, g) : "");
 // the score's trend since the previous scoring (Dynamics 365 shows it beside the grade)
 const TRENDS = { up: "▲", down: "▼", flat: "▶" };
@@ -177,12 +178,29 @@ function scoreCard(score) {
       h("tfoot", {}, h("tr", { class: "total" }, h("td", {}, "Sum"), h("td", { class: "num" }, fmt(total)), h("td", {})))));
 }
 
+function handoffText(entry) {
+  return `${entry.handoff_kind || "hand-off"}: ${entry.subject || entry.name || entry.handoff_id || ""}` +
+    (entry.owner ? ` — owner ${entry.owner}` : "") + (entry.due_at ? ` — due ${when(entry.due_at)}` : "");
+}
+
+function handoffsCard(entries) {
+  const sent = entries.filter((e) => e.kind === "handoff" || e.kind === "handoff_withheld");
+  return h("section", { class: "card", id: "handoffs" }, h("h2", {}, "Hand-offs"), sent.length
+    ? h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "Kind"), h("th", {}, "Work"), h("th", {}, "Owner"), h("th", {}, "Due"), h("th", {}, "From"))),
+      h("tbody", {}, sent.map((e) => h("tr", { "data-handoff-id": e.handoff_id },
+        h("td", {}, e.handoff_kind || ""), h("td", {}, (e.subject || e.name || "") + (e.kind === "handoff_withheld" ? " (withheld)" : "")),
+        h("td", { class: "owner" }, e.owner || "–"), h("td", {}, when(e.due_at) || ""), h("td", { class: "muted" }, e.origin || "")))))
+    : h("p", { class: "muted" }, "No hand-off yet: a qualification rule sends one when the lead qualifies."));
+}
+
 function timelineEntry(entry) {
   const what = {
     interaction: () => `${entry.type}`,
     transition: () => `${entry.action}: ${entry.from_state}/${entry.from_status} → ${entry.to_state}/${entry.to_status}` + (entry.reason ? ` (${entry.reason})` : "") + (entry.by ? ` by ${entry.by}` : ""),
-    score: () => `${entry.model_id}: ${entry.old_score ?? "–"} → ${entry.score ?? entry.new_score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : ""),
-    handoff: () => `${entry.handoff_kind || entry.type || "hand-off"}: ${entry.subject || entry.name || entry.handoff_id || ""}`,
+    score: () => `${entry.model_id}: ${entry.previous_score ?? "–"} → ${entry.score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : "") + (entry.sales_ready ? ", sales-ready" : ""),
+    handoff: () => handoffText(entry),
+    handoff_withheld: () => `${handoffText(entry)}: withheld (${entry.reason})`,
   }[entry.kind];
   const detail = what ? what() : JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
@@ -216,6 +234,7 @@ async function leadPage(leadId) {
         : h("p", { class: "muted" }, "No account."))),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
+    handoffsCard(timeline.entries),
     h("h2", {}, "Timeline"),
     h("section", { class: "card" }, timeline.entries.length
       ? h("ol", { class: "timeline" }, timeline.entries.map(timelineEntry))
@@ -250,7 +269,7 @@ async function funnelPage(params) {
   const distributions = h("div", { class: "grid", id: "distributions" });
   show(h("h1", {}, "Funnel"), form,
     h("section", { class: "card", id: "funnel" }, funnelChart(report.stages),
-      h("p", { class: "muted" }, `${report.leads_counted} leads${report.truncated ? " (stopped early: more exist)" : ""}. A lead counts at every stage up to the furthest it reached.`)),
+      h("p", { class: "muted" }, `${report.leads_counted} leads${report.truncated ? " (stopped early: more exist)" : ""}. A lead counts at every stage up to the one its current state shows: a reopened lead counts from its new round, a disqualified one up to marketing-qualified at most.`)),
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h2", {}, `Disqualified: ${report.disqualified.total}`),
         reasons.length ? barList(reasons, "disqualification reasons") : h("p", { class: "muted" }, "None.")),

@@ -217,8 +217,10 @@ class Attribute(Condition):
             return not present
         if not present:
             return False  # a missing field makes every other operator false
-        values = value if isinstance(value, list) else [value]
-        hit = any(_compare(self.positive, v, self.target, self.pattern) for v in values)
+        if isinstance(value, list):
+            hit = any(_compare(self.positive, v, self.target, self.pattern) for v in value)
+        else:  # the common case, without a list and a generator per comparison
+            hit = _compare(self.positive, value, self.target, self.pattern)
         return not hit if self.negated else hit
 
     def test(self, facts: Facts) -> tuple[bool, frozenset[str]]:

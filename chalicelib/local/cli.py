@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 import click
+
+from chalicelib.local import cli_ops, http, profiles
 
 
 @click.group()
@@ -25,13 +30,41 @@ def main() -> None:
     "--aws-port", default=5000, show_default=True, help="Port of the moto server (the AWS endpoint)."
 )
 @click.option(
+    "--page-port",
+    default=8080,
+    show_default=True,
+    help="With --demo: port of the sample landing page (examples/landing); 0 serves none.",
+)
+@click.option(
     "--api-key", envvar="LEADFLOW_API_KEY", default=None, help="Admin API key to create (random if unset)."
 )
-@click.option("--demo", is_flag=True, help="Define a sample form and post sample submissions.")
-def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) -> None:
+@click.option("--demo", is_flag=True, help="Define sample forms, post sample submissions, serve the page.")
+@click.option(
+    "--log-file",
+    default=None,
+    help="Where the stack's logs go (default: out/local/leadflow-PORT.log); '-' keeps them on the terminal.",
+)
+@click.option(
+    "--profile/--no-profile",
+    "write_profile",
+    default=True,
+    help="Write the CLI profile 'local' (local.toml) that every leadflow command then uses.",
+)
+def local(
+    host: str,
+    port: int,
+    aws_port: int,
+    page_port: int,
+    api_key: str | None,
+    demo: bool,
+    log_file: str | None,
+    write_profile: bool,
+) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
     from chalicelib.local import stack
 
+    ports = {"--port": port, "--aws-port": aws_port, **({"--page-port": page_port} if demo else {})}
+    _check_ports(host, ports)
     stopped = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -39,42 +72,150 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with stack.running(host, port, aws_port, api_key) as running:
-        lines = []
-        if demo:
-            from chalicelib.local import demo as sample
+    log_path = (
+        None
+        if log_file == "-"
+        else Path(log_file or stack.PROJECT_DIR / "out" / "local" / f"leadflow-{port}.log")
+    )
+    with _output(log_path) as terminal:
+        try:
+            with stack.running(host, port, aws_port, api_key) as running:
+                lines, page = _start_demo(running, host, page_port) if demo else ([], None)
+                written = None
+                if write_profile:
+                    written = profiles.write_local(
+                        running.api_url, running.api_key, _profile_env(running), os.getpid()
+                    )
+                try:
+                    _banner(terminal, running, written, lines, log_path)
+                    stopped.wait()
+                finally:
+                    if written is not None:
+                        profiles.remove_local(os.getpid())
+                    if page is not None:
+                        page.stop()
+        except stack.StartFailed as exc:
+            where = f"; the logs are in {log_path}" if log_path else ""
+            raise click.ClickException(f"the local stack did not start: {exc}{where}") from None
+        click.echo("Stopped.", file=terminal)
 
-            answers = sample.run(running.api_url, running.api_key)
-            lines.append(f"Demo           form 'contact-us' and {len(answers)} submissions:")
-            lines += [f"                 {answer}" for answer in answers]
-            import_id = sample.start_import(running.api_url, running.api_key)
-            progress = f"{running.api_url}/v1/imports/{import_id}"
-            lines.append(f"Demo import    curl -s -H 'X-Api-Key: {running.api_key}' {progress}")
-            lead = next((a["lead_id"] for a in answers if "lead_id" in a), None)
-            if lead:
-                url = f"{running.api_url}/v1/leads/{lead}"
-                lines.append(f"Read a lead    curl -s -H 'X-Api-Key: {running.api_key}' {url}")
-        click.echo("")
-        click.echo(f"Leadflow API   {running.api_url}")
-        click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
-        click.echo(f"Admin API key  {running.api_key}")
-        queues = running.resources.queue_urls
-        click.echo(
-            f"Hand-offs      HANDOFF_QUEUE_URL={queues['SalesHandoffQueue']} "
-            f"HANDOFF_DLQ_URL={queues['SalesHandoffDeadLetterQueue']} AWS_ENDPOINT_URL={running.aws_endpoint}"
-            " leadflow handoff tail"
-        )
-        for line in lines:
-            click.echo(line)
-        click.echo("Ready. Ctrl-C stops everything.")
-        sys.stdout.flush()
-        stopped.wait()
-    click.echo("Stopped.")
+
+def _check_ports(host: str, ports: dict[str, int]) -> None:
+    """A port in use is one line naming it, before anything starts."""
+    import errno
+    import socket
+
+    for option, number in ports.items():
+        if number == 0:
+            continue
+        with socket.socket() as probe:
+            # as the servers bind: a port left in TIME_WAIT by a stack just stopped is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, number))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    message = f"cannot listen on {host}:{number} ({option}): {exc.strerror}"
+                    raise click.ClickException(message) from None
+                make = {"--port": "PORT", "--aws-port": "AWS_PORT", "--page-port": "PAGE_PORT"}[option]
+                raise click.ClickException(
+                    f"port {number} on {host} is in use ({option}): stop what listens there (another "
+                    f"leadflow local?) or choose another port: {option} N, or make run {make}=N"
+                ) from None
+
+
+@contextmanager
+def _output(log_path: Path | None) -> Iterator[TextIO]:
+    """Everything the stack prints (JSON logs, metrics, the HTTP servers' lines) goes to ``log_path``;
+    the banner and errors go to the terminal, returned here. Redirected at the descriptor level, so the
+    loggers that bound ``sys.stdout`` at import follow."""
+    if log_path is None:
+        yield sys.stdout
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = open(os.dup(1), "w", buffering=1)  # noqa: SIM115 - closed below
+    with log_path.open("a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)
+            terminal.close()
+
+
+def _start_demo(running: Any, host: str, page_port: int) -> tuple[list[str], Any]:
+    from chalicelib.local import demo as sample
+    from chalicelib.local.landing import LandingPage
+
+    answers = sample.run(running.api_url, running.api_key)
+    captured = sum(1 for a in answers if a.get("status") == 201)
+    quarantined = sum(1 for a in answers if a.get("status") == 202)
+    import_id = sample.start_import(running.api_url, running.api_key)
+    page = LandingPage(host, page_port, running.api_url) if page_port else None
+    sample.landing_form(running.api_url, running.api_key, page.origin if page else None)
+    lines = [
+        f"Demo           form contact-us: {captured} submissions captured, {quarantined} quarantined "
+        f"(honeypot); a CSV import ({import_id}); form landing-demo for the landing page"
+    ]
+    if page is not None:
+        page.start()
+        lines.insert(0, f"Landing page   {page.url}   (examples/landing; its form posts to the API above)")
+    return lines, page
+
+
+def _profile_env(running: Any) -> dict[str, str]:
+    """What the commands that talk to AWS need: the functions' environment (tables, queues) and moto's."""
+    from chalicelib.local import stack
+
+    return {**running.environment, **stack.aws_environment(running.aws_endpoint)}
+
+
+def _command() -> str:
+    """How to call this CLI from where the user stands (the docs say ``.venv/bin/leadflow``)."""
+    here = Path(sys.argv[0]).resolve()
+    try:
+        relative = here.relative_to(Path.cwd())
+    except ValueError:
+        return "leadflow"
+    return str(relative) if relative.parts[0] == ".venv" else "leadflow"
+
+
+def _banner(
+    terminal: TextIO, running: Any, profile: Path | None, lines: list[str], logs: Path | None
+) -> None:
+    leadflow = _command()
+    queue = running.resources.queue_urls["SalesHandoffQueue"]
+    out = [
+        "",
+        f"Leadflow API   {running.api_url}   (console: {running.api_url}/console)",
+        f"AWS endpoint   {running.aws_endpoint}   (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)",
+        f"Admin API key  {running.api_key}",
+    ]
+    if profile is not None:
+        out.append(f"CLI profile    {profile}: every {leadflow} command uses this stack")
+    out.append(f"Hand-offs      {leadflow} handoff tail   (queue {queue})")
+    out += lines
+    if logs is not None:
+        out.append(f"Logs           {logs}")
+    out.append("Ready. Ctrl-C stops everything.")
+    for line in out:
+        click.echo(line, file=terminal)
+    terminal.flush()
 
 
 @main.group()
 def keys() -> None:
-    """API keys (written straight to the keys table of the current AWS environment)."""
+    """API keys, written straight to the keys table of the AWS environment (the local stack's by default:
+    its profile; or API_KEYS_TABLE, AWS_DEFAULT_REGION and credentials for a deployment)."""
 
 
 @keys.command("create")
@@ -82,6 +223,7 @@ def keys() -> None:
 @click.option(
     "--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"])
 )
+@cli_ops.aws_command
 def create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print its secret once."""
     from chalicelib import wiring
@@ -93,8 +235,6 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
 
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--api-url", envvar="LEADFLOW_API_URL", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--api-key", envvar="LEADFLOW_API_KEY", required=True, help="A key with the ingest scope.")
 @click.option(
     "--mapping",
     "mapping_file",
@@ -108,10 +248,10 @@ def create(name: str, scopes: tuple[str, ...]) -> None:
 @click.option(
     "--wait/--no-wait", default=True, help="Follow the import with a progress bar until it is done."
 )
+@cli_ops.api_options
 def import_file(
     path: Path,
-    api_url: str,
-    api_key: str,
+    api: cli_ops.Api,
     mapping_file: Path | None,
     topic: str,
     source: str,
@@ -120,7 +260,6 @@ def import_file(
     wait: bool,
 ) -> None:
     """Import the leads of a CSV file (Dynamics, Salesforce and HubSpot exports are recognised)."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -128,15 +267,14 @@ def import_file(
 
     mapping = _read_mapping(mapping_file) if mapping_file else None
     options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
-    console = Console()
+    console = cli_ops.console()
     try:
-        import_id = importer.start(api_url, api_key, path, mapping, options)
+        import_id = importer.start(api.url, api.key, path, mapping, options)
+    except OSError as exc:
+        raise cli_ops.unreachable(api.url, api.source, exc) from None
     except importer.ImportRefused as refused:
-        console.print(f"[red]refused[/red] {refused}")
-        for field in (refused.answer.get("error", {}).get("fields") or [])[:20]:
-            console.print(f"  {field['field']}: {field['message']}")
-        raise SystemExit(1) from None
-    console.print(f"import [bold]{import_id}[/bold]")
+        raise cli_ops.ApiRefused("POST", "/v1/imports", refused.status, refused.answer) from None
+    console.print(f"import {import_id}")
     if not wait:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -151,7 +289,10 @@ def import_file(
                 description=f"{answer['status']:<10}",
             )
 
-        final = importer.follow(api_url, api_key, import_id, show)
+        try:
+            final = importer.follow(api.url, api.key, import_id, show)
+        except OSError as exc:
+            raise cli_ops.unreachable(api.url, api.source, exc) from None
     table = Table("created", "updated", "duplicates", "rejected", "interactions")
     counts = final["counts"]
     table.add_row(
@@ -163,8 +304,7 @@ def import_file(
         details = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
         console.print(f"  row {error['row']} (line {error['line']}): {details}")
     if final["status"] == "failed":
-        console.print(f"[red]failed[/red]: {final.get('error', {}).get('message')}")
-        raise SystemExit(1)
+        raise click.ClickException(f"the import failed: {final.get('error', {}).get('message')}")
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
@@ -178,7 +318,8 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 
 @main.group()
 def handoff() -> None:
-    """The sales-handoff queue (set AWS_ENDPOINT_URL for the local stack)."""
+    """The sales-handoff queue: the local stack's by default (its profile), or HANDOFF_QUEUE_URL with the
+    AWS environment of a deployment."""
 
 
 def _sqs(endpoint_url: str | None) -> object:
@@ -187,37 +328,82 @@ def _sqs(endpoint_url: str | None) -> object:
     return boto3.session.Session().client("sqs", endpoint_url=endpoint_url)
 
 
+def _setting(value: str | None, name: str, what: str) -> str:
+    found = value or os.environ.get(name)
+    if not found:
+        raise cli_ops.MissingSetting(
+            f"no {what}: set {name} (the stack's outputs name it), or start the local stack (make run), "
+            "whose profile every leadflow command uses"
+        )
+    return found
+
+
 @handoff.command()
-@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", required=True, help="The sales-handoff queue.")
+@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", default=None, help="The sales-handoff queue.")
 @click.option(
     "--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None, help="The AWS endpoint (moto locally)."
 )
 @click.option("--follow/--once", default=True, help="Keep polling, or stop when the queue is empty.")
-def tail(queue_url: str, endpoint_url: str | None, follow: bool) -> None:
+@click.option(
+    "--count", type=click.IntRange(1), default=None, help="Stop after printing this many hand-offs."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Give up after this many seconds (exit 1 when --count was not reached).",
+)
+@cli_ops.aws_command
+def tail(
+    queue_url: str | None, endpoint_url: str | None, follow: bool, count: int | None, timeout: float | None
+) -> None:
     """Print each hand-off and delete it once printed (a stand-in for a sales system)."""
+    import time
+
     from chalicelib.integrations.handoff_consumer import consume, summary
 
-    sqs = _sqs(endpoint_url)
+    queue = _setting(queue_url, "HANDOFF_QUEUE_URL", "hand-off queue")
+    sqs = _sqs(endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
     seen: set[str] = set()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    printed = 0
     while True:
-        consume(
-            sqs, queue_url, lambda event: click.echo(summary(event)), seen, wait_seconds=5 if follow else 1
+        wait = 5 if follow or count else 1
+        if deadline is not None:
+            wait = max(0, min(wait, int(deadline - time.monotonic())))
+        printed += consume(
+            sqs,
+            queue,
+            lambda event: click.echo(summary(event)),
+            seen,
+            wait_seconds=wait,
+            limit=None if count is None else count - printed,
         )
-        if not follow:
+        if count is not None and printed >= count:
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            if count is not None:
+                raise click.ClickException(f"{printed} of {count} hand-offs arrived within {timeout:g} s")
+            return
+        if not follow and count is None:
             return
 
 
 @handoff.command()
-@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", required=True)
+@click.option("--queue-url", envvar="HANDOFF_QUEUE_URL", default=None)
 @click.option(
-    "--dead-letter-url", envvar="HANDOFF_DLQ_URL", required=True, help="The hand-off dead-letter queue."
+    "--dead-letter-url", envvar="HANDOFF_DLQ_URL", default=None, help="The hand-off dead-letter queue."
 )
 @click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", default=None)
-def redrive(queue_url: str, dead_letter_url: str, endpoint_url: str | None) -> None:
+@cli_ops.aws_command
+def redrive(queue_url: str | None, dead_letter_url: str | None, endpoint_url: str | None) -> None:
     """Move dead-lettered hand-offs back to the queue."""
     from chalicelib.integrations.handoff_consumer import redrive as move
 
-    click.echo(f"moved {move(_sqs(endpoint_url), dead_letter_url, queue_url)} hand-offs back")
+    queue = _setting(queue_url, "HANDOFF_QUEUE_URL", "hand-off queue")
+    dead_letters = _setting(dead_letter_url, "HANDOFF_DLQ_URL", "hand-off dead-letter queue")
+    moved = move(_sqs(endpoint_url or os.environ.get("AWS_ENDPOINT_URL")), dead_letters, queue)
+    click.echo(f"moved {moved} hand-offs back")
 
 
 # ---------------------------------------------------------------- predictive scoring
@@ -231,31 +417,31 @@ def predictive() -> None:
 @predictive.command("train")
 @click.option("--model-id", default="propensity", show_default=True, help="The predictive model to train.")
 @click.option("--publish", is_flag=True, help="Publish the new version when it passes the gate.")
-@click.option("--api-url", envvar="LEADFLOW_API_URL", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--api-key", envvar="LEADFLOW_API_KEY", required=True, help="An admin API key.")
 @click.option("--timeout", default=900, show_default=True, help="Seconds to wait for the training job.")
-def train(model_id: str, publish: bool, api_url: str, api_key: str, timeout: int) -> None:
+@cli_ops.api_options
+def train(model_id: str, publish: bool, timeout: int, api: cli_ops.Api) -> None:
     """Train a new version from the leads whose outcome is known; print its metrics and whether the
     gate lets it replace the active version. Exit code 1 when training is refused."""
-    import json
     import time
 
-    from chalicelib.local.demo import call
-
-    headers = {"X-Api-Key": api_key}
-    status, body = call(
-        "POST", f"{api_url}/v1/scoring-models/{model_id}/train", {"publish": publish}, headers
-    )
+    try:
+        status, body = http.call(
+            "POST",
+            f"{api.url}/v1/scoring-models/{model_id}/train",
+            {"publish": publish},
+            {"X-Api-Key": api.key},
+        )
+    except OSError as exc:
+        raise cli_ops.unreachable(api.url, api.source, exc) from None
     if status != 202:
         raise click.ClickException(f"training was refused: {status} {json.dumps(body)}")
-    job_url = f"{api_url}/v1/jobs/{body['job_id']}"
     deadline = time.monotonic() + timeout
     while True:
-        status, job = call("GET", job_url, None, headers)
-        if status == 200 and job.get("state") == "done":
+        job = api.call("GET", f"/v1/jobs/{body['job_id']}")
+        if job.get("state") == "done":
             break
         if time.monotonic() > deadline:
-            raise click.ClickException(f"the training job is still running: GET {job_url}")
+            raise click.ClickException(f"the training job is still running: GET /v1/jobs/{body['job_id']}")
         time.sleep(2)
     result = job.get("result", {})
     click.echo(json.dumps(result, indent=2))
@@ -264,8 +450,6 @@ def train(model_id: str, publish: bool, api_url: str, api_key: str, timeout: int
 
 
 # ---------------------------------------------------------------- operator commands over the API
-
-from chalicelib.local import cli_ops  # noqa: E402 - models, rules, forms, leads, keys revoke|list, bench
 
 cli_ops.register(main)
 

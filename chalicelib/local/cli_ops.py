@@ -2,16 +2,10 @@
 qualification rules and triggers, forms, leads, API keys, the console, benchmarks.
 
 Commands find the API and a key in this order: ``--api-url`` / ``--api-key``, then ``LEADFLOW_API_URL`` /
-``LEADFLOW_API_KEY``, then the profile (``--profile`` or ``LEADFLOW_PROFILE``, default ``default``) in
-``~/.config/leadflow/profiles.toml`` (``LEADFLOW_PROFILES`` names another file)::
-
-    [default]
-    api_url = "http://127.0.0.1:8000"
-    api_key = "lf_..."
-
-    [prod]
-    api_url = "https://api.example.com"
-    api_key_env = "LEADFLOW_PROD_KEY"   # read the key from this variable instead of the file
+``LEADFLOW_API_KEY``, then a profile (:mod:`chalicelib.local.profiles`: ``--profile`` or
+``LEADFLOW_PROFILE``; else ``default`` of ``profiles.toml``; else ``local``, written by ``leadflow local``).
+Commands that talk to AWS themselves (``keys``, ``handoff``) take the profile's ``env`` the same way.
+Failures are one line on stderr and a non-zero exit (2 for a missing setting), never a traceback.
 
 Registered on the ``leadflow`` group by :func:`register` (``chalicelib/local/cli.py``)."""
 
@@ -23,7 +17,6 @@ import os
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +26,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from chalicelib.local import http
+from chalicelib.local import http, profiles
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -51,27 +44,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ---------------------------------------------------------------- profiles and the API
 
 
-def profiles_path() -> Path:
-    named = os.environ.get("LEADFLOW_PROFILES")
-    if named:
-        return Path(named)
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return config / "leadflow" / "profiles.toml"
+class MissingSetting(click.ClickException):
+    """A setting nobody gave (no key, no queue): one line, exit code 2 like a usage error."""
+
+    exit_code = 2
 
 
-def read_profile(name: str | None) -> dict[str, Any]:
-    """The named profile (``{}`` when there is no file or, for the default, no such profile)."""
-    path = profiles_path()
-    profiles: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            profiles = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise click.ClickException(f"{path} is not valid TOML: {exc}") from None
-    if name is not None and name not in profiles:
-        raise click.ClickException(f"no profile {name!r} in {path}")
-    found = profiles.get(name or "default", {})
-    return dict(found) if isinstance(found, dict) else {}
+def chosen_profile(name: str | None) -> profiles.Profile:
+    try:
+        return profiles.select(name)
+    except profiles.ProfileError as exc:
+        raise MissingSetting(str(exc)) from None
 
 
 class ApiRefused(click.ClickException):
@@ -79,27 +62,68 @@ class ApiRefused(click.ClickException):
 
     def __init__(self, method: str, path: str, status: int, answer: Any) -> None:
         error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        text = f"{method} {path}: {status} {error.get('code', '')} {error.get('message', answer)}".rstrip()
-        for field in error.get("fields") or []:
-            text += f"\n  {field.get('field')}: {field.get('message')}"
+        fields = [f for f in error.get("fields") or [] if isinstance(f, dict)]
+        text = f"{method} {path}: {status} {error.get('code', '')}".rstrip()
+        if fields:  # each problem once: the message names the first field too
+            text += "".join(f"\n  {f.get('field')}: {field_message(f)}" for f in fields)
+        else:
+            text += f" {error.get('message', answer)}"
         super().__init__(text)
         self.status = status
         self.answer = answer
+
+
+def field_message(field: dict[str, Any]) -> str:
+    """A field's message without the field's name in front (``rules[r1].when.op 'like' is not ...``)."""
+    name, message = str(field.get("field") or ""), str(field.get("message") or "")
+    if name and message.startswith(name):
+        message = message[len(name) :].lstrip(": ")
+    return message
+
+
+def unreachable(url: str, source: str, exc: BaseException) -> click.ClickException:
+    reason = getattr(exc, "reason", None) or exc
+    return click.ClickException(
+        f"cannot reach the API at {url} ({reason}; the address came from {source}): is the local stack "
+        "running (make run)? Otherwise give --api-url, LEADFLOW_API_URL or --profile"
+    )
 
 
 @dataclass(frozen=True)
 class Api:
     url: str
     key: str
+    #: where the address came from, for messages ("--api-url", "profile 'local' of ...")
+    source: str = "--api-url"
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         try:
             status, answer = http.call(method, self.url + path, body, {"X-Api-Key": self.key})
         except OSError as exc:  # connection refused, DNS, timeout
-            raise click.ClickException(f"cannot reach {self.url}: {exc}") from None
+            raise unreachable(self.url, self.source, exc) from None
         if not 200 <= status < 300:
             raise ApiRefused(method, path, status, answer)
         return answer
+
+
+def resolve_api(api_url: str | None, api_key: str | None, profile: str | None) -> Api:
+    """Options and variables first (click read both), then the profile, then the default address."""
+    found = chosen_profile(profile)
+    if api_url:
+        source = "--api-url or LEADFLOW_API_URL"
+    elif found.values.get("api_url"):
+        source = found.describe()
+    else:
+        source = "the default address (no --api-url, LEADFLOW_API_URL nor profile)"
+    url = (api_url or found.values.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    key_env = str(found.values.get("api_key_env") or "")
+    key = api_key or found.values.get("api_key") or (os.environ.get(key_env, "") if key_env else "")
+    if not key:
+        raise MissingSetting(
+            "no API key: pass --api-key, set LEADFLOW_API_KEY, add api_key to a profile in "
+            f"{profiles.profiles_path()}, or start the local stack (make run), whose profile has one"
+        )
+    return Api(url, str(key), source)
 
 
 def api_options(command: F) -> F:
@@ -107,28 +131,85 @@ def api_options(command: F) -> F:
 
     @click.option("--api-url", envvar="LEADFLOW_API_URL", default=None, help="The API (default: profile).")
     @click.option("--api-key", envvar="LEADFLOW_API_KEY", default=None, help="An API key (default: profile).")
-    @click.option("--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile of profiles.toml.")
+    @click.option("--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile (docs/operators.md).")
     @functools.wraps(command)
     def wrapper(
         *args: Any, api_url: str | None, api_key: str | None, profile: str | None, **kwargs: Any
     ) -> Any:
-        found = read_profile(profile)
-        url = (api_url or found.get("api_url") or DEFAULT_API_URL).rstrip("/")
-        key = api_key or found.get("api_key") or os.environ.get(str(found.get("api_key_env") or ""), "")
-        if not key:
-            raise click.UsageError(
-                "no API key: pass --api-key, set LEADFLOW_API_KEY, or add api_key to a profile in "
-                f"{profiles_path()}"
-            )
-        return command(*args, api=Api(url, key), **kwargs)
+        return command(*args, api=resolve_api(api_url, api_key, profile), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
+def aws_failure(exc: BaseException) -> str | None:
+    """One line for what boto3 and PynamoDB raise when AWS (or moto) cannot be used; ``None`` for
+    anything else (a bug: let it show its traceback)."""
+    from botocore import exceptions as boto
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, boto.BotoCoreError | boto.ClientError):
+        cause = getattr(cause, "cause", None) or cause.__cause__
+    if isinstance(cause, boto.NoRegionError):
+        return "no AWS region: set AWS_DEFAULT_REGION (or start the local stack: make run)"
+    if isinstance(cause, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID (or start the local stack: make run)"
+    if isinstance(cause, boto.EndpointConnectionError | boto.ConnectionClosedError):
+        return f"cannot reach the AWS endpoint ({cause}): is the local stack running (make run)?"
+    if isinstance(cause, boto.ClientError):
+        error = cause.response.get("Error", {})
+        return f"AWS refused {cause.operation_name}: {error.get('Code')}: {error.get('Message')}"
+    if isinstance(cause, boto.BotoCoreError):
+        return f"AWS: {cause}"
+    return None
+
+
+def aws_command(command: F) -> F:
+    """``--profile`` for a command that talks to AWS itself: the environment prepared from the profile
+    (:func:`profiles.use_aws_environment`), and AWS's failures as one line naming where the settings
+    came from."""
+
+    @click.option(
+        "--profile", envvar="LEADFLOW_PROFILE", default=None, help="A profile whose env names the AWS side."
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, profile: str | None, **kwargs: Any) -> Any:
+        try:
+            used = profiles.use_aws_environment(profile)
+        except profiles.ProfileError as exc:
+            raise MissingSetting(str(exc)) from None
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            message = aws_failure(exc)
+            if message is None:
+                raise
+            where = f"settings from {used.describe()}" if used else _own_aws_settings()
+            raise click.ClickException(f"{message} ({where})") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _own_aws_settings() -> str:
+    named = [k for k in (*profiles.AWS_TARGET, "API_KEYS_TABLE", "HANDOFF_QUEUE_URL") if os.environ.get(k)]
+    if named:
+        return "AWS settings from this environment: " + ", ".join(named)
+    return "no AWS settings: no profile, no AWS_* variables"
+
+
 def console() -> Any:
+    """Rich output without markup: names, ids and messages are shown as they are (``rules[r1]``, a hand-off
+    id in brackets); styles come from :func:`styled` only."""
     from rich.console import Console
 
-    return Console()
+    return Console(markup=False, highlight=False)
+
+
+def styled(text: str, style: str) -> Any:
+    from rich.text import Text
+
+    return Text(text, style=style)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -179,9 +260,9 @@ def _apply_model(api: Api, path: Path, model_id: str | None) -> tuple[str, dict[
     model_id, doc = _model(path, model_id)
     saved = api.call("PUT", f"/v1/scoring-models/{quote(model_id, safe='')}", doc)
     out = console()
-    out.print(f"[green]saved[/green] {model_id} as draft version {saved['version']}")
+    out.print(styled("saved", "green"), f"{model_id} as draft version {saved['version']}")
     for warning in saved.get("warnings", []):
-        out.print(f"  [yellow]warning[/yellow] {warning}")
+        out.print(" ", styled("warning", "yellow"), warning)
     return model_id, saved
 
 
@@ -199,14 +280,16 @@ def validate_models(paths: tuple[Path, ...]) -> None:
             model = parse_any(model_id, 0, doc)
         except ValidationFailed as exc:
             failed = True
-            out.print(f"[red]invalid[/red] {path} ({model_id})")
+            out.print(styled("invalid", "red"), f"{path} ({model_id})")
             for error in exc.errors:
-                out.print(f"  {error.field}: {error.message}")
+                out.print(
+                    f"  {error.field}: {field_message({'field': error.field, 'message': error.message})}"
+                )
             continue
         rules = len(doc.get("rules", []))
-        out.print(f"[green]valid[/green]   {path} ({model_id}: {rules} rules)")
+        out.print(styled("valid", "green"), f"  {path} ({model_id}: {rules} rules)")
         for warning in model.warnings:
-            out.print(f"  [yellow]warning[/yellow] {warning}")
+            out.print(" ", styled("warning", "yellow"), warning)
     if failed:
         raise SystemExit(1)
 
@@ -264,7 +347,7 @@ def publish_model(path: Path, model_id: str | None, wait: bool, timeout: int, ap
     model_id, _ = _apply_model(api, path, model_id)
     job = api.call("POST", f"/v1/scoring-models/{quote(model_id, safe='')}/publish", {})
     out = console()
-    out.print(f"[green]published[/green] {model_id}; rescoring job [bold]{job['job_id']}[/bold]")
+    out.print(styled("published", "green"), f"{model_id}; rescoring job {job['job_id']}")
     if not wait:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -305,7 +388,7 @@ def apply_rules(path: Path, rule_id: str | None, api: Api) -> None:
         ident = identify(doc, rule_id, path, len(docs), "id")
         kind, route = ("trigger", "triggers") if "on" in doc else ("rule", "qualification-rules")
         api.call("PUT", f"/v1/{route}/{quote(ident, safe='')}", doc)
-        out.print(f"[green]saved[/green] {kind} {ident}")
+        out.print(styled("saved", "green"), f"{kind} {ident}")
 
 
 @forms.command("apply")
@@ -321,7 +404,7 @@ def apply_forms(path: Path, form_id: str | None, api: Api) -> None:
         body = {k: v for k, v in doc.items() if k not in ("id", "form_id")}
         api.call("PUT", f"/v1/forms/{quote(ident, safe='')}", body)
         origins = ", ".join(body.get("allowed_origins", [])) or "none (servers only)"
-        out.print(f"[green]saved[/green] form {ident}  (browser origins: {origins})")
+        out.print(styled("saved", "green"), f"form {ident}  (browser origins: {origins})")
 
 
 # ---------------------------------------------------------------- leads
@@ -339,31 +422,76 @@ leads = click.Group("leads", help="Leads as sales and operators see them.")
 @click.option("--limit", default=25, show_default=True, type=click.IntRange(1, 100))
 @click.option("--cursor", help="The next_cursor of the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
+@click.option("--ids", "ids_only", is_flag=True, help="Print only the lead ids, one a line (for scripts).")
 @api_options
-def list_leads(api: Api, as_json: bool, **filters: Any) -> None:
+def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
     """One page of leads, newest first (or highest score first with --model-id)."""
-    from rich.table import Table
-
     params = {k: str(v) for k, v in filters.items() if v is not None}
     page = api.call("GET", "/v1/leads?" + urlencode(params))
     if as_json:
         click.echo(json.dumps(page, indent=2))
         return
+    if ids_only:
+        for lead in page["leads"]:
+            click.echo(lead["lead_id"])
+        return
     scored = any("score" in lead for lead in page["leads"])
-    table = Table("lead", "state", "status", "topic", "source", *(["score"] if scored else []), "created")
-    for lead in page["leads"]:
-        row = [
-            lead["lead_id"],
-            lead["state"],
-            lead["status"],
-            lead.get("topic") or "",
-            lead.get("source") or "",
-        ]
-        table.add_row(*row, *([str(lead.get("score", ""))] if scored else []), lead["created_at"])
     out = console()
-    out.print(table)
+    wide = out.width >= 100  # a narrow terminal leaves the source out (--json has everything)
+    rows = []
+    for lead in page["leads"]:
+        status = lead["status"] if lead["state"] != "disqualified" else f"disqualified: {lead['status']}"
+        created = _when(lead["created_at"])[: 16 if wide or not scored else 10]
+        row = [lead["lead_id"], status, *([_score(lead.get("score"))] if scored else []), created]
+        rows.append([*row, lead.get("topic") or "", *([lead.get("source") or ""] if wide else [])])
+    table = table_with_ids("lead", [row[0] for row in rows])
+    # nothing is cut: status, score and time keep their width, topic and source fold when narrow
+    for index, name in enumerate(["status", *(["score"] if scored else []), "created"], start=1):
+        width = max([len(name), *(len(row[index]) for row in rows)])
+        table.add_column(name, min_width=width, justify="right" if name == "score" else "left")
+    topics = [len(row[-2] if wide else row[-1]) for row in rows]
+    table.add_column("topic", overflow="fold", min_width=min(24, max([5, *topics])))
+    if wide:
+        table.add_column("source", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    print_table(out, table) if page["leads"] else out.print(styled("no leads", "dim"))
     if page.get("next_cursor"):
-        out.print(f"more: --cursor {page['next_cursor']}")
+        out.print(f"more: --cursor {page['next_cursor']}", soft_wrap=True)
+
+
+def table_with_ids(header: str, ids: list[str], *others: str, **options: Any) -> Any:
+    """A table whose first column holds ids, never cut nor folded: it is as wide as the longest id, and the
+    other columns fold when the terminal is narrow (no vertical rules, to leave them room)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, **options)
+    width = max([len(header), *(len(i) for i in ids)])
+    table.add_column(header, no_wrap=True, min_width=width, overflow="ignore")
+    for name in others:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def print_table(out: Any, table: Any) -> None:
+    """A table at least as wide as its columns' minimum widths: a terminal narrower than that wraps the
+    lines, nothing is cropped."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options, table).minimum
+    out.print(table, width=max(out.width, needed), crop=False)
+
+
+def _when(value: str | None) -> str:
+    """An API time (ISO 8601, UTC) to the second, as a person reads it: ``2026-12-06 18:43:23``
+    (the timeline's times are UTC, as the API's are)."""
+    return (value or "")[:19].replace("T", " ")
+
+
+def _score(value: Any) -> str:
+    """A score is an integer (scoring.md); anything else is shown as the API sent it."""
+    return "" if value is None else str(value)
 
 
 def _facts(title: str, pairs: dict[str, Any]) -> Any:
@@ -372,7 +500,7 @@ def _facts(title: str, pairs: dict[str, Any]) -> Any:
     table = Table(title=title, show_header=False, title_justify="left", box=None)
     for key, value in pairs.items():
         if value not in (None, "", {}, []):
-            table.add_row(f"[dim]{key}[/dim]", value if isinstance(value, str) else json.dumps(value))
+            table.add_row(styled(key, "dim"), value if isinstance(value, str) else json.dumps(value))
     return table
 
 
@@ -388,6 +516,7 @@ def trend_text(score: dict[str, Any]) -> str:
 def breakdown_table(score: dict[str, Any]) -> Any:
     """A score's breakdown as a table whose points add up to the score (before rounding)."""
     from rich.table import Table
+    from rich.text import Text
 
     ready = ", sales-ready" if score.get("sales_ready") else ""
     grade = score.get("grade") or "-"
@@ -397,9 +526,9 @@ def breakdown_table(score: dict[str, Any]) -> Any:
     total = 0.0
     for line in score["breakdown"]:
         total += line["points"]
-        name = line["rule_id"] + (
-            f" [dim]({line['kind']})[/dim]" if line.get("kind") not in (None, "factor") else ""
-        )
+        name = Text(str(line["rule_id"]))
+        if line.get("kind") not in (None, "factor"):
+            name.append(f" ({line['kind']})", style="dim")
         table.add_row(name, _points(line["points"]), ", ".join(line.get("interaction_ids", [])))
     table.columns[0].footer = "sum"
     table.columns[1].footer = _points(total)
@@ -408,7 +537,10 @@ def breakdown_table(score: dict[str, Any]) -> Any:
 
 
 def _points(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+    """Points to one decimal, as people read them: decay makes 24.999986 of 5 clicks worth 5 each (the
+    API keeps the exact value, whose sum rounds to the score)."""
+    text = f"{float(value):.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
 
 
 @leads.command("show")
@@ -448,17 +580,55 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
             )
         )
     if not lead["scores"]:
-        out.print("[dim]not scored by any active model[/dim]")
+        out.print(styled("not scored by any active model", "dim"))
     for score in lead["scores"]:
         out.print(breakdown_table(score))
     if entries:
-        from rich.table import Table
+        out.print(timeline_table(entries[:20]))
 
-        table = Table("at", "kind", "what", title="timeline (newest first)", title_justify="left")
-        for entry in entries[:20]:
-            rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
-            table.add_row(entry["at"], entry["kind"], json.dumps(rest, separators=(", ", ": "))[:120])
-        out.print(table)
+
+def timeline_table(entries: list[dict[str, Any]]) -> Any:
+    """The timeline as a table, newest first, each entry said in words (as the console says it)."""
+    from rich.table import Table
+
+    table = Table(title="timeline (newest first)", title_justify="left")
+    table.add_column("at", no_wrap=True)
+    table.add_column("what", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for entry in entries:
+        table.add_row(_when(entry.get("at")), str(entry.get("kind", "")), timeline_detail(entry))
+    return table
+
+
+def timeline_detail(entry: dict[str, Any]) -> str:
+    kind = entry.get("kind")
+    if kind == "interaction":
+        return f"{entry.get('type')} ({entry.get('interaction_id')})"
+    if kind == "score":
+        before = entry.get("previous_score")
+        ready = ", sales-ready" if entry.get("sales_ready") else ""
+        return (
+            f"{entry.get('model_id')} v{entry.get('model_version')}: "
+            f"{'-' if before is None else before} -> {entry.get('score')} "
+            f"(grade {entry.get('grade') or '-'}{ready})"
+        )
+    if kind == "transition":
+        by = f" by {entry['by']}" if entry.get("by") else ""
+        why = f" ({entry['reason']})" if entry.get("reason") else ""
+        return (
+            f"{entry.get('action')}: {entry.get('from_state')}/{entry.get('from_status')} -> "
+            f"{entry.get('to_state')}/{entry.get('to_status')}{why}{by}"
+        )
+    if kind in ("handoff", "handoff_withheld"):
+        text = entry.get("subject") or entry.get("name") or ""
+        parts = [f"{entry.get('handoff_kind')}: {text}".rstrip(": ")]
+        parts += [f"owner {entry['owner']}"] if entry.get("owner") else []
+        parts += [f"due {_when(entry['due_at'])}"] if entry.get("due_at") else []
+        parts += [f"from {entry['origin']}"] if entry.get("origin") else []
+        parts += [f"withheld: {entry['reason']}"] if entry.get("reason") else []
+        return ", ".join(parts) + f" [{entry.get('handoff_id')}]"
+    rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
+    return json.dumps(rest, separators=(", ", ": "))
 
 
 # ---------------------------------------------------------------- keys (the table, like keys create)
@@ -466,6 +636,7 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
 
 @click.command("revoke")
 @click.argument("key_id")
+@aws_command
 def revoke_key(key_id: str) -> None:
     """Revoke a key by its id (API containers stop trusting it within a minute)."""
     from chalicelib import wiring
@@ -478,19 +649,20 @@ def revoke_key(key_id: str) -> None:
 
 
 @click.command("list")
+@aws_command
 def list_keys() -> None:
-    """The keys (ids, names, scopes, when created and revoked), never their secrets."""
-    from rich.table import Table
-
+    """The keys, newest first (ids, names, scopes, when created and revoked), never their secrets."""
     from chalicelib import wiring
     from chalicelib.store import api_keys
 
     wiring.deps()
-    table = Table("key", "name", "scopes", "created", "revoked")
-    for key in api_keys.list_keys():
-        revoked = key.revoked_at.isoformat() if key.revoked_at else ""
-        table.add_row(key.key_id, key.name, ",".join(sorted(key.scopes)), key.created_at.isoformat(), revoked)
-    console().print(table)
+    found = sorted(api_keys.list_keys(), key=lambda key: key.created_at, reverse=True)
+    table = table_with_ids("key", [key.key_id for key in found], "name", "scopes", "created", "revoked")
+    for key in found:
+        revoked = _when(key.revoked_at.isoformat()) if key.revoked_at else ""
+        created = _when(key.created_at.isoformat())
+        table.add_row(key.key_id, key.name, ",".join(sorted(key.scopes)), created, revoked)
+    print_table(console(), table)
 
 
 # ---------------------------------------------------------------- console and bench
@@ -502,7 +674,8 @@ def list_keys() -> None:
 @click.option("--open/--no-open", "open_browser", default=True, help="Open it in the default browser.")
 def open_console(api_url: str | None, profile: str | None, open_browser: bool) -> None:
     """The web console's address (it asks for an API key and keeps it for the tab only)."""
-    url = (api_url or read_profile(profile).get("api_url") or DEFAULT_API_URL).rstrip("/") + "/console"
+    base = api_url or chosen_profile(profile).values.get("api_url") or DEFAULT_API_URL
+    url = str(base).rstrip("/") + "/console"
     click.echo(url)
     if open_browser:
         import webbrowser

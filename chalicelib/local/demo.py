@@ -1,4 +1,4 @@
-"""``leadflow local --demo``: a sample form and a few submissions, posted over HTTP like a landing page."""
+"""``leadflow local --demo``: sample forms and a few submissions, posted over HTTP like a landing page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from chalicelib.local.http import call
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "http"
 SAMPLE_IMPORT = Path(__file__).resolve().parents[2] / "events" / "imports" / "hubspot_export_latin1.csv"
+LANDING_FORM = Path(__file__).resolve().parents[2] / "examples" / "landing" / "form.json"
 
 
 def run(api_url: str, api_key: str) -> list[dict[str, Any]]:
@@ -36,3 +37,17 @@ def start_import(api_url: str, api_key: str) -> str:
     if status != 202:
         raise RuntimeError(f"the demo import was refused: {status} {body}")
     return str(body["import_id"])
+
+
+def landing_form(api_url: str, api_key: str, page_origin: str | None) -> dict[str, Any]:
+    """Define the sample landing page's form (``examples/landing/form.json``, as ``leadflow forms apply``
+    sends it), its ``allowed_origins`` extended by the origin the stack serves the page from."""
+    form = json.loads(LANDING_FORM.read_text())
+    form_id = form.pop("id")
+    origins = list(form.get("allowed_origins", []))
+    if page_origin and page_origin not in origins:
+        form["allowed_origins"] = [*origins, page_origin]
+    status, body = call("PUT", f"{api_url}/v1/forms/{form_id}", form, {"X-Api-Key": api_key})
+    if status not in (200, 201):
+        raise RuntimeError(f"the landing page's form was refused: {status} {body}")
+    return form

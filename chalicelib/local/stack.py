@@ -153,6 +153,10 @@ def schedules(app: Any) -> list[ScheduleRunner]:
     return runners
 
 
+class StartFailed(Exception):
+    """The stack could not start (a port taken meanwhile, moto or the template failing): one line."""
+
+
 @dataclass
 class Stack:
     api_url: str
@@ -160,6 +164,8 @@ class Stack:
     api_key: str
     resources: LocalResources
     pump: Pump
+    #: the functions' environment: table and queue names (what the CLI's AWS-side commands need)
+    environment: dict[str, str]
 
 
 @contextmanager
@@ -169,22 +175,30 @@ def running(
     """Everything up, inside the ``with``; everything stopped after it."""
     from chalicelib import wiring
 
-    moto = MotoServer(host, aws_port)
+    try:
+        moto = MotoServer(host, aws_port)
+    except OSError as exc:
+        raise StartFailed(f"moto cannot listen on {host}:{aws_port}: {exc.strerror or exc}") from exc
     moto.start()
     try:
         os.environ.update(aws_environment(moto.endpoint))
         found, env = provision(moto.endpoint)
-        os.environ.update({**stage_environment(), **env})
+        functions_env = {**stage_environment(), **env}
+        os.environ.update(functions_env)
         wiring.reset()
         key = _admin_key(api_key)
-        app, server = _chalice_server(host, port)
+        try:
+            app, server = _chalice_server(host, port)
+        except OSError as exc:
+            raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = build_pump(app, found, moto.endpoint)
         pump.pollers.extend(schedules(app))
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         web.start()
         pump.start()
         try:
-            yield Stack(f"http://{host}:{server.server.server_port}", moto.endpoint, key, found, pump)
+            url = f"http://{host}:{server.server.server_port}"
+            yield Stack(url, moto.endpoint, key, found, pump, functions_env)
         finally:
             pump.stop()
             server.shutdown()

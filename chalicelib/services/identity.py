@@ -100,12 +100,18 @@ def list_duplicates(params: dict[str, str], deps: Deps, identity: IdentityStore)
 # ---------------------------------------------------------------- merge and undo
 
 
+def refuse_if_erased(contact_id: str, identity: IdentityStore) -> None:
+    """An erased contact's id answers 409 (``conflict``, naming the erasure) wherever it is used."""
+    erasure_id = identity.erased(contact_id)
+    if erasure_id:
+        raise Conflict(f"contact {contact_id} was erased ({erasure_id})", "contact_id")
+
+
 def _contact_or_refuse(contact_id: str, deps: Deps, identity: IdentityStore) -> Contact:
     contact = deps.store.get_contact(contact_id)
     if contact is not None:
         return contact
-    if identity.erased(contact_id):
-        raise Conflict(f"contact {contact_id} was erased", "contact_id")
+    refuse_if_erased(contact_id, identity)
     raise NotFound("contact", contact_id)
 
 

@@ -70,11 +70,16 @@ def create_from_csv(data: bytes, params: dict[str, str], deps: Deps) -> dict[str
     import_id = new_id("imp")
     key = f"imports/{import_id}.csv"
     deps.imports.create(
-        import_id, params.get("name"), mapping.model_dump(exclude_none=True), key, datetime.now(UTC)
+        import_id,
+        params.get("name"),
+        mapping.model_dump(exclude_none=True),
+        key,
+        datetime.now(UTC),
+        status="planning",  # the file is stored below: its S3 event plans the chunks
     )
     deps.objects.put(key, data)
     count("ImportCreated")
-    return {"import_id": import_id, "status": "queued", **_summary(resolved)}
+    return {"import_id": import_id, "status": "planning", **_summary(resolved)}
 
 
 def create_upload(body: dict[str, Any], deps: Deps) -> dict[str, Any]:

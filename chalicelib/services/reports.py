@@ -16,7 +16,8 @@ from chalicelib.services import scoring
 from chalicelib.store import reports as store
 from chalicelib.wiring import Deps
 
-#: The funnel, in order; a lead counts at every stage up to the furthest it reached.
+#: The funnel, in order; a lead counts at every stage up to the one its current state shows (the item
+#: keeps no history: a reopened lead counts from its new round).
 STAGES = ("captured", "scored", "marketing_qualified", "accepted", "qualified")
 REPORT_MAX_LEADS = 20_000
 BUCKET_WIDTH = 10

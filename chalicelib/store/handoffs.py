@@ -39,6 +39,17 @@ def history_item(
     )
 
 
+def _work(envelope: str) -> dict[str, Any]:
+    """What the timeline shows of a hand-off: its text, owner and due time (texts cut at 200 characters,
+    so the entry stays one small item)."""
+    try:
+        work = json.loads(envelope).get("data", {}).get("handoff", {})
+    except (ValueError, AttributeError):
+        return {}
+    shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
+    return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
+
+
 class HandoffStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -95,7 +106,7 @@ class HandoffStore:
                     "handoff",
                     handoff_id,
                     now,
-                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin},
+                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **_work(body)},
                 )
             )
 

@@ -31,13 +31,20 @@ class ImportStore:
         self._retention = timedelta(days=retention_days)
 
     def create(
-        self, import_id: str, name: str | None, mapping: dict[str, Any], object_key: str, now: datetime
+        self,
+        import_id: str,
+        name: str | None,
+        mapping: dict[str, Any],
+        object_key: str,
+        now: datetime,
+        status: str = "awaiting_upload",
     ) -> bool:
-        """A new import waiting for its file; ``False`` when one with this id exists already."""
+        """A new import waiting for its file (``awaiting_upload``), or whose file is stored already and
+        waits to be split (``planning``); ``False`` when one with this id exists already."""
         record = ImportRecord(
             import_id,
             "head",
-            status="awaiting_upload",
+            status=status,
             name=name,
             mapping=json.dumps(mapping),
             object_key=object_key,

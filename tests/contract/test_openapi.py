@@ -115,6 +115,9 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
                 "--aws-port",
                 str(aws_port),
+                "--log-file",
+                "-",  # the logs in this fixture's own file, with the banner
+                "--no-profile",  # other tests' CLI must not find this stack by default
             ],
             cwd=ROOT,
             env=env,

@@ -10,12 +10,9 @@ is skipped, saying why, only where no browser can be installed."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,39 +91,18 @@ def browser_context(chromium: str, tmp_path: Path) -> Iterator[Any]:
             context.close()
 
 
-class _LandingPage(http.server.SimpleHTTPRequestHandler):
-    """The sample page as it is, pointed at the stack under test instead of port 8000."""
-
-    api_url = ""
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] in ("/", "/index.html"):
-            text = (LANDING / "index.html").read_text().replace("http://127.0.0.1:8000", self.api_url)
-            body = text.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def landing(stack: str) -> Iterator[str]:  # noqa: F811
-    handler = type("Landing", (_LandingPage,), {"api_url": stack})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", free_port()), functools.partial(handler, directory=str(LANDING))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """The sample page served as `make run` serves it: on a port of its own, sending a visitor who
+    comes without ``?api=`` to the same page with the stack's address."""
+    from chalicelib.local.landing import LandingPage
+
+    page = LandingPage("127.0.0.1", free_port(), stack)
+    page.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield page.url
     finally:
-        server.shutdown()
+        page.stop()
 
 
 def shot(page: Any, name: str) -> None:
@@ -134,12 +110,13 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def prepare(stack: str, origin: str) -> None:  # noqa: F811
-    """The landing form (allowing the page's origin) and the example scoring model, published."""
+def prepare(stack: str, landing_url: str) -> None:  # noqa: F811
+    """The landing form (allowing the page's origin), the example scoring model, published, and the
+    example qualification rule, as the quick start applies them."""
     admin = {"X-Api-Key": API_KEY}
     form = load_event("../examples/landing/form.json")
     form.pop("id")  # names the form for `leadflow forms apply`; the API takes it from the path
-    form["allowed_origins"] = [origin]
+    form["allowed_origins"] = [landing_url.rstrip("/")]
     status, answer = call("PUT", f"{stack}/v1/forms/landing-demo", form, admin)
     assert status in (200, 201), answer
     status, answer = call(
@@ -147,6 +124,10 @@ def prepare(stack: str, origin: str) -> None:  # noqa: F811
     )
     assert status == 201, answer
     assert call("POST", f"{stack}/v1/scoring-models/b2b-default/publish", {}, admin)[0] == 202
+    status, answer = call(
+        "PUT", f"{stack}/v1/qualification-rules/mql-default", load_event("rules/mql_default.json"), admin
+    )
+    assert status in (200, 201), answer
 
 
 def wait_for_score(stack: str, lead_id: str) -> dict[str, Any]:  # noqa: F811
@@ -159,7 +140,17 @@ def wait_for_score(stack: str, lead_id: str) -> dict[str, Any]:  # noqa: F811
     pytest.fail(f"lead {lead_id} was not scored within 60 s")
 
 
-def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_breakdown(
+def wait_for_handoffs(stack: str, lead_id: str) -> None:  # noqa: F811
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, timeline = call("GET", f"{stack}/v1/leads/{lead_id}/timeline", None, {"X-Api-Key": API_KEY})
+        if status == 200 and sum(e["kind"] == "handoff" for e in timeline["entries"]) == 2:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"lead {lead_id} was not handed off within 60 s")
+
+
+def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_breakdown_and_handoffs(
     stack: str,  # noqa: F811
     landing: str,
     browser_context: Any,
@@ -171,6 +162,7 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     posts: list[Any] = []
     page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
     page.goto(landing)
+    assert f"api={stack}" in page.url.replace("%3A", ":").replace("%2F", "/")  # the page follows the stack
 
     # a bad email: the 422's field error is shown next to the email input
     page.fill("input[name=email]", "not-an-email")
@@ -211,7 +203,8 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
 
     lead = wait_for_score(stack, answer["lead_id"])
     rules = {line["rule_id"] for line in lead["scores"][0]["breakdown"]}
-    assert {"senior-title", "big-company"} <= rules
+    assert rules == {"senior-title", "big-company", "asked-for-a-call"}  # 20 + 10 + 40: sales-ready
+    wait_for_handoffs(stack, answer["lead_id"])
 
     # the console: the key kept for this tab, the lead in the table, its page with the breakdown
     console = browser_context.new_page()
@@ -235,9 +228,18 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
         shot(console, "console-lead-failed.png")
         raise AssertionError(f"no score card; page errors: {errors}") from None
     text = card.inner_text()
-    assert "senior-title" in text and "big-company" in text
+    assert "senior-title" in text and "big-company" in text and "asked-for-a-call" in text
+    assert "70" in text and "sales-ready" in text
     assert card.locator("svg").count() == 1
+    # the hand-offs of the example rule, with their owners, and the timeline
+    handoffs = console.locator("#handoffs")
+    handoffs.wait_for(timeout=15_000)
+    owners = handoffs.locator("td.owner").all_inner_texts()
+    assert sorted(owners) == ["account-executives", "inside-sales"], handoffs.inner_text()
+    assert "Call Ada about Pricing" in handoffs.inner_text()
     console.locator("ol.timeline li").first.wait_for(timeout=15_000)
+    timeline = console.locator("ol.timeline").inner_text()
+    assert "owner inside-sales" in timeline and "form_submitted" in timeline
     shot(console, "console-lead.png")
 
     console.goto(f"{stack}/console#/funnel")

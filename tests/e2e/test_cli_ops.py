@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, load_event
-from tests.e2e.test_local_stack import API_KEY, call, stack  # noqa: F401 - the stack fixture
+from tests.e2e.test_local_stack import API_KEY, call, free_port, stack  # noqa: F401 - the stack fixture
 
 pytestmark = pytest.mark.e2e
 
 
 def leadflow(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LEADFLOW_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LEADFLOW_", "AWS_"))}
     return subprocess.run(
         [sys.executable, "-m", "chalicelib.local.cli", *args],
         cwd=ROOT,
@@ -84,8 +85,9 @@ def test_operator_applies_a_form_model_and_rules_then_reads_a_lead_with_its_brea
     profiles.write_text(f'[default]\napi_url = "{stack}"\napi_key = "{API_KEY}"\n')
     shown = leadflow("leads", "show", created["lead_id"], env={"LEADFLOW_PROFILES": str(profiles)})
     assert shown.returncode == 0, shown.stderr
-    assert "b2b-default v2: 30 (grade C)" in shown.stdout, shown.stdout  # simulate saved v1, publish v2
-    assert "senior-title" in shown.stdout and "big-company" in shown.stdout and "sum" in shown.stdout
+    # simulate saved v1, publish v2; 20 + 10 + 40 for asking for a call on the landing page
+    assert "b2b-default v2: 70 (grade B, sales-ready)" in shown.stdout, shown.stdout
+    assert "senior-title" in shown.stdout and "asked-for-a-call" in shown.stdout and "sum" in shown.stdout
     assert "form_submitted" in shown.stdout  # the timeline
 
 
@@ -109,3 +111,88 @@ def test_cli_says_what_is_wrong(stack: str, tmp_path: Path):  # noqa: F811
 
     refused = leadflow("leads", "list", env={"LEADFLOW_API_URL": stack, "LEADFLOW_API_KEY": "lf_wrong"})
     assert refused.returncode == 1 and "401 unauthenticated" in refused.stderr
+
+
+def bare_environment(tmp_path: Path) -> dict[str, str]:
+    """A new user's terminal: no LEADFLOW_* nor AWS_* variables, a configuration directory of its own."""
+    keep = ("PATH", "LANG")
+    home = tmp_path / "home"  # no ~/.aws of the machine's either
+    home.mkdir(exist_ok=True)
+    return {
+        **{k: v for k, v in os.environ.items() if k in keep},
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+
+
+def test_every_cli_command_works_with_what_the_stack_printed_and_nothing_set(tmp_path: Path):
+    """`leadflow local` writes its profile; keys, handoff, leads then need nothing. Before it, `handoff
+    tail` died with NoRegionError and `keys list` with NoCredentialsError (tracebacks)."""
+    env = bare_environment(tmp_path)
+    port, aws_port, page_port = free_port(), free_port(), free_port()
+    command = [sys.executable, "-m", "chalicelib.local.cli", "local", "--demo"]
+    ports = ["--port", str(port), "--aws-port", str(aws_port), "--page-port", str(page_port)]
+    log = tmp_path / "stack.log"
+    output = tmp_path / "banner.txt"
+    with output.open("w") as handle:
+        process = subprocess.Popen(
+            [*command, *ports, "--log-file", str(log)],
+            cwd=ROOT,
+            env={**env, "LEADFLOW_API_KEY": API_KEY},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Ready." not in output.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, output.read_text()
+            time.sleep(0.3)
+        banner = output.read_text()
+        assert "Ready." in banner and banner.rstrip().endswith("Ready. Ctrl-C stops everything.")
+        assert '"level"' not in banner and "Serving on" not in banner  # the logs went to the file
+        assert '"level"' in log.read_text()
+        profile = tmp_path / "config" / "leadflow" / "local.toml"
+        assert str(profile) in banner and f"http://127.0.0.1:{page_port}/" in banner
+
+        # the same ports again: one line naming the port, no traceback
+        busy = leadflow("local", *ports, env=env)
+        assert busy.returncode == 1, busy
+        assert (
+            f"port {port} on 127.0.0.1 is in use (--port)" in busy.stderr and "Traceback" not in busy.stderr
+        )
+
+        created = leadflow("keys", "create", "--name", "crm", "--scope", "sales", env=env)
+        assert created.returncode == 0, created.stderr
+        key_id = created.stdout.split("\t")[0]
+        listed = leadflow("keys", "list", env=env)
+        assert listed.returncode == 0 and key_id in listed.stdout and "local admin" in listed.stdout
+        assert leadflow("leads", "list", "--ids", env=env).stdout.startswith("l_")
+        tail = leadflow("handoff", "tail", "--once", env=env)
+        assert tail.returncode == 0, tail.stderr
+        redrive = leadflow("handoff", "redrive", env=env)
+        assert (redrive.returncode, redrive.stdout.strip()) == (0, "moved 0 hand-offs back"), redrive.stderr
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0 and output.read_text().rstrip().endswith("Stopped.")
+    assert not profile.exists()  # removed with the stack
+    # no stack, nothing set: one line and a non-zero exit, never a traceback
+    for args, code, says in (
+        (("leads", "list"), 2, "no API key"),
+        (("handoff", "tail", "--once"), 2, "no hand-off queue"),
+        (("keys", "list"), 1, "no AWS credentials"),
+    ):
+        done = leadflow(*args, env=env)
+        assert (done.returncode, "Traceback" in done.stderr) == (code, False), done
+        assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_an_unreachable_api_or_aws_endpoint_is_one_line(tmp_path: Path):
+    env = bare_environment(tmp_path)
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = leadflow("leads", "list", env={**env, "LEADFLOW_API_URL": dead, "LEADFLOW_API_KEY": "lf_x"})
+    assert done.returncode == 1 and f"cannot reach the API at {dead}" in done.stderr, done
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = leadflow("keys", "list", env={**env, "AWS_ENDPOINT_URL": dead})
+    assert done.returncode == 1 and "cannot reach the AWS endpoint" in done.stderr, done
+    assert "Traceback" not in done.stderr

@@ -65,6 +65,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(port),
             "--aws-port",
             str(aws_port),
+            "--log-file",
+            "-",  # the logs in this fixture's own file, with the banner
+            "--no-profile",  # other tests' CLI must not find this stack by default
         ],
         cwd=ROOT,
         env=env,
@@ -257,7 +260,8 @@ def test_cli_refuses_a_file_without_an_email_column_before_importing(stack: str,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1 and "422" in result.stdout and "contact.email" in result.stdout
+    assert result.returncode == 1 and "422 validation_error" in result.stderr, result
+    assert result.stderr.count("no column maps to contact.email") == 1  # said once, not twice
 
 
 def test_signed_webhook_and_linkedin_challenge_over_http(stack: str):

@@ -42,6 +42,7 @@ def test_runtime_packages_and_unused_assets_are_left_out():
     assert provided_by_runtime("boto3-1.44.5.dist-info/METADATA")
     assert provided_by_runtime("six.py")
     assert left_out("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js")
+    assert left_out("chalicelib/domain/__pycache__/scoring.cpython-311.pyc")  # a checkout's, not the app's
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
         assert not left_out(kept), kept
 

@@ -105,8 +105,12 @@ def test_erasure_leaves_no_email_or_phone_in_any_table_and_is_recorded_with_coun
     assert any("grace@cobol.example.org" in f for f in files), "other people's rows stay"
     erasure = json.dumps(answer.json_body)
     assert EMAIL not in erasure and "Lovelace" not in erasure
-    assert get(client, f"/v1/contacts/{ada['contact_id']}", admin_key).status_code == 404
+    # the erased id answers 409 on every route, reads included (README: "answers 409 afterwards")
+    read = get(client, f"/v1/contacts/{ada['contact_id']}", admin_key)
+    assert read.status_code == 409 and "was erased" in read.json_body["error"]["message"], read.json_body
+    assert get(client, f"/v1/contacts/{ada['contact_id']}/export", admin_key).status_code == 409
     assert delete(client, f"/v1/contacts/{ada['contact_id']}", admin_key).status_code == 409
+    assert get(client, "/v1/contacts/c_never_was", admin_key).status_code == 404
     grace = submit(client, GRACE)
     merge = post_json(
         client,

@@ -47,6 +47,15 @@ def contacts_by_email() -> dict[str, Any]:
     return {c.email: c for c in ContactRecord.scan()}
 
 
+def test_a_posted_file_is_answered_and_shown_with_a_documented_status(client: Any, ingest_key: str):
+    # README, CSV imports: awaiting_upload, planning, processing, completed, failed (no "queued")
+    response = post_csv(client, ingest_key, HUBSPOT, "?topic=Spring%20fair")
+    assert response.status_code == 202, response.json_body
+    assert response.json_body["status"] == "planning"
+    shown = get(client, f"/v1/imports/{response.json_body['import_id']}", ingest_key).json_body
+    assert shown["status"] == "planning"  # the file is in the bucket: not awaiting an upload
+
+
 def test_export_in_latin1_with_semicolons_is_imported_with_counts_and_row_errors(
     client: Any, ingest_key: str, pump: Any, admin_key: str
 ):

@@ -24,6 +24,12 @@ def test_each_lead_is_placed_at_the_furthest_stage_its_item_shows():
     assert stage("disqualified", "lost", fired=True) == "marketing_qualified"
 
 
+def test_a_reopened_lead_counts_from_its_new_round_as_the_caption_says():
+    # qualified, then reopened: open/new in round 2, no rule fired yet in this round. The console's
+    # caption says a lead counts up to the stage its current state shows, not the furthest it ever reached
+    assert stage("open", "new", fired=False, lead_id="l_scored") == "scored"
+
+
 def test_scores_fall_in_ten_point_buckets_negative_ones_included():
     lines = [
         ScoreLine("l_1", 95, "A", True),

@@ -127,6 +127,7 @@ def test_example_model_parses_without_errors_or_warnings() -> None:
     assert [rule.rule_id for rule in model.rules] == [
         "senior-title",
         "big-company",
+        "asked-for-a-call",
         "email-clicks",
         "pricing-twice",
         "silent-90-days",
@@ -174,6 +175,33 @@ def test_head_of_engineering_at_250_employee_account_scores_53_grade_B_not_sales
             RuleScore("pricing-twice", 15.0, ("i_pricing_1", "i_pricing_13")),
         ),
     )
+
+
+def test_the_quickstart_lead_a_director_at_450_employees_asking_for_a_call_is_sales_ready() -> None:
+    # docs/quickstart.md: the landing page's "call me back" form (landing-demo), filled in just now
+    asked = Interaction(
+        "s_quickstart", "c_1", "form_submitted", AS_OF - timedelta(minutes=1), {"form_id": "landing-demo"}
+    )
+    result = run([asked], contact=make_contact("Director of Engineering"), account=make_account(450))
+    # senior-title: "Director of Engineering" matches (?i)\bdirector\b            -> 20
+    # big-company: 450 >= 200                                                   -> 10
+    # asked-for-a-call: a landing-demo form_submitted within 30 days (not decayed:
+    #   decay applies to per-event rules only)                                  -> 40
+    # silent-90-days: an interaction within 90 days                             -> nothing
+    # total = 70 -> grade B (50 <= 70 < 80); 70 >= sales_ready_score 70 -> sales-ready
+    assert (result.score, result.grade, result.sales_ready) == (70, "B", True)
+    assert points(result) == {"senior-title": 20.0, "big-company": 10.0, "asked-for-a-call": 40.0}
+    assert result.breakdown[2].interaction_ids == ("s_quickstart",)
+
+
+def test_another_forms_submission_does_not_count_as_asking_for_a_call() -> None:
+    # the demo's contact-us form: a question, not a request to be called
+    other = Interaction(
+        "s_other", "c_1", "form_submitted", AS_OF - timedelta(days=1), {"form_id": "contact-us"}
+    )
+    result = run([other], contact=make_contact("Director of Engineering"), account=make_account(450))
+    # senior-title 20 + big-company 10 = 30 -> grade C, not sales-ready
+    assert (result.score, result.grade, result.sales_ready) == (30, "C", False)
 
 
 def test_breakdown_interaction_ids_are_sorted_whatever_the_input_order() -> None:

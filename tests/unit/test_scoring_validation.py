@@ -49,7 +49,7 @@ def only_error(spec: Any) -> FieldError:
 
 def test_example_model_is_valid_without_warnings() -> None:
     model = parse_model("b2b-default", 1, example())
-    assert len(model.rules) == 6
+    assert len(model.rules) == 7
     assert model.warnings == ()
     assert model.definition == B2B
 
@@ -399,10 +399,11 @@ def test_all_errors_are_reported_at_once() -> None:
     spec = example()
     spec["colour"] = "blue"
     spec["min_consent"] = "opt_in"
-    spec["rules"][0]["when"]["value"] = "(director"  # senior-title: bad regex
-    spec["rules"][1]["when"]["op"] = "at_least"  # big-company: unknown operator
-    spec["rules"][2]["per_event"] = False  # email-clicks: max_points without per_event
-    spec["rules"][4]["when"]["within_days"] = 0  # silent-90-days
+    rule = {r["id"]: r for r in spec["rules"]}
+    rule["senior-title"]["when"]["value"] = "(director"  # bad regex
+    rule["big-company"]["when"]["op"] = "at_least"  # unknown operator
+    rule["email-clicks"]["per_event"] = False  # max_points without per_event
+    rule["silent-90-days"]["when"]["within_days"] = 0
     spec["rules"].append({"id": "unsubscribed", "points": -1, "when": {"event": "email_unsubscribed"}})
     spec["grades"] = [{"grade": "B", "min_score": 50}, {"grade": "A", "min_score": 80}]
     with pytest.raises(ValidationFailed) as caught:
