@@ -30,10 +30,8 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-package: install  ## the CloudFormation template and zip to deploy, in out/ (without what Lambda's runtime has)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --pkg-format cloudformation \
-		--merge-template infra/template.json --stage $${STAGE:-dev} out/
-	$(BIN)/python infra/slim_zip.py out/deployment.zip
+package: install  ## out/sam.json and out/deployment.zip (python3.12, arm64, without what Lambda's runtime has)
+	$(BIN)/python -m chalicelib.local.packaging --stage $${STAGE:-dev} out/
 
 bench: install  ## cold start, units per submission and per lead, ingest, engine, zip: a table and bench/results/bench.json
 	$(BIN)/python -m bench.run $(ARGS)
