@@ -129,6 +129,15 @@ def retrain_predictive(_event: Any) -> dict[str, Any]:
     return predictive.retrain_weekly()
 
 
+# queued training runs (POST /v1/scoring-models/{id}/train): their own queue and function, with the
+# memory and time training needs (the rescoring function has neither)
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="train_predictive")
+def train_predictive(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import predictive
+
+    return predictive.train_predictive(event.to_dict(), event.context)
+
+
 # identity and data rights: suspected duplicates from the contacts stream
 @app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="detect_duplicates")
 def detect_duplicates(event: Any) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
+    #: Predictive training runs (their own function: 1,769 MB and up to 15 minutes).
+    training_queue_url: str = Field("", alias="TRAINING_QUEUE_URL")
 
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
     #: the first answer back.
@@ -62,6 +64,10 @@ class Settings(BaseSettings):
     #: ``simulate`` evaluates at most this many leads (the answer says when it stopped early).
     simulate_max_leads: int = Field(2000, alias="SIMULATE_MAX_LEADS")
 
+    #: The stage's Secrets Manager secret (JSON) holding the provider secrets below; empty: they come
+    #: from the environment. Re-read at most every ``SECRETS_CACHE_SECONDS`` (see chalicelib/secrets.py).
+    secrets_arn: str = Field("", alias="SECRETS_ARN")
+    secrets_cache_seconds: int = Field(300, ge=0, alias="SECRETS_CACHE_SECONDS")
     #: LinkedIn Lead Sync: the app's client secret (signs challenges and notifications), the OAuth
     #: token that reads form responses, and the API's address and version. In AWS, fill them from
     #: Secrets Manager (see README, "LinkedIn Lead Sync").

@@ -33,6 +33,7 @@ class Deps:
     import_queue: Any
     linkedin_queue: Any
     objects: ObjectStore
+    training_queue: Any
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +82,9 @@ def deps() -> Deps:
             settings.linkedin_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
         objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
+        training_queue=SqsQueue(
+            settings.training_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
     )
 
 
@@ -135,9 +139,11 @@ def idempotent(
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local stack change the environment)."""
+    from chalicelib import secrets
     from chalicelib.settings import get_settings
 
     get_settings.cache_clear()
+    secrets.reset()
     deps.cache_clear()
     identity.cache_clear()
     idempotent.cache_clear()

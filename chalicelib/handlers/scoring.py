@@ -43,16 +43,15 @@ def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def rescore(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Rescoring jobs: one page of one scan segment per message; and predictive training runs
-    (``"kind": "train"``), which share the work queue."""
+    """Rescoring jobs: one page of one scan segment per message. A training run queued here before
+    training had its own queue is moved there (its function has the memory and time it needs)."""
     deps = wiring.deps()
 
     def handle(record: SQSRecord) -> None:
         message = json.loads(record.body)
         if message.get("kind") == "train":
-            from chalicelib.services import predictive
-
-            predictive.run_training_job(message, deps, datetime.now(UTC))
+            deps.training_queue.send_json(message)
+            logger.info("training run moved to the training queue", extra={"job_id": message.get("job_id")})
         else:
             scoring.rescore_page(message, deps, datetime.now(UTC))
 

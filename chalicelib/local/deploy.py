@@ -161,6 +161,8 @@ def deploy(options: Options, echo: Echo, packaged: packaging.Packaged | None = N
     upload(cloud, bucket, zip_key, packaged.zip.read_bytes(), echo)
     sam = packaged.sam()
     parameters = resolve_parameters(sam, options)
+    if "SecretsArn" in sam.get("Parameters", {}) and "SecretsArn" not in parameters:
+        parameters["SecretsArn"] = ensure_secret(cloud, options.stage, options.dry_run, echo)
     template = prepare_template(
         packaging.expand(sam, f"s3://{bucket}/{zip_key}", cloud.region, {"Stage": options.stage})
     )
@@ -229,6 +231,39 @@ def upload(cloud: Cloud, bucket: str, key: str, body: bytes, echo: Echo) -> None
     with aws_errors(f"uploading s3://{bucket}/{key}"):
         cloud.s3.put_object(Bucket=bucket, Key=key, Body=body)
     echo(f"uploaded s3://{bucket}/{key}")
+
+
+def secret_name(stage: str) -> str:
+    return f"leadflow/{stage}/app"
+
+
+def ensure_secret(cloud: Cloud, stage: str, dry_run: bool, echo: Echo) -> str:
+    """The ARN of the stage's secret (provider secrets, see chalicelib/secrets.py), created empty when
+    missing, never overwritten. A dry run creates nothing (and passes no secret)."""
+    from botocore.exceptions import ClientError
+
+    name = secret_name(stage)
+    try:
+        with contextlib.suppress(KeyError):
+            return str(cloud.secrets.describe_secret(SecretId=name)["ARN"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            with aws_errors(f"reading the secret {name}"):
+                raise
+    if dry_run:
+        echo(f"would create the secret {name} (empty)")
+        return ""
+    with aws_errors(f"creating the secret {name}"):
+        arn = str(
+            cloud.secrets.create_secret(
+                Name=name,
+                SecretString="{}",
+                Description="Leadflow: LINKEDIN_CLIENT_SECRET, LINKEDIN_ACCESS_TOKEN, CAPTCHA_SECRETS",
+                Tags=[{"Key": "leadflow:stage", "Value": stage}],
+            )["ARN"]
+        )
+    echo(f"created the secret {name} (empty: put the provider secrets there, see docs/deploy.md)")
+    return arn
 
 
 def resolve_parameters(sam: dict[str, Any], options: Options) -> dict[str, str]:

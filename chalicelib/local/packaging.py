@@ -173,7 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     _chalice_package(args.stage, args.out.resolve())
     before, after = slim(args.out / "deployment.zip")
+    from chalicelib.local import operability
+
     sam_path = args.out / "sam.json"
+    sam = operability.add(json.loads(sam_path.read_text()))
+    sam_path.write_text(json.dumps(sam, indent=2) + "\n")
     print(
         f"{args.out / 'deployment.zip'}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB "
         f"(without what the runtime has and the development code); {sam_path}: "

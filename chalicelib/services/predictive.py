@@ -153,7 +153,8 @@ def predictive_model_ids(deps: Deps) -> list[str]:
 
 def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Queue a training run (202 with its job id; ``GET /v1/jobs/{id}`` shows its result). Training
-    takes longer than an HTTP request may, so the work queue's function runs it."""
+    takes longer than an HTTP request may, so the training queue's function (``train_predictive``: 15
+    minutes, 1,769 MB) runs it."""
     model_id, publish = request["model_id"], bool(request["payload"].get("publish", False))
     if not valid_form_id(model_id):
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
@@ -161,7 +162,7 @@ def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     now = datetime.now(UTC)
     job_id = new_id("train")
     deps.scoring.create_job(job_id, "train", model_id, 0, 1, now)
-    deps.rescore_queue.send_json(
+    deps.training_queue.send_json(
         {"kind": "train", "job_id": job_id, "model_id": model_id, "publish": publish}
     )
     return {"status": 202, "body": {"job_id": job_id, "model_id": model_id, "publish": publish}}

@@ -41,13 +41,14 @@ def adapt_for_moto(template: dict[str, Any]) -> dict[str, Any]:
     1. FIFO queues get a ``QueueName``: CloudFormation generates ``<stack>-<id>-<suffix>.fifo`` for a
        FIFO queue without one; moto generates a name without ``.fifo`` and then refuses it. The name
        given is CloudFormation's pattern (``${AWS::StackName}-<id>.fifo``).
-    2. A ``RestApi`` with a ``Body`` (the OpenAPI document SAM inlines) gets ``Name`` from the body's
-       title and no body: moto cannot import a body and requires a name. In place of the body's
-       routes, one ``ANY /`` method with the same Lambda proxy integration the body gives every route,
-       because moto refuses a deployment of an API without methods. The deployment names the method
-       in its description as well as in ``DependsOn``: moto's change sets create resources in template
-       order and follow references, not ``DependsOn``. (The test calls the API function with API
-       Gateway's proxy event; the routes come from the packaged template.)
+    2. A ``RestApi`` with a ``Body`` (the OpenAPI document SAM inlines) loses the body and keeps its
+       ``Name`` (else takes the body's title): moto cannot import a body and requires a name. In
+       place of the body's routes, one ``ANY /`` method with the Lambda proxy integration the body
+       gives every route, because moto refuses a deployment of an API without methods. The
+       deployment names the method in its description as well as in ``DependsOn``: moto's change
+       sets create resources in template order and follow references, not ``DependsOn``. (The
+       test calls the API function with API Gateway's proxy event; the routes come from the
+       packaged template.)
     """
     adapted = json.loads(json.dumps(template))
     resources = adapted["Resources"]
@@ -57,7 +58,7 @@ def adapt_for_moto(template: dict[str, Any]) -> dict[str, Any]:
             props["QueueName"] = {"Fn::Sub": f"${{AWS::StackName}}-{logical_id}.fifo"}
         if resource["Type"] == "AWS::ApiGateway::RestApi" and "Body" in props:
             body = props.pop("Body")
-            props["Name"] = body["info"]["title"]
+            props.setdefault("Name", body["info"]["title"])
             uri = next(
                 operation["x-amazon-apigateway-integration"]["uri"]
                 for path in body["paths"].values()
@@ -103,9 +104,12 @@ def detach_moto_lambda_invocations(server_backends: Any = None) -> int:
     return detached
 
 
-def _outputs_after_change_sets(patch: Any) -> None:
+def _complete_change_set_execution(patch: Any) -> None:
     """moto's ``ExecuteChangeSet`` creates or updates the resources but keeps the stack's outputs (and
-    parsed template) from before: none for a new stack. CloudFormation computes them; so does this."""
+    parsed template) from before, none for a new stack, and remembers only the parameters given when
+    the stack was created, so a later change set that repeats every value (``UsePreviousValue``) looks
+    like a change. CloudFormation computes the outputs and keeps every parameter's value (defaults
+    included); so does this."""
     from moto.cloudformation.models import CloudFormationBackend
 
     execute = CloudFormationBackend.execute_change_set
@@ -116,6 +120,8 @@ def _outputs_after_change_sets(patch: Any) -> None:
             if stack.name == stack_name or stack.stack_id == stack_name:
                 stack._parse_template()
                 stack.output_map = stack._create_output_map()
+                declared = stack.template_dict.get("Parameters", {})
+                stack.parameters = {k: v for k, v in stack.stack_parameters.items() if k in declared}
 
     patch.setattr(CloudFormationBackend, "execute_change_set", execute_and_output)
 
@@ -123,11 +129,14 @@ def _outputs_after_change_sets(patch: Any) -> None:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """moto's server in this process (the local stack's: DynamoDB requests one at a time, all-or-nothing
-    transactions), on a free port; boto3 here points at it while it runs."""
+    transactions), on a free port, with nothing in it (moto's state is per process); boto3 here points
+    at it while it runs."""
     import pytest
+    from moto.moto_api import _internal
 
     from chalicelib.local.stack import MotoServer
 
+    _internal.moto_api_backend.reset()
     server = MotoServer("127.0.0.1", 0)
     server.start()
     try:
@@ -135,10 +144,11 @@ def moto_server() -> Iterator[str]:
             for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": server.endpoint}.items():
                 patch.setenv(name, value)
             patch.delenv("AWS_PROFILE", raising=False)
-            _outputs_after_change_sets(patch)
+            _complete_change_set_execution(patch)
             yield server.endpoint
     finally:
         server.stop()
+        _internal.moto_api_backend.reset()
 
 
 # ---------------------------------------------------------------- what the stack created

@@ -169,3 +169,193 @@ def test_duplicate_detection_reads_the_contacts_stream_and_only_the_api_writes_i
                 if "IdentityTable" in targets and "dynamodb:PutItem" in statement["Action"]:
                     writers.add(name)
     assert writers == {"ApiHandlerRole", "DetectDuplicatesRole"}
+
+
+# ---------------------------------------------------------------- production settings (issue 14)
+
+TOPIC = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
+
+
+def _alarms_on(template: dict[str, Any], namespace: str, metric: str) -> dict[str, Any]:
+    """Alarm name -> the value of its single dimension, for alarms on ``namespace``/``metric``."""
+    found = {}
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and (
+            props.get("Namespace"),
+            props.get("MetricName"),
+        ) == (
+            namespace,
+            metric,
+        ):
+            found[name] = props["Dimensions"][0]["Value"]
+    return found
+
+
+def test_the_stage_parameters_exist_with_safe_defaults(sam: dict[str, Any]):
+    parameters = sam["Parameters"]
+    expected = {
+        "Stage": "dev",
+        "AlarmEmail": "",
+        "AlarmTopicArn": "",
+        "LogRetentionDays": 90,
+        "TableDeletionProtection": "true",
+        "PointInTimeRecovery": "true",
+        "ApiThrottlingRate": 100,
+        "ApiThrottlingBurst": 200,
+        "ApiReservedConcurrency": 20,
+        "WafEnabled": "false",
+        "WafRequestsPerMinutePerIp": 300,
+        "TrainingLayerArn": "",
+        "SecretsArn": "",
+    }
+    assert {k: parameters[k]["Default"] for k in expected} == expected
+    for name, spec in parameters.items():
+        assert spec.get("Description"), f"{name} says what it is for"
+
+
+def test_every_function_logs_to_its_own_group_with_the_stage_retention_and_traces(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    for name, function in functions(sam).items():
+        props = function["Properties"]
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert props["Tracing"] == "Active", name
+
+
+def test_every_function_alarms_on_errors_and_throttles_and_stream_readers_on_iterator_age(
+    sam: dict[str, Any],
+):
+    names = set(functions(sam))
+    errors = {v["Ref"] for v in _alarms_on(sam, "AWS/Lambda", "Errors").values()}
+    throttles = {v["Ref"] for v in _alarms_on(sam, "AWS/Lambda", "Throttles").values()}
+    assert errors == throttles == names
+    readers = {
+        name
+        for name, function in functions(sam).items()
+        if any(e["Type"] == "DynamoDB" for e in function["Properties"].get("Events", {}).values())
+    }
+    assert readers and {v["Ref"] for v in _alarms_on(sam, "AWS/Lambda", "IteratorAge").values()} == readers
+
+
+def test_every_dead_letter_queue_is_retained_alarmed_and_an_output(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    dead = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in resources.values()
+        if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]
+    } | {"StreamFailuresQueue"}
+    alarmed = {
+        v["Fn::GetAtt"][0] for v in _alarms_on(sam, "AWS/SQS", "ApproximateNumberOfMessagesVisible").values()
+    }
+    assert dead <= alarmed
+    for queue in dead:
+        assert resources[queue]["DeletionPolicy"] == resources[queue]["UpdateReplacePolicy"] == "Retain", (
+            queue
+        )
+        assert sam["Outputs"][f"{queue}Url"] == {"Value": {"Ref": queue}}
+
+
+def test_every_table_is_retained_protected_recoverable_and_alarmed_on_throttles(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    tables = {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+    throttled = set()
+    for resource in resources.values():
+        for metric in (
+            resource.get("Properties", {}).get("Metrics", [])
+            if resource["Type"] == "AWS::CloudWatch::Alarm"
+            else []
+        ):
+            stat = metric.get("MetricStat", {}).get("Metric", {})
+            if stat.get("MetricName") in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                throttled.add(stat["Dimensions"][0]["Value"]["Ref"])
+    assert throttled == set(tables)
+    for name, table in tables.items():
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
+        assert table["Properties"]["DeletionProtectionEnabled"] == {"Fn::If": ["ProtectTables", True, False]}
+        if name not in ("RateLimitsTable", "IdempotencyTable"):  # tokens and replay answers expire anyway
+            recovery = table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+            assert recovery == {"Fn::If": ["RecoverTables", True, False]}, name
+
+
+def test_every_alarm_notifies_the_stage_topic(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) > 40
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [TOPIC], name
+    assert resources["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "SubscribeAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_the_api_stage_is_throttled_traced_and_alarmed_on_5xx_and_latency(expanded: dict[str, Any]):
+    resources = expanded["Resources"]
+    stage = next(v for v in resources.values() if v["Type"] == "AWS::ApiGateway::Stage")["Properties"]
+    assert stage["TracingEnabled"] is True
+    assert stage["MethodSettings"] == [
+        {
+            "HttpMethod": "*",
+            "ResourcePath": "/*",
+            "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurst"},
+            "ThrottlingRateLimit": {"Ref": "ApiThrottlingRate"},
+        }
+    ]
+    api_name = resources["RestAPI"]["Properties"]["Name"]
+    for alarm in ("Api5XXAlarm", "ApiLatencyAlarm"):
+        dimensions = resources[alarm]["Properties"]["Dimensions"]
+        assert {"Name": "ApiName", "Value": api_name} in dimensions, "the alarm watches this stage's API"
+
+
+def test_waf_is_optional_rate_limits_per_ip_and_then_turns_the_apps_per_ip_limit_off(
+    expanded: dict[str, Any],
+):
+    resources = expanded["Resources"]
+    acl, association = resources["WebAcl"], resources["WebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "WafOn"
+    (rule,) = acl["Properties"]["Rules"]
+    assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    assert rule["Action"] == {"Block": {}}
+    assert "${RestAPI}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    per_ip = {"Fn::If": ["WafOn", "0", "60"]}
+    for name, function in resources.items():
+        if function["Type"] == "AWS::Lambda::Function":
+            variables = function["Properties"]["Environment"]["Variables"]
+            assert variables["RATE_LIMIT_IP_PER_MINUTE"] == per_ip, name
+            assert (
+                "RATE_LIMIT_FORM_PER_MINUTE" not in variables
+                or variables["RATE_LIMIT_FORM_PER_MINUTE"] != "0"
+            )
+
+
+def test_captures_keep_reserved_concurrency_and_queue_triggers_are_capped(sam: dict[str, Any]):
+    api = sam["Resources"]["APIHandler"]["Properties"]
+    assert api["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReserveApiConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    caps = {}
+    for name, function in functions(sam).items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                caps[name] = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert caps and all(2 <= cap <= 10 for cap in caps.values()), caps
+
+
+def test_the_dashboard_shows_every_function_dead_letter_queue_and_table(sam: dict[str, Any]):
+    body, variables = sam["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    json.loads(body)
+    referenced = {v.get("Ref") or v["Fn::GetAtt"][0] for v in variables.values()}
+    assert set(functions(sam)) <= referenced
+    assert {k for k, v in sam["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"} <= referenced
+    assert "SalesHandoffDeadLetterQueue" in referenced
+    assert "DashboardURL" in sam["Outputs"] and "ConsoleURL" in sam["Outputs"]
+
+
+def test_the_template_fits_cloudformations_limits(expanded: dict[str, Any]):
+    """Uploaded to S3 (a template over 51,200 bytes cannot be sent inline): at most 1 MB and 500
+    resources."""
+    size = len(json.dumps(expanded, separators=(",", ":")))
+    assert 51_200 < size < 1_000_000, size
+    assert len(expanded["Resources"]) < 500
