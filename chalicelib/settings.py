@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
+    #: Each stream consumer's retry queue (see chalicelib/handlers/dispatch.py).
+    note_activity_retry_queue_url: str = Field("", alias="NOTE_ACTIVITY_RETRY_QUEUE_URL")
+    score_changes_retry_queue_url: str = Field("", alias="SCORE_CHANGES_RETRY_QUEUE_URL")
+    run_triggers_retry_queue_url: str = Field("", alias="RUN_TRIGGERS_RETRY_QUEUE_URL")
+    qualify_retry_queue_url: str = Field("", alias="QUALIFY_RETRY_QUEUE_URL")
+    detect_duplicates_retry_queue_url: str = Field("", alias="DETECT_DUPLICATES_RETRY_QUEUE_URL")
     #: Predictive training runs (their own function: 1,769 MB and up to 15 minutes).
     training_queue_url: str = Field("", alias="TRAINING_QUEUE_URL")
 

@@ -88,6 +88,19 @@ def deps() -> Deps:
     )
 
 
+@cache
+def retry_queue(consumer: str) -> Any:
+    """The retry queue of a stream consumer (``note_activity``, ...: chalicelib/handlers/dispatch.py)."""
+    from botocore.config import Config
+
+    from chalicelib.integrations.sqs import SqsQueue
+
+    settings = deps().settings
+    url = getattr(settings, f"{consumer}_retry_queue_url")
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return SqsQueue(url, settings.region, settings.aws_endpoint_url, config)
+
+
 @lru_cache(maxsize=1)
 def identity() -> IdentityStore:
     """Duplicates, merges, segments and erasures (on the tables :func:`deps` binds)."""
@@ -145,5 +158,6 @@ def reset() -> None:
     get_settings.cache_clear()
     secrets.reset()
     deps.cache_clear()
+    retry_queue.cache_clear()
     identity.cache_clear()
     idempotent.cache_clear()

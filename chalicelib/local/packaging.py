@@ -41,9 +41,14 @@ _DIST_INFO = re.compile(
     r"^(boto3|botocore|s3transfer|jmespath|python_dateutil|six|urllib3)-[^/]+\.(dist-info|data)$"
 )
 #: Files no function reads: Powertools' Swagger UI (its event handler's; our routes are Chalice's),
-#: type stubs, and the development code (the local stack, the operator CLI, these build tools).
+#: type stubs, the X-Ray SDK's patches for libraries Leadflow does not use (only botocore is patched;
+#: Powertools reads ``ext/httplib``), and the development code (the local stack, the operator CLI,
+#: these build tools).
 _UNUSED = re.compile(
     r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$|^chalicelib/local/"
+    r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
+    r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"
+    r"|sqlalchemy_core|sqlite3)(/|$)"
 )
 
 

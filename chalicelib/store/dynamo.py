@@ -34,6 +34,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.observability import correlation_id
 from chalicelib.store.records import (
     AccountRecord,
     ApiKeyRecord,
@@ -96,6 +97,7 @@ def contact_record(contact: Contact) -> ContactRecord:
         last_interaction_at=contact.last_interaction_at,
         created_at=contact.created_at,
         updated_at=contact.updated_at,
+        correlation_id=correlation_id(),
     )
     return _versioned(record, contact.version)
 
@@ -154,6 +156,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         owner=lead.owner,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
+        correlation_id=correlation_id(),
     )
     return _versioned(record, lead.version)
 
@@ -170,6 +173,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         source=interaction.source,
         recorded_at=datetime.now(tz=interaction.occurred_at.tzinfo),
         expires_at=interaction.occurred_at + timedelta(days=retention_days),
+        correlation_id=correlation_id(),
     )
 
 

@@ -98,6 +98,7 @@ class ContactRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    correlation_id = UnicodeAttribute(null=True)
 
     by_account = ContactsByAccount()
 
@@ -140,6 +141,8 @@ class LeadRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    #: The request that last wrote the lead (observability.py): the streams carry it on.
+    correlation_id = UnicodeAttribute(null=True)
 
     by_state = LeadsByState()
 
@@ -170,6 +173,7 @@ class InteractionRecord(Model):
     source = UnicodeAttribute(default="api")
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
 
     by_time = InteractionsByTime()
 
@@ -290,6 +294,8 @@ class ScoreRecord(Model):
     as_of = UTCDateTimeAttribute()
     breakdown = UnicodeAttribute(null=True)
     ages = BooleanAttribute(default=False)
+    #: The request whose change this evaluation followed (qualification hands it on to the hand-off).
+    correlation_id = UnicodeAttribute(null=True)
 
     by_model = ScoresByModel()
     by_grade = ScoresByGrade()

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import Job, ModelHead, ModelVersion, Page
 from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.observability import correlation_id
 from chalicelib.store.dynamo import (
     _BAD_CURSOR,
     account_from,
@@ -213,6 +214,7 @@ class ScoringStore:
             as_of=score.as_of,
             breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
             ages=ages,
+            correlation_id=correlation_id(),
         )
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))

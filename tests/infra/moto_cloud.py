@@ -291,7 +291,9 @@ class Deployed:
 class Worker:
     """One function's code from the zip in its own interpreter (a warm Lambda container)."""
 
-    def __init__(self, function: Function, path: list[Path], endpoint: str, log: IO[str]) -> None:
+    def __init__(
+        self, function: Function, path: list[Path], endpoint: str, log: IO[str], xray: str | None = None
+    ) -> None:
         env = {
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": os.pathsep.join(map(str, path)),
@@ -300,9 +302,15 @@ class Worker:
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
-            # X-Ray has no stand-in here: Powertools' Tracer is told so, as it is outside Lambda
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            "LAMBDA_TASK_ROOT": str(path[1]),
         }
+        if xray:  # what Lambda's runtime gives a traced function: a trace header and the daemon's address
+            env["_X_AMZN_TRACE_ID"] = (
+                "Root=1-5f84c7a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
+            )
+            env["AWS_XRAY_DAEMON_ADDRESS"] = xray
+        else:
+            env["POWERTOOLS_TRACE_DISABLED"] = "true"
         self.function = function
         self.process = subprocess.Popen(
             [
@@ -355,8 +363,11 @@ class Worker:
 class Functions:
     """Workers started on first use, one per deployed function."""
 
-    def __init__(self, deployed: Deployed, path: list[Path], endpoint: str, logs: Path) -> None:
+    def __init__(
+        self, deployed: Deployed, path: list[Path], endpoint: str, logs: Path, xray: str | None = None
+    ) -> None:
         self.deployed = deployed
+        self.xray = xray
         self.path = path
         self.endpoint = endpoint
         self.logs = logs
@@ -439,3 +450,29 @@ class Api:
         except json.JSONDecodeError:
             answer = text
         return int(response["statusCode"]), answer, dict(response.get("headers") or {})
+
+
+class XRayDaemon:
+    """A UDP socket where the X-Ray daemon would listen: the segments the functions send, as JSON."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.setblocking(False)
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        self.segments: list[dict[str, Any]] = []
+
+    def received(self) -> list[dict[str, Any]]:
+        while True:
+            try:
+                data = self.socket.recv(65536)
+            except BlockingIOError:
+                return self.segments
+            header, _, body = data.decode().partition("\n")
+            if '"format"' in header and body:
+                self.segments.append(json.loads(body))
+
+    def close(self) -> None:
+        self.socket.close()

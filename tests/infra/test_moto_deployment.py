@@ -38,7 +38,10 @@ def cloud(packaged_app: Packaged, tmp_path_factory: pytest.TempPathFactory) -> I
         detached = moto_cloud.detach_moto_lambda_invocations()
         deployed = moto_cloud.Deployed.read(deploy.stack_name(STAGE))
         where = tmp_path_factory.mktemp("lambda")
-        functions = moto_cloud.Functions(deployed, runtime_path(packaged_app.zip, where), endpoint, where)
+        xray = moto_cloud.XRayDaemon()
+        functions = moto_cloud.Functions(
+            deployed, runtime_path(packaged_app.zip, where), endpoint, where, xray.address
+        )
         try:
             yield {
                 "endpoint": endpoint,
@@ -50,9 +53,11 @@ def cloud(packaged_app: Packaged, tmp_path_factory: pytest.TempPathFactory) -> I
                 "api": moto_cloud.Api(packaged_app.sam(), functions),
                 "detached": detached,
                 "logs": where,
+                "xray": xray,
             }
         finally:
             functions.stop()
+            xray.close()
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +148,8 @@ def test_a_form_and_interactions_reach_the_hand_off_queue_through_the_deployed_w
         }
         for n in range(2)
     ]
-    assert api.call("POST", "/v1/interactions", {"interactions": items}, admin)[0] == 202
+    traced = {**admin, "X-Correlation-Id": "deployed-clicks-1"}
+    assert api.call("POST", "/v1/interactions", {"interactions": items}, traced)[0] == 202
     _drain(cloud)
 
     import boto3
@@ -166,6 +172,7 @@ def test_a_form_and_interactions_reach_the_hand_off_queue_through_the_deployed_w
         events,
         _logs(cloud),
     )
+    assert {e["correlationid"] for e in mine} == {"deployed-clicks-1"}, "the request that qualified the lead"
     status, lead, _ = api.call("GET", f"/v1/leads/{created['lead_id']}", None, admin)
     assert lead["status"] == "marketing_qualified" and lead["scores"][0]["sales_ready"] is True
     # every function on the path ran from the zip

@@ -35,7 +35,7 @@ def test_stream_event_sources_report_failures_retry_finitely_bisect_and_dead_let
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "DynamoDB"
     ]
-    assert len(sources) >= 5, "note_activity, and score_changes on four streams"
+    assert len(sources) >= 5, "the two dispatchers, scoring, qualification, the publisher"
     for props in sources:
         table, attribute = props["Stream"]["Fn::GetAtt"]
         assert attribute == "StreamArn"
@@ -146,29 +146,79 @@ def test_the_cycle_check_follows_ref_getatt_both_sub_forms_depends_on_and_nestin
     )
 
 
-def test_scoring_function_reads_interactions_leads_contacts_and_accounts(packaged: dict[str, Any]):
-    events = packaged["Resources"]["ScoreChanges"]["Properties"]["Events"]
-    tables = {event["Properties"]["Stream"]["Fn::GetAtt"][0] for event in events.values()}
-    assert tables == {"InteractionsTable", "LeadsTable", "ContactsTable", "AccountsTable"}
-    assert "ScoresTable" not in tables, "the scoring function never consumes what it writes"
+def _stream_readers(template: dict[str, Any]) -> dict[str, set[str]]:
+    readers: dict[str, set[str]] = {}
+    for name, function in functions(template).items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                readers.setdefault(event["Properties"]["Stream"]["Fn::GetAtt"][0], set()).add(name)
+    return readers
 
 
-def test_duplicate_detection_reads_the_contacts_stream_and_only_the_api_writes_identity(
+def test_scoring_runs_on_interactions_leads_contacts_and_accounts(packaged: dict[str, Any]):
+    from chalicelib.handlers.dispatch import STREAMS
+
+    readers = _stream_readers(packaged)
+    scoring = {t for t, names in readers.items() if "ScoreChanges" in names}
+    assert scoring == {"LeadsTable", "AccountsTable"}
+    assert (
+        readers["InteractionsTable"] == {"InteractionsStream"} and "score_changes" in STREAMS["interactions"]
+    )
+    assert readers["ContactsTable"] == {"ContactsStream"} and "score_changes" in STREAMS["contacts"]
+    assert "ScoresTable" not in scoring, "the scoring function never consumes what it writes"
+
+
+def test_no_stream_has_more_than_two_readers(expanded: dict[str, Any]):
+    """AWS throttles a shard's third reader: the interactions and contacts streams have one dispatcher
+    each (with three consumers), the others at most two functions."""
+    mappings: dict[str, int] = {}
+    for resource in expanded["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            source = resource["Properties"]["EventSourceArn"]
+            if "StreamArn" in json.dumps(source):
+                key = json.dumps(source, sort_keys=True)
+                mappings[key] = mappings.get(key, 0) + 1
+    assert mappings and max(mappings.values()) <= 2, mappings
+
+
+def test_each_stream_consumer_has_its_own_retry_queue_and_dead_letter_queue(packaged: dict[str, Any]):
+    from chalicelib.handlers.dispatch import STREAMS
+
+    resources = packaged["Resources"]
+    variables = packaged["Globals"]["Function"]["Environment"]["Variables"]
+    retried = {
+        e["Properties"]["Queue"]["Fn::GetAtt"][0]
+        for e in resources["RetryStreamConsumers"]["Properties"]["Events"].values()
+    }
+    for consumer in {c for consumers in STREAMS.values() for c in consumers}:
+        queue = variables[f"{consumer.upper()}_RETRY_QUEUE_URL"]["Ref"]
+        assert queue in retried
+        dead = resources[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert resources[dead]["DeletionPolicy"] == "Retain"
+        assert dead not in {
+            d["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            for q, d in resources.items()
+            if q != queue and d["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in d["Properties"]
+        }
+
+
+def test_duplicate_detection_runs_on_the_contacts_stream_and_only_the_api_writes_identity(
     packaged: dict[str, Any],
 ):
-    resources = packaged["Resources"]
-    events = resources["DetectDuplicates"]["Properties"]["Events"]
-    assert {e["Properties"]["Stream"]["Fn::GetAtt"][0] for e in events.values()} == {"ContactsTable"}
+    from chalicelib.handlers.dispatch import STREAMS
+
+    assert "detect_duplicates" in STREAMS["contacts"]
+    assert _stream_readers(packaged)["ContactsTable"] == {"ContactsStream"}
     writers = set()
-    for name, resource in resources.items():
+    for name, resource in packaged["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for policy in resource["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 targets = json.dumps(statement.get("Resource"))
-                if "IdentityTable" in targets and "dynamodb:PutItem" in statement["Action"]:
+                if "IdentityTable" in targets and "dynamodb:PutItem" in statement.get("Action", []):
                     writers.add(name)
-    assert writers == {"ApiHandlerRole", "DetectDuplicatesRole"}
+    assert writers == {"ApiHandlerRole", "ContactsStreamRole", "RetryStreamConsumersRole"}
 
 
 # ---------------------------------------------------------------- production settings (issue 14)
