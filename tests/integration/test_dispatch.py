@@ -30,7 +30,7 @@ def records(count: int) -> list[dict[str, Any]]:
 
 def waiting(aws: Any, queue: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    found = []
+    found: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10).get(
             "Messages", []
