@@ -14,6 +14,10 @@ from chalicelib.api import capture, health, identity, imports, leads, models, sa
 from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
+# CSV bodies (POST /v1/imports) pass API Gateway as binary: as text it would re-encode a Latin-1 or
+# UTF-16 export as UTF-8. Binary bodies reach Lambda base64-encoded (4/3 of the file), which is why
+# IMPORT_MAX_BODY_BYTES is 4 MiB: the event stays within Lambda's 6 MB (tests/unit/test_import_body_limit.py)
+app.api.binary_types.extend(["text/csv", "application/csv"])
 app.register_blueprint(health.bp)
 app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)

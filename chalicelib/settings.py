@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     linkedin_timeout_seconds: float = Field(3.0, alias="LINKEDIN_TIMEOUT_SECONDS")
 
     #: Imports: the largest CSV body ``POST /v1/imports`` takes (larger files go to S3 by an upload
-    #: URL), rows per work message, and how long an import's progress is kept.
-    import_max_body_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BODY_BYTES")
+    #: URL; 4 MiB is 5.6 MB once API Gateway base64-encodes it, within Lambda's 6 MB event), rows per
+    #: work message, and how long an import's progress is kept.
+    import_max_body_bytes: int = Field(4 * 1024 * 1024, alias="IMPORT_MAX_BODY_BYTES")
     import_chunk_rows: int = Field(100, alias="IMPORT_CHUNK_ROWS")
     import_retention_days: int = Field(30, alias="IMPORT_RETENTION_DAYS")
 
