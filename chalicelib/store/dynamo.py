@@ -16,7 +16,6 @@ from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
     PutError,
-    QueryError,
     ScanError,
     TransactWriteError,
     UpdateError,
@@ -35,6 +34,7 @@ from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.ports import LeadFilter, Page
 from chalicelib.observability import correlation_id
+from chalicelib.store import state_index
 from chalicelib.store.records import (
     AccountRecord,
     ApiKeyRecord,
@@ -48,6 +48,7 @@ from chalicelib.store.records import (
     QuarantineRecord,
     ScoreRecord,
 )
+from chalicelib.store.state_index import state_key
 
 _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -149,6 +150,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         contact_id=lead.contact_id,
         account_id=lead.account_id,
         state=lead.state,
+        state_shard=state_key(lead.state, lead.lead_id),
         status=lead.status,
         fields=lead.fields,
         round=lead.round,
@@ -427,8 +429,6 @@ class DynamoStore:
     def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         if where.contact_id is not None:
             return self._leads_of_contact(where, limit, cursor)
-        index_keys = {"lead_id", "state", "created_at"} if where.state is not None else {"lead_id"}
-        start = decode_cursor(cursor, frozenset(index_keys))
         condition: Condition | None = None
         for attribute, value in (
             (LeadRecord.status, where.status),
@@ -437,20 +437,14 @@ class DynamoStore:
             if value is not None:
                 clause = attribute == value
                 condition = clause if condition is None else condition & clause
-        results: Any
         if where.state is not None:
-            results = LeadRecord.by_state.query(
-                where.state,
-                filter_condition=condition,
-                limit=limit,
-                last_evaluated_key=start,
-                scan_index_forward=False,
-            )
-        else:
-            results = LeadRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
+            records, next_cursor = state_index.page(where.state, limit, cursor, condition)
+            return Page(items=[lead_from(r) for r in records], next_cursor=next_cursor)
+        start = decode_cursor(cursor, frozenset({"lead_id"}))
+        results = LeadRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
         try:
             items = [lead_from(r) for r in results]
-        except (QueryError, ScanError) as exc:
+        except ScanError as exc:
             if start is not None and exc.cause_response_code == "ValidationException":
                 raise _BAD_CURSOR from None  # a well-formed cursor that names no place in this list
             raise

@@ -117,11 +117,14 @@ class AccountRecord(Model):
 
 
 class LeadsByState(GlobalSecondaryIndex["LeadRecord"]):
+    """Leads per lifecycle state, newest first, on ``<state>#<shard>`` (see ``store/state_index.py``:
+    one partition value per state would take every new lead's write)."""
+
     class Meta:
-        index_name = "by_state"
+        index_name = "by_state_shard"
         projection = AllProjection()
 
-    state = UnicodeAttribute(hash_key=True)
+    state_shard = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -133,6 +136,8 @@ class LeadRecord(Model):
     contact_id = UnicodeAttribute()
     account_id = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="open")
+    #: ``<state>#<n>``: the key of ``by_state_shard`` (store/state_index.py).
+    state_shard = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="new")
     fields = MapAttribute[str, Any](default=dict)
     round = NumberAttribute(default=1)
@@ -144,7 +149,7 @@ class LeadRecord(Model):
     #: The request that last wrote the lead (observability.py): the streams carry it on.
     correlation_id = UnicodeAttribute(null=True)
 
-    by_state = LeadsByState()
+    by_state_shard = LeadsByState()
 
 
 class InteractionsByTime(LocalSecondaryIndex["InteractionRecord"]):

@@ -409,3 +409,11 @@ def test_the_template_fits_cloudformations_limits(expanded: dict[str, Any]):
     size = len(json.dumps(expanded, separators=(",", ":")))
     assert 51_200 < size < 1_000_000, size
     assert len(expanded["Resources"]) < 500
+
+
+def test_the_leads_state_index_is_sharded_not_one_partition_per_state(sam: dict[str, Any]):
+    from chalicelib.store.records import LeadRecord
+
+    (index,) = sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == LeadRecord.by_state_shard.Meta.index_name == "by_state_shard"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["state_shard", "created_at"]
