@@ -417,3 +417,15 @@ def test_the_leads_state_index_is_sharded_not_one_partition_per_state(sam: dict[
     (index,) = sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
     assert index["IndexName"] == LeadRecord.by_state_shard.Meta.index_name == "by_state_shard"
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["state_shard", "created_at"]
+
+
+def test_memory_sizes_are_the_measured_ones(sam: dict[str, Any]):
+    """docs/scaling.md, "Memory": a function peaks at about 125 MB (``python -m bench.memory``), so none
+    gets 128 MB; the API gets 1,024 MB for its first call (CPU comes with memory), the stream and queue
+    functions 512 MB, the light schedules and LinkedIn's I/O-bound worker 256 MB, training 1,769 MB."""
+    sizes = {name: f["Properties"]["MemorySize"] for name, f in functions(sam).items()}
+    assert min(sizes.values()) >= 256, sizes
+    assert sizes["APIHandler"] == 1024
+    assert sizes["InteractionsStream"] == sizes["ContactsStream"] == sizes["RecordInteractions"] == 512
+    assert sizes["TrainPredictive"] == sizes["RetrainPredictive"] == 1769
+    assert functions(sam)["TrainPredictive"]["Properties"]["Timeout"] == 900
