@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
+.PHONY: install run test lint format package deploy destroy bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ format: install
 
 package: install  ## out/sam.json and out/deployment.zip (python3.12, arm64, without what Lambda's runtime has)
 	$(BIN)/python -m chalicelib.local.packaging --stage $${STAGE:-dev} out/
+
+deploy: install  ## package, upload and create/update the stack leadflow-$(STAGE) (docs/deploy.md); ARGS="--param K=V --dry-run ..."
+	$(BIN)/leadflow deploy --stage $${STAGE:?set STAGE, e.g. make deploy STAGE=prod} $(ARGS)
+
+destroy: install  ## delete the stack leadflow-$(STAGE) (tables, dead-letter queues and the imports bucket are kept)
+	$(BIN)/leadflow destroy --stage $${STAGE:?set STAGE, e.g. make destroy STAGE=dev} $(ARGS)
 
 bench: install  ## cold start, units per submission and per lead, ingest, engine, zip: a table and bench/results/bench.json
 	$(BIN)/python -m bench.run $(ARGS)

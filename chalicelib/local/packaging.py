@@ -220,6 +220,7 @@ def expand(
     to_py27_compatible_template(template, values)
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
     expanded = translator.translate(template, parameter_values=values, get_managed_policy_map=dict)
+    translator.metrics.publish()  # to SAM's no-op publisher: else it warns when collected
     return dict(undo_mark_unicode_str_in_template(expanded))
 
 
