@@ -119,6 +119,7 @@ class Cloud:
     s3: Any
     cloudformation: Any
     secrets: Any
+    lambda_: Any = None
 
     @classmethod
     def connect(cls, region: str | None) -> Cloud:
@@ -136,6 +137,7 @@ class Cloud:
                 s3=session.client("s3"),
                 cloudformation=session.client("cloudformation"),
                 secrets=session.client("secretsmanager"),
+                lambda_=session.client("lambda"),
             )
 
 
@@ -175,6 +177,8 @@ def deploy(options: Options, echo: Echo, packaged: packaging.Packaged | None = N
     )
     status = stack_status(cloud, name)
     kind = change_set_kind(name, options.stage, status)
+    if kind == "CREATE":
+        check_concurrency(cloud, sam, parameters)
     url = f"https://{bucket}.s3.{cloud.region}.amazonaws.com/{template_key}"
     change_set = create_change_set(cloud, name, kind, url, parameters, template, options)
     if change_set is None:
@@ -231,6 +235,33 @@ def upload(cloud: Cloud, bucket: str, key: str, body: bytes, echo: Echo) -> None
     with aws_errors(f"uploading s3://{bucket}/{key}"):
         cloud.s3.put_object(Bucket=bucket, Key=key, Body=body)
     echo(f"uploaded s3://{bucket}/{key}")
+
+
+#: Lambda keeps this many concurrent executions of an account unreserved.
+UNRESERVED_MINIMUM = 10
+
+
+def check_concurrency(cloud: Cloud, sam: dict[str, Any], parameters: dict[str, str]) -> None:
+    """A new stack reserves ``ApiReservedConcurrency`` for the API; an account whose quota cannot spare
+    it (new accounts may have 10) would fail half way through creation: say so before."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    spec = sam.get("Parameters", {}).get("ApiReservedConcurrency")
+    if spec is None or cloud.lambda_ is None:
+        return
+    wanted = int(parameters.get("ApiReservedConcurrency", spec.get("Default", 0)))
+    if wanted <= 0:
+        return
+    try:
+        limits = cloud.lambda_.get_account_settings()["AccountLimit"]
+    except (ClientError, BotoCoreError, KeyError):
+        return  # not allowed to look: CloudFormation will say it, if it is so
+    unreserved, total = limits.get("UnreservedConcurrentExecutions", 0), limits.get("ConcurrentExecutions")
+    if wanted > int(unreserved) - UNRESERVED_MINIMUM:
+        raise DeployError(
+            f"the account's Lambda concurrency cannot reserve {wanted} for the API ({unreserved} "
+            f"unreserved of {total}): pass --param ApiReservedConcurrency=0, or ask AWS for a higher quota"
+        )
 
 
 def secret_name(stage: str) -> str:

@@ -134,6 +134,26 @@ def test_missing_credentials_region_or_permission_is_one_line_and_exit_1(
         assert "permission denied while creating the change set" in denied and "docs/deploy.md" in denied
 
 
+def test_an_account_whose_lambda_quota_cannot_reserve_the_api_concurrency_is_told_before_creating(
+    moto: str, build: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from botocore.client import BaseClient
+
+    call = BaseClient._make_api_call
+
+    def small_account(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == "GetAccountSettings":  # a new account: 10 concurrent executions in all
+            return {"AccountLimit": {"ConcurrentExecutions": 10, "UnreservedConcurrentExecutions": 10}}
+        return call(self, name, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", small_account)
+    base = ("deploy", "--stage", "small", "--region", "us-east-1", "--out", str(build))
+    assert "ApiReservedConcurrency=0" in one_line_error(leadflow(*base))
+    assert "leadflow-small" not in _stacks()
+    dry = leadflow(*base, "--param", "ApiReservedConcurrency=0", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+
+
 def _deny(patch: pytest.MonkeyPatch, operation: str) -> None:
     """What IAM answers a deployer without ``cloudformation:<operation>`` (moto grants everything)."""
     from botocore.client import BaseClient
