@@ -18,7 +18,14 @@ _TABLE_KEYS = (
     "LocalSecondaryIndexes",
     "BillingMode",
 )
-_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "FifoQueue", "ContentBasedDeduplication")
+_QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

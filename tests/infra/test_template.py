@@ -62,6 +62,11 @@ def test_queue_event_sources_report_failures_and_queues_have_dead_letter_queues(
                 assert queue["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
     handoff = resources["SalesHandoffQueue"]["Properties"]
     assert handoff["FifoQueue"] is True and handoff["ContentBasedDeduplication"] is False
+    # high-throughput FIFO: limits per lead (message group), not 300 sends/s for the whole queue
+    assert (handoff["DeduplicationScope"], handoff["FifoThroughputLimit"]) == (
+        "messageGroup",
+        "perMessageGroupId",
+    )
     assert resources["SalesHandoffDeadLetterQueue"]["Properties"]["FifoQueue"] is True
 
 
