@@ -97,6 +97,14 @@ def test_the_stack_creates_every_function_table_queue_and_mapping(cloud: dict[st
     assert kinds["AWS::DynamoDB::Table"] == len(deployed.resources.tables) >= 20
     assert len(deployed.mappings) == kinds["AWS::Lambda::EventSourceMapping"] > 0
     assert cloud["detached"] == len(deployed.mappings)
+    readers: Counter[str] = Counter(
+        m["EventSourceArn"] for m in deployed.mappings if ":dynamodb:" in m["EventSourceArn"]
+    )
+    assert max(readers.values()) <= 2, "at most two readers per stream"
+    for mapping in deployed.mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        if ":sqs:" in mapping["EventSourceArn"]:
+            assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 10
     assert deployed.physical["SalesHandoffQueue"].endswith(".fifo")
     assert deployed.outputs["EndpointURL"].endswith("/api/")
     assert any(line.startswith("change set") for line in cloud["lines"])
