@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -40,12 +39,18 @@ URLENCODED = "application/x-www-form-urlencoded"
 View = Callable[..., Response]
 
 
+def _new_id() -> str:
+    import uuid  # lazily: API Gateway gives every request an id, only local servers lack one
+
+    return uuid.uuid4().hex
+
+
 def correlate(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice middleware for HTTP: the request's correlation id (its ``X-Correlation-Id`` when it is
     one, else API Gateway's request id) is bound while the request is served and answered back."""
     supplied = valid_correlation_id(request.headers.get(CORRELATION_HEADER.lower()))
     context = request.context if isinstance(request.context, dict) else {}
-    value = supplied or valid_correlation_id(context.get("requestId")) or uuid.uuid4().hex
+    value = supplied or valid_correlation_id(context.get("requestId")) or _new_id()
     bind_correlation_id(value)
     try:
         response = get_response(request)

@@ -32,6 +32,8 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
+#: ``Ref: AWS::NoValue``: the property (here, the variable) is left out.
+NO_VALUE = object()
 #: The pseudo parameters locally (moto's account).
 PSEUDO = {
     "AWS::AccountId": "123456789012",
@@ -60,6 +62,8 @@ class LocalResources:
         """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL, a parameter."""
         if logical_id in self.parameters:
             return self.parameters[logical_id]
+        if logical_id == "AWS::NoValue":
+            return NO_VALUE  # type: ignore[return-value]
         if logical_id in PSEUDO:
             return PSEUDO[logical_id]
         return self.tables.get(logical_id) or self.buckets.get(logical_id) or self.queue_urls[logical_id]
@@ -211,7 +215,8 @@ def _create_queue(
 def environment(template: dict[str, Any], found: LocalResources) -> dict[str, str]:
     """The functions' environment (``Globals.Function.Environment``), resolved against local resources."""
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    return {name: str(found.resolve(value)) for name, value in variables.items()}
+    resolved = {name: found.resolve(value) for name, value in variables.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}
 
 
 @dataclass(frozen=True)

@@ -374,7 +374,7 @@ def test_waf_is_optional_rate_limits_per_ip_and_then_turns_the_apps_per_ip_limit
     assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
     assert rule["Action"] == {"Block": {}}
     assert "${RestAPI}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
-    per_ip = {"Fn::If": ["WafOn", "0", "60"]}
+    per_ip = {"Fn::If": ["WafOn", "0", {"Ref": "AWS::NoValue"}]}  # without WAF: the app's own setting
     for name, function in resources.items():
         if function["Type"] == "AWS::Lambda::Function":
             variables = function["Properties"]["Environment"]["Variables"]
