@@ -161,7 +161,7 @@ def deploy(options: Options, echo: Echo, packaged: packaging.Packaged | None = N
     digest = hashlib.sha256(packaged.zip.read_bytes()).hexdigest()[:16]
     zip_key = f"leadflow/{options.stage}/deployment-{digest}.zip"
     upload(cloud, bucket, zip_key, packaged.zip.read_bytes(), echo)
-    sam = packaged.sam()
+    sam = upload_layers(cloud, bucket, options.stage, packaged.sam(), packaged.template.parent, echo)
     parameters = resolve_parameters(sam, options)
     if "SecretsArn" in sam.get("Parameters", {}) and "SecretsArn" not in parameters:
         parameters["SecretsArn"] = ensure_secret(cloud, options.stage, options.dry_run, echo)
@@ -262,6 +262,27 @@ def check_concurrency(cloud: Cloud, sam: dict[str, Any], parameters: dict[str, s
             f"the account's Lambda concurrency cannot reserve {wanted} for the API ({unreserved} "
             f"unreserved of {total}): pass --param ApiReservedConcurrency=0, or ask AWS for a higher quota"
         )
+
+
+def upload_layers(
+    cloud: Cloud, bucket: str, stage: str, sam: dict[str, Any], build: Path, echo: Echo
+) -> dict[str, Any]:
+    """Every ``AWS::Serverless::LayerVersion`` whose ``ContentUri`` is a file of the build directory
+    (a layer built beside the zip, e.g. the training layer) uploaded like the zip, its URI rewritten."""
+    for name, resource in sam.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::LayerVersion":
+            continue
+        uri = resource.get("Properties", {}).get("ContentUri")
+        if not isinstance(uri, str) or uri.startswith("s3://"):
+            continue
+        path = (build / uri).resolve()
+        if not path.is_file():
+            raise DeployError(f"the layer {name} needs {path}: build it first (see the Makefile)")
+        body = path.read_bytes()
+        key = f"leadflow/{stage}/{path.stem}-{hashlib.sha256(body).hexdigest()[:16]}{path.suffix}"
+        upload(cloud, bucket, key, body, echo)
+        resource["Properties"]["ContentUri"] = f"s3://{bucket}/{key}"
+    return sam
 
 
 def secret_name(stage: str) -> str:

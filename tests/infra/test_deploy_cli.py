@@ -154,6 +154,34 @@ def test_an_account_whose_lambda_quota_cannot_reserve_the_api_concurrency_is_tol
     assert dry.exit_code == 0, dry.output
 
 
+def test_a_layer_built_beside_the_zip_is_uploaded_and_its_uri_rewritten(moto: str, tmp_path: Path):
+    (tmp_path / "training-layer.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    sam = {
+        "Resources": {
+            "TrainingLayer": {
+                "Type": "AWS::Serverless::LayerVersion",
+                "Properties": {"ContentUri": "./training-layer.zip"},
+            }
+        }
+    }
+    cloud = deploy.Cloud.connect("us-east-1")
+    boto3.client("s3").create_bucket(Bucket="artifacts-for-layers")
+    done = deploy.upload_layers(cloud, "artifacts-for-layers", STAGE, sam, tmp_path, lambda _line: None)
+    uri = done["Resources"]["TrainingLayer"]["Properties"]["ContentUri"]
+    assert uri.startswith("s3://artifacts-for-layers/leadflow/ci/training-layer-") and uri.endswith(".zip")
+    key = uri.split("/", 3)[3]
+    assert (
+        boto3.client("s3").get_object(Bucket="artifacts-for-layers", Key=key)["Body"].read().startswith(b"PK")
+    )
+    missing = {
+        "Resources": {
+            "L": {"Type": "AWS::Serverless::LayerVersion", "Properties": {"ContentUri": "./none.zip"}}
+        }
+    }
+    with pytest.raises(deploy.DeployError, match="build it first"):
+        deploy.upload_layers(cloud, "artifacts-for-layers", STAGE, missing, tmp_path, lambda _line: None)
+
+
 def _deny(patch: pytest.MonkeyPatch, operation: str) -> None:
     """What IAM answers a deployer without ``cloudformation:<operation>`` (moto grants everything)."""
     from botocore.client import BaseClient
