@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install run test lint format package bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
+.PHONY: install run test lint format package deploy destroy bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
 
 install: $(STAMP)
 
@@ -35,11 +35,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-package: install  ## the CloudFormation template and zip to deploy, in out/ (without what Lambda's runtime has)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --pkg-format cloudformation \
-		--merge-template infra/template.json --stage $${STAGE:-dev} out/
-	$(BIN)/python infra/slim_zip.py out/deployment.zip
-	$(BIN)/python infra/build_training_layer.py
+package: install  ## out/sam.json, out/deployment.zip and out/training-layer.zip (python3.12, arm64)
+	$(BIN)/python -m chalicelib.local.packaging --stage $${STAGE:-dev} out/
+
+deploy: install  ## package, upload and create/update the stack leadflow-$(STAGE) (docs/deploy.md); ARGS="--param K=V --dry-run ..."
+	$(BIN)/leadflow deploy --stage $${STAGE:?set STAGE, e.g. make deploy STAGE=prod} $(ARGS)
+
+destroy: install  ## delete the stack leadflow-$(STAGE) (tables, dead-letter queues and the imports bucket are kept)
+	$(BIN)/leadflow destroy --stage $${STAGE:?set STAGE, e.g. make destroy STAGE=dev} $(ARGS)
 
 .PHONY: training-layer
 training-layer: install  ## the training function's layer (numpy, scipy, scikit-learn) in out/training-layer.zip, sizes printed

@@ -14,6 +14,10 @@ from chalicelib.api import capture, health, identity, imports, leads, models, sa
 from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
+# CSV bodies (POST /v1/imports) pass API Gateway as binary: as text it would re-encode a Latin-1 or
+# UTF-16 export as UTF-8. Binary bodies reach Lambda base64-encoded (4/3 of the file), which is why
+# IMPORT_MAX_BODY_BYTES is 4 MiB: the event stays within Lambda's 6 MB (tests/unit/test_import_body_limit.py)
+app.api.binary_types.extend(["text/csv", "application/csv"])
 app.register_blueprint(health.bp)
 app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
@@ -29,6 +33,21 @@ from chalicelib.api import console  # noqa: E402
 
 app.register_blueprint(console.bp)
 
+
+@app.middleware("all")
+def trace(event: Any, get_response: Any) -> Any:
+    from chalicelib.observability import traced
+
+    return traced(event, get_response)
+
+
+@app.middleware("http")
+def correlate(event: Any, get_response: Any) -> Any:
+    from chalicelib.api.http import correlate as bind_request
+
+    return bind_request(event, get_response)
+
+
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"
 PLACEHOLDER_QUEUE = "arn:aws:sqs:us-east-1:000000000000:placeholder"
 
@@ -38,13 +57,6 @@ def record_interactions(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import tracking
 
     return tracking.record_interactions(event.to_dict(), event.context)
-
-
-@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="note_activity")
-def note_activity(event: Any) -> dict[str, Any]:
-    from chalicelib.handlers import tracking
-
-    return tracking.note_activity(event.to_dict(), event.context)
 
 
 @app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="score_changes")
@@ -80,13 +92,6 @@ def publish_handoffs(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import qualification
 
     return qualification.publish_handoffs(event.to_dict(), event.context)
-
-
-@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="run_triggers")
-def run_triggers(event: Any) -> dict[str, Any]:
-    from chalicelib.handlers import qualification
-
-    return qualification.run_triggers(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="republish_handoffs")
@@ -129,9 +134,35 @@ def retrain_predictive(_event: Any) -> dict[str, Any]:
     return predictive.retrain_weekly()
 
 
-# identity and data rights: suspected duplicates from the contacts stream
-@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="detect_duplicates")
-def detect_duplicates(event: Any) -> dict[str, Any]:
-    from chalicelib.handlers import identity
+# queued training runs (POST /v1/scoring-models/{id}/train): their own queue and function, with the
+# memory and time training needs (the rescoring function has neither)
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="train_predictive")
+def train_predictive(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import predictive
 
-    return identity.detect_duplicates(event.to_dict(), event.context)
+    return predictive.train_predictive(event.to_dict(), event.context)
+
+
+# The interactions and contacts streams have three consumers each; AWS throttles a shard's third
+# reader. One dispatcher per stream runs every consumer (note_activity, score_changes, run_triggers;
+# score_changes, qualify, detect_duplicates), each consumer's failed records going to its own retry
+# queue, which retry_stream_consumers reads (chalicelib/handlers/dispatch.py).
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="interactions_stream")
+def interactions_stream(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import dispatch
+
+    return dispatch.dispatch("interactions", event.to_dict(), event.context)
+
+
+@app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="contacts_stream")
+def contacts_stream(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import dispatch
+
+    return dispatch.dispatch("contacts", event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="retry_stream_consumers")
+def retry_stream_consumers(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import dispatch
+
+    return dispatch.retry(event.to_dict(), event.context)

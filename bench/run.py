@@ -80,36 +80,25 @@ def engine(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def deployment_zip(_args: argparse.Namespace) -> dict[str, Any]:
-    """``chalice package`` (needs the package index, or a wheelhouse, for Lambda-platform wheels)."""
+    """``make package``'s zip (needs the package index, or a wheelhouse, for Lambda-platform wheels)."""
     import zipfile
     from collections import Counter
 
-    sys.path.insert(0, str(ROOT / "infra"))
-    from slim_zip import slim
+    from chalicelib.local.packaging import package
 
     with tempfile.TemporaryDirectory() as out:
-        chalice = Path(sys.executable).with_name("chalice")
-        env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-        command = [str(chalice), "package", "--pkg-format", "cloudformation", "--stage", "prod"]
-        subprocess.run(  # noqa: S603 - the venv's chalice, fixed arguments
-            [*command, "--merge-template", "infra/template.json", out],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        path = Path(out) / "deployment.zip"
-        with zipfile.ZipFile(path) as archive:
+        packaged = package("prod", Path(out))
+        with zipfile.ZipFile(packaged.zip) as archive:
             by_package: Counter[str] = Counter()
             for info in archive.infolist():
                 by_package[info.filename.split("/")[0]] += info.compress_size
-        before, after = slim(path)
+        before, after = packaged.zip_bytes_before_slim, packaged.zip_bytes
     return {
         "chalice_package_bytes": before,
         "slimmed_bytes": after,
         "chalice_package_mb": round(before / 1e6, 2),
         "slimmed_mb": round(after / 1e6, 2),
-        "largest_before_mb": {k: round(v / 1e6, 2) for k, v in by_package.most_common(6)},
+        "largest_mb": {k: round(v / 1e6, 2) for k, v in by_package.most_common(6)},
     }
 
 

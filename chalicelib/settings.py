@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
+    #: Each stream consumer's retry queue (see chalicelib/handlers/dispatch.py).
+    note_activity_retry_queue_url: str = Field("", alias="NOTE_ACTIVITY_RETRY_QUEUE_URL")
+    score_changes_retry_queue_url: str = Field("", alias="SCORE_CHANGES_RETRY_QUEUE_URL")
+    run_triggers_retry_queue_url: str = Field("", alias="RUN_TRIGGERS_RETRY_QUEUE_URL")
+    qualify_retry_queue_url: str = Field("", alias="QUALIFY_RETRY_QUEUE_URL")
+    detect_duplicates_retry_queue_url: str = Field("", alias="DETECT_DUPLICATES_RETRY_QUEUE_URL")
+    #: Predictive training runs (their own function: 1,769 MB and up to 15 minutes).
+    training_queue_url: str = Field("", alias="TRAINING_QUEUE_URL")
 
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
     #: the first answer back.
@@ -62,6 +70,10 @@ class Settings(BaseSettings):
     #: ``simulate`` evaluates at most this many leads (the answer says when it stopped early).
     simulate_max_leads: int = Field(2000, alias="SIMULATE_MAX_LEADS")
 
+    #: The stage's Secrets Manager secret (JSON) holding the provider secrets below; empty: they come
+    #: from the environment. Re-read at most every ``SECRETS_CACHE_SECONDS`` (see chalicelib/secrets.py).
+    secrets_arn: str = Field("", alias="SECRETS_ARN")
+    secrets_cache_seconds: int = Field(300, ge=0, alias="SECRETS_CACHE_SECONDS")
     #: LinkedIn Lead Sync: the app's client secret (signs challenges and notifications), the OAuth
     #: token that reads form responses, and the API's address and version. In AWS, fill them from
     #: Secrets Manager (see README, "LinkedIn Lead Sync").
@@ -72,8 +84,9 @@ class Settings(BaseSettings):
     linkedin_timeout_seconds: float = Field(3.0, alias="LINKEDIN_TIMEOUT_SECONDS")
 
     #: Imports: the largest CSV body ``POST /v1/imports`` takes (larger files go to S3 by an upload
-    #: URL), rows per work message, and how long an import's progress is kept.
-    import_max_body_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BODY_BYTES")
+    #: URL; 4 MiB is 5.6 MB once API Gateway base64-encodes it, within Lambda's 6 MB event), rows per
+    #: work message, and how long an import's progress is kept.
+    import_max_body_bytes: int = Field(4 * 1024 * 1024, alias="IMPORT_MAX_BODY_BYTES")
     import_chunk_rows: int = Field(100, alias="IMPORT_CHUNK_ROWS")
     import_retention_days: int = Field(30, alias="IMPORT_RETENTION_DAYS")
 

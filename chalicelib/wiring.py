@@ -33,6 +33,7 @@ class Deps:
     import_queue: Any
     linkedin_queue: Any
     objects: ObjectStore
+    training_queue: Any
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +82,23 @@ def deps() -> Deps:
             settings.linkedin_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
         objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
+        training_queue=SqsQueue(
+            settings.training_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
     )
+
+
+@cache
+def retry_queue(consumer: str) -> Any:
+    """The retry queue of a stream consumer (``note_activity``, ...: chalicelib/handlers/dispatch.py)."""
+    from botocore.config import Config
+
+    from chalicelib.integrations.sqs import SqsQueue
+
+    settings = deps().settings
+    url = getattr(settings, f"{consumer}_retry_queue_url")
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
+    return SqsQueue(url, settings.region, settings.aws_endpoint_url, config)
 
 
 @lru_cache(maxsize=1)
@@ -135,9 +152,12 @@ def idempotent(
 
 def reset() -> None:
     """Forget every cached adapter (tests and the local stack change the environment)."""
+    from chalicelib import secrets
     from chalicelib.settings import get_settings
 
     get_settings.cache_clear()
+    secrets.reset()
     deps.cache_clear()
+    retry_queue.cache_clear()
     identity.cache_clear()
     idempotent.cache_clear()

@@ -143,7 +143,9 @@ def _captcha(spec: CaptchaSpec, submitted: dict[str, Any], settings: Settings) -
         raise ValidationFailed([FieldError(spec.token_field, "solve the CAPTCHA and send again", "required")])
     if len(token) > 2048:  # both providers document tokens of at most 2048 characters
         return "captcha_failed"
-    secret = settings.captcha_secrets.get(spec.secret_ref or spec.provider)
+    from chalicelib.secrets import secret as stage_secret
+
+    secret = dict(stage_secret("CAPTCHA_SECRETS", settings) or {}).get(spec.secret_ref or spec.provider)
     if not secret:
         logger.error("CAPTCHA secret missing", extra={"secret_ref": spec.secret_ref or spec.provider})
         raise CaptchaUnverified("the CAPTCHA could not be verified; nothing was stored")

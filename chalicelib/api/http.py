@@ -24,13 +24,40 @@ from chalicelib.api.errors import (
     translate,
 )
 from chalicelib.domain.access import ApiKey
-from chalicelib.observability import flush, logger
+from chalicelib.observability import (
+    CORRELATION_HEADER,
+    bind_correlation_id,
+    flush,
+    logger,
+    valid_correlation_id,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_BYTES = 256
 JSON = "application/json"
 URLENCODED = "application/x-www-form-urlencoded"
 View = Callable[..., Response]
+
+
+def _new_id() -> str:
+    import uuid  # lazily: API Gateway gives every request an id, only local servers lack one
+
+    return uuid.uuid4().hex
+
+
+def correlate(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice middleware for HTTP: the request's correlation id (its ``X-Correlation-Id`` when it is
+    one, else API Gateway's request id) is bound while the request is served and answered back."""
+    supplied = valid_correlation_id(request.headers.get(CORRELATION_HEADER.lower()))
+    context = request.context if isinstance(request.context, dict) else {}
+    value = supplied or valid_correlation_id(context.get("requestId")) or _new_id()
+    bind_correlation_id(value)
+    try:
+        response = get_response(request)
+    finally:
+        bind_correlation_id(None)
+    response.headers[CORRELATION_HEADER] = value
+    return response
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -480,7 +480,13 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Leadflow",
             "version": "1",
-            "description": "Lead capture, scoring, qualification and hand-off (see README.md).",
+            "description": (
+                "Lead capture, scoring, qualification and hand-off (see README.md). Every request may "
+                "send `X-Correlation-Id` (1-128 of `A-Za-z0-9._:/=+-`; otherwise API Gateway's request "
+                "id is used) and every answer carries it back in `X-Correlation-Id`: the records, "
+                "queue messages and the hand-off's CloudEvent (`correlationid`) the request leads to "
+                "carry it too (docs/deploy.md, Tracing)."
+            ),
         },
         "servers": [{"url": "http://127.0.0.1:8000"}],
         "paths": {path: paths[path] for path in sorted(paths)},

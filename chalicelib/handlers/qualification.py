@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from chalicelib import wiring
 from chalicelib.domain.entities import Interaction
 from chalicelib.domain.interactions import parse_time
-from chalicelib.handlers.batch import process
+from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush
 from chalicelib.services import qualification
 
@@ -31,19 +31,24 @@ def _image(record: DynamoDBRecord) -> dict[str, Any]:
 
 def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A score, a lead or a contact changed: fire the qualification rules that now hold (each lead once
-    per batch)."""
+    per batch, at its last record: ``last_touches``)."""
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
     rules = qualification.load_rules(deps)  # once per batch, not per record
 
-    def handle(record: DynamoDBRecord) -> None:
+    def touched(record: DynamoDBRecord) -> list[str]:
         if record.event_name is None or record.dynamodb is None:
-            return
+            return []
         old = dict(record.dynamodb.old_image or {})
-        touched = qualification.leads_to_qualify(record.event_name.name, _keys(record), old, _image(record))
-        for lead_id in touched:
-            if lead_id not in done:
+        return qualification.leads_to_qualify(record.event_name.name, _keys(record), old, _image(record))
+
+    last = last_touches(event, touched)
+
+    def handle(record: DynamoDBRecord) -> None:
+        sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
+        for lead_id in touched(record):
+            if lead_id not in done and last.get(lead_id, sequence) == sequence:
                 qualification.qualify_lead(lead_id, deps, now, rules)
                 done.add(lead_id)
 

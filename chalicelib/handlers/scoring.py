@@ -14,26 +14,42 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
-from chalicelib.handlers.batch import process
+from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush, logger
 from chalicelib.services import scoring
 
 
 def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A new interaction, or a change to a lead's, contact's or account's fields, rescores the leads
-    of the contacts concerned for every active model (each contact once per batch)."""
+    of the contacts concerned for every active model (each contact once per batch, at its last record:
+    ``last_touches``)."""
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
 
-    def handle(record: DynamoDBRecord) -> None:
+    def touched(record: DynamoDBRecord) -> list[str]:
         stream = record.dynamodb
         if stream is None or record.event_name is None:
-            return
-        touched = scoring.contacts_touched(
+            return []
+        return scoring.contacts_touched(
             record.event_name.name, stream.keys or {}, stream.old_image, stream.new_image, deps
         )
-        fresh = [contact_id for contact_id in touched if contact_id not in done]
+
+    def without_io(record: DynamoDBRecord) -> list[str]:
+        keys = record.dynamodb.keys or {} if record.dynamodb else {}
+        if "account_id" in keys and "contact_id" not in keys:
+            raise LookupError("an account's contacts are read when its record is processed")
+        return touched(record)
+
+    last = last_touches(event, without_io)
+
+    def handle(record: DynamoDBRecord) -> None:
+        sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
+        fresh = [
+            contact_id
+            for contact_id in touched(record)
+            if contact_id not in done and last.get(contact_id, sequence) == sequence
+        ]
         if fresh:
             changed = scoring.rescore_contacts(fresh, deps, now)
             logger.info("rescored", extra={"contacts": len(fresh), "scores_changed": changed})
@@ -43,16 +59,15 @@ def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def rescore(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Rescoring jobs: one page of one scan segment per message; and predictive training runs
-    (``"kind": "train"``), which share the work queue."""
+    """Rescoring jobs: one page of one scan segment per message. A training run queued here before
+    training had its own queue is moved there (its function has the memory and time it needs)."""
     deps = wiring.deps()
 
     def handle(record: SQSRecord) -> None:
         message = json.loads(record.body)
         if message.get("kind") == "train":
-            from chalicelib.services import predictive
-
-            predictive.run_training_job(message, deps, datetime.now(UTC))
+            deps.training_queue.send_json(message)
+            logger.info("training run moved to the training queue", extra={"job_id": message.get("job_id")})
         else:
             scoring.rescore_page(message, deps, datetime.now(UTC))
 

@@ -12,9 +12,12 @@ from chalicelib.domain.qualification import Handoff
 SPEC_VERSION = "1.0"
 
 
-def envelope(handoff: Handoff, stage: str, now: datetime) -> dict[str, Any]:
-    """``id`` is the hand-off id: the same on every redelivery, so a consumer can tell a repeat."""
-    return {
+def envelope(
+    handoff: Handoff, stage: str, now: datetime, correlation_id: str | None = None
+) -> dict[str, Any]:
+    """``id`` is the hand-off id: the same on every redelivery, so a consumer can tell a repeat.
+    ``correlationid`` (a CloudEvents extension attribute) names the request the hand-off came from."""
+    event = {
         "specversion": SPEC_VERSION,
         "id": handoff.handoff_id,
         "source": f"urn:leadflow:{stage}",
@@ -24,6 +27,9 @@ def envelope(handoff: Handoff, stage: str, now: datetime) -> dict[str, Any]:
         "datacontenttype": "application/json",
         "data": handoff.data,
     }
+    if correlation_id:
+        event["correlationid"] = correlation_id
+    return event
 
 
 def encode(event: dict[str, Any]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.observability import correlation_id
+
 #: SQS takes 256 KiB per message; stay clear of it with the envelope around the body.
 MAX_MESSAGE_BYTES = 200_000
 
@@ -16,6 +18,12 @@ def chunks(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         return [items]
     middle = len(items) // 2
     return chunks(items[:middle]) + chunks(items[middle:])
+
+
+def correlated(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with the current correlation id (the consumer binds it again)."""
+    current = correlation_id()
+    return {**body, "correlation_id": current} if current and "correlation_id" not in body else body
 
 
 class SqsQueue:
@@ -40,9 +48,12 @@ class SqsQueue:
     def send_json(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
         self._sqs().send_message(
             QueueUrl=self._queue_url,
-            MessageBody=json.dumps(body, separators=(",", ":")),
+            MessageBody=json.dumps(correlated(body), separators=(",", ":")),
             DelaySeconds=max(0, min(900, delay_seconds)),
         )
+
+    def send_raw(self, body: str) -> None:
+        self._sqs().send_message(QueueUrl=self._queue_url, MessageBody=body)
 
     def send_fifo(self, body: str, group: str, deduplication_id: str) -> None:
         """FIFO queues drop a second send with the same deduplication id within five minutes."""
@@ -57,7 +68,7 @@ class SqsQueue:
         """Ten to a request; any entry SQS refuses raises, so the caller's retry sends the lot again."""
         for start in range(0, len(bodies), 10):
             entries = [
-                {"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":"))}
+                {"Id": str(n), "MessageBody": json.dumps(correlated(body), separators=(",", ":"))}
                 for n, body in enumerate(bodies[start : start + 10])
             ]
             failed = self._sqs().send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")

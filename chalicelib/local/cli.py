@@ -449,6 +449,60 @@ def train(model_id: str, publish: bool, timeout: int, api: cli_ops.Api) -> None:
         raise click.ClickException(result["error"]["message"])
 
 
+# ---------------------------------------------------------------- deploying to AWS
+
+
+@main.command()
+@click.option("--stage", required=True, help="The stage (dev, prod, ...): the stack is leadflow-<stage>.")
+@click.option("--region", default=None, help="The AWS region (default: AWS_DEFAULT_REGION or the profile's).")
+@click.option("--bucket", default=None, help="An existing bucket for the artifacts (default: one is made).")
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="A stack parameter (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Show the change set, change nothing.")
+@click.option(
+    "--out",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build dir.",
+)
+def deploy(
+    stage: str, region: str | None, bucket: str | None, params: tuple[str, ...], dry_run: bool, out: Path
+) -> None:
+    """Package, upload and create or update the stage's CloudFormation stack; print its outputs."""
+    from chalicelib.local import deploy as cloud
+
+    try:
+        options = cloud.Options(
+            stage=stage,
+            region=region,
+            bucket=bucket,
+            parameters=cloud.parse_parameters(params),
+            dry_run=dry_run,
+            out=out,
+        )
+        cloud.deploy(options, click.echo)
+    except cloud.DeployError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.option("--stage", required=True, help="The stage whose stack (leadflow-<stage>) is deleted.")
+@click.option("--region", default=None, help="The AWS region (default: AWS_DEFAULT_REGION or the profile's).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def destroy(stage: str, region: str | None, yes: bool) -> None:
+    """Delete the stage's stack. Tables, dead-letter queues and the imports bucket are kept."""
+    from chalicelib.local import deploy as cloud
+
+    if not yes:
+        click.confirm(f"Delete the stack leadflow-{stage} (its data is kept)?", abort=True)
+    try:
+        cloud.destroy(stage, region, click.echo)
+    except cloud.DeployError as error:
+        raise click.ClickException(str(error)) from None
+
+
 # ---------------------------------------------------------------- operator commands over the API
 
 cli_ops.register(main)

@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 
 from chalicelib.local.http import call
 
-#: Files up to this size are posted as the request body; larger ones go to S3 by an upload URL.
-BODY_LIMIT = 5 * 1024 * 1024
+#: Files up to this size are posted as the request body (the API's IMPORT_MAX_BODY_BYTES); larger ones
+#: go to S3 by an upload URL.
+BODY_LIMIT = 4 * 1024 * 1024
 FINISHED = ("completed", "failed")
 
 

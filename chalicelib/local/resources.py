@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,30 @@ _TABLE_KEYS = (
     "LocalSecondaryIndexes",
     "BillingMode",
 )
-_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "FifoQueue", "ContentBasedDeduplication")
+_QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
+
+
+#: ``Ref: AWS::NoValue``: the property (here, the variable) is left out.
+NO_VALUE = object()
+#: The pseudo parameters locally (moto's account).
+PSEUDO = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+_SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 @dataclass
@@ -31,9 +51,21 @@ class LocalResources:
     queue_urls: dict[str, str] = field(default_factory=dict)
     queue_arns: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, str] = field(default_factory=dict)
+    #: The template's parameters (their defaults) and conditions, evaluated.
+    parameters: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, bool] = field(default_factory=dict)
+    #: A computed name (the canonical JSON of its ``Fn::Sub``) -> the local resource's name, so a
+    #: variable that computes a bucket's name gets the local bucket.
+    computed_names: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
-        """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL."""
+        """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL, a parameter."""
+        if logical_id in self.parameters:
+            return self.parameters[logical_id]
+        if logical_id == "AWS::NoValue":
+            return NO_VALUE  # type: ignore[return-value]
+        if logical_id in PSEUDO:
+            return PSEUDO[logical_id]
         return self.tables.get(logical_id) or self.buckets.get(logical_id) or self.queue_urls[logical_id]
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -46,11 +78,61 @@ class LocalResources:
         raise KeyError(f"{logical_id}.{attribute} is not supported locally")
 
     def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict) and "Ref" in value:
-            return self.ref(value["Ref"])
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            return self.get_att(*value["Fn::GetAtt"])
+        """The value of ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If`` against local resources."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return value
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Fn::GetAtt":
+            return self.get_att(*argument)
+        if function == "Fn::Sub":
+            return self.computed_names.get(_canonical(value)) or self._sub(argument)
+        if function == "Fn::If":
+            return self.resolve(argument[1] if self.conditions[argument[0]] else argument[2])
         return value
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self.resolve(variables[name]))
+            if "." in name and name not in PSEUDO:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return _SUB_NAME.sub(value, text).replace("${!", "${")
+
+    def evaluate(self, template: dict[str, Any]) -> None:
+        """Parameters at their defaults and the conditions they decide."""
+        for name, spec in template.get("Parameters", {}).items():
+            self.parameters.setdefault(name, str(spec.get("Default", "")))
+        for name in template.get("Conditions", {}):
+            self.conditions[name] = self._condition(template, name)
+
+    def _condition(self, template: dict[str, Any], name: str) -> bool:
+        return bool(self._truth(template, template["Conditions"][name]))
+
+    def _truth(self, template: dict[str, Any], expression: Any) -> bool:
+        ((function, argument),) = expression.items()
+        if function == "Fn::Equals":
+            left, right = (str(self.resolve(side)) for side in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._truth(template, argument[0])
+        if function == "Fn::And":
+            return all(self._truth(template, inner) for inner in argument)
+        if function == "Fn::Or":
+            return any(self._truth(template, inner) for inner in argument)
+        if function == "Condition":
+            return self._condition(template, argument)
+        raise ValueError(f"{function} is not supported in local conditions")
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -63,9 +145,13 @@ def create_resources(
     """Create every table (with its stream and TTL), queue (dead-letter queues first) and bucket (with
     an ``s3`` client). What exists already is kept, so a restart on the same moto server finds its data."""
     found = LocalResources()
+    found.evaluate(template)
     if s3 is not None:
-        for logical_id in _of_type(template, "AWS::S3::Bucket"):
+        for logical_id, resource in _of_type(template, "AWS::S3::Bucket").items():
             name = f"{prefix}{logical_id}".lower()
+            computed = resource.get("Properties", {}).get("BucketName")
+            if isinstance(computed, dict):
+                found.computed_names[_canonical(computed)] = name
             with contextlib.suppress(
                 s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
             ):
@@ -129,7 +215,8 @@ def _create_queue(
 def environment(template: dict[str, Any], found: LocalResources) -> dict[str, str]:
     """The functions' environment (``Globals.Function.Environment``), resolved against local resources."""
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    return {name: str(found.resolve(value)) for name, value in variables.items()}
+    resolved = {name: found.resolve(value) for name, value in variables.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}
 
 
 @dataclass(frozen=True)

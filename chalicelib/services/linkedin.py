@@ -21,9 +21,9 @@ _FORM_URN = re.compile(r"(?:urn:li:leadGenForm:)?([A-Za-z0-9_\-.]{1,100})")
 
 
 def _secret() -> str:
-    from chalicelib.settings import get_settings  # lazily: pydantic-settings is not needed to import
+    from chalicelib.secrets import secret as stage_secret  # lazily: pydantic-settings is not needed to import
 
-    secret = get_settings().linkedin_client_secret
+    secret = str(stage_secret("LINKEDIN_CLIENT_SECRET"))
     if not secret:
         raise Conflict(
             "LinkedIn Lead Sync is not configured (LINKEDIN_CLIENT_SECRET)", "LINKEDIN_CLIENT_SECRET"
@@ -101,10 +101,12 @@ class MappingMissing(Exception):
 
 
 def client(deps: Any) -> linkedin.LinkedInClient:
+    from chalicelib.secrets import secret
+
     settings = deps.settings
     return linkedin.LinkedInClient(
         base_url=settings.linkedin_api_url,
-        token=settings.linkedin_access_token,
+        token=str(secret("LINKEDIN_ACCESS_TOKEN", settings)),
         version=settings.linkedin_api_version,
         timeout=settings.linkedin_timeout_seconds,
     )

@@ -157,7 +157,8 @@ def predictive_model_ids(deps: Deps) -> list[str]:
 
 def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Queue a training run (202 with its job id; ``GET /v1/jobs/{id}`` shows its result). Training
-    takes longer than an HTTP request may, so the work queue's function runs it."""
+    takes longer than an HTTP request may, so the training queue's function (``train_predictive``: 15
+    minutes, 1,769 MB) runs it."""
     model_id, publish = request["model_id"], bool(request["payload"].get("publish", False))
     if not valid_form_id(model_id):
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
@@ -165,7 +166,7 @@ def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     now = datetime.now(UTC)
     job_id = new_id("train")
     deps.scoring.create_job(job_id, "train", model_id, 0, 1, now)
-    deps.rescore_queue.send_json(
+    deps.training_queue.send_json(
         {"kind": "train", "job_id": job_id, "model_id": model_id, "publish": publish}
     )
     return {"status": 202, "body": {"job_id": job_id, "model_id": model_id, "publish": publish}}
@@ -194,18 +195,20 @@ def _examples_of(result: dict[str, Any]) -> int:
 
 
 def retrain_all(deps: Deps, now: datetime, model_ids: Sequence[str] | None = None) -> dict[str, Any]:
-    """The weekly retrain: each predictive model once per ISO week (a job records it), published when
-    the gate allows. A refusal (too few outcomes, the gate) is the week's answer; a run that failed
-    midway is not recorded as done, so the next delivery of the schedule tries again."""
+    """The weekly retrain: one training run per predictive model and ISO week (job
+    ``train-<model>-<year>w<week>``), queued on the training queue, whose function has the memory, the
+    time and the training layer (the schedule's own function has none of them), and published there when
+    the gate allows. A second delivery of the schedule finds the week's job and queues nothing."""
     results: dict[str, Any] = {}
     year, week, _ = now.isocalendar()
     for model_id in model_ids if model_ids is not None else predictive_model_ids(deps):
         job_id = f"train-{model_id}-{year}w{week:02d}"
-        job = deps.scoring.get_job(job_id)
-        if job is not None and job.result is not None:
-            results[model_id] = {"skipped": f"trained this week already ({job_id})"}
+        if deps.scoring.get_job(job_id) is not None:
+            results[model_id] = {"skipped": f"queued this week already ({job_id})"}
             continue
         deps.scoring.create_job(job_id, "train", model_id, 0, 1, now)
-        results[model_id] = _train_or_refusal(model_id, deps, now, publish=True)
-        deps.scoring.finish_job(job_id, results[model_id], _examples_of(results[model_id]))
+        deps.training_queue.send_json(
+            {"kind": "train", "job_id": job_id, "model_id": model_id, "publish": True}
+        )
+        results[model_id] = {"queued": job_id}
     return results

@@ -31,7 +31,7 @@ from chalicelib.domain.qualification import (
     rules_that_fire,
 )
 from chalicelib.integrations.handoff import encode, envelope
-from chalicelib.observability import count, logger
+from chalicelib.observability import correlation_id, count, logger
 from chalicelib.services import capture, scoring
 from chalicelib.services.leads import lead_view
 from chalicelib.services.retry import backoff
@@ -87,7 +87,13 @@ def load_rules(deps: Deps) -> list[QualificationRule]:
 
 def _encoded(found: list[Handoff], deps: Deps, now: datetime) -> list[tuple[str, str, str, str, str]]:
     return [
-        (h.handoff_id, h.lead_id, h.kind, h.origin, encode(envelope(h, deps.settings.stage, now)))
+        (
+            h.handoff_id,
+            h.lead_id,
+            h.kind,
+            h.origin,
+            encode(envelope(h, deps.settings.stage, now, correlation_id())),
+        )
         for h in found
     ]
 

@@ -16,8 +16,6 @@ from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
     PutError,
-    QueryError,
-    ScanError,
     TransactWriteError,
     UpdateError,
 )
@@ -34,6 +32,8 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.observability import correlation_id
+from chalicelib.store import state_index
 from chalicelib.store.records import (
     AccountRecord,
     ApiKeyRecord,
@@ -47,6 +47,7 @@ from chalicelib.store.records import (
     QuarantineRecord,
     ScoreRecord,
 )
+from chalicelib.store.state_index import state_key
 
 _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -96,6 +97,7 @@ def contact_record(contact: Contact) -> ContactRecord:
         last_interaction_at=contact.last_interaction_at,
         created_at=contact.created_at,
         updated_at=contact.updated_at,
+        correlation_id=correlation_id(),
     )
     return _versioned(record, contact.version)
 
@@ -147,6 +149,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         contact_id=lead.contact_id,
         account_id=lead.account_id,
         state=lead.state,
+        state_shard=state_key(lead.state, lead.lead_id),
         status=lead.status,
         fields=lead.fields,
         round=lead.round,
@@ -154,6 +157,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         owner=lead.owner,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
+        correlation_id=correlation_id(),
     )
     return _versioned(record, lead.version)
 
@@ -170,6 +174,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         source=interaction.source,
         recorded_at=datetime.now(tz=interaction.occurred_at.tzinfo),
         expires_at=interaction.occurred_at + timedelta(days=retention_days),
+        correlation_id=correlation_id(),
     )
 
 
@@ -221,48 +226,6 @@ def decode_cursor(
 
 #: The lead states, each a partition of the ``by_state`` index.
 LEAD_STATES = ("open", "qualified", "disqualified")
-_INDEX_KEYS = frozenset({"lead_id", "state", "created_at"})
-
-
-def _read_page(results: Any, resumed: bool) -> list[Any]:
-    try:
-        return list(results)
-    except (QueryError, ScanError) as exc:
-        if resumed and exc.cause_response_code == "ValidationException":
-            raise _BAD_CURSOR from None  # a well-formed cursor that names no place in this list
-        raise
-
-
-def _index_key(record: LeadRecord) -> dict[str, Any]:
-    return {
-        "lead_id": {"S": record.lead_id},
-        "state": {"S": record.state},
-        "created_at": {"S": LeadRecord.created_at.serialize(record.created_at)},
-    }
-
-
-def _encode_state_cursor(positions: dict[str, Any]) -> str:
-    return encode_cursor({"after": positions}) or ""
-
-
-def _decode_state_cursor(cursor: str | None) -> dict[str, Any]:
-    """Per state: ``None`` (from the newest), an index key, or ``"done"``; anything else is refused."""
-    if not cursor:
-        return dict.fromkeys(LEAD_STATES)
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        raise _BAD_CURSOR from None
-    after = data.get("after") if isinstance(data, dict) and set(data) == {"after"} else None
-    if not isinstance(after, dict) or set(after) != set(LEAD_STATES):
-        raise _BAD_CURSOR
-    for state, position in after.items():
-        if position is None or position == "done":
-            continue
-        key = decode_cursor(encode_cursor(position) if isinstance(position, dict) else "!", _INDEX_KEYS)
-        if key is None or key["state"]["S"] != state:
-            raise _BAD_CURSOR
-    return dict(after)
 
 
 def is_race(exc: TransactWriteError) -> bool:
@@ -478,63 +441,9 @@ class DynamoStore:
             if value is not None:
                 clause = attribute == value
                 condition = clause if condition is None else condition & clause
-        if where.state is None:
-            return self._leads_of_every_state(condition, limit, cursor)
-        start = decode_cursor(cursor, frozenset({"lead_id", "state", "created_at"}))
-        results = LeadRecord.by_state.query(
-            where.state,
-            filter_condition=condition,
-            limit=limit,
-            last_evaluated_key=start,
-            scan_index_forward=False,
-        )
-        items = _read_page(results, start is not None)
-        return Page(
-            items=[lead_from(r) for r in items],
-            next_cursor=encode_cursor(results.last_evaluated_key) if len(items) >= limit else None,
-        )
-
-    def _leads_of_every_state(self, condition: Condition | None, limit: int, cursor: str | None) -> Page:
-        """Every state's index pages merged by ``created_at``, newest first (no scan). The cursor holds,
-        per state, the index key of the last lead given (or ``"done"``); a state is read ``limit`` leads at
-        a time, so a page costs at most three queries more than one state's would."""
-        positions = _decode_state_cursor(cursor)
-        buffers: dict[str, list[LeadRecord]] = {state: [] for state in LEAD_STATES}
-        ahead: dict[str, dict[str, Any] | None] = {
-            state: None if position == "done" else position for state, position in positions.items()
-        }
-        more = {state: position != "done" for state, position in positions.items()}
-        given: list[LeadRecord] = []
-        while len(given) < limit:
-            for state in LEAD_STATES:
-                while not buffers[state] and more[state]:
-                    results = LeadRecord.by_state.query(
-                        state,
-                        filter_condition=condition,
-                        limit=limit,
-                        last_evaluated_key=ahead[state],
-                        scan_index_forward=False,
-                    )
-                    buffers[state].extend(_read_page(results, ahead[state] is not None))
-                    ahead[state] = results.last_evaluated_key
-                    more[state] = ahead[state] is not None
-            heads = [state for state in LEAD_STATES if buffers[state]]
-            if not heads:
-                break
-            newest = max(heads, key=lambda state: (buffers[state][0].created_at, buffers[state][0].lead_id))
-            record = buffers[newest].pop(0)
-            given.append(record)
-            positions[newest] = _index_key(record)
-        for state in LEAD_STATES:
-            if not buffers[state] and not more[state]:
-                positions[state] = "done"
-            elif not buffers[state]:
-                positions[state] = ahead[state]  # everything read was given: go on after it
-        finished = all(position == "done" for position in positions.values())
-        return Page(
-            items=[lead_from(r) for r in given],
-            next_cursor=None if finished else _encode_state_cursor(positions),
-        )
+        states = (where.state,) if where.state is not None else LEAD_STATES
+        records, next_cursor = state_index.page(tuple(states), limit, cursor, condition)
+        return Page(items=[lead_from(r) for r in records], next_cursor=next_cursor)
 
     def _leads_of_contact(self, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         """A contact's leads, newest first, from its ``lead_ids`` (consistent, no index)."""

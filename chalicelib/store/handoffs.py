@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -50,6 +51,16 @@ def _work(envelope: str) -> dict[str, Any]:
     return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
 
 
+#: The sparse index of unsent hand-offs takes a write when a hand-off is decided and one when it is
+#: sent: on one key value that would cap hand-offs near 500/s (an index partition takes ~1,000
+#: writes/s), so the value is ``pending#<n>`` over this many shards (docs/scaling.md).
+PENDING_SHARDS = 8
+
+
+def pending_key(handoff_id: str) -> str:
+    return f"pending#{int(hashlib.sha256(handoff_id.encode()).hexdigest()[:8], 16) % PENDING_SHARDS}"
+
+
 class HandoffStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -94,7 +105,7 @@ class HandoffStore:
                     origin=origin,
                     envelope=body,
                     state="pending",
-                    pending="pending",
+                    pending=pending_key(handoff_id),
                     created_at=now,
                     expires_at=now + OUTBOX_RETENTION,
                 ),
@@ -185,9 +196,17 @@ class HandoffStore:
         return True
 
     def unsent(self, older_than: datetime, limit: int) -> list[str]:
-        """Hand-offs still pending that were written before ``older_than`` (the sweeper's work)."""
-        query = HandoffRecord.by_pending.query("pending", HandoffRecord.created_at < older_than, limit=limit)
-        return [record.handoff_id for record in query]
+        """Hand-offs still pending that were written before ``older_than`` (the sweeper's work), from
+        every shard of the sparse ``by_pending`` index."""
+        found: list[str] = []
+        for shard in range(PENDING_SHARDS):
+            if len(found) >= limit:
+                break
+            query = HandoffRecord.by_pending.query(
+                f"pending#{shard}", HandoffRecord.created_at < older_than, limit=limit - len(found)
+            )
+            found += [record.handoff_id for record in query]
+        return found
 
     def get_handoff(self, handoff_id: str) -> HandoffRecord | None:
         try:

@@ -98,6 +98,7 @@ class ContactRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    correlation_id = UnicodeAttribute(null=True)
 
     by_account = ContactsByAccount()
 
@@ -116,11 +117,14 @@ class AccountRecord(Model):
 
 
 class LeadsByState(GlobalSecondaryIndex["LeadRecord"]):
+    """Leads per lifecycle state, newest first, on ``<state>#<shard>`` (see ``store/state_index.py``:
+    one partition value per state would take every new lead's write)."""
+
     class Meta:
-        index_name = "by_state"
+        index_name = "by_state_shard"
         projection = AllProjection()
 
-    state = UnicodeAttribute(hash_key=True)
+    state_shard = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -132,6 +136,8 @@ class LeadRecord(Model):
     contact_id = UnicodeAttribute()
     account_id = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="open")
+    #: ``<state>#<n>``: the key of ``by_state_shard`` (store/state_index.py).
+    state_shard = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="new")
     fields = MapAttribute[str, Any](default=dict)
     round = NumberAttribute(default=1)
@@ -140,8 +146,10 @@ class LeadRecord(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    #: The request that last wrote the lead (observability.py): the streams carry it on.
+    correlation_id = UnicodeAttribute(null=True)
 
-    by_state = LeadsByState()
+    by_state_shard = LeadsByState()
 
 
 class InteractionsByTime(LocalSecondaryIndex["InteractionRecord"]):
@@ -170,6 +178,7 @@ class InteractionRecord(Model):
     source = UnicodeAttribute(default="api")
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
 
     by_time = InteractionsByTime()
 
@@ -292,6 +301,8 @@ class ScoreRecord(Model):
     ages = BooleanAttribute(default=False)
     #: The score before this one (the trend: up, down or flat since the previous scoring).
     previous_score = NumberAttribute(null=True)
+    #: The request whose change this evaluation followed (qualification hands it on to the hand-off).
+    correlation_id = UnicodeAttribute(null=True)
 
     by_model = ScoresByModel()
     by_grade = ScoresByGrade()

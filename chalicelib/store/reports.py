@@ -1,5 +1,5 @@
-"""What the console's reports read: leads per state from the ``by_state`` index and a model's scores
-from the ``by_model_score`` index. Queries only, never a scan of a table."""
+"""What the console's reports read: leads per state from the state index (``by_state_shard``) and a
+model's scores from the ``by_model_score`` index. Queries only, never a scan of a table."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.store import state_index
 from chalicelib.store.records import LeadRecord, ScoreRecord
 
 
@@ -39,10 +40,9 @@ def leads_in_state(state: str, since: datetime | None, until: datetime | None) -
         condition = LeadRecord.created_at >= since
     elif until is not None:
         condition = LeadRecord.created_at <= until
-    results = LeadRecord.by_state.query(
+    results = state_index.newest(
         state,
         condition,
-        scan_index_forward=False,
         attributes_to_get=["lead_id", "state", "status", "fired_rules", "fields", "created_at"],
     )
     for record in results:

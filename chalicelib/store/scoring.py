@@ -3,6 +3,7 @@ rescoring jobs. Conditional writes keep each invariant in the database."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.ports import Job, ModelHead, ModelVersion, Page
 from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.observability import correlation_id
+from chalicelib.store import state_index
 from chalicelib.store.dynamo import (
     _BAD_CURSOR,
     account_from,
@@ -215,6 +218,7 @@ class ScoringStore:
             breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
             ages=ages,
             previous_score=score.previous_score,
+            correlation_id=correlation_id(),
         )
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
@@ -298,9 +302,9 @@ class ScoringStore:
         return leads, results.last_evaluated_key if len(leads) >= limit else None
 
     def leads_in_state(self, state: str, limit: int) -> list[Lead]:
-        """The newest ``limit`` leads in a lifecycle state (the ``by_state`` index), for training."""
-        query = LeadRecord.by_state.query(state, scan_index_forward=False, limit=limit, page_size=500)
-        return [lead_from(r) for r in query]
+        """The newest ``limit`` leads in a lifecycle state (the state index, its shards merged), for
+        training."""
+        return [lead_from(r) for r in itertools.islice(state_index.newest(state, page_size=500), limit)]
 
     def get_accounts(self, account_ids: Sequence[str], consistent: bool = False) -> list[Account]:
         ids = list(dict.fromkeys(account_ids))

@@ -1,6 +1,6 @@
-"""The deployment zip (``make package``: ``chalice package``, then ``infra/slim_zip.py``) is under
-5 MB, and the app in it imports and builds its adapters with only what the Lambda Python runtime adds
-(boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3)."""
+"""The deployment zip (``make package``: ``chalice package`` for python3.12 on arm64, then slimmed) is
+under 5 MB, holds no development code, and the app in it imports and builds its adapters with only
+what the Lambda Python runtime adds (boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3)."""
 
 from __future__ import annotations
 
@@ -9,76 +9,62 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
-import pytest
-
-from tests.conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "infra"))
-from slim_zip import left_out, provided_by_runtime, slim
-
-RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+from chalicelib.local.packaging import LAMBDA_RUNTIME, Packaged, left_out, provided_by_runtime
+from tests.infra.lambda_zip import native_packages, runtime_path
 
 
-@pytest.fixture(scope="module")
-def slimmed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, int]:
-    out = tmp_path_factory.mktemp("package")
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-    command = [str(Path(sys.executable).with_name("chalice")), "package", "--pkg-format", "cloudformation"]
-    subprocess.run(
-        [*command, "--merge-template", "infra/template.json", "--stage", "prod", str(out)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    before, after = slim(out / "deployment.zip")
-    return out / "deployment.zip", before, after
-
-
-def test_runtime_packages_and_unused_assets_are_left_out():
+def test_runtime_packages_unused_assets_and_development_code_are_left_out():
     assert provided_by_runtime("botocore/data/dynamodb/2012-08-10/service-2.json.gz")
     assert provided_by_runtime("boto3-1.44.5.dist-info/METADATA")
     assert provided_by_runtime("six.py")
     assert left_out("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js")
     assert left_out("chalicelib/domain/__pycache__/scoring.cpython-311.pyc")  # a checkout's, not the app's
+    assert left_out("chalicelib/local/stack.py")
+    assert left_out("chalicelib/local/cli.py")
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
         assert not left_out(kept), kept
 
 
-def test_the_deployment_zip_is_under_5_mb(slimmed: tuple[Path, int, int]):
-    path, before, after = slimmed
-    assert after < 5_000_000, f"{after / 1e6:.2f} MB (chalice package: {before / 1e6:.2f} MB)"
-    names = zipfile.ZipFile(path).namelist()
+def test_the_deployment_zip_is_under_5_mb_without_development_code(packaged_app: Packaged):
+    after = packaged_app.zip_bytes
+    assert after < 5_000_000, (
+        f"{after / 1e6:.2f} MB (chalice package: {packaged_app.zip_bytes_before_slim / 1e6:.2f} MB)"
+    )
+    names = zipfile.ZipFile(packaged_app.zip).namelist()
     assert "app.py" in names
     assert any(n.startswith("pynamodb/") for n in names)
     assert not any(n.startswith(("botocore/", "boto3/")) for n in names)
+    assert not any(n.startswith("chalicelib/local/") for n in names), "the local stack and CLI stay home"
+    assert "chalicelib/console/index.html" in names, "the console is served by the API"
 
 
-def test_the_app_imports_from_the_zip_with_the_runtime_packages_only(
-    slimmed: tuple[Path, int, int], tmp_path: Path
+def test_every_function_runs_python_3_12_on_arm64_and_the_zip_is_built_for_it(
+    packaged_app: Packaged, sam: dict[str, Any], tmp_path: Path
 ):
-    path, _, _ = slimmed
-    code = tmp_path / "task"
-    zipfile.ZipFile(path).extractall(code)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    import botocore
+    functions = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert functions
+    for function in functions:
+        assert function["Properties"]["Runtime"] == LAMBDA_RUNTIME == "python3.12"
+        assert function["Properties"]["Architectures"] == ["arm64"]
+    zipfile.ZipFile(packaged_app.zip).extractall(tmp_path)
+    # every compiled file is cpython-312 for aarch64 (native_packages asserts it)
+    assert set(native_packages(tmp_path)) == {"pydantic_core", "wrapt"}
 
-    site = Path(botocore.__file__).parents[1]
-    for name in RUNTIME:
-        (runtime / name).symlink_to(site / name)
+
+def test_the_app_imports_from_the_zip_with_the_runtime_packages_only(packaged_app: Packaged, tmp_path: Path):
+    path = runtime_path(packaged_app.zip, tmp_path)
     probe = (
         "import app, chalicelib.store.records, chalicelib.handlers.batch\n"
-        "import aws_lambda_powertools.utilities.idempotency\n"
+        "import aws_lambda_powertools.utilities.idempotency, aws_xray_sdk.core\n"
         "from chalicelib import wiring\n"
         "deps = wiring.deps()\n"
         "print(len(app.app.handler_map), type(deps.store).__name__)\n"
     )
     env = {
         "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": f"{code}:{runtime}",
+        "PYTHONPATH": os.pathsep.join(map(str, path)),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

@@ -26,7 +26,7 @@ def source(function: str) -> EventSource:
 def notes_poller(aws: Any, handler: Any) -> StreamPoller:
     """The pump's reader of the interactions stream, delivering to ``handler`` instead of the app."""
     return StreamPoller(
-        source("NoteActivity"),
+        source("InteractionsStream"),
         handler,
         100,
         aws,
@@ -52,7 +52,7 @@ def put_interactions(aws: Any, count: int) -> None:
 
 
 def test_template_declares_partial_failures_retries_bisect_and_a_failure_destination():
-    notes = source("NoteActivity")
+    notes = source("InteractionsStream")
     assert (notes.kind, notes.source, notes.on_failure) == (
         "DynamoDB",
         "InteractionsTable",
@@ -147,7 +147,7 @@ def test_stream_records_older_than_the_maximum_age_are_dead_lettered_unprocessed
         return {"batchItemFailures": []}
 
     poller = notes_poller(aws, handler)
-    later = clock.time() + (source("NoteActivity").max_record_age or 0) + 10
+    later = clock.time() + (source("InteractionsStream").max_record_age or 0) + 10
     monkeypatch.setattr(clock, "time", lambda: later)
     drain([poller])
     assert delivered == []
