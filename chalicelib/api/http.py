@@ -41,38 +41,46 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callable[[View], View]:
+def endpoint(
+    bp: Blueprint, path: str, method: str, scope: str | None, headers: dict[str, str] | None = None
+) -> Callable[[View], View]:
     """Register a route. ``scope=None`` marks a public route; every other route needs an API key
-    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope)."""
+    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope). ``headers`` go
+    on every answer of the route, errors included (the console's security headers)."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
         def handle(**path_params: str) -> Response:
             request = bp.current_request
-            try:
-                for name, value in path_params.items():
-                    if (
-                        len(value.encode()) > MAX_ID_BYTES
-                    ):  # no id is this long; DynamoDB would refuse the key
-                        raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
-                caller.set(_authorize(request, scope) if scope is not None else None)
-                return view(request, **path_params)
-            except Exception as exc:  # every client error is mapped; anything else is our fault
-                mapped = translate(exc)
-                if mapped is None:
-                    logger.exception("unhandled error", extra={"path": path, "method": method})
-                    return json_response(
-                        500, error_body("internal_error", "something went wrong on our side")
-                    )
-                status, body, headers = mapped
-                return json_response(status, body, headers)
-            finally:
-                flush()
+            response = _answer(view, request, path_params, scope, path, method)
+            if headers:
+                response.headers = {**headers, **response.headers}
+            return response
 
         bp.route(path, methods=[method], content_types=["*/*"])(handle)
         return handle
 
     return register
+
+
+def _answer(
+    view: View, request: Request, path_params: dict[str, str], scope: str | None, path: str, method: str
+) -> Response:
+    try:
+        for name, value in path_params.items():
+            if len(value.encode()) > MAX_ID_BYTES:  # no id is this long; DynamoDB would refuse the key
+                raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
+        caller.set(_authorize(request, scope) if scope is not None else None)
+        return view(request, **path_params)
+    except Exception as exc:  # every client error is mapped; anything else is our fault
+        mapped = translate(exc)
+        if mapped is None:
+            logger.exception("unhandled error", extra={"path": path, "method": method})
+            return json_response(500, error_body("internal_error", "something went wrong on our side"))
+        status, body, headers = mapped
+        return json_response(status, body, headers)
+    finally:
+        flush()
 
 
 #: The API key of the request being handled (``None`` on public routes).

@@ -125,6 +125,7 @@ def import_file(
     from rich.table import Table
 
     from chalicelib.local import importer
+    from chalicelib.local.terminal import markup_safe
 
     mapping = _read_mapping(mapping_file) if mapping_file else None
     options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
@@ -132,9 +133,9 @@ def import_file(
     try:
         import_id = importer.start(api_url, api_key, path, mapping, options)
     except importer.ImportRefused as refused:
-        console.print(f"[red]refused[/red] {refused}")
+        console.print(f"[red]refused[/red] {markup_safe(refused)}")
         for field in (refused.answer.get("error", {}).get("fields") or [])[:20]:
-            console.print(f"  {field['field']}: {field['message']}")
+            console.print(f"  {markup_safe(field['field'])}: {markup_safe(field['message'])}")
         raise SystemExit(1) from None
     console.print(f"import [bold]{import_id}[/bold]")
     if not wait:
@@ -161,9 +162,9 @@ def import_file(
     console.print(table)
     for error in final.get("errors", [])[:10]:
         details = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
-        console.print(f"  row {error['row']} (line {error['line']}): {details}")
+        console.print(f"  row {error['row']} (line {error['line']}): {markup_safe(details)}")
     if final["status"] == "failed":
-        console.print(f"[red]failed[/red]: {final.get('error', {}).get('message')}")
+        console.print(f"[red]failed[/red]: {markup_safe(final.get('error', {}).get('message'))}")
         raise SystemExit(1)
 
 
@@ -196,12 +197,17 @@ def _sqs(endpoint_url: str | None) -> object:
 def tail(queue_url: str, endpoint_url: str | None, follow: bool) -> None:
     """Print each hand-off and delete it once printed (a stand-in for a sales system)."""
     from chalicelib.integrations.handoff_consumer import consume, summary
+    from chalicelib.local.terminal import printable
 
     sqs = _sqs(endpoint_url)
     seen: set[str] = set()
     while True:
         consume(
-            sqs, queue_url, lambda event: click.echo(summary(event)), seen, wait_seconds=5 if follow else 1
+            sqs,
+            queue_url,
+            lambda event: click.echo(printable(summary(event))),  # subjects hold what visitors typed
+            seen,
+            wait_seconds=5 if follow else 1,
         )
         if not follow:
             return

@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode
 import click
 
 from chalicelib.local import http
+from chalicelib.local.terminal import markup_safe, printable
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ class ApiRefused(click.ClickException):
         text = f"{method} {path}: {status} {error.get('code', '')} {error.get('message', answer)}".rstrip()
         for field in error.get("fields") or []:
             text += f"\n  {field.get('field')}: {field.get('message')}"
-        super().__init__(text)
+        super().__init__(printable(text).replace("\\n  ", "\n  "))  # messages quote what was sent
         self.status = status
         self.answer = answer
 
@@ -358,8 +359,10 @@ def list_leads(api: Api, as_json: bool, **filters: Any) -> None:
             lead["status"],
             lead.get("topic") or "",
             lead.get("source") or "",
+            *([str(lead.get("score", ""))] if scored else []),
+            lead["created_at"],
         ]
-        table.add_row(*row, *([str(lead.get("score", ""))] if scored else []), lead["created_at"])
+        table.add_row(*(markup_safe(cell) for cell in row))
     out = console()
     out.print(table)
     if page.get("next_cursor"):
@@ -369,10 +372,11 @@ def list_leads(api: Api, as_json: bool, **filters: Any) -> None:
 def _facts(title: str, pairs: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, show_header=False, title_justify="left", box=None)
+    table = Table(title=markup_safe(title), show_header=False, title_justify="left", box=None)
     for key, value in pairs.items():
         if value not in (None, "", {}, []):
-            table.add_row(f"[dim]{key}[/dim]", value if isinstance(value, str) else json.dumps(value))
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            table.add_row(f"[dim]{markup_safe(key)}[/dim]", markup_safe(shown))
     return table
 
 
@@ -387,10 +391,11 @@ def breakdown_table(score: dict[str, Any]) -> Any:
     total = 0.0
     for line in score["breakdown"]:
         total += line["points"]
-        name = line["rule_id"] + (
-            f" [dim]({line['kind']})[/dim]" if line.get("kind") not in (None, "factor") else ""
+        name = markup_safe(line["rule_id"]) + (
+            f" [dim]({markup_safe(line['kind'])})[/dim]" if line.get("kind") not in (None, "factor") else ""
         )
-        table.add_row(name, _points(line["points"]), ", ".join(line.get("interaction_ids", [])))
+        ids = ", ".join(line.get("interaction_ids", []))
+        table.add_row(name, _points(line["points"]), markup_safe(ids))
     table.columns[0].footer = "sum"
     table.columns[1].footer = _points(total)
     table.columns[1].justify = "right"
@@ -447,7 +452,8 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
         table = Table("at", "kind", "what", title="timeline (newest first)", title_justify="left")
         for entry in entries[:20]:
             rest = {k: v for k, v in entry.items() if k not in ("at", "kind")}
-            table.add_row(entry["at"], entry["kind"], json.dumps(rest, separators=(", ", ": "))[:120])
+            what = json.dumps(rest, separators=(", ", ": "), ensure_ascii=False)[:120]
+            table.add_row(markup_safe(entry["at"]), markup_safe(entry["kind"]), markup_safe(what))
         out.print(table)
 
 
