@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     )
     captcha_timeout_seconds: float = Field(3.0, alias="CAPTCHA_TIMEOUT_SECONDS")
 
+    #: The deployment's key (signs cursors, peppers erasure tombstones); in AWS from Secrets Manager.
+    #: Unset: a random key is created once in the identity table (``chalicelib/store/secrets.py``).
+    leadflow_secret: str = Field("", alias="LEADFLOW_SECRET", repr=False)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

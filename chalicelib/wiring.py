@@ -43,7 +43,7 @@ def deps() -> Deps:
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
     from chalicelib.settings import get_settings
-    from chalicelib.store import records
+    from chalicelib.store import records, secrets
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.imports import ImportStore
@@ -56,6 +56,7 @@ def deps() -> Deps:
         settings.region,
         settings.aws_endpoint_url,
     )
+    secrets.configure(settings.leadflow_secret)
     connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
     boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
     return Deps(

@@ -16,7 +16,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.errors import ApiError
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, json_response, query
 from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)
@@ -92,13 +92,14 @@ def capture_script(request: Request) -> Response:
 def funnel(request: Request) -> Response:
     from chalicelib.services import reports
 
-    return json_response(200, reports.funnel(dict(request.query_params or {}), wiring.deps()))
+    return json_response(200, reports.funnel(query(request), wiring.deps()))
 
 
 @endpoint(bp, "/v1/reports/scores/{model_id}", "GET", scope="sales")
 def score_distribution(request: Request, model_id: str) -> Response:
-    if request.query_params:
-        raise ApiError("this report takes no parameters", next(iter(request.query_params)))
+    params = query(request)
+    if params:
+        raise ApiError("this report takes no parameters", next(iter(params)))
     from chalicelib.services import reports
 
     return json_response(200, reports.distribution(model_id))

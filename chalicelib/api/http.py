@@ -1,4 +1,11 @@
-"""The shared shape of every route: key check, body reading, error mapping, metrics flush."""
+"""The shared shape of every route: key check, request reading, error mapping, metrics flush.
+
+Reading a request is done here and only here, strictly, so no route needs its own defences: JSON
+bodies through :mod:`chalicelib.domain.jsontext` (no ``NaN``/``Infinity``, lone surrogates, duplicate
+keys or nesting past 32 levels: 400 naming the field), query parameters through :func:`query` (each
+at most once, text without control characters), path ids by :func:`endpoint` (not empty, not longer
+than DynamoDB keys allow, text without control characters). Cursors are signed where they are made
+(``store/dynamo.py``)."""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from chalicelib.api.errors import (
     error_body,
     translate,
 )
+from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
 from chalicelib.observability import flush, logger
 
@@ -68,8 +76,7 @@ def _answer(
 ) -> Response:
     try:
         for name, value in path_params.items():
-            if len(value.encode()) > MAX_ID_BYTES:  # no id is this long; DynamoDB would refuse the key
-                raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
+            _check_path_id(name, value)
         caller.set(_authorize(request, scope) if scope is not None else None)
         return view(request, **path_params)
     except Exception as exc:  # every client error is mapped; anything else is our fault
@@ -81,6 +88,46 @@ def _answer(
         return json_response(status, body, headers)
     finally:
         flush()
+
+
+def _check_path_id(name: str, value: str) -> None:
+    if not value.strip():
+        raise ApiError(f"{name} must not be empty", name)
+    if not _is_text(value):
+        raise ApiError(f"{name} must be text without control characters", name)
+    if len(value.encode()) > MAX_ID_BYTES:  # no id is this long; DynamoDB would refuse the key
+        raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
+
+
+def _is_text(value: str) -> bool:
+    """Encodable (no lone surrogates) and without control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return value.isprintable() or all(c.isprintable() or c in "\t" for c in value)
+
+
+def query(request: Request) -> dict[str, str]:
+    """The query parameters, each given at most once (a repeated one is ambiguous: 400 naming it) and
+    text without control characters."""
+    params: Any = request.query_params or {}
+    found: dict[str, str] = {}
+    for name in params:
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if not _is_text(name):
+            raise ApiError("query parameter names must be text", "query")
+        if len(values) > 1:
+            raise ApiError(f"{name} is given {len(values)} times; give it once", name)
+        if not _is_text(values[0]):
+            raise ApiError(f"{name} must be text without control characters", name)
+        found[name] = values[0]
+    return found
+
+
+def json_parameter(value: str, name: str) -> Any:
+    """JSON given in a query parameter (``?mapping=``), read as strictly as a body."""
+    return jsontext.loads(value, name)
 
 
 #: The API key of the request being handled (``None`` on public routes).
@@ -113,12 +160,7 @@ def raw_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 
 
 def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"the body is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise MalformedBody("the body is nested too deeply") from None
+    return jsontext.loads(raw, "body")
 
 
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response, read_json
+from chalicelib.api.http import endpoint, json_response, query, read_json
 
 bp = Blueprint(__name__)
 
@@ -23,7 +23,7 @@ def _service() -> Any:
 
 @endpoint(bp, "/v1/duplicates", "GET", scope="admin")
 def list_duplicates(request: Request) -> Response:
-    params = dict(request.query_params or {})
+    params = query(request)
     return json_response(200, _service().list_duplicates(params, wiring.deps(), wiring.identity()))
 
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import MAX_BODY_BYTES, endpoint, json_response, parse_json_bytes, raw_body, read_json
+from chalicelib.api.http import (
+    MAX_BODY_BYTES,
+    endpoint,
+    json_response,
+    parse_json_bytes,
+    query,
+    raw_body,
+    read_json,
+)
 
 bp = Blueprint(__name__)
 
@@ -73,7 +81,7 @@ def deliver(request: Request, source: str) -> Response:
 def linkedin_challenge(request: Request) -> Response:
     from chalicelib.services import linkedin
 
-    params: dict[str, str] = dict(request.query_params or {})
+    params: dict[str, str] = query(request)
     code = params.get("challengeCode")
     return json_response(200, linkedin.challenge(code))
 

@@ -14,6 +14,7 @@ from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     IMPLIED_TYPES,
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     FieldType,
     InvalidValue,
     normalise_value,
@@ -54,6 +55,8 @@ def _section(entity_values: Any, entity: str, errors: list[FieldError], region: 
             parse_path(path)
             if path in MANAGED_FIELDS:
                 raise InvalidValue("is managed by Leadflow and cannot be set by a capture")
+            if path in RESERVED_FIELDS:
+                raise InvalidValue("is reserved: Leadflow keeps it itself; a capture cannot set it")
             kind: FieldType = IMPLIED_TYPES.get(path, "string")
             if kind == "string" and isinstance(raw, bool | int | float):
                 kind = "boolean" if isinstance(raw, bool) else "number"

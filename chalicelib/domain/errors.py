@@ -76,3 +76,9 @@ class Replayed(NotAuthentic):
     """A signed delivery that was received before: a replay, refused like a forgery (401)."""
 
     code = "replayed"
+
+
+class MalformedInput(DomainError):
+    """Text that is not acceptable input at all (not JSON, not finite, not text, too deep): 400."""
+
+    code = "malformed_body"

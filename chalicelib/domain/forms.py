@@ -18,6 +18,7 @@ from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     IMPLIED_TYPES,
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     FieldType,
     InvalidValue,
     normalise_value,
@@ -64,6 +65,8 @@ class FormField(BaseModel):
             raise ValueError(str(exc)) from None
         if value in MANAGED_FIELDS:
             raise ValueError(f"{value} is managed by Leadflow; a form cannot set it")
+        if value in RESERVED_FIELDS:
+            raise ValueError(f"{value} is reserved: Leadflow keeps it itself; a form cannot set it")
         return value
 
     @model_validator(mode="after")

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError
-from chalicelib.domain.fields import ENTITIES
+from chalicelib.domain.fields import ENTITIES, KEPT_IN_FIELDS, RESERVED_FIELDS
 from chalicelib.domain.interactions import KNOWN_TYPES
 
 OPERATORS = (
@@ -340,19 +340,46 @@ class Extra(Condition):
 # ---------------------------------------------------------------- compiling
 
 
+#: Paths that read an entity's own attribute (``fields.RESERVED_NAMES``): a custom field stored
+#: under such a name (before names were reserved) is never read in its place.
+_OWN = {
+    "lead": {
+        "state": "state",
+        "status": "status",
+        "owner": "owner",
+        "lead_id": "lead_id",
+        "contact_id": "contact_id",
+        "account_id": "account_id",
+        "round": "round",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    },
+    "contact": {
+        "consent": "consent",
+        "marketing_only": "marketing_only",
+        "contact_id": "contact_id",
+        "account_id": "account_id",
+        "last_interaction_at": "last_interaction_at",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    },
+    "account": {"account_id": "account_id", "created_at": "created_at", "updated_at": "updated_at"},
+}
+
+
 def entity_getter(path: str) -> Callable[[Facts], Any]:
     entity, name = path.split(".", 1)
-    if entity == "lead":
-        if name == "state":
-            return lambda f: f.lead.state if f.lead else None
-        if name == "status":
-            return lambda f: f.lead.status if f.lead else None
-        return lambda f: f.lead.fields.get(name) if f.lead else None
-    if entity == "contact":
-        if name == "consent":
-            return lambda f: f.contact.consent if f.contact else None
-        return lambda f: f.contact.fields.get(name) if f.contact else None
-    return lambda f: f.account.fields.get(name) if f.account else None
+    pick: Callable[[Facts], Any] = {
+        "lead": lambda f: f.lead,
+        "contact": lambda f: f.contact,
+        "account": lambda f: f.account,
+    }[entity]
+    own = _OWN[entity].get(name)
+    if own is not None:
+        return lambda f: getattr(pick(f), own, None) if pick(f) is not None else None
+    if f"{entity}.{name}" in RESERVED_FIELDS and f"{entity}.{name}" not in KEPT_IN_FIELDS:
+        return lambda _facts: None  # kept by Leadflow elsewhere (scores, history): not a field
+    return lambda f: pick(f).fields.get(name) if pick(f) is not None else None
 
 
 def property_getter(path: str) -> Callable[[dict[str, Any]], Any]:

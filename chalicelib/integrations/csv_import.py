@@ -30,6 +30,7 @@ from chalicelib.domain.consent import ConsentLevel
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     STANDARD_FIELDS,
     FieldType,
     InvalidValue,
@@ -467,7 +468,11 @@ class _Resolution:
             slug = f"col_{slug}"
         base = slug[:60].rstrip("_")
         name, suffix = base, 2
-        while name in STANDARD_FIELDS["contact"] or f"contact.{name}" in self.taken:
+        while (
+            name in STANDARD_FIELDS["contact"]
+            or f"contact.{name}" in RESERVED_FIELDS
+            or f"contact.{name}" in self.taken
+        ):
             name, suffix = f"{base}_{suffix}", suffix + 1
         return f"contact.{name}"
 
@@ -491,6 +496,8 @@ def _target_problem(column: ImportColumn) -> str | None:
         return f"{target!r} is not a target: use {_TARGETS_HELP}"
     if target in MANAGED_FIELDS:
         return f"{target} is managed by Leadflow; an import cannot set it"
+    if target in RESERVED_FIELDS:
+        return f"{target} is reserved: Leadflow keeps it itself; an import cannot set it"
     if target == "lead.source":
         return "the import sets lead.source itself (see source); map a source column to lead.origin_source"
     return None

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain import jsontext
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
@@ -36,10 +37,7 @@ def mapping_from(params: dict[str, str]) -> ImportMapping:
     ``topic``, ``campaign``, ``consent``) fill what the JSON mapping leaves out."""
     spec: dict[str, Any] = {}
     if params.get("mapping"):
-        try:
-            spec = json.loads(params["mapping"])
-        except ValueError:
-            raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")]) from None
+        spec = jsontext.loads(params["mapping"], "mapping")  # 400 naming the field, as a body would
         if not isinstance(spec, dict):
             raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")])
     for name in ("source", "topic", "campaign", "consent"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -25,15 +26,23 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, FieldError, ValidationFailed
+from chalicelib.domain.errors import (
+    AlreadyReceived,
+    ConcurrentUpdate,
+    FieldError,
+    MalformedInput,
+    ValidationFailed,
+)
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.store import secrets
 from chalicelib.store.records import (
     AccountRecord,
     ApiKeyRecord,
@@ -189,24 +198,47 @@ def interaction_from(record: InteractionRecord) -> Interaction:
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """The last key read, as an opaque cursor: base64url JSON and its signature (the deployment key),
+    so a cursor the API did not hand out is refused before it reaches DynamoDB."""
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    data = json.dumps(key, separators=(",", ":")).encode()
+    return f"{_b64(data)}.{_b64(secrets.mac('cursor', data)[:16])}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 _NUMBER = re.compile(r"-?[0-9]{1,38}(\.[0-9]{1,38})?")
 _BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2800}\.[A-Za-z0-9_-]{22}")
 
 
 def decode_cursor(
     cursor: str | None, keys: frozenset[str], numbers: frozenset[str] | set[str] = frozenset({"offset"})
 ) -> dict[str, Any] | None:
-    """A cursor is the last key read, as this API encoded it; anything else is refused, never sent on."""
+    """A cursor is the last key read, as this API encoded and signed it; anything else is refused
+    (422 naming ``cursor``), never sent on."""
     if not cursor:
         return None
+    if not _CURSOR.fullmatch(cursor):
+        raise _BAD_CURSOR
+    encoded, signature = cursor.split(".")
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raw = _unb64(encoded)
+        genuine = hmac.compare_digest(_unb64(signature), secrets.mac("cursor", raw)[:16])
+    except (binascii.Error, ValueError):
+        raise _BAD_CURSOR from None
+    if not genuine:
+        raise _BAD_CURSOR
+    try:
+        data = jsontext.loads(raw, "cursor")
+    except MalformedInput:
         raise _BAD_CURSOR from None
     if not isinstance(data, dict) or set(data) != keys:
         raise _BAD_CURSOR

@@ -111,10 +111,10 @@ def test_conditional_updates_are_atomic_under_threads_like_dynamodb(
                 time.sleep(0.02)  # another thread's request runs here unless requests are serialised
                 return held
 
-            op.expr = slow_check
+            op.expr = slow_check  # type: ignore[method-assign]
             return op
 
-        parser.parse = slow_parse
+        parser.parse = slow_parse  # type: ignore[method-assign]
         return parser
 
     monkeypatch.setattr(dynamo_models, "create_condition_expression_parser", slow_parser)
