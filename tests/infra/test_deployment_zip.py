@@ -42,6 +42,7 @@ def test_runtime_packages_and_unused_assets_are_left_out():
     assert provided_by_runtime("boto3-1.44.5.dist-info/METADATA")
     assert provided_by_runtime("six.py")
     assert left_out("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js")
+    assert left_out("dns/resolver.py") and left_out("dnspython-2.9.2.dist-info/METADATA")
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
         assert not left_out(kept), kept
 
@@ -73,6 +74,10 @@ def test_the_app_imports_from_the_zip_with_the_runtime_packages_only(
         "import aws_lambda_powertools.utilities.idempotency\n"
         "from chalicelib import wiring\n"
         "deps = wiring.deps()\n"
+        "from chalicelib.domain.fields import normalise_email\n"  # without dnspython
+        "from chalicelib.domain.rules import LinearPattern\n"  # RE2's compiled core, from the zip
+        "assert normalise_email('Ada@Example.org') == 'ada@example.org'\n"
+        "assert LinearPattern('(a+)+$').search('a' * 30 + '!') is False\n"
         "print(len(app.app.handler_map), type(deps.store).__name__)\n"
     )
     env = {
