@@ -2,8 +2,10 @@
 
 - **Rate limits** (before the body is read): a token bucket per source IP (``ip#<ip>``, API Gateway's
   ``requestContext.identity.sourceIp``, never a header the client writes) and per form (``form#<id>``;
-  the form's ``rate_limit`` or the settings' default); webhooks per source IP and source
-  (``hook#<ip>#<source>``). Refused: 429 ``rate_limited`` with ``Retry-After`` in seconds, nothing
+  the form's ``rate_limit`` or the settings' default); webhook deliveries per source IP
+  (``hook#<ip>``, taken only once the source is known to exist: nothing is stored about made-up
+  source names, and rotating the name does not reset the limit); LinkedIn notifications per source IP
+  (``linkedin#<ip>``). Refused: 429 ``rate_limited`` with ``Retry-After`` in seconds, nothing
   stored. A limiter that cannot reach its table lets the request through (lead capture matters more
   than the limit) and counts ``RateLimiterUnavailable``.
 - **Screening** (inside the replay-safe submission, so a retry with the same key gets the first
@@ -102,9 +104,16 @@ def limit_submission(request: Request, form_id: str, form: FormDefinition, setti
     )
 
 
-def limit_webhook(request: Request, source: str, settings: Settings) -> None:
+def limit_webhook(request: Request, settings: Settings) -> None:
+    """One token from the caller's webhook bucket (per source IP, whatever the source it names)."""
     limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
-    _take(settings, [(f"hook#{source_ip(request)}#{source}", limit)])
+    _take(settings, [(f"hook#{source_ip(request)}", limit)])
+
+
+def limit_linkedin(request: Request, settings: Settings) -> None:
+    """LinkedIn's notifications share the webhook limit, in a bucket of their own per source IP."""
+    limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
+    _take(settings, [(f"linkedin#{source_ip(request)}", limit)])
 
 
 # ---------------------------------------------------------------- screening a submission
@@ -187,7 +196,9 @@ def quarantined(form_id: str, reason: str, submitted: dict[str, Any], deps: Any)
     logger.info(
         "submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id, "reason": reason}
     )
-    return {"status": 202, "body": {"accepted": True}}
+    from chalicelib.services.capture import quarantine_answer
+
+    return quarantine_answer(quarantine_id, reason)
 
 
 def screen_submission(request: dict[str, Any], deps: Any) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from chalicelib import wiring
 from chalicelib.api import abuse
 from chalicelib.api.errors import Forbidden, translate
 from chalicelib.api.http import (
+    authorize_if_keyed,
     body_digest,
     endpoint,
     idempotency_key,
@@ -74,16 +75,30 @@ def preflight(request: Request, form_id: str) -> Response:
     return Response(body="", status_code=204, headers=headers)
 
 
+def public_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous visitor is told: that the submission was taken, never whether the person was
+    known (no ``contact_created``, no stable contact or account id: that was an enumeration oracle)."""
+    return {"submission_id": body["submission_id"], "status": "accepted"}
+
+
 @endpoint(bp, "/v1/forms/{form_id}/submissions", "POST", scope=None)
 def submit(request: Request, form_id: str) -> Response:
+    """Public. A caller that sends an ingest key (a server posting a form) gets the full capture
+    answer; everyone else gets :func:`public_answer`."""
     cors = _cors(request, form_id)
     try:
+        keyed = authorize_if_keyed(request, "ingest") is not None
         deps = wiring.deps()
         abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps.settings)
         fields = read_fields(request)
         key = idempotency_key(request) or body_digest(fields)
         response = replay_safe(
-            bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields}
+            bp,
+            "submit_form",
+            _submit,
+            f"{form_id}:{key}",
+            {"form_id": form_id, "payload": fields},
+            view=None if keyed else public_answer,
         )
     except Exception as exc:
         # a page on an allowed origin must be able to read the field errors, so they carry CORS too

@@ -201,16 +201,26 @@ def body_digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def authorize_if_keyed(request: Request, scope: str) -> ApiKey | None:
+    """On a public route: the caller's key when one is sent (checked like on any route: 401 wrong,
+    403 without ``scope``), ``None`` for an anonymous caller."""
+    key = _authorize(request, scope) if request.headers.get("x-api-key") is not None else None
+    caller.set(key)
+    return key
+
+
 def replay_safe(
     bp: Blueprint,
     operation: str,
     function: Callable[[dict[str, Any]], dict[str, Any]],
     key: str | None,
     request: dict[str, Any],
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Response:
     """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
     ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again. Keys are
-    kept apart per API key, so two integrations choosing the same key never see each other's answer."""
+    kept apart per API key, so two integrations choosing the same key never see each other's answer.
+    ``view`` shapes the body shown (the full answer is what is kept for a replay)."""
     from chalicelib import wiring
 
     if key is None:
@@ -224,7 +234,8 @@ def replay_safe(
         if context is not None and config is not None and hasattr(context, "get_remaining_time_in_millis"):
             config.register_lambda_context(context)
         result = call(request={**request, "key": f"{operation}:{key}"})
-    return json_response(result["status"], result["body"], result.get("headers"))
+    body = view(result["body"]) if view is not None else result["body"]
+    return json_response(result["status"], body, result.get("headers"))
 
 
 def idempotency_key(request: Request) -> str | None:

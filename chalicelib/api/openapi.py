@@ -135,7 +135,11 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "POST /v1/forms/{form_id}/submissions": {
         "scope": None,
-        "summary": "a landing page posts a form (quarantined suspected spam answers 202)",
+        "optional_key": "ingest",
+        "summary": (
+            "a landing page posts a form: 201 {submission_id, status}, nothing about the person (suspected"
+            " spam kept for review: 202, the same body); a caller with an ingest key gets the full capture"
+        ),
         "body": SUBMISSION,
         "media": ["application/json", "application/x-www-form-urlencoded"],
         "ok": ["201", "202"],
@@ -178,8 +182,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "GET /v1/contacts": {
         "scope": "admin",
-        "summary": "list contacts",
-        "query": ["marketing_only", "limit", "cursor"],
+        "summary": "list contacts, or find one by email",
+        "query": ["marketing_only", "limit", "cursor", "email"],
         "ok": ["200"],
     },
     "GET /v1/contacts/{contact_id}": {"scope": "admin", "summary": "a contact with its leads", "ok": ["200"]},
@@ -267,9 +271,12 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "POST /v1/webhooks/{source}": {
         "scope": None,
-        "summary": "a signed lead webhook (X-Leadflow-Delivery, -Timestamp, -Signature)",
+        "summary": (
+            "a signed lead webhook, Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature ="
+            " v1,<base64 HMAC-SHA256 of id.timestamp.body>): 201 {delivery_id, status}"
+        ),
         "body": _OBJECT,
-        "headers": ["X-Leadflow-Delivery", "X-Leadflow-Timestamp", "X-Leadflow-Signature"],
+        "headers": ["webhook-id", "webhook-timestamp", "webhook-signature"],
         "ok": ["201"],
     },
     "GET /v1/webhooks/linkedin": {
@@ -436,7 +443,9 @@ def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
         "summary": spec["summary"],
         "parameters": parameters,
         "responses": responses,
-        "security": [{"apiKey": []}] if spec["scope"] else [],
+        "security": [{"apiKey": []}]
+        if spec["scope"]
+        else ([{}, {"apiKey": []}] if "optional_key" in spec else []),
         "x-scope": spec["scope"] or "public",
     }
     if "body" in spec:

@@ -67,9 +67,10 @@ def deliver(request: Request, source: str) -> Response:
     from chalicelib.services import webhooks
 
     deps = _deps()
-    abuse.limit_webhook(request, source, deps.settings)
     body = raw_body(request, MAX_BODY_BYTES)
-    integration, delivery_id = webhooks.authenticate(source, dict(request.headers), body, deps)
+    integration, delivery_id = webhooks.authenticate(
+        source, dict(request.headers), body, deps, lambda: abuse.limit_webhook(request, deps.settings)
+    )
     payload = parse_json_bytes(request, body)
     return json_response(201, webhooks.ingest(source, integration, delivery_id, payload, deps))
 
@@ -88,10 +89,13 @@ def linkedin_challenge(request: Request) -> Response:
 
 @endpoint(bp, "/v1/webhooks/linkedin", "POST", scope=None)
 def linkedin_notification(request: Request) -> Response:
+    from chalicelib.api import abuse
     from chalicelib.services import linkedin
 
+    deps = _deps()
+    abuse.limit_linkedin(request, deps.settings)
     body = raw_body(request, MAX_BODY_BYTES)
-    return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), _deps()))
+    return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), deps))
 
 
 @endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "PUT", scope="admin")

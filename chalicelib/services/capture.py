@@ -150,12 +150,20 @@ def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         quarantine_id = deps.store.quarantine(form_id, "honeypot", submitted, datetime.now(UTC))
         count("SubmissionRejected")
         logger.info("submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id})
-        return {"status": 202, "body": {"accepted": True}}
+        return quarantine_answer(quarantine_id, "honeypot")
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
     result = capture(submission, deps, Received(submission_id, properties={"form_id": form_id}))
     count("FormSubmitted")
-    return {"status": 201, "body": {"submission_id": submission_id, **result.as_dict()}}
+    return {"status": 201, "body": {"submission_id": submission_id, "status": "accepted", **result.as_dict()}}
+
+
+def quarantine_answer(quarantine_id: str, reason: str) -> dict[str, Any]:
+    """202: kept aside for review. The public view of it is the same as an accepted submission's."""
+    return {
+        "status": 202,
+        "body": {"submission_id": quarantine_id, "status": "quarantined", "reason": reason},
+    }
 
 
 def create_lead(request: dict[str, Any], deps: Deps) -> dict[str, Any]:

@@ -411,6 +411,40 @@ class DynamoStore:
             raise
         return True
 
+    #: A notice claimed but never marked done (its request died before queuing) can be claimed again
+    #: after this long; until then a concurrent repeat is acknowledged without queuing.
+    NOTICE_STALE = timedelta(seconds=60)
+
+    def claim_notice(self, key: str, now: datetime) -> bool:
+        """Claim the right to queue the work of a provider notification (``notice#...``): ``True`` for
+        the first arrival, or when an earlier claim was left unfinished for :attr:`NOTICE_STALE`."""
+        fresh = KeyRecord(key, owner_id="-", created_at=now, detail=json.dumps({"queued": False}))
+        try:
+            fresh.save(condition=KeyRecord.key.does_not_exist())
+            return True
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        try:
+            held = KeyRecord.get(key, consistent_read=True)
+        except DoesNotExist:
+            return self.claim_notice(key, now)
+        if json.loads(held.detail or "{}").get("queued") or held.created_at > now - self.NOTICE_STALE:
+            return False
+        try:  # the earlier request died between claiming and queuing: take its claim over
+            fresh.save(condition=KeyRecord.created_at == held.created_at)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def notice_done(self, key: str) -> None:
+        KeyRecord(key).update(actions=[KeyRecord.detail.set(json.dumps({"queued": True}))])
+
+    def release_notice(self, key: str) -> None:
+        KeyRecord(key).delete()
+
     def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None:
         KeyRecord(
             key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
@@ -515,6 +549,14 @@ class DynamoStore:
         items = [contact_from(r) for r in results]
         more = len(items) >= limit and results.last_evaluated_key
         return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
+
+    def contact_by_email(self, email: str) -> Contact | None:
+        """The contact whose (normalised) email claim this is."""
+        try:
+            owner = KeyRecord.get(contact_key(email), consistent_read=True).owner_id
+        except DoesNotExist:
+            return None
+        return self.get_contact(owner)
 
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         ids = list(dict.fromkeys(contact_ids))

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.api.console import STATIC_DIR
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, post_json, put_json, submit_as_server
 from tests.integration.test_handoff import MODEL, RULE, make_ready
 from tests.integration.test_scoring import publish
 
@@ -25,8 +25,8 @@ def mql(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
         == 201
     )
     ada = make_ready(client, admin_key, pump)
-    grace = post_json(
-        client, f"/v1/forms/{FORM}/submissions", {"email": "grace@navy.example.mil", "topic": "Support"}
+    grace = submit_as_server(
+        client, {"email": "grace@navy.example.mil", "topic": "Support"}, admin_key
     ).json_body
     pump.drain()
     return {"ada": ada, "grace": grace}

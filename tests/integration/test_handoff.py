@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, post_json, put_json, submit_as_server
 from tests.integration.test_scoring import ADA, publish
 
 MODEL = load_event("models/b2b_default.json")
@@ -55,7 +55,7 @@ def ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
 
 def make_ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
     """Submit Ada's form, then five clicks and two pricing visits (the model and rules are in place)."""
-    created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
+    created = submit_as_server(client, ADA, admin_key).json_body
     items = [
         {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
         for n in range(5)

@@ -24,7 +24,9 @@ def contact_facts(title: str) -> Facts:
 
 @pytest.mark.parametrize("pattern", [r"(a+)+$", r"(a|aa)+$", r"(a*)*b", r"^(\w+\s?)*$"])
 def test_a_catastrophic_pattern_on_a_long_title_takes_bounded_time(pattern: str):
-    condition = Compiler().condition({"field": "contact.job_title", "op": "matches", "value": pattern}, "when")
+    condition = Compiler().condition(
+        {"field": "contact.job_title", "op": "matches", "value": pattern}, "when"
+    )
     assert condition is not None
     title = "a" * 25 + "!"  # about 9 s in Python's backtracking engine (issue 15)
     started = time.perf_counter()
@@ -44,7 +46,9 @@ def test_ordinary_patterns_still_match_as_before():
     assert senior.test(contact_facts("Head of Sales"))[0]
     assert senior.test(contact_facts("VP Engineering"))[0]
     assert not senior.test(contact_facts("Headhunter"))[0]
-    unicode = Compiler().condition({"field": "contact.job_title", "op": "matches", "value": r"^Zoë\s\pL+$"}, "when")
+    unicode = Compiler().condition(
+        {"field": "contact.job_title", "op": "matches", "value": r"^Zoë\s\pL+$"}, "when"
+    )
     assert unicode is not None and unicode.test(contact_facts("Zoë Ørsted"))[0]
 
 
@@ -52,7 +56,13 @@ def test_ordinary_patterns_still_match_as_before():
 def test_patterns_without_a_linear_time_match_are_refused_on_save(pattern: str):
     model = {
         "name": "m",
-        "rules": [{"id": "r", "points": 5, "when": {"field": "contact.job_title", "op": "matches", "value": pattern}}],
+        "rules": [
+            {
+                "id": "r",
+                "points": 5,
+                "when": {"field": "contact.job_title", "op": "matches", "value": pattern},
+            }
+        ],
     }
     with pytest.raises(ValidationFailed) as refused:
         parse_model("m", 1, model)
