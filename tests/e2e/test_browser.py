@@ -210,7 +210,7 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     assert int(body.split("_fill_ms=")[1].split("&")[0]) > 0
 
     assert set(answer) == {"submission_id", "status"}, "the page is told nothing about the person"
-    status, found = call(
+    _, found = call(
         "GET", f"{stack}/v1/contacts?email=ada.browser@analytical-engines.co.uk", None, {"X-Api-Key": API_KEY}
     )
     lead_id = found["contacts"][0]["lead_ids"][-1]

@@ -10,9 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.error
-from datetime import UTC, datetime
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
