@@ -144,6 +144,24 @@ ROUTES: dict[str, dict[str, Any]] = {
         "media": ["application/json", "application/x-www-form-urlencoded"],
         "ok": ["201", "202"],
     },
+    "GET /v1/quarantine": {
+        "scope": "admin",
+        "summary": "suspected spam kept for review (newest first per page)",
+        "query": ["form_id", "reason", "state", "limit", "cursor"],
+        "ok": ["200"],
+    },
+    "GET /v1/quarantine/{quarantine_id}": {
+        "scope": "admin",
+        "summary": "a quarantined submission with what was submitted",
+        "ok": ["200"],
+    },
+    "POST /v1/quarantine/{quarantine_id}/release": {
+        "scope": "admin",
+        "summary": "capture a quarantined submission as if accepted (201; a repeat: 200, the same ids)",
+        "body": _OBJECT,
+        "optional_body": True,
+        "ok": ["200", "201"],
+    },
     "POST /v1/leads": {"scope": "ingest", "summary": "create a lead", "body": LEAD_BODY, "ok": ["201"]},
     "GET /v1/leads": {"scope": "sales", "summary": "list leads", "query": LEAD_LIST_QUERY, "ok": ["200"]},
     "GET /v1/leads/{lead_id}": {

@@ -138,11 +138,12 @@ def forget_form(form_id: str) -> None:
     _forms.pop(form_id, None)
 
 
-def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def submit_form(request: dict[str, Any], deps: Deps, signals: list[str] | None = None) -> dict[str, Any]:
     """``request = {"key", "form_id", "payload": submitted fields}`` -> ``{"status", "body"}``.
 
     A filled honeypot is answered like success (202) and only a quarantine record is kept, so a bot
-    learns nothing."""
+    learns nothing. ``signals``: weak suspicions (too fast, ...) noted on the ``form_submitted``
+    interaction, for review; alone they never set a person aside."""
     form_id = request["form_id"]
     form = load_form(form_id, deps)
     submitted = request["payload"]
@@ -153,7 +154,8 @@ def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         return quarantine_answer(quarantine_id, "honeypot")
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
-    result = capture(submission, deps, Received(submission_id, properties={"form_id": form_id}))
+    properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
+    result = capture(submission, deps, Received(submission_id, properties=properties))
     count("FormSubmitted")
     return {"status": 201, "body": {"submission_id": submission_id, "status": "accepted", **result.as_dict()}}
 

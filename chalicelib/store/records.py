@@ -212,6 +212,9 @@ class ApiKeyRecord(Model):
 
 
 class QuarantineRecord(Model):
+    """A suspected bot's submission, kept aside for review (30 days): ``state`` is ``held`` until an
+    operator releases it (then ``released``, with what the release captured)."""
+
     class Meta:
         table_name = UNBOUND
 
@@ -220,6 +223,12 @@ class QuarantineRecord(Model):
     reason = UnicodeAttribute()
     received_at = UTCDateTimeAttribute()
     payload = UnicodeAttribute()
+    #: Every suspicious signal seen (``too_fast``, ``no_browser_origin``, ...), as JSON.
+    signals = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="held")
+    released_at = UTCDateTimeAttribute(null=True)
+    #: What the release captured (ids only), as JSON.
+    released = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -190,7 +190,39 @@ def test_linkedin_notifications_are_rate_limited_per_source_ip(
 # ---------------------------------------------------------------- minimum fill time
 
 
-def test_submission_faster_than_min_fill_time_is_quarantined_never_a_contact(client: Any, admin_key: str):
+PAGE = {"Origin": "https://www.example.com"}  # a browser on the form's page sends its origin
+
+
+def form_submitted_signals() -> list[list[str]]:
+    from chalicelib.store.records import InteractionRecord
+
+    return [list((i.properties.as_dict() or {}).get("signals") or []) for i in InteractionRecord.scan()]
+
+
+def test_a_person_too_fast_for_the_timer_alone_is_captured_with_the_signal_noted(client: Any, admin_key: str):
+    """Autofill or a prefilled page: a real browser on the form's page, only the timer says "fast"."""
+    put_form(client, admin_key, min_fill_ms=1500)
+    response = submit(client, {**ADA, "_fill_ms": "2"}, **PAGE)
+    assert response.status_code == 201, response.json_body
+    assert stored()["contacts"] == 1 and stored()["quarantined"] == 0
+    assert form_submitted_signals() == [["too_fast"]], "kept on the interaction, for review"
+
+
+def test_a_retry_with_another_fill_time_is_the_same_attempt(client: Any, admin_key: str):
+    put_form(client, admin_key, min_fill_ms=1500)
+    first = submit(client, {**ADA, "_fill_ms": "4100"}, **{**PAGE, "Idempotency-Key": "attempt-1"})
+    again = submit(client, {**ADA, "_fill_ms": "6900"}, **{**PAGE, "Idempotency-Key": "attempt-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json_body == first.json_body, "the timer is not part of what the attempt submits"
+    assert stored()["interactions"] == 1
+    # without a key, the fields' digest is the key: a double click with a new timer is one submission
+    click = submit(client, {**ADA, "topic": "Support", "_fill_ms": "7300"}, **PAGE)
+    double = submit(client, {**ADA, "topic": "Support", "_fill_ms": "7301"}, **PAGE)
+    assert double.json_body == click.json_body and stored()["interactions"] == 2
+
+
+def test_submission_faster_than_min_fill_time_and_not_from_a_page_is_quarantined(client: Any, admin_key: str):
+    """Two signals: too fast, and no browser origin although the form lists its pages."""
     put_form(client, admin_key, min_fill_ms=1500)
     response = submit(client, {**ADA, "_fill_ms": "300"})
     assert response.status_code == 202 and set(response.json_body) == {"submission_id", "status"}
