@@ -63,6 +63,7 @@ FORM_DEFINITION = {
                 "secret_ref": {"type": "string"},
             },
         },
+        "update_policy": {"enum": ["fill_empty", "overwrite"]},
         "rate_limit": {
             "type": "object",
             "required": ["per_minute"],
@@ -87,6 +88,7 @@ LEAD_BODY = {
         "account": _OBJECT,
         "lead": _OBJECT,
         "consent": {"type": "string"},
+        "update_policy": {"enum": ["fill_empty", "overwrite"]},
     },
 }
 INTERACTIONS_BODY = {

@@ -190,6 +190,16 @@ function timelineEntry(entry) {
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
 }
 
+function conflictsCard(conflicts) {
+  if (!conflicts.length) return null;
+  return h("section", { class: "card", id: "conflicts" },
+    h("h2", {}, "Submitted values not applied"),
+    h("p", { class: "muted" }, "A source that may only fill empty values (public forms, webhooks, LinkedIn, imports by default) said something else; the contact and lead kept what they hold. A withdrawn consent is raised only by an explicit consent change."),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Field", "Submitted", "Kept", "Source", "When"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, conflicts.slice().reverse().map((c) => h("tr", {}, h("td", {}, c.field), h("td", {}, String(c.submitted)),
+        h("td", {}, String(c.current)), h("td", {}, c.source), h("td", {}, when(c.at)))))));
+}
+
 async function leadPage(leadId) {
   show(h("p", {}, "Loading…"));
   let lead, timeline;
@@ -216,6 +226,7 @@ async function leadPage(leadId) {
       h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
+    conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
     h("h2", {}, "Timeline"),

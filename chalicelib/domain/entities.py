@@ -65,6 +65,9 @@ class Lead:
     #: Qualification rules that fired for this lead in this round (each fires once per round).
     fired_rules: list[str] = field(default_factory=list)
     owner: str | None = None
+    #: What captures said that differs from what the contact and lead hold (under ``fill_empty``):
+    #: ``{"field", "submitted", "current", "source", "at"}``, newest last, at most 20.
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
 
     @property

@@ -133,6 +133,8 @@ class FormDefinition(BaseModel):
     fill_time_required: bool = False
     captcha: CaptchaSpec | None = None
     rate_limit: RateLimitSpec | None = None
+    #: A public source is anonymous: by default it only fills what a known person's record lacks.
+    update_policy: Literal["fill_empty", "overwrite"] = "fill_empty"
 
     @field_validator("fields")
     @classmethod
@@ -240,6 +242,7 @@ def capture_from_submission(
         consent=highest(*consents),
         origin=origin or f"form:{form_id}",
         lead_matching=form.lead_matching,
+        update_policy=form.update_policy,
     )
 
 

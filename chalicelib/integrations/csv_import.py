@@ -383,6 +383,9 @@ class ImportMapping(BaseModel):
     consent: ConsentLevel = "none"
     lead_matching: LeadMatchingField = Field(default_factory=lambda: list(DEFAULT_LEAD_MATCHING))
     phone_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    #: a file is often an old export: by default it fills what a known person lacks and keeps what it
+    #: says differently as conflicts on the lead; ``overwrite`` when the file is the newer truth
+    update_policy: Literal["fill_empty", "overwrite"] = "fill_empty"
 
 
 def parse_mapping(data: Any) -> ImportMapping:
@@ -571,6 +574,7 @@ def _resolved(state: _Resolution) -> ResolvedImport:
             lead_matching=mapping.lead_matching,
             consent_on_submit=mapping.consent,
             phone_region=mapping.phone_region,
+            update_policy=mapping.update_policy,
         )
     except ValidationError as exc:
         raise form_validation_errors(exc) from None

@@ -442,6 +442,12 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
                 {"name": account.get("name"), "domain": account.get("domain"), **account.get("fields", {})},
             )
         )
+    for conflict in lead.get("conflicts") or []:
+        out.print(
+            f"[yellow]not applied[/yellow] {markup_safe(conflict['field'])}: "
+            f"{markup_safe(conflict['submitted'])} (kept {markup_safe(conflict['current'])}, "
+            f"from {markup_safe(conflict['source'])})"
+        )
     if not lead["scores"]:
         out.print("[dim]not scored by any active model[/dim]")
     for score in lead["scores"]:

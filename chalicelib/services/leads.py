@@ -37,6 +37,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
         "topic": lead.topic,
         "source": lead.source,
         "fields": lead.fields,
+        "conflicts": lead.conflicts,
         "created_at": iso(lead.created_at),
         "updated_at": iso(lead.updated_at),
     }

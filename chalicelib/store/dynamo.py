@@ -144,6 +144,7 @@ def lead_from(record: LeadRecord) -> Lead:
         round=int(record.round or 1),
         fired_rules=list(record.fired_rules or []),
         owner=record.owner,
+        conflicts=json.loads(record.conflicts) if record.conflicts else [],
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
@@ -161,6 +162,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         round=lead.round,
         fired_rules=lead.fired_rules,
         owner=lead.owner,
+        conflicts=json.dumps(lead.conflicts, default=str) if lead.conflicts else None,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
     )

@@ -137,6 +137,8 @@ class LeadRecord(Model):
     round = NumberAttribute(default=1)
     fired_rules = ListAttribute[str](default=list)
     owner = UnicodeAttribute(null=True)
+    #: What captures said differently from the contact and lead (JSON list; ``Lead.conflicts``).
+    conflicts = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -397,3 +397,29 @@ def test_the_console_lists_inspects_and_releases_a_quarantined_submission(
     lead_id = console.locator("#release-result a").inner_text().removeprefix("lead ")
     status, lead = call("GET", f"{stack}/v1/leads/{lead_id}", None, {"X-Api-Key": API_KEY})
     assert status == 200 and lead["contact"]["email"] == "kept.aside@navy.example.mil"
+
+
+def test_the_lead_page_shows_what_an_anonymous_source_submitted_but_could_not_change(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing)
+    admin = {"X-Api-Key": API_KEY}
+    person = {"email": "kept.name@navy.example.mil", "first_name": "Grace", "topic": "Pricing"}
+    status, first = call("POST", f"{stack}/v1/forms/landing-demo/submissions", person, admin)
+    assert status == 201, first
+    status, _ = call(
+        "POST", f"{stack}/v1/forms/landing-demo/submissions", {**person, "first_name": "Mallory"}
+    )
+    assert status == 201
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.goto(f"{stack}/console#/leads/{first['lead_id']}")
+    card = console.locator("#conflicts")
+    card.wait_for(timeout=15_000)
+    assert "contact.first_name" in card.inner_text() and "Mallory" in card.inner_text()
+    assert console.locator("#lead-title").inner_text().startswith("Grace")
+    shot(console, "console-lead-conflicts.png")

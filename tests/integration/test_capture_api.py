@@ -76,8 +76,10 @@ def test_second_submission_with_same_email_and_topic_updates_the_open_lead(
 
     contact = get(client, f"/v1/contacts/{first['contact_id']}", admin_key).json_body
     assert contact["fields"]["first_name"] == "Ada", "a blank field never overwrites stored data"
-    assert contact["fields"]["job_title"] == "VP Engineering", "newer non-empty values win"
+    assert contact["fields"]["job_title"] == ADA["job"], "a public form fills gaps, it does not rewrite"
     assert [lead["lead_id"] for lead in contact["leads"]] == [first["lead_id"]]
+    [conflict] = contact["leads"][0]["conflicts"]
+    assert (conflict["field"], conflict["submitted"]) == ("contact.job_title", "VP Engineering")
 
 
 def test_another_topic_creates_a_second_lead_for_the_same_contact(client: Any, form: Any, admin_key: str):

@@ -111,6 +111,50 @@ def test_a_caller_with_an_ingest_key_gets_the_full_capture_answer(
     assert submit(client, ADA, **{"X-Api-Key": sales}).status_code == 403
 
 
+# ---------------------------------------------------------------- anonymous sources cannot rewrite people
+
+
+def test_an_anonymous_form_cannot_rewrite_a_known_person_nor_bring_back_withdrawn_consent(
+    client: Any, form: None, admin_key: str, deps: Any
+):
+    ada = {**load_event("http/form_submissions.json")[0], "newsletter": "on"}
+    first = submit(client, ada, **{"X-Api-Key": admin_key}).json_body
+    contact_id = first["contact_id"]
+    withdraw = client.http.put(
+        f"/v1/contacts/{contact_id}/consent",
+        headers=headers(admin_key),
+        body=json.dumps({"level": "none", "source": "unsubscribe-page"}),
+    )
+    assert withdraw.status_code == 200
+
+    forged = {
+        **ada,
+        "first_name": "Mallory",
+        "phone": "+44 20 7946 0000",
+        "job": "Intern",
+        "newsletter": "on",
+    }
+    assert submit(client, forged).status_code == 201  # answered like any submission
+
+    contact = deps.store.get_contact(contact_id)
+    assert contact.fields["first_name"] == "Ada" and contact.fields["phone"] == "+442079460958"
+    assert contact.fields.get("job_title") != "Intern"
+    assert contact.consent == "none", "an anonymous post never raises a withdrawn consent"
+    lead = client.http.get(f"/v1/leads/{first['lead_id']}", headers=headers(admin_key)).json_body
+    shown = {c["field"]: (c["submitted"], c["current"]) for c in lead["conflicts"]}
+    assert shown["contact.first_name"] == ("Mallory", "Ada")
+    assert shown["contact.phone"] == ("+442079460000", "+442079460958")
+    assert shown["consent"] == ("marketing", "none")
+    assert all(c["source"] == f"form:{FORM}" for c in lead["conflicts"])
+
+    back = client.http.put(
+        f"/v1/contacts/{contact_id}/consent",
+        headers=headers(admin_key),
+        body=json.dumps({"level": "marketing", "source": "confirmed-by-phone"}),
+    )
+    assert back.status_code == 200 and back.json_body["consent"] == "marketing", "an authenticated call may"
+
+
 def test_form_definition_cannot_map_a_field_onto_managed_state(client: Any, admin_key: str):
     definition = load_event("http/form_contact_us.json")
     definition["fields"]["state"] = {"maps_to": "lead.state"}
