@@ -129,6 +129,15 @@ def retrain_predictive(_event: Any) -> dict[str, Any]:
     return predictive.retrain_weekly()
 
 
+# identity and data rights: erasure jobs (DELETE /v1/contacts/{id} queues one; a second, settling pass
+# follows it on the same queue)
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="erase_contacts")
+def erase_contacts(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import identity
+
+    return identity.erase_contacts(event.to_dict(), event.context)
+
+
 # identity and data rights: suspected duplicates from the contacts stream
 @app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="detect_duplicates")
 def detect_duplicates(event: Any) -> dict[str, Any]:

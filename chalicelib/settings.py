@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     #: The hand-off dead-letter queue (the console lists and redrives it).
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
+    #: The tracking dead-letter queue (an erasure removes what names the person from it).
+    tracking_dlq_url: str = Field("", alias="TRACKING_DLQ_URL")
+    #: Erasure jobs (``DELETE /v1/contacts/{id}``), run by ``erase_contacts``.
+    erasure_queue_url: str = Field("", alias="ERASURE_QUEUE_URL")
+    #: An erasure runs a second, settling pass this long after the first (for writes that were in
+    #: flight when it began: a score, a hand-off sent from a stream record read before).
+    erasure_settle_seconds: int = Field(60, ge=0, le=900, alias="ERASURE_SETTLE_SECONDS")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
 
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get

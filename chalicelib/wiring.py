@@ -33,6 +33,7 @@ class Deps:
     import_queue: Any
     linkedin_queue: Any
     objects: ObjectStore
+    erasure_queue: Any
 
 
 @lru_cache(maxsize=1)
@@ -82,6 +83,9 @@ def deps() -> Deps:
             settings.linkedin_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
         objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
+        erasure_queue=SqsQueue(
+            settings.erasure_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
     )
 
 

@@ -51,7 +51,10 @@ def export(request: Request, contact_id: str) -> Response:
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "DELETE", scope="admin")
 def erase(request: Request, contact_id: str) -> Response:
-    return json_response(200, _service().erase(contact_id, wiring.deps(), wiring.identity()))
+    """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
+    from chalicelib.services import erasure
+
+    return json_response(202, erasure.request_erasure(contact_id, wiring.deps(), wiring.identity()))
 
 
 @endpoint(bp, "/v1/segments/query", "POST", scope="admin")

@@ -36,6 +36,9 @@ class Contact:
     consent: str = "none"
     consent_history: list[ConsentChange] = field(default_factory=list)
     last_interaction_at: datetime | None = None
+    #: An erasure has begun: nothing may be written for this person any more (captures, interactions,
+    #: scores, hand-offs), and the erasure job removes what is there.
+    erasing: bool = False
     version: int | None = None
 
 

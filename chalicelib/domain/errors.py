@@ -48,6 +48,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PersonErased(Conflict):
+    """The person was erased (or is being erased): nothing about them is captured or recorded again.
+    Public routes answer as if accepted (the answer must not tell who was erased); authenticated ones
+    say so (409 ``erased``)."""
+
+    code = "erased"
+
+    def __init__(self) -> None:
+        super().__init__("this person was erased: nothing about them is kept", "contact.email")
+
+
 class ConcurrentUpdate(Conflict):
     """Another writer changed the same entity first; safe to retry from a fresh read."""
 

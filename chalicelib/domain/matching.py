@@ -169,6 +169,8 @@ class Known:
     account: Account | None = None
     #: Account guard keys (see :meth:`AccountKeys.guard_keys`) that exist already, to any account.
     taken_account_keys: set[str] = field(default_factory=set)
+    #: The capture's email was erased (its tombstone exists): the capture must not be written.
+    erased: bool = False
 
 
 @dataclass

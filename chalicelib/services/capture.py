@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound
+from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound, PersonErased
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
@@ -58,11 +58,18 @@ class Received:
 
 
 def capture(capture: Capture, deps: Deps, received: Received | None = None) -> Captured:
-    """Write a capture and, with ``received``, the interaction of the event that brought it."""
+    """Write a capture and, with ``received``, the interaction of the event that brought it.
+    :class:`PersonErased` when the email was erased or its contact is being erased: nothing is
+    written (the erasure bumps the contact's version, so a capture planned before it began fails its
+    condition, re-reads and lands here)."""
     store = deps.store
     for attempt in range(deps.settings.capture_max_attempts):
         now = datetime.now(UTC)
-        plan = plan_capture(capture, store.find_for_capture(capture), now, new_id)
+        known = store.find_for_capture(capture)
+        if known.erased or (known.contact is not None and known.contact.erasing):
+            count("CaptureOfErasedPersonDropped")
+            raise PersonErased
+        plan = plan_capture(capture, known, now, new_id)
         interaction = _interaction(plan, capture, received, now) if received and received.type else None
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
@@ -155,7 +162,11 @@ def submit_form(request: dict[str, Any], deps: Deps, signals: list[str] | None =
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
     properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
-    result = capture(submission, deps, Received(submission_id, properties=properties))
+    try:
+        result = capture(submission, deps, Received(submission_id, properties=properties))
+    except PersonErased:
+        # stored nothing; a visitor is answered as always (the answer must not say who was erased)
+        return {"status": 201, "body": {"submission_id": submission_id, "status": "erased"}}
     count("FormSubmitted")
     return {"status": 201, "body": {"submission_id": submission_id, "status": "accepted", **result.as_dict()}}
 

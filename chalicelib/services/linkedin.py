@@ -170,7 +170,12 @@ def _capture(response: linkedin.FormResponse, urn: str, form: Any, deps: Any) ->
         receipt=receipt_key(response.response_id),
         occurred_at=response.submitted_at,
     )
-    result = capture(submission, deps, received)
+    from chalicelib.domain.errors import PersonErased
+
+    try:
+        result = capture(submission, deps, received)
+    except PersonErased:
+        return "erased"  # the member was erased here: their response is not kept again
     return "duplicate" if result.duplicate else "captured"
 
 

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import FieldError, NotAuthentic, NotFound, Replayed, ValidationFailed
+from chalicelib.domain.errors import (
+    FieldError,
+    NotAuthentic,
+    NotFound,
+    PersonErased,
+    Replayed,
+    ValidationFailed,
+)
 from chalicelib.domain.forms import capture_from_submission, flatten, parse_form, valid_form_id
 from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import webhooks
@@ -109,7 +116,10 @@ def ingest(
         properties={"webhook": source, "delivery_id": delivery_id},
         receipt=f"receipt#webhook#{source}#{delivery_id}",
     )
-    result = capture(submission, deps, received)
+    try:
+        result = capture(submission, deps, received)
+    except PersonErased:  # stored nothing; answered like any delivery (who was erased stays unsaid)
+        return {"delivery_id": delivery_id, "status": "accepted"}
     if result.duplicate:
         count("WebhookReplayed")
         raise Replayed(

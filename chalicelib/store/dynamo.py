@@ -84,6 +84,7 @@ def contact_from(record: ContactRecord) -> Contact:
         consent=record.consent,
         consent_history=[ConsentChange(c.level, c.source, c.at) for c in record.consent_history or []],
         last_interaction_at=record.last_interaction_at,
+        erasing=bool(record.erasing),
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
@@ -103,6 +104,7 @@ def contact_record(contact: Contact) -> ContactRecord:
             ConsentChangeMap(level=c.level, source=c.source, at=c.at) for c in contact.consent_history
         ],
         last_interaction_at=contact.last_interaction_at,
+        erasing=True if contact.erasing else None,
         created_at=contact.created_at,
         updated_at=contact.updated_at,
     )
@@ -292,14 +294,20 @@ class DynamoStore:
     # ------------------------------------------------------------ capture
 
     def find_for_capture(self, capture: Capture) -> Known:
+        """What a capture is planned on, in one batch read of the keys table: the email's claim, its
+        tombstone (an erased person) and the account's keys; then the contact, its open leads and the
+        account."""
         keys = account_keys(capture)
         wanted = keys.guard_keys()
-        if capture.email:
-            wanted = [contact_key(capture.email), *wanted]
+        tombstone = secrets.tombstone_key(capture.email) if capture.email else None
+        if capture.email and tombstone:
+            wanted = [contact_key(capture.email), tombstone, *wanted]
         claims = (
             {r.key: r.owner_id for r in KeyRecord.batch_get(wanted, consistent_read=True)} if wanted else {}
         )
-        known = Known(taken_account_keys={k for k in claims if k.startswith("account-")})
+        known = Known(
+            taken_account_keys={k for k in claims if k.startswith("account-")}, erased=tombstone in claims
+        )
         contact_id = claims.get(contact_key(capture.email)) if capture.email else None
         if contact_id:
             known.contact = self.get_contact(contact_id)
@@ -592,13 +600,16 @@ class DynamoStore:
 
     # ------------------------------------------------------------ interactions
 
-    def contact_for_email(self, email: str, now: datetime) -> str:
-        key = contact_key(email)
+    def contact_for_email(self, email: str, now: datetime) -> str | None:
+        """The contact holding ``email``, made (consent ``none``) when there is none; ``None`` when the
+        person was erased (a tombstone): nothing is recorded for them again."""
+        key, tombstone = contact_key(email), secrets.tombstone_key(email)
         for _ in range(5):
-            try:
-                return KeyRecord.get(key, consistent_read=True).owner_id
-            except DoesNotExist:
-                pass
+            found = {r.key: r.owner_id for r in KeyRecord.batch_get([key, tombstone], consistent_read=True)}
+            if tombstone in found:
+                return None
+            if key in found:
+                return found[key]
             contact = Contact(
                 contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
             )
@@ -616,13 +627,25 @@ class DynamoStore:
         raise ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
 
     def record_interaction(self, interaction: Interaction) -> bool:
+        """Append an interaction once (an id seen before for the contact is not written again), and
+        only while its contact exists and is not being erased: the check and the write are one
+        transaction, so an interaction queued before an erasure never lands after it began."""
         try:
-            interaction_record(interaction, self._retention_days).save(
-                condition=InteractionRecord.contact_id.does_not_exist()
-            )
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
+            with TransactWrite(connection=self._connection) as tx:
+                tx.condition_check(
+                    ContactRecord,
+                    interaction.contact_id,
+                    condition=ContactRecord.contact_id.exists() & ContactRecord.erasing.does_not_exist(),
+                )
+                tx.save(
+                    interaction_record(interaction, self._retention_days),
+                    condition=InteractionRecord.contact_id.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            if any(
+                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
+            ):
+                return False  # no such contact (erased), or recorded before
             raise
         return True
 

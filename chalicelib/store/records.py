@@ -95,6 +95,8 @@ class ContactRecord(Model):
     consent = UnicodeAttribute(default="none")
     consent_history = ListAttribute[ConsentChangeMap](of=ConsentChangeMap, default=list)
     last_interaction_at = UTCDateTimeAttribute(null=True)
+    #: Set when an erasure begins (``Contact.erasing``); writes for the person are conditioned on it.
+    erasing = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -137,4 +137,4 @@ def test_duplicate_detection_reads_the_contacts_stream_and_only_the_api_writes_i
                 targets = json.dumps(statement.get("Resource"))
                 if "IdentityTable" in targets and "dynamodb:PutItem" in statement["Action"]:
                     writers.add(name)
-    assert writers == {"ApiHandlerRole", "DetectDuplicatesRole"}
+    assert writers == {"ApiHandlerRole", "DetectDuplicatesRole", "EraseContactsRole"}
