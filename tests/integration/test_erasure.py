@@ -40,23 +40,37 @@ PERSON = {
 
 def traces(aws: Any) -> list[str]:
     """Every place the person is still found: ``table:...``, ``queue:...``, ``bucket:...``."""
+    return [*_in_tables(aws), *_in_queues(), *_in_buckets(aws)]
+
+
+def _in_tables(aws: Any) -> list[str]:
+    dynamodb = boto3.client("dynamodb")
+    return [
+        f"table:{name}"
+        for name, table in aws.tables.items()
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+        if _holds(json.dumps(item, ensure_ascii=False))
+    ]
+
+
+def _in_queues() -> list[str]:
+    """moto's own queues: every message, visible or in flight."""
     from moto.backends import get_backend
 
-    found: list[str] = []
-    dynamodb = boto3.client("dynamodb")
-    for name, table in aws.tables.items():
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            found += [
-                f"table:{name}" for item in page["Items"] if _holds(json.dumps(item, ensure_ascii=False))
-            ]
-    for region in get_backend("sqs").values():
-        for backend in region.values():
-            for queue in backend.queues.values():
-                for message in queue._messages:
-                    text = message.body + json.dumps(message.message_attributes, default=str)
-                    if _holds(text):
-                        found.append(f"queue:{queue.name}")
+    return [
+        f"queue:{queue.name}"
+        for region in get_backend("sqs").values()
+        for backend in region.values()
+        for queue in backend.queues.values()
+        for message in queue._messages
+        if _holds(message.body + json.dumps(message.message_attributes, default=str))
+    ]
+
+
+def _in_buckets(aws: Any) -> list[str]:
     s3 = boto3.client("s3")
+    found = []
     for bucket in aws.buckets.values():
         for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
