@@ -28,7 +28,32 @@ def main() -> None:
     "--api-key", envvar="LEADFLOW_API_KEY", default=None, help="Admin API key to create (random if unset)."
 )
 @click.option("--demo", is_flag=True, help="Define a sample form and post sample submissions.")
-def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) -> None:
+@click.option(
+    "--data-dir",
+    envvar="LEADFLOW_DATA_DIR",
+    default=".leadflow",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the stack keeps its data across restarts (snapshots of moto's state).",
+)
+@click.option("--no-persist", is_flag=True, help="Keep the data in memory only: a restart starts empty.")
+@click.option(
+    "--snapshot-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="How often changed data is saved (and at Ctrl-C); a kill -9 loses at most this much.",
+)
+def local(
+    host: str,
+    port: int,
+    aws_port: int,
+    api_key: str | None,
+    demo: bool,
+    data_dir: Path,
+    no_persist: bool,
+    snapshot_seconds: float,
+) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
     from chalicelib.local import stack
 
@@ -39,7 +64,8 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with stack.running(host, port, aws_port, api_key) as running:
+    kept = None if no_persist else data_dir
+    with stack.running(host, port, aws_port, api_key, kept, snapshot_seconds) as running:
         lines = []
         if demo:
             from chalicelib.local import demo as sample
@@ -58,6 +84,7 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
         click.echo(f"Leadflow API   {running.api_url}")
         click.echo(f"AWS endpoint   {running.aws_endpoint}  (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)")
         click.echo(f"Admin API key  {running.api_key}")
+        click.echo(_data_line(running))
         queues = running.resources.queue_urls
         click.echo(
             f"Hand-offs      HANDOFF_QUEUE_URL={queues['SalesHandoffQueue']} "
@@ -70,6 +97,16 @@ def local(host: str, port: int, aws_port: int, api_key: str | None, demo: bool) 
         sys.stdout.flush()
         stopped.wait()
     click.echo("Stopped.")
+
+
+def _data_line(running: Any) -> str:
+    if running.data_dir is None:
+        return "Data           in memory only (--no-persist): a restart starts empty"
+    since = f"restored from the snapshot of {running.restored.saved_at}" if running.restored else "new"
+    return (
+        f"Data           {running.data_dir}/ ({since}); saved at Ctrl-C and every "
+        f"{running.snapshot_seconds:g} s: a kill -9 loses at most the last {running.snapshot_seconds:g} s"
+    )
 
 
 @main.group()

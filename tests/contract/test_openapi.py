@@ -115,6 +115,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
                 "--aws-port",
                 str(aws_port),
+                "--no-persist",
             ],
             cwd=ROOT,
             env=env,

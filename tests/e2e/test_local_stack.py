@@ -66,6 +66,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(port),
             "--aws-port",
             str(aws_port),
+            "--data-dir",
+            str(tmp_path_factory.mktemp("stack-data")),
         ],
         cwd=ROOT,
         env=env,
@@ -309,3 +311,40 @@ def test_signed_webhook_and_linkedin_challenge_over_http(stack: str):
     status, answer = call("GET", f"{stack}/v1/webhooks/linkedin?challengeCode=abc-123")
     expected = hmac.new(LINKEDIN_SECRET.encode(), b"abc-123", hashlib.sha256).hexdigest()
     assert (status, answer) == (200, {"challengeCode": "abc-123", "challengeResponse": expected})
+
+
+def test_a_hundred_simultaneous_clients_are_all_served_without_a_reset(stack: str):
+    """Chalice's own local server listens with a backlog of 5: 6 to 8 of 20 simultaneous clients were
+    reset. Every one of 100 clients, connecting at the same instant, gets its answer."""
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    where = urlsplit(stack)
+    clients = 100
+    barrier = threading.Barrier(clients)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        connection = http.client.HTTPConnection(str(where.hostname), where.port, timeout=120)
+        try:
+            barrier.wait(timeout=60)
+            connection.request("GET", "/capture.js")
+            response = connection.getresponse()
+            response.read()
+            outcome = str(response.status)
+        except Exception as exc:  # a reset, a refused or dropped connection
+            outcome = type(exc).__name__
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    failures = [o for o in outcomes if o != "200"]
+    assert len(outcomes) == clients and failures == [], failures
