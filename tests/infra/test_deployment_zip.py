@@ -43,6 +43,7 @@ def test_runtime_packages_and_unused_assets_are_left_out():
     assert provided_by_runtime("six.py")
     assert left_out("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js")
     assert left_out("dns/resolver.py") and left_out("dnspython-2.9.2.dist-info/METADATA")
+    assert left_out("chalicelib/services/__pycache__/capture.cpython-311.pyc")
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
         assert not left_out(kept), kept
 
