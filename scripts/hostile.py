@@ -412,7 +412,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "statuses": dict(sorted(crowd.statuses.items())),
             "stored": checked,
         }
+        _progress(args, report)
         report["erasure"] = erasure_race(api, stack)
+        _progress(args, report)
     with running("127.0.0.1", *ports, api_key=KEY, data_dir=data_dir) as stack:
         after = verify(crowd)
         status, fresh = call(
@@ -435,6 +437,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "erased_person_traces_after_restart": len(traces(stack)),
         }
     return report
+
+
+def _progress(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """What is known so far, on disk and on stderr (a long pass may be cut short)."""
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2))
+    short = {k: {kk: vv for kk, vv in v.items() if kk != "statuses"} for k, v in report.items()}
+    print(json.dumps(short), file=sys.stderr)
 
 
 def summary(report: dict[str, Any]) -> dict[str, int]:

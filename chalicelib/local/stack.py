@@ -230,7 +230,9 @@ def _chalice_server(host: str, port: int) -> tuple[Any, Any]:
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="dev")
     app = factory.load_chalice_app()
-    # what chalice.local.create_local_server does, with our server class
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
+    # what chalice.local.create_local_server does, with our server class (once per process: the app
+    # module is imported once, so a second stack in the same process finds the class already swapped)
+    if not isinstance(app, CustomLocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
     return app, LocalDevServer(app, config, host, port, server_cls=Server)
