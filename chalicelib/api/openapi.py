@@ -354,7 +354,10 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "DELETE /v1/contacts/{contact_id}": {
         "scope": "admin",
-        "summary": "erase a contact's personal data",
+        "summary": (
+            "erase a contact's personal data: 202 and the erasure job (GET /v1/jobs/{job_id}); effective"
+            " at once, the same job when asked again"
+        ),
         "ok": ["200", "202", "204"],
     },
     "POST /v1/segments/query": {
