@@ -64,6 +64,7 @@ class MotoServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+        self.server.server_close()  # the port is free again (a restart in the same process binds it)
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -201,6 +202,7 @@ def running(
             if persistence is not None:
                 persistence.stop_periodic()
             server.shutdown()
+            server.server.server_close()
             pump.stop()
             pump.join(timeout=30)
             if persistence is not None:
