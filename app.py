@@ -134,6 +134,15 @@ def retrain_predictive(_event: Any) -> dict[str, Any]:
     return predictive.retrain_weekly()
 
 
+# identity and data rights: erasure jobs (DELETE /v1/contacts/{id} queues one; a second, settling pass
+# follows it on the same queue)
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="erase_contacts")
+def erase_contacts(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import identity
+
+    return identity.erase_contacts(event.to_dict(), event.context)
+
+
 # queued training runs (POST /v1/scoring-models/{id}/train): their own queue and function, with the
 # memory and time training needs (the rescoring function has neither)
 @app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=1, name="train_predictive")

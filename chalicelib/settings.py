@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     #: The hand-off dead-letter queue (the console lists and redrives it).
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")
+    #: The tracking dead-letter queue (an erasure removes what names the person from it).
+    tracking_dlq_url: str = Field("", alias="TRACKING_DLQ_URL")
+    #: Erasure jobs (``DELETE /v1/contacts/{id}``), run by ``erase_contacts``.
+    erasure_queue_url: str = Field("", alias="ERASURE_QUEUE_URL")
+    #: An erasure runs a second, settling pass this long after the first (for writes that were in
+    #: flight when it began: a score, a hand-off sent from a stream record read before).
+    erasure_settle_seconds: int = Field(60, ge=0, le=900, alias="ERASURE_SETTLE_SECONDS")
     rescore_queue_url: str = Field("", alias="RESCORE_QUEUE_URL")
     #: Each stream consumer's retry queue (see chalicelib/handlers/dispatch.py).
     note_activity_retry_queue_url: str = Field("", alias="NOTE_ACTIVITY_RETRY_QUEUE_URL")
@@ -114,6 +121,10 @@ class Settings(BaseSettings):
         "https://www.google.com/recaptcha/api/siteverify", alias="RECAPTCHA_VERIFY_URL"
     )
     captcha_timeout_seconds: float = Field(3.0, alias="CAPTCHA_TIMEOUT_SECONDS")
+
+    #: The deployment's key (signs cursors, peppers erasure tombstones); in AWS from Secrets Manager.
+    #: Unset: a random key is created once in the identity table (``chalicelib/store/secrets.py``).
+    leadflow_secret: str = Field("", alias="LEADFLOW_SECRET", repr=False)
 
 
 @lru_cache(maxsize=1)

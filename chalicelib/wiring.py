@@ -34,6 +34,7 @@ class Deps:
     linkedin_queue: Any
     objects: ObjectStore
     training_queue: Any
+    erasure_queue: Any
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +45,7 @@ def deps() -> Deps:
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
     from chalicelib.settings import get_settings
-    from chalicelib.store import records
+    from chalicelib.store import records, secrets
     from chalicelib.store.dynamo import DynamoStore
     from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.imports import ImportStore
@@ -57,6 +58,7 @@ def deps() -> Deps:
         settings.region,
         settings.aws_endpoint_url,
     )
+    secrets.configure(settings.leadflow_secret)
     connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
     boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
     return Deps(
@@ -84,6 +86,9 @@ def deps() -> Deps:
         objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
         training_queue=SqsQueue(
             settings.training_queue_url, settings.region, settings.aws_endpoint_url, boto_config
+        ),
+        erasure_queue=SqsQueue(
+            settings.erasure_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
     )
 

@@ -22,6 +22,9 @@ from chalicelib.integrations.handoff_consumer import consume
 
 
 def create_in_crm(event: dict[str, Any]) -> None:
+    if event["type"] == "leadflow.contact.erased":  # the person was erased: delete what you hold
+        print(f"erase lead {event['data']['lead_id']} and hand-offs {event['data']['handoff_ids']}")
+        return
     work = event["data"]["handoff"]
     contact = event["data"]["contact"] or {}
     print(

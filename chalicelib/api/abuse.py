@@ -2,15 +2,22 @@
 
 - **Rate limits** (before the body is read): a token bucket per source IP (``ip#<ip>``, API Gateway's
   ``requestContext.identity.sourceIp``, never a header the client writes) and per form (``form#<id>``;
-  the form's ``rate_limit`` or the settings' default); webhooks per source IP and source
-  (``hook#<ip>#<source>``). Refused: 429 ``rate_limited`` with ``Retry-After`` in seconds, nothing
+  the form's ``rate_limit`` or the settings' default); webhook deliveries per source IP
+  (``hook#<ip>``, taken only once the source is known to exist: nothing is stored about made-up
+  source names, and rotating the name does not reset the limit); LinkedIn notifications per source IP
+  (``linkedin#<ip>``). Refused: 429 ``rate_limited`` with ``Retry-After`` in seconds, nothing
   stored. A limiter that cannot reach its table lets the request through (lead capture matters more
   than the limit) and counts ``RateLimiterUnavailable``.
 - **Screening** (inside the replay-safe submission, so a retry with the same key gets the first
-  answer and a single-use CAPTCHA token is checked once): a submission faster than the form's
-  ``min_fill_ms`` (``_fill_ms``, sent by the capture script) or with a CAPTCHA the provider rejects is
-  **quarantined**: 202 ``{"accepted": true}`` like a real one, a quarantine record, and no contact,
-  account, lead or claim, exactly like a filled honeypot.
+  answer and a single-use CAPTCHA token is checked once): a CAPTCHA the provider rejects, or **two**
+  weak signals — faster than the form's ``min_fill_ms`` (``_fill_ms``, which the capture script
+  measures from page load), a ``_fill_ms`` that is not a number, no browser ``Origin`` although the
+  form lists its pages — is **quarantined**: 202 like a real submission, a quarantine record (held for
+  review: ``GET /v1/quarantine``, ``POST /v1/quarantine/{id}/release``), and no contact, account, lead
+  or claim, exactly like a filled honeypot. One weak signal alone (autofill is fast; a page may
+  prefill) never sets a person aside: the submission is captured and the signal noted on its
+  ``form_submitted`` interaction. The timer and CAPTCHA tokens are not part of what an attempt
+  submits (``SIGNAL_FIELDS``): a retry with a new timer is the same attempt.
 - **CAPTCHA fails closed**: no token is a 422 naming the token field (a person can solve it and send
   again); a provider that cannot be asked or answers something unreadable is a 403
   ``captcha_unverified`` and nothing is stored: the request lacks the proof the form requires, and it
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -102,20 +110,57 @@ def limit_submission(request: Request, form_id: str, form: FormDefinition, setti
     )
 
 
-def limit_webhook(request: Request, source: str, settings: Settings) -> None:
+def limit_webhook(request: Request, settings: Settings) -> None:
+    """One token from the caller's webhook bucket (per source IP, whatever the source it names)."""
     limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
-    _take(settings, [(f"hook#{source_ip(request)}#{source}", limit)])
+    _take(settings, [(f"hook#{source_ip(request)}", limit)])
+
+
+def limit_linkedin(request: Request, settings: Settings) -> None:
+    """LinkedIn's notifications share the webhook limit, in a bucket of their own per source IP."""
+    limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
+    _take(settings, [(f"linkedin#{source_ip(request)}", limit)])
 
 
 # ---------------------------------------------------------------- screening a submission
 
+#: What the capture script adds beside the person's fields: never part of what the attempt submits
+#: (a retry re-sends the same fields with the same timer, but the timer must not make it another request).
+SIGNAL_FIELDS = (FILL_FIELD, "cf-turnstile-response", "g-recaptcha-response")
+#: Alone, none of these is enough to set a person aside (autofill is fast, a page may prefill, a
+#: server posts without an Origin); two together are.
+WEAK_SIGNALS = ("too_fast", "fill_time_invalid", "no_browser_origin")
 
-def suspicion(form: FormDefinition, submitted: dict[str, Any], settings: Settings) -> str | None:
-    """Why a submission looks like a bot's (``too_fast``, ``captcha_failed``), or ``None``."""
-    reason = _fill_time(form, submitted)
-    if reason is None and form.captcha is not None:
-        reason = _captcha(form.captcha, submitted, settings)
-    return reason
+
+def split_signals(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(the person's fields, the capture script's signals)``."""
+    signals = {k: fields[k] for k in SIGNAL_FIELDS if k in fields}
+    return {k: v for k, v in fields.items() if k not in SIGNAL_FIELDS}, signals
+
+
+@dataclass(frozen=True)
+class Screening:
+    """``quarantine``: the 202 answer when the submission is set aside; ``signals``: what looked
+    suspicious either way (recorded on the capture, for review)."""
+
+    quarantine: dict[str, Any] | None
+    signals: tuple[str, ...] = ()
+
+
+def suspicion(
+    form: FormDefinition, signals: dict[str, Any], from_page: bool, settings: Settings
+) -> tuple[str | None, list[str]]:
+    """``(decisive reason, weak signals)``: a CAPTCHA the provider rejects is decisive; the fill time
+    (``too_fast``, ``fill_time_invalid``) and a post without a browser ``Origin`` to a form that lists
+    its pages (``no_browser_origin``) are weak."""
+    weak = []
+    timer = _fill_time(form, signals)
+    if timer is not None:
+        weak.append(timer)
+    if form.allowed_origins and not from_page:
+        weak.append("no_browser_origin")
+    decisive = _captcha(form.captcha, signals, settings) if form.captcha is not None else None
+    return decisive, weak
 
 
 def _one(raw: Any) -> Any:
@@ -133,8 +178,10 @@ def _fill_time(form: FormDefinition, submitted: dict[str, Any]) -> str | None:
     try:
         elapsed = float(raw)
     except (TypeError, ValueError):
-        return "too_fast"  # a real capture script sends a number; anything else is made up
-    return "too_fast" if math.isnan(elapsed) or elapsed < form.min_fill_ms else None
+        return "fill_time_invalid"  # the capture script sends a number; anything else is made up
+    if math.isnan(elapsed):
+        return "fill_time_invalid"
+    return "too_fast" if elapsed < form.min_fill_ms else None
 
 
 def _captcha(spec: CaptchaSpec, submitted: dict[str, Any], settings: Settings) -> str | None:
@@ -181,23 +228,38 @@ def verify_captcha(provider: str, secret: str, token: str, settings: Settings) -
     return bool(verdict["success"])
 
 
-def quarantined(form_id: str, reason: str, submitted: dict[str, Any], deps: Any) -> dict[str, Any]:
+def quarantined(
+    form_id: str, reason: str, submitted: dict[str, Any], deps: Any, signals: list[str] | None = None
+) -> dict[str, Any]:
     """Keep the submission aside (never a contact) and answer like success, so a bot learns nothing."""
-    kept = {k: v for k, v in submitted.items() if k not in ("cf-turnstile-response", "g-recaptcha-response")}
-    quarantine_id = deps.store.quarantine(form_id, reason, kept, datetime.now(UTC))
+    quarantine_id = deps.store.quarantine(form_id, reason, submitted, datetime.now(UTC), signals or [reason])
     count("SubmissionRejected")
     logger.info(
         "submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id, "reason": reason}
     )
-    return {"status": 202, "body": {"accepted": True}}
+    from chalicelib.services.capture import quarantine_answer
+
+    return quarantine_answer(quarantine_id, reason)
 
 
-def screen_submission(request: dict[str, Any], deps: Any) -> dict[str, Any] | None:
-    """The quarantine answer for a suspected bot, or ``None`` to capture the submission."""
+def screen_submission(request: dict[str, Any], deps: Any) -> Screening:
+    """Set a suspected bot's submission aside (a rejected CAPTCHA, or two weak signals), or let it be
+    captured with the signals it raised. ``request``: ``{"form_id", "payload", "signals", "from_page"}``
+    (the payload never holds the signals: see :func:`split_signals`)."""
     from chalicelib.services.capture import load_form
 
     form = load_form(request["form_id"], deps)
     if form.honeypot_filled(request["payload"]):
-        return None  # the capture service quarantines it as a honeypot
-    reason = suspicion(form, request["payload"], deps.settings)
-    return quarantined(request["form_id"], reason, request["payload"], deps) if reason else None
+        return Screening(None)  # the capture service quarantines it as a honeypot
+    decisive, weak = suspicion(
+        form, request.get("signals") or {}, bool(request.get("from_page")), deps.settings
+    )
+    if decisive is not None or len(weak) >= 2:
+        reason = decisive or weak[0]
+        answer = quarantined(
+            request["form_id"], reason, request["payload"], deps, [*([decisive] if decisive else []), *weak]
+        )
+        return Screening(answer, tuple(weak))
+    if weak:
+        count("SubmissionSuspected")
+    return Screening(None, tuple(weak))

@@ -11,10 +11,12 @@ from chalicelib import wiring
 from chalicelib.api import abuse
 from chalicelib.api.errors import Forbidden, translate
 from chalicelib.api.http import (
+    authorize_if_keyed,
     body_digest,
     endpoint,
     idempotency_key,
     json_response,
+    query,
     read_fields,
     read_json,
     replay_safe,
@@ -28,8 +30,10 @@ MAX_INTERACTIONS_BODY = 512 * 1024
 
 def _submit(request: dict[str, Any]) -> dict[str, Any]:
     deps = wiring.deps()
-    # abuse protection: a too-fast or CAPTCHA-failed submission is quarantined (chalicelib/api/abuse.py)
-    return abuse.screen_submission(request, deps) or capture.submit_form(request, deps)
+    # abuse protection: a CAPTCHA-failed submission, or one with two weak signals, is quarantined; one
+    # weak signal is noted on the capture (chalicelib/api/abuse.py)
+    screening = abuse.screen_submission(request, deps)
+    return screening.quarantine or capture.submit_form(request, deps, list(screening.signals))
 
 
 def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
@@ -74,16 +78,31 @@ def preflight(request: Request, form_id: str) -> Response:
     return Response(body="", status_code=204, headers=headers)
 
 
+def public_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """What an anonymous visitor is told: that the submission was taken, never whether the person was
+    known (no ``contact_created``, no stable contact or account id: that was an enumeration oracle)."""
+    return {"submission_id": body["submission_id"], "status": "accepted"}
+
+
 @endpoint(bp, "/v1/forms/{form_id}/submissions", "POST", scope=None)
 def submit(request: Request, form_id: str) -> Response:
+    """Public. A caller that sends an ingest key (a server posting a form) gets the full capture
+    answer; everyone else gets :func:`public_answer`."""
     cors = _cors(request, form_id)
     try:
+        keyed = authorize_if_keyed(request, "ingest") is not None
         deps = wiring.deps()
         abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps.settings)
-        fields = read_fields(request)
+        fields, signals = abuse.split_signals(read_fields(request))
         key = idempotency_key(request) or body_digest(fields)
+        attempt = {
+            "form_id": form_id,
+            "payload": fields,  # what the idempotency record compares: the person's fields only
+            "signals": signals,
+            "from_page": request.headers.get("origin") is not None,
+        }
         response = replay_safe(
-            bp, "submit_form", _submit, f"{form_id}:{key}", {"form_id": form_id, "payload": fields}
+            bp, "submit_form", _submit, f"{form_id}:{key}", attempt, view=None if keyed else public_answer
         )
     except Exception as exc:
         # a page on an allowed origin must be able to read the field errors, so they carry CORS too
@@ -108,3 +127,29 @@ def post_interactions(request: Request) -> Response:
     return replay_safe(
         bp, "accept_interactions", _accept_interactions, idempotency_key(request), {"payload": body}
     )
+
+
+# ---------------------------------------------------------------- quarantine review
+
+
+@endpoint(bp, "/v1/quarantine", "GET", scope="admin")
+def list_quarantined(request: Request) -> Response:
+    from chalicelib.services import quarantine
+
+    return json_response(200, quarantine.list_quarantined(query(request), wiring.deps()))
+
+
+@endpoint(bp, "/v1/quarantine/{quarantine_id}", "GET", scope="admin")
+def get_quarantined(request: Request, quarantine_id: str) -> Response:
+    from chalicelib.services import quarantine
+
+    return json_response(200, quarantine.get_quarantined(quarantine_id, wiring.deps()))
+
+
+@endpoint(bp, "/v1/quarantine/{quarantine_id}/release", "POST", scope="admin")
+def release_quarantined(request: Request, quarantine_id: str) -> Response:
+    """Capture it as if it had been accepted; a repeat answers 200 with the same ids."""
+    from chalicelib.services import quarantine
+
+    created, answer = quarantine.release(quarantine_id, wiring.deps())
+    return json_response(201 if created else 200, answer)

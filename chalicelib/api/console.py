@@ -16,7 +16,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.errors import ApiError
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, json_response, query
 from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)
@@ -33,6 +33,21 @@ CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+#: On every answer of every console path (page, asset, capture script, error): the policy above, no
+#: sniffing, no referrer, no framing, its own browsing context, HTTPS only (API Gateway serves HTTPS;
+#: a browser ignores the header over the local stack's HTTP), no powerful features.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONSOLE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+#: The capture script is loaded by landing pages on other sites.
+CAPTURE_SCRIPT_HEADERS = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
 
 
 @cache
@@ -50,43 +65,41 @@ def _static(name: str, cache_seconds: int, extra: dict[str, str] | None = None) 
     headers: dict[str, str | list[str]] = {
         "Content-Type": CONTENT_TYPES[Path(name).suffix],
         "Cache-Control": f"public, max-age={cache_seconds}",
-        "X-Content-Type-Options": "nosniff",
         **(extra or {}),
     }
     return Response(body=text, status_code=200, headers=headers)
 
 
-@endpoint(bp, "/console", "GET", scope=None)
+@endpoint(bp, "/console", "GET", scope=None, headers=SECURITY_HEADERS)
 def console_page(request: Request) -> Response:
-    return _static(
-        "index.html", 0, {"Content-Security-Policy": CONSOLE_CSP, "Referrer-Policy": "no-referrer"}
-    )
+    return _static("index.html", 0)
 
 
-@endpoint(bp, "/console/{asset}", "GET", scope=None)
+@endpoint(bp, "/console/{asset}", "GET", scope=None, headers=SECURITY_HEADERS)
 def console_asset(request: Request, asset: str) -> Response:
     if asset == "capture.js":
-        return _static(asset, 3600, {"Access-Control-Allow-Origin": "*"})
-    return _static(asset, 300)
+        return _static(asset, 3600, CAPTURE_SCRIPT_HEADERS)
+    return _static(asset, 0 if asset == "index.html" else 300)
 
 
-@endpoint(bp, "/capture.js", "GET", scope=None)
+@endpoint(bp, "/capture.js", "GET", scope=None, headers={**SECURITY_HEADERS, **CAPTURE_SCRIPT_HEADERS})
 def capture_script(request: Request) -> Response:
     """The landing-page script: public and cacheable (an hour) from any page."""
-    return _static("capture.js", 3600, {"Access-Control-Allow-Origin": "*"})
+    return _static("capture.js", 3600, CAPTURE_SCRIPT_HEADERS)
 
 
 @endpoint(bp, "/v1/reports/funnel", "GET", scope="sales")
 def funnel(request: Request) -> Response:
     from chalicelib.services import reports
 
-    return json_response(200, reports.funnel(dict(request.query_params or {}), wiring.deps()))
+    return json_response(200, reports.funnel(query(request), wiring.deps()))
 
 
 @endpoint(bp, "/v1/reports/scores/{model_id}", "GET", scope="sales")
 def score_distribution(request: Request, model_id: str) -> Response:
-    if request.query_params:
-        raise ApiError("this report takes no parameters", next(iter(request.query_params)))
+    params = query(request)
+    if params:
+        raise ApiError("this report takes no parameters", next(iter(params)))
     from chalicelib.services import reports
 
     return json_response(200, reports.distribution(model_id))

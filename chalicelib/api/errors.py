@@ -8,6 +8,7 @@ from chalicelib.domain.errors import (
     ConcurrentUpdate,
     Conflict,
     DomainError,
+    MalformedInput,
     NotAuthentic,
     NotFound,
     ValidationFailed,
@@ -56,6 +57,7 @@ class RequestInProgress(ApiError):
 
 
 _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
+    (MalformedInput, 400),
     (ValidationFailed, 422),
     (NotAuthentic, 401),
     (NotFound, 404),

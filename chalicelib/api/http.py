@@ -1,4 +1,11 @@
-"""The shared shape of every route: key check, body reading, error mapping, metrics flush."""
+"""The shared shape of every route: key check, request reading, error mapping, metrics flush.
+
+Reading a request is done here and only here, strictly, so no route needs its own defences: JSON
+bodies through :mod:`chalicelib.domain.jsontext` (no ``NaN``/``Infinity``, lone surrogates, duplicate
+keys or nesting past 32 levels: 400 naming the field), query parameters through :func:`query` (each
+at most once, text without control characters), path ids by :func:`endpoint` (not empty, not longer
+than DynamoDB keys allow, text without control characters). Cursors are signed where they are made
+(``store/dynamo.py``)."""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from chalicelib.api.errors import (
     error_body,
     translate,
 )
+from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
 from chalicelib.observability import (
     CORRELATION_HEADER,
@@ -68,38 +76,85 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def endpoint(bp: Blueprint, path: str, method: str, scope: str | None) -> Callable[[View], View]:
+def endpoint(
+    bp: Blueprint, path: str, method: str, scope: str | None, headers: dict[str, str] | None = None
+) -> Callable[[View], View]:
     """Register a route. ``scope=None`` marks a public route; every other route needs an API key
-    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope)."""
+    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope). ``headers`` go
+    on every answer of the route, errors included (the console's security headers)."""
 
     def register(view: View) -> View:
         @functools.wraps(view)
         def handle(**path_params: str) -> Response:
             request = bp.current_request
-            try:
-                for name, value in path_params.items():
-                    if (
-                        len(value.encode()) > MAX_ID_BYTES
-                    ):  # no id is this long; DynamoDB would refuse the key
-                        raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
-                caller.set(_authorize(request, scope) if scope is not None else None)
-                return view(request, **path_params)
-            except Exception as exc:  # every client error is mapped; anything else is our fault
-                mapped = translate(exc)
-                if mapped is None:
-                    logger.exception("unhandled error", extra={"path": path, "method": method})
-                    return json_response(
-                        500, error_body("internal_error", "something went wrong on our side")
-                    )
-                status, body, headers = mapped
-                return json_response(status, body, headers)
-            finally:
-                flush()
+            response = _answer(view, request, path_params, scope, path, method)
+            if headers:
+                response.headers = {**headers, **response.headers}
+            return response
 
         bp.route(path, methods=[method], content_types=["*/*"])(handle)
         return handle
 
     return register
+
+
+def _answer(
+    view: View, request: Request, path_params: dict[str, str], scope: str | None, path: str, method: str
+) -> Response:
+    try:
+        for name, value in path_params.items():
+            _check_path_id(name, value)
+        caller.set(_authorize(request, scope) if scope is not None else None)
+        return view(request, **path_params)
+    except Exception as exc:  # every client error is mapped; anything else is our fault
+        mapped = translate(exc)
+        if mapped is None:
+            logger.exception("unhandled error", extra={"path": path, "method": method})
+            return json_response(500, error_body("internal_error", "something went wrong on our side"))
+        status, body, headers = mapped
+        return json_response(status, body, headers)
+    finally:
+        flush()
+
+
+def _check_path_id(name: str, value: str) -> None:
+    if not value.strip():
+        raise ApiError(f"{name} must not be empty", name)
+    if not _is_text(value):
+        raise ApiError(f"{name} must be text without control characters", name)
+    if len(value.encode()) > MAX_ID_BYTES:  # no id is this long; DynamoDB would refuse the key
+        raise ApiError(f"{name} is longer than {MAX_ID_BYTES} bytes", name)
+
+
+def _is_text(value: str) -> bool:
+    """Encodable (no lone surrogates) and without control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return value.isprintable() or all(c.isprintable() or c in "\t" for c in value)
+
+
+def query(request: Request) -> dict[str, str]:
+    """The query parameters, each given at most once (a repeated one is ambiguous: 400 naming it) and
+    text without control characters."""
+    params: Any = request.query_params or {}
+    found: dict[str, str] = {}
+    for name in params:
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if not _is_text(name):
+            raise ApiError("query parameter names must be text", "query")
+        if len(values) > 1:
+            raise ApiError(f"{name} is given {len(values)} times; give it once", name)
+        if not _is_text(values[0]):
+            raise ApiError(f"{name} must be text without control characters", name)
+        found[name] = values[0]
+    return found
+
+
+def json_parameter(value: str, name: str) -> Any:
+    """JSON given in a query parameter (``?mapping=``), read as strictly as a body."""
+    return jsontext.loads(value, name)
 
 
 #: The API key of the request being handled (``None`` on public routes).
@@ -132,12 +187,7 @@ def raw_body(request: Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 
 
 def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"the body is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise MalformedBody("the body is nested too deeply") from None
+    return jsontext.loads(raw, "body")
 
 
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -178,16 +228,26 @@ def body_digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def authorize_if_keyed(request: Request, scope: str) -> ApiKey | None:
+    """On a public route: the caller's key when one is sent (checked like on any route: 401 wrong,
+    403 without ``scope``), ``None`` for an anonymous caller."""
+    key = _authorize(request, scope) if request.headers.get("x-api-key") is not None else None
+    caller.set(key)
+    return key
+
+
 def replay_safe(
     bp: Blueprint,
     operation: str,
     function: Callable[[dict[str, Any]], dict[str, Any]],
     key: str | None,
     request: dict[str, Any],
+    view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Response:
     """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
     ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again. Keys are
-    kept apart per API key, so two integrations choosing the same key never see each other's answer."""
+    kept apart per API key, so two integrations choosing the same key never see each other's answer.
+    ``view`` shapes the body shown (the full answer is what is kept for a replay)."""
     from chalicelib import wiring
 
     if key is None:
@@ -201,7 +261,8 @@ def replay_safe(
         if context is not None and config is not None and hasattr(context, "get_remaining_time_in_millis"):
             config.register_lambda_context(context)
         result = call(request={**request, "key": f"{operation}:{key}"})
-    return json_response(result["status"], result["body"], result.get("headers"))
+    body = view(result["body"]) if view is not None else result["body"]
+    return json_response(result["status"], body, result.get("headers"))
 
 
 def idempotency_key(request: Request) -> str | None:

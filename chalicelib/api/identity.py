@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response, read_json
+from chalicelib.api.http import endpoint, json_response, query, read_json
 
 bp = Blueprint(__name__)
 
@@ -23,7 +23,7 @@ def _service() -> Any:
 
 @endpoint(bp, "/v1/duplicates", "GET", scope="admin")
 def list_duplicates(request: Request) -> Response:
-    params = dict(request.query_params or {})
+    params = query(request)
     return json_response(200, _service().list_duplicates(params, wiring.deps(), wiring.identity()))
 
 
@@ -51,7 +51,10 @@ def export(request: Request, contact_id: str) -> Response:
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "DELETE", scope="admin")
 def erase(request: Request, contact_id: str) -> Response:
-    return json_response(200, _service().erase(contact_id, wiring.deps(), wiring.identity()))
+    """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
+    from chalicelib.services import erasure
+
+    return json_response(202, erasure.request_erasure(contact_id, wiring.deps(), wiring.identity()))
 
 
 @endpoint(bp, "/v1/segments/query", "POST", scope="admin")

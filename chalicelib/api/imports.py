@@ -7,7 +7,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.errors import UnsupportedMediaType
-from chalicelib.api.http import endpoint, json_response, media_type, raw_body, read_json
+from chalicelib.api.http import endpoint, json_response, media_type, query, raw_body, read_json
 from chalicelib.services import imports
 
 bp = Blueprint(__name__)
@@ -25,7 +25,7 @@ def create_import(request: Request) -> Response:
     if media not in CSV_TYPES:
         raise UnsupportedMediaType("send the file as text/csv, or JSON to get an upload URL", "Content-Type")
     data = raw_body(request, deps.settings.import_max_body_bytes)
-    answer = imports.create_from_csv(data, dict(request.query_params or {}), deps)
+    answer = imports.create_from_csv(data, query(request), deps)
     return json_response(202, answer, {"Location": f"/v1/imports/{answer['import_id']}"})
 
 

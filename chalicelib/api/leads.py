@@ -6,7 +6,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, json_response, query
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import leads
 
@@ -22,7 +22,7 @@ def get_lead(request: Request, lead_id: str) -> Response:
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales")
 def list_leads(request: Request) -> Response:
-    return json_response(200, leads.list_leads(dict(request.query_params or {}), wiring.deps()))
+    return json_response(200, leads.list_leads(query(request), wiring.deps()))
 
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin")

@@ -63,6 +63,7 @@ FORM_DEFINITION = {
                 "secret_ref": {"type": "string"},
             },
         },
+        "update_policy": {"enum": ["fill_empty", "overwrite"]},
         "rate_limit": {
             "type": "object",
             "required": ["per_minute"],
@@ -87,6 +88,7 @@ LEAD_BODY = {
         "account": _OBJECT,
         "lead": _OBJECT,
         "consent": {"type": "string"},
+        "update_policy": {"enum": ["fill_empty", "overwrite"]},
     },
 }
 INTERACTIONS_BODY = {
@@ -135,10 +137,32 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "POST /v1/forms/{form_id}/submissions": {
         "scope": None,
-        "summary": "a landing page posts a form (quarantined suspected spam answers 202)",
+        "optional_key": "ingest",
+        "summary": (
+            "a landing page posts a form: 201 {submission_id, status}, nothing about the person (suspected"
+            " spam kept for review: 202, the same body); a caller with an ingest key gets the full capture"
+        ),
         "body": SUBMISSION,
         "media": ["application/json", "application/x-www-form-urlencoded"],
         "ok": ["201", "202"],
+    },
+    "GET /v1/quarantine": {
+        "scope": "admin",
+        "summary": "suspected spam kept for review (newest first per page)",
+        "query": ["form_id", "reason", "state", "limit", "cursor"],
+        "ok": ["200"],
+    },
+    "GET /v1/quarantine/{quarantine_id}": {
+        "scope": "admin",
+        "summary": "a quarantined submission with what was submitted",
+        "ok": ["200"],
+    },
+    "POST /v1/quarantine/{quarantine_id}/release": {
+        "scope": "admin",
+        "summary": "capture a quarantined submission as if accepted (201; a repeat: 200, the same ids)",
+        "body": _OBJECT,
+        "optional_body": True,
+        "ok": ["200", "201"],
     },
     "POST /v1/leads": {"scope": "ingest", "summary": "create a lead", "body": LEAD_BODY, "ok": ["201"]},
     "GET /v1/leads": {"scope": "sales", "summary": "list leads", "query": LEAD_LIST_QUERY, "ok": ["200"]},
@@ -178,8 +202,8 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "GET /v1/contacts": {
         "scope": "admin",
-        "summary": "list contacts",
-        "query": ["marketing_only", "limit", "cursor"],
+        "summary": "list contacts, or find one by email",
+        "query": ["marketing_only", "limit", "cursor", "email"],
         "ok": ["200"],
     },
     "GET /v1/contacts/{contact_id}": {"scope": "admin", "summary": "a contact with its leads", "ok": ["200"]},
@@ -267,9 +291,12 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "POST /v1/webhooks/{source}": {
         "scope": None,
-        "summary": "a signed lead webhook (X-Leadflow-Delivery, -Timestamp, -Signature)",
+        "summary": (
+            "a signed lead webhook, Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature ="
+            " v1,<base64 HMAC-SHA256 of id.timestamp.body>): 201 {delivery_id, status}"
+        ),
         "body": _OBJECT,
-        "headers": ["X-Leadflow-Delivery", "X-Leadflow-Timestamp", "X-Leadflow-Signature"],
+        "headers": ["webhook-id", "webhook-timestamp", "webhook-signature"],
         "ok": ["201"],
     },
     "GET /v1/webhooks/linkedin": {
@@ -327,7 +354,10 @@ ROUTES: dict[str, dict[str, Any]] = {
     },
     "DELETE /v1/contacts/{contact_id}": {
         "scope": "admin",
-        "summary": "erase a contact's personal data",
+        "summary": (
+            "erase a contact's personal data: 202 and the erasure job (GET /v1/jobs/{job_id}); effective"
+            " at once, the same job when asked again"
+        ),
         "ok": ["200", "202", "204"],
     },
     "POST /v1/segments/query": {
@@ -436,7 +466,9 @@ def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
         "summary": spec["summary"],
         "parameters": parameters,
         "responses": responses,
-        "security": [{"apiKey": []}] if spec["scope"] else [],
+        "security": [{"apiKey": []}]
+        if spec["scope"]
+        else ([{}, {"apiKey": []}] if "optional_key" in spec else []),
         "x-scope": spec["scope"] or "public",
     }
     if "body" in spec:

@@ -8,7 +8,15 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import caller, endpoint, idempotency_key, json_response, read_json, replay_safe
+from chalicelib.api.http import (
+    caller,
+    endpoint,
+    idempotency_key,
+    json_response,
+    query,
+    read_json,
+    replay_safe,
+)
 from chalicelib.services import leads, qualification
 
 bp = Blueprint(__name__)
@@ -94,4 +102,4 @@ def timeline(request: Request, lead_id: str) -> Response:
 
 @endpoint(bp, "/v1/contacts", "GET", scope="sales")
 def list_contacts(request: Request) -> Response:
-    return json_response(200, leads.list_contacts(dict(request.query_params or {}), wiring.deps()))
+    return json_response(200, leads.list_contacts(query(request), wiring.deps()))

@@ -9,7 +9,15 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.api.http import MAX_BODY_BYTES, endpoint, json_response, parse_json_bytes, raw_body, read_json
+from chalicelib.api.http import (
+    MAX_BODY_BYTES,
+    endpoint,
+    json_response,
+    parse_json_bytes,
+    query,
+    raw_body,
+    read_json,
+)
 
 bp = Blueprint(__name__)
 
@@ -59,9 +67,10 @@ def deliver(request: Request, source: str) -> Response:
     from chalicelib.services import webhooks
 
     deps = _deps()
-    abuse.limit_webhook(request, source, deps.settings)
     body = raw_body(request, MAX_BODY_BYTES)
-    integration, delivery_id = webhooks.authenticate(source, dict(request.headers), body, deps)
+    integration, delivery_id = webhooks.authenticate(
+        source, dict(request.headers), body, deps, lambda: abuse.limit_webhook(request, deps.settings)
+    )
     payload = parse_json_bytes(request, body)
     return json_response(201, webhooks.ingest(source, integration, delivery_id, payload, deps))
 
@@ -73,17 +82,20 @@ def deliver(request: Request, source: str) -> Response:
 def linkedin_challenge(request: Request) -> Response:
     from chalicelib.services import linkedin
 
-    params: dict[str, str] = dict(request.query_params or {})
+    params: dict[str, str] = query(request)
     code = params.get("challengeCode")
     return json_response(200, linkedin.challenge(code))
 
 
 @endpoint(bp, "/v1/webhooks/linkedin", "POST", scope=None)
 def linkedin_notification(request: Request) -> Response:
+    from chalicelib.api import abuse
     from chalicelib.services import linkedin
 
+    deps = _deps()
+    abuse.limit_linkedin(request, deps.settings)
     body = raw_body(request, MAX_BODY_BYTES)
-    return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), _deps()))
+    return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), deps))
 
 
 @endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "PUT", scope="admin")

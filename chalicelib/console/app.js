@@ -35,13 +35,19 @@ class ApiError extends Error {
   }
 }
 
+// Each navigation starts a new route; an answer that arrives for an earlier one is dropped, so a slow
+// page never draws over the page the operator moved to.
+let routed = 0;
+
 async function api(method, path, body) {
+  const mine = routed;
   const headers = { "X-Api-Key": sessionStorage.getItem(KEY) || "" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method, headers, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await response.json().catch(() => null);
+  if (mine !== routed) return new Promise(() => {}); // the operator has moved on: never resolves
   if (response.status === 401) {
     sessionStorage.removeItem(KEY);
     location.hash = "#/key";
@@ -206,6 +212,16 @@ function timelineEntry(entry) {
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
 }
 
+function conflictsCard(conflicts) {
+  if (!conflicts.length) return null;
+  return h("section", { class: "card", id: "conflicts" },
+    h("h2", {}, "Submitted values not applied"),
+    h("p", { class: "muted" }, "A source that may only fill empty values (public forms, webhooks, LinkedIn, imports by default) said something else; the contact and lead kept what they hold. A withdrawn consent is raised only by an explicit consent change."),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Field", "Submitted", "Kept", "Source", "When"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, conflicts.slice().reverse().map((c) => h("tr", {}, h("td", {}, c.field), h("td", {}, String(c.submitted)),
+        h("td", {}, String(c.current)), h("td", {}, c.source), h("td", {}, when(c.at)))))));
+}
+
 async function leadPage(leadId) {
   show(h("p", {}, "Loading…"));
   let lead, timeline;
@@ -232,6 +248,7 @@ async function leadPage(leadId) {
       h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
+    conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
     handoffsCard(timeline.entries),
@@ -369,9 +386,81 @@ async function deadLettersPage() {
         : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "Empty: every hand-off was delivered.")))));
 }
 
+// ------------------------------------------------------------------ quarantine
+
+async function quarantinePage(params) {
+  const form = h("form", { class: "filters", id: "quarantine-filters" },
+    h("label", {}, "State", select("state", ["held", "released"], params.state)),
+    h("label", {}, "Reason", select("reason", ["honeypot", "captcha_failed", "too_fast", "fill_time_invalid", "no_browser_origin"], params.reason)),
+    h("label", {}, "Form", h("input", { name: "form_id", value: params.form_id || "", size: 12 })),
+    h("button", { type: "submit" }, "Filter"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/quarantine${query(Object.fromEntries(new FormData(form)))}`;
+  });
+  show(h("h1", {}, "Quarantine"), form, h("p", {}, "Loading…"));
+  let page;
+  try {
+    page = await api("GET", `/v1/quarantine${query(params)}`);
+  } catch (error) {
+    show(h("h1", {}, "Quarantine"), form, failure(error));
+    return;
+  }
+  const rows = page.quarantined.map((q) => h("tr", { "data-quarantine-id": q.quarantine_id },
+    h("td", {}, h("a", { href: `#/quarantine/${encodeURIComponent(q.quarantine_id)}` }, when(q.received_at))),
+    h("td", {}, q.form_id), h("td", {}, q.email || ""), h("td", {}, q.signals.join(", ")),
+    h("td", {}, q.lead_id ? h("a", { href: `#/leads/${encodeURIComponent(q.lead_id)}` }, "released") : q.state)));
+  const next = page.next_cursor
+    ? h("button", { type: "button", onclick: () => { location.hash = `#/quarantine${query({ ...params, cursor: page.next_cursor })}`; } }, "Next →")
+    : null;
+  show(h("h1", {}, "Quarantine"), form,
+    h("p", { class: "muted" }, "Submissions set aside as suspected spam (a filled honeypot, a rejected CAPTCHA, or two weak signals such as too fast and not from a page). Kept 30 days. Release one to capture it as if it had been accepted."),
+    h("table", { id: "quarantine" },
+      h("thead", {}, h("tr", {}, ["Received", "Form", "Email", "Signals", "State"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "Nothing in quarantine.")))),
+    h("div", { class: "pager" }, next));
+}
+
+async function quarantinedPage(id) {
+  show(h("p", {}, "Loading…"));
+  let item;
+  try {
+    item = await api("GET", `/v1/quarantine/${encodeURIComponent(id)}`);
+  } catch (error) {
+    show(h("h1", {}, id), failure(error));
+    return;
+  }
+  const result = h("div", { id: "release-result" });
+  const button = h("button", {
+    type: "button", id: "release", disabled: item.state === "released",
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const done = await api("POST", `/v1/quarantine/${encodeURIComponent(id)}/release`, {});
+        result.replaceChildren(h("p", { class: "ok" }, "Released: ",
+          h("a", { href: `#/leads/${encodeURIComponent(done.lead_id)}` }, `lead ${done.lead_id}`),
+          done.lead_created ? " (new)" : " (an existing lead, updated)"));
+      } catch (error) {
+        const fields = error.body?.error?.fields || [];
+        result.replaceChildren(failure(error), h("ul", {}, fields.map((f) => h("li", { class: "error" }, `${f.field}: ${f.message}`))));
+        button.disabled = false;
+      }
+    },
+  }, "Release: capture it as a lead");
+  show(h("p", {}, h("a", { href: "#/quarantine" }, "← Quarantine")),
+    h("h1", {}, "Quarantined submission ", h("span", { class: "muted" }, id)),
+    h("section", { class: "card" }, facts([["form", item.form_id], ["received", when(item.received_at)],
+      ["reason", item.reason], ["signals", item.signals.join(", ")], ["state", item.state],
+      ["released", when(item.released_at)], ["lead", item.lead_id]])),
+    h("h2", {}, "What was submitted"),
+    h("section", { class: "card", id: "quarantine-payload" }, facts(Object.entries(item.payload))),
+    h("p", {}, button), result);
+}
+
 // ------------------------------------------------------------------ routing
 
 function route() {
+  routed += 1;
   const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
   const params = Object.fromEntries(new URLSearchParams(search));
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -382,6 +471,8 @@ function route() {
   if (parts[0] === "funnel") return funnelPage(params);
   if (parts[0] === "models") return modelsPage(parts[1]);
   if (parts[0] === "dead-letters") return deadLettersPage();
+  if (parts[0] === "quarantine" && parts[1]) return quarantinedPage(parts[1]);
+  if (parts[0] === "quarantine") return quarantinePage(params);
   return leadsPage(params);
 }
 

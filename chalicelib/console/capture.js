@@ -4,7 +4,8 @@
   var script = document.currentScript;
   var base = (script && script.getAttribute("data-leadflow-api")) ||
     (script && script.src ? new URL(script.src, location.href).origin : location.origin);
-  var loaded = Date.now();
+  // fill time from page load (autofill fills without a focus or key event)
+  function elapsed() { return Math.round(performance.now()); }
 
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -65,7 +66,6 @@
       if (r.status >= 500 && tries > 1) throw new Error("retry");
       return r.json().catch(function () { return {}; }).then(function (j) { return { status: r.status, body: j }; });
     }).catch(function (e) {
-      // same attempt, same key: a repeat gets the first answer
       if (tries > 1) return wait(600 * (4 - tries)).then(function () { return post(form, body, key, tries - 1); });
       throw e;
     });
@@ -74,8 +74,7 @@
   function attach(form) {
     if (form.__leadflow) return;
     form.__leadflow = true;
-    var started = null, attempt = null, busy = false;
-    form.addEventListener("focusin", function () { if (started === null) started = Date.now(); });
+    var attempt = null, busy = false;
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       if (busy) return;
@@ -83,14 +82,16 @@
       var data = new URLSearchParams();
       new FormData(form).forEach(function (v, k) { if (typeof v === "string") data.append(k, v); });
       var fields = data.toString();
-      // an unanswered attempt keeps its key; changed fields make a new one
-      if (!attempt || attempt.fields !== fields) attempt = { fields: fields, key: uuid() };
-      data.append("_fill_ms", String(Date.now() - (started === null ? loaded : started)));
+      // an unanswered attempt is re-sent byte for byte, same key; changed fields: a new attempt
+      if (!attempt || attempt.fields !== fields) {
+        data.append("_fill_ms", String(elapsed()));
+        attempt = { fields: fields, key: uuid(), body: data.toString() };
+      }
       var button = form.querySelector("[type=submit]");
       busy = true;
       if (button) button.disabled = true;
       status(form, "Sending…", "sending");
-      post(form, data.toString(), attempt.key, 3).then(function (r) {
+      post(form, attempt.body, attempt.key, 3).then(function (r) {
         if (r.status === 201 || r.status === 202) {
           attempt = null;
           form.classList.add("leadflow-sent");

@@ -7,13 +7,14 @@ become a :class:`Capture` and go through the same matching and the same write.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.domain.consent import CONSENT_LEVELS, highest
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     IMPLIED_TYPES,
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     FieldType,
     InvalidValue,
     normalise_value,
@@ -22,6 +23,10 @@ from chalicelib.domain.fields import (
 
 #: ``"new_lead_always"``, or the fields an open lead must share with the capture to be updated by it.
 LeadMatching = str | list[str]
+#: What a capture may do to a contact's and a lead's stored values: ``fill_empty`` fills only what
+#: they lack (and keeps what it said differently on the lead, as conflicts); ``overwrite`` replaces.
+UpdatePolicy = Literal["fill_empty", "overwrite"]
+UPDATE_POLICIES: tuple[str, ...] = ("fill_empty", "overwrite")
 DEFAULT_LEAD_MATCHING: list[str] = ["contact.email", "lead.topic"]
 
 
@@ -34,6 +39,9 @@ class Capture:
     #: Where the capture came from, for the consent history and the interaction (``form:contact-us``).
     origin: str = "api"
     lead_matching: LeadMatching = field(default_factory=lambda: list(DEFAULT_LEAD_MATCHING))
+    #: Anonymous sources (forms, webhooks, LinkedIn) and imports fill only what is empty; the
+    #: authenticated API overwrites unless told otherwise.
+    update_policy: UpdatePolicy = "fill_empty"
 
     @property
     def email(self) -> str | None:
@@ -54,6 +62,8 @@ def _section(entity_values: Any, entity: str, errors: list[FieldError], region: 
             parse_path(path)
             if path in MANAGED_FIELDS:
                 raise InvalidValue("is managed by Leadflow and cannot be set by a capture")
+            if path in RESERVED_FIELDS:
+                raise InvalidValue("is reserved: Leadflow keeps it itself; a capture cannot set it")
             kind: FieldType = IMPLIED_TYPES.get(path, "string")
             if kind == "string" and isinstance(raw, bool | int | float):
                 kind = "boolean" if isinstance(raw, bool) else "number"
@@ -64,9 +74,12 @@ def _section(entity_values: Any, entity: str, errors: list[FieldError], region: 
 
 
 def capture_from_api(body: dict[str, Any]) -> Capture:
-    """``POST /v1/leads``: ``{"contact", "account", "lead", "consent"?, "lead_matching"?}``."""
+    """``POST /v1/leads``: ``{"contact", "account", "lead", "consent"?, "lead_matching"?,
+    "update_policy"?}``. An authenticated integration is the system of record for what it sends, so it
+    overwrites by default (``"update_policy": "fill_empty"`` to only fill gaps)."""
     errors: list[FieldError] = []
-    unknown = sorted(set(body) - {"contact", "account", "lead", "consent", "lead_matching", "phone_region"})
+    known = {"contact", "account", "lead", "consent", "lead_matching", "phone_region", "update_policy"}
+    unknown = sorted(set(body) - known)
     errors.extend(FieldError(name, f"{name} is not a known property", "unknown_field") for name in unknown)
     region = body.get("phone_region") if isinstance(body.get("phone_region"), str) else None
     contact = _section(body.get("contact"), "contact", errors, region)
@@ -77,6 +90,9 @@ def capture_from_api(body: dict[str, Any]) -> Capture:
     consent = body.get("consent")
     if consent is not None and consent not in CONSENT_LEVELS:
         errors.append(FieldError("consent", f"consent must be one of {', '.join(CONSENT_LEVELS)}"))
+    policy = body.get("update_policy", "overwrite")
+    if policy not in UPDATE_POLICIES:
+        errors.append(FieldError("update_policy", "update_policy must be fill_empty or overwrite"))
     matching = body.get("lead_matching", "new_lead_always")
     try:
         matching = validate_lead_matching(matching)
@@ -91,6 +107,7 @@ def capture_from_api(body: dict[str, Any]) -> Capture:
         consent=highest(consent),
         origin="api",
         lead_matching=matching,
+        update_policy=policy,
     )
 
 

@@ -36,6 +36,9 @@ class Contact:
     consent: str = "none"
     consent_history: list[ConsentChange] = field(default_factory=list)
     last_interaction_at: datetime | None = None
+    #: An erasure has begun: nothing may be written for this person any more (captures, interactions,
+    #: scores, hand-offs), and the erasure job removes what is there.
+    erasing: bool = False
     version: int | None = None
 
 
@@ -65,6 +68,9 @@ class Lead:
     #: Qualification rules that fired for this lead in this round (each fires once per round).
     fired_rules: list[str] = field(default_factory=list)
     owner: str | None = None
+    #: What captures said that differs from what the contact and lead hold (under ``fill_empty``):
+    #: ``{"field", "submitted", "current", "source", "at"}``, newest last, at most 20.
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
 
     @property

@@ -50,6 +50,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PersonErased(Conflict):
+    """The person was erased (or is being erased): nothing about them is captured or recorded again.
+    Public routes answer as if accepted (the answer must not tell who was erased); authenticated ones
+    say so (409 ``erased``)."""
+
+    code = "erased"
+
+    def __init__(self) -> None:
+        super().__init__("this person was erased: nothing about them is kept", "contact.email")
+
+
 class ConcurrentUpdate(Conflict):
     """Another writer changed the same entity first; safe to retry from a fresh read."""
 
@@ -78,3 +89,9 @@ class Replayed(NotAuthentic):
     """A signed delivery that was received before: a replay, refused like a forgery (401)."""
 
     code = "replayed"
+
+
+class MalformedInput(DomainError):
+    """Text that is not acceptable input at all (not JSON, not finite, not text, too deep): 400."""
+
+    code = "malformed_body"

@@ -23,6 +23,51 @@ STANDARD_FIELDS: dict[str, frozenset[str]] = {
 }
 #: Set by Leadflow's lifecycle only; no form, webhook or API capture may write them.
 MANAGED_FIELDS = frozenset({"lead.state", "lead.status"})
+#: What Leadflow itself keeps on each entity (ids, the lifecycle, owner, consent, scores and their
+#: grade, times, conflicts). No capture may write a custom field of these names, and conditions on
+#: these paths read the entity's own attribute (``domain/rules.py``), so nothing a visitor submits can
+#: pose as them.
+RESERVED_NAMES: dict[str, frozenset[str]] = {
+    "contact": frozenset(
+        {
+            "contact_id",
+            "account_id",
+            "lead_ids",
+            "consent",
+            "consent_history",
+            "marketing_only",
+            "last_interaction_at",
+            "created_at",
+            "updated_at",
+            "version",
+        }
+    ),
+    "account": frozenset({"account_id", "created_at", "updated_at", "version"}),
+    "lead": frozenset(
+        {
+            "lead_id",
+            "contact_id",
+            "account_id",
+            "state",
+            "status",
+            "owner",
+            "score",
+            "scores",
+            "grade",
+            "sales_ready",
+            "round",
+            "fired_rules",
+            "form_id",
+            "conflicts",
+            "created_at",
+            "updated_at",
+            "version",
+        }
+    ),
+}
+RESERVED_FIELDS = frozenset(f"{entity}.{name}" for entity, names in RESERVED_NAMES.items() for name in names)
+#: Reserved names Leadflow itself writes into the entity's fields (the form a lead came from).
+KEPT_IN_FIELDS = frozenset({"lead.form_id"})
 #: The type a standard field has unless a form says otherwise.
 IMPLIED_TYPES: dict[str, FieldType] = {
     "contact.email": "email",

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     IMPLIED_TYPES,
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     FieldType,
     InvalidValue,
     normalise_value,
@@ -64,6 +65,8 @@ class FormField(BaseModel):
             raise ValueError(str(exc)) from None
         if value in MANAGED_FIELDS:
             raise ValueError(f"{value} is managed by Leadflow; a form cannot set it")
+        if value in RESERVED_FIELDS:
+            raise ValueError(f"{value} is reserved: Leadflow keeps it itself; a form cannot set it")
         return value
 
     @model_validator(mode="after")
@@ -130,6 +133,8 @@ class FormDefinition(BaseModel):
     fill_time_required: bool = False
     captcha: CaptchaSpec | None = None
     rate_limit: RateLimitSpec | None = None
+    #: A public source is anonymous: by default it only fills what a known person's record lacks.
+    update_policy: Literal["fill_empty", "overwrite"] = "fill_empty"
 
     @field_validator("fields")
     @classmethod
@@ -237,6 +242,7 @@ def capture_from_submission(
         consent=highest(*consents),
         origin=origin or f"form:{form_id}",
         lead_matching=form.lead_matching,
+        update_policy=form.update_policy,
     )
 
 

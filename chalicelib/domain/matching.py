@@ -16,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.capture import Capture
-from chalicelib.domain.consent import consent_rank
+from chalicelib.domain.consent import consent_rank, withdrawn
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Lead
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import merge_fields, non_empty, same_text
+from chalicelib.domain.interactions import iso
 
 #: Mailbox providers: their domain says nothing about the person's company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -168,6 +169,8 @@ class Known:
     account: Account | None = None
     #: Account guard keys (see :meth:`AccountKeys.guard_keys`) that exist already, to any account.
     taken_account_keys: set[str] = field(default_factory=set)
+    #: The capture's email was erased (its tombstone exists): the capture must not be written.
+    erased: bool = False
 
 
 @dataclass
@@ -183,9 +186,19 @@ class CapturePlan:
     new_keys: list[str] = field(default_factory=list)
 
 
+#: A lead keeps this many conflicts (the newest): enough to review, bounded in the item.
+MAX_CONFLICTS = 20
+
+
 def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable[[str], str]) -> CapturePlan:
-    """Decide which contact, account and lead a capture writes. Pure: same inputs, same plan."""
-    contact, contact_created = _plan_contact(capture, known.contact, now, new_id)
+    """Decide which contact, account and lead a capture writes. Pure: same inputs, same plan.
+
+    Under the capture's ``update_policy`` ``fill_empty`` a known contact's and lead's values are kept
+    and only what they lack is filled; what the capture said differently is kept on the lead as a
+    conflict (the contact's record is not written over by an anonymous source). No capture raises a
+    consent the person withdrew."""
+    conflicts: list[dict[str, Any]] = []
+    contact, contact_created = _plan_contact(capture, known.contact, now, new_id, conflicts)
     new_keys = [contact_key(contact.email)] if contact_created and contact.email else []
     account, account_created, account_changed, account_keys_to_claim = _plan_account(
         capture, known, now, new_id
@@ -193,8 +206,10 @@ def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable
     new_keys += account_keys_to_claim
     if account is not None:
         contact.account_id = account.account_id
-    lead, lead_created = _plan_lead(capture, contact, known.open_leads, now, new_id)
+    lead, lead_created = _plan_lead(capture, contact, known.open_leads, now, new_id, conflicts)
     lead.account_id = contact.account_id
+    if conflicts:
+        lead.conflicts = _noted(lead.conflicts, conflicts)
     if lead_created:
         contact.lead_ids = [*contact.lead_ids, lead.lead_id]
     _check_size("contact", contact.fields)
@@ -232,8 +247,59 @@ def _check_size(entity: str, fields: dict[str, Any]) -> None:
         )
 
 
+def _noted(held: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lead's conflicts with ``new`` added: the same field and submitted value once (its time is
+    the latest), the newest :data:`MAX_CONFLICTS` kept."""
+    fresh = {(c["field"], str(c["submitted"])) for c in new}
+    kept = [c for c in held if (c.get("field"), str(c.get("submitted"))) not in fresh]
+    return [*kept, *new][-MAX_CONFLICTS:]
+
+
+def _apply(
+    stored: dict[str, Any],
+    incoming: dict[str, Any],
+    capture: Capture,
+    entity: str,
+    now: datetime,
+    conflicts: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """``stored`` updated by ``incoming`` under the capture's update policy; under ``fill_empty`` each
+    value that differs from a stored one (text compared without case and spaces) becomes a conflict."""
+    if capture.update_policy == "overwrite":
+        return merge_fields(stored, incoming)
+    result = dict(stored)
+    for name, value in non_empty(incoming).items():
+        current = stored.get(name)
+        if current is None or current == "":
+            result[name] = value
+        elif not _same_value(current, value):
+            conflicts.append(_conflict(f"{entity}.{name}", value, current, capture, now))
+    return result
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as people mean it: case and every run of spaces or line breaks do not count."""
+    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
+
+
+def _conflict(
+    field_path: str, submitted: Any, current: Any, capture: Capture, now: datetime
+) -> dict[str, Any]:
+    return {
+        "field": field_path,
+        "submitted": submitted,
+        "current": current,
+        "source": capture.origin,
+        "at": iso(now),
+    }
+
+
 def _plan_contact(
-    capture: Capture, existing: Contact | None, now: datetime, new_id: Callable[[str], str]
+    capture: Capture,
+    existing: Contact | None,
+    now: datetime,
+    new_id: Callable[[str], str],
+    conflicts: list[dict[str, Any]],
 ) -> tuple[Contact, bool]:
     if existing is None:
         contact = Contact(
@@ -246,12 +312,18 @@ def _plan_contact(
         )
         created = True
     else:
-        contact = replace(existing, fields=merge_fields(existing.fields, capture.contact), updated_at=now)
+        fields = _apply(existing.fields, capture.contact, capture, "contact", now, conflicts)
+        contact = replace(existing, fields=fields, updated_at=now)
         contact.consent_history = list(existing.consent_history)
         created = False
     if capture.consent and consent_rank(capture.consent) > consent_rank(contact.consent):
-        contact.consent = capture.consent
-        contact.consent_history.append(ConsentChange(level=capture.consent, source=capture.origin, at=now))
+        if withdrawn(contact):  # only an explicit, authenticated change brings consent back
+            conflicts.append(_conflict("consent", capture.consent, contact.consent, capture, now))
+        else:
+            contact.consent = capture.consent
+            contact.consent_history.append(
+                ConsentChange(level=capture.consent, source=capture.origin, at=now)
+            )
     return contact, created
 
 
@@ -314,7 +386,12 @@ def lead_matches(lead: Lead, capture: Capture, contact: Contact, strategy: list[
 
 
 def _plan_lead(
-    capture: Capture, contact: Contact, open_leads: list[Lead], now: datetime, new_id: Callable[[str], str]
+    capture: Capture,
+    contact: Contact,
+    open_leads: list[Lead],
+    now: datetime,
+    new_id: Callable[[str], str],
+    conflicts: list[dict[str, Any]],
 ) -> tuple[Lead, bool]:
     if capture.lead_matching != "new_lead_always":
         strategy = list(capture.lead_matching)
@@ -327,7 +404,10 @@ def _plan_lead(
             incoming = {
                 k: v for k, v in capture.lead.items() if k not in FIRST_TOUCH or k not in newest.fields
             }
-            return replace(newest, fields=merge_fields(newest.fields, incoming), updated_at=now), False
+            fields = _apply(newest.fields, incoming, capture, "lead", now, conflicts)
+            lead = replace(newest, fields=fields, updated_at=now)
+            lead.conflicts = list(newest.conflicts)
+            return lead, False
     lead = Lead(
         lead_id=new_id("l"),
         contact_id=contact.contact_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError
-from chalicelib.domain.fields import ENTITIES
+from chalicelib.domain.fields import ENTITIES, KEPT_IN_FIELDS, RESERVED_FIELDS
 from chalicelib.domain.interactions import KNOWN_TYPES
 
 OPERATORS = (
@@ -164,7 +164,48 @@ def _order(value: Any, target: _Target) -> int | None:
     return None
 
 
-def _compare(op: str, value: Any, target: _Target, pattern: re.Pattern[str] | None) -> bool:
+class LinearPattern:
+    """A ``matches`` pattern run by RE2, in time linear in the text: operators' patterns run on text
+    anonymous visitors send, and Python's backtracking engine takes seconds on ``(a+)+$`` against a
+    25-character title (minutes on a longer one). RE2 reads Python's syntax but for backreferences and
+    lookaround (refused: :class:`InvalidPattern`); its ``\\w``, ``\\d`` and ``\\b`` are ASCII
+    (``\\pL`` is a letter of any script). RE2's own matcher is called without capturing groups: the
+    ``re2`` module's ``search`` builds a match object in Python, three times the cost of ``re``."""
+
+    def __init__(self, pattern: str) -> None:
+        import _re2  # google-re2's compiled core; loaded by the first model that has a pattern
+        import re2
+
+        options = re2.Options()
+        options.log_errors = False  # a refused pattern is the operator's 422, not a line on stderr
+        options.never_capture = True
+        options.max_mem = 8 << 20
+        self._regexp = _re2.RE2(pattern.encode("utf-8"), options)
+        if not self._regexp.ok():
+            raise InvalidPattern(self._regexp.error())
+        self._unanchored = _re2.RE2.Anchor.UNANCHORED
+
+    def search(self, text: str) -> bool:
+        encoded = text.encode("utf-8", "replace")
+        return bool(self._regexp.Match(self._unanchored, encoded, 0, len(encoded))[0][0] != -1)
+
+
+class InvalidPattern(ValueError):
+    """A pattern RE2 cannot run in linear time, or not a pattern at all."""
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be a ``matches`` condition (``None``: it can)."""
+    try:
+        LinearPattern(pattern)
+    except InvalidPattern as exc:
+        reason = exc.args[0]
+        reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+        return f"{reason}; patterns run in linear time (RE2), without backreferences or lookaround"
+    return None
+
+
+def _compare(op: str, value: Any, target: _Target, pattern: LinearPattern | None) -> bool:
     if op == "eq":
         return _equal(value, target)
     if op == "in":
@@ -176,7 +217,7 @@ def _compare(op: str, value: Any, target: _Target, pattern: re.Pattern[str] | No
     if op == "ends_with":
         return as_text(value).endswith(target.text)
     if op == "matches":
-        return pattern is not None and pattern.search(str(value)) is not None
+        return pattern is not None and pattern.search(str(value))
     order = _order(value, target)
     if order is None:
         return False
@@ -206,7 +247,7 @@ class Attribute(Condition):
         self.positive = _NEGATED.get(op, op)
         self.negated = op in _NEGATED
         self.target = _Target(value)
-        self.pattern = re.compile(value) if op == "matches" else None
+        self.pattern = LinearPattern(value) if op == "matches" else None
         self.getter = getter
 
     def holds_for(self, value: Any) -> bool:
@@ -342,19 +383,46 @@ class Extra(Condition):
 # ---------------------------------------------------------------- compiling
 
 
+#: Paths that read an entity's own attribute (``fields.RESERVED_NAMES``): a custom field stored
+#: under such a name (before names were reserved) is never read in its place.
+_OWN = {
+    "lead": {
+        "state": "state",
+        "status": "status",
+        "owner": "owner",
+        "lead_id": "lead_id",
+        "contact_id": "contact_id",
+        "account_id": "account_id",
+        "round": "round",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    },
+    "contact": {
+        "consent": "consent",
+        "marketing_only": "marketing_only",
+        "contact_id": "contact_id",
+        "account_id": "account_id",
+        "last_interaction_at": "last_interaction_at",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    },
+    "account": {"account_id": "account_id", "created_at": "created_at", "updated_at": "updated_at"},
+}
+
+
 def entity_getter(path: str) -> Callable[[Facts], Any]:
     entity, name = path.split(".", 1)
-    if entity == "lead":
-        if name == "state":
-            return lambda f: f.lead.state if f.lead else None
-        if name == "status":
-            return lambda f: f.lead.status if f.lead else None
-        return lambda f: f.lead.fields.get(name) if f.lead else None
-    if entity == "contact":
-        if name == "consent":
-            return lambda f: f.contact.consent if f.contact else None
-        return lambda f: f.contact.fields.get(name) if f.contact else None
-    return lambda f: f.account.fields.get(name) if f.account else None
+    pick: Callable[[Facts], Any] = {
+        "lead": lambda f: f.lead,
+        "contact": lambda f: f.contact,
+        "account": lambda f: f.account,
+    }[entity]
+    own = _OWN[entity].get(name)
+    if own is not None:
+        return lambda f: getattr(pick(f), own, None) if pick(f) is not None else None
+    if f"{entity}.{name}" in RESERVED_FIELDS and f"{entity}.{name}" not in KEPT_IN_FIELDS:
+        return lambda _facts: None  # kept by Leadflow elsewhere (scores, history): not a field
+    return lambda f: pick(f).fields.get(name) if pick(f) is not None else None
 
 
 def property_getter(path: str) -> Callable[[dict[str, Any]], Any]:
@@ -467,10 +535,11 @@ class Compiler:
             if not isinstance(value, str):
                 self.fail(f"{where}.value", f"{where}: matches needs a regular expression")
                 return False
-            try:
-                re.compile(value)
-            except re.error as exc:
-                self.fail(f"{where}.value", f"{where}: {value!r} is not a valid regular expression ({exc})")
+            problem = pattern_problem(value)
+            if problem is not None:
+                self.fail(
+                    f"{where}.value", f"{where}: {value!r} is not a usable regular expression ({problem})"
+                )
                 return False
         elif op in ("gt", "gte", "lt", "lte"):
             if as_number(value) is None and as_moment(value) is None:

@@ -5,11 +5,13 @@ writes only the identity table, so it never feeds itself."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
 from chalicelib.handlers.batch import process
@@ -33,6 +35,18 @@ def _detect(record: DynamoDBRecord) -> None:
     if record.event_name.name == "MODIFY" and all(old.get(k) == new.get(k) for k in _WATCHED):
         return
     identity.detect(contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
+
+
+def _erase(record: SQSRecord) -> None:
+    from chalicelib.services import erasure
+
+    erasure.run_erasure(json.loads(record.body), wiring.deps(), wiring.identity(), datetime.now(UTC))
+
+
+def erase_contacts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The erasure queue: one pass of one erasure job per message (safe to repeat: every step
+    deletes what is still there; a failure comes back, then rests in the dead-letter queue)."""
+    return process(event, context, EventType.SQS, _erase)
 
 
 def detect_duplicates(event: dict[str, Any], context: Any) -> dict[str, Any]:

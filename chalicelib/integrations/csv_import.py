@@ -30,6 +30,7 @@ from chalicelib.domain.consent import ConsentLevel
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import (
     MANAGED_FIELDS,
+    RESERVED_FIELDS,
     STANDARD_FIELDS,
     FieldType,
     InvalidValue,
@@ -382,6 +383,9 @@ class ImportMapping(BaseModel):
     consent: ConsentLevel = "none"
     lead_matching: LeadMatchingField = Field(default_factory=lambda: list(DEFAULT_LEAD_MATCHING))
     phone_region: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    #: a file is often an old export: by default it fills what a known person lacks and keeps what it
+    #: says differently as conflicts on the lead; ``overwrite`` when the file is the newer truth
+    update_policy: Literal["fill_empty", "overwrite"] = "fill_empty"
 
 
 def parse_mapping(data: Any) -> ImportMapping:
@@ -467,7 +471,11 @@ class _Resolution:
             slug = f"col_{slug}"
         base = slug[:60].rstrip("_")
         name, suffix = base, 2
-        while name in STANDARD_FIELDS["contact"] or f"contact.{name}" in self.taken:
+        while (
+            name in STANDARD_FIELDS["contact"]
+            or f"contact.{name}" in RESERVED_FIELDS
+            or f"contact.{name}" in self.taken
+        ):
             name, suffix = f"{base}_{suffix}", suffix + 1
         return f"contact.{name}"
 
@@ -491,6 +499,8 @@ def _target_problem(column: ImportColumn) -> str | None:
         return f"{target!r} is not a target: use {_TARGETS_HELP}"
     if target in MANAGED_FIELDS:
         return f"{target} is managed by Leadflow; an import cannot set it"
+    if target in RESERVED_FIELDS:
+        return f"{target} is reserved: Leadflow keeps it itself; an import cannot set it"
     if target == "lead.source":
         return "the import sets lead.source itself (see source); map a source column to lead.origin_source"
     return None
@@ -564,6 +574,7 @@ def _resolved(state: _Resolution) -> ResolvedImport:
             lead_matching=mapping.lead_matching,
             consent_on_submit=mapping.consent,
             phone_region=mapping.phone_region,
+            update_policy=mapping.update_policy,
         )
     except ValidationError as exc:
         raise form_validation_errors(exc) from None

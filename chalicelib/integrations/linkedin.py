@@ -56,7 +56,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain import jsontext
+from chalicelib.domain.errors import FieldError, MalformedInput, ValidationFailed
 
 SIGNATURE_PREFIX = "hmacsha256="
 DEFAULT_BASE_URL = "https://api.linkedin.com/rest"
@@ -177,9 +178,11 @@ def parse_notification(body: bytes) -> LeadNotification | None:
     (acknowledge it with 200 and do nothing). Raises :class:`ValidationFailed` naming the field that is
     missing or malformed (``body`` when it is not a JSON object)."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise _invalid("body", "the notification is not JSON") from None
+        data = jsontext.loads(body, "body")
+    except MalformedInput as exc:
+        raise _invalid(
+            exc.field or "body", f"the notification is not acceptable JSON: {exc.message}"
+        ) from None
     if not isinstance(data, dict):
         raise _invalid("body", "the notification must be a JSON object")
     kind = data.get("type")
@@ -234,7 +237,7 @@ def form_urn(value: Any) -> str | None:
 
 def _instant(value: Any) -> datetime | None:
     """Epoch milliseconds (or seconds, when too small to be milliseconds) as UTC; else ``None``."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         return None

@@ -82,3 +82,39 @@ class SqsTrackingQueue(SqsQueue):
         which the recording function deduplicates by interaction id."""
         for part in chunks(interactions):
             self.send_json({"interactions": part})
+
+
+def sweep(
+    sqs: Any,
+    queue_url: str,
+    doomed: Any,
+    limit: int = 1000,
+    visibility_seconds: int = 30,
+) -> tuple[int, bool]:
+    """Delete the messages of ``queue_url`` for which ``doomed(message)`` holds; ``(deleted, stopped
+    early)``. Every visible message is received once (held out of sight while the sweep runs, so the
+    next receive returns others, and on a FIFO queue the next of a doomed group), then those kept are
+    made visible again at once. What a consumer holds at that moment (in flight) cannot be seen or
+    recalled: that is the limit of a polled queue. Each kept message counts one more receive toward
+    the queue's redrive limit."""
+    deleted, kept, seen = 0, [], 0
+    while seen < limit:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=visibility_seconds,
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            seen += 1
+            if doomed(message):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted += 1
+            else:
+                kept.append(message["ReceiptHandle"])
+    for handle in kept:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return deleted, seen >= limit

@@ -1,53 +1,107 @@
-"""Signed lead webhooks (``POST /v1/webhooks/{source}``): how a sender signs, how Leadflow checks.
+"""Signed lead webhooks (``POST /v1/webhooks/{source}``), by the Standard Webhooks scheme
+(https://www.standardwebhooks.com)::
 
-A sender signs every delivery with one of the source's secrets::
+    webhook-id:        <the delivery's id, the same on each retry of it>
+    webhook-timestamp: <unix seconds when it was signed>
+    webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>
 
-    X-Leadflow-Delivery:  <a unique id for this delivery, the same on each retry of it>
-    X-Leadflow-Timestamp: <unix seconds when it was signed>
-    X-Leadflow-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
+The key is the base64 after ``whsec_`` in the source's secret. Several signatures may be sent,
+space separated (a sender rotating its secret signs with both). A delivery is authentic when one of the
+source's active secrets gives one of the signatures (compared in constant time, every pair), and its
+timestamp is within :data:`TOLERANCE_SECONDS` of now. The id is signed, so it cannot be changed to get
+a captured delivery past the replay check: within the window the id is accepted once (the capture's
+receipt), after it the timestamp is refused.
 
-Several ``v1=`` values may be sent, comma separated (a sender rotating its secret signs with both).
-A delivery is authentic when one of the source's active secrets gives one of the signatures, compared
-in constant time, and its timestamp is within :data:`TOLERANCE_SECONDS` of now: a recorded delivery
-cannot be replayed later, and within the window its delivery id is accepted only once.
-
-Standard library only: this runs on every delivery, before anything is read from the body.
+Signing is the ``standardwebhooks`` reference library's (standard library only, no dependencies), so
+senders using it, or Svix, interoperate. Checking the headers and comparing is done here: every header
+problem is reported naming the header, and every secret is tried against every signature.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import binascii
 import hmac
 import re
 import secrets as _secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from chalicelib.domain.errors import NotAuthentic
 
 TOLERANCE_SECONDS = 300
-SIGNATURE_HEADER = "X-Leadflow-Signature"
-TIMESTAMP_HEADER = "X-Leadflow-Timestamp"
-DELIVERY_HEADER = "X-Leadflow-Delivery"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,200}")
-_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_SIGNATURE = re.compile(r"v1,[A-Za-z0-9+/]{43}=")
+MISMATCH = "the signature does not match the body, id and timestamp"
 
 
 def new_secret() -> str:
-    return SECRET_PREFIX + _secrets.token_urlsafe(32)
+    """``whsec_`` and 32 random bytes in base64, as Standard Webhooks senders expect."""
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode()
 
 
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The ``X-Leadflow-Signature`` value a sender sends."""
-    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
+def sign(secret: str, delivery_id: str, timestamp: int | str, body: bytes) -> str:
+    """The ``webhook-signature`` value a sender sends (the reference library's signing)."""
+    from standardwebhooks.webhooks import Webhook
+
+    moment = datetime.fromtimestamp(int(timestamp), UTC)
+    return Webhook(secret).sign(msg_id=delivery_id, timestamp=moment, data=body)
 
 
 @dataclass(frozen=True)
-class SignedDelivery:
+class SignedHeaders:
+    """A delivery's headers, well formed and in time (not yet checked against any secret)."""
+
     delivery_id: str
     timestamp: int
+    signatures: tuple[str, ...]
+
+
+def read_headers(headers: dict[str, str], now: float, tolerance: int = TOLERANCE_SECONDS) -> SignedHeaders:
+    """The three headers (lower-case names), or :class:`NotAuthentic` naming the one at fault. Needs
+    no secret, so an unknown source is answered exactly like a known one up to the signature."""
+    delivery_id = headers.get(ID_HEADER, "")
+    if not _DELIVERY_ID.fullmatch(delivery_id):
+        raise NotAuthentic(f"{ID_HEADER} must be 1-200 letters, digits or _ . : -", ID_HEADER)
+    raw_timestamp = headers.get(TIMESTAMP_HEADER, "").strip()
+    # ASCII digits only: str.isdigit() also takes superscripts such as "²", which int() refuses
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
+        raise NotAuthentic(f"{TIMESTAMP_HEADER} must be the signing time in unix seconds", TIMESTAMP_HEADER)
+    timestamp = int(raw_timestamp)
+    if abs(now - timestamp) > tolerance:
+        raise NotAuthentic(
+            f"{TIMESTAMP_HEADER} is more than {tolerance} seconds from now: sign each delivery as it is sent",
+            TIMESTAMP_HEADER,
+        )
+    offered = tuple(
+        part for part in headers.get(SIGNATURE_HEADER, "").split(" ")[:10] if _SIGNATURE.fullmatch(part)
+    )
+    if not offered:
+        raise NotAuthentic(f"{SIGNATURE_HEADER} must carry v1,<base64 HMAC-SHA256>", SIGNATURE_HEADER)
+    return SignedHeaders(delivery_id, timestamp, offered)
+
+
+def check_signature(body: bytes, signed: SignedHeaders, secrets: Sequence[str]) -> None:
+    """:class:`NotAuthentic` unless one active secret gives one offered signature. Every secret is
+    compared with every signature, so timing says nothing about which one failed; a stored secret that
+    is not a Standard Webhooks secret (made before this scheme) matches nothing."""
+    from standardwebhooks.webhooks import EmptyWebhookSecretError
+
+    matched = False
+    for secret in secrets:
+        try:
+            expected = sign(secret, signed.delivery_id, signed.timestamp, body).encode()
+        except (binascii.Error, ValueError, EmptyWebhookSecretError):  # not a usable secret
+            expected = b"v1," + b"\0" * 44
+        for signature in signed.signatures:
+            matched |= hmac.compare_digest(expected, signature.encode())
+    if not matched:
+        raise NotAuthentic(MISMATCH, SIGNATURE_HEADER)
 
 
 def verify(
@@ -56,39 +110,8 @@ def verify(
     secrets: Sequence[str],
     now: float,
     tolerance: int = TOLERANCE_SECONDS,
-) -> SignedDelivery:
-    """Check a delivery's headers (lower-case names) against the source's active secrets; raises
-    :class:`NotAuthentic` naming the header at fault. Nothing about the secrets is revealed."""
-    delivery_id = headers.get(DELIVERY_HEADER.lower(), "")
-    if not _DELIVERY_ID.fullmatch(delivery_id):
-        raise NotAuthentic(f"{DELIVERY_HEADER} must be 1-200 letters, digits or _ . : -", DELIVERY_HEADER)
-    raw_timestamp = headers.get(TIMESTAMP_HEADER.lower(), "").strip()
-    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
-        raise NotAuthentic(f"{TIMESTAMP_HEADER} must be the signing time in unix seconds", TIMESTAMP_HEADER)
-    timestamp = int(raw_timestamp)
-    if abs(now - timestamp) > tolerance:
-        raise NotAuthentic(
-            f"{TIMESTAMP_HEADER} is more than {tolerance} seconds from now: sign each delivery as it is sent",
-            TIMESTAMP_HEADER,
-        )
-    offered = _signatures(headers.get(SIGNATURE_HEADER.lower(), ""))
-    if not offered:
-        raise NotAuthentic(f"{SIGNATURE_HEADER} must carry v1=<hex HMAC-SHA256>", SIGNATURE_HEADER)
-    signed = raw_timestamp.encode() + b"." + body
-    matched = False
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-        for signature in offered:  # every comparison runs: timing says nothing about which one failed
-            matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise NotAuthentic("the signature does not match the body and timestamp", SIGNATURE_HEADER)
-    return SignedDelivery(delivery_id=delivery_id, timestamp=timestamp)
-
-
-def _signatures(header: str) -> list[str]:
-    found = []
-    for part in header.split(",")[:5]:
-        scheme, _, value = part.strip().partition("=")
-        if scheme == "v1" and _HEX.fullmatch(value):
-            found.append(value.lower())
-    return found
+) -> SignedHeaders:
+    """Headers and signature together (:func:`read_headers`, then :func:`check_signature`)."""
+    signed = read_headers(headers, now, tolerance)
+    check_signature(body, signed, secrets)
+    return signed

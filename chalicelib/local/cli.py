@@ -50,6 +50,22 @@ def main() -> None:
     default=True,
     help="Write the CLI profile 'local' (local.toml) that every leadflow command then uses.",
 )
+@click.option(
+    "--data-dir",
+    envvar="LEADFLOW_DATA_DIR",
+    default=".leadflow",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the stack keeps its data across restarts (snapshots of moto's state).",
+)
+@click.option("--no-persist", is_flag=True, help="Keep the data in memory only: a restart starts empty.")
+@click.option(
+    "--snapshot-seconds",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="How often changed data is saved (and at Ctrl-C); a kill -9 loses at most this much.",
+)
 def local(
     host: str,
     port: int,
@@ -59,6 +75,9 @@ def local(
     demo: bool,
     log_file: str | None,
     write_profile: bool,
+    data_dir: Path,
+    no_persist: bool,
+    snapshot_seconds: float,
 ) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
     from chalicelib.local import stack
@@ -79,7 +98,8 @@ def local(
     )
     with _output(log_path) as terminal:
         try:
-            with stack.running(host, port, aws_port, api_key) as running:
+            kept = None if no_persist else data_dir
+            with stack.running(host, port, aws_port, api_key, kept, snapshot_seconds) as running:
                 lines, page = _start_demo(running, host, page_port) if demo else ([], None)
                 written = None
                 if write_profile:
@@ -157,8 +177,8 @@ def _start_demo(running: Any, host: str, page_port: int) -> tuple[list[str], Any
     from chalicelib.local.landing import LandingPage
 
     answers = sample.run(running.api_url, running.api_key)
-    captured = sum(1 for a in answers if a.get("status") == 201)
-    quarantined = sum(1 for a in answers if a.get("status") == 202)
+    captured = sum(1 for a in answers if a.get("http_status") == 201)
+    quarantined = sum(1 for a in answers if a.get("http_status") == 202)
     import_id = sample.start_import(running.api_url, running.api_key)
     page = LandingPage(host, page_port, running.api_url) if page_port else None
     sample.landing_form(running.api_url, running.api_key, page.origin if page else None)
@@ -200,6 +220,7 @@ def _banner(
         f"AWS endpoint   {running.aws_endpoint}   (moto; AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled)",
         f"Admin API key  {running.api_key}",
     ]
+    out.append(_data_line(running))
     if profile is not None:
         out.append(f"CLI profile    {profile}: every {leadflow} command uses this stack")
     out.append(f"Hand-offs      {leadflow} handoff tail   (queue {queue})")
@@ -210,6 +231,16 @@ def _banner(
     for line in out:
         click.echo(line, file=terminal)
     terminal.flush()
+
+
+def _data_line(running: Any) -> str:
+    if running.data_dir is None:
+        return "Data           in memory only (--no-persist): a restart starts empty"
+    since = f"restored from the snapshot of {running.restored.saved_at}" if running.restored else "new"
+    return (
+        f"Data           {Path(running.data_dir).resolve()}/ ({since}); saved at Ctrl-C and every "
+        f"{running.snapshot_seconds:g} s: a kill -9 loses at most the last {running.snapshot_seconds:g} s"
+    )
 
 
 @main.group()
@@ -264,6 +295,7 @@ def import_file(
     from rich.table import Table
 
     from chalicelib.local import importer
+    from chalicelib.local.terminal import markup_safe
 
     mapping = _read_mapping(mapping_file) if mapping_file else None
     options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
@@ -302,7 +334,7 @@ def import_file(
     console.print(table)
     for error in final.get("errors", [])[:10]:
         details = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
-        console.print(f"  row {error['row']} (line {error['line']}): {details}")
+        console.print(f"  row {error['row']} (line {error['line']}): {markup_safe(details)}")
     if final["status"] == "failed":
         raise click.ClickException(f"the import failed: {final.get('error', {}).get('message')}")
 
@@ -361,6 +393,7 @@ def tail(
     import time
 
     from chalicelib.integrations.handoff_consumer import consume, summary
+    from chalicelib.local.terminal import printable
 
     queue = _setting(queue_url, "HANDOFF_QUEUE_URL", "hand-off queue")
     sqs = _sqs(endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
@@ -374,7 +407,7 @@ def tail(
         printed += consume(
             sqs,
             queue,
-            lambda event: click.echo(summary(event)),
+            lambda event: click.echo(printable(summary(event))),  # subjects hold what visitors typed
             seen,
             wait_seconds=wait,
             limit=None if count is None else count - printed,

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 import click
 
 from chalicelib.local import http, profiles
+from chalicelib.local.terminal import printable
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ class ApiRefused(click.ClickException):
             text += "".join(f"\n  {f.get('field')}: {field_message(f)}" for f in fields)
         else:
             text += f" {error.get('message', answer)}"
-        super().__init__(text)
+        super().__init__(printable(text).replace("\\n  ", "\n  "))  # messages quote what was sent
         self.status = status
         self.answer = answer
 
@@ -443,7 +444,8 @@ def list_leads(api: Api, as_json: bool, ids_only: bool, **filters: Any) -> None:
         status = lead["status"] if lead["state"] != "disqualified" else f"disqualified: {lead['status']}"
         created = _when(lead["created_at"])[: 16 if wide or not scored else 10]
         row = [lead["lead_id"], status, *([_score(lead.get("score"))] if scored else []), created]
-        rows.append([*row, lead.get("topic") or "", *([lead.get("source") or ""] if wide else [])])
+        visitor = [lead.get("topic") or "", *([lead.get("source") or ""] if wide else [])]
+        rows.append([*row, *(printable(value) for value in visitor)])  # what visitors typed
     table = table_with_ids("lead", [row[0] for row in rows])
     # nothing is cut: status, score and time keep their width, topic and source fold when narrow
     for index, name in enumerate(["status", *(["score"] if scored else []), "created"], start=1):
@@ -497,10 +499,11 @@ def _score(value: Any) -> str:
 def _facts(title: str, pairs: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, show_header=False, title_justify="left", box=None)
+    table = Table(title=printable(title), show_header=False, title_justify="left", box=None)
     for key, value in pairs.items():
         if value not in (None, "", {}, []):
-            table.add_row(styled(key, "dim"), value if isinstance(value, str) else json.dumps(value))
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            table.add_row(styled(printable(key), "dim"), printable(shown))
     return table
 
 
@@ -526,10 +529,10 @@ def breakdown_table(score: dict[str, Any]) -> Any:
     total = 0.0
     for line in score["breakdown"]:
         total += line["points"]
-        name = Text(str(line["rule_id"]))
+        name = Text(printable(line["rule_id"]))
         if line.get("kind") not in (None, "factor"):
             name.append(f" ({line['kind']})", style="dim")
-        table.add_row(name, _points(line["points"]), ", ".join(line.get("interaction_ids", [])))
+        table.add_row(name, _points(line["points"]), printable(", ".join(line.get("interaction_ids", []))))
     table.columns[0].footer = "sum"
     table.columns[1].footer = _points(total)
     table.columns[1].justify = "right"
@@ -579,6 +582,15 @@ def show_lead(lead_id: str, timeline: bool, as_json: bool, api: Api) -> None:
                 {"name": account.get("name"), "domain": account.get("domain"), **account.get("fields", {})},
             )
         )
+    for conflict in lead.get("conflicts") or []:
+        out.print(
+            styled("not applied ", "yellow"),
+            printable(
+                f"{conflict['field']}: {conflict['submitted']} (kept {conflict['current']}, "
+                f"from {conflict['source']})"
+            ),
+            sep="",
+        )
     if not lead["scores"]:
         out.print(styled("not scored by any active model", "dim"))
     for score in lead["scores"]:
@@ -596,7 +608,8 @@ def timeline_table(entries: list[dict[str, Any]]) -> Any:
     table.add_column("what", no_wrap=True)
     table.add_column("detail", overflow="fold")
     for entry in entries:
-        table.add_row(_when(entry.get("at")), str(entry.get("kind", "")), timeline_detail(entry))
+        detail = printable(timeline_detail(entry))  # subjects hold what visitors typed
+        table.add_row(_when(entry.get("at")), printable(entry.get("kind", "")), detail)
     return table
 
 

@@ -6,19 +6,44 @@ tables: 0.1 s each after 300 imported rows here, and growing. This version keeps
 without the copy: every condition is checked first, against the state before the transaction (items in
 one transaction are distinct, so this is what DynamoDB does); only when all hold are the writes applied.
 Should applying still fail half way (an invalid update expression), the items touched and the stream
-records added are put back as they were, exactly."""
+records added are put back as they were, exactly.
+
+It also applies DynamoDB requests one at a time. DynamoDB applies each conditional write atomically;
+moto checks a condition and then writes, unguarded, so two threads (the tests' in-process mock, or the
+local stack's threaded server) could both pass the same condition: the token bucket handed out a sixth
+token of five now and then (``tests/integration/test_moto_transactions.py`` widens that gap on purpose
+to show it). Other services are not held up: an SQS long poll must not stop DynamoDB."""
 
 from __future__ import annotations
 
 import copy
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
+
+#: Held while moto handles one DynamoDB request (and by the local stack's snapshots).
+DYNAMODB_LOCK = threading.RLock()
 
 
 def install() -> None:
-    """Replace ``DynamoDBBackend.transact_write_items`` (idempotent)."""
+    """Replace ``DynamoDBBackend.transact_write_items`` and serialise DynamoDB requests (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    if not getattr(DynamoHandler.call_action, "_leadflow_serialised", False):
+        DynamoHandler.call_action = _serialised(DynamoHandler.call_action)  # type: ignore[method-assign]
+
+
+def _serialised(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @functools.wraps(call_action)
+    def one_at_a_time(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return call_action(self)
+
+    one_at_a_time._leadflow_serialised = True  # type: ignore[attr-defined]
+    return one_at_a_time
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:

@@ -43,11 +43,13 @@ _DIST_INFO = re.compile(
 #: Files no function reads: Powertools' Swagger UI (its event handler's; our routes are Chalice's),
 #: type stubs, the X-Ray SDK's patches for libraries Leadflow does not use (only botocore is patched;
 #: Powertools reads ``ext/httplib``), the development code (the local stack, the operator CLI, these
-#: build tools), and the bytecode caches `chalice package` copies from a checkout where tests ran (about
-#: 0.4 MB of ``chalicelib/**/__pycache__``: another interpreter's; Lambda compiles what it imports).
+#: build tools), the bytecode caches `chalice package` copies from a checkout where tests ran (about
+#: 0.4 MB of ``chalicelib/**/__pycache__``: another interpreter's; Lambda compiles what it imports), and
+#: dnspython (email-validator imports it only for deliverability checks, which Leadflow never asks for:
+#: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for RE2).
 _UNUSED = re.compile(
     r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$|^chalicelib/local/"
-    r"|(^|/)__pycache__/|\.pyc$"
+    r"|(^|/)__pycache__/|\.pyc$|^dns/|^dnspython-[^/]+\.dist-info/"
     r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
     r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"
     r"|sqlalchemy_core|sqlite3)(/|$)"

@@ -95,6 +95,13 @@ class _Shard:
     attempts: int = 0
     size: int = 0
     retry_at: float = 0.0
+    #: The sequence number of the last record done with (delivered, or given up on): where a restarted
+    #: stack resumes (``chalicelib/local/persistence.py``).
+    checkpoint: str | None = None
+
+    def done_with(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            self.checkpoint = str(records[-1]["dynamodb"]["SequenceNumber"])
 
 
 class StreamPoller:
@@ -117,15 +124,29 @@ class StreamPoller:
         self.sqs = sqs
         self.region = region
         self.shards: dict[str, _Shard] = {}
+        #: Where to resume each shard after a restart (shard id -> last sequence number done with).
+        self.resume: dict[str, str] = {}
 
     def _refresh(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description["Shards"]:
-            if shard["ShardId"] not in self.shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.shards:
+                after = self.resume.get(shard_id)
+                position: dict[str, Any] = (
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                    if after
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                )
                 iterator = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self.stream_arn, ShardId=shard_id, **position
                 )["ShardIterator"]
-                self.shards[shard["ShardId"]] = _Shard(shard["ShardId"], iterator, size=self.batch_size)
+                self.shards[shard_id] = _Shard(shard_id, iterator, size=self.batch_size, checkpoint=after)
+
+    def positions(self) -> dict[str, str]:
+        return {
+            shard_id: shard.checkpoint for shard_id, shard in list(self.shards.items()) if shard.checkpoint
+        }
 
     def _fill(self, shard: _Shard) -> None:
         if shard.iterator is None or len(shard.pending) >= shard.size:
@@ -171,6 +192,7 @@ class StreamPoller:
         failed = invoke(self.handler, self.source.function, {"Records": batch})
         if failed == set():
             del shard.pending[: len(batch)]
+            shard.done_with(batch)
             shard.attempts, shard.size = 0, self.batch_size
             return
         first = 0
@@ -178,6 +200,7 @@ class StreamPoller:
             sequence = [r["dynamodb"]["SequenceNumber"] for r in batch]
             first = min(sequence.index(f) for f in failed if f in sequence) if failed & set(sequence) else 0
         del shard.pending[:first]  # records before the first failure are done (Lambda's checkpoint)
+        shard.done_with(batch[:first])
         shard.attempts += 1
         if shard.attempts > self.source.max_retries:
             self._give_up(shard, batch[first:], "RetryAttemptsExhausted")
@@ -189,6 +212,7 @@ class StreamPoller:
     def _give_up(self, shard: _Shard, records: list[dict[str, Any]], condition: str) -> None:
         """Like Lambda: the batch's description (not its records) goes to the failure destination."""
         del shard.pending[: len(records)]
+        shard.done_with(records)
         shard.attempts, shard.size, shard.retry_at = 0, self.batch_size, 0.0
         logger.error(
             "stream records dead-lettered",
@@ -389,6 +413,28 @@ class Pump(threading.Thread):
     def drain(self, timeout: float = 300.0) -> None:
         """Deliver everything that is waiting (only when the thread is not running)."""
         drain(list(self.pollers), timeout)
+
+    def positions(self) -> dict[str, Any]:
+        """How far each stream shard was delivered and which bucket objects were handled (a snapshot
+        keeps these with moto's data, so a restarted stack resumes instead of starting over)."""
+        return {
+            "streams": {p.stream_arn: p.positions() for p in self.pollers if isinstance(p, StreamPoller)},
+            "buckets": {
+                f"{p.function}:{p.bucket}": sorted(p.seen)
+                for p in self.pollers
+                if isinstance(p, BucketPoller)
+            },
+        }
+
+    def resume(self, positions: dict[str, Any]) -> None:
+        streams, buckets = positions.get("streams", {}), positions.get("buckets", {})
+        for poller in self.pollers:
+            if isinstance(poller, StreamPoller):
+                poller.resume = dict(streams.get(poller.stream_arn, {}))
+            elif isinstance(poller, BucketPoller):
+                poller.seen = {
+                    (key, tag) for key, tag in buckets.get(f"{poller.function}:{poller.bucket}", [])
+                }
 
     def run(self) -> None:
         while not self._stop_event.is_set():

@@ -1,5 +1,6 @@
 """The local stack: moto's server, the resources of ``infra/template.json``, the real Chalice app over
-HTTP, and the pump; one process, stopped by Ctrl-C or SIGTERM."""
+HTTP, and the pump; one process, stopped by Ctrl-C or SIGTERM. With a data directory its data outlives
+a restart (``chalicelib/local/persistence.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.local.persistence import Gate, Persistence, Restored
 from chalicelib.local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
 from chalicelib.local.resources import (
     LocalResources,
@@ -26,21 +28,10 @@ REGION = "us-east-1"
 RESOURCE_PREFIX = "leadflow-local-"
 
 
-class _Serialized:
-    """Real DynamoDB applies each conditional write atomically; moto's server handles requests on
-    several threads without a lock, so two racing conditional writes could both pass. One DynamoDB
-    request at a time restores the guarantee the code relies on (one contact per email under
-    concurrency). Other services pass freely: an SQS long poll must not hold DynamoDB up."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            return list(self.app(environ, start_response))
-        with self.lock:
-            return list(self.app(environ, start_response))
+#: Connections the API and moto accept waiting to be served (``listen(2)``'s backlog). Chalice's own
+#: server listens with 5: 20 clients at once saw 6 to 8 connection resets; the kernel caps this at
+#: ``net.core.somaxconn`` (4096 on current Linux).
+LISTEN_BACKLOG = 1024
 
 
 class MotoServer:
@@ -54,9 +45,12 @@ class MotoServer:
 
         from chalicelib.local import moto_transactions
 
+        # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
+        # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves
         moto_transactions.install()
-        app = _Serialized(DomainDispatcherApplication(create_backend_app))
-        self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.gate = Gate(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server(host, port, self.gate, threaded=True, request_handler=MotoRequestHandler)
+        self.server.socket.listen(LISTEN_BACKLOG)  # werkzeug listens with 128
         self.port = self.server.server_port
         self.endpoint = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
@@ -70,6 +64,7 @@ class MotoServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+        self.server.server_close()  # the port is free again (a restart in the same process binds it)
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -166,19 +161,32 @@ class Stack:
     pump: Pump
     #: the functions' environment: table and queue names (what the CLI's AWS-side commands need)
     environment: dict[str, str]
+    #: Where the data is kept across restarts (``None``: in memory only), and the snapshot it started
+    #: from (``None``: it started empty).
+    data_dir: Path | None = None
+    restored: Restored | None = None
+    snapshot_seconds: float = 30.0
 
 
 @contextmanager
 def running(
-    host: str = "127.0.0.1", port: int = 8000, aws_port: int = 5000, api_key: str | None = None
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    aws_port: int = 5000,
+    api_key: str | None = None,
+    data_dir: Path | None = None,
+    snapshot_seconds: float = 30.0,
 ) -> Iterator[Stack]:
-    """Everything up, inside the ``with``; everything stopped after it."""
+    """Everything up, inside the ``with``; everything stopped after it (a last snapshot first, with a
+    ``data_dir``)."""
     from chalicelib import wiring
 
     try:
         moto = MotoServer(host, aws_port)
     except OSError as exc:
         raise StartFailed(f"moto cannot listen on {host}:{aws_port}: {exc.strerror or exc}") from exc
+    persistence = Persistence(data_dir, moto.gate, snapshot_seconds) if data_dir is not None else None
+    restored = persistence.restore() if persistence is not None else None  # before moto serves anyone
     moto.start()
     try:
         os.environ.update(aws_environment(moto.endpoint))
@@ -193,16 +201,27 @@ def running(
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = build_pump(app, found, moto.endpoint)
         pump.pollers.extend(schedules(app))
+        if restored is not None:
+            pump.resume(restored.pump)
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         web.start()
         pump.start()
+        if persistence is not None:
+            persistence.start_periodic(pump.positions)
         try:
             url = f"http://{host}:{server.server.server_port}"
-            yield Stack(url, moto.endpoint, key, found, pump, functions_env)
+            yield Stack(
+                url, moto.endpoint, key, found, pump, functions_env, data_dir, restored, snapshot_seconds
+            )
         finally:
-            pump.stop()
+            if persistence is not None:
+                persistence.stop_periodic()
             server.shutdown()
-            pump.join(timeout=5)
+            server.server.server_close()
+            pump.stop()
+            pump.join(timeout=30)
+            if persistence is not None:
+                persistence.save(pump.positions)
     finally:
         moto.stop()
 
@@ -216,15 +235,21 @@ def _admin_key(secret: str | None) -> str:
 
 
 def _chalice_server(host: str, port: int) -> tuple[Any, Any]:
-    import io
-    from contextlib import redirect_stdout
-
+    """The real app on Chalice's local server, on a threading server with a long listen backlog
+    (:data:`LISTEN_BACKLOG`; Chalice's listens with 5)."""
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+    from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        request_queue_size = LISTEN_BACKLOG
+        allow_reuse_address = True
 
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="dev")
     app = factory.load_chalice_app()
-    with redirect_stdout(io.StringIO()):
-        server = create_local_server(app, config, host, port)
-    return app, server
+    # what chalice.local.create_local_server does, with our server class (once per process: the app
+    # module is imported once, so a second stack in the same process finds the class already swapped)
+    if not isinstance(app, CustomLocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return app, LocalDevServer(app, config, host, port, server_cls=Server)

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound
+from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound, PersonErased
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
@@ -58,11 +58,18 @@ class Received:
 
 
 def capture(capture: Capture, deps: Deps, received: Received | None = None) -> Captured:
-    """Write a capture and, with ``received``, the interaction of the event that brought it."""
+    """Write a capture and, with ``received``, the interaction of the event that brought it.
+    :class:`PersonErased` when the email was erased or its contact is being erased: nothing is
+    written (the erasure bumps the contact's version, so a capture planned before it began fails its
+    condition, re-reads and lands here)."""
     store = deps.store
     for attempt in range(deps.settings.capture_max_attempts):
         now = datetime.now(UTC)
-        plan = plan_capture(capture, store.find_for_capture(capture), now, new_id)
+        known = store.find_for_capture(capture)
+        if known.erased or (known.contact is not None and known.contact.erasing):
+            count("CaptureOfErasedPersonDropped")
+            raise PersonErased
+        plan = plan_capture(capture, known, now, new_id)
         interaction = _interaction(plan, capture, received, now) if received and received.type else None
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
@@ -138,11 +145,12 @@ def forget_form(form_id: str) -> None:
     _forms.pop(form_id, None)
 
 
-def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def submit_form(request: dict[str, Any], deps: Deps, signals: list[str] | None = None) -> dict[str, Any]:
     """``request = {"key", "form_id", "payload": submitted fields}`` -> ``{"status", "body"}``.
 
     A filled honeypot is answered like success (202) and only a quarantine record is kept, so a bot
-    learns nothing."""
+    learns nothing. ``signals``: weak suspicions (too fast, ...) noted on the ``form_submitted``
+    interaction, for review; alone they never set a person aside."""
     form_id = request["form_id"]
     form = load_form(form_id, deps)
     submitted = request["payload"]
@@ -150,12 +158,25 @@ def submit_form(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         quarantine_id = deps.store.quarantine(form_id, "honeypot", submitted, datetime.now(UTC))
         count("SubmissionRejected")
         logger.info("submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id})
-        return {"status": 202, "body": {"accepted": True}}
+        return quarantine_answer(quarantine_id, "honeypot")
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
-    result = capture(submission, deps, Received(submission_id, properties={"form_id": form_id}))
+    properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
+    try:
+        result = capture(submission, deps, Received(submission_id, properties=properties))
+    except PersonErased:
+        # stored nothing; a visitor is answered as always (the answer must not say who was erased)
+        return {"status": 201, "body": {"submission_id": submission_id, "status": "erased"}}
     count("FormSubmitted")
-    return {"status": 201, "body": {"submission_id": submission_id, **result.as_dict()}}
+    return {"status": 201, "body": {"submission_id": submission_id, "status": "accepted", **result.as_dict()}}
+
+
+def quarantine_answer(quarantine_id: str, reason: str) -> dict[str, Any]:
+    """202: kept aside for review. The public view of it is the same as an accepted submission's."""
+    return {
+        "status": 202,
+        "body": {"submission_id": quarantine_id, "status": "quarantined", "reason": reason},
+    }
 
 
 def create_lead(request: dict[str, Any], deps: Deps) -> dict[str, Any]:

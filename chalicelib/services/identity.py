@@ -44,8 +44,8 @@ def detect(contact_id: str, deps: Deps, identity: IdentityStore, now: datetime) 
     """Refresh the contact's blocking keys and record every suspicion against contacts sharing one;
     returns how many. Never merges: strong suspicions are suggestions like weak ones."""
     contact = deps.store.get_contact(contact_id)
-    if contact is None:
-        return 0
+    if contact is None or contact.erasing:
+        return 0  # gone, or being erased: its keys are removed, not refreshed
     keys = dup.blocking_keys(contact)
     others = identity.candidates(keys) - {contact_id}
     identity.replace_keys(contact_id, keys, now)
@@ -323,27 +323,6 @@ def export(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, An
     }
 
 
-def erase(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
-    """Erase the person's data everywhere; the erasure is recorded with counts only."""
-    erasure_id = identity.erased(contact_id)
-    contact = deps.store.get_contact(contact_id)
-    if contact is None:
-        if erasure_id:
-            raise Conflict(f"contact {contact_id} was erased already ({erasure_id})", "contact_id")
-        raise NotFound("contact", contact_id)
-    personal = [
-        value
-        for value in (contact.email, contact.fields.get("email"), contact.fields.get("phone"))
-        if isinstance(value, str) and len(value) >= 5
-    ]
-    erasure_id = new_id("e")
-    counts = identity.erase_contact(contact, personal, erasure_id, _now())
-    counts["import_file_rows"] = _erase_import_rows(contact.email, deps)
-    count("ContactErased")
-    logger.info("contact erased", extra={"erasure_id": erasure_id, "counts": counts})
-    return {"erasure_id": erasure_id, "contact_id": contact_id, "counts": counts}
-
-
 def without_rows_naming(data: bytes, email: str) -> tuple[bytes, int]:
     """The CSV file without the lines that hold the email (compared without case, in UTF-8 or the
     Windows code page exports use); the header line is kept."""
@@ -353,7 +332,7 @@ def without_rows_naming(data: bytes, email: str) -> tuple[bytes, int]:
     return b"\n".join(kept), len(lines) - len(kept)
 
 
-def _erase_import_rows(email: str | None, deps: Deps) -> int:
+def erase_import_rows(email: str | None, deps: Deps) -> int:
     """Rows naming the person in the import files still kept in the bucket (they expire after 30 days);
     returns how many rows were removed."""
     from chalicelib.services.imports import MAX_FILE_BYTES

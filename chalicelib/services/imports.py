@@ -14,7 +14,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain import jsontext
+from chalicelib.domain.errors import FieldError, NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import csv_import
@@ -36,10 +37,7 @@ def mapping_from(params: dict[str, str]) -> ImportMapping:
     ``topic``, ``campaign``, ``consent``) fill what the JSON mapping leaves out."""
     spec: dict[str, Any] = {}
     if params.get("mapping"):
-        try:
-            spec = json.loads(params["mapping"])
-        except ValueError:
-            raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")]) from None
+        spec = jsontext.loads(params["mapping"], "mapping")  # 400 naming the field, as a body would
         if not isinstance(spec, dict):
             raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")])
     for name in ("source", "topic", "campaign", "consent"):
@@ -229,9 +227,16 @@ def _import_row(
         result = capture(submission, deps, received)
     except ValidationFailed as exc:  # too many fields for one person, say
         return [e.as_dict() for e in exc.errors]
+    except PersonErased as exc:  # the importer holds a key: it may know the row was not imported, and why
+        header = resolved.header_of.get(_email_column(resolved), "contact.email")
+        return [{"field": header, "message": f"{exc.message}; the row was not imported", "code": exc.code}]
     if duplicate:
         return "duplicates", int(activity is not None)
     return ("created" if result.lead_created else "updated"), int(activity is not None)
+
+
+def _email_column(resolved: ResolvedImport) -> str:
+    return next((n for n, spec in resolved.form.fields.items() if spec.maps_to == "contact.email"), "")
 
 
 # ---------------------------------------------------------------- progress

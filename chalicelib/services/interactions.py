@@ -88,6 +88,9 @@ def record_batch(message: dict[str, Any], deps: Deps) -> int:
     for data in message["interactions"]:
         item = InteractionInput.from_message(data)
         contact_id = item.contact_id or deps.store.contact_for_email(item.email or "", datetime.now(UTC))
+        if contact_id is None:
+            count("InteractionOfErasedPersonDropped")
+            continue  # the person was erased: nothing about them is recorded again
         interaction = Interaction(
             interaction_id=item.interaction_id or new_id("i"),
             contact_id=contact_id,

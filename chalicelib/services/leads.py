@@ -39,6 +39,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
         "topic": lead.topic,
         "source": lead.source,
         "fields": lead.fields,
+        "conflicts": lead.conflicts,
         "created_at": iso(lead.created_at),
         "updated_at": iso(lead.updated_at),
     }
@@ -125,7 +126,7 @@ def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
 
 def get_contact(contact_id: str, deps: Deps) -> dict[str, Any]:
     contact = deps.store.get_contact(contact_id)
-    if contact is None:
+    if contact is None or contact.erasing:  # being erased: gone for every reader from the DELETE on
         raise NotFound("contact", contact_id)
     account = deps.store.get_account(contact.account_id) if contact.account_id else None
     leads = deps.store.get_leads(contact.lead_ids)
@@ -168,9 +169,11 @@ def _list_by_score(params: dict[str, str], limit: int, deps: Deps) -> dict[str, 
 def list_contacts(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     """Contacts, paged; ``marketing_only=false`` is the sales view (contacts made only to hold a lead
     are left out)."""
-    unknown = sorted(set(params) - {"marketing_only", "limit", "cursor"})
+    unknown = sorted(set(params) - {"marketing_only", "limit", "cursor", "email"})
     if unknown:
         raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
+    if "email" in params:
+        return _contact_by_email(params, deps)
     flag = params.get("marketing_only")
     if flag not in (None, "true", "false"):
         raise ValidationFailed([FieldError("marketing_only", "marketing_only must be true or false")])
@@ -178,3 +181,19 @@ def list_contacts(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     marketing_only = None if flag is None else flag == "true"
     page = deps.store.list_contacts(marketing_only, limit, params.get("cursor"))
     return {"contacts": [contact_view(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+def _contact_by_email(params: dict[str, str], deps: Deps) -> dict[str, Any]:
+    """``?email=``: the one contact holding that address (its claim: one read), with its lead ids; the
+    way an operator finds a person (public answers never name contacts)."""
+    from chalicelib.domain.fields import InvalidValue, normalise_email
+
+    if set(params) - {"email"}:
+        raise ValidationFailed([FieldError("email", "email cannot be combined with other filters")])
+    try:
+        email = normalise_email(params["email"])
+    except InvalidValue as exc:
+        raise ValidationFailed([FieldError("email", f"email {exc}")]) from None
+    contact = deps.store.contact_by_email(email)
+    found = [{**contact_view(contact), "lead_ids": contact.lead_ids}] if contact else []
+    return {"contacts": found, "next_cursor": None}

@@ -47,17 +47,29 @@ def notified(body: bytes, signature: str | None, deps: Any) -> dict[str, Any]:
     notification = linkedin.parse_notification(body)
     if notification is None:
         return {"accepted": False, "reason": "not a lead notification"}
-    deps.linkedin_queue.send_json(
-        {
-            "action": notification.action,
-            "response_id": notification.response_id,
-            "form_urn": notification.form_urn,
-        }
-    )
     from chalicelib.observability import count
 
+    answer = {"accepted": True, "action": notification.action, "response": notification.response_urn}
+    # LinkedIn's signature has no time and no id: a captured notification verifies forever. The first
+    # arrival of each (action, response) queues the work; a replay is acknowledged and queues nothing.
+    notice = f"notice#linkedin#{notification.action}#{notification.response_id}"
+    if not deps.store.claim_notice(notice, datetime.now(UTC)):
+        count("LinkedInReplayed")
+        return {**answer, "duplicate": True}
+    try:
+        deps.linkedin_queue.send_json(
+            {
+                "action": notification.action,
+                "response_id": notification.response_id,
+                "form_urn": notification.form_urn,
+            }
+        )
+    except Exception:
+        deps.store.release_notice(notice)  # not queued: LinkedIn's retry must be able to queue it
+        raise
+    deps.store.notice_done(notice)
     count(f"LinkedIn{notification.action.title()}")
-    return {"accepted": True, "action": notification.action, "response": notification.response_urn}
+    return answer
 
 
 # ---------------------------------------------------------------- form mappings
@@ -160,7 +172,12 @@ def _capture(response: linkedin.FormResponse, urn: str, form: Any, deps: Any) ->
         receipt=receipt_key(response.response_id),
         occurred_at=response.submitted_at,
     )
-    result = capture(submission, deps, received)
+    from chalicelib.domain.errors import PersonErased
+
+    try:
+        result = capture(submission, deps, received)
+    except PersonErased:
+        return "erased"  # the member was erased here: their response is not kept again
     return "duplicate" if result.duplicate else "captured"
 
 

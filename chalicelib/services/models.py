@@ -207,6 +207,19 @@ def get_job(job_id: str, deps: Deps) -> dict[str, Any]:
     if job is None:
         raise NotFound("job", job_id)
     done = int(job.segments_done) >= int(job.segments)
+    if job.kind == "erasure":  # ids and counts only: the job says nothing about who the person was
+        result = dict(job.result or {})
+        return {
+            "job_id": job.job_id,
+            "kind": job.kind,
+            "state": "done" if done else "running",
+            "passes": int(job.segments),
+            "passes_done": int(job.segments_done),
+            "created_at": iso(job.created_at),
+            "result": {
+                k: result[k] for k in ("erasure_id", "contact_id", "counts", "erased_at") if k in result
+            },
+        }
     return {
         "job_id": job.job_id,
         "kind": job.kind,

@@ -237,16 +237,21 @@ def run_triggers(
 def _trigger_lead(trigger: Trigger, email: str | None, contact_id: str, deps: Deps) -> Lead | None:
     action = trigger.creates_lead
     if action is not None and email:
+        from chalicelib.domain.errors import PersonErased
+
         lead_fields = {"topic": action.topic, "source": action.source or "trigger"}
-        made = capture.capture(
-            Capture(
-                contact={"email": email},
-                lead={k: v for k, v in lead_fields.items() if v},
-                origin=f"trigger:{trigger.trigger_id}",
-                lead_matching=["contact.email", "lead.topic"],
-            ),
-            deps,
-        )
+        try:
+            made = capture.capture(
+                Capture(
+                    contact={"email": email},
+                    lead={k: v for k, v in lead_fields.items() if v},
+                    origin=f"trigger:{trigger.trigger_id}",
+                    lead_matching=["contact.email", "lead.topic"],
+                ),
+                deps,
+            )
+        except PersonErased:
+            return None  # erased (or being erased): no lead, no hand-off
         return deps.store.get_lead(made.lead_id)
     contact = deps.store.get_contact(contact_id)
     leads = deps.store.get_leads(contact.lead_ids) if contact else []
@@ -276,7 +281,10 @@ def _withhold(handoff_id: str, lead_id: str, kind: str, deps: Deps, now: datetim
     from chalicelib.services.identity import withheld_reason
 
     lead = deps.store.get_lead(lead_id)
-    reason = withheld_reason(deps.store.get_contact(lead.contact_id) if lead else None)
+    contact = deps.store.get_contact(lead.contact_id) if lead else None
+    if lead is None or contact is None or contact.erasing:
+        return True  # erased or being erased: never sent (the erasure removes the hand-off itself)
+    reason = withheld_reason(contact)
     if reason is None:
         return False
     if deps.handoffs.mark_withheld(handoff_id, now):

@@ -57,7 +57,8 @@ def rescore_contacts(
     if not chosen:
         return 0
     ids = list(dict.fromkeys(contact_ids))
-    contacts = {c.contact_id: c for c in deps.store.get_contacts(ids)}
+    # a contact being erased gets no new scores (its job removes the ones it has)
+    contacts = {c.contact_id: c for c in deps.store.get_contacts(ids) if not c.erasing}
     accounts = {
         a.account_id: a
         for a in deps.scoring.get_accounts(

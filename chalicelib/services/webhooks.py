@@ -4,10 +4,18 @@ and deliveries, each captured once (see ``integrations/webhooks.py`` for the sig
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import Conflict, FieldError, NotFound, Replayed, ValidationFailed
+from chalicelib.domain.errors import (
+    FieldError,
+    NotAuthentic,
+    NotFound,
+    PersonErased,
+    Replayed,
+    ValidationFailed,
+)
 from chalicelib.domain.forms import capture_from_submission, flatten, parse_form, valid_form_id
 from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import webhooks
@@ -78,13 +86,21 @@ def retire_secret(source: str, secret_id: str, deps: Deps) -> dict[str, Any]:
     return {"source": source, "active_secret_ids": [s.secret_id for s in kept]}
 
 
-def authenticate(source: str, headers: dict[str, str], body: bytes, deps: Deps) -> tuple[Integration, str]:
+def authenticate(
+    source: str, headers: dict[str, str], body: bytes, deps: Deps, before_signature: Callable[[], None]
+) -> tuple[Integration, str]:
     """The source and the delivery id of an authentic delivery; :class:`NotAuthentic` (401) otherwise,
-    before anything is read from the body or stored."""
-    found = _get(source, deps)
-    if not found.secrets:
-        raise Conflict(f"webhook source {source!r} has no secret yet: add one first", "source")
-    signed = webhooks.verify(body, headers, [s.secret for s in found.secrets], time.time())
+    before anything is read from the body or stored. An unknown source, or one without a secret, is
+    refused exactly like a wrong signature (same status, code, field and message, after the same header
+    checks), so the answer does not say which sources exist. ``before_signature`` runs for a real
+    source only, before its signatures are checked (the rate limit: nothing is kept about made-up
+    sources, and a rotated made-up name does not reset it)."""
+    signed = webhooks.read_headers(headers, time.time())
+    found = deps.integrations.get(_integration_id(source)) if valid_form_id(source) else None
+    if found is None or not found.secrets:
+        raise NotAuthentic(webhooks.MISMATCH, webhooks.SIGNATURE_HEADER)
+    before_signature()
+    webhooks.check_signature(body, signed, [s.secret for s in found.secrets])
     return found, signed.delivery_id
 
 
@@ -100,11 +116,14 @@ def ingest(
         properties={"webhook": source, "delivery_id": delivery_id},
         receipt=f"receipt#webhook#{source}#{delivery_id}",
     )
-    result = capture(submission, deps, received)
+    try:
+        result = capture(submission, deps, received)
+    except PersonErased:  # stored nothing; answered like any delivery (who was erased stays unsaid)
+        return {"delivery_id": delivery_id, "status": "accepted"}
     if result.duplicate:
         count("WebhookReplayed")
         raise Replayed(
-            f"delivery {delivery_id} was received before; nothing was stored again", "X-Leadflow-Delivery"
+            f"delivery {delivery_id} was received before; nothing was stored again", webhooks.ID_HEADER
         )
     count("WebhookDelivered")
-    return {"delivery_id": delivery_id, **result.as_dict()}
+    return {"delivery_id": delivery_id, "status": "accepted"}  # ids would tell who is known

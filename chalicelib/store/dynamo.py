@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -23,17 +24,24 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, FieldError, ValidationFailed
+from chalicelib.domain.errors import (
+    AlreadyReceived,
+    ConcurrentUpdate,
+    FieldError,
+    MalformedInput,
+    ValidationFailed,
+)
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.ports import LeadFilter, Page
 from chalicelib.observability import correlation_id
-from chalicelib.store import state_index
+from chalicelib.store import secrets, state_index
 from chalicelib.store.records import (
     AccountRecord,
     ApiKeyRecord,
@@ -76,6 +84,7 @@ def contact_from(record: ContactRecord) -> Contact:
         consent=record.consent,
         consent_history=[ConsentChange(c.level, c.source, c.at) for c in record.consent_history or []],
         last_interaction_at=record.last_interaction_at,
+        erasing=bool(record.erasing),
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
@@ -95,6 +104,7 @@ def contact_record(contact: Contact) -> ContactRecord:
             ConsentChangeMap(level=c.level, source=c.source, at=c.at) for c in contact.consent_history
         ],
         last_interaction_at=contact.last_interaction_at,
+        erasing=True if contact.erasing else None,
         created_at=contact.created_at,
         updated_at=contact.updated_at,
         correlation_id=correlation_id(),
@@ -137,6 +147,7 @@ def lead_from(record: LeadRecord) -> Lead:
         round=int(record.round or 1),
         fired_rules=list(record.fired_rules or []),
         owner=record.owner,
+        conflicts=json.loads(record.conflicts) if record.conflicts else [],
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
@@ -155,6 +166,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         round=lead.round,
         fired_rules=lead.fired_rules,
         owner=lead.owner,
+        conflicts=json.dumps(lead.conflicts, default=str) if lead.conflicts else None,
         created_at=lead.created_at,
         updated_at=lead.updated_at,
         correlation_id=correlation_id(),
@@ -190,28 +202,73 @@ def interaction_from(record: InteractionRecord) -> Interaction:
     )
 
 
+def _quarantined(record: QuarantineRecord) -> dict[str, Any]:
+    return {
+        "quarantine_id": record.quarantine_id,
+        "form_id": record.form_id,
+        "reason": record.reason,
+        "signals": json.loads(record.signals) if record.signals else [record.reason],
+        "received_at": iso(record.received_at),
+        "state": record.state or "held",
+        "released_at": iso(record.released_at) if record.released_at else None,
+        "released": json.loads(record.released) if record.released else None,
+        "payload": _payload(record.payload),
+    }
+
+
+def _payload(text: str) -> dict[str, Any]:
+    try:  # records kept before whole payloads were (cut at 20,000 characters) may not be JSON
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 # ---------------------------------------------------------------- cursors
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """The last key read, as an opaque cursor: base64url JSON and its signature (the deployment key),
+    so a cursor the API did not hand out is refused before it reaches DynamoDB."""
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    data = json.dumps(key, separators=(",", ":")).encode()
+    return f"{_b64(data)}.{_b64(secrets.mac('cursor', data)[:16])}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 _NUMBER = re.compile(r"-?[0-9]{1,38}(\.[0-9]{1,38})?")
 _BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2800}\.[A-Za-z0-9_-]{22}")
 
 
 def decode_cursor(
     cursor: str | None, keys: frozenset[str], numbers: frozenset[str] | set[str] = frozenset({"offset"})
 ) -> dict[str, Any] | None:
-    """A cursor is the last key read, as this API encoded it; anything else is refused, never sent on."""
+    """A cursor is the last key read, as this API encoded and signed it; anything else is refused
+    (422 naming ``cursor``), never sent on."""
     if not cursor:
         return None
+    if not _CURSOR.fullmatch(cursor):
+        raise _BAD_CURSOR
+    encoded, signature = cursor.split(".")
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raw = _unb64(encoded)
+        genuine = hmac.compare_digest(_unb64(signature), secrets.mac("cursor", raw)[:16])
+    except (binascii.Error, ValueError):
+        raise _BAD_CURSOR from None
+    if not genuine:
+        raise _BAD_CURSOR
+    try:
+        data = jsontext.loads(raw, "cursor")
+    except MalformedInput:
         raise _BAD_CURSOR from None
     if not isinstance(data, dict) or set(data) != keys:
         raise _BAD_CURSOR
@@ -245,14 +302,20 @@ class DynamoStore:
     # ------------------------------------------------------------ capture
 
     def find_for_capture(self, capture: Capture) -> Known:
+        """What a capture is planned on, in one batch read of the keys table: the email's claim, its
+        tombstone (an erased person) and the account's keys; then the contact, its open leads and the
+        account."""
         keys = account_keys(capture)
         wanted = keys.guard_keys()
-        if capture.email:
-            wanted = [contact_key(capture.email), *wanted]
+        tombstone = secrets.tombstone_key(capture.email) if capture.email else None
+        if capture.email and tombstone:
+            wanted = [contact_key(capture.email), tombstone, *wanted]
         claims = (
             {r.key: r.owner_id for r in KeyRecord.batch_get(wanted, consistent_read=True)} if wanted else {}
         )
-        known = Known(taken_account_keys={k for k in claims if k.startswith("account-")})
+        known = Known(
+            taken_account_keys={k for k in claims if k.startswith("account-")}, erased=tombstone in claims
+        )
         contact_id = claims.get(contact_key(capture.email)) if capture.email else None
         if contact_id:
             known.contact = self.get_contact(contact_id)
@@ -388,6 +451,40 @@ class DynamoStore:
             raise
         return True
 
+    #: A notice claimed but never marked done (its request died before queuing) can be claimed again
+    #: after this long; until then a concurrent repeat is acknowledged without queuing.
+    NOTICE_STALE = timedelta(seconds=60)
+
+    def claim_notice(self, key: str, now: datetime) -> bool:
+        """Claim the right to queue the work of a provider notification (``notice#...``): ``True`` for
+        the first arrival, or when an earlier claim was left unfinished for :attr:`NOTICE_STALE`."""
+        fresh = KeyRecord(key, owner_id="-", created_at=now, detail=json.dumps({"queued": False}))
+        try:
+            fresh.save(condition=KeyRecord.key.does_not_exist())
+            return True
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        try:
+            held = KeyRecord.get(key, consistent_read=True)
+        except DoesNotExist:
+            return self.claim_notice(key, now)
+        if json.loads(held.detail or "{}").get("queued") or held.created_at > now - self.NOTICE_STALE:
+            return False
+        try:  # the earlier request died between claiming and queuing: take its claim over
+            fresh.save(condition=KeyRecord.created_at == held.created_at)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def notice_done(self, key: str) -> None:
+        KeyRecord(key).update(actions=[KeyRecord.detail.set(json.dumps({"queued": True}))])
+
+    def release_notice(self, key: str) -> None:
+        KeyRecord(key).delete()
+
     def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None:
         KeyRecord(
             key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
@@ -474,6 +571,14 @@ class DynamoStore:
         more = len(items) >= limit and results.last_evaluated_key
         return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
 
+    def contact_by_email(self, email: str) -> Contact | None:
+        """The contact whose (normalised) email claim this is."""
+        try:
+            owner = KeyRecord.get(contact_key(email), consistent_read=True).owner_id
+        except DoesNotExist:
+            return None
+        return self.get_contact(owner)
+
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
         ids = list(dict.fromkeys(contact_ids))
         return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=True)] if ids else []
@@ -484,13 +589,16 @@ class DynamoStore:
 
     # ------------------------------------------------------------ interactions
 
-    def contact_for_email(self, email: str, now: datetime) -> str:
-        key = contact_key(email)
+    def contact_for_email(self, email: str, now: datetime) -> str | None:
+        """The contact holding ``email``, made (consent ``none``) when there is none; ``None`` when the
+        person was erased (a tombstone): nothing is recorded for them again."""
+        key, tombstone = contact_key(email), secrets.tombstone_key(email)
         for _ in range(5):
-            try:
-                return KeyRecord.get(key, consistent_read=True).owner_id
-            except DoesNotExist:
-                pass
+            found = {r.key: r.owner_id for r in KeyRecord.batch_get([key, tombstone], consistent_read=True)}
+            if tombstone in found:
+                return None
+            if key in found:
+                return found[key]
             contact = Contact(
                 contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
             )
@@ -508,13 +616,25 @@ class DynamoStore:
         raise ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
 
     def record_interaction(self, interaction: Interaction) -> bool:
+        """Append an interaction once (an id seen before for the contact is not written again), and
+        only while its contact exists and is not being erased: the check and the write are one
+        transaction, so an interaction queued before an erasure never lands after it began."""
         try:
-            interaction_record(interaction, self._retention_days).save(
-                condition=InteractionRecord.contact_id.does_not_exist()
-            )
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
+            with TransactWrite(connection=self._connection) as tx:
+                tx.condition_check(
+                    ContactRecord,
+                    interaction.contact_id,
+                    condition=ContactRecord.contact_id.exists() & ContactRecord.erasing.does_not_exist(),
+                )
+                tx.save(
+                    interaction_record(interaction, self._retention_days),
+                    condition=InteractionRecord.contact_id.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            if any(
+                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
+            ):
+                return False  # no such contact (erased), or recorded before
             raise
         return True
 
@@ -564,17 +684,69 @@ class DynamoStore:
             raise
         return existing is None
 
-    def quarantine(self, form_id: str, reason: str, payload: dict[str, Any], now: datetime) -> str:
+    def quarantine(
+        self,
+        form_id: str,
+        reason: str,
+        payload: dict[str, Any],
+        now: datetime,
+        signals: Sequence[str] = (),
+    ) -> str:
+        """Keep a suspected bot's submission for review (30 days); the whole payload, so a release can
+        capture it (a body is at most 64 KB: far within an item)."""
         quarantine_id = new_id("q")
         QuarantineRecord(
             quarantine_id,
             form_id=form_id,
             reason=reason,
             received_at=now,
-            payload=json.dumps(payload, default=str)[:20000],
+            payload=json.dumps(payload, default=str),
+            signals=json.dumps(list(signals or [reason])),
             expires_at=now + timedelta(days=30),
         ).save()
         return quarantine_id
+
+    def get_quarantined(self, quarantine_id: str) -> dict[str, Any] | None:
+        try:
+            return _quarantined(QuarantineRecord.get(quarantine_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def list_quarantined(
+        self, wanted: dict[str, str], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the quarantine (a scan: it holds 30 days of suspected spam), filtered by
+        ``form_id``, ``reason`` and ``state``, newest first within the page."""
+        start = decode_cursor(cursor, frozenset({"quarantine_id"}))
+        condition: Condition | None = None
+        for attribute, value in (
+            (QuarantineRecord.form_id, wanted.get("form_id")),
+            (QuarantineRecord.reason, wanted.get("reason")),
+            (QuarantineRecord.state, wanted.get("state")),
+        ):
+            if value is not None:
+                clause = attribute == value
+                condition = clause if condition is None else condition & clause
+        results = QuarantineRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
+        items = sorted((_quarantined(r) for r in results), key=lambda q: q["received_at"], reverse=True)
+        more = len(items) >= limit and results.last_evaluated_key
+        return items, encode_cursor(results.last_evaluated_key) if more else None
+
+    def mark_released(self, quarantine_id: str, capture: dict[str, Any], now: datetime) -> None:
+        """Record what the release captured; the first release's time stays."""
+        record = QuarantineRecord(quarantine_id)
+        try:
+            record.update(
+                actions=[
+                    QuarantineRecord.state.set("released"),
+                    QuarantineRecord.released_at.set(now),
+                    QuarantineRecord.released.set(json.dumps(capture)),
+                ],
+                condition=QuarantineRecord.quarantine_id.exists() & (QuarantineRecord.state != "released"),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------ API keys
 

@@ -16,9 +16,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.duplicates import Suspicion, hashed
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import ConcurrentUpdate
-from chalicelib.domain.matching import contact_key
+from chalicelib.domain.matching import AccountKeys, company_key, contact_key
 from chalicelib.store.dynamo import contact_from, contact_record, decode_cursor, encode_cursor, is_race
 from chalicelib.store.records import (
+    AccountRecord,
     ContactRecord,
     HandoffRecord,
     IdentityRecord,
@@ -38,6 +39,17 @@ ERASED = "[erased]"
 
 def _item(pk: str, sk: str, data: dict[str, Any], now: datetime) -> IdentityRecord:
     return IdentityRecord(pk, sk, data=json.dumps(data, default=str), created_at=now, updated_at=now)
+
+
+def _delete_if(record: Any, condition: Any) -> bool:
+    """Delete under ``condition`` (whatever the item's version); ``False`` when it did not hold."""
+    try:
+        record.delete(condition=condition, add_version_condition=False)
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _ignore_missing(action: Callable[[], Any]) -> bool:
@@ -248,55 +260,124 @@ class IdentityStore:
     # ------------------------------------------------------------ erasure
 
     def erased(self, contact_id: str) -> str | None:
-        """The erasure id when the contact was erased."""
+        """The erasure id when the contact's erasure was asked for (begun or done)."""
+        found = self.erasure_marker(contact_id)
+        return str(found.get("erasure_id")) if found else None
+
+    def erasure_marker(self, contact_id: str) -> dict[str, Any] | None:
         try:
             record = IdentityRecord.get(f"erased#{contact_id}", "erased", consistent_read=True)
         except DoesNotExist:
             return None
-        return str(json.loads(record.data).get("erasure_id"))
+        return dict(json.loads(record.data))
 
-    def erase_contact(
-        self, contact: Contact, personal: list[str], erasure_id: str, now: datetime
-    ) -> dict[str, int]:
-        """Remove the person from every table; returns counts per kind. ``personal``: the values to hunt
-        for where records are not keyed by the contact (quarantine, import errors, idempotency).
-        Safe to run again: each step deletes what is still there."""
-        lead_ids = list(contact.lead_ids)
-        counts = self._erase_leads(lead_ids)
+    def begin_erasure(
+        self, contact: Contact, tombstone: str | None, data: dict[str, Any], now: datetime
+    ) -> None:
+        """What makes an erasure effective at once, before its job runs: the marker (ids only), the
+        email's tombstone (a keyed hash: captures and interactions for it are dropped from now on), and
+        the contact flagged ``erasing`` on the version read (:class:`ConcurrentUpdate` when it changed:
+        re-read and try again), which fails every capture planned before."""
+        try:
+            _item(f"erased#{contact.contact_id}", "erased", data, now).save(
+                condition=IdentityRecord.pk.does_not_exist()
+            )
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise  # asked before: keep the first marker
+        if tombstone:
+            KeyRecord(tombstone, owner_id="-", created_at=now).save()
+        if not contact.erasing:
+            self.save_contact(replace(contact, erasing=True, updated_at=now))
+
+    def erase_person(
+        self,
+        contact_id: str,
+        email: str | None,
+        lead_ids: list[str],
+        account_id: str | None,
+        personal: list[str],
+    ) -> dict[str, Any]:
+        """Remove what is held about the person, keyed or not; returns counts per kind and the ids of the
+        hand-offs removed. ``personal`` (the email and phone, when the contact is still there to read
+        them): the values to hunt for where records are not keyed by the person (quarantine, import
+        errors, idempotency records). Safe to run again: each step deletes what is still there, and the
+        contact goes last, so a run that dies half way finds it again."""
+        counts: dict[str, Any] = self._erase_leads(lead_ids)
 
         def add(kind: str, n: int = 1) -> None:
             counts[kind] = counts.get(kind, 0) + n
 
-        for opportunity in OpportunityRecord.scan(OpportunityRecord.contact_id == contact.contact_id):
+        for opportunity in OpportunityRecord.scan(OpportunityRecord.contact_id == contact_id):
             opportunity.delete()
             add("opportunities")
-        for interaction in InteractionRecord.query(contact.contact_id):
+        for interaction in InteractionRecord.query(contact_id):
             interaction.delete()
             add("interactions")
-        if contact.email:
-            KeyRecord(contact_key(contact.email)).delete()
+        if email and _delete_if(KeyRecord(contact_key(email)), KeyRecord.owner_id == contact_id):
             add("claims")
+        add("accounts", self._erase_lone_account(account_id, contact_id))
         needles = [p.casefold() for p in personal if p]
         add("quarantine", self._erase_quarantine(needles))
         add("import_rows", self._redact_import_errors(needles))
-        add("idempotency_records", self._erase_idempotency(needles, [contact.contact_id, *lead_ids]))
-        add("identity_items", self.forget_contact(contact.contact_id))
-        for merge in IdentityRecord.query(f"contact-merges#{contact.contact_id}"):
+        add("idempotency_records", self._erase_idempotency(needles, [contact_id, *lead_ids]))
+        add("identity_items", self.forget_contact(contact_id))
+        for merge in IdentityRecord.query(f"contact-merges#{contact_id}"):
             IdentityRecord(f"merge#{merge.sk}", "merge").delete()
             merge.delete()
             add("merges")
-        ContactRecord(contact.contact_id).delete(add_version_condition=False)
-        add("contacts")
-        record = {"erasure_id": erasure_id, "erased_at": now, "counts": counts}
-        _item(f"erasure#{erasure_id}", "erasure", record, now).save()
-        _item(
-            f"erased#{contact.contact_id}", "erased", {"erasure_id": erasure_id, "erased_at": now}, now
-        ).save()
+        try:
+            ContactRecord(contact_id).delete(
+                condition=ContactRecord.contact_id.exists(), add_version_condition=False
+            )
+            add("contacts")
+        except DeleteError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
         return counts
 
+    def finish_erasure(self, contact_id: str, erasure_id: str, counts: dict[str, Any], now: datetime) -> None:
+        """The erasure's record (counts only) and the marker's time: what remains of the person is their
+        contact id in the marker and the tombstone's keyed hash."""
+        _item(
+            f"erasure#{erasure_id}",
+            "erasure",
+            {"erasure_id": erasure_id, "erased_at": now, "counts": counts},
+            now,
+        ).save()
+        marker = self.erasure_marker(contact_id) or {}
+        _item(
+            f"erased#{contact_id}", "erased", {**marker, "erasure_id": erasure_id, "erased_at": now}, now
+        ).save()
+
     @staticmethod
-    def _erase_leads(lead_ids: list[str]) -> dict[str, int]:
-        counts = {"leads": 0, "scores": 0, "lead_history": 0, "handoffs": 0}
+    def _erase_lone_account(account_id: str | None, contact_id: str) -> int:
+        """The person's account when nobody else is in it (its name and domain claims too): an account
+        is derived from what the person submitted. Shared accounts stay."""
+        if not account_id:
+            return 0
+        others = [
+            r.contact_id for r in ContactRecord.by_account.query(account_id) if r.contact_id != contact_id
+        ]
+        if others:
+            return 0
+        try:
+            account = AccountRecord.get(account_id, consistent_read=True)
+        except DoesNotExist:
+            return 0
+        keys = AccountKeys(
+            name=company_key(account.name) if account.name else None,
+            domain=account.domain,
+        )
+        for key in keys.guard_keys():
+            _delete_if(KeyRecord(key), KeyRecord.owner_id == account_id)
+        account.delete(add_version_condition=False)
+        return 1
+
+    @staticmethod
+    def _erase_leads(lead_ids: list[str]) -> dict[str, Any]:
+        counts: dict[str, Any] = {"leads": 0, "scores": 0, "lead_history": 0, "handoffs": 0}
+        sent: dict[str, list[str]] = {}
         for lead_id in lead_ids:
             for score in ScoreRecord.query(lead_id):
                 score.delete()
@@ -304,13 +385,16 @@ class IdentityStore:
             for entry in LeadHistoryRecord.query(lead_id):
                 entry.delete()
                 counts["lead_history"] += 1
-            LeadRecord(lead_id).delete(add_version_condition=False)
-            counts["leads"] += 1
+            if _delete_if(LeadRecord(lead_id), LeadRecord.lead_id.exists()):
+                counts["leads"] += 1
         # the outbox is keyed by hand-off id; an erasure is rare enough to scan it (IN takes 100 values)
         for start in range(0, len(lead_ids), 100):
             for handoff in HandoffRecord.scan(HandoffRecord.lead_id.is_in(*lead_ids[start : start + 100])):
+                if handoff.state == "sent":
+                    sent.setdefault(handoff.lead_id, []).append(handoff.handoff_id)
                 handoff.delete()
                 counts["handoffs"] += 1
+        counts["sent_handoffs"] = sent
         return counts
 
     @staticmethod

@@ -95,6 +95,8 @@ class ContactRecord(Model):
     consent = UnicodeAttribute(default="none")
     consent_history = ListAttribute[ConsentChangeMap](of=ConsentChangeMap, default=list)
     last_interaction_at = UTCDateTimeAttribute(null=True)
+    #: Set when an erasure begins (``Contact.erasing``); writes for the person are conditioned on it.
+    erasing = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -143,6 +145,8 @@ class LeadRecord(Model):
     round = NumberAttribute(default=1)
     fired_rules = ListAttribute[str](default=list)
     owner = UnicodeAttribute(null=True)
+    #: What captures said differently from the contact and lead (JSON list; ``Lead.conflicts``).
+    conflicts = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -221,6 +225,9 @@ class ApiKeyRecord(Model):
 
 
 class QuarantineRecord(Model):
+    """A suspected bot's submission, kept aside for review (30 days): ``state`` is ``held`` until an
+    operator releases it (then ``released``, with what the release captured)."""
+
     class Meta:
         table_name = UNBOUND
 
@@ -229,6 +236,12 @@ class QuarantineRecord(Model):
     reason = UnicodeAttribute()
     received_at = UTCDateTimeAttribute()
     payload = UnicodeAttribute()
+    #: Every suspicious signal seen (``too_fast``, ``no_browser_origin``, ...), as JSON.
+    signals = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="held")
+    released_at = UTCDateTimeAttribute(null=True)
+    #: What the release captured (ids only), as JSON.
+    released = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -367,6 +367,13 @@ class ScoringStore:
             condition=JobRecord.job_id.exists(),
         )
 
+    def set_job_result(self, job_id: str, result: dict[str, Any]) -> None:
+        """A job's answer so far (an erasure's ids and counts)."""
+        JobRecord(job_id).update(
+            actions=[JobRecord.result.set(json.dumps(result, separators=(",", ":"), default=str))],
+            condition=JobRecord.job_id.exists(),
+        )
+
     def record_page(self, job_id: str, page_id: str, leads: int, segment_done: bool) -> None:
         """Count a page once, however often its message is delivered."""
         actions: list[Action] = [

@@ -118,6 +118,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "--log-file",
                 "-",  # the logs in this fixture's own file, with the banner
                 "--no-profile",  # other tests' CLI must not find this stack by default
+                "--no-persist",
             ],
             cwd=ROOT,
             env=env,

@@ -572,6 +572,9 @@ class Stack:
             f"ARGS=--log-file={self.log}",
         ]
         self.command = " ".join(command)
+        # a stack of its own: the data a developer's `make run` keeps in .leadflow/ is neither read nor
+        # written (the documented outputs are those of a first start)
+        env = {**env, "LEADFLOW_DATA_DIR": str(workdir / ".leadflow")}
         with self.output.open("w") as handle:
             self.process = subprocess.Popen(
                 command, cwd=root, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True

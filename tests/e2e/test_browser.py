@@ -110,13 +110,14 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def prepare(stack: str, landing_url: str) -> None:  # noqa: F811
-    """The landing form (allowing the page's origin), the example scoring model, published, and the
-    example qualification rule, as the quick start applies them."""
+def prepare(stack: str, landing_url: str, **options: Any) -> None:  # noqa: F811
+    """The landing form (allowing the page's origin, with ``options`` over the example's settings), the
+    example scoring model, published, and the example qualification rule, as the quick start applies them."""
     admin = {"X-Api-Key": API_KEY}
     form = load_event("../examples/landing/form.json")
     form.pop("id")  # names the form for `leadflow forms apply`; the API takes it from the path
     form["allowed_origins"] = [landing_url.rstrip("/")]
+    form.update(options)
     status, answer = call("PUT", f"{stack}/v1/forms/landing-demo", form, admin)
     assert status in (200, 201), answer
     status, answer = call(
@@ -201,10 +202,15 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     assert "website=" in body and "website=&" in body + "&"  # the honeypot travels empty
     assert int(body.split("_fill_ms=")[1].split("&")[0]) > 0
 
-    lead = wait_for_score(stack, answer["lead_id"])
+    assert set(answer) == {"submission_id", "status"}, "the page is told nothing about the person"
+    _, found = call(
+        "GET", f"{stack}/v1/contacts?email=ada.browser@analytical-engines.co.uk", None, {"X-Api-Key": API_KEY}
+    )
+    lead_id = found["contacts"][0]["lead_ids"][-1]
+    lead = wait_for_score(stack, lead_id)
     rules = {line["rule_id"] for line in lead["scores"][0]["breakdown"]}
     assert rules == {"senior-title", "big-company", "asked-for-a-call"}  # 20 + 10 + 40: sales-ready
-    wait_for_handoffs(stack, answer["lead_id"])
+    wait_for_handoffs(stack, lead_id)
 
     # the console: the key kept for this tab, the lead in the table, its page with the breakdown
     console = browser_context.new_page()
@@ -214,7 +220,7 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     console.goto(f"{stack}/console")
     console.fill("#key-form input[name=key]", API_KEY)
     console.click("#key-form button[type=submit]")
-    row = console.locator(f"#leads tr[data-lead-id='{answer['lead_id']}']")
+    row = console.locator(f"#leads tr[data-lead-id='{lead_id}']")
     row.wait_for(timeout=15_000)
     assert [c["name"] for c in browser_context.cookies(stack)] == ["tracker"]  # the console set none
     assert console.evaluate("sessionStorage.getItem('leadflow.apiKey')") == API_KEY
@@ -289,3 +295,133 @@ def test_capture_retries_an_unanswered_attempt_with_the_same_idempotency_key(
     assert len(posts) == 2
     assert posts[0]["idempotency-key"] == posts[1]["idempotency-key"]
     shot(page, "landing-retried.png")
+
+
+def test_sending_again_after_lost_answers_resends_the_identical_attempt(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    """The submission reaches the server but every answer is lost (the script's three tries), the page
+    says it could not reach the server, the person clicks Send again: the same attempt goes out, byte for
+    byte (the timer included), and gets the first answer, not 422 ``idempotency_key_reused``."""
+    prepare(stack, landing, min_fill_ms=1)
+    page = browser_context.new_page()
+    sent: list[tuple[dict[str, str], str | None]] = []
+
+    def lose_the_answers(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        sent.append((request.headers, request.post_data))
+        if len(sent) <= 3:
+            route.fetch()  # the server gets it and captures the lead ...
+            route.abort("connectionreset")  # ... and the answer is lost on the way back
+        else:
+            route.continue_()
+
+    page.route("**/v1/forms/landing-demo/submissions", lose_the_answers)
+    page.goto(landing)
+    page.fill("input[name=email]", "lost.answers@navy.example.mil")
+    page.click("button[type=submit]")
+    page.locator(".leadflow-status.leadflow-failed").wait_for(timeout=20_000)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/submissions" in r.url) as again:
+        page.click("button[type=submit]")
+    assert again.value.status == 201, again.value.json()
+    page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=15_000)
+    assert len(sent) == 4
+    assert len({headers["idempotency-key"] for headers, _ in sent}) == 1
+    assert len({body for _, body in sent}) == 1, "the same attempt, byte for byte"
+    status, found = call(
+        "GET", f"{stack}/v1/contacts?email=lost.answers@navy.example.mil", None, {"X-Api-Key": API_KEY}
+    )
+    assert status == 200 and len(found["contacts"][0]["lead_ids"]) == 1
+
+
+def test_an_autofilled_form_sent_at_once_is_captured_not_quarantined(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    """Autofill (or a prefilling page) fills a form without a single focus or key event, and the person
+    clicks Send at once: the timer runs from page load, and speed alone never sets a person aside."""
+    prepare(stack, landing, min_fill_ms=5000)
+    page = browser_context.new_page()
+    page.goto(landing)
+    page.evaluate(
+        """() => {
+            const form = document.querySelector("form[data-leadflow-form]");
+            form.elements.email.value = "autofilled@analytical-engines.co.uk";
+            form.elements.first_name.value = "Auto";
+        }"""
+    )
+    with page.expect_response(lambda r: r.request.method == "POST" and "/submissions" in r.url) as sent:
+        page.click("button[type=submit]")
+    page.locator(".leadflow-status.leadflow-sent").wait_for(timeout=15_000)
+    body = sent.value.request.post_data or ""
+    assert int(body.split("_fill_ms=")[1].split("&")[0]) > 50, "measured from page load, not from the click"
+    assert sent.value.status == 201, sent.value.json()
+    status, found = call(
+        "GET", f"{stack}/v1/contacts?email=autofilled@analytical-engines.co.uk", None, {"X-Api-Key": API_KEY}
+    )
+    assert status == 200 and len(found["contacts"]) == 1, "the person is a contact, not in quarantine"
+    shot(page, "landing-autofilled.png")
+
+
+def test_the_console_lists_inspects_and_releases_a_quarantined_submission(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing, min_fill_ms=3000)
+    person = {"email": "kept.aside@navy.example.mil", "first_name": "Kept", "_fill_ms": "4"}
+    status, answer = call(
+        "POST", f"{stack}/v1/forms/landing-demo/submissions", person
+    )  # no page: two signals
+    assert status == 202, answer
+    held = answer["submission_id"]
+
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.goto(f"{stack}/console#/quarantine")
+    row = console.locator(f"#quarantine tr[data-quarantine-id='{held}']")
+    row.wait_for(timeout=15_000)
+    assert "kept.aside@navy.example.mil" in row.inner_text() and "too_fast" in row.inner_text()
+    shot(console, "console-quarantine.png")
+    row.locator("a").first.click()
+    console.locator("#quarantine-payload").get_by_text("Kept", exact=True).wait_for(timeout=15_000)
+    console.click("#release")
+    console.locator("#release-result a").wait_for(timeout=15_000)
+    shot(console, "console-quarantine-released.png")
+    lead_id = console.locator("#release-result a").inner_text().removeprefix("lead ")
+    status, lead = call("GET", f"{stack}/v1/leads/{lead_id}", None, {"X-Api-Key": API_KEY})
+    assert status == 200 and lead["contact"]["email"] == "kept.aside@navy.example.mil"
+
+
+def test_the_lead_page_shows_what_an_anonymous_source_submitted_but_could_not_change(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    prepare(stack, landing)
+    admin = {"X-Api-Key": API_KEY}
+    person = {"email": "kept.name@navy.example.mil", "first_name": "Grace", "topic": "Pricing"}
+    status, first = call("POST", f"{stack}/v1/forms/landing-demo/submissions", person, admin)
+    assert status == 201, first
+    status, _ = call(
+        "POST", f"{stack}/v1/forms/landing-demo/submissions", {**person, "first_name": "Mallory"}
+    )
+    assert status == 201
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.goto(f"{stack}/console#/leads/{first['lead_id']}")
+    card = console.locator("#conflicts")
+    card.wait_for(timeout=15_000)
+    assert "contact.first_name" in card.inner_text() and "Mallory" in card.inner_text()
+    assert console.locator("#lead-title").inner_text().startswith("Grace")
+    shot(console, "console-lead-conflicts.png")

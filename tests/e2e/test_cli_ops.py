@@ -68,7 +68,7 @@ def test_operator_applies_a_form_model_and_rules_then_reads_a_lead_with_its_brea
         "employees": "450",
         "newsletter": "on",
     }
-    status, created = call("POST", f"{stack}/v1/forms/landing-demo/submissions", ada)
+    status, created = call("POST", f"{stack}/v1/forms/landing-demo/submissions", ada, {"X-Api-Key": API_KEY})
     assert status == 201, created
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

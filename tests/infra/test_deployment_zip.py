@@ -23,6 +23,8 @@ def test_runtime_packages_unused_assets_and_development_code_are_left_out():
     assert left_out("chalicelib/domain/__pycache__/scoring.cpython-311.pyc")  # a checkout's, not the app's
     assert left_out("chalicelib/local/stack.py")
     assert left_out("chalicelib/local/cli.py")
+    assert left_out("dns/resolver.py") and left_out("dnspython-2.9.2.dist-info/METADATA")
+    assert left_out("chalicelib/services/__pycache__/capture.cpython-311.pyc")
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
         assert not left_out(kept), kept
 
@@ -60,6 +62,10 @@ def test_the_app_imports_from_the_zip_with_the_runtime_packages_only(packaged_ap
         "import aws_lambda_powertools.utilities.idempotency, aws_xray_sdk.core\n"
         "from chalicelib import wiring\n"
         "deps = wiring.deps()\n"
+        "from chalicelib.domain.fields import normalise_email\n"  # without dnspython
+        "from chalicelib.domain.rules import LinearPattern\n"  # RE2's compiled core, from the zip
+        "assert normalise_email('Ada@Example.org') == 'ada@example.org'\n"
+        "assert LinearPattern('(a+)+$').search('a' * 30 + '!') is False\n"
         "print(len(app.app.handler_map), type(deps.store).__name__)\n"
     )
     env = {

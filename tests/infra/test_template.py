@@ -223,7 +223,12 @@ def test_duplicate_detection_runs_on_the_contacts_stream_and_only_the_api_writes
                 targets = json.dumps(statement.get("Resource"))
                 if "IdentityTable" in targets and "dynamodb:PutItem" in statement.get("Action", []):
                     writers.add(name)
-    assert writers == {"ApiHandlerRole", "ContactsStreamRole", "RetryStreamConsumersRole"}
+    assert writers == {
+        "ApiHandlerRole",
+        "ContactsStreamRole",
+        "RetryStreamConsumersRole",
+        "EraseContactsRole",
+    }
 
 
 # ---------------------------------------------------------------- production settings (issue 14)

@@ -10,8 +10,17 @@ import pytest
 from tests.conftest import load_event
 from tests.integration.helpers import FORM, get, post_json, put_json
 
+#: These tests read the full capture answer, so they post as a server with an API key does
+#: (anonymous visitors get only submission_id and status: tests/security/test_security.py).
+SERVER: dict[str, str] = {}
+
 SUBMISSIONS = load_event("http/form_submissions.json")
 ADA, GRACE, ADA_AGAIN, BOT = SUBMISSIONS
+
+
+@pytest.fixture(autouse=True)
+def _as_server(admin_key: str) -> None:
+    SERVER["X-Api-Key"] = admin_key
 
 
 @pytest.fixture
@@ -23,7 +32,7 @@ def form(client: Any, admin_key: str) -> dict[str, Any]:
 
 
 def submit(client: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
-    return post_json(client, f"/v1/forms/{FORM}/submissions", body, headers)
+    return post_json(client, f"/v1/forms/{FORM}/submissions", body, {**SERVER, **(headers or {})})
 
 
 def scan(deps: Any, record: Any) -> list[Any]:
@@ -67,8 +76,10 @@ def test_second_submission_with_same_email_and_topic_updates_the_open_lead(
 
     contact = get(client, f"/v1/contacts/{first['contact_id']}", admin_key).json_body
     assert contact["fields"]["first_name"] == "Ada", "a blank field never overwrites stored data"
-    assert contact["fields"]["job_title"] == "VP Engineering", "newer non-empty values win"
+    assert contact["fields"]["job_title"] == ADA["job"], "a public form fills gaps, it does not rewrite"
     assert [lead["lead_id"] for lead in contact["leads"]] == [first["lead_id"]]
+    [conflict] = contact["leads"][0]["conflicts"]
+    assert (conflict["field"], conflict["submitted"]) == ("contact.job_title", "VP Engineering")
 
 
 def test_another_topic_creates_a_second_lead_for_the_same_contact(client: Any, form: Any, admin_key: str):
@@ -81,8 +92,8 @@ def test_another_topic_creates_a_second_lead_for_the_same_contact(client: Any, f
 def test_new_lead_always_strategy_creates_a_lead_per_submission(client: Any, admin_key: str):
     definition = {**load_event("http/form_contact_us.json"), "lead_matching": "new_lead_always"}
     assert put_json(client, "/v1/forms/always", definition, admin_key).status_code == 201
-    a = post_json(client, "/v1/forms/always/submissions", ADA).json_body
-    b = post_json(client, "/v1/forms/always/submissions", {**ADA, "first_name": "Augusta"}).json_body
+    a = post_json(client, "/v1/forms/always/submissions", ADA, SERVER).json_body
+    b = post_json(client, "/v1/forms/always/submissions", {**ADA, "first_name": "Augusta"}, SERVER).json_body
     assert a["lead_id"] != b["lead_id"] and a["contact_id"] == b["contact_id"]
 
 

@@ -64,7 +64,8 @@ def test_twenty_concurrent_submissions_with_one_email_make_one_contact_and_one_l
     assert sum(r.lead_created for r in results) == 1
     assert len(list(ContactRecord.scan())) == 1
     assert len(list(LeadRecord.scan())) == 1
-    assert sorted(k.key for k in KeyRecord.scan()) == [
+    claims = [k.key for k in KeyRecord.scan() if not k.key.startswith("config#")]  # not the deployment key
+    assert sorted(claims) == [
         "account-domain#example.org",
         "contact-email#race@example.org",
     ]

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.api.console import STATIC_DIR
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, post_json, put_json, submit_as_server
 from tests.integration.test_handoff import MODEL, RULE, make_ready
 from tests.integration.test_scoring import publish
 
@@ -25,8 +25,8 @@ def mql(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
         == 201
     )
     ada = make_ready(client, admin_key, pump)
-    grace = post_json(
-        client, f"/v1/forms/{FORM}/submissions", {"email": "grace@navy.example.mil", "topic": "Support"}
+    grace = submit_as_server(
+        client, {"email": "grace@navy.example.mil", "topic": "Support"}, admin_key
     ).json_body
     pump.drain()
     return {"ada": ada, "grace": grace}
@@ -56,6 +56,48 @@ def test_console_serves_only_its_own_files(client: Any, name: str):
     answer = client.http.get(f"/console/{name}")
     assert answer.status_code == 404
     assert answer.json_body["error"]["code"] == "not_found"
+
+
+#: What every console path answers with, whatever it serves (a page, an asset, an error).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=",
+    "Permissions-Policy": "camera=()",
+}
+
+
+def console_paths() -> list[str]:
+    """Every path the console serves: the page, each of its files by name (index.html too), what is
+    not there, and the capture script under both of its names."""
+    files = sorted(p.name for p in STATIC_DIR.iterdir() if p.is_file())
+    too_long = "/console/" + "a" * 300 + ".js"  # refused before the view runs (400)
+    return [
+        "/console",
+        *(f"/console/{name}" for name in files),
+        "/console/missing.js",
+        too_long,
+        "/capture.js",
+    ]
+
+
+def test_every_console_path_carries_the_security_headers(client: Any):
+    assert "/console/index.html" in console_paths() and "/console/capture.js" in console_paths()
+    for path in console_paths():
+        answer = client.http.get(path)
+        assert answer.status_code in (200, 400, 404), path
+        for name, expected in SECURITY_HEADERS.items():
+            assert expected in answer.headers.get(name, ""), f"{path}: {name}"
+
+
+def test_capture_script_may_be_loaded_by_any_page_but_the_console_only_by_itself(client: Any):
+    for path in ("/capture.js", "/console/capture.js"):
+        assert client.http.get(path).headers["Cross-Origin-Resource-Policy"] == "cross-origin", path
+    for path in ("/console", "/console/app.js", "/console/index.html"):
+        assert client.http.get(path).headers["Cross-Origin-Resource-Policy"] == "same-origin", path
 
 
 def test_capture_script_is_public_cacheable_and_under_5_kb(client: Any):

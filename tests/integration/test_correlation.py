@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from tests.conftest import load_event
-from tests.integration.helpers import post_json, put_json
+from tests.integration.helpers import post_json, put_json, submit_as_server
 
 
 def _handoffs(aws: Any) -> list[dict[str, Any]]:
@@ -53,9 +53,7 @@ def test_the_request_that_qualifies_a_lead_is_named_in_the_hand_off(
     put_json(client, "/v1/forms/contact-us", load_event("http/form_contact_us.json"), admin_key)
     pump.drain()
     ada = {**load_event("http/form_submissions.json")[0], "email": "ada.correlated@analytical-engines.co.uk"}
-    answer = post_json(
-        client, "/v1/forms/contact-us/submissions", ada, {"X-Correlation-Id": "form-request-1"}
-    )
+    answer = submit_as_server(client, ada, admin_key, "contact-us", {"X-Correlation-Id": "form-request-1"})
     assert answer.status_code == 201 and answer.headers["X-Correlation-Id"] == "form-request-1"
     lead_id, contact_id = answer.json_body["lead_id"], answer.json_body["contact_id"]
     assert _item(aws, "LeadsTable", {"lead_id": lead_id})["correlation_id"] == {"S": "form-request-1"}

@@ -133,6 +133,7 @@ def test_on_the_pump_a_poison_record_for_one_consumer_ends_in_its_dead_letter_qu
 
     real = dispatch.consumer
     ran: dict[str, int] = defaultdict(int)
+    poisoned_ids: set[str] = set()
 
     def consumer(name: str) -> Any:
         handler = real(name)
@@ -141,7 +142,7 @@ def test_on_the_pump_a_poison_record_for_one_consumer_ends_in_its_dead_letter_qu
             ran[name] += len(event["Records"])
             if name == "note_activity":
                 poisoned = [
-                    r for r in event["Records"] if r["dynamodb"]["Keys"]["contact_id"]["S"] == "c_poison"
+                    r for r in event["Records"] if r["dynamodb"]["Keys"]["contact_id"]["S"] in poisoned_ids
                 ]
                 if poisoned:
                     return {
@@ -155,8 +156,13 @@ def test_on_the_pump_a_poison_record_for_one_consumer_ends_in_its_dead_letter_qu
 
     monkeypatch.setattr(dispatch, "consumer", consumer)
     at = datetime(2026, 11, 20, 10, tzinfo=UTC)
-    deps.store.record_interaction(Interaction("i-ok", "c_fine", "page_visited", at))
-    deps.store.record_interaction(Interaction("i-bad", "c_poison", "page_visited", at))
+    fine = deps.store.contact_for_email("fine@example.org", at)  # interactions need their contact
+    poison = deps.store.contact_for_email("poison@example.org", at)
+    pump.drain()
+    ran.clear()
+    poisoned_ids.add(poison)
+    assert deps.store.record_interaction(Interaction("i-ok", fine, "page_visited", at))
+    assert deps.store.record_interaction(Interaction("i-bad", poison, "page_visited", at))
     pump.drain()
     (dead,) = waiting(aws, "NoteActivityRetryDeadLetterQueue")
     assert dead["consumer"] == "note_activity"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, post_json, put_json, submit_as_server
 from tests.integration.test_scoring import ADA, publish
 
 MODEL = load_event("models/b2b_default.json")
@@ -53,9 +53,24 @@ def ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
     return make_ready(client, admin_key, pump)
 
 
+def kept(lead: Any) -> Any:
+    """Store the lead and its contact (consent given) as a capture would: a hand-off is only sent for
+    a lead whose contact exists and is not being erased."""
+    from chalicelib.domain.entities import Contact
+    from chalicelib.store.dynamo import contact_record, lead_record
+
+    now = lead.created_at
+    contact = Contact(
+        lead.contact_id, "kept@example.org", {}, now, now, lead_ids=[lead.lead_id], consent="marketing"
+    )
+    contact_record(contact).save()
+    lead_record(lead).save()
+    return lead
+
+
 def make_ready(client: Any, admin_key: str, pump: Any) -> dict[str, Any]:
     """Submit Ada's form, then five clicks and two pricing visits (the model and rules are in place)."""
-    created = post_json(client, f"/v1/forms/{FORM}/submissions", ADA).json_body
+    created = submit_as_server(client, ADA, admin_key).json_body
     items = [
         {"id": f"c{n}", "type": "email_clicked", "occurred_at": ago(1), "contact_id": created["contact_id"]}
         for n in range(5)
@@ -119,7 +134,7 @@ def test_a_crash_between_send_and_mark_resends_the_same_id_which_the_fifo_queue_
     from chalicelib.services import qualification
 
     now = datetime.now(UTC)
-    lead = Lead("l_crash", "c_x", {"topic": "Pricing"}, now, now)
+    lead = kept(Lead("l_crash", "c_x", {"topic": "Pricing"}, now, now))
     [work] = handoffs(
         [Action("task", {"subject": "Call"})], "rule:r", ("l_crash", "r", "1"), lead, None, None, {}, now
     )
@@ -232,7 +247,7 @@ def test_a_consumer_that_fails_gets_the_message_again_and_handles_it_once(deps: 
     from chalicelib.services import qualification
 
     now = datetime.now(UTC)
-    lead = Lead("l_consumer", "c_x", {"topic": "Pricing"}, now, now)
+    lead = kept(Lead("l_consumer", "c_x", {"topic": "Pricing"}, now, now))
     [work] = handoffs(
         [Action("task", {"subject": "Call"})], "rule:r", ("l_consumer", "r", "1"), lead, None, None, {}, now
     )
@@ -398,7 +413,7 @@ def test_the_sweeper_sends_hand_offs_the_publisher_never_sent(deps: Any, aws: An
     from chalicelib.services import qualification
 
     then = datetime.now(UTC) - timedelta(minutes=10)
-    lead = Lead("l_stuck", "c_x", {"topic": "Pricing"}, then, then)
+    lead = kept(Lead("l_stuck", "c_x", {"topic": "Pricing"}, then, then))
     [work] = handoffs(
         [Action("task", {"subject": "Call"})], "rule:r", ("l_stuck", "r", "1"), lead, None, None, {}, then
     )

@@ -75,13 +75,17 @@ def test_export_in_latin1_with_semicolons_is_imported_with_counts_and_row_errors
         "mia.kowalski@wisla-foods.pl",
     }
     zoe = people["zoe.brandt@lindqvist-maritime.se"]
-    assert zoe.fields["first_name"] == "Zoë" and zoe.fields["job_title"] == "Head of Procurement"
+    assert zoe.fields["first_name"] == "Zoë" and zoe.fields["job_title"] == "Head of\nProcurement"
     assert zoe.consent == "none", "imported people were never asked"
     assert people["noah.riis@fjordline-cargo.no"].fields["last_name"] == 'Quote "The Hammer" Riis'
     assert people["asa.holm@lindqvist-maritime.se"].fields["first_name"] == "Åsa"
     lead = get(client, f"/v1/leads/{zoe.lead_ids[0]}", admin_key).json_body
     assert lead["source"] == "import" and lead["topic"] == "Spring fair"
-    assert lead["fields"]["origin_status"] == "Working"
+    # imports fill only what is empty (update_policy fill_empty): Zoë's repeated row said "Working"
+    assert lead["fields"]["origin_status"] == "New"
+    assert [(c["field"], c["submitted"], c["current"]) for c in lead["conflicts"]] == [
+        ("lead.origin_status", "Working", "New")
+    ], "a different job title only in its line break is no conflict"
     assert (
         lead["account"]["name"] == "Lindqvist Maritime AB" and lead["account"]["fields"]["employees"] == 120
     )

@@ -116,14 +116,25 @@ def test_notification_with_a_bad_or_missing_signature_is_401_and_queues_nothing(
 
 
 def test_both_readings_of_the_documented_signature_are_accepted(client: Any, linkedin: HTTPServer, deps: Any):
-    body = json.dumps(CREATED).encode()
-    prefixed_digest = "hmacsha256=" + hmac.new(CLIENT_SECRET.encode(), body, hashlib.sha256).hexdigest()
-
+    other = {**CREATED, "leadGenFormResponse": "urn:li:leadGenFormResponse:another-response-1"}
     assert notify(client, CREATED).status_code == 200  # hex(HMAC(secret, "hmacsha256=" + body))
+    body = json.dumps(other).encode()
+    prefixed_digest = "hmacsha256=" + hmac.new(CLIENT_SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert (
-        notify(client, CREATED, signature=prefixed_digest).status_code == 200
+        notify(client, other, signature=prefixed_digest).status_code == 200
     )  # "hmacsha256=" + hex(HMAC(body))
     assert len(queued(deps)) == 2
+
+
+def test_a_replayed_notification_queues_no_work_again(client: Any, linkedin: HTTPServer, deps: Any):
+    first = notify(client, CREATED)
+    replays = [notify(client, CREATED) for _ in range(5)]
+    assert first.status_code == 200 and first.json_body["accepted"] is True
+    assert all(r.status_code == 200 and r.json_body.get("duplicate") is True for r in replays)
+    assert len(queued(deps)) == 1, "one piece of work however often it comes"
+    deleted = {**CREATED, "leadAction": "DELETED"}
+    assert notify(client, deleted).status_code == 200
+    assert [m["action"] for m in queued(deps)] == ["DELETED"], "a deletion is its own notification"
 
 
 def test_created_lead_is_fetched_mapped_and_captured_once(

@@ -79,3 +79,47 @@ def test_the_same_item_twice_in_one_transaction_is_refused(aws: Any):
     with pytest.raises(ClientError):
         client.transact_write_items(TransactItems=[put, put])
     assert _items(client, table) == []
+
+
+def test_conditional_updates_are_atomic_under_threads_like_dynamodb(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """The root cause of the flaky token-bucket test: moto in-process applied a conditional update in two
+    unguarded steps (check, then write), so two threads could both pass the check. Here the gap between
+    check and write is widened on purpose; with every DynamoDB request applied one at a time (as
+    DynamoDB applies each conditional write atomically) exactly ``burst`` tokens are handed out."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import moto.dynamodb.models as dynamo_models
+
+    from chalicelib.settings import get_settings
+    from chalicelib.store.ratelimits import Limit, RateLimits
+
+    original = dynamo_models.create_condition_expression_parser
+
+    def slow_parser(*args: Any, **kwargs: Any) -> Any:
+        parser = original(*args, **kwargs)
+        parse = parser.parse
+
+        def slow_parse() -> Any:
+            op = parse()
+            check = op.expr
+
+            def slow_check(item: Any) -> Any:
+                held = check(item)
+                time.sleep(0.02)  # another thread's request runs here unless requests are serialised
+                return held
+
+            op.expr = slow_check  # type: ignore[method-assign]
+            return op
+
+        parser.parse = slow_parse  # type: ignore[method-assign]
+        return parser
+
+    monkeypatch.setattr(dynamo_models, "create_condition_expression_parser", slow_parser)
+    settings = get_settings()
+    limits = RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url)
+    with ThreadPoolExecutor(8) as pool:
+        decisions = list(pool.map(lambda _: limits.take("form#race", Limit(1, 5), 3_000_000_000), range(16)))
+    assert sum(d.allowed for d in decisions) == 5

@@ -152,22 +152,81 @@ def test_rate_limiter_that_cannot_reach_its_table_lets_submissions_through(
     assert submit(client, ADA).status_code == 201
 
 
-def test_webhook_deliveries_are_rate_limited_per_source_ip(client: Any, settings_env: Any):
+def test_webhook_deliveries_are_rate_limited_per_source_ip(client: Any, admin_key: str, settings_env: Any):
     settings_env(RATE_LIMIT_WEBHOOK_PER_MINUTE="1", RATE_LIMIT_WEBHOOK_BURST="1")
-    headers = {"Content-Type": "application/json"}
+    source = client.http.put(
+        "/v1/integrations/webhooks/typeform",
+        headers={"Content-Type": "application/json", "X-Api-Key": admin_key},
+        body=json.dumps(load_event("webhooks/typeform_source.json")),
+    )
+    assert source.status_code == 201
+    client.http.post("/v1/integrations/webhooks/typeform/secrets", headers={"X-Api-Key": admin_key})
+    import time
+
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": "d-1",
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": "v1," + "A" * 43 + "=",
+    }
     first = client.http.post("/v1/webhooks/typeform", headers=headers, body=b"{}")
-    assert first.status_code in (401, 404)
+    assert first.status_code == 401
     second = client.http.post("/v1/webhooks/typeform", headers=headers, body=b"{}")
     assert second.status_code == 429 and "Retry-After" in second.headers
+
+
+def test_linkedin_notifications_are_rate_limited_per_source_ip(
+    client: Any, settings_env: Any, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("LINKEDIN_CLIENT_SECRET", "linkedin-secret")
+    settings_env(RATE_LIMIT_WEBHOOK_PER_MINUTE="1", RATE_LIMIT_WEBHOOK_BURST="2")
+    headers = {"Content-Type": "application/json", "X-LI-Signature": "0" * 64}
+    statuses = [
+        client.http.post("/v1/webhooks/linkedin", headers=headers, body=b"{}").status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
 
 
 # ---------------------------------------------------------------- minimum fill time
 
 
-def test_submission_faster_than_min_fill_time_is_quarantined_never_a_contact(client: Any, admin_key: str):
+PAGE = {"Origin": "https://www.example.com"}  # a browser on the form's page sends its origin
+
+
+def form_submitted_signals() -> list[list[str]]:
+    from chalicelib.store.records import InteractionRecord
+
+    return [list((i.properties.as_dict() or {}).get("signals") or []) for i in InteractionRecord.scan()]
+
+
+def test_a_person_too_fast_for_the_timer_alone_is_captured_with_the_signal_noted(client: Any, admin_key: str):
+    """Autofill or a prefilled page: a real browser on the form's page, only the timer says "fast"."""
+    put_form(client, admin_key, min_fill_ms=1500)
+    response = submit(client, {**ADA, "_fill_ms": "2"}, **PAGE)
+    assert response.status_code == 201, response.json_body
+    assert stored()["contacts"] == 1 and stored()["quarantined"] == 0
+    assert form_submitted_signals() == [["too_fast"]], "kept on the interaction, for review"
+
+
+def test_a_retry_with_another_fill_time_is_the_same_attempt(client: Any, admin_key: str):
+    put_form(client, admin_key, min_fill_ms=1500)
+    first = submit(client, {**ADA, "_fill_ms": "4100"}, **{**PAGE, "Idempotency-Key": "attempt-1"})
+    again = submit(client, {**ADA, "_fill_ms": "6900"}, **{**PAGE, "Idempotency-Key": "attempt-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json_body == first.json_body, "the timer is not part of what the attempt submits"
+    assert stored()["interactions"] == 1
+    # without a key, the fields' digest is the key: a double click with a new timer is one submission
+    click = submit(client, {**ADA, "topic": "Support", "_fill_ms": "7300"}, **PAGE)
+    double = submit(client, {**ADA, "topic": "Support", "_fill_ms": "7301"}, **PAGE)
+    assert double.json_body == click.json_body and stored()["interactions"] == 2
+
+
+def test_submission_faster_than_min_fill_time_and_not_from_a_page_is_quarantined(client: Any, admin_key: str):
+    """Two signals: too fast, and no browser origin although the form lists its pages."""
     put_form(client, admin_key, min_fill_ms=1500)
     response = submit(client, {**ADA, "_fill_ms": "300"})
-    assert response.status_code == 202 and response.json_body == {"accepted": True}
+    assert response.status_code == 202 and set(response.json_body) == {"submission_id", "status"}
+    assert response.json_body["status"] == "accepted", "told nothing more than a real visitor"
     assert stored() == NOTHING_BUT_QUARANTINE
     assert quarantine_reasons() == ["too_fast"]
 
@@ -298,7 +357,8 @@ def test_captcha_without_a_configured_secret_fails_closed(client: Any, admin_key
 def test_honeypot_is_quarantined_never_a_contact_nor_a_claim(client: Any, admin_key: str):
     put_form(client, admin_key)
     response = submit(client, {**ADA, "website": "http://spam.example"})
-    assert response.status_code == 202 and response.json_body == {"accepted": True}
+    assert response.status_code == 202 and set(response.json_body) == {"submission_id", "status"}
+    assert response.json_body["status"] == "accepted", "told nothing more than a real visitor"
     assert stored() == NOTHING_BUT_QUARANTINE and quarantine_reasons() == ["honeypot"]
 
 

@@ -67,7 +67,7 @@ def test_submission_cannot_set_score_state_owner_or_consent_history(
         "contact_id": "c_forged",
         "scores": [{"model_id": "m", "score": 100}],
     }
-    response = submit(client, hostile)
+    response = submit(client, hostile, **{"X-Api-Key": admin_key})
     assert response.status_code == 201
     created = response.json_body
     assert created["lead_id"] != "l_forged" and created["contact_id"] != "c_forged"
@@ -78,6 +78,81 @@ def test_submission_cannot_set_score_state_owner_or_consent_history(
     assert lead["contact"]["consent"] == "consent_given"  # the form's consent_on_submit, not the field
     history = deps.store.get_contact(created["contact_id"]).consent_history
     assert [c.source for c in history] == [f"form:{FORM}"]
+
+
+# ---------------------------------------------------------------- no enumeration oracle
+
+
+def test_the_public_submission_answer_does_not_tell_whether_a_person_is_known(
+    client: Any, form: None, admin_key: str
+):
+    first = submit(client, ADA)
+    known = submit(client, {**ADA, "topic": "Support"})  # the same person again
+    stranger = submit(client, {**ADA, "email": "nobody-yet@example.org", "topic": "Support"})
+    bot = submit(client, {**ADA, "website": "http://spam.example"})  # the honeypot
+    for answer in (first, known, stranger):
+        assert answer.status_code == 201
+        assert set(answer.json_body) == {"submission_id", "status"}, answer.json_body
+        assert answer.json_body["status"] == "accepted"
+    assert bot.status_code == 202 and set(bot.json_body) == {"submission_id", "status"}
+    ids = {a.json_body["submission_id"] for a in (first, known, stranger, bot)}
+    assert len(ids) == 4, "a fresh id per submission: nothing stable about the person"
+
+
+def test_a_caller_with_an_ingest_key_gets_the_full_capture_answer(
+    client: Any, form: None, admin_key: str, deps: Any
+):
+    ingest = key_with(deps, "ingest")
+    answer = submit(client, ADA, **{"X-Api-Key": ingest})
+    assert answer.status_code == 201
+    assert {"lead_id", "contact_id", "lead_created", "contact_created", "account_id"} <= set(answer.json_body)
+    assert submit(client, ADA, **{"X-Api-Key": ingest + "x"}).status_code == 401, "a wrong key is refused"
+    sales = key_with(deps, "sales")
+    assert submit(client, ADA, **{"X-Api-Key": sales}).status_code == 403
+
+
+# ---------------------------------------------------------------- anonymous sources cannot rewrite people
+
+
+def test_an_anonymous_form_cannot_rewrite_a_known_person_nor_bring_back_withdrawn_consent(
+    client: Any, form: None, admin_key: str, deps: Any
+):
+    ada = {**load_event("http/form_submissions.json")[0], "newsletter": "on"}
+    first = submit(client, ada, **{"X-Api-Key": admin_key}).json_body
+    contact_id = first["contact_id"]
+    withdraw = client.http.put(
+        f"/v1/contacts/{contact_id}/consent",
+        headers=headers(admin_key),
+        body=json.dumps({"level": "none", "source": "unsubscribe-page"}),
+    )
+    assert withdraw.status_code == 200
+
+    forged = {
+        **ada,
+        "first_name": "Mallory",
+        "phone": "+44 20 7946 0000",
+        "job": "Intern",
+        "newsletter": "on",
+    }
+    assert submit(client, forged).status_code == 201  # answered like any submission
+
+    contact = deps.store.get_contact(contact_id)
+    assert contact.fields["first_name"] == "Ada" and contact.fields["phone"] == "+442079460958"
+    assert contact.fields.get("job_title") != "Intern"
+    assert contact.consent == "none", "an anonymous post never raises a withdrawn consent"
+    lead = client.http.get(f"/v1/leads/{first['lead_id']}", headers=headers(admin_key)).json_body
+    shown = {c["field"]: (c["submitted"], c["current"]) for c in lead["conflicts"]}
+    assert shown["contact.first_name"] == ("Mallory", "Ada")
+    assert shown["contact.phone"] == ("+442079460000", "+442079460958")
+    assert shown["consent"] == ("marketing", "none")
+    assert all(c["source"] == f"form:{FORM}" for c in lead["conflicts"])
+
+    back = client.http.put(
+        f"/v1/contacts/{contact_id}/consent",
+        headers=headers(admin_key),
+        body=json.dumps({"level": "marketing", "source": "confirmed-by-phone"}),
+    )
+    assert back.status_code == 200 and back.json_body["consent"] == "marketing", "an authenticated call may"
 
 
 def test_form_definition_cannot_map_a_field_onto_managed_state(client: Any, admin_key: str):
@@ -98,7 +173,7 @@ def test_form_definition_rejects_unknown_options(client: Any, admin_key: str):
 
 def test_ingest_key_cannot_read_leads_contacts_or_models(client: Any, form: None, deps: Any):
     ingest = key_with(deps, "ingest")
-    lead_id = submit(client, ADA).json_body["lead_id"]
+    lead_id = submit(client, ADA, **{"X-Api-Key": key_with(deps, "ingest")}).json_body["lead_id"]
     for path in (f"/v1/leads/{lead_id}", "/v1/leads", "/v1/scoring-models", f"/v1/forms/{FORM}"):
         response = client.http.get(path, headers=headers(ingest))
         assert response.status_code == 403, path
@@ -191,7 +266,7 @@ def _flip(data: bytes, bit: int) -> bytes:
     return bytes(flipped)
 
 
-def test_any_flipped_bit_in_body_signature_or_timestamp_is_401(
+def test_any_flipped_bit_in_body_signature_timestamp_or_id_is_401(
     client: Any, webhook_secret: str, monkeypatch: pytest.MonkeyPatch
 ):
     from chalicelib import wiring
@@ -199,29 +274,29 @@ def test_any_flipped_bit_in_body_signature_or_timestamp_is_401(
     monkeypatch.setenv("RATE_LIMIT_WEBHOOK_PER_MINUTE", "0")
     wiring.reset()
     stamp = int(time.time())
-    signature = sign(webhook_secret, stamp, DELIVERY)
-    tried = {"body": 0, "signature": 0, "timestamp": 0}
+    signature = sign(webhook_secret, "fuzz-delivery", stamp, DELIVERY)
+    tried = {"body": 0, "signature": 0, "timestamp": 0, "id": 0}
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(part=st.sampled_from(["body", "signature", "timestamp"]), bit=st.integers(min_value=0))
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(part=st.sampled_from(["body", "signature", "timestamp", "id"]), bit=st.integers(min_value=0))
     def flipped_is_refused(part: str, bit: int) -> None:
-        body, sig, ts = DELIVERY, signature.encode(), str(stamp).encode()
+        body, sig, ts, ident = DELIVERY, signature.encode(), str(stamp).encode(), b"fuzz-delivery"
         if part == "body":
             body = _flip(body, bit % (len(body) * 8))
         elif part == "signature":
             sig = _flip(sig, bit % (len(sig) * 8))
+        elif part == "id":
+            ident = _flip(ident, bit % (len(ident) * 8))
         else:
             ts = _flip(ts, bit % (len(ts) * 8))
-        if part == "signature" and sig.lower() == signature.encode().lower():
-            return  # a flipped case bit of a hex letter is the same hex digest: rightly accepted
         tried[part] += 1
         response = client.http.post(
             f"/v1/webhooks/{SOURCE}",
             headers={
                 "Content-Type": "application/json",
-                "X-Leadflow-Delivery": f"fuzz-{part}-{bit}",
-                "X-Leadflow-Timestamp": ts.decode("latin-1"),
-                "X-Leadflow-Signature": sig.decode("latin-1"),
+                "webhook-id": ident.decode("latin-1"),
+                "webhook-timestamp": ts.decode("latin-1"),
+                "webhook-signature": sig.decode("latin-1"),
             },
             body=body,
         )
@@ -236,9 +311,9 @@ def test_any_flipped_bit_in_body_signature_or_timestamp_is_401(
         f"/v1/webhooks/{SOURCE}",
         headers={
             "Content-Type": "application/json",
-            "X-Leadflow-Delivery": "genuine",
-            "X-Leadflow-Timestamp": str(stamp),
-            "X-Leadflow-Signature": signature,
+            "webhook-id": "fuzz-delivery",
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature,
         },
         body=DELIVERY,
     )
@@ -282,9 +357,9 @@ def test_secrets_and_keys_never_appear_in_logs_or_error_bodies(
             f"/v1/webhooks/{SOURCE}",
             {
                 "Content-Type": "application/json",
-                "X-Leadflow-Delivery": "d",
-                "X-Leadflow-Timestamp": str(int(time.time())),
-                "X-Leadflow-Signature": "v1=" + sign(webhook_secret + "x", int(time.time()), DELIVERY),
+                "webhook-id": "d",
+                "webhook-timestamp": str(int(time.time())),
+                "webhook-signature": sign(webhook_secret[:-4] + "AAA=", "d", int(time.time()), DELIVERY),
             },
             DELIVERY,
         ),
@@ -329,12 +404,13 @@ def test_signature_checks_compare_in_constant_time(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
     stamp = int(time.time())
-    good = sign("s1", stamp, b"{}")
-    header = f"v1={'0' * 64},v1={good.removeprefix('v1=')}"
+    s0, s1 = webhooks.new_secret(), webhooks.new_secret()
+    good = sign(s1, "d", stamp, b"{}")
+    header = f"v1,{'A' * 43}= {good}"
     webhooks.verify(
         b"{}",
-        {"x-leadflow-delivery": "d", "x-leadflow-timestamp": str(stamp), "x-leadflow-signature": header},
-        ["s0", "s1"],
+        {"webhook-id": "d", "webhook-timestamp": str(stamp), "webhook-signature": header},
+        [s0, s1],
         time.time(),
     )
     assert len(calls) == 4, "2 secrets x 2 offered signatures, all compared"

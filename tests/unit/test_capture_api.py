@@ -31,6 +31,7 @@ def test_minimal_body_is_a_capture_with_api_defaults():
         consent=None,
         origin="api",
         lead_matching="new_lead_always",
+        update_policy="overwrite",
     )
 
 

@@ -168,12 +168,15 @@ def test_existing_contact_claims_no_email_key():
     assert plan(capture(), Known(contact=stored_contact())).new_keys == []
 
 
-def test_blank_field_never_overwrites_stored_value():
+@pytest.mark.parametrize("policy", ["fill_empty", "overwrite"])
+def test_blank_field_never_overwrites_stored_value(policy: str):
     cap = capture({"email": ADA, "first_name": "", "last_name": None, "job_title": "VP Engineering"})
+    cap = replace(cap, update_policy=policy)  # type: ignore[arg-type]
     fields = plan(cap, Known(contact=stored_contact())).contact.fields
     assert fields["first_name"] == "Ada"
     assert fields["last_name"] == "Lovelace"
-    assert fields["job_title"] == "VP Engineering"
+    expected = "VP Engineering" if policy == "overwrite" else "Head of Engineering"
+    assert fields["job_title"] == expected, "a public source fills gaps; overwrite replaces"
 
 
 def test_new_lead_for_existing_contact_is_appended_to_its_lead_ids():
