@@ -435,7 +435,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         status, fresh = call(
             "POST",
             f"{stack.api_url}/v1/forms/contact-us/submissions",
-            {**PERSON, "email": "after.restart@example.org"},
+            {**_events("http/form_submissions.json")[0], "email": "after.restart@analytical-engines.co.uk"},
             ADMIN,
         )
         scored = False
