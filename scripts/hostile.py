@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -435,7 +436,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         status, fresh = call(
             "POST",
             f"{stack.api_url}/v1/forms/contact-us/submissions",
-            {**PERSON, "email": "after.restart@example.org"},
+            {**_events("http/form_submissions.json")[0], "email": "after.restart@analytical-engines.co.uk"},
             ADMIN,
         )
         scored = False
@@ -451,6 +452,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "new_capture_scored": scored,
             "erased_person_traces_after_restart": len(traces(stack)),
         }
+    shutil.rmtree(data_dir, ignore_errors=True)
     return report
 
 
