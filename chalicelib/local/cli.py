@@ -108,7 +108,10 @@ def local(
                     )
                 try:
                     _banner(terminal, running, written, lines, log_path)
-                    stopped.wait()
+                    # a timed wait: a signal the kernel hands to another thread only sets a flag that
+                    # the main thread reads when it runs Python, and an untimed wait never does
+                    while not stopped.wait(0.5):
+                        pass
                 finally:
                     if written is not None:
                         profiles.remove_local(os.getpid())

@@ -243,6 +243,9 @@ def _chalice_server(host: str, port: int) -> tuple[Any, Any]:
     class Server(ThreadedHTTPServer):
         request_queue_size = LISTEN_BACKLOG
         allow_reuse_address = True
+        # a browser's idle keep-alive connection holds its thread: stopping must not wait for it
+        daemon_threads = True
+        block_on_close = False
 
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="dev")

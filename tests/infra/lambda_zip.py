@@ -18,25 +18,24 @@ LAMBDA_EXTENSION = re.compile(r"\.cpython-312-aarch64-linux-gnu\.so$")
 _DIST = re.compile(r"^([A-Za-z0-9_.]+)-([^-/]+)\.dist-info/$")
 
 
-def native_packages(code: Path) -> dict[str, str]:
-    """Top-level packages of the extracted zip that hold compiled code -> their distribution version.
-    Fails when a compiled file is not built for Lambda's python3.12 on arm64."""
-    found: dict[str, str] = {}
+def native_packages(code: Path) -> dict[str, tuple[str, str]]:
+    """Top-level packages or modules of the extracted zip that hold compiled code (``pydantic_core``,
+    ``_re2``) -> their distribution and its version. Fails when a compiled file is not built for
+    Lambda's python3.12 on arm64."""
+    found: list[str] = []
     for library in code.rglob("*.so"):
         relative = library.relative_to(code)
         assert LAMBDA_EXTENSION.search(library.name), f"{relative} is not built for python3.12/arm64"
-        found[relative.parts[0]] = ""
-    versions = {}
+        found.append(relative.parts[0] if len(relative.parts) > 1 else library.name.split(".")[0])
+    owners: dict[str, tuple[str, str]] = {}
     for entry in code.iterdir():
         match = _DIST.match(entry.name + "/")
         if match:
             top_level = entry / "top_level.txt"
             names = top_level.read_text().split() if top_level.exists() else [match.group(1)]
             for name in names:
-                versions[name] = match.group(2)
-    for package in found:
-        found[package] = versions.get(package, "")
-    return found
+                owners[name] = (match.group(1), match.group(2))
+    return {name: owners.get(name, (name, "")) for name in found}
 
 
 def runtime_path(zip_path: Path, where: Path) -> list[Path]:
@@ -51,9 +50,11 @@ def runtime_path(zip_path: Path, where: Path) -> list[Path]:
     import botocore
 
     site = Path(botocore.__file__).parents[1]
-    for package, version in native_packages(code).items():
-        assert metadata.version(package) == version, f"{package}: the zip has {version}"
-        (native / package).symlink_to(site / package)
+    for name, (distribution, version) in native_packages(code).items():
+        assert metadata.version(distribution) == version, f"{distribution}: the zip has {version}"
+        # a package is a directory; a top-level extension module is this machine's build of it
+        for local in [site / name] if (site / name).is_dir() else site.glob(f"{name}.*.so"):
+            (native / local.name).symlink_to(local)
     for name in RUNTIME:
         (runtime / name).symlink_to(site / name)
     return [native, code, runtime]

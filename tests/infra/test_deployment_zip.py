@@ -52,7 +52,7 @@ def test_every_function_runs_python_3_12_on_arm64_and_the_zip_is_built_for_it(
         assert function["Properties"]["Architectures"] == ["arm64"]
     zipfile.ZipFile(packaged_app.zip).extractall(tmp_path)
     # every compiled file is cpython-312 for aarch64 (native_packages asserts it)
-    assert set(native_packages(tmp_path)) == {"pydantic_core", "wrapt"}
+    assert set(native_packages(tmp_path)) == {"pydantic_core", "wrapt", "_re2"}
 
 
 def test_the_app_imports_from_the_zip_with_the_runtime_packages_only(packaged_app: Packaged, tmp_path: Path):
