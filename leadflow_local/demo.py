@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.http import call
+from leadflow_local.http import call
 
-EVENTS = Path(__file__).resolve().parents[2] / "events" / "http"
-SAMPLE_IMPORT = Path(__file__).resolve().parents[2] / "events" / "imports" / "hubspot_export_latin1.csv"
-LANDING_FORM = Path(__file__).resolve().parents[2] / "examples" / "landing" / "form.json"
+EVENTS = Path(__file__).resolve().parents[1] / "events" / "http"
+SAMPLE_IMPORT = Path(__file__).resolve().parents[1] / "events" / "imports" / "hubspot_export_latin1.csv"
+LANDING_FORM = Path(__file__).resolve().parents[1] / "examples" / "landing" / "form.json"
 
 
 def run(api_url: str, api_key: str) -> list[dict[str, Any]]:

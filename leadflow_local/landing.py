@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-LANDING = Path(__file__).resolve().parents[2] / "examples" / "landing"
+LANDING = Path(__file__).resolve().parents[1] / "examples" / "landing"
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.json"
+TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.json"
 _TABLE_KEYS = (
     "AttributeDefinitions",
     "KeySchema",
