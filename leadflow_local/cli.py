@@ -80,6 +80,7 @@ def local(
     snapshot_seconds: float,
 ) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
+    _checkout("local")
     from leadflow_local import stack
 
     ports = {"--port": port, "--aws-port": aws_port, **({"--page-port": page_port} if demo else {})}
@@ -121,6 +122,17 @@ def local(
             where = f"; the logs are in {log_path}" if log_path else ""
             raise click.ClickException(f"the local stack did not start: {exc}{where}") from None
         click.echo("Stopped.", file=terminal)
+
+
+def _checkout(command: str) -> None:
+    """One line, not a traceback, when a command that runs the checkout's app runs outside one (an
+    installed ``leadflow``: leadflow_local/project.py)."""
+    from leadflow_local import project
+
+    try:
+        project.require(command)
+    except project.NotACheckout as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _check_ports(host: str, ports: dict[str, int]) -> None:
@@ -507,6 +519,7 @@ def deploy(
     stage: str, region: str | None, bucket: str | None, params: tuple[str, ...], dry_run: bool, out: Path
 ) -> None:
     """Package, upload and create or update the stage's CloudFormation stack; print its outputs."""
+    _checkout("deploy")
     from leadflow_local import deploy as cloud
 
     try:

@@ -26,11 +26,11 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from leadflow_local import http, profiles
+from leadflow_local import http, profiles, project
 from leadflow_local.terminal import printable
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = project.ROOT
 #: ``leadflow bench SUITE``: the command of each suite, run from the project directory. When
 #: ``bench/run.py`` exists it takes over (``python bench/run.py SUITE ...``).
 #: Suites of their own beside the suite of ``bench/run.py`` (``suite`` is one of these or "run").
@@ -706,9 +706,13 @@ def bench_command(suite: str, extra: tuple[str, ...]) -> list[str]:
 def bench(suite: str, extra: tuple[str, ...]) -> None:
     """Run the benchmarks: `leadflow bench run --quick|--full|--only SECTIONS` (as `make bench*`), or
     `leadflow bench imports|predictive` (extra arguments go to the suite)."""
+    try:
+        cwd = project.require("bench")
+    except project.NotACheckout as error:
+        raise click.ClickException(str(error)) from None
     command = bench_command(suite, extra)
     click.echo("$ " + " ".join(command[1:]), err=True)
-    raise SystemExit(subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode)  # noqa: S603
+    raise SystemExit(subprocess.run(command, cwd=cwd, check=False).returncode)  # noqa: S603
 
 
 def register(main: click.Group) -> None:

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from leadflow_local import project
+
+PROJECT_DIR = project.ROOT
 MERGE_TEMPLATE = PROJECT_DIR / "infra" / "template.json"
 
 #: Lambda's runtime for every function. Chalice takes the runtime from the Python that runs it (3.11

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leadflow_local import project
 from leadflow_local.persistence import Gate, Persistence, Restored
 from leadflow_local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
 from leadflow_local.resources import (
@@ -23,7 +24,7 @@ from leadflow_local.resources import (
     load_template,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = project.ROOT
 REGION = "us-east-1"
 RESOURCE_PREFIX = "leadflow-local-"
 

@@ -129,3 +129,27 @@ def test_pip_install_leadflow_cli_gives_a_working_leadflow_command(wheel: Path, 
         assert f"  {command} " in usage, usage
     local = _run([str(leadflow), "local", "--help"], tmp_path, env)
     assert "--port" in local and "--demo" in local, local
+    # a command that needs no stack works: the offline model check, on a file of this checkout
+    checked = _run(
+        [str(leadflow), "models", "validate", str(ROOT / "events/models/b2b_default.json")], tmp_path, env
+    )
+    assert "b2b-default" in checked, checked
+
+    # the commands that run the checkout's app find it from inside one, and refuse in one line outside
+    found = _run(
+        [str(python), "-c", "from leadflow_local import project; print(project.ROOT)"], ROOT / "docs", env
+    )
+    assert Path(found.strip()) == ROOT, found
+    outside = subprocess.run(
+        [str(leadflow), "local", "--port", "58201", "--aws-port", "58202"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert outside.returncode == 1, outside
+    assert "runs a Leadflow checkout's app" in outside.stderr and "Traceback" not in outside.stderr, (
+        outside.stderr
+    )
