@@ -2,13 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-cli.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: install run test lint format package deploy destroy bench bench-quick bench-full bench-scoring bench-lifecycle bench-imports clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-cli.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip<26.3"
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -30,13 +30,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache  # the layers' contracts: [tool.importlinter] in pyproject.toml
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 package: install  ## out/sam.json, out/deployment.zip and out/training-layer.zip (python3.12, arm64)
-	$(BIN)/python -m chalicelib.local.packaging --stage $${STAGE:-dev} out/
+	$(BIN)/python -m leadflow_local.packaging --stage $${STAGE:-dev} out/
 
 deploy: install  ## package, upload and create/update the stack leadflow-$(STAGE) (docs/deploy.md); ARGS="--param K=V --dry-run ..."
 	$(BIN)/leadflow deploy --stage $${STAGE:?set STAGE, e.g. make deploy STAGE=prod} $(ARGS)
@@ -67,7 +68,7 @@ bench-imports: install  ## the X Education file (../shared/data) imported on the
 	$(BIN)/python -m bench.imports $${ROWS:+--rows $$ROWS}
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
 
 # predictive scoring
 .PHONY: bench-predictive

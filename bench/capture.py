@@ -90,8 +90,8 @@ def _environment() -> Any:
     import boto3
 
     from bench.units import indexes_of, install
-    from chalicelib.local import moto_transactions
-    from chalicelib.local.resources import create_resources, environment, load_template
+    from leadflow_local import moto_transactions
+    from leadflow_local.resources import create_resources, environment, load_template
 
     install()  # before any client is built: every DynamoDB call asks for its consumed capacity
     moto_transactions.install()  # the local stack's and the tests' moto: no whole-table copies

@@ -86,9 +86,9 @@ def _transactions_per_second(endpoint: str, table: str, seconds: float = 5.0) ->
 def figures(rows: int | None) -> dict[str, Any]:
     from chalice.local import ChaliceRequestHandler
 
-    from chalicelib.local import importer
-    from chalicelib.local import stack as local
-    from chalicelib.local.http import call
+    from leadflow_local import importer
+    from leadflow_local import stack as local
+    from leadflow_local.http import call
 
     logging.disable(logging.CRITICAL)
     ChaliceRequestHandler.log_message = lambda *_args: None

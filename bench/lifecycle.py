@@ -114,8 +114,8 @@ def units_figures(leads: int) -> dict[str, Any]:
         found, indexes = _environment()
         from app import app
         from chalicelib import wiring
-        from chalicelib.local.stack import build_pump
         from chalicelib.services.access import create_key
+        from leadflow_local.stack import build_pump
 
         pump = build_pump(app, found, None)
         key, _ = create_key("bench", ["admin"], wiring.deps().store)
@@ -195,7 +195,7 @@ def latency_figures(leads: int) -> dict[str, Any]:
     import boto3
     from chalice.local import ChaliceRequestHandler
 
-    from chalicelib.local import stack as local
+    from leadflow_local import stack as local
 
     def free_port() -> int:
         with socket.socket() as sock:

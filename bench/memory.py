@@ -86,7 +86,7 @@ def child(function: str) -> None:
 def _prepare(endpoint: str) -> dict[str, str]:
     import boto3
 
-    from chalicelib.local.stack import provision
+    from leadflow_local.stack import provision
 
     found, env = provision(endpoint)
     definition = (EVENTS / "http/form_contact_us.json").read_text()
@@ -104,7 +104,7 @@ def _prepare(endpoint: str) -> dict[str, str]:
 
 
 def measure(runs: int) -> dict[str, dict[str, float]]:
-    from chalicelib.local.stack import MotoServer, aws_environment
+    from leadflow_local.stack import MotoServer, aws_environment
 
     server = MotoServer("127.0.0.1", 0)
     server.start()

@@ -84,7 +84,7 @@ def deployment_zip(_args: argparse.Namespace) -> dict[str, Any]:
     import zipfile
     from collections import Counter
 
-    from chalicelib.local.packaging import package
+    from leadflow_local.packaging import package
 
     with tempfile.TemporaryDirectory() as out:
         packaged = package("prod", Path(out))

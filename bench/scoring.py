@@ -322,7 +322,7 @@ def _stack() -> Iterator[Any]:
     from chalice.local import ChaliceRequestHandler
 
     from bench.units import install
-    from chalicelib.local import stack as local
+    from leadflow_local import stack as local
 
     install()  # count calls of the clients the stack builds
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"

@@ -35,7 +35,7 @@ def create_in_crm(event: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    from chalicelib.local import profiles
+    from leadflow_local import profiles
 
     profiles.use_aws_environment(None)  # the local stack's queue and endpoint when nothing else is set
     sqs = boto3.client("sqs", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))

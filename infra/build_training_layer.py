@@ -8,7 +8,7 @@ functions that train attach the layer (``TrainingLayer`` in ``infra/template.jso
     .venv/bin/python infra/build_training_layer.py                 # arm64, CPython 3.12 (the functions')
     .venv/bin/python infra/build_training_layer.py --arch x86_64 --python 3.11   # this machine's (tests)
 
-``make package`` (``chalicelib/local/packaging.py``) builds it beside the deployment zip, for the
+``make package`` (``leadflow_local/packaging.py``) builds it beside the deployment zip, for the
 functions' runtime and architecture, and keeps a copy per requirements, runtime and architecture in
 ``build/`` so a second package does not download it again. The wheels are manylinux2014 or
 manylinux_2_28 (glibc 2.17 or 2.28): the python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34).

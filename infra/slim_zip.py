@@ -1,13 +1,13 @@
 """Take out of ``chalice package``'s deployment zip what the Lambda Python runtime already has and the
 development code: ``python infra/slim_zip.py out/deployment.zip``. ``make package`` does this itself;
-the rules are in ``chalicelib/local/packaging.py``."""
+the rules are in ``leadflow_local/packaging.py``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from chalicelib.local.packaging import left_out, provided_by_runtime, slim
+from leadflow_local.packaging import left_out, provided_by_runtime, slim
 
 __all__ = ["left_out", "provided_by_runtime", "slim"]
 

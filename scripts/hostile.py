@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.local.http import call  # noqa: E402
+from leadflow_local.http import call  # noqa: E402
 from scripts.load import Load, free_port, verify  # noqa: E402
 
 KEY = "lf_hostile-admin-key"
@@ -393,7 +393,7 @@ def _setup(api: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.local.stack import running
+    from leadflow_local.stack import running
 
     os.environ.update({"RATE_LIMIT_IP_PER_MINUTE": "0", "LINKEDIN_CLIENT_SECRET": LINKEDIN_SECRET})
     os.environ["ERASURE_SETTLE_SECONDS"] = str(args.settle_seconds)

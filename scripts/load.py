@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.local.http import call  # noqa: E402
+from leadflow_local.http import call  # noqa: E402
 
 MAX_CLIENTS = 100
 MAX_SECONDS = 300
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--clients 1-{MAX_CLIENTS}, --seconds up to {MAX_SECONDS}")
     if not args.keep_rate_limits:
         os.environ["RATE_LIMIT_IP_PER_MINUTE"] = "0"
-    from chalicelib.local.stack import running
+    from leadflow_local.stack import running
 
     key = "lf_load-admin-key"
     with running("127.0.0.1", free_port(), free_port(), api_key=key) as stack:

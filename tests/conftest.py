@@ -42,9 +42,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from moto import mock_aws
 
     from chalicelib import wiring
-    from chalicelib.local import moto_transactions
-    from chalicelib.local.resources import create_resources, environment, load_template
     from chalicelib.services import access
+    from leadflow_local import moto_transactions
+    from leadflow_local.resources import create_resources, environment, load_template
 
     moto_transactions.install()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

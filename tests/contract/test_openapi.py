@@ -109,7 +109,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [
                 sys.executable,
                 "-m",
-                "chalicelib.local.cli",
+                "leadflow_local.cli",
                 "local",
                 "--port",
                 str(port),

@@ -95,7 +95,7 @@ def browser_context(chromium: str, tmp_path: Path) -> Iterator[Any]:
 def landing(stack: str) -> Iterator[str]:  # noqa: F811
     """The sample page served as `make run` serves it: on a port of its own, sending a visitor who
     comes without ``?api=`` to the same page with the stack's address."""
-    from chalicelib.local.landing import LandingPage
+    from leadflow_local.landing import LandingPage
 
     page = LandingPage("127.0.0.1", free_port(), stack)
     page.start()

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def leadflow(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LEADFLOW_", "AWS_"))}
     return subprocess.run(
-        [sys.executable, "-m", "chalicelib.local.cli", *args],
+        [sys.executable, "-m", "leadflow_local.cli", *args],
         cwd=ROOT,
         env={**base, "COLUMNS": "200", **(env or {})},
         capture_output=True,
@@ -130,7 +130,7 @@ def test_every_cli_command_works_with_what_the_stack_printed_and_nothing_set(tmp
     tail` died with NoRegionError and `keys list` with NoCredentialsError (tracebacks)."""
     env = bare_environment(tmp_path)
     port, aws_port, page_port = free_port(), free_port(), free_port()
-    command = [sys.executable, "-m", "chalicelib.local.cli", "local", "--demo"]
+    command = [sys.executable, "-m", "leadflow_local.cli", "local", "--demo"]
     ports = ["--port", str(port), "--aws-port", str(aws_port), "--page-port", str(page_port)]
     log = tmp_path / "stack.log"
     output = tmp_path / "banner.txt"

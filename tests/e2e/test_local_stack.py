@@ -60,7 +60,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "chalicelib.local.cli",
+            "leadflow_local.cli",
             "local",
             "--port",
             str(port),
@@ -236,7 +236,7 @@ def test_cli_imports_a_csv_export_with_a_progress_bar_and_reports_the_counts(sta
         [
             sys.executable,
             "-m",
-            "chalicelib.local.cli",
+            "leadflow_local.cli",
             "import",
             "events/imports/hubspot_export_latin1.csv",
             "--api-url",
@@ -265,7 +265,7 @@ def test_cli_refuses_a_file_without_an_email_column_before_importing(stack: str,
     path = tmp_path / "no-email.csv"
     path.write_text("Name,Company\nAda,Analytical Engines\n")
     result = subprocess.run(
-        [sys.executable, "-m", "chalicelib.local.cli", "import", str(path), "--api-url", stack],
+        [sys.executable, "-m", "leadflow_local.cli", "import", str(path), "--api-url", stack],
         cwd=ROOT,
         env={**os.environ, "LEADFLOW_API_KEY": API_KEY},
         capture_output=True,

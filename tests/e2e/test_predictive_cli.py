@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 def train(api_url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "chalicelib.local.cli", "predictive", "train", "--api-url", api_url]
+    command = [sys.executable, "-m", "leadflow_local.cli", "predictive", "train", "--api-url", api_url]
     env = {**os.environ, "LEADFLOW_API_KEY": API_KEY}
     return subprocess.run(
         [*command, *options], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False

@@ -28,7 +28,7 @@ ADMIN = {"X-Api-Key": KEY}
 @contextmanager
 def local_stack(data_dir: Path, log: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port, aws_port = free_port(), free_port()
-    command = [sys.executable, "-m", "chalicelib.local.cli", "local", "--port", str(port)]
+    command = [sys.executable, "-m", "leadflow_local.cli", "local", "--port", str(port)]
     command += ["--aws-port", str(aws_port), "--data-dir", str(data_dir), *extra]
     with log.open("a") as out:
         process = subprocess.Popen(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.local import packaging
+from leadflow_local import packaging
 
 REGION = "us-east-1"
 CODE_URI = "s3://leadflow-artifacts-123456789012-us-east-1/deployment.zip"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from chalicelib.local.pump import BucketPoller, Pump, QueuePoller, StreamPoller
-from chalicelib.local.resources import EventSource, LocalResources
+from leadflow_local.pump import BucketPoller, Pump, QueuePoller, StreamPoller
+from leadflow_local.resources import EventSource, LocalResources
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -143,7 +143,7 @@ def moto_server() -> Iterator[str]:
     import pytest
     from moto.moto_api import _internal
 
-    from chalicelib.local.stack import MotoServer
+    from leadflow_local.stack import MotoServer
 
     _internal.moto_api_backend.reset()
     server = MotoServer("127.0.0.1", 0)

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from chalicelib.local import deploy
-from chalicelib.local.cli import main
+from leadflow_local import deploy
+from leadflow_local.cli import main
 from tests.infra import moto_cloud
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse")

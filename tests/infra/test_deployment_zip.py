@@ -11,18 +11,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.packaging import LAMBDA_RUNTIME, Packaged, left_out, provided_by_runtime
+from leadflow_local.packaging import LAMBDA_RUNTIME, Packaged, left_out, provided_by_runtime
 from tests.infra.lambda_zip import native_packages, runtime_path
 
 
-def test_runtime_packages_unused_assets_and_development_code_are_left_out():
+def test_runtime_packages_and_unused_assets_are_left_out():
     assert provided_by_runtime("botocore/data/dynamodb/2012-08-10/service-2.json.gz")
     assert provided_by_runtime("boto3-1.44.5.dist-info/METADATA")
     assert provided_by_runtime("six.py")
     assert left_out("aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js")
     assert left_out("chalicelib/domain/__pycache__/scoring.cpython-311.pyc")  # a checkout's, not the app's
-    assert left_out("chalicelib/local/stack.py")
-    assert left_out("chalicelib/local/cli.py")
     assert left_out("dns/resolver.py") and left_out("dnspython-2.9.2.dist-info/METADATA")
     assert left_out("chalicelib/services/__pycache__/capture.cpython-311.pyc")
     for kept in ("pynamodb/models.py", "chalicelib/wiring.py", "app.py", "pydantic_core/__init__.py"):
@@ -38,7 +36,9 @@ def test_the_deployment_zip_is_under_5_mb_without_development_code(packaged_app:
     assert "app.py" in names
     assert any(n.startswith("pynamodb/") for n in names)
     assert not any(n.startswith(("botocore/", "boto3/")) for n in names)
-    assert not any(n.startswith("chalicelib/local/") for n in names), "the local stack and CLI stay home"
+    # the local stack and the operator CLI stay home: a top-level package that `chalice package` never copies
+    assert not any(n.startswith(("leadflow_local/", "chalicelib/local/")) for n in names), "development code"
+    assert not any(n.split("/", 1)[0] in {"click", "rich", "yaml", "moto", "werkzeug"} for n in names)
     assert "chalicelib/console/index.html" in names, "the console is served by the API"
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.local import deploy
-from chalicelib.local.packaging import Packaged
+from leadflow_local import deploy
+from leadflow_local.packaging import Packaged
 from tests.conftest import load_event
 from tests.infra import moto_cloud
 from tests.infra.lambda_zip import runtime_path

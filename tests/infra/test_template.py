@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.local import packaging
+from leadflow_local import packaging
 from tests.conftest import ROOT
 
 

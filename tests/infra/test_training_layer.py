@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 sys.path.insert(0, str(ROOT / "infra"))
 from build_training_layer import MAX_MB, cached_build
 
-from chalicelib.local.packaging import Packaged
+from leadflow_local.packaging import Packaged
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import pytest
 @pytest.fixture
 def pump(aws: Any) -> Iterator[Any]:
     """Every event source of the template, delivering to the app's real handlers (drained on demand)."""
-    import chalicelib.local.pump as pump_module
+    import leadflow_local.pump as pump_module
     from app import app
-    from chalicelib.local.stack import build_pump
+    from leadflow_local.stack import build_pump
 
     pump = build_pump(app, aws, None)
     original = pump_module.RETRY_DELAY_SECONDS

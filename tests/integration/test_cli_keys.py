@@ -6,8 +6,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from chalicelib.local import cli_ops
-from chalicelib.local.cli import main
+from leadflow_local import cli_ops
+from leadflow_local.cli import main
 
 
 def test_a_revoked_key_no_longer_authenticates(aws: Any):

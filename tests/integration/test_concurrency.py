@@ -22,7 +22,7 @@ def free_port() -> int:
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from chalicelib import wiring
-    from chalicelib.local.stack import MotoServer, aws_environment, provision
+    from leadflow_local.stack import MotoServer, aws_environment, provision
 
     server = MotoServer("127.0.0.1", free_port())
     server.start()

@@ -177,7 +177,7 @@ def test_linkedin_failures_delay_the_lead_and_it_is_captured_when_linkedin_recov
     client: Any, mapped: None, linkedin: HTTPServer, deps: Any
 ):
     from app import linkedin_leads
-    from chalicelib.local.pump import LambdaContext
+    from leadflow_local.pump import LambdaContext
 
     respond(linkedin, (500, {}), (429, {}), (503, {}))  # the client's three attempts, all refused
     notify(client, CREATED)
@@ -217,7 +217,7 @@ def test_a_timeout_is_retried_later_not_lost(client: Any, mapped: None, linkedin
     import time as clock
 
     from app import linkedin_leads
-    from chalicelib.local.pump import LambdaContext
+    from leadflow_local.pump import LambdaContext
 
     def slow(_request: Any) -> Any:
         clock.sleep(1.0)  # longer than LINKEDIN_TIMEOUT_SECONDS
@@ -245,7 +245,7 @@ def test_without_a_question_mapping_the_notification_fails_so_the_queue_keeps_it
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     from app import linkedin_leads
-    from chalicelib.local.pump import LambdaContext
+    from leadflow_local.pump import LambdaContext
 
     notify(client, CREATED)
     [message] = queued(deps)

@@ -480,7 +480,7 @@ def _crash_points(monkeypatch: pytest.MonkeyPatch, faults: Faults, deps: Any) ->
 def test_pipeline_agrees_with_the_reference_model_under_faults(
     client: Any, admin_key: str, pump: Any, aws: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
 ):
-    import chalicelib.local.pump as pump_module
+    import leadflow_local.pump as pump_module
 
     form = load_event("http/form_contact_us.json")
     form.pop("allowed_origins")

@@ -8,13 +8,13 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.local.pump import QueuePoller, StreamPoller, drain
-from chalicelib.local.resources import EventSource, event_sources, load_template
+from leadflow_local.pump import QueuePoller, StreamPoller, drain
+from leadflow_local.resources import EventSource, event_sources, load_template
 
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    import chalicelib.local.pump as pump
+    import leadflow_local.pump as pump
 
     monkeypatch.setattr(pump, "RETRY_DELAY_SECONDS", 0)
 
@@ -110,7 +110,7 @@ def test_stream_batch_that_keeps_failing_goes_to_the_failure_destination(aws: An
 
 
 def test_queue_message_that_keeps_failing_ends_in_the_dead_letter_queue(aws: Any, monkeypatch: Any):
-    import chalicelib.local.pump as pump
+    import leadflow_local.pump as pump
 
     monkeypatch.setattr(pump, "RETRY_DELAY_SECONDS", 0)
     sqs = boto3.client("sqs")

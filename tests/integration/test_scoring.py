@@ -203,7 +203,7 @@ def test_the_daily_schedule_starts_one_rescoring_job_per_aging_model(
     from datetime import UTC, datetime
 
     from app import app
-    from chalicelib.local.stack import schedules
+    from leadflow_local.stack import schedules
 
     publish(client, admin_key, MODEL, pump)
     [daily] = [runner for runner in schedules(app) if runner.name == "rescore_daily"]

@@ -35,7 +35,7 @@ def lead_answer() -> dict[str, Any]:
 
 @pytest.fixture
 def fake_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib.local import http
+    from leadflow_local import http
 
     def call(method: str, url: str, body: Any = None, headers: Any = None, **_: Any) -> tuple[int, Any]:
         if url.endswith("/timeline"):
@@ -60,14 +60,14 @@ def assert_inert(output: str) -> None:
     ids=["show", "list", "error"],
 )
 def test_cli_shows_control_characters_escaped(fake_api: None, args: list[str]):
-    from chalicelib.local.cli import main
+    from leadflow_local.cli import main
 
     result = CliRunner().invoke(main, [*args, "--api-key", "k"], terminal_width=200)
     assert_inert(result.output)
 
 
 def test_leads_show_prints_markup_as_text(fake_api: None):
-    from chalicelib.local.cli import main
+    from leadflow_local.cli import main
 
     result = CliRunner().invoke(main, ["leads", "list", "--api-key", "k"], env={"COLUMNS": "400"})
     assert "[link=https://evil.example]" in result.output, "rich markup in a value is printed, not applied"
@@ -90,7 +90,7 @@ class FakeQueue:
 def test_handoff_tail_prints_the_subject_escaped(monkeypatch: pytest.MonkeyPatch):
     import json
 
-    from chalicelib.local import cli
+    from leadflow_local import cli
 
     event = {
         "id": "h_1",
@@ -106,7 +106,7 @@ def test_handoff_tail_prints_the_subject_escaped(monkeypatch: pytest.MonkeyPatch
 
 
 def test_printable_keeps_ordinary_text_and_escapes_only_controls():
-    from chalicelib.local.terminal import printable
+    from leadflow_local.terminal import printable
 
     assert printable("Zoë Ørsted — 東京, tab\tok") == "Zoë Ørsted — 東京, tab\\tok"
     assert printable("a\x1bb\x7fc\x85d\u2066e") == "a\\x1bb\\x7fc\\x85d\\u2066e"

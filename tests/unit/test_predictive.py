@@ -592,7 +592,7 @@ def test_trees_without_the_training_layer_are_refused_with_a_reason_not_a_crash(
 
 
 def test_the_cli_shows_the_trend_beside_the_score():
-    from chalicelib.local.cli_ops import trend_text
+    from leadflow_local.cli_ops import trend_text
 
     assert trend_text({"score": 35, "trend": "up", "previous_score": 30}) == " ↑ from 30"
     assert trend_text({"score": 20, "trend": "down", "previous_score": 30}) == " ↓ from 30"

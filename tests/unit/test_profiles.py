@@ -1,4 +1,4 @@
-"""Where the CLI finds the API, its key and the AWS environment (chalicelib/local/profiles.py): the local
+"""Where the CLI finds the API, its key and the AWS environment (leadflow_local/profiles.py): the local
 stack's profile is used when nothing else is set, never over what the user set, and a shell set up
 for a deployment is never sent to the local stack. Plain files in a temporary directory; no AWS."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local import profiles
+from leadflow_local import profiles
 
 LOCAL_ENV = {
     "AWS_ENDPOINT_URL": "http://127.0.0.1:38001",

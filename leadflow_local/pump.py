@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
-from chalicelib.local.resources import EventSource, LocalResources
 from chalicelib.observability import logger
+from leadflow_local.resources import EventSource, LocalResources
 
 Handler = Callable[[dict[str, Any], Any], Any]
 #: How long a received message stays invisible while its handler runs, and before a failed one returns.
@@ -96,7 +96,7 @@ class _Shard:
     size: int = 0
     retry_at: float = 0.0
     #: The sequence number of the last record done with (delivered, or given up on): where a restarted
-    #: stack resumes (``chalicelib/local/persistence.py``).
+    #: stack resumes (``leadflow_local/persistence.py``).
     checkpoint: str | None = None
 
     def done_with(self, records: list[dict[str, Any]]) -> None:

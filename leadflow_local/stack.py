@@ -1,6 +1,6 @@
 """The local stack: moto's server, the resources of ``infra/template.json``, the real Chalice app over
 HTTP, and the pump; one process, stopped by Ctrl-C or SIGTERM. With a data directory its data outlives
-a restart (``chalicelib/local/persistence.py``)."""
+a restart (``leadflow_local/persistence.py``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.persistence import Gate, Persistence, Restored
-from chalicelib.local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
-from chalicelib.local.resources import (
+from leadflow_local import project
+from leadflow_local.persistence import Gate, Persistence, Restored
+from leadflow_local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
+from leadflow_local.resources import (
     LocalResources,
     bucket_events,
     create_resources,
@@ -23,7 +24,7 @@ from chalicelib.local.resources import (
     load_template,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = project.ROOT
 REGION = "us-east-1"
 RESOURCE_PREFIX = "leadflow-local-"
 
@@ -43,7 +44,7 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        from chalicelib.local import moto_transactions
+        from leadflow_local import moto_transactions
 
         # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
         # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves

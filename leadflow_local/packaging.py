@@ -1,8 +1,8 @@
 """Build what is deployed: ``chalice package`` for Lambda's runtime and architecture, a slim zip, and
 the template with what Chalice cannot express (``infra/template.json`` merged, then the operability
-resources of :mod:`chalicelib.local.operability`).
+resources of :mod:`leadflow_local.operability`).
 
-    python -m chalicelib.local.packaging --stage prod out/
+    python -m leadflow_local.packaging --stage prod out/
 
 writes ``out/sam.json`` (a SAM template whose ``CodeUri`` is ``./deployment.zip``) and
 ``out/deployment.zip``. :func:`expand` runs the SAM transform locally (``aws-sam-translator``, the
@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from leadflow_local import project
+
+PROJECT_DIR = project.ROOT
 MERGE_TEMPLATE = PROJECT_DIR / "infra" / "template.json"
 
 #: Lambda's runtime for every function. Chalice takes the runtime from the Python that runs it (3.11
@@ -42,13 +44,15 @@ _DIST_INFO = re.compile(
 )
 #: Files no function reads: Powertools' Swagger UI (its event handler's; our routes are Chalice's),
 #: type stubs, the X-Ray SDK's patches for libraries Leadflow does not use (only botocore is patched;
-#: Powertools reads ``ext/httplib``), the development code (the local stack, the operator CLI, these
-#: build tools), the bytecode caches `chalice package` copies from a checkout where tests ran (about
-#: 0.4 MB of ``chalicelib/**/__pycache__``: another interpreter's; Lambda compiles what it imports), and
-#: dnspython (email-validator imports it only for deliverability checks, which Leadflow never asks for:
-#: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for RE2).
+#: Powertools reads ``ext/httplib``), the bytecode caches `chalice package` copies from a checkout where
+#: tests ran (about 0.4 MB of ``chalicelib/**/__pycache__``: another interpreter's; Lambda compiles
+#: what it imports), and dnspython (email-validator imports it only for deliverability checks, which
+#: Leadflow never asks for: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for
+#: RE2). The development code (this package: the local stack, the operator CLI, these build tools)
+#: needs no rule: it lives outside ``chalicelib/``, and ``chalice package`` copies only ``app.py``,
+#: ``chalicelib/`` and the requirements.
 _UNUSED = re.compile(
-    r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$|^chalicelib/local/"
+    r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$"
     r"|(^|/)__pycache__/|\.pyc$|^dns/|^dnspython-[^/]+\.dist-info/"
     r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
     r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"
@@ -109,7 +113,7 @@ def package(stage: str, out: Path, timeout: float = 900) -> Packaged:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "chalicelib.local.packaging", "--stage", stage, str(out)],
+        [sys.executable, "-m", "leadflow_local.packaging", "--stage", stage, str(out)],
         cwd=PROJECT_DIR,
         env=env,
         capture_output=True,
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     _chalice_package(args.stage, args.out.resolve())
     before, after = slim(args.out / "deployment.zip")
     layer = training_layer(args.out)
-    from chalicelib.local import operability
+    from leadflow_local import operability
 
     sam_path = args.out / "sam.json"
     sam = operability.add(json.loads(sam_path.read_text()))

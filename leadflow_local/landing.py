@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-LANDING = Path(__file__).resolve().parents[2] / "examples" / "landing"
+from leadflow_local import project
+
+LANDING = project.ROOT / "examples" / "landing"
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.json"
+from leadflow_local import project
+
+TEMPLATE = project.ROOT / "infra" / "template.json"
 _TABLE_KEYS = (
     "AttributeDefinitions",
     "KeySchema",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import packaging
+from leadflow_local import packaging
 
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 CAPABILITIES = ["CAPABILITY_IAM"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.local.http import call
+from leadflow_local.http import call
 
 #: Files up to this size are posted as the request body (the API's IMPORT_MAX_BODY_BYTES); larger ones
 #: go to S3 by an upload URL.

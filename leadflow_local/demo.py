@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from chalicelib.local.http import call
+from leadflow_local import project
+from leadflow_local.http import call
 
-EVENTS = Path(__file__).resolve().parents[2] / "events" / "http"
-SAMPLE_IMPORT = Path(__file__).resolve().parents[2] / "events" / "imports" / "hubspot_export_latin1.csv"
-LANDING_FORM = Path(__file__).resolve().parents[2] / "examples" / "landing" / "form.json"
+EVENTS = project.ROOT / "events" / "http"
+SAMPLE_IMPORT = project.ROOT / "events" / "imports" / "hubspot_export_latin1.csv"
+LANDING_FORM = project.ROOT / "examples" / "landing" / "form.json"
 
 
 def run(api_url: str, api_key: str) -> list[dict[str, Any]]:

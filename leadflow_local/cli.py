@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from chalicelib.local import cli_ops, http, profiles
+from leadflow_local import cli_ops, http, profiles
 
 
 @click.group()
@@ -80,7 +80,8 @@ def local(
     snapshot_seconds: float,
 ) -> None:
     """Run the whole stack on this machine: moto, the tables and queues of infra/, the API, the pump."""
-    from chalicelib.local import stack
+    _checkout("local")
+    from leadflow_local import stack
 
     ports = {"--port": port, "--aws-port": aws_port, **({"--page-port": page_port} if demo else {})}
     _check_ports(host, ports)
@@ -121,6 +122,17 @@ def local(
             where = f"; the logs are in {log_path}" if log_path else ""
             raise click.ClickException(f"the local stack did not start: {exc}{where}") from None
         click.echo("Stopped.", file=terminal)
+
+
+def _checkout(command: str) -> None:
+    """One line, not a traceback, when a command that runs the checkout's app runs outside one (an
+    installed ``leadflow``: leadflow_local/project.py)."""
+    from leadflow_local import project
+
+    try:
+        project.require(command)
+    except project.NotACheckout as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _check_ports(host: str, ports: dict[str, int]) -> None:
@@ -176,8 +188,8 @@ def _output(log_path: Path | None) -> Iterator[TextIO]:
 
 
 def _start_demo(running: Any, host: str, page_port: int) -> tuple[list[str], Any]:
-    from chalicelib.local import demo as sample
-    from chalicelib.local.landing import LandingPage
+    from leadflow_local import demo as sample
+    from leadflow_local.landing import LandingPage
 
     answers = sample.run(running.api_url, running.api_key)
     captured = sum(1 for a in answers if a.get("http_status") == 201)
@@ -197,7 +209,7 @@ def _start_demo(running: Any, host: str, page_port: int) -> tuple[list[str], Any
 
 def _profile_env(running: Any) -> dict[str, str]:
     """What the commands that talk to AWS need: the functions' environment (tables, queues) and moto's."""
-    from chalicelib.local import stack
+    from leadflow_local import stack
 
     return {**running.environment, **stack.aws_environment(running.aws_endpoint)}
 
@@ -297,8 +309,8 @@ def import_file(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from chalicelib.local import importer
-    from chalicelib.local.terminal import markup_safe
+    from leadflow_local import importer
+    from leadflow_local.terminal import markup_safe
 
     mapping = _read_mapping(mapping_file) if mapping_file else None
     options = {"topic": topic, "source": source, "campaign": campaign, "name": name or path.name}
@@ -396,7 +408,7 @@ def tail(
     import time
 
     from chalicelib.integrations.handoff_consumer import consume, summary
-    from chalicelib.local.terminal import printable
+    from leadflow_local.terminal import printable
 
     queue = _setting(queue_url, "HANDOFF_QUEUE_URL", "hand-off queue")
     sqs = _sqs(endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
@@ -507,7 +519,8 @@ def deploy(
     stage: str, region: str | None, bucket: str | None, params: tuple[str, ...], dry_run: bool, out: Path
 ) -> None:
     """Package, upload and create or update the stage's CloudFormation stack; print its outputs."""
-    from chalicelib.local import deploy as cloud
+    _checkout("deploy")
+    from leadflow_local import deploy as cloud
 
     try:
         options = cloud.Options(
@@ -529,7 +542,7 @@ def deploy(
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def destroy(stage: str, region: str | None, yes: bool) -> None:
     """Delete the stage's stack. Tables, dead-letter queues and the imports bucket are kept."""
-    from chalicelib.local import deploy as cloud
+    from leadflow_local import deploy as cloud
 
     if not yes:
         click.confirm(f"Delete the stack leadflow-{stage} (its data is kept)?", abort=True)

@@ -11,7 +11,7 @@ template itself so a function or queue added later is covered without anyone rem
 - every alarm notifies the stage's topic (``AlarmTopicArn`` or the stack's ``AlarmTopic``), and one
   dashboard shows all of it.
 
-Applied by ``python -m chalicelib.local.packaging`` to ``chalice package``'s output.
+Applied by ``python -m leadflow_local.packaging`` to ``chalice package``'s output.
 """
 
 from __future__ import annotations

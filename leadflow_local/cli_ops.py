@@ -2,12 +2,12 @@
 qualification rules and triggers, forms, leads, API keys, the console, benchmarks.
 
 Commands find the API and a key in this order: ``--api-url`` / ``--api-key``, then ``LEADFLOW_API_URL`` /
-``LEADFLOW_API_KEY``, then a profile (:mod:`chalicelib.local.profiles`: ``--profile`` or
+``LEADFLOW_API_KEY``, then a profile (:mod:`leadflow_local.profiles`: ``--profile`` or
 ``LEADFLOW_PROFILE``; else ``default`` of ``profiles.toml``; else ``local``, written by ``leadflow local``).
 Commands that talk to AWS themselves (``keys``, ``handoff``) take the profile's ``env`` the same way.
 Failures are one line on stderr and a non-zero exit (2 for a missing setting), never a traceback.
 
-Registered on the ``leadflow`` group by :func:`register` (``chalicelib/local/cli.py``)."""
+Registered on the ``leadflow`` group by :func:`register` (``leadflow_local/cli.py``)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from chalicelib.local import http, profiles
-from chalicelib.local.terminal import printable
+from leadflow_local import http, profiles, project
+from leadflow_local.terminal import printable
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = project.ROOT
 #: ``leadflow bench SUITE``: the command of each suite, run from the project directory. When
 #: ``bench/run.py`` exists it takes over (``python bench/run.py SUITE ...``).
 #: Suites of their own beside the suite of ``bench/run.py`` (``suite`` is one of these or "run").
@@ -706,9 +706,13 @@ def bench_command(suite: str, extra: tuple[str, ...]) -> list[str]:
 def bench(suite: str, extra: tuple[str, ...]) -> None:
     """Run the benchmarks: `leadflow bench run --quick|--full|--only SECTIONS` (as `make bench*`), or
     `leadflow bench imports|predictive` (extra arguments go to the suite)."""
+    try:
+        cwd = project.require("bench")
+    except project.NotACheckout as error:
+        raise click.ClickException(str(error)) from None
     command = bench_command(suite, extra)
     click.echo("$ " + " ".join(command[1:]), err=True)
-    raise SystemExit(subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode)  # noqa: S603
+    raise SystemExit(subprocess.run(command, cwd=cwd, check=False).returncode)  # noqa: S603
 
 
 def register(main: click.Group) -> None:
