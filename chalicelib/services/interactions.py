@@ -5,7 +5,7 @@ conditional write keyed by (contact, time, id), so a redelivered message records
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,11 +18,24 @@ from chalicelib.observability import count
 from chalicelib.wiring import Deps
 
 
-def accept_batch(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """``request = {"key", "payload": {"interactions": [...]}}`` -> ``{"status": 202, "body"}``: queue the
-    valid interactions and list the others with why. An interaction repeated in one request (same id,
-    same contact) is accepted once; give ids so that a retried request records nothing twice."""
-    body = request["payload"]
+@dataclass(frozen=True)
+class Rejected:
+    index: int
+    error: str
+
+
+@dataclass(frozen=True)
+class BatchAccepted:
+    """How many of the batch were accepted (queued, or repeated within it), and the others with why."""
+
+    accepted: int
+    rejected: list[Rejected]
+
+
+def accept_batch(body: dict[str, Any], deps: Deps) -> BatchAccepted:
+    """``body = {"interactions": [...]}``: queue the valid interactions and list the others with why. An
+    interaction repeated in one request (same id, same contact) is accepted once; give ids so that a
+    retried request records nothing twice."""
     items = body.get("interactions") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise ValidationFailed([FieldError("interactions", "interactions must be a non-empty list")])
@@ -49,8 +62,8 @@ def accept_batch(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     if accepted:
         deps.tracking.send([item.as_message() for item in accepted])
     count("InteractionsAccepted", len(accepted))
-    answer = {"accepted": len(items) - len(rejected), "rejected": sorted(rejected, key=lambda r: r["index"])}
-    return {"status": 202, "body": answer}
+    ordered = sorted(rejected, key=lambda r: r["index"])
+    return BatchAccepted(len(items) - len(rejected), [Rejected(r["index"], r["error"]) for r in ordered])
 
 
 def _check_references(
