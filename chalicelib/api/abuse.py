@@ -30,6 +30,7 @@ from chalicelib.store.ratelimits import Limit, RateLimits
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
 
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

@@ -61,7 +61,12 @@ def _query_parameters(model: Any) -> list[dict[str, Any]]:
         return []
     parameters = []
     for name, info in model.model_fields.items():
-        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+        }
         if info.description:
             parameter["description"] = info.description
         parameters.append(parameter)
@@ -91,11 +96,16 @@ def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
         elif op.produces is not None:
             responses[status] = {"description": "success", "content": {op.produces: {"schema": {}}}}
         else:
-            responses[status] = {"description": "success", "content": {"application/json": {"schema": answer}}}
+            responses[status] = {
+                "description": "success",
+                "content": {"application/json": {"schema": answer}},
+            }
     for status in ERROR_STATUSES:
         responses.setdefault(status, {"$ref": f"#/components/responses/E{status}"})
     operation: dict[str, Any] = {
-        "operationId": op.method.lower() + "_" + "_".join(p.strip("{}") for p in op.path.strip("/").split("/")),
+        "operationId": op.method.lower()
+        + "_"
+        + "_".join(p.strip("{}") for p in op.path.strip("/").split("/")),
         "summary": op.summary,
         "parameters": parameters,
         "responses": responses,

@@ -151,9 +151,7 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
     )
     scores = dict(page.items)
     wanted = {
-        k: v
-        for k in ("state", "status", "source", "contact_id")
-        if (v := getattr(query, k)) is not None
+        k: v for k in ("state", "status", "source", "contact_id") if (v := getattr(query, k)) is not None
     }
     leads = []
     for lead in deps.store.get_leads(list(scores)):
@@ -168,9 +166,7 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
     return {"leads": leads, "next_cursor": page.next_cursor}
 
 
-def list_contacts(
-    marketing_only: bool | None, limit: int, cursor: str | None, deps: Deps
-) -> dict[str, Any]:
+def list_contacts(marketing_only: bool | None, limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:
     """Contacts, paged; ``marketing_only=False`` is the sales view (contacts made only to hold a lead
     are left out)."""
     page = deps.store.list_contacts(marketing_only, limit, cursor)

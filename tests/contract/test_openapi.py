@@ -96,7 +96,9 @@ def test_each_routes_documented_scope_is_the_scope_it_enforces(client: Any, deps
     admin but served to sales keys: it is a sales route, documented so.)"""
     from chalicelib.services.access import create_key
 
-    keys = {scope: create_key(f"scope-{scope}", [scope], deps.store)[0] for scope in ("ingest", "sales", "admin")}
+    keys = {
+        scope: create_key(f"scope-{scope}", [scope], deps.store)[0] for scope in ("ingest", "sales", "admin")
+    }
     checked = 0
     for path, operations in json.loads(DOCUMENT.read_text())["paths"].items():
         concrete = "/".join("x1" if part.startswith("{") else part for part in path.split("/"))
@@ -109,9 +111,10 @@ def test_each_routes_documented_scope_is_the_scope_it_enforces(client: Any, deps
                     headers={"Content-Type": "application/json", "X-Api-Key": secret},
                     body=b"{}",
                 )
-                refused = response.status_code == 403 and (response.json_body or {}).get("error", {}).get(
-                    "field"
-                ) == "X-Api-Key"
+                refused = (
+                    response.status_code == 403
+                    and (response.json_body or {}).get("error", {}).get("field") == "X-Api-Key"
+                )
                 allowed = documented == "public" or scope in (documented, "admin")
                 assert refused is not allowed, (method, path, scope, documented, response.status_code)
                 checked += 1
