@@ -179,6 +179,7 @@ def endpoint(
 
 
 def _answer(view: View, operation: Operation, request: Request, path_params: dict[str, str]) -> Response:
+    serving.set(operation)
     caller.set(_authorize(request, operation.scope) if operation.scope is not None else None)
     arguments: dict[str, Any] = dict(path_params)
     if operation.query is not None:
@@ -284,6 +285,8 @@ def json_parameter(value: str, name: str) -> Any:
     return jsontext.loads(value, name)
 
 
+#: The route being served (``replay_safe`` checks it is declared idempotent).
+serving: ContextVar[Operation | None] = ContextVar("serving", default=None)
 #: The API key of the request being handled (``None`` on public routes).
 caller: ContextVar[ApiKey | None] = ContextVar("caller", default=None)
 
@@ -374,8 +377,13 @@ def replay_safe(
     """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
     ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again. Keys are
     kept apart per API key, so two integrations choosing the same key never see each other's answer.
-    ``view`` shapes the body shown (the full answer is what is kept for a replay)."""
+    ``view`` shapes the body shown (the full answer is what is kept for a replay). Only a route declared
+    ``idempotent=True`` may use it, so the document's ``Idempotency-Key`` is never a promise unkept."""
     from chalicelib import wiring
+
+    route = serving.get()
+    if route is None or not route.idempotent:
+        raise RuntimeError(f"{route.key if route else 'this route'} is not declared idempotent=True")
 
     if key is None:
         result = function(request)
