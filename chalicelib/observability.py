@@ -94,7 +94,7 @@ def observed(event: Any, get_response: Any) -> Any:
         return get_response(event)
 
     # the subsegment's name (``## /v1/leads``, ``## leadflow-dev-rescore``), as before the middleware
-    handler.__name__ = getattr(event, "path", None) or getattr(context, "function_name", "handler")
+    handler.__name__ = str(getattr(event, "path", None) or getattr(context, "function_name", "handler"))
     wrapped: Any = handler
     if _is_lambda_context(context):
         wrapped = logger.inject_lambda_context(wrapped)
