@@ -22,6 +22,7 @@ from chalicelib.api.http import (
     replay_safe,
 )
 from chalicelib.api.schemas import answers
+from chalicelib.api.schemas.bodies import InteractionsRequest
 from chalicelib.api.schemas.queries import QuarantineQuery
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.screening import screen, split_signals
@@ -45,21 +46,6 @@ LEAD_BODY = {
         "lead": _OBJECT,
         "consent": {"type": "string"},
         "update_policy": {"enum": ["fill_empty", "overwrite"]},
-    },
-}
-INTERACTIONS_BODY = {
-    "type": "object",
-    "required": ["interactions"],
-    "properties": {
-        "interactions": {
-            "type": "array",
-            "maxItems": 100,
-            "description": (
-                "each {id, type, occurred_at, contact_id or email, lead_id?, properties}; an invalid "
-                "item is listed in the answer's rejected (by index), the others are accepted"
-            ),
-            "items": {},
-        }
     },
 }
 
@@ -110,7 +96,7 @@ def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _accept_interactions(request: dict[str, Any]) -> dict[str, Any]:
-    accepted = interactions.accept_batch(request["payload"], wiring.deps())
+    accepted = interactions.accept_batch(request["payload"]["interactions"], wiring.deps())
     body = answers.InteractionsAccepted.model_validate(accepted, from_attributes=True).model_dump()
     return {"status": 202, "body": body}
 
@@ -226,15 +212,21 @@ def create_lead(request: Request) -> Response:
     "POST",
     scope="ingest",
     summary="track interactions",
-    body=INTERACTIONS_BODY,
+    body=InteractionsRequest,
+    max_body=MAX_INTERACTIONS_BODY,
     ok=("202",),
     response=answers.InteractionsAccepted,
     idempotent=True,
 )
-def post_interactions(request: Request) -> Response:
-    body = read_json(request, MAX_INTERACTIONS_BODY)
+def post_interactions(request: Request, body: InteractionsRequest) -> Response:
+    """The batch's size is checked here; each item by the service (``rejected`` by index). What the
+    idempotency record compares is the body as sent."""
     return replay_safe(
-        bp, "accept_interactions", _accept_interactions, idempotency_key(request), {"payload": body}
+        bp,
+        "accept_interactions",
+        _accept_interactions,
+        idempotency_key(request),
+        {"payload": read_json(request, MAX_INTERACTIONS_BODY)},
     )
 
 

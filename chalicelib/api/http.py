@@ -71,6 +71,7 @@ class Operation:
     body: type[BaseModel] | dict[str, Any] | None = None
     parse_body: bool = False
     optional_body: bool = False
+    max_body: int = MAX_BODY_BYTES
     media: tuple[str, ...] = (JSON,)
     query: type[RequestModel] | None = None
     #: Request headers worth documenting (signatures).
@@ -122,6 +123,7 @@ def endpoint(
     ok: tuple[str, ...] = ("200",),
     body: type[BaseModel] | dict[str, Any] | None = None,
     optional_body: bool = False,
+    max_body: int = MAX_BODY_BYTES,
     media: tuple[str, ...] = (JSON,),
     query: type[RequestModel] | None = None,
     request_headers: tuple[str, ...] = (),
@@ -148,6 +150,7 @@ def endpoint(
         body=body,
         parse_body=parse_body,
         optional_body=optional_body,
+        max_body=max_body,
         media=media,
         query=query,
         request_headers=request_headers,
@@ -186,7 +189,9 @@ def _answer(view: View, operation: Operation, request: Request, path_params: dic
         arguments["query"] = parse(operation.query, query(request))
     if operation.parse_body:
         model = cast("type[RequestModel]", operation.body)
-        data = read_json(request) if request.raw_body or not operation.optional_body else {}
+        data = (
+            read_json(request, operation.max_body) if request.raw_body or not operation.optional_body else {}
+        )
         arguments["body"] = parse(model, data)
     return view(request, **arguments)
 

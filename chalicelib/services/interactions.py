@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import InvalidValue
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.interactions import MAX_BATCH, InteractionInput, parse_interaction
+from chalicelib.domain.interactions import InteractionInput, parse_interaction
 from chalicelib.observability import count
 from chalicelib.wiring import Deps
 
@@ -32,15 +31,10 @@ class BatchAccepted:
     rejected: list[Rejected]
 
 
-def accept_batch(body: dict[str, Any], deps: Deps) -> BatchAccepted:
-    """``body = {"interactions": [...]}``: queue the valid interactions and list the others with why. An
-    interaction repeated in one request (same id, same contact) is accepted once; give ids so that a
-    retried request records nothing twice."""
-    items = body.get("interactions") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ValidationFailed([FieldError("interactions", "interactions must be a non-empty list")])
-    if len(items) > MAX_BATCH:
-        raise ValidationFailed([FieldError("interactions", f"at most {MAX_BATCH} interactions per request")])
+def accept_batch(items: list[Any], deps: Deps) -> BatchAccepted:
+    """Queue the valid interactions of a batch (1 to ``MAX_BATCH``, as ``api/`` parsed them) and list
+    the others with why. An interaction repeated in one request (same id, same contact) is accepted
+    once; give ids so that a retried request records nothing twice."""
     now = datetime.now(UTC)
     parsed: list[tuple[int, InteractionInput]] = []
     rejected: list[dict[str, Any]] = []

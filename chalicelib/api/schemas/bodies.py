@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, WithJsonSchema, field_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
 from chalicelib.api.schemas.common import RequestModel, invalid
 from chalicelib.domain.consent import CONSENT_LEVELS
+from chalicelib.domain.interactions import MAX_BATCH
 
 _TEXT = {"type": "string"}
 
@@ -26,6 +27,35 @@ class TrainRequest(RequestModel):
     def _strict(cls, value: Any) -> bool:
         if not isinstance(value, bool):
             raise invalid(cls.unknown_message, "publish")
+        return value
+
+
+class InteractionsRequest(RequestModel):
+    """``POST /v1/interactions``: each item is checked on its own (an invalid one is listed in the
+    answer's ``rejected``, by index); other keys beside ``interactions`` are ignored."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True, frozen=True)
+
+    interactions: Annotated[
+        list[Any],
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH,
+                "description": "each {id, type, occurred_at, contact_id or email, lead_id?, properties}",
+                "items": {},
+            }
+        ),
+    ] = Field(None, validate_default=True)
+
+    @field_validator("interactions", mode="before")
+    @classmethod
+    def _batch(cls, value: Any) -> list[Any]:
+        if not isinstance(value, list) or not value:
+            raise invalid("interactions must be a non-empty list")
+        if len(value) > MAX_BATCH:
+            raise invalid(f"at most {MAX_BATCH} interactions per request")
         return value
 
 
