@@ -110,6 +110,17 @@ def test_the_stack_creates_every_function_table_queue_and_mapping(cloud: dict[st
     assert any(line.startswith("change set") for line in cloud["lines"])
 
 
+def _lead_of(api: Any, admin: dict[str, str], email: str) -> dict[str, Any]:
+    """The lead (with its contact) captured for ``email``, as an operator finds it."""
+    status, page, _ = api.call("GET", "/v1/leads?limit=100", None, admin)
+    assert status == 200, page
+    for item in page["leads"]:
+        status, lead, _ = api.call("GET", f"/v1/leads/{item['lead_id']}", None, admin)
+        if status == 200 and lead["contact"]["email"] == email:
+            return {"lead_id": lead["lead_id"], "contact_id": lead["contact"]["contact_id"]}
+    raise AssertionError(f"no lead for {email} in {page}")
+
+
 def _drain(cloud: dict[str, Any]) -> None:
     cloud["pump"].drain(timeout=180)
 
@@ -135,6 +146,8 @@ def test_a_form_and_interactions_reach_the_hand_off_queue_through_the_deployed_w
         "POST", "/v1/forms/contact-us/submissions", ada, {"Origin": "https://www.example.com"}
     )
     assert status == 201, created
+    assert set(created) == {"submission_id", "status"}  # a visitor learns nothing about the person
+    created = _lead_of(api, admin, ada["email"])
     now = time.time()
     at = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 * (n + 1))) for n in range(7)]
     items = [
