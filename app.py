@@ -35,17 +35,20 @@ app.register_blueprint(console.bp)
 
 
 @app.middleware("all")
-def trace(event: Any, get_response: Any) -> Any:
-    from chalicelib.observability import traced
+def observe(event: Any, get_response: Any) -> Any:
+    """Powertools' Tracer, Logger context and Metrics (flushed, cold start counted) around every
+    invocation (chalicelib/observability.py)."""
+    from chalicelib.observability import observed
 
-    return traced(event, get_response)
+    return observed(event, get_response)
 
 
 @app.middleware("http")
-def correlate(event: Any, get_response: Any) -> Any:
-    from chalicelib.api.http import correlate as bind_request
+def serve(event: Any, get_response: Any) -> Any:
+    """The one HTTP middleware: correlation id, path ids, errors as JSON, CORS (chalicelib/api/http.py)."""
+    from chalicelib.api.http import serve as serve_request
 
-    return bind_request(event, get_response)
+    return serve_request(event, get_response)
 
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/placeholder/stream/placeholder"

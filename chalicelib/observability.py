@@ -15,6 +15,7 @@ work has it, and X-Ray traces are annotated with it.
 from __future__ import annotations
 
 import re
+import warnings
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 SERVICE = "leadflow-service"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Leadflow", service=SERVICE)
+# an invocation that counts nothing (a GET, a batch whose handler flushed already) is normal here
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 CORRELATION_HEADER = "X-Correlation-Id"
 #: What a caller's correlation id may be (anything else is replaced by API Gateway's request id).
@@ -76,15 +79,34 @@ def annotate(key: str, value: str) -> None:
         current.put_annotation(key=key, value=value)
 
 
-def traced(event: Any, get_response: Any) -> Any:
-    """Chalice middleware for every kind of invocation: one ``## <name>`` subsegment around it, which
-    the boto calls and the correlation annotation hang from (X-Ray's own Lambda segment cannot take
-    annotations)."""
+def observed(event: Any, get_response: Any) -> Any:
+    """Chalice middleware for every kind of invocation (``app.py``): Powertools' own decorators around
+    it, in the order their documentation gives: ``Tracer.capture_lambda_handler`` (a ``## <handler>``
+    subsegment, the cold start annotated, the boto calls and the correlation annotation hanging from
+    it; responses are not captured: they hold personal data), ``Logger.inject_lambda_context`` (the
+    function's name, memory, ARN, request id and cold start on every line) and
+    ``Metrics.log_metrics(capture_cold_start_metric=True)`` (the metrics flushed at the end of every
+    invocation, error or not, and ``ColdStart`` once per container). The Tracer's SDK is imported on the
+    first invocation, not by ``import app``, and only where tracing is on."""
+    context = getattr(event, "lambda_context", None) or getattr(event, "context", None)
+
+    def handler(_event: Any, _context: Any) -> Any:
+        return get_response(event)
+
+    # the subsegment's name (``## /v1/leads``, ``## leadflow-dev-rescore``), as before the middleware
+    handler.__name__ = str(getattr(event, "path", None) or getattr(context, "function_name", "handler"))
+    wrapped: Any = handler
+    if _is_lambda_context(context):
+        wrapped = logger.inject_lambda_context(wrapped)
+    wrapped = metrics.log_metrics(wrapped, capture_cold_start_metric=_is_lambda_context(context))
     current = tracer()
-    if current.disabled:
-        return get_response(event)
-    name = getattr(event, "path", None) or getattr(
-        getattr(event, "context", None), "function_name", "handler"
+    if not current.disabled:
+        wrapped = current.capture_lambda_handler(wrapped, capture_response=False)
+    return wrapped({}, context)
+
+
+def _is_lambda_context(context: Any) -> bool:
+    return all(
+        hasattr(context, name)
+        for name in ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
     )
-    with current.provider.in_subsegment(f"## {name}"):
-        return get_response(event)

@@ -24,13 +24,36 @@ def _ref(document: dict[str, Any], node: Any) -> Any:
     return node
 
 
+_LIMITS = (
+    ("minLength", "at least {} characters"),
+    ("maxLength", "at most {} characters"),
+    ("minimum", "≥ {}"),
+    ("maximum", "≤ {}"),
+    ("minItems", "at least {} items"),
+    ("maxItems", "at most {} items"),
+    ("minProperties", "at least {} entries"),
+    ("maxProperties", "at most {} entries"),
+    ("pattern", "matching `{}`"),
+)
+
+
 def _type(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return f"`{schema['$ref'].rsplit('/', 1)[-1]}`"
+    if "anyOf" in schema or "oneOf" in schema:
+        options = [s for s in schema.get("anyOf", schema.get("oneOf", [])) if s.get("type") != "null"]
+        return " or ".join(_type(s) for s in options) or "any"
+    if "const" in schema:
+        return f"`{schema['const']}`"
     kind = schema.get("type", "any")
     if "enum" in schema:
         return "one of " + ", ".join(f"`{v}`" for v in schema["enum"])
     if kind == "array":
-        return f"array of {_type(schema.get('items', {}))}"
-    return str(kind)
+        kind = f"array of {_type(schema.get('items', {}))}"
+    elif kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        kind = f"object of {_type(schema['additionalProperties'])}"
+    limits = [text.format(schema[key]) for key, text in _LIMITS if key in schema]
+    return f"{kind} ({', '.join(limits)})" if limits else str(kind)
 
 
 def _fields(document: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> list[str]:
@@ -48,15 +71,22 @@ def _fields(document: dict[str, Any], schema: dict[str, Any], prefix: str = "") 
 
 def _operation(document: dict[str, Any], method: str, path: str, op: dict[str, Any]) -> list[str]:
     scope = op.get("x-scope") or ("public" if not op.get("security") else "key")
-    lines = [f"### `{method.upper()} {path}`", "", f"{op.get('summary', '')}. Scope: **{scope}**.", ""]
+    idempotent = " Retry-safe: send `Idempotency-Key`." if op.get("x-idempotent") else ""
+    lines = [
+        f"### `{method.upper()} {path}`",
+        "",
+        f"{op.get('summary', '')}. Scope: **{scope}**.{idempotent}",
+        "",
+    ]
     if op.get("description"):
         lines += [op["description"], ""]
     params = [_ref(document, p) for p in op.get("parameters", [])]
     if params:
-        lines += ["| parameter | in | type | required |", "|---|---|---|---|"]
+        lines += ["| parameter | in | type | required | |", "|---|---|---|---|---|"]
         for p in params:
             need = "yes" if p.get("required") else ""
-            lines.append(f"| `{p['name']}` | {p['in']} | {_type(p.get('schema', {}))} | {need} |")
+            about = p.get("description", "")
+            lines.append(f"| `{p['name']}` | {p['in']} | {_type(p.get('schema', {}))} | {need} | {about} |")
         lines.append("")
     body = op.get("requestBody", {}).get("content", {})
     for media, content in body.items():
@@ -97,6 +127,18 @@ def render(document: dict[str, Any]) -> str:
                 groups.setdefault(group, []).extend(_operation(document, method, path, op))
     for group, lines_of_group in groups.items():
         lines += [f"## {group}", "", *lines_of_group]
+    models = {
+        name: schema
+        for name, schema in document.get("components", {}).get("schemas", {}).items()
+        if name != "Error" and schema.get("properties")
+    }
+    if models:
+        lines += ["## Schemas", "", "The request and answer models the operations above refer to.", ""]
+    for name, schema in models.items():
+        lines += [f"### `{name}`", ""]
+        if schema.get("description"):
+            lines += [" ".join(schema["description"].split()), ""]
+        lines += ["| field | type | required | |", "|---|---|---|---|", *_fields(document, schema), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

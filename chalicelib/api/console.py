@@ -15,8 +15,8 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.errors import ApiError
-from chalicelib.api.http import endpoint, json_response, query
+from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.schemas.queries import FunnelQuery, NoQuery
 from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)
@@ -70,49 +70,85 @@ def _static(name: str, cache_seconds: int, extra: dict[str, str] | None = None) 
     return Response(body=text, status_code=200, headers=headers)
 
 
-@endpoint(bp, "/console", "GET", scope=None, headers=SECURITY_HEADERS)
+@endpoint(
+    bp,
+    "/console",
+    "GET",
+    scope=None,
+    summary="the operator console (HTML)",
+    produces="text/html",
+    headers=SECURITY_HEADERS,
+)
 def console_page(request: Request) -> Response:
     return _static("index.html", 0)
 
 
-@endpoint(bp, "/console/{asset}", "GET", scope=None, headers=SECURITY_HEADERS)
+@endpoint(
+    bp,
+    "/console/{asset}",
+    "GET",
+    scope=None,
+    summary="a console asset",
+    produces="*/*",
+    headers=SECURITY_HEADERS,
+)
 def console_asset(request: Request, asset: str) -> Response:
     if asset == "capture.js":
         return _static(asset, 3600, CAPTURE_SCRIPT_HEADERS)
     return _static(asset, 0 if asset == "index.html" else 300)
 
 
-@endpoint(bp, "/capture.js", "GET", scope=None, headers={**SECURITY_HEADERS, **CAPTURE_SCRIPT_HEADERS})
+@endpoint(
+    bp,
+    "/capture.js",
+    "GET",
+    scope=None,
+    summary="the capture script for landing pages",
+    produces="text/javascript",
+    headers={**SECURITY_HEADERS, **CAPTURE_SCRIPT_HEADERS},
+)
 def capture_script(request: Request) -> Response:
     """The landing-page script: public and cacheable (an hour) from any page."""
     return _static("capture.js", 3600, CAPTURE_SCRIPT_HEADERS)
 
 
-@endpoint(bp, "/v1/reports/funnel", "GET", scope="sales")
-def funnel(request: Request) -> Response:
+@endpoint(bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query=FunnelQuery)
+def funnel(request: Request, query: FunnelQuery) -> Response:
     from chalicelib.services import reports
 
-    return json_response(200, reports.funnel(query(request), wiring.deps()))
+    return json_response(200, reports.funnel(query.since, query.until, query.source, wiring.deps()))
 
 
-@endpoint(bp, "/v1/reports/scores/{model_id}", "GET", scope="sales")
-def score_distribution(request: Request, model_id: str) -> Response:
-    params = query(request)
-    if params:
-        raise ApiError("this report takes no parameters", next(iter(params)))
+@endpoint(
+    bp,
+    "/v1/reports/scores/{model_id}",
+    "GET",
+    scope="sales",
+    summary="score distribution of a model (an unknown id: an empty report)",
+    query=NoQuery,
+    any_id=True,
+)
+def score_distribution(request: Request, model_id: str, query: NoQuery) -> Response:
     from chalicelib.services import reports
 
     return json_response(200, reports.distribution(model_id))
 
 
-@endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin")
+@endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin", summary="hand-offs in the dead-letter queue")
 def list_dead_letters(request: Request) -> Response:
     from chalicelib.services import dead_letters
 
     return json_response(200, dead_letters.peek(wiring.deps()))
 
 
-@endpoint(bp, "/v1/handoffs/dead-letters/redrive", "POST", scope="admin")
+@endpoint(
+    bp,
+    "/v1/handoffs/dead-letters/redrive",
+    "POST",
+    scope="admin",
+    summary="redrive dead-lettered hand-offs",
+    ok=("200", "202"),
+)
 def redrive_dead_letters(request: Request) -> Response:
     from chalicelib.services import dead_letters
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import (
+    CaptchaUnverified,
     ConcurrentUpdate,
     Conflict,
     DomainError,
@@ -60,6 +61,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (MalformedInput, 400),
     (ValidationFailed, 422),
     (NotAuthentic, 401),
+    (CaptchaUnverified, 403),
     (NotFound, 404),
     (ConcurrentUpdate, 409),
     (Conflict, 409),

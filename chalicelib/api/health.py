@@ -6,12 +6,13 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, model_response
+from chalicelib.api.schemas.answers import Health
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/v1/health", "GET", scope=None)
+@endpoint(bp, "/v1/health", "GET", scope=None, summary="liveness", response=Health)
 def health(request: Request) -> Response:
     wiring.deps().store.get_form("__health__")
-    return json_response(200, {"status": "ok"})
+    return model_response(200, Health(status="ok"))

@@ -1,4 +1,5 @@
-"""The shared shape of every route: key check, request reading, error mapping, metrics flush.
+"""The shared shape of every route: its declaration (the registry the OpenAPI document is made from),
+key check, request reading, and the one HTTP middleware (correlation, error mapping, CORS).
 
 Reading a request is done here and only here, strictly, so no route needs its own defences: JSON
 bodies through :mod:`chalicelib.domain.jsontext` (no ``NaN``/``Infinity``, lone surrogates, duplicate
@@ -14,11 +15,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
-from chalice.app import Request
+from chalice.app import ChaliceUnhandledError, Request
+from pydantic import BaseModel
 
 from chalicelib.api.errors import (
     ApiError,
@@ -30,12 +33,12 @@ from chalicelib.api.errors import (
     error_body,
     translate,
 )
+from chalicelib.api.schemas.common import RequestModel, parse
 from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
 from chalicelib.observability import (
     CORRELATION_HEADER,
     bind_correlation_id,
-    flush,
     logger,
     valid_correlation_id,
 )
@@ -53,19 +56,49 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def correlate(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice middleware for HTTP: the request's correlation id (its ``X-Correlation-Id`` when it is
-    one, else API Gateway's request id) is bound while the request is served and answered back."""
-    supplied = valid_correlation_id(request.headers.get(CORRELATION_HEADER.lower()))
-    context = request.context if isinstance(request.context, dict) else {}
-    value = supplied or valid_correlation_id(context.get("requestId")) or _new_id()
-    bind_correlation_id(value)
-    try:
-        response = get_response(request)
-    finally:
-        bind_correlation_id(None)
-    response.headers[CORRELATION_HEADER] = value
-    return response
+@dataclass(frozen=True)
+class Operation:
+    """One route, declared once on its view (:func:`endpoint`): who may call it, what it reads and
+    answers. ``api/openapi.py`` turns the registry of these into the OpenAPI document."""
+
+    method: str
+    path: str
+    scope: str | None
+    summary: str
+    ok: tuple[str, ...]
+    #: The body: a request model (parsed before the view runs), a model the service parses itself,
+    #: or a JSON schema.
+    body: type[BaseModel] | dict[str, Any] | None = None
+    parse_body: bool = False
+    optional_body: bool = False
+    max_body: int = MAX_BODY_BYTES
+    media: tuple[str, ...] = (JSON,)
+    query: type[RequestModel] | None = None
+    #: Request headers worth documenting (signatures).
+    request_headers: tuple[str, ...] = ()
+    response: type[BaseModel] | None = None
+    idempotent: bool = False
+    #: A public route that takes a key of this scope when one is sent.
+    optional_key: str | None = None
+    produces: str | None = None
+    empty: bool = False
+    any_id: bool = False
+    #: Headers on every answer of the route, errors included (the console's security headers).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The route's CORS headers for a request (raising refuses it: 403 for an origin not allowed).
+    cors: Callable[[Request, dict[str, str]], dict[str, str]] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+#: Every route of the app, ``"METHOD /path"`` -> its :class:`Operation`.
+OPERATIONS: dict[str, Operation] = {}
+
+
+class RouteFailed(ChaliceUnhandledError):
+    """Carries a view's exception (``__cause__``) past Chalice to :func:`serve`, which maps it."""
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -76,21 +109,71 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
+def model_response(status: int, answer: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, answer.model_dump(mode="json"), headers)
+
+
 def endpoint(
-    bp: Blueprint, path: str, method: str, scope: str | None, headers: dict[str, str] | None = None
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    scope: str | None,
+    summary: str,
+    ok: tuple[str, ...] = ("200",),
+    body: type[BaseModel] | dict[str, Any] | None = None,
+    optional_body: bool = False,
+    max_body: int = MAX_BODY_BYTES,
+    media: tuple[str, ...] = (JSON,),
+    query: type[RequestModel] | None = None,
+    request_headers: tuple[str, ...] = (),
+    response: type[BaseModel] | None = None,
+    idempotent: bool = False,
+    optional_key: str | None = None,
+    produces: str | None = None,
+    empty: bool = False,
+    any_id: bool = False,
+    headers: dict[str, str] | None = None,
+    cors: Callable[[Request, dict[str, str]], dict[str, str]] | None = None,
 ) -> Callable[[View], View]:
-    """Register a route. ``scope=None`` marks a public route; every other route needs an API key
-    whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope). ``headers`` go
-    on every answer of the route, errors included (the console's security headers)."""
+    """Register a route and declare it. ``scope=None`` marks a public route; every other route needs an
+    API key whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope). A
+    ``query`` model parses the query string (the view gets ``query=``); a request-model ``body`` is
+    parsed from JSON (the view gets ``body=``)."""
+    parse_body = isinstance(body, type) and issubclass(body, RequestModel)
+    operation = Operation(
+        method=method,
+        path=path,
+        scope=scope,
+        summary=summary,
+        ok=ok,
+        body=body,
+        parse_body=parse_body,
+        optional_body=optional_body,
+        max_body=max_body,
+        media=media,
+        query=query,
+        request_headers=request_headers,
+        response=response,
+        idempotent=idempotent,
+        optional_key=optional_key,
+        produces=produces,
+        empty=empty,
+        any_id=any_id,
+        headers=dict(headers or {}),
+        cors=cors,
+    )
+    if operation.key in OPERATIONS:
+        raise ValueError(f"{operation.key} is declared twice")
+    OPERATIONS[operation.key] = operation
 
     def register(view: View) -> View:
         @functools.wraps(view)
         def handle(**path_params: str) -> Response:
-            request = bp.current_request
-            response = _answer(view, request, path_params, scope, path, method)
-            if headers:
-                response.headers = {**headers, **response.headers}
-            return response
+            try:
+                return _answer(view, operation, bp.current_request, path_params)
+            except Exception as exc:  # mapped once, by serve()
+                raise RouteFailed(type(exc).__name__) from exc
 
         bp.route(path, methods=[method], content_types=["*/*"])(handle)
         return handle
@@ -98,23 +181,73 @@ def endpoint(
     return register
 
 
-def _answer(
-    view: View, request: Request, path_params: dict[str, str], scope: str | None, path: str, method: str
+def _answer(view: View, operation: Operation, request: Request, path_params: dict[str, str]) -> Response:
+    serving.set(operation)
+    caller.set(_authorize(request, operation.scope) if operation.scope is not None else None)
+    arguments: dict[str, Any] = dict(path_params)
+    if operation.query is not None:
+        arguments["query"] = parse(operation.query, query(request))
+    if operation.parse_body:
+        model = cast("type[RequestModel]", operation.body)
+        data = (
+            read_json(request, operation.max_body) if request.raw_body or not operation.optional_body else {}
+        )
+        arguments["body"] = parse(model, data)
+    return view(request, **arguments)
+
+
+def serve(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The one HTTP middleware: the request's correlation id (its ``X-Correlation-Id`` when it is one,
+    else API Gateway's request id) bound while it is served and answered back; path ids checked; every
+    error a client can cause mapped to its status and JSON body (anything else: 500, logged); the
+    route's CORS headers (on its errors too, so a page can read the field errors) and fixed headers."""
+    supplied = valid_correlation_id(request.headers.get(CORRELATION_HEADER.lower()))
+    context = request.context if isinstance(request.context, dict) else {}
+    value = supplied or valid_correlation_id(context.get("requestId")) or _new_id()
+    bind_correlation_id(value)
+    operation = OPERATIONS.get(f"{request.method} {context.get('resourcePath')}")
+    try:
+        response = _serve(request, get_response, operation)
+    finally:
+        bind_correlation_id(None)
+    if operation is not None and operation.headers:
+        response.headers = {**operation.headers, **response.headers}
+    response.headers[CORRELATION_HEADER] = value
+    return response
+
+
+def _serve(
+    request: Request, get_response: Callable[[Request], Response], operation: Operation | None
 ) -> Response:
     try:
-        for name, value in path_params.items():
-            _check_path_id(name, value)
-        caller.set(_authorize(request, scope) if scope is not None else None)
-        return view(request, **path_params)
-    except Exception as exc:  # every client error is mapped; anything else is our fault
-        mapped = translate(exc)
-        if mapped is None:
-            logger.exception("unhandled error", extra={"path": path, "method": method})
-            return json_response(500, error_body("internal_error", "something went wrong on our side"))
-        status, body, headers = mapped
-        return json_response(status, body, headers)
-    finally:
-        flush()
+        cors: dict[str, str] = {}
+        if operation is not None:
+            params = dict(request.uri_params or {})
+            for name, param in params.items():
+                _check_path_id(name, param)
+            cors = operation.cors(request, params) if operation.cors is not None else {}
+    except Exception as exc:  # refused before the route ran: no CORS (the origin may not read it)
+        return error_response(exc, request)
+    try:
+        response = get_response(request)
+    except RouteFailed as failed:
+        response = error_response(failed.__cause__ or failed, request)
+    response.headers.update(cors)
+    return response
+
+
+def error_response(exc: BaseException, request: Request) -> Response:
+    mapped = translate(exc) if isinstance(exc, Exception) else None
+    if mapped is None:
+        context = request.context if isinstance(request.context, dict) else {}
+        logger.exception(
+            "unhandled error",
+            extra={"path": context.get("resourcePath"), "method": request.method},
+            exc_info=exc,
+        )
+        return json_response(500, error_body("internal_error", "something went wrong on our side"))
+    status, body, headers = mapped
+    return json_response(status, body, headers)
 
 
 def _check_path_id(name: str, value: str) -> None:
@@ -157,6 +290,8 @@ def json_parameter(value: str, name: str) -> Any:
     return jsontext.loads(value, name)
 
 
+#: The route being served (``replay_safe`` checks it is declared idempotent).
+serving: ContextVar[Operation | None] = ContextVar("serving", default=None)
 #: The API key of the request being handled (``None`` on public routes).
 caller: ContextVar[ApiKey | None] = ContextVar("caller", default=None)
 
@@ -247,8 +382,13 @@ def replay_safe(
     """Run ``function(request) -> {"status", "body"}`` once per key: a retry with the same key (the
     ``Idempotency-Key`` header, or for forms the payload's digest) gets the first answer again. Keys are
     kept apart per API key, so two integrations choosing the same key never see each other's answer.
-    ``view`` shapes the body shown (the full answer is what is kept for a replay)."""
+    ``view`` shapes the body shown (the full answer is what is kept for a replay). Only a route declared
+    ``idempotent=True`` may use it, so the document's ``Idempotency-Key`` is never a promise unkept."""
     from chalicelib import wiring
+
+    route = serving.get()
+    if route is None or not route.idempotent:
+        raise RuntimeError(f"{route.key if route else 'this route'} is not declared idempotent=True")
 
     if key is None:
         result = function(request)

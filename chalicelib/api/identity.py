@@ -1,4 +1,7 @@
-"""Identity and data rights: duplicates, merges, consent, export, erasure, segments."""
+"""Identity and data rights: duplicates, merges, consent, export, erasure, segments.
+
+The request models here refuse unknown keys and document the bodies; the identity service still
+checks the values itself (its module is being split: the typed arguments follow)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,12 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response, query, read_json
+from chalicelib.api.http import endpoint, json_response, read_json
+from chalicelib.api.schemas.bodies import ConsentRequest, MergeRequest, SegmentQueryRequest
+from chalicelib.api.schemas.queries import DuplicatesQuery
 
 bp = Blueprint(__name__)
+_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def _service() -> Any:
@@ -21,35 +27,69 @@ def _service() -> Any:
     return identity
 
 
-@endpoint(bp, "/v1/duplicates", "GET", scope="admin")
-def list_duplicates(request: Request) -> Response:
-    params = query(request)
+def _given(model: Any) -> dict[str, Any]:
+    """What the caller sent (the service tells a key sent as null from one not sent)."""
+    return model.model_dump(include=model.model_fields_set)
+
+
+@endpoint(
+    bp, "/v1/duplicates", "GET", scope="admin", summary="suspected duplicate contacts", query=DuplicatesQuery
+)
+def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
+    params = {"limit": str(query.limit)}
+    params.update({k: v for k in ("cursor", "strength") if (v := getattr(query, k)) is not None})
     return json_response(200, _service().list_duplicates(params, wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/contacts/{contact_id}/merge", "POST", scope="admin")
-def merge(request: Request, contact_id: str) -> Response:
-    body = read_json(request)
-    return json_response(200, _service().merge(contact_id, body, wiring.deps(), wiring.identity()))
+@endpoint(
+    bp,
+    "/v1/contacts/{contact_id}/merge",
+    "POST",
+    scope="admin",
+    summary="merge a duplicate into this contact",
+    body=MergeRequest,
+    ok=("200", "201"),
+)
+def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
+    return json_response(200, _service().merge(contact_id, _given(body), wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin")
+@endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin", summary="undo a merge")
 def undo_merge(request: Request, merge_id: str) -> Response:
     return json_response(200, _service().undo_merge(merge_id, wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/contacts/{contact_id}/consent", "PUT", scope="admin")
-def set_consent(request: Request, contact_id: str) -> Response:
-    body = read_json(request)
-    return json_response(200, _service().set_consent(contact_id, body, wiring.deps(), wiring.identity()))
+@endpoint(
+    bp,
+    "/v1/contacts/{contact_id}/consent",
+    "PUT",
+    scope="admin",
+    summary="set a contact's consent",
+    body=ConsentRequest,
+)
+def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Response:
+    answer = _service().set_consent(contact_id, _given(body), wiring.deps(), wiring.identity())
+    return json_response(200, answer)
 
 
-@endpoint(bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin")
+@endpoint(
+    bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin", summary="everything held about a contact"
+)
 def export(request: Request, contact_id: str) -> Response:
     return json_response(200, _service().export(contact_id, wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/contacts/{contact_id}", "DELETE", scope="admin")
+@endpoint(
+    bp,
+    "/v1/contacts/{contact_id}",
+    "DELETE",
+    scope="admin",
+    summary=(
+        "erase a contact's personal data: 202 and the erasure job (GET /v1/jobs/{job_id}); effective"
+        " at once, the same job when asked again"
+    ),
+    ok=("200", "202", "204"),
+)
 def erase(request: Request, contact_id: str) -> Response:
     """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
     from chalicelib.services import erasure
@@ -57,17 +97,32 @@ def erase(request: Request, contact_id: str) -> Response:
     return json_response(202, erasure.request_erasure(contact_id, wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/segments/query", "POST", scope="admin")
-def query_segment(request: Request) -> Response:
-    return json_response(200, _service().query_segment(read_json(request), wiring.deps(), wiring.identity()))
+@endpoint(
+    bp,
+    "/v1/segments/query",
+    "POST",
+    scope="admin",
+    summary="contacts of the leads matching a condition",
+    body=SegmentQueryRequest,
+)
+def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
+    return json_response(200, _service().query_segment(_given(body), wiring.deps(), wiring.identity()))
 
 
-@endpoint(bp, "/v1/segments/{segment_id}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/segments/{segment_id}",
+    "PUT",
+    scope="admin",
+    summary="a saved segment",
+    body=_OBJECT,
+    ok=("200", "201"),
+)
 def put_segment(request: Request, segment_id: str) -> Response:
     created, body = _service().put_segment(segment_id, read_json(request), wiring.identity())
     return json_response(201 if created else 200, body)
 
 
-@endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin", summary="a saved segment")
 def get_segment(request: Request, segment_id: str) -> Response:
     return json_response(200, _service().get_segment(segment_id, wiring.identity()))

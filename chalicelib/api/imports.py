@@ -2,33 +2,67 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.errors import UnsupportedMediaType
-from chalicelib.api.http import endpoint, json_response, media_type, query, raw_body, read_json
+from chalicelib.api.http import endpoint, json_parameter, json_response, media_type, raw_body, read_json
+from chalicelib.api.schemas.bodies import UploadRequest
+from chalicelib.api.schemas.common import parse
+from chalicelib.api.schemas.queries import ImportQuery
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.integrations import csv_import
+from chalicelib.integrations.csv_import import ImportMapping
 from chalicelib.services import imports
 
 bp = Blueprint(__name__)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
-@endpoint(bp, "/v1/imports", "POST", scope="ingest")
-def create_import(request: Request) -> Response:
+def _mapping(params: ImportQuery) -> ImportMapping:
+    """``?mapping=<json>&topic=...``: the query's shortcuts (``source``, ``topic``, ``campaign``,
+    ``consent``) fill what the JSON mapping leaves out."""
+    spec: Any = {}
+    if params.mapping:
+        spec = json_parameter(params.mapping, "mapping")  # 400 naming the field, as a body would
+        if not isinstance(spec, dict):
+            raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")])
+    for name in ("source", "topic", "campaign", "consent"):
+        if getattr(params, name):
+            spec.setdefault(name, getattr(params, name))
+    return csv_import.parse_mapping(spec)
+
+
+@endpoint(
+    bp,
+    "/v1/imports",
+    "POST",
+    scope="ingest",
+    summary="a CSV import (text/csv body, mapping in the query) or an upload URL (JSON body)",
+    body={"type": "string"},
+    media=("text/csv",),
+    query=ImportQuery,
+    ok=("201", "202"),
+)
+def create_import(request: Request, query: ImportQuery) -> Response:
     """``text/csv``: the file itself (up to ``IMPORT_MAX_BODY_BYTES``), mapping in the query string;
     ``application/json``: ``{"mapping", "name"}`` for an upload URL."""
     deps = wiring.deps()
     media = media_type(request)
     if media == "application/json":
-        return json_response(201, imports.create_upload(read_json(request), deps))
+        upload = parse(UploadRequest, read_json(request))
+        mapping = csv_import.parse_mapping(upload.mapping or {})
+        return json_response(201, imports.create_upload(mapping, upload.name, deps))
     if media not in CSV_TYPES:
         raise UnsupportedMediaType("send the file as text/csv, or JSON to get an upload URL", "Content-Type")
     data = raw_body(request, deps.settings.import_max_body_bytes)
-    answer = imports.create_from_csv(data, query(request), deps)
+    answer = imports.create_from_csv(data, _mapping(query), query.name, deps)
     return json_response(202, answer, {"Location": f"/v1/imports/{answer['import_id']}"})
 
 
-@endpoint(bp, "/v1/imports/{import_id}", "GET", scope="ingest")
+@endpoint(bp, "/v1/imports/{import_id}", "GET", scope="ingest", summary="an import's progress")
 def get_import(request: Request, import_id: str) -> Response:
     return json_response(200, imports.get_import(import_id, wiring.deps()))

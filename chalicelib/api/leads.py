@@ -6,26 +6,27 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response, query
+from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.schemas.queries import LeadsQuery
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import leads
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales")
+@endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales", summary="a lead with contact, account and scores")
 def get_lead(request: Request, lead_id: str) -> Response:
     body = leads.get_lead(lead_id, wiring.deps())
     body["duplicate_of"] = _duplicate_of(body["contact_id"])
     return json_response(200, body)
 
 
-@endpoint(bp, "/v1/leads", "GET", scope="sales")
-def list_leads(request: Request) -> Response:
-    return json_response(200, leads.list_leads(query(request), wiring.deps()))
+@endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query=LeadsQuery)
+def list_leads(request: Request, query: LeadsQuery) -> Response:
+    return json_response(200, leads.list_leads(leads.LeadQuery(**query.model_dump()), wiring.deps()))
 
 
-@endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin", summary="a contact with its leads")
 def get_contact(request: Request, contact_id: str) -> Response:
     try:
         body = leads.get_contact(contact_id, wiring.deps())

@@ -9,42 +9,64 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, idempotency_key, json_response, read_json, replay_safe
+from chalicelib.api.schemas import answers
 from chalicelib.services import models
 
 bp = Blueprint(__name__)
 
 
 def _publish(request: dict[str, Any]) -> dict[str, Any]:
-    return models.publish(request, wiring.deps())
+    published = models.publish(request["model_id"], wiring.deps())
+    return {
+        "status": 202,
+        "body": answers.Published.model_validate(published, from_attributes=True).model_dump(),
+    }
 
 
-@endpoint(bp, "/v1/scoring-models/{model_id}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/scoring-models/{model_id}",
+    "PUT",
+    scope="admin",
+    summary="save a model draft",
+    body={"type": "object"},
+    ok=("201",),
+)
 def put_model(request: Request, model_id: str) -> Response:
     return json_response(201, models.put_model(model_id, read_json(request), wiring.deps()))
 
 
-@endpoint(bp, "/v1/scoring-models", "GET", scope="admin")
+@endpoint(bp, "/v1/scoring-models", "GET", scope="admin", summary="models")
 def list_models(request: Request) -> Response:
     return json_response(200, models.list_models(wiring.deps()))
 
 
-@endpoint(bp, "/v1/scoring-models/{model_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/scoring-models/{model_id}", "GET", scope="admin", summary="a model")
 def get_model(request: Request, model_id: str) -> Response:
     return json_response(200, models.get_model(model_id, wiring.deps()))
 
 
-@endpoint(bp, "/v1/scoring-models/{model_id}/publish", "POST", scope="admin")
+@endpoint(
+    bp,
+    "/v1/scoring-models/{model_id}/publish",
+    "POST",
+    scope="admin",
+    summary="publish the draft",
+    ok=("200", "202"),
+    response=answers.Published,
+    idempotent=True,
+)
 def publish(request: Request, model_id: str) -> Response:
     return replay_safe(
         bp, "publish_model", _publish, idempotency_key(request), {"model_id": model_id, "payload": {}}
     )
 
 
-@endpoint(bp, "/v1/scoring-models/{model_id}/simulate", "POST", scope="admin")
+@endpoint(bp, "/v1/scoring-models/{model_id}/simulate", "POST", scope="admin", summary="simulate the draft")
 def simulate(request: Request, model_id: str) -> Response:
     return json_response(200, models.simulate(model_id, wiring.deps()))
 
 
-@endpoint(bp, "/v1/jobs/{job_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/jobs/{job_id}", "GET", scope="admin", summary="a rescoring job")
 def get_job(request: Request, job_id: str) -> Response:
     return json_response(200, models.get_job(job_id, wiring.deps()))

@@ -1,14 +1,17 @@
-"""The OpenAPI 3 document of the whole API: generated from the Chalice app's routes and the small
-registry below (who may call each route, its body, query and answers). ``docs/openapi.json`` is this
-document, committed; ``tests/contract/test_openapi.py`` checks that every route is in the registry and
-the document and nothing else is, and that the committed file is current. Regenerate it with
-``python -m chalicelib.api.openapi > docs/openapi.json``."""
+"""The OpenAPI 3 document of the whole API, generated from the one schema source: the routes'
+declarations (``api/http.py``'s ``endpoint``: scope, idempotency, query, body and answer models) and
+pydantic's JSON schema of those models (so every limit a model enforces is in the document).
+``docs/openapi.json`` is this document, committed; ``tests/contract/test_openapi.py`` checks it is
+current and names every route the app serves. Regenerate it with
+``python -m chalicelib.api.openapi > docs/openapi.json`` (and ``python docs/api_reference.py``)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from typing import Any
+
+from pydantic import BaseModel
 
 ERROR_STATUSES = {
     "400": "malformed request (syntax, an over-long id, an unknown parameter)",
@@ -24,403 +27,27 @@ ERROR_STATUSES = {
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 _OBJECT: dict[str, Any] = {"type": "object"}
-_FIELD_SPEC = {
-    "type": "object",
-    "required": ["maps_to"],
-    "properties": {
-        "maps_to": {"type": "string"},
-        "required": {"type": "boolean"},
-        "type": {"type": "string"},
-        "level": {"type": "string"},
-        "max_length": {"type": "integer", "minimum": 1, "maximum": 10000},
-    },
-    "additionalProperties": False,
-}
-FORM_DEFINITION = {
-    "type": "object",
-    "required": ["name", "fields"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "source": {"type": "string", "minLength": 1, "maxLength": 64},
-        "topic": {"type": "string", "maxLength": 500},
-        "campaign": {"type": "string", "maxLength": 200},
-        "fields": {"type": "object", "additionalProperties": _FIELD_SPEC, "minProperties": 1},
-        "lead_matching": {
-            "oneOf": [{"const": "new_lead_always"}, {"type": "array", "items": {"type": "string"}}]
-        },
-        "contact_matching": {"const": "email"},
-        "consent_on_submit": {"type": "string"},
-        "allowed_origins": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-        "honeypot_field": {"type": "string"},
-        "phone_region": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-        "min_fill_ms": {"type": "integer", "minimum": 0, "maximum": 600000},
-        "fill_time_required": {"type": "boolean"},
-        "captcha": {
-            "type": "object",
-            "required": ["provider"],
-            "properties": {
-                "provider": {"enum": ["turnstile", "recaptcha"]},
-                "secret_ref": {"type": "string"},
-            },
-        },
-        "update_policy": {"enum": ["fill_empty", "overwrite"]},
-        "rate_limit": {
-            "type": "object",
-            "required": ["per_minute"],
-            "properties": {
-                "per_minute": {"type": "integer", "minimum": 1, "maximum": 100000},
-                "burst": {"type": "integer", "minimum": 1, "maximum": 100000},
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-SUBMISSION = {
-    "type": "object",
-    "description": "the form's fields by name; fields the form does not declare are ignored",
-    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-}
-LEAD_BODY = {
-    "type": "object",
-    "required": ["contact"],
-    "properties": {
-        "contact": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}},
-        "account": _OBJECT,
-        "lead": _OBJECT,
-        "consent": {"type": "string"},
-        "update_policy": {"enum": ["fill_empty", "overwrite"]},
-    },
-}
-INTERACTIONS_BODY = {
-    "type": "object",
-    "required": ["interactions"],
-    "properties": {
-        "interactions": {
-            "type": "array",
-            "maxItems": 100,
-            "description": (
-                "each {id, type, occurred_at, contact_id or email, lead_id?, properties}; an invalid "
-                "item is listed in the answer's rejected (by index), the others are accepted"
-            ),
-            "items": {},
-        }
-    },
-}
-LEAD_LIST_QUERY = [
-    "state",
-    "status",
-    "model_id",
-    "grade",
-    "min_score",
-    "contact_id",
-    "source",
-    "limit",
-    "cursor",
-]
-
-#: ``"METHOD /path"`` -> who may call it (``None``: public), a summary, the request body schema (and
-#: media types), query parameters, and the success statuses.
-ROUTES: dict[str, dict[str, Any]] = {
-    "GET /v1/health": {"scope": None, "summary": "liveness", "ok": ["200"]},
-    "PUT /v1/forms/{form_id}": {
-        "scope": "admin",
-        "summary": "define a form",
-        "body": FORM_DEFINITION,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/forms/{form_id}": {"scope": "admin", "summary": "a form definition", "ok": ["200"]},
-    "OPTIONS /v1/forms/{form_id}/submissions": {
-        "scope": None,
-        "summary": "CORS preflight",
-        "ok": ["204"],
-        "empty": True,
-    },
-    "POST /v1/forms/{form_id}/submissions": {
-        "scope": None,
-        "optional_key": "ingest",
-        "summary": (
-            "a landing page posts a form: 201 {submission_id, status}, nothing about the person (suspected"
-            " spam kept for review: 202, the same body); a caller with an ingest key gets the full capture"
-        ),
-        "body": SUBMISSION,
-        "media": ["application/json", "application/x-www-form-urlencoded"],
-        "ok": ["201", "202"],
-    },
-    "GET /v1/quarantine": {
-        "scope": "admin",
-        "summary": "suspected spam kept for review (newest first per page)",
-        "query": ["form_id", "reason", "state", "limit", "cursor"],
-        "ok": ["200"],
-    },
-    "GET /v1/quarantine/{quarantine_id}": {
-        "scope": "admin",
-        "summary": "a quarantined submission with what was submitted",
-        "ok": ["200"],
-    },
-    "POST /v1/quarantine/{quarantine_id}/release": {
-        "scope": "admin",
-        "summary": "capture a quarantined submission as if accepted (201; a repeat: 200, the same ids)",
-        "body": _OBJECT,
-        "optional_body": True,
-        "ok": ["200", "201"],
-    },
-    "POST /v1/leads": {"scope": "ingest", "summary": "create a lead", "body": LEAD_BODY, "ok": ["201"]},
-    "GET /v1/leads": {"scope": "sales", "summary": "list leads", "query": LEAD_LIST_QUERY, "ok": ["200"]},
-    "GET /v1/leads/{lead_id}": {
-        "scope": "sales",
-        "summary": "a lead with contact, account and scores",
-        "ok": ["200"],
-    },
-    "GET /v1/leads/{lead_id}/timeline": {"scope": "sales", "summary": "a lead's timeline", "ok": ["200"]},
-    "POST /v1/leads/{lead_id}/accept": {
-        "scope": "sales",
-        "summary": "accept",
-        "body": _OBJECT,
-        "optional_body": True,
-        "ok": ["200"],
-    },
-    "POST /v1/leads/{lead_id}/qualify": {
-        "scope": "sales",
-        "summary": "qualify",
-        "body": _OBJECT,
-        "optional_body": True,
-        "ok": ["200"],
-    },
-    "POST /v1/leads/{lead_id}/disqualify": {
-        "scope": "sales",
-        "summary": "disqualify",
-        "body": {"type": "object", "properties": {"reason": {"type": "string"}}},
-        "optional_body": True,
-        "ok": ["200"],
-    },
-    "POST /v1/leads/{lead_id}/reopen": {
-        "scope": "sales",
-        "summary": "reopen",
-        "body": _OBJECT,
-        "optional_body": True,
-        "ok": ["200"],
-    },
-    "GET /v1/contacts": {
-        "scope": "admin",
-        "summary": "list contacts, or find one by email",
-        "query": ["marketing_only", "limit", "cursor", "email"],
-        "ok": ["200"],
-    },
-    "GET /v1/contacts/{contact_id}": {"scope": "admin", "summary": "a contact with its leads", "ok": ["200"]},
-    "POST /v1/interactions": {
-        "scope": "ingest",
-        "summary": "track interactions",
-        "body": INTERACTIONS_BODY,
-        "ok": ["202"],
-    },
-    "POST /v1/imports": {
-        "scope": "ingest",
-        "summary": "a CSV import (text/csv body) or an upload URL (JSON)",
-        "body": {"type": "string"},
-        "media": ["text/csv"],
-        "query": ["mapping", "form_id"],
-        "ok": ["201", "202"],
-    },
-    "GET /v1/imports/{import_id}": {"scope": "ingest", "summary": "an import's progress", "ok": ["200"]},
-    "PUT /v1/scoring-models/{model_id}": {
-        "scope": "admin",
-        "summary": "save a model draft",
-        "body": _OBJECT,
-        "ok": ["201"],
-    },
-    "GET /v1/scoring-models": {"scope": "admin", "summary": "models", "ok": ["200"]},
-    "GET /v1/scoring-models/{model_id}": {"scope": "admin", "summary": "a model", "ok": ["200"]},
-    "POST /v1/scoring-models/{model_id}/publish": {
-        "scope": "admin",
-        "summary": "publish the draft",
-        "ok": ["200", "202"],
-    },
-    "POST /v1/scoring-models/{model_id}/simulate": {
-        "scope": "admin",
-        "summary": "simulate the draft",
-        "ok": ["200"],
-    },
-    "POST /v1/scoring-models/{model_id}/train": {
-        "scope": "admin",
-        "summary": "train a predictive model",
-        "body": _OBJECT,
-        "optional_body": True,
-        "ok": ["200", "201", "202"],
-    },
-    "GET /v1/jobs/{job_id}": {"scope": "admin", "summary": "a rescoring job", "ok": ["200"]},
-    "PUT /v1/qualification-rules/{rule_id}": {
-        "scope": "admin",
-        "summary": "a qualification rule",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/qualification-rules": {"scope": "admin", "summary": "qualification rules", "ok": ["200"]},
-    "GET /v1/qualification-rules/{rule_id}": {
-        "scope": "admin",
-        "summary": "a qualification rule",
-        "ok": ["200"],
-    },
-    "PUT /v1/triggers/{trigger_id}": {
-        "scope": "admin",
-        "summary": "a trigger",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/triggers": {"scope": "admin", "summary": "triggers", "ok": ["200"]},
-    "GET /v1/triggers/{trigger_id}": {"scope": "admin", "summary": "a trigger", "ok": ["200"]},
-    "PUT /v1/integrations/webhooks/{source}": {
-        "scope": "admin",
-        "summary": "a webhook source's mapping",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/integrations/webhooks/{source}": {
-        "scope": "admin",
-        "summary": "a webhook source",
-        "ok": ["200"],
-    },
-    "POST /v1/integrations/webhooks/{source}/secrets": {
-        "scope": "admin",
-        "summary": "a new signing secret (shown once)",
-        "ok": ["201"],
-    },
-    "DELETE /v1/integrations/webhooks/{source}/secrets/{secret_id}": {
-        "scope": "admin",
-        "summary": "retire a secret",
-        "ok": ["200"],
-    },
-    "POST /v1/webhooks/{source}": {
-        "scope": None,
-        "summary": (
-            "a signed lead webhook, Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature ="
-            " v1,<base64 HMAC-SHA256 of id.timestamp.body>): 201 {delivery_id, status}"
-        ),
-        "body": _OBJECT,
-        "headers": ["webhook-id", "webhook-timestamp", "webhook-signature"],
-        "ok": ["201"],
-    },
-    "GET /v1/webhooks/linkedin": {
-        "scope": None,
-        "summary": "LinkedIn's challenge",
-        "query": ["challengeCode"],
-        "ok": ["200"],
-    },
-    "POST /v1/webhooks/linkedin": {
-        "scope": None,
-        "summary": "LinkedIn lead notifications (X-LI-Signature)",
-        "body": _OBJECT,
-        "headers": ["X-LI-Signature"],
-        "ok": ["200"],
-    },
-    "PUT /v1/integrations/linkedin/forms/{form_urn}": {
-        "scope": "admin",
-        "summary": "a LinkedIn form's mapping",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/integrations/linkedin/forms/{form_urn}": {
-        "scope": "admin",
-        "summary": "a LinkedIn form's mapping",
-        "ok": ["200"],
-    },
-    # identity and data rights
-    "GET /v1/duplicates": {
-        "scope": "admin",
-        "summary": "suspected duplicate contacts",
-        "query": ["limit", "cursor", "strength"],
-        "ok": ["200"],
-    },
-    "POST /v1/contacts/{contact_id}/merge": {
-        "scope": "admin",
-        "summary": "merge a duplicate into this contact",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "POST /v1/merges/{merge_id}/undo": {
-        "scope": "admin",
-        "summary": "undo a merge",
-        "ok": ["200"],
-    },
-    "PUT /v1/contacts/{contact_id}/consent": {
-        "scope": "admin",
-        "summary": "set a contact's consent",
-        "body": _OBJECT,
-        "ok": ["200"],
-    },
-    "GET /v1/contacts/{contact_id}/export": {
-        "scope": "admin",
-        "summary": "everything held about a contact",
-        "ok": ["200"],
-    },
-    "DELETE /v1/contacts/{contact_id}": {
-        "scope": "admin",
-        "summary": (
-            "erase a contact's personal data: 202 and the erasure job (GET /v1/jobs/{job_id}); effective"
-            " at once, the same job when asked again"
-        ),
-        "ok": ["200", "202", "204"],
-    },
-    "POST /v1/segments/query": {
-        "scope": "admin",
-        "summary": "contacts of the leads matching a condition",
-        "body": _OBJECT,
-        "ok": ["200"],
-    },
-    "PUT /v1/segments/{segment_id}": {
-        "scope": "admin",
-        "summary": "a saved segment",
-        "body": _OBJECT,
-        "ok": ["200", "201"],
-    },
-    "GET /v1/segments/{segment_id}": {"scope": "admin", "summary": "a saved segment", "ok": ["200"]},
-    # the console, the capture script, reports, hand-off dead letters
-    "GET /console": {
-        "scope": None,
-        "summary": "the operator console (HTML)",
-        "ok": ["200"],
-        "produces": "text/html",
-    },
-    "GET /console/{asset}": {"scope": None, "summary": "a console asset", "ok": ["200"], "produces": "*/*"},
-    "GET /capture.js": {
-        "scope": None,
-        "summary": "the capture script for landing pages",
-        "ok": ["200"],
-        "produces": "text/javascript",
-    },
-    "GET /v1/reports/funnel": {
-        "scope": "sales",
-        "summary": "the lead funnel",
-        "query": ["from", "to", "source"],
-        "ok": ["200"],
-    },
-    "GET /v1/reports/scores/{model_id}": {
-        "scope": "sales",
-        "summary": "score distribution of a model (an unknown id: an empty report)",
-        "any_id": True,
-        "ok": ["200"],
-    },
-    "GET /v1/handoffs/dead-letters": {
-        "scope": "admin",
-        "summary": "hand-offs in the dead-letter queue",
-        "ok": ["200"],
-    },
-    "POST /v1/handoffs/dead-letters/redrive": {
-        "scope": "admin",
-        "summary": "redrive dead-lettered hand-offs",
-        "ok": ["200", "202"],
-    },
-}
+REF = "#/components/schemas/{model}"
 
 
-#: The POSTs that take ``Idempotency-Key`` (a retry gets the first answer).
-IDEMPOTENT = {
-    "POST /v1/forms/{form_id}/submissions",
-    "POST /v1/leads",
-    "POST /v1/interactions",
-    "POST /v1/scoring-models/{model_id}/publish",
-    "POST /v1/scoring-models/{model_id}/train",
-    *(f"POST /v1/leads/{{lead_id}}/{action}" for action in ("accept", "qualify", "disqualify", "reopen")),
-}
+def operations() -> dict[str, Any]:
+    """Every declared route (importing the app declares them all)."""
+    import app  # noqa: F401 - registers every blueprint's routes
+    from chalicelib.api.http import OPERATIONS
+
+    return dict(OPERATIONS)
+
+
+def _schema(model: type[BaseModel], schemas: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
+    """``model``'s JSON schema as a reference into ``components/schemas`` (with what it refers to)."""
+    found = model.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    schemas.update(found.pop("$defs", {}))
+    schemas[model.__name__] = found
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _body_schema(body: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    return _schema(body, schemas) if isinstance(body, type) and issubclass(body, BaseModel) else body
 
 
 def _path_parameters(path: str, any_id: bool = False) -> list[dict[str, Any]]:
@@ -429,17 +56,30 @@ def _path_parameters(path: str, any_id: bool = False) -> list[dict[str, Any]]:
     return [{"name": n, "in": "path", "required": True, "schema": schema} for n in names]
 
 
-def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
-    parameters = _path_parameters(path, spec.get("any_id", False))
-    parameters += [
-        {"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-        for q in spec.get("query", [])
-    ]
+def _query_parameters(model: Any) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    parameters = []
+    for name, info in model.model_fields.items():
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+        }
+        if info.description:
+            parameter["description"] = info.description
+        parameters.append(parameter)
+    return parameters
+
+
+def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = _path_parameters(op.path, op.any_id) + _query_parameters(op.query)
     parameters += [
         {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
-        for h in spec.get("headers", [])
+        for h in op.request_headers
     ]
-    if f"{method} {path}" in IDEMPOTENT:
+    if op.idempotent:
         parameters.append(
             {
                 "name": "Idempotency-Key",
@@ -448,43 +88,46 @@ def _operation(method: str, path: str, spec: dict[str, Any]) -> dict[str, Any]:
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
+    answer = _schema(op.response, schemas, "serialization") if op.response is not None else _OBJECT
     responses: dict[str, Any] = {}
-    for status in spec["ok"]:
-        if spec.get("empty"):
+    for status in op.ok:
+        if op.empty:
             responses[status] = {"description": "no content"}
-        elif "produces" in spec:
-            responses[status] = {"description": "success", "content": {spec["produces"]: {"schema": {}}}}
+        elif op.produces is not None:
+            responses[status] = {"description": "success", "content": {op.produces: {"schema": {}}}}
         else:
             responses[status] = {
                 "description": "success",
-                "content": {"application/json": {"schema": _OBJECT}},
+                "content": {"application/json": {"schema": answer}},
             }
     for status in ERROR_STATUSES:
         responses.setdefault(status, {"$ref": f"#/components/responses/E{status}"})
     operation: dict[str, Any] = {
-        "operationId": method.lower() + "_" + "_".join(p.strip("{}") for p in path.strip("/").split("/")),
-        "summary": spec["summary"],
+        "operationId": op.method.lower()
+        + "_"
+        + "_".join(p.strip("{}") for p in op.path.strip("/").split("/")),
+        "summary": op.summary,
         "parameters": parameters,
         "responses": responses,
-        "security": [{"apiKey": []}]
-        if spec["scope"]
-        else ([{}, {"apiKey": []}] if "optional_key" in spec else []),
-        "x-scope": spec["scope"] or "public",
+        "security": [{"apiKey": []}] if op.scope else ([{}, {"apiKey": []}] if op.optional_key else []),
+        "x-scope": op.scope or "public",
     }
-    if "body" in spec:
-        media = spec.get("media", ["application/json"])
+    if op.idempotent:
+        operation["x-idempotent"] = True
+    if op.body is not None:
+        schema = _body_schema(op.body, schemas)
         operation["requestBody"] = {
-            "required": not spec.get("optional_body", False),
-            "content": {m: {"schema": spec["body"]} for m in media},
+            "required": not op.optional_body,
+            "content": {m: {"schema": schema} for m in op.media},
         }
     return operation
 
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route, spec in ROUTES.items():
-        method, path = route.split(" ", 1)
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, spec)
+    schemas: dict[str, Any] = {}
+    for op in operations().values():
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
     error = {
         "type": "object",
         "required": ["error"],
@@ -521,10 +164,10 @@ def document() -> dict[str, Any]:
             ),
         },
         "servers": [{"url": "http://127.0.0.1:8000"}],
-        "paths": {path: paths[path] for path in sorted(paths)},
+        "paths": {path: dict(sorted(paths[path].items())) for path in sorted(paths)},
         "components": {
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": {"Error": error},
+            "schemas": {"Error": error, **dict(sorted(schemas.items()))},
             "responses": responses,
         },
     }

@@ -8,8 +8,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, idempotency_key, read_json, replay_safe
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.api.http import endpoint, idempotency_key, replay_safe
+from chalicelib.api.schemas import answers
+from chalicelib.api.schemas.bodies import TrainRequest
 
 bp = Blueprint(__name__)
 
@@ -17,19 +18,32 @@ bp = Blueprint(__name__)
 def _train(request: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.services import predictive  # the training code loads only when asked for
 
-    return predictive.start_training(request, wiring.deps())
+    queued = predictive.start_training(
+        request["model_id"], bool(request["payload"]["publish"]), wiring.deps()
+    )
+    return {
+        "status": 202,
+        "body": answers.TrainingQueued.model_validate(queued, from_attributes=True).model_dump(),
+    }
 
 
-@endpoint(bp, "/v1/scoring-models/{model_id}/train", "POST", scope="admin")
-def train(request: Request, model_id: str) -> Response:
-    body = read_json(request) if request.raw_body else {}
-    publish = body.get("publish", False)
-    if not isinstance(publish, bool) or set(body) - {"publish"}:
-        raise ValidationFailed([FieldError("publish", "the body may hold only publish: true or false")])
+@endpoint(
+    bp,
+    "/v1/scoring-models/{model_id}/train",
+    "POST",
+    scope="admin",
+    summary="train a predictive model",
+    body=TrainRequest,
+    optional_body=True,
+    ok=("200", "201", "202"),
+    response=answers.TrainingQueued,
+    idempotent=True,
+)
+def train(request: Request, model_id: str, body: TrainRequest) -> Response:
     return replay_safe(
         bp,
         "train_model",
         _train,
         idempotency_key(request),
-        {"model_id": model_id, "payload": {"publish": publish}},
+        {"model_id": model_id, "payload": {"publish": body.publish}},
     )

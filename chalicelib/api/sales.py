@@ -13,44 +13,62 @@ from chalicelib.api.http import (
     endpoint,
     idempotency_key,
     json_response,
-    query,
     read_json,
     replay_safe,
 )
+from chalicelib.api.schemas.queries import ContactsQuery
 from chalicelib.services import leads, qualification
 
 bp = Blueprint(__name__)
 QUALIFICATION, TRIGGER = qualification.QUALIFICATION, qualification.TRIGGER
+_OBJECT: dict[str, Any] = {"type": "object"}
+DISQUALIFY_BODY = {"type": "object", "properties": {"reason": {"type": "string"}}}
 
 
-@endpoint(bp, "/v1/qualification-rules/{rule_id}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/qualification-rules/{rule_id}",
+    "PUT",
+    scope="admin",
+    summary="a qualification rule",
+    body=_OBJECT,
+    ok=("200", "201"),
+)
 def put_rule(request: Request, rule_id: str) -> Response:
     created, stored = qualification.put_rule(rule_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
-@endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin", summary="a qualification rule")
 def get_rule(request: Request, rule_id: str) -> Response:
     return json_response(200, qualification.get_definition(QUALIFICATION, rule_id, wiring.deps()))
 
 
-@endpoint(bp, "/v1/qualification-rules", "GET", scope="admin")
+@endpoint(bp, "/v1/qualification-rules", "GET", scope="admin", summary="qualification rules")
 def list_rules(request: Request) -> Response:
     return json_response(200, {"rules": qualification.list_definitions(QUALIFICATION, wiring.deps())})
 
 
-@endpoint(bp, "/v1/triggers/{trigger_id}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/triggers/{trigger_id}",
+    "PUT",
+    scope="admin",
+    summary="a trigger",
+    body=_OBJECT,
+    ok=("200", "201"),
+)
 def put_trigger(request: Request, trigger_id: str) -> Response:
     created, stored = qualification.put_trigger(trigger_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
-@endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin")
+@endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin", summary="a trigger")
 def get_trigger(request: Request, trigger_id: str) -> Response:
     return json_response(200, qualification.get_definition(TRIGGER, trigger_id, wiring.deps()))
 
 
-@endpoint(bp, "/v1/triggers", "GET", scope="admin")
+@endpoint(bp, "/v1/triggers", "GET", scope="admin", summary="triggers")
 def list_triggers(request: Request) -> Response:
     return json_response(200, {"triggers": qualification.list_definitions(TRIGGER, wiring.deps())})
 
@@ -75,31 +93,79 @@ def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
     )
 
 
-@endpoint(bp, "/v1/leads/{lead_id}/accept", "POST", scope="sales")
+@endpoint(
+    bp,
+    "/v1/leads/{lead_id}/accept",
+    "POST",
+    scope="sales",
+    summary="accept",
+    body=_OBJECT,
+    optional_body=True,
+    idempotent=True,
+)
 def accept(request: Request, lead_id: str) -> Response:
     return _lifecycle(request, lead_id, "accept")
 
 
-@endpoint(bp, "/v1/leads/{lead_id}/qualify", "POST", scope="sales")
+@endpoint(
+    bp,
+    "/v1/leads/{lead_id}/qualify",
+    "POST",
+    scope="sales",
+    summary="qualify",
+    body=_OBJECT,
+    optional_body=True,
+    idempotent=True,
+)
 def qualify(request: Request, lead_id: str) -> Response:
     return _lifecycle(request, lead_id, "qualify")
 
 
-@endpoint(bp, "/v1/leads/{lead_id}/disqualify", "POST", scope="sales")
+@endpoint(
+    bp,
+    "/v1/leads/{lead_id}/disqualify",
+    "POST",
+    scope="sales",
+    summary="disqualify",
+    body=DISQUALIFY_BODY,
+    optional_body=True,
+    idempotent=True,
+)
 def disqualify(request: Request, lead_id: str) -> Response:
     return _lifecycle(request, lead_id, "disqualify")
 
 
-@endpoint(bp, "/v1/leads/{lead_id}/reopen", "POST", scope="sales")
+@endpoint(
+    bp,
+    "/v1/leads/{lead_id}/reopen",
+    "POST",
+    scope="sales",
+    summary="reopen",
+    body=_OBJECT,
+    optional_body=True,
+    idempotent=True,
+)
 def reopen(request: Request, lead_id: str) -> Response:
     return _lifecycle(request, lead_id, "reopen")
 
 
-@endpoint(bp, "/v1/leads/{lead_id}/timeline", "GET", scope="sales")
+@endpoint(bp, "/v1/leads/{lead_id}/timeline", "GET", scope="sales", summary="a lead's timeline")
 def timeline(request: Request, lead_id: str) -> Response:
     return json_response(200, qualification.timeline(lead_id, wiring.deps()))
 
 
-@endpoint(bp, "/v1/contacts", "GET", scope="sales")
-def list_contacts(request: Request) -> Response:
-    return json_response(200, leads.list_contacts(query(request), wiring.deps()))
+@endpoint(
+    bp,
+    "/v1/contacts",
+    "GET",
+    scope="sales",
+    summary="list contacts, or find one by email",
+    query=ContactsQuery,
+)
+def list_contacts(request: Request, query: ContactsQuery) -> Response:
+    """Sales reps find the person behind a lead here (by email, or the sales view:
+    ``marketing_only=false``); the contact itself, its export and erasure stay admin routes."""
+    if query.email is not None:
+        return json_response(200, leads.contact_by_email(query.email, wiring.deps()))
+    answer = leads.list_contacts(query.marketing_only, query.limit, query.cursor, wiring.deps())
+    return json_response(200, answer)

@@ -6,6 +6,8 @@ cold start included, so nothing heavier is imported before the answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
 from chalice.app import Request
 
@@ -14,12 +16,14 @@ from chalicelib.api.http import (
     endpoint,
     json_response,
     parse_json_bytes,
-    query,
     raw_body,
     read_json,
 )
+from chalicelib.api.schemas.answers import LinkedInChallenge
+from chalicelib.api.schemas.queries import ChallengeQuery
 
 bp = Blueprint(__name__)
+_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def _deps():  # type: ignore[no-untyped-def]
@@ -31,7 +35,15 @@ def _deps():  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------- signed webhooks
 
 
-@endpoint(bp, "/v1/integrations/webhooks/{source}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/integrations/webhooks/{source}",
+    "PUT",
+    scope="admin",
+    summary="a webhook source's mapping",
+    body=_OBJECT,
+    ok=("200", "201"),
+)
 def put_source(request: Request, source: str) -> Response:
     from chalicelib.services import webhooks
 
@@ -39,28 +51,53 @@ def put_source(request: Request, source: str) -> Response:
     return json_response(201 if created else 200, stored)
 
 
-@endpoint(bp, "/v1/integrations/webhooks/{source}", "GET", scope="admin")
+@endpoint(bp, "/v1/integrations/webhooks/{source}", "GET", scope="admin", summary="a webhook source")
 def get_source(request: Request, source: str) -> Response:
     from chalicelib.services import webhooks
 
     return json_response(200, webhooks.get_source(source, _deps()))
 
 
-@endpoint(bp, "/v1/integrations/webhooks/{source}/secrets", "POST", scope="admin")
+@endpoint(
+    bp,
+    "/v1/integrations/webhooks/{source}/secrets",
+    "POST",
+    scope="admin",
+    summary="a new signing secret (shown once)",
+    ok=("201",),
+)
 def add_secret(request: Request, source: str) -> Response:
     from chalicelib.services import webhooks
 
     return json_response(201, webhooks.add_secret(source, _deps()), {"Cache-Control": "no-store"})
 
 
-@endpoint(bp, "/v1/integrations/webhooks/{source}/secrets/{secret_id}", "DELETE", scope="admin")
+@endpoint(
+    bp,
+    "/v1/integrations/webhooks/{source}/secrets/{secret_id}",
+    "DELETE",
+    scope="admin",
+    summary="retire a secret",
+)
 def retire_secret(request: Request, source: str, secret_id: str) -> Response:
     from chalicelib.services import webhooks
 
     return json_response(200, webhooks.retire_secret(source, secret_id, _deps()))
 
 
-@endpoint(bp, "/v1/webhooks/{source}", "POST", scope=None)
+@endpoint(
+    bp,
+    "/v1/webhooks/{source}",
+    "POST",
+    scope=None,
+    summary=(
+        "a signed lead webhook, Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature ="
+        " v1,<base64 HMAC-SHA256 of id.timestamp.body>): 201 {delivery_id, status}"
+    ),
+    body=_OBJECT,
+    request_headers=("webhook-id", "webhook-timestamp", "webhook-signature"),
+    ok=("201",),
+)
 def deliver(request: Request, source: str) -> Response:
     """The signature is checked on the raw bytes before the body is parsed or anything is stored."""
     from chalicelib.api import abuse
@@ -78,16 +115,30 @@ def deliver(request: Request, source: str) -> Response:
 # ---------------------------------------------------------------- LinkedIn Lead Sync
 
 
-@endpoint(bp, "/v1/webhooks/linkedin", "GET", scope=None)
-def linkedin_challenge(request: Request) -> Response:
+@endpoint(
+    bp,
+    "/v1/webhooks/linkedin",
+    "GET",
+    scope=None,
+    summary="LinkedIn's challenge",
+    query=ChallengeQuery,
+    response=LinkedInChallenge,
+)
+def linkedin_challenge(request: Request, query: ChallengeQuery) -> Response:
     from chalicelib.services import linkedin
 
-    params: dict[str, str] = query(request)
-    code = params.get("challengeCode")
-    return json_response(200, linkedin.challenge(code))
+    return json_response(200, linkedin.challenge(query.challengeCode))
 
 
-@endpoint(bp, "/v1/webhooks/linkedin", "POST", scope=None)
+@endpoint(
+    bp,
+    "/v1/webhooks/linkedin",
+    "POST",
+    scope=None,
+    summary="LinkedIn lead notifications (X-LI-Signature)",
+    body=_OBJECT,
+    request_headers=("X-LI-Signature",),
+)
 def linkedin_notification(request: Request) -> Response:
     from chalicelib.api import abuse
     from chalicelib.services import linkedin
@@ -98,7 +149,15 @@ def linkedin_notification(request: Request) -> Response:
     return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), deps))
 
 
-@endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "PUT", scope="admin")
+@endpoint(
+    bp,
+    "/v1/integrations/linkedin/forms/{form_urn}",
+    "PUT",
+    scope="admin",
+    summary="a LinkedIn form's mapping",
+    body=_OBJECT,
+    ok=("200", "201"),
+)
 def put_linkedin_form(request: Request, form_urn: str) -> Response:
     from chalicelib.services import linkedin
 
@@ -106,7 +165,13 @@ def put_linkedin_form(request: Request, form_urn: str) -> Response:
     return json_response(201 if created else 200, stored)
 
 
-@endpoint(bp, "/v1/integrations/linkedin/forms/{form_urn}", "GET", scope="admin")
+@endpoint(
+    bp,
+    "/v1/integrations/linkedin/forms/{form_urn}",
+    "GET",
+    scope="admin",
+    summary="a LinkedIn form's mapping",
+)
 def get_linkedin_form(request: Request, form_urn: str) -> Response:
     from chalicelib.services import linkedin
 

@@ -95,3 +95,14 @@ class MalformedInput(DomainError):
     """Text that is not acceptable input at all (not JSON, not finite, not text, too deep): 400."""
 
     code = "malformed_body"
+
+
+class CaptchaUnverified(DomainError):
+    """The CAPTCHA could not be verified (the provider cannot be asked, answers something unreadable,
+    or no secret is configured): 403 and nothing stored. Not a 5xx: the browser's retry with a fresh
+    token is the way forward, not a retry of ours."""
+
+    code = "captcha_unverified"
+
+    def __init__(self) -> None:
+        super().__init__("the CAPTCHA could not be verified; nothing was stored")

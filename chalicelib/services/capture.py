@@ -8,16 +8,24 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound, PersonErased
+from chalicelib.domain.errors import (
+    AlreadyReceived,
+    ConcurrentUpdate,
+    Conflict,
+    NotFound,
+    PersonErased,
+)
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
+from chalicelib.domain.screening import Verdict
 from chalicelib.observability import count, logger
 from chalicelib.services.retry import backoff
 from chalicelib.wiring import Deps
@@ -145,41 +153,72 @@ def forget_form(form_id: str) -> None:
     _forms.pop(form_id, None)
 
 
-def submit_form(request: dict[str, Any], deps: Deps, signals: list[str] | None = None) -> dict[str, Any]:
-    """``request = {"key", "form_id", "payload": submitted fields}`` -> ``{"status", "body"}``.
+@dataclass(frozen=True)
+class SubmissionAccepted:
+    """A submission taken: captured (``captured``), or of an erased person (``captured=None``: nothing
+    stored, and the visitor is told as always, the answer must not say who was erased)."""
 
-    A filled honeypot is answered like success (202) and only a quarantine record is kept, so a bot
-    learns nothing. ``signals``: weak suspicions (too fast, ...) noted on the ``form_submitted``
-    interaction, for review; alone they never set a person aside."""
-    form_id = request["form_id"]
+    submission_id: str
+    captured: Captured | None
+
+    @property
+    def status(self) -> str:
+        return "accepted" if self.captured is not None else "erased"
+
+
+@dataclass(frozen=True)
+class SubmissionQuarantined:
+    """Set aside for review (a honeypot, a rejected CAPTCHA, two weak signals): no contact, account,
+    lead or claim, only the quarantine record."""
+
+    quarantine_id: str
+    reason: str
+
+
+SubmissionOutcome = SubmissionAccepted | SubmissionQuarantined
+
+
+def submit_form(
+    form_id: str,
+    submitted: dict[str, Any],
+    deps: Deps,
+    verdict: Verdict,
+) -> SubmissionOutcome:
+    """Capture a form submission, or set it aside when the screening ``verdict``
+    (:func:`chalicelib.domain.screening.screen`) says so. Signals that did not set it aside are noted on
+    the ``form_submitted`` interaction, for review."""
     form = load_form(form_id, deps)
-    submitted = request["payload"]
-    if form.honeypot_filled(submitted):
-        quarantine_id = deps.store.quarantine(form_id, "honeypot", submitted, datetime.now(UTC))
-        count("SubmissionRejected")
-        logger.info("submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id})
-        return quarantine_answer(quarantine_id, "honeypot")
+    if verdict.reason is not None:
+        return set_aside(form_id, verdict.reason, submitted, deps, verdict.signals)
+    if verdict.signals:
+        count("SubmissionSuspected")
     submission = capture_from_submission(form_id, form, submitted)
     submission_id = new_id("s")
+    signals = list(verdict.signals)
     properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
     try:
         result = capture(submission, deps, Received(submission_id, properties=properties))
     except PersonErased:
-        # stored nothing; a visitor is answered as always (the answer must not say who was erased)
-        return {"status": 201, "body": {"submission_id": submission_id, "status": "erased"}}
+        return SubmissionAccepted(submission_id, None)
     count("FormSubmitted")
-    return {"status": 201, "body": {"submission_id": submission_id, "status": "accepted", **result.as_dict()}}
+    return SubmissionAccepted(submission_id, result)
 
 
-def quarantine_answer(quarantine_id: str, reason: str) -> dict[str, Any]:
-    """202: kept aside for review. The public view of it is the same as an accepted submission's."""
-    return {
-        "status": 202,
-        "body": {"submission_id": quarantine_id, "status": "quarantined", "reason": reason},
-    }
+def set_aside(
+    form_id: str, reason: str, submitted: dict[str, Any], deps: Deps, signals: Sequence[str] = ()
+) -> SubmissionQuarantined:
+    """The one quarantine path: keep the submission aside (never a contact) and answer like success,
+    so a bot learns nothing."""
+    quarantine_id = deps.store.quarantine(
+        form_id, reason, submitted, datetime.now(UTC), list(signals) or [reason]
+    )
+    count("SubmissionRejected")
+    logger.info(
+        "submission quarantined", extra={"form_id": form_id, "quarantine_id": quarantine_id, "reason": reason}
+    )
+    return SubmissionQuarantined(quarantine_id, reason)
 
 
-def create_lead(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """``POST /v1/leads``: ``request = {"key", "payload": body}`` -> ``{"status", "body"}``."""
-    result = capture(capture_from_api(request["payload"]), deps)
-    return {"status": 201, "body": result.as_dict()}
+def create_lead(payload: dict[str, Any], deps: Deps) -> Captured:
+    """``POST /v1/leads``: capture the lead (and its contact and account, by matching)."""
+    return capture(capture_from_api(payload), deps)

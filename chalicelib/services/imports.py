@@ -14,8 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain import jsontext
-from chalicelib.domain.errors import FieldError, NotFound, PersonErased, ValidationFailed
+from chalicelib.domain.errors import NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
 from chalicelib.integrations import csv_import
@@ -32,20 +31,6 @@ MAX_ERRORS_SHOWN = 1000
 _KEY = re.compile(r"imports/(imp_[0-9a-z]{26})\.csv")
 
 
-def mapping_from(params: dict[str, str]) -> ImportMapping:
-    """The mapping of ``POST /v1/imports?mapping=<json>&topic=...``: the query's shortcuts (``source``,
-    ``topic``, ``campaign``, ``consent``) fill what the JSON mapping leaves out."""
-    spec: dict[str, Any] = {}
-    if params.get("mapping"):
-        spec = jsontext.loads(params["mapping"], "mapping")  # 400 naming the field, as a body would
-        if not isinstance(spec, dict):
-            raise ValidationFailed([FieldError("mapping", "mapping must be a JSON object")])
-    for name in ("source", "topic", "campaign", "consent"):
-        if params.get(name):
-            spec.setdefault(name, params[name])
-    return csv_import.parse_mapping(spec)
-
-
 def _resolve(
     data: bytes, mapping: ImportMapping
 ) -> tuple[csv_import.CsvTable, ResolvedImport, dict[str, Any]]:
@@ -60,16 +45,15 @@ def _summary(resolved: ResolvedImport) -> dict[str, Any]:
     return {"columns": resolved.mapped, "unmapped": resolved.unmapped, "ignored": resolved.ignored}
 
 
-def create_from_csv(data: bytes, params: dict[str, str], deps: Deps) -> dict[str, Any]:
+def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
     """``POST /v1/imports`` with a CSV body: checked now (no email column: 422 before any row is
     processed), stored in the bucket, and processed from there."""
-    mapping = mapping_from(params)
     _table, resolved, _facts = _resolve(data, mapping)
     import_id = new_id("imp")
     key = f"imports/{import_id}.csv"
     deps.imports.create(
         import_id,
-        params.get("name"),
+        name,
         mapping.model_dump(exclude_none=True),
         key,
         datetime.now(UTC),
@@ -80,18 +64,9 @@ def create_from_csv(data: bytes, params: dict[str, str], deps: Deps) -> dict[str
     return {"import_id": import_id, "status": "planning", **_summary(resolved)}
 
 
-def create_upload(body: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def create_upload(mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
     """``POST /v1/imports`` with JSON ``{"mapping", "name"}``: a pre-signed URL to ``PUT`` a large file
     to; the upload starts the import. The headers are checked when the file arrives."""
-    unknown = sorted(set(body) - {"mapping", "name"})
-    if unknown:
-        raise ValidationFailed(
-            [FieldError(unknown[0], f"{unknown[0]} is not a known property", "unknown_field")]
-        )
-    mapping = csv_import.parse_mapping(body.get("mapping") or {})
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 200):
-        raise ValidationFailed([FieldError("name", "name must be a string of at most 200 characters")])
     import_id = new_id("imp")
     key = f"imports/{import_id}.csv"
     deps.imports.create(import_id, name, mapping.model_dump(exclude_none=True), key, datetime.now(UTC))

@@ -5,29 +5,36 @@ conditional write keyed by (contact, time, id), so a redelivered message records
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.fields import InvalidValue
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.interactions import MAX_BATCH, InteractionInput, parse_interaction
+from chalicelib.domain.interactions import InteractionInput, parse_interaction
 from chalicelib.observability import count
 from chalicelib.wiring import Deps
 
 
-def accept_batch(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """``request = {"key", "payload": {"interactions": [...]}}`` -> ``{"status": 202, "body"}``: queue the
-    valid interactions and list the others with why. An interaction repeated in one request (same id,
-    same contact) is accepted once; give ids so that a retried request records nothing twice."""
-    body = request["payload"]
-    items = body.get("interactions") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ValidationFailed([FieldError("interactions", "interactions must be a non-empty list")])
-    if len(items) > MAX_BATCH:
-        raise ValidationFailed([FieldError("interactions", f"at most {MAX_BATCH} interactions per request")])
+@dataclass(frozen=True)
+class Rejected:
+    index: int
+    error: str
+
+
+@dataclass(frozen=True)
+class BatchAccepted:
+    """How many of the batch were accepted (queued, or repeated within it), and the others with why."""
+
+    accepted: int
+    rejected: list[Rejected]
+
+
+def accept_batch(items: list[Any], deps: Deps) -> BatchAccepted:
+    """Queue the valid interactions of a batch (1 to ``MAX_BATCH``, as ``api/`` parsed them) and list
+    the others with why. An interaction repeated in one request (same id, same contact) is accepted
+    once; give ids so that a retried request records nothing twice."""
     now = datetime.now(UTC)
     parsed: list[tuple[int, InteractionInput]] = []
     rejected: list[dict[str, Any]] = []
@@ -49,8 +56,8 @@ def accept_batch(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     if accepted:
         deps.tracking.send([item.as_message() for item in accepted])
     count("InteractionsAccepted", len(accepted))
-    answer = {"accepted": len(items) - len(rejected), "rejected": sorted(rejected, key=lambda r: r["index"])}
-    return {"status": 202, "body": answer}
+    ordered = sorted(rejected, key=lambda r: r["index"])
+    return BatchAccepted(len(items) - len(rejected), [Rejected(r["index"], r["error"]) for r in ordered])
 
 
 def _check_references(

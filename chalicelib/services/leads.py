@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Lead
@@ -13,9 +14,6 @@ from chalicelib.domain.scoring import Score
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
-LIST_PARAMETERS = frozenset(
-    {"state", "status", "source", "contact_id", "limit", "cursor", "model_id", "grade", "min_score"}
-)
 MAX_PAGE = 100
 
 
@@ -95,32 +93,36 @@ def _scores(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
 
 
 def page_size(params: dict[str, str]) -> int:
+    """The ``limit`` of a page given as text (the identity service's lists still read it so)."""
     text = params.get("limit", "25")
     if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_PAGE:
         raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
     return int(text)
 
 
-def list_leads(params: dict[str, str], deps: Deps) -> dict[str, Any]:
-    unknown = sorted(set(params) - LIST_PARAMETERS)
-    if unknown:
-        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
-    limit = page_size(params)
-    empty = sorted(name for name, value in params.items() if name != "limit" and not value.strip())
-    if empty:
-        raise ValidationFailed([FieldError(name, f"{name} must not be empty") for name in empty])
-    long = sorted(name for name, value in params.items() if name != "cursor" and len(value.encode()) > 256)
-    if long:
-        raise ValidationFailed([FieldError(name, f"{name} is longer than 256 bytes") for name in long])
-    if "model_id" in params or "grade" in params or "min_score" in params:
-        return _list_by_score(params, limit, deps)
+@dataclass(frozen=True)
+class LeadQuery:
+    """``GET /v1/leads``'s filters, parsed (``api/schemas/queries.py``); ``model_id`` with ``grade`` /
+    ``min_score`` lists by that model's score."""
+
+    state: str | None = None
+    status: str | None = None
+    source: str | None = None
+    contact_id: str | None = None
+    model_id: str | None = None
+    grade: str | None = None
+    min_score: int | None = None
+    limit: int = 25
+    cursor: str | None = None
+
+
+def list_leads(query: LeadQuery, deps: Deps) -> dict[str, Any]:
+    if query.model_id is not None or query.grade is not None or query.min_score is not None:
+        return _list_by_score(query, deps)
     where = LeadFilter(
-        state=params.get("state"),
-        status=params.get("status"),
-        source=params.get("source"),
-        contact_id=params.get("contact_id"),
+        state=query.state, status=query.status, source=query.source, contact_id=query.contact_id
     )
-    page = deps.store.list_leads(where, limit, params.get("cursor"))
+    page = deps.store.list_leads(where, query.limit, query.cursor)
     return {"leads": [lead_view(lead) for lead in page.items], "next_cursor": page.next_cursor}
 
 
@@ -137,22 +139,20 @@ def get_contact(contact_id: str, deps: Deps) -> dict[str, Any]:
     }
 
 
-def _list_by_score(params: dict[str, str], limit: int, deps: Deps) -> dict[str, Any]:
+def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
     """Leads by a model's score, highest first, read from the scores index (never a scan); other
     filters apply to the page read."""
-    model_id = params.get("model_id")
-    if model_id is None:
+    if query.model_id is None:
         raise ValidationFailed(
             [FieldError("model_id", "grade and min_score filter a model's scores: give model_id")]
         )
-    min_score = None
-    if "min_score" in params:
-        if not re.fullmatch(r"-?[0-9]{1,9}", params["min_score"]):
-            raise ValidationFailed([FieldError("min_score", "min_score must be an integer")])
-        min_score = int(params["min_score"])
-    page = deps.scoring.leads_by_score(model_id, params.get("grade"), min_score, limit, params.get("cursor"))
+    page = deps.scoring.leads_by_score(
+        query.model_id, query.grade, query.min_score, query.limit, query.cursor
+    )
     scores = dict(page.items)
-    wanted = {k: params[k] for k in ("state", "status", "source", "contact_id") if k in params}
+    wanted = {
+        k: v for k in ("state", "status", "source", "contact_id") if (v := getattr(query, k)) is not None
+    }
     leads = []
     for lead in deps.store.get_leads(list(scores)):
         seen = {
@@ -166,34 +166,22 @@ def _list_by_score(params: dict[str, str], limit: int, deps: Deps) -> dict[str, 
     return {"leads": leads, "next_cursor": page.next_cursor}
 
 
-def list_contacts(params: dict[str, str], deps: Deps) -> dict[str, Any]:
-    """Contacts, paged; ``marketing_only=false`` is the sales view (contacts made only to hold a lead
+def list_contacts(marketing_only: bool | None, limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:
+    """Contacts, paged; ``marketing_only=False`` is the sales view (contacts made only to hold a lead
     are left out)."""
-    unknown = sorted(set(params) - {"marketing_only", "limit", "cursor", "email"})
-    if unknown:
-        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
-    if "email" in params:
-        return _contact_by_email(params, deps)
-    flag = params.get("marketing_only")
-    if flag not in (None, "true", "false"):
-        raise ValidationFailed([FieldError("marketing_only", "marketing_only must be true or false")])
-    limit = page_size(params)
-    marketing_only = None if flag is None else flag == "true"
-    page = deps.store.list_contacts(marketing_only, limit, params.get("cursor"))
+    page = deps.store.list_contacts(marketing_only, limit, cursor)
     return {"contacts": [contact_view(c) for c in page.items], "next_cursor": page.next_cursor}
 
 
-def _contact_by_email(params: dict[str, str], deps: Deps) -> dict[str, Any]:
+def contact_by_email(email: str, deps: Deps) -> dict[str, Any]:
     """``?email=``: the one contact holding that address (its claim: one read), with its lead ids; the
     way an operator finds a person (public answers never name contacts)."""
     from chalicelib.domain.fields import InvalidValue, normalise_email
 
-    if set(params) - {"email"}:
-        raise ValidationFailed([FieldError("email", "email cannot be combined with other filters")])
     try:
-        email = normalise_email(params["email"])
+        normalised = normalise_email(email)
     except InvalidValue as exc:
         raise ValidationFailed([FieldError("email", f"email {exc}")]) from None
-    contact = deps.store.contact_by_email(email)
+    contact = deps.store.contact_by_email(normalised)
     found = [{**contact_view(contact), "lead_ids": contact.lead_ids}] if contact else []
     return {"contacts": found, "next_cursor": None}

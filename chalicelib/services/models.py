@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,9 +109,18 @@ def check_publish_gate(model_id: str, head: ModelHead | None, deps: Deps) -> Non
         )
 
 
-def publish(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Published:
+    """The version now active, the one it retired, and the rescoring job that follows."""
+
+    model_id: str
+    version: int
+    retired_version: int | None
+    job_id: str
+
+
+def publish(model_id: str, deps: Deps) -> Published:
     """Draft -> active (409 with no draft); a rescoring job then scores every lead with it."""
-    model_id = request["model_id"]
     now = datetime.now(UTC)
     head = deps.scoring.get_head(model_id)
     if head is not None and head.draft_version is None and head.active_version is not None:
@@ -119,24 +129,13 @@ def publish(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
         job = deps.scoring.get_job(job_id)
         if job is None or (job.pages_done == 0 and job.segments_done < job.segments):
             scoring.start_job("publish", (model_id, head.active_version), deps, now, job_id)
-            return {
-                "status": 202,
-                "body": {
-                    "model_id": model_id,
-                    "version": head.active_version,
-                    "retired_version": None,
-                    "job_id": job_id,
-                },
-            }
+            return Published(model_id, head.active_version, None, job_id)
     check_publish_gate(model_id, head, deps)
     version, retired = deps.scoring.publish(model_id, now)
     scoring.forget_models()
     job_id = f"publish-{model_id}-v{version}"
     scoring.start_job("publish", (model_id, version), deps, now, job_id)
-    return {
-        "status": 202,
-        "body": {"model_id": model_id, "version": version, "retired_version": retired, "job_id": job_id},
-    }
+    return Published(model_id, version, retired, job_id)
 
 
 def simulate(model_id: str, deps: Deps) -> dict[str, Any]:

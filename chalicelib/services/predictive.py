@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,8 +140,8 @@ def train_model(model_id: str, deps: Deps, now: datetime, *, publish: bool = Fal
         extra={k: result[k] for k in ("model_id", "version", "auc", "baseline_auc", "publishable")},
     )
     if publish and not refusals:
-        published = models.publish({"model_id": model_id}, deps)["body"]
-        result.update(state="active", job_id=published["job_id"])
+        published = models.publish(model_id, deps)
+        result.update(state="active", job_id=published.job_id)
     return result
 
 
@@ -155,11 +156,17 @@ def predictive_model_ids(deps: Deps) -> list[str]:
     return sorted(found)
 
 
-def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrainingQueued:
+    job_id: str
+    model_id: str
+    publish: bool
+
+
+def start_training(model_id: str, publish: bool, deps: Deps) -> TrainingQueued:
     """Queue a training run (202 with its job id; ``GET /v1/jobs/{id}`` shows its result). Training
     takes longer than an HTTP request may, so the training queue's function (``train_predictive``: 15
     minutes, 1,769 MB) runs it."""
-    model_id, publish = request["model_id"], bool(request["payload"].get("publish", False))
     if not valid_form_id(model_id):
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
     _configuration(model_id, deps)  # a rule model is refused now, not in the job
@@ -169,7 +176,7 @@ def start_training(request: dict[str, Any], deps: Deps) -> dict[str, Any]:
     deps.training_queue.send_json(
         {"kind": "train", "job_id": job_id, "model_id": model_id, "publish": publish}
     )
-    return {"status": 202, "body": {"job_id": job_id, "model_id": model_id, "publish": publish}}
+    return TrainingQueued(job_id, model_id, publish)
 
 
 def run_training_job(message: dict[str, Any], deps: Deps, now: datetime) -> None:

@@ -11,15 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import derived_id
 from chalicelib.observability import count, logger
 from chalicelib.services.capture import Received, capture, load_form
-from chalicelib.services.leads import page_size
 from chalicelib.wiring import Deps
-
-FILTERS = frozenset({"form_id", "reason", "state", "limit", "cursor"})
 
 
 def _email_field(form: FormDefinition | None) -> str | None:
@@ -43,15 +40,10 @@ def _summary(item: dict[str, Any], deps: Deps) -> dict[str, Any]:
     }
 
 
-def list_quarantined(params: dict[str, str], deps: Deps) -> dict[str, Any]:
-    unknown = sorted(set(params) - FILTERS)
-    if unknown:
-        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
-    if params.get("state") not in (None, "held", "released"):
-        raise ValidationFailed([FieldError("state", "state must be held or released")])
-    wanted = {k: params[k] for k in ("form_id", "reason", "state") if params.get(k)}
-    items, cursor = deps.store.list_quarantined(wanted, page_size(params), params.get("cursor"))
-    return {"quarantined": [_summary(item, deps) for item in items], "next_cursor": cursor}
+def list_quarantined(filters: dict[str, str], limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:
+    """Newest first per page; ``filters``: ``form_id``, ``reason``, ``state`` (held or released)."""
+    items, next_cursor = deps.store.list_quarantined(filters, limit, cursor)
+    return {"quarantined": [_summary(item, deps) for item in items], "next_cursor": next_cursor}
 
 
 def get_quarantined(quarantine_id: str, deps: Deps) -> dict[str, Any]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.entities import LEAD_DISQUALIFIED, LEAD_OPEN, LEAD_QUALIFIED
-from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.services import scoring
 from chalicelib.store import reports as store
 from chalicelib.wiring import Deps
@@ -21,18 +20,6 @@ from chalicelib.wiring import Deps
 STAGES = ("captured", "scored", "marketing_qualified", "accepted", "qualified")
 REPORT_MAX_LEADS = 20_000
 BUCKET_WIDTH = 10
-FUNNEL_PARAMETERS = frozenset({"since", "until", "source"})
-
-
-def _when(params: dict[str, str], name: str) -> datetime | None:
-    text = params.get(name)
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed([FieldError(name, f"{name} must be an ISO 8601 date or time")]) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _reached(lead: store.LeadStage, scored: set[str]) -> int:
@@ -58,16 +45,9 @@ def _scored_leads(deps: Deps) -> tuple[set[str], bool]:
     return scored, False
 
 
-def funnel(params: dict[str, str], deps: Deps) -> dict[str, Any]:
+def funnel(since: datetime | None, until: datetime | None, source: str | None, deps: Deps) -> dict[str, Any]:
     """Leads created in ``[since, until]`` (optionally of one ``source``) through the funnel, with the
     disqualified ones by reason and the open ones by status."""
-    unknown = sorted(set(params) - FUNNEL_PARAMETERS)
-    if unknown:
-        raise ValidationFailed(
-            [FieldError(name, f"{name} is not a parameter of the funnel") for name in unknown]
-        )
-    since, until = _when(params, "since"), _when(params, "until")
-    source = params.get("source") or None
     scored, truncated = _scored_leads(deps)
     reached: Counter[int] = Counter()
     reasons: Counter[str] = Counter()
