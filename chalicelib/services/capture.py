@@ -14,12 +14,12 @@ from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import AlreadyReceived, ConcurrentUpdate, Conflict, NotFound, PersonErased
+from chalicelib.domain.errors import AlreadyReceived, Conflict, NotFound, PersonErased
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
 from chalicelib.observability import count, logger
-from chalicelib.services.retry import backoff
+from chalicelib.services.retry import on_conflict
 from chalicelib.wiring import Deps
 
 
@@ -63,7 +63,8 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
     written (the erasure bumps the contact's version, so a capture planned before it began fails its
     condition, re-reads and lands here)."""
     store = deps.store
-    for attempt in range(deps.settings.capture_max_attempts):
+
+    def attempt() -> Captured:
         now = datetime.now(UTC)
         known = store.find_for_capture(capture)
         if known.erased or (known.contact is not None and known.contact.erasing):
@@ -73,9 +74,6 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
         interaction = _interaction(plan, capture, received, now) if received and received.type else None
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
         except AlreadyReceived as exc:
             count("DuplicateEvent")
             return _first_capture(exc.detail)
@@ -90,7 +88,12 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             contact_created=plan.contact_created,
             account_id=plan.contact.account_id,
         )
-    raise Conflict("too many simultaneous captures for this contact; retry the request")
+
+    return on_conflict(
+        attempt,
+        Conflict("too many simultaneous captures for this contact; retry the request"),
+        deps.settings.capture_max_attempts,
+    )
 
 
 def _first_capture(detail: dict[str, Any]) -> Captured:

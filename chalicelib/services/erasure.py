@@ -51,25 +51,22 @@ def job_id_of(contact_id: str) -> str:
 def request_erasure(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
     """Make the erasure effective now and queue its job; the same job however often it is asked."""
     from chalicelib.domain.errors import ConcurrentUpdate
-    from chalicelib.services.retry import backoff
+    from chalicelib.services.retry import on_conflict
     from chalicelib.store import secrets
 
     now = datetime.now(UTC)
     job_id = job_id_of(contact_id)
     marker = identity.erasure_marker(contact_id)
-    for attempt in range(10):
+
+    def begin() -> None:
         contact = deps.store.get_contact(contact_id)
         if contact is None:
-            break
+            return
         tombstone = secrets.tombstone_key(contact.email) if contact.email else None
         data = {"erasure_id": (marker or {}).get("erasure_id") or new_id("e"), "job_id": job_id}
-        try:
-            identity.begin_erasure(contact, tombstone, data, now)
-            break
-        except ConcurrentUpdate:
-            backoff(attempt)
-    else:
-        raise ConcurrentUpdate("the contact kept changing; send the erasure again")
+        identity.begin_erasure(contact, tombstone, data, now)
+
+    on_conflict(begin, ConcurrentUpdate("the contact kept changing; send the erasure again"))
     marker = identity.erasure_marker(contact_id)
     if marker is None:
         raise NotFound("contact", contact_id)

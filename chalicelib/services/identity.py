@@ -24,12 +24,11 @@ from chalicelib.domain.segments import compile_condition, parse_segment
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.leads import account_view, contact_view, lead_view, page_size, score_view
-from chalicelib.services.retry import backoff
+from chalicelib.services.retry import on_conflict
 from chalicelib.store.identity import IdentityStore
 from chalicelib.store.records import ContactRecord
 from chalicelib.wiring import Deps
 
-ATTEMPTS = 10
 MAX_DUPLICATES = 20
 
 
@@ -130,7 +129,8 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
             [FieldError("duplicate_ids", f"duplicate_ids must be a list of 1-{MAX_DUPLICATES} contact ids")]
         )
     check_merge(survivor_id, ids)
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[datetime, str, Any, list[Contact]]:
         now = _now()
         survivor = _contact_or_refuse(survivor_id, deps, identity)
         duplicates = [_contact_or_refuse(i, deps, identity) for i in ids]
@@ -145,32 +145,31 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
             "before": [_image(c) for c in [survivor, *duplicates]],
             "moved_leads": {d.contact_id: d.lead_ids for d in duplicates},
         }
-        try:
-            identity.write_merge(result, duplicates, merge_id, record, now)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
-        interactions = {}
-        for duplicate in duplicates:
-            for lead_id in duplicate.lead_ids:
-                identity.move_lead(lead_id, duplicate.contact_id, survivor_id)
-            interactions[duplicate.contact_id] = identity.move_interactions(duplicate.contact_id, survivor_id)
-            identity.forget_contact(duplicate.contact_id)
-        identity.note_moved_interactions(merge_id, interactions)
-        scoring.rescore_contacts([survivor_id], deps, now)
-        detect(survivor_id, deps, identity, now)
-        count("ContactsMerged")
-        logger.info(
-            "contacts merged", extra={"merge_id": merge_id, "survivor_id": survivor_id, "merged": ids}
-        )
-        return {
-            "merge_id": merge_id,
-            "contact_id": survivor_id,
-            "merged_ids": ids,
-            "lead_ids": result.lead_ids,
-            "interactions_moved": sum(len(v) for v in interactions.values()),
-        }
-    raise ConcurrentUpdate("the contacts kept changing; send the merge again")
+        identity.write_merge(result, duplicates, merge_id, record, now)
+        return now, merge_id, result, duplicates
+
+    # the moves after the merge are conditional and repeatable: a conflict there is not the merge's
+    now, merge_id, result, duplicates = on_conflict(
+        attempt, ConcurrentUpdate("the contacts kept changing; send the merge again")
+    )
+    interactions = {}
+    for duplicate in duplicates:
+        for lead_id in duplicate.lead_ids:
+            identity.move_lead(lead_id, duplicate.contact_id, survivor_id)
+        interactions[duplicate.contact_id] = identity.move_interactions(duplicate.contact_id, survivor_id)
+        identity.forget_contact(duplicate.contact_id)
+    identity.note_moved_interactions(merge_id, interactions)
+    scoring.rescore_contacts([survivor_id], deps, now)
+    detect(survivor_id, deps, identity, now)
+    count("ContactsMerged")
+    logger.info("contacts merged", extra={"merge_id": merge_id, "survivor_id": survivor_id, "merged": ids})
+    return {
+        "merge_id": merge_id,
+        "contact_id": survivor_id,
+        "merged_ids": ids,
+        "lead_ids": result.lead_ids,
+        "interactions_moved": sum(len(v) for v in interactions.values()),
+    }
 
 
 def _image(contact: Contact) -> dict[str, Any]:
@@ -193,7 +192,8 @@ def _from_image(image: dict[str, Any]) -> Contact:
 def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
     """The duplicates come back as they were, with their leads and the interactions they brought; the
     survivor gets its own values back and keeps leads it gained since. 409 when undone already."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[datetime, dict[str, Any], Contact, list[Contact]]:
         now = _now()
         record = identity.get_merge(merge_id)
         if record is None:
@@ -213,22 +213,22 @@ def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, 
             updated_at=now,
         )
         undone = {**record, "state": "undone", "undone_at": iso(now)}
-        try:
-            identity.write_unmerge(survivor, restored, merge_id, undone, now)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
-        for contact in restored:
-            for lead_id in contact.lead_ids:
-                identity.move_lead(lead_id, survivor.contact_id, contact.contact_id)
-        _move_back_interactions(record, restored, identity)
-        touched = [survivor.contact_id, *(c.contact_id for c in restored)]
-        scoring.rescore_contacts(touched, deps, now)
-        for contact_id in touched:
-            detect(contact_id, deps, identity, now)
-        count("MergeUndone")
-        return {"merge_id": merge_id, "state": "undone", "contact_ids": touched}
-    raise ConcurrentUpdate("the contacts kept changing; send the undo again")
+        identity.write_unmerge(survivor, restored, merge_id, undone, now)
+        return now, record, survivor, restored
+
+    now, record, survivor, restored = on_conflict(
+        attempt, ConcurrentUpdate("the contacts kept changing; send the undo again")
+    )
+    for contact in restored:
+        for lead_id in contact.lead_ids:
+            identity.move_lead(lead_id, survivor.contact_id, contact.contact_id)
+    _move_back_interactions(record, restored, identity)
+    touched = [survivor.contact_id, *(c.contact_id for c in restored)]
+    scoring.rescore_contacts(touched, deps, now)
+    for contact_id in touched:
+        detect(contact_id, deps, identity, now)
+    count("MergeUndone")
+    return {"merge_id": merge_id, "state": "undone", "contact_ids": touched}
 
 
 def _move_back_interactions(record: dict[str, Any], restored: list[Contact], identity: IdentityStore) -> None:
@@ -253,7 +253,8 @@ def set_consent(contact_id: str, body: dict[str, Any], deps: Deps, identity: Ide
         raise ValidationFailed([FieldError("level", f"level must be one of {', '.join(CONSENT_LEVELS)}")])
     if not isinstance(source, str) or not 1 <= len(source) <= 100:
         raise ValidationFailed([FieldError("source", "source must be text of 1-100 characters")])
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> dict[str, Any]:
         now = _now()
         contact = _contact_or_refuse(contact_id, deps, identity)
         change = ConsentChange(
@@ -262,15 +263,12 @@ def set_consent(contact_id: str, body: dict[str, Any], deps: Deps, identity: Ide
         updated = replace(
             contact, consent=level, consent_history=[*contact.consent_history, change], updated_at=now
         )
-        try:
-            identity.save_contact(updated)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
+        identity.save_contact(updated)
         count("ConsentChanged")
         logger.info("consent changed", extra={"contact_id": contact_id, "level": level})
         return contact_view(updated)
-    raise ConcurrentUpdate("the contact kept changing; send the change again")
+
+    return on_conflict(attempt, ConcurrentUpdate("the contact kept changing; send the change again"))
 
 
 def withheld_reason(contact: Contact | None) -> str | None:

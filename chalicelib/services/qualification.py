@@ -34,7 +34,7 @@ from chalicelib.integrations.handoff import encode, envelope
 from chalicelib.observability import correlation_id, count, logger
 from chalicelib.services import capture, scoring
 from chalicelib.services.leads import lead_view
-from chalicelib.services.retry import backoff
+from chalicelib.services.retry import on_conflict
 from chalicelib.wiring import Deps
 
 QUALIFICATION, TRIGGER = "qualification", "trigger"
@@ -109,22 +109,25 @@ def qualify_lead(
     ``rules``: the rules read once for a whole batch of records (read here when not given)."""
     rules = rules if rules is not None else load_rules(deps)
     written = 0
-    for attempt in range(ATTEMPTS):
-        batch = _evaluate(lead_id, rules, deps, now)
-        if batch is None:
-            return written
-        updated, transition, work = batch
-        try:
+    for _ in range(ATTEMPTS):  # batches: each fires at least one rule, so there are few
+
+        def fire() -> int | None:
+            batch = _evaluate(lead_id, rules, deps, now)
+            if batch is None:
+                return None
+            updated, transition, work = batch
             deps.handoffs.write_lead_change(updated, transition, _encoded(work, deps, now), now)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
-        written += len(work)
-        if transition is not None:
-            count("LeadQualified")
-        logger.info(
-            "rules fired", extra={"lead_id": lead_id, "rules": updated.fired_rules, "handoffs": len(work)}
-        )
+            if transition is not None:
+                count("LeadQualified")
+            logger.info(
+                "rules fired", extra={"lead_id": lead_id, "rules": updated.fired_rules, "handoffs": len(work)}
+            )
+            return len(work)
+
+        fired = on_conflict(fire, ConcurrentUpdate("the lead kept changing; the record will be retried"))
+        if fired is None:
+            return written
+        written += fired
     raise ConcurrentUpdate("the lead kept changing; the record will be retried")
 
 
@@ -316,7 +319,8 @@ def republish_unsent(deps: Deps, now: datetime, limit: int = 100) -> int:
 
 def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
     """accept | qualify | disqualify | reopen; 409 with the current state when impossible."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> tuple[Lead, Any, dict[str, Any] | None]:
         now = datetime.now(UTC)
         lead = deps.store.get_lead(lead_id)
         if lead is None:
@@ -331,17 +335,15 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
         else:
             updated, moved = lifecycle.qualify(lead, now, by)
             contact, opportunity = _conversion(updated, body, deps, now)
-        try:
-            deps.handoffs.write_lead_change(updated, moved, [], now, contact=contact, opportunity=opportunity)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
-        count(f"Lead{action.capitalize()}")
-        answer = {**lead_view(updated), "transition": moved.as_dict()}
-        if opportunity is not None:
-            answer["opportunity_id"] = opportunity["opportunity_id"]
-        return answer
-    raise Conflict("the lead kept changing; retry the request")
+        deps.handoffs.write_lead_change(updated, moved, [], now, contact=contact, opportunity=opportunity)
+        return updated, moved, opportunity
+
+    updated, moved, opportunity = on_conflict(attempt, Conflict("the lead kept changing; retry the request"))
+    count(f"Lead{action.capitalize()}")
+    answer = {**lead_view(updated), "transition": moved.as_dict()}
+    if opportunity is not None:
+        answer["opportunity_id"] = opportunity["opportunity_id"]
+    return answer
 
 
 def _conversion(

@@ -1,0 +1,60 @@
+"""The one retry-on-conflict policy (chalicelib/services/retry.py) every optimistic write uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
+from chalicelib.services.retry import on_conflict
+
+
+def losing(times: int, answer: str = "written") -> tuple[list[int], Callable[[], str]]:
+    calls: list[int] = []
+
+    def step() -> str:
+        calls.append(len(calls))
+        if len(calls) <= times:
+            raise ConcurrentUpdate("lost the race")
+        return answer
+
+    return calls, step
+
+
+def test_a_step_that_loses_its_race_runs_again_and_returns_what_the_winning_run_returns():
+    calls, step = losing(3)
+    assert on_conflict(step, Conflict("gave up")) == "written"
+    assert len(calls) == 4
+
+
+def test_a_step_that_keeps_losing_raises_the_use_cases_error_after_the_attempts_chained_to_the_conflict():
+    calls, step = losing(100)
+    exhausted = Conflict("too many simultaneous captures; retry the request")
+    with pytest.raises(Conflict) as raised:
+        on_conflict(step, exhausted, attempts=4)
+    assert raised.value is exhausted
+    assert isinstance(raised.value.__cause__, ConcurrentUpdate)
+    assert len(calls) == 4
+
+
+def test_errors_other_than_a_conflict_are_not_retried():
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+        raise NotFound("lead", "l_1")
+
+    with pytest.raises(NotFound):
+        on_conflict(step, Conflict("gave up"))
+    assert calls == [1]
+
+
+def test_no_copied_retry_loop_is_left_in_the_use_cases():
+    from pathlib import Path
+
+    import chalicelib.services
+
+    services = Path(chalicelib.services.__file__).parent
+    loops = [p.name for p in services.rglob("*.py") if "for attempt in range" in p.read_text()]
+    assert loops == []
