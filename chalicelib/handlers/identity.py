@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
 from chalicelib.handlers.batch import process
-from chalicelib.services import identity
+from chalicelib.services import duplicates
 
 #: Contact attributes duplicates are judged on; other changes (activity time, version) are ignored.
 _WATCHED = ("email", "fields", "account_id")
@@ -34,7 +34,7 @@ def _detect(record: DynamoDBRecord) -> None:
     old, new = record.dynamodb.old_image or {}, record.dynamodb.new_image or {}
     if record.event_name.name == "MODIFY" and all(old.get(k) == new.get(k) for k in _WATCHED):
         return
-    identity.detect(contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
+    duplicates.detect(contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
 
 
 def _erase(record: SQSRecord) -> None:

@@ -14,7 +14,7 @@ from chalicelib.domain.entities import Interaction
 from chalicelib.domain.interactions import parse_time
 from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush
-from chalicelib.services import qualification
+from chalicelib.services import handoffs, qualification, rules, triggers
 
 
 def _is(record: DynamoDBRecord, *names: str) -> bool:
@@ -35,7 +35,7 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
-    rules = qualification.load_rules(deps)  # once per batch, not per record
+    loaded = rules.load_rules(deps)  # once per batch, not per record
 
     def touched(record: DynamoDBRecord) -> list[str]:
         if record.event_name is None or record.dynamodb is None:
@@ -49,7 +49,7 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
         for lead_id in touched(record):
             if lead_id not in done and last.get(lead_id, sequence) == sequence:
-                qualification.qualify_lead(lead_id, deps, now, rules)
+                qualification.qualify_lead(lead_id, deps, now, loaded)
                 done.add(lead_id)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
@@ -61,7 +61,7 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def handle(record: DynamoDBRecord) -> None:
         if _is(record, "INSERT"):
-            qualification.publish_handoff(str(_keys(record)["handoff_id"]), deps, datetime.now(UTC))
+            handoffs.publish_handoff(str(_keys(record)["handoff_id"]), deps, datetime.now(UTC))
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 
@@ -69,7 +69,7 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Each new interaction is offered to the triggers, once."""
     deps = wiring.deps()
-    triggers = qualification.load_triggers(deps)  # once per batch, not per record
+    loaded = rules.load_triggers(deps)  # once per batch, not per record
 
     def handle(record: DynamoDBRecord) -> None:
         if not _is(record, "INSERT"):
@@ -83,7 +83,7 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
             properties=dict(image.get("properties") or {}),
             lead_id=image.get("lead_id"),
         )
-        qualification.run_triggers(interaction, deps, datetime.now(UTC), triggers)
+        triggers.run_triggers(interaction, deps, datetime.now(UTC), loaded)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 
@@ -91,6 +91,6 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def republish_handoffs() -> dict[str, Any]:
     """Every five minutes: send the hand-offs the publisher could not (see ``republish_unsent``)."""
     try:
-        return {"republished": qualification.republish_unsent(wiring.deps(), datetime.now(UTC))}
+        return {"republished": handoffs.republish_unsent(wiring.deps(), datetime.now(UTC))}
     finally:
         flush()

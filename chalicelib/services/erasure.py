@@ -208,6 +208,6 @@ def _tell_sales(
 
 
 def _erase_import_rows(email: str | None, deps: Deps) -> int:
-    from chalicelib.services.identity import erase_import_rows
+    from chalicelib.services.data_rights import erase_import_rows
 
     return erase_import_rows(email, deps)
