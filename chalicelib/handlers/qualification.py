@@ -10,23 +10,11 @@ from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from chalicelib import wiring
-from chalicelib.domain.entities import Interaction
-from chalicelib.domain.interactions import parse_time
+from chalicelib.domain.changes import HandoffChange, InteractionChange
 from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush
 from chalicelib.services import handoffs, qualification, rules, triggers
-
-
-def _is(record: DynamoDBRecord, *names: str) -> bool:
-    return record.event_name is not None and record.event_name.name in names and record.dynamodb is not None
-
-
-def _keys(record: DynamoDBRecord) -> dict[str, Any]:
-    return dict(record.dynamodb.keys or {}) if record.dynamodb else {}
-
-
-def _image(record: DynamoDBRecord) -> dict[str, Any]:
-    return dict(record.dynamodb.new_image or {}) if record.dynamodb else {}
+from chalicelib.store import changes
 
 
 def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -37,11 +25,11 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     done: set[str] = set()
     loaded = rules.load_rules(deps)  # once per batch, not per record
 
+    decoded = changes.decoder()
+
     def touched(record: DynamoDBRecord) -> list[str]:
-        if record.event_name is None or record.dynamodb is None:
-            return []
-        old = dict(record.dynamodb.old_image or {})
-        return qualification.leads_to_qualify(record.event_name.name, _keys(record), old, _image(record))
+        change = decoded(record)
+        return qualification.leads_to_qualify(change) if change is not None else []
 
     last = last_touches(event, touched)
 
@@ -60,8 +48,9 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = wiring.deps()
 
     def handle(record: DynamoDBRecord) -> None:
-        if _is(record, "INSERT"):
-            handoffs.publish_handoff(str(_keys(record)["handoff_id"]), deps, datetime.now(UTC))
+        change = changes.decode(record)
+        if isinstance(change, HandoffChange) and change.event == "INSERT":
+            handoffs.publish_handoff(change.handoff_id, deps, datetime.now(UTC))
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 
@@ -72,18 +61,9 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     loaded = rules.load_triggers(deps)  # once per batch, not per record
 
     def handle(record: DynamoDBRecord) -> None:
-        if not _is(record, "INSERT"):
-            return
-        image = _image(record)
-        interaction = Interaction(
-            interaction_id=str(image["interaction_id"]),
-            contact_id=str(image["contact_id"]),
-            type=str(image["type"]),
-            occurred_at=parse_time(str(image["occurred_at"]).replace("+0000", "+00:00")),
-            properties=dict(image.get("properties") or {}),
-            lead_id=image.get("lead_id"),
-        )
-        triggers.run_triggers(interaction, deps, datetime.now(UTC), loaded)
+        change = changes.decode(record)
+        if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
+            triggers.run_triggers(change.new, deps, datetime.now(UTC), loaded)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

@@ -31,12 +31,12 @@ def encoded(found: list[Handoff], deps: Deps, now: datetime) -> list[tuple[str, 
 
 def publish_handoff(handoff_id: str, deps: Deps, now: datetime) -> bool:
     """Send a pending hand-off, then mark it sent; ``False`` when it was sent already."""
-    record = deps.handoffs.get_handoff(handoff_id)
-    if record is None or record.state != "pending":
+    entry = deps.handoffs.get_handoff(handoff_id)
+    if entry is None or entry.state != "pending":
         return False
-    if _withhold(record.handoff_id, record.lead_id, record.kind, deps, now):
+    if _withhold(entry.handoff_id, entry.lead_id, entry.kind, deps, now):
         return False
-    deps.handoff_queue.send_fifo(record.envelope, group=record.lead_id, deduplication_id=record.handoff_id)
+    deps.handoff_queue.send_fifo(entry.envelope, group=entry.lead_id, deduplication_id=entry.handoff_id)
     deps.handoffs.mark_sent(handoff_id, now)
     count("HandoffPublished")
     return True

@@ -20,7 +20,6 @@ from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.duplicates import detect
 from chalicelib.services.retry import on_conflict
 from chalicelib.store.identity import IdentityStore
-from chalicelib.store.records import ContactRecord
 from chalicelib.wiring import Deps
 
 MAX_DUPLICATES = 20
@@ -58,7 +57,7 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
             "survivor_id": survivor_id,
             "duplicate_ids": ids,
             "merged_at": iso(now),
-            "before": [_image(c) for c in [survivor, *duplicates]],
+            "before": [survivor, *duplicates],
             "moved_leads": {d.contact_id: d.lead_ids for d in duplicates},
         }
         identity.write_merge(result, duplicates, merge_id, record, now)
@@ -88,23 +87,6 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
     }
 
 
-def _image(contact: Contact) -> dict[str, Any]:
-    """A contact as stored, to restore it on undo."""
-    return dict(ContactRecord.serialize(_record(contact)))
-
-
-def _record(contact: Contact) -> ContactRecord:
-    from chalicelib.store.dynamo import contact_record
-
-    return contact_record(contact)
-
-
-def _from_image(image: dict[str, Any]) -> Contact:
-    from chalicelib.store.dynamo import contact_from
-
-    return contact_from(ContactRecord.from_raw_data(image))
-
-
 def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
     """The duplicates come back as they were, with their leads and the interactions they brought; the
     survivor gets its own values back and keeps leads it gained since. 409 when undone already."""
@@ -116,7 +98,7 @@ def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, 
             raise NotFound("merge", merge_id)
         if record["state"] != "done":
             raise Conflict(f"merge {merge_id} was undone already", "merge_id")
-        before = [_from_image(i) for i in record["before"]]
+        before: list[Contact] = record["before"]
         survivor_before, restored = before[0], before[1:]
         current = deps.store.get_contact(record["survivor_id"])
         if current is None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import lifecycle
+from chalicelib.domain.changes import AnyChange, ContactChange, LeadChange, ScoreChange, differs
 from chalicelib.domain.entities import Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.qualification import (
@@ -103,20 +104,22 @@ def _evaluate(
     return updated, transition, work
 
 
-def leads_to_qualify(
-    event_name: str, keys: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None
-) -> list[str]:
+def leads_to_qualify(change: AnyChange) -> list[str]:
     """Leads whose rules may hold anew: a score changed; a lead reopened or changed its fields; a
     contact changed what rules may read. Qualification's own writes (status, fired rules) are not
     among these, so it does not feed itself."""
-    if event_name not in ("INSERT", "MODIFY") or new is None:
+    if change.event not in ("INSERT", "MODIFY"):
         return []
-    if "model_id" in keys:
-        return [str(keys["lead_id"])]
-    old = old or {}
-    if "lead_id" in keys:
-        changed = any(old.get(k) != new.get(k) for k in ("state", "round", "fields", "account_id"))
-        return [str(keys["lead_id"])] if changed and new.get("state") == "open" else []
-    if "contact_id" in keys and any(old.get(k) != new.get(k) for k in ("fields", "consent", "account_id")):
-        return [str(lead_id) for lead_id in new.get("lead_ids") or []]
+    if isinstance(change, ScoreChange):
+        return [change.lead_id]
+    if isinstance(change, LeadChange):
+        changed = differs(change.old, change.new, ("state", "round", "fields", "account_id"))
+        return [change.lead_id] if changed and change.new is not None and change.new.state == "open" else []
+    watched = ("fields", "consent", "account_id")
+    if (
+        isinstance(change, ContactChange)
+        and change.new is not None
+        and differs(change.old, change.new, watched)
+    ):
+        return list(change.new.lead_ids)
     return []

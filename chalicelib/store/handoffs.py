@@ -17,6 +17,7 @@ from chalicelib.domain.entities import Contact, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.lifecycle import Transition
+from chalicelib.domain.ports import OutboxEntry
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.records import (
     HandoffRecord,
@@ -208,11 +209,12 @@ class HandoffStore:
             found += [record.handoff_id for record in query]
         return found
 
-    def get_handoff(self, handoff_id: str) -> HandoffRecord | None:
+    def get_handoff(self, handoff_id: str) -> OutboxEntry | None:
         try:
-            return HandoffRecord.get(handoff_id, consistent_read=True)
+            record = HandoffRecord.get(handoff_id, consistent_read=True)
         except DoesNotExist:
             return None
+        return OutboxEntry(record.handoff_id, record.lead_id, record.kind, record.state, record.envelope)
 
     # ------------------------------------------------------------ history
 

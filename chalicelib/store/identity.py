@@ -62,6 +62,12 @@ def _ignore_missing(action: Callable[[], Any]) -> bool:
     return True
 
 
+def _merge_out(data: dict[str, Any]) -> dict[str, Any]:
+    """A merge record as stored: the contacts of ``before`` as their items (the undo restores them)."""
+    before = [dict(ContactRecord.serialize(contact_record(c))) for c in data.get("before", [])]
+    return {**data, "before": before}
+
+
 class IdentityStore:
     def __init__(self, connection: Connection, idempotency_table: str) -> None:
         self._connection = connection
@@ -150,7 +156,7 @@ class IdentityStore:
                             actions=[KeyRecord.owner_id.set(survivor.contact_id)],
                             condition=KeyRecord.owner_id == duplicate.contact_id,
                         )
-                tx.save(_item(f"merge#{merge_id}", "merge", data, now))
+                tx.save(_item(f"merge#{merge_id}", "merge", _merge_out(data), now))
                 for contact_id in [survivor.contact_id, *(d.contact_id for d in duplicates)]:
                     tx.save(_item(f"contact-merges#{contact_id}", merge_id, {}, now))
         except TransactWriteError as exc:
@@ -176,7 +182,7 @@ class IdentityStore:
                             condition=KeyRecord.owner_id == survivor.contact_id,
                         )
                 tx.save(
-                    _item(f"merge#{merge_id}", "merge", data, now),
+                    _item(f"merge#{merge_id}", "merge", _merge_out(data), now),
                     condition=IdentityRecord.data.contains('"state": "done"'),
                 )
         except TransactWriteError as exc:
@@ -201,12 +207,15 @@ class IdentityStore:
             raise
 
     def get_merge(self, merge_id: str) -> dict[str, Any] | None:
+        """The merge record, ``before`` holding the contacts as they were (to restore them on undo)."""
         try:
-            return dict(
-                json.loads(IdentityRecord.get(f"merge#{merge_id}", "merge", consistent_read=True).data)
-            )
+            data = json.loads(IdentityRecord.get(f"merge#{merge_id}", "merge", consistent_read=True).data)
         except DoesNotExist:
             return None
+        return {
+            **data,
+            "before": [contact_from(ContactRecord.from_raw_data(i)) for i in data.get("before", [])],
+        }
 
     def move_lead(self, lead_id: str, from_id: str, to_id: str) -> bool:
         def update() -> None:
