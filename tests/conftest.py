@@ -44,7 +44,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from chalicelib import wiring
     from chalicelib.local import moto_transactions
     from chalicelib.local.resources import create_resources, environment, load_template
-    from chalicelib.services import access
 
     moto_transactions.install()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -57,11 +56,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)
-        wiring.reset()
-        access._cache.clear()
+        wiring.reset()  # every adapter and cache the root built (API keys, forms, models)
         yield found
         wiring.reset()
-        access._cache.clear()
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def score_distribution(request: Request, model_id: str) -> Response:
         raise ApiError("this report takes no parameters", next(iter(params)))
     from chalicelib.services import reports
 
-    return json_response(200, reports.distribution(model_id))
+    return json_response(200, reports.distribution(model_id, wiring.deps()))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin")

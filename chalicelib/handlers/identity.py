@@ -28,17 +28,17 @@ def _detect(record: DynamoDBRecord) -> None:
     if not isinstance(change, ContactChange):
         return
     if change.event == "REMOVE":
-        wiring.identity().forget_contact(change.contact_id)
+        wiring.deps().identity.forget_contact(change.contact_id)
         return
     if change.event == "MODIFY" and not differs(change.old, change.new, _WATCHED):
         return
-    duplicates.detect(change.contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
+    duplicates.detect(change.contact_id, wiring.deps(), datetime.now(UTC))
 
 
 def _erase(record: SQSRecord) -> None:
     from chalicelib.services import erasure
 
-    erasure.run_erasure(json.loads(record.body), wiring.deps(), wiring.identity(), datetime.now(UTC))
+    erasure.run_erasure(json.loads(record.body), wiring.deps(), datetime.now(UTC))
 
 
 def erase_contacts(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
 from chalicelib.observability import count, logger
-from chalicelib.services.retry import on_conflict
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 
@@ -130,22 +129,17 @@ def _count(plan: CapturePlan) -> None:
 #: Form definitions change rarely and every submission needs one: each Lambda container keeps what it
 #: read for this long (a change made through another container shows within this time).
 FORM_CACHE_SECONDS = 10.0
-_forms: dict[str, tuple[float, FormDefinition]] = {}
 
 
 def load_form(form_id: str, deps: Deps) -> FormDefinition:
-    cached = _forms.get(form_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    form = deps.store.get_form(form_id)
+    form = deps.forms_cache.get(form_id, lambda: deps.store.get_form(form_id), FORM_CACHE_SECONDS)
     if form is None:
         raise NotFound("form", form_id)
-    _forms[form_id] = (time.monotonic() + FORM_CACHE_SECONDS, form)
     return form
 
 
-def forget_form(form_id: str) -> None:
-    _forms.pop(form_id, None)
+def forget_form(form_id: str, deps: Deps) -> None:
+    deps.forms_cache.forget(form_id)
 
 
 def submit_form(request: dict[str, Any], deps: Deps, signals: list[str] | None = None) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from chalicelib.domain.errors import ConcurrentUpdate, FieldError, ValidationFai
 from chalicelib.observability import count, logger
 from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.leads import contact_view
-from chalicelib.services.retry import on_conflict
-from chalicelib.store.identity import IdentityStore
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 
@@ -23,7 +22,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def set_consent(contact_id: str, body: dict[str, Any], deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def set_consent(contact_id: str, body: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Set (or withdraw: ``"none"``) a contact's consent, recorded in its history. Lowering it below a
     model's ``min_consent`` removes that model's score (the contact's change rescores it)."""
     unknown = sorted(set(body) - {"level", "source"})
@@ -37,14 +36,14 @@ def set_consent(contact_id: str, body: dict[str, Any], deps: Deps, identity: Ide
 
     def attempt() -> dict[str, Any]:
         now = _now()
-        contact = contact_or_refuse(contact_id, deps, identity)
+        contact = contact_or_refuse(contact_id, deps)
         change = ConsentChange(
             level=level, source=source if level != "none" else f"withdrawn:{source}", at=now
         )
         updated = replace(
             contact, consent=level, consent_history=[*contact.consent_history, change], updated_at=now
         )
-        identity.save_contact(updated)
+        deps.identity.save_contact(updated)
         count("ConsentChanged")
         logger.info("consent changed", extra={"contact_id": contact_id, "level": level})
         return contact_view(updated)

@@ -9,9 +9,9 @@ from typing import Any
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.interactions import iso
+from chalicelib.domain.ports import ErasureStore
 from chalicelib.services.leads import account_view, contact_view, lead_view, score_view
 from chalicelib.services.lifecycle import timeline
-from chalicelib.store.identity import IdentityStore
 from chalicelib.wiring import Deps
 
 
@@ -19,24 +19,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def refuse_if_erased(contact_id: str, identity: IdentityStore) -> None:
+def refuse_if_erased(contact_id: str, erasures: ErasureStore) -> None:
     """An erased contact's id answers 409 (``conflict``, naming the erasure) wherever it is used."""
-    erasure_id = identity.erased(contact_id)
+    erasure_id = erasures.erased(contact_id)
     if erasure_id:
         raise Conflict(f"contact {contact_id} was erased ({erasure_id})", "contact_id")
 
 
-def contact_or_refuse(contact_id: str, deps: Deps, identity: IdentityStore) -> Contact:
+def contact_or_refuse(contact_id: str, deps: Deps) -> Contact:
     contact = deps.store.get_contact(contact_id)
     if contact is not None:
         return contact
-    refuse_if_erased(contact_id, identity)
+    refuse_if_erased(contact_id, deps.identity)
     raise NotFound("contact", contact_id)
 
 
-def export(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def export(contact_id: str, deps: Deps) -> dict[str, Any]:
     """Everything held about the person, as JSON."""
-    contact = contact_or_refuse(contact_id, deps, identity)
+    contact = contact_or_refuse(contact_id, deps)
     account = deps.store.get_account(contact.account_id) if contact.account_id else None
     leads = []
     for lead in deps.store.get_leads(contact.lead_ids):
@@ -65,7 +65,7 @@ def export(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, An
         "account": account_view(account) if account else None,
         "leads": leads,
         "interactions": interactions,
-        "suspected_duplicates": identity.suspects_of(contact_id),
+        "suspected_duplicates": deps.identity.suspects_of(contact_id),
     }
 
 

@@ -10,34 +10,34 @@ from typing import Any
 
 from chalicelib.domain import duplicates as dup
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.ports import DuplicateStore
 from chalicelib.observability import count, logger
 from chalicelib.services.leads import page_size
-from chalicelib.store.identity import IdentityStore
 from chalicelib.wiring import Deps
 
 
-def detect(contact_id: str, deps: Deps, identity: IdentityStore, now: datetime) -> int:
+def detect(contact_id: str, deps: Deps, now: datetime) -> int:
     """Refresh the contact's blocking keys and record every suspicion against contacts sharing one;
     returns how many. Never merges: strong suspicions are suggestions like weak ones."""
     contact = deps.store.get_contact(contact_id)
     if contact is None or contact.erasing:
         return 0  # gone, or being erased: its keys are removed, not refreshed
     keys = dup.blocking_keys(contact)
-    others = identity.candidates(keys) - {contact_id}
-    identity.replace_keys(contact_id, keys, now)
+    others = deps.identity.candidates(keys) - {contact_id}
+    deps.identity.replace_keys(contact_id, keys, now)
     if not others:
         return 0
     found = dup.suspicions(contact, deps.store.get_contacts(sorted(others)))
-    written = identity.record_suspicions(found, now)
+    written = deps.identity.record_suspicions(found, now)
     if written:
         count("DuplicateSuspected", written)
         logger.info("duplicates suspected", extra={"contact_id": contact_id, "suspicions": written})
     return written
 
 
-def duplicate_of(contact_id: str, identity: IdentityStore) -> list[dict[str, Any]]:
+def duplicate_of(contact_id: str, duplicates: DuplicateStore) -> list[dict[str, Any]]:
     """Suggestions for one contact (the lead and contact views show them): never merged automatically."""
-    found = identity.suspects_of(contact_id)
+    found = duplicates.suspects_of(contact_id)
     return [
         {
             "contact_id": s["contact_id"],
@@ -49,7 +49,7 @@ def duplicate_of(contact_id: str, identity: IdentityStore) -> list[dict[str, Any
     ]
 
 
-def list_duplicates(params: dict[str, str], deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def list_duplicates(params: dict[str, str], deps: Deps) -> dict[str, Any]:
     """Suspected duplicate contacts with their reasons and confidence, and each contact's leads."""
     unknown = sorted(set(params) - {"limit", "cursor", "strength"})
     if unknown:
@@ -57,7 +57,7 @@ def list_duplicates(params: dict[str, str], deps: Deps, identity: IdentityStore)
     if params.get("strength") not in (None, "strong", "weak"):
         raise ValidationFailed([FieldError("strength", "strength must be strong or weak")])
     limit = page_size(params)
-    items, cursor = identity.list_duplicates(limit, params.get("cursor"))
+    items, cursor = deps.identity.list_duplicates(limit, params.get("cursor"))
     if params.get("strength"):
         items = [i for i in items if i.get("strength") == params["strength"]]
     contacts = {

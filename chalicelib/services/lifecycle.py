@@ -16,7 +16,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.observability import count
 from chalicelib.services.leads import lead_view
-from chalicelib.services.retry import on_conflict
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 

@@ -14,12 +14,12 @@ from chalicelib.domain.errors import ConcurrentUpdate, Conflict, FieldError, Not
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.merging import check_merge, merged
+from chalicelib.domain.ports import MergeStore
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.duplicates import detect
-from chalicelib.services.retry import on_conflict
-from chalicelib.store.identity import IdentityStore
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 MAX_DUPLICATES = 20
@@ -29,7 +29,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def merge(survivor_id: str, body: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """Merge ``duplicate_ids`` into the survivor; 409 for itself or an erased contact."""
     ids = body.get("duplicate_ids")
     unknown = sorted(set(body) - {"duplicate_ids"})
@@ -47,8 +47,8 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
 
     def attempt() -> tuple[datetime, str, Any, list[Contact]]:
         now = _now()
-        survivor = contact_or_refuse(survivor_id, deps, identity)
-        duplicates = [contact_or_refuse(i, deps, identity) for i in ids]
+        survivor = contact_or_refuse(survivor_id, deps)
+        duplicates = [contact_or_refuse(i, deps) for i in ids]
         result = merged(survivor, duplicates, now)
         merge_id = new_id("m")
         record = {
@@ -60,7 +60,7 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
             "before": [survivor, *duplicates],
             "moved_leads": {d.contact_id: d.lead_ids for d in duplicates},
         }
-        identity.write_merge(result, duplicates, merge_id, record, now)
+        deps.identity.write_merge(result, duplicates, merge_id, record, now)
         return now, merge_id, result, duplicates
 
     # the moves after the merge are conditional and repeatable: a conflict there is not the merge's
@@ -70,12 +70,14 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
     interactions = {}
     for duplicate in duplicates:
         for lead_id in duplicate.lead_ids:
-            identity.move_lead(lead_id, duplicate.contact_id, survivor_id)
-        interactions[duplicate.contact_id] = identity.move_interactions(duplicate.contact_id, survivor_id)
-        identity.forget_contact(duplicate.contact_id)
-    identity.note_moved_interactions(merge_id, interactions)
+            deps.identity.move_lead(lead_id, duplicate.contact_id, survivor_id)
+        interactions[duplicate.contact_id] = deps.identity.move_interactions(
+            duplicate.contact_id, survivor_id
+        )
+        deps.identity.forget_contact(duplicate.contact_id)
+    deps.identity.note_moved_interactions(merge_id, interactions)
     scoring.rescore_contacts([survivor_id], deps, now)
-    detect(survivor_id, deps, identity, now)
+    detect(survivor_id, deps, now)
     count("ContactsMerged")
     logger.info("contacts merged", extra={"merge_id": merge_id, "survivor_id": survivor_id, "merged": ids})
     return {
@@ -87,13 +89,13 @@ def merge(survivor_id: str, body: dict[str, Any], deps: Deps, identity: Identity
     }
 
 
-def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def undo_merge(merge_id: str, deps: Deps) -> dict[str, Any]:
     """The duplicates come back as they were, with their leads and the interactions they brought; the
     survivor gets its own values back and keeps leads it gained since. 409 when undone already."""
 
     def attempt() -> tuple[datetime, dict[str, Any], Contact, list[Contact]]:
         now = _now()
-        record = identity.get_merge(merge_id)
+        record = deps.identity.get_merge(merge_id)
         if record is None:
             raise NotFound("merge", merge_id)
         if record["state"] != "done":
@@ -111,7 +113,7 @@ def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, 
             updated_at=now,
         )
         undone = {**record, "state": "undone", "undone_at": iso(now)}
-        identity.write_unmerge(survivor, restored, merge_id, undone, now)
+        deps.identity.write_unmerge(survivor, restored, merge_id, undone, now)
         return now, record, survivor, restored
 
     now, record, survivor, restored = on_conflict(
@@ -119,17 +121,17 @@ def undo_merge(merge_id: str, deps: Deps, identity: IdentityStore) -> dict[str, 
     )
     for contact in restored:
         for lead_id in contact.lead_ids:
-            identity.move_lead(lead_id, survivor.contact_id, contact.contact_id)
-    _move_back_interactions(record, restored, identity)
+            deps.identity.move_lead(lead_id, survivor.contact_id, contact.contact_id)
+    _move_back_interactions(record, restored, deps.identity)
     touched = [survivor.contact_id, *(c.contact_id for c in restored)]
     scoring.rescore_contacts(touched, deps, now)
     for contact_id in touched:
-        detect(contact_id, deps, identity, now)
+        detect(contact_id, deps, now)
     count("MergeUndone")
     return {"merge_id": merge_id, "state": "undone", "contact_ids": touched}
 
 
-def _move_back_interactions(record: dict[str, Any], restored: list[Contact], identity: IdentityStore) -> None:
+def _move_back_interactions(record: dict[str, Any], restored: list[Contact], identity: MergeStore) -> None:
     """Interactions that came with a duplicate go back to it (read from the survivor, by id)."""
     for contact in restored:
         ids = set(record.get("moved_interactions", {}).get(contact.contact_id, []))

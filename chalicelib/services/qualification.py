@@ -24,8 +24,8 @@ from chalicelib.domain.qualification import (
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.handoffs import encoded
-from chalicelib.services.retry import on_conflict
 from chalicelib.services.rules import load_rules
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 #: Batches of rules fired for one lead in one evaluation (each batch fits one transaction).

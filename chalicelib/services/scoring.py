@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,22 +28,19 @@ from chalicelib.domain.scoring import Score
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
-_cache: dict[str, tuple[float, list[AnyModel]]] = {}
-
 
 def active_models(deps: Deps) -> list[AnyModel]:
     """The active version of every model, re-read at most every ``models_cache_seconds``."""
-    cached = _cache.get("active")
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    definitions = deps.scoring.active_definitions()
-    models = [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
-    _cache["active"] = (time.monotonic() + deps.settings.models_cache_seconds, models)
-    return models
+
+    def load() -> list[AnyModel]:
+        definitions = deps.scoring.active_definitions()
+        return [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
+
+    return deps.models_cache.get("active", load, deps.settings.models_cache_seconds)
 
 
-def forget_models() -> None:
-    _cache.clear()
+def forget_models(deps: Deps) -> None:
+    deps.models_cache.clear()
 
 
 def lookback_start(models: Sequence[AnyModel], now: datetime) -> datetime | None:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain.ports import SegmentStore
 from chalicelib.domain.rules import Facts
 from chalicelib.domain.segments import compile_condition, parse_segment
 from chalicelib.services.leads import contact_view, page_size
-from chalicelib.store.identity import IdentityStore
 from chalicelib.wiring import Deps
 
 
@@ -17,20 +17,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def put_segment(segment_id: str, body: Any, identity: IdentityStore) -> tuple[bool, dict[str, Any]]:
+def put_segment(segment_id: str, body: Any, segments: SegmentStore) -> tuple[bool, dict[str, Any]]:
     segment = parse_segment(segment_id, body)
-    created = identity.put_segment(segment_id, segment.definition, _now())
+    created = segments.put_segment(segment_id, segment.definition, _now())
     return created, {"segment_id": segment_id, **segment.definition}
 
 
-def get_segment(segment_id: str, identity: IdentityStore) -> dict[str, Any]:
-    found = identity.get_segment(segment_id)
+def get_segment(segment_id: str, segments: SegmentStore) -> dict[str, Any]:
+    found = segments.get_segment(segment_id)
     if found is None:
         raise NotFound("segment", segment_id)
     return {"segment_id": segment_id, **found}
 
 
-def query_segment(body: Any, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def query_segment(body: Any, deps: Deps) -> dict[str, Any]:
     """The contacts of the leads matching the condition (or the saved ``segment_id``'s), one page of
     leads at a time. Uses the ``by_state`` index when the condition pins ``lead.state``; otherwise a
     paged scan, and the answer says ``"scanned": true``. A page may hold fewer contacts than
@@ -44,7 +44,7 @@ def query_segment(body: Any, deps: Deps, identity: IdentityStore) -> dict[str, A
         raise ValidationFailed([FieldError(k, f"{k} is not a property of a segment query") for k in unknown])
     spec = body.get("condition")
     if "segment_id" in body:
-        spec = get_segment(str(body["segment_id"]), identity)["condition"]
+        spec = get_segment(str(body["segment_id"]), deps.identity)["condition"]
     if spec is None:
         raise ValidationFailed([FieldError("condition", "give a condition or a segment_id")])
     condition, state = compile_condition(spec)

@@ -1,4 +1,4 @@
-"""The one retry-on-conflict policy (chalicelib/services/retry.py) every optimistic write uses."""
+"""The one retry-on-conflict policy (chalicelib/store/retry.py) every optimistic write uses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
-from chalicelib.services.retry import on_conflict
+from chalicelib.store.retry import on_conflict
 
 
 def losing(times: int, answer: str = "written") -> tuple[list[int], Callable[[], str]]:
@@ -50,11 +50,18 @@ def test_errors_other_than_a_conflict_are_not_retried():
     assert calls == [1]
 
 
-def test_no_copied_retry_loop_is_left_in_the_use_cases():
+def test_no_copied_retry_loop_is_left():
+    """Use cases, stores and integrations retry through tenacity (``on_conflict`` for lost races)."""
     from pathlib import Path
 
-    import chalicelib.services
+    import chalicelib
 
-    services = Path(chalicelib.services.__file__).parent
-    loops = [p.name for p in services.rglob("*.py") if "for attempt in range" in p.read_text()]
+    package = Path(chalicelib.__file__).parent
+    modules = [
+        *package.glob("services/*.py"),
+        *package.glob("store/*.py"),
+        *package.glob("integrations/*.py"),
+    ]
+    copied = ("for attempt in range", "for _ in range(10)", "backoff(attempt)")
+    loops = [p.name for p in modules if any(c in p.read_text() for c in copied)]
     assert loops == []
