@@ -438,10 +438,10 @@ class LinkedInClient:
         return parse_form_response(self._get_json(url, f"form response {response_id}"))
 
     def _get_json(self, url: str, what: str) -> Any:
-        """The GET, repeated (tenacity, like every retry here) while it fails in a way that may pass:
-        after LinkedIn's ``Retry-After`` when it gives one, else :meth:`_backoff`. A wait longer than
-        ``max_wait``, or the last attempt, raises :class:`RetryLater` for the queue to wait instead."""
-        from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+        """The GET, repeated (``store/retry.py``, like every retry here) while it fails in a way that
+        may pass: after LinkedIn's ``Retry-After`` when it gives one, else :meth:`_backoff`. A wait longer
+        than ``max_wait``, or the last attempt, raises :class:`RetryLater` for the queue to wait instead."""
+        from chalicelib.store.retry import retrying
 
         def attempt() -> Any:
             outcome = self._attempt(url, what)
@@ -451,31 +451,20 @@ class LinkedInClient:
                 raise RetryLater(outcome.wait, f"{what}: {outcome.reason}", outcome.status)
             raise _Repeat(outcome)
 
-        def transient(state: RetryCallState) -> _Transient:
-            failed = state.outcome.exception() if state.outcome is not None else None
-            assert isinstance(failed, _Repeat)
-            return failed.transient
+        def wait(number: int, repeat: _Repeat) -> float:
+            outcome = repeat.transient
+            return outcome.wait if outcome.wait is not None else self._backoff(number)
 
-        def wait(state: RetryCallState) -> float:
-            outcome = transient(state)
-            return outcome.wait if outcome.wait is not None else self._backoff(state.attempt_number)
-
-        def give_up(state: RetryCallState) -> Any:
-            outcome = transient(state)
+        def give_up(repeat: _Repeat, attempts: int) -> Exception:
+            outcome = repeat.transient
             suggested = outcome.wait if outcome.wait is not None else self._suggestion()
-            raise RetryLater(
+            return RetryLater(
                 suggested,
-                f"{what}: {outcome.reason} after {state.attempt_number} attempts; retry in {suggested:g} s",
+                f"{what}: {outcome.reason} after {attempts} attempts; retry in {suggested:g} s",
                 outcome.status,
             )
 
-        return Retrying(
-            retry=retry_if_exception_type(_Repeat),
-            stop=stop_after_attempt(self._max_attempts),
-            wait=wait,
-            sleep=self._sleep,
-            retry_error_callback=give_up,
-        )(attempt)
+        return retrying(attempt, _Repeat, self._max_attempts, wait, give_up, self._sleep)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with "equal jitter": between half and all of 0.5 s, 1 s, 2 s, ..."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
-from chalicelib.store.retry import on_conflict
+from chalicelib.store.retry import on_conflict, retrying
 
 
 def losing(times: int, answer: str = "written") -> tuple[list[int], Callable[[], str]]:
@@ -51,7 +51,7 @@ def test_errors_other_than_a_conflict_are_not_retried():
 
 
 def test_no_copied_retry_loop_is_left():
-    """Use cases, stores and integrations retry through tenacity (``on_conflict`` for lost races)."""
+    """Use cases, stores and integrations retry through ``store/retry.py`` (``on_conflict`` for races)."""
     from pathlib import Path
 
     import chalicelib
@@ -63,5 +63,24 @@ def test_no_copied_retry_loop_is_left():
         *package.glob("integrations/*.py"),
     ]
     copied = ("for attempt in range", "for _ in range(10)", "backoff(attempt)")
-    loops = [p.name for p in modules if any(c in p.read_text() for c in copied)]
+    loops = [p.name for p in modules if p.name != "retry.py" and any(c in p.read_text() for c in copied)]
     assert loops == []
+
+
+def test_retrying_waits_between_attempts_as_told_and_gives_up_with_the_callers_error():
+    waits: list[float] = []
+
+    def step() -> str:
+        raise KeyError("transient")
+
+    with pytest.raises(TimeoutError) as raised:
+        retrying(
+            step,
+            KeyError,
+            3,
+            wait=lambda attempt, _exc: attempt * 0.5,
+            give_up=lambda _exc, attempts: TimeoutError(f"after {attempts} attempts"),
+            sleep=waits.append,
+        )
+    assert waits == [0.5, 1.0], "no wait after the last attempt"
+    assert str(raised.value) == "after 3 attempts" and isinstance(raised.value.__cause__, KeyError)
