@@ -21,24 +21,14 @@ from chalicelib.domain.duplicates import Suspicion
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.forms import FormDefinition
+from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
-from chalicelib.domain.ports import (
-    ChunkResult,
-    EncodedHandoff,
-    ImportChunk,
-    ImportHead,
-    Job,
-    LeadFilter,
-    LeadStage,
-    ModelHead,
-    ModelVersion,
-    OutboxEntry,
-    Page,
-    ScoreLine,
-)
+from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
+from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, Page
 from chalicelib.settings import Settings
 from chalicelib.store.cache import TtlCache
 from chalicelib.wiring import Deps

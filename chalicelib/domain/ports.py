@@ -1,6 +1,7 @@
 """What the use cases need from the outside world, named in the product's language: one ``Protocol``
 per aggregate (the stores in ``chalicelib/store`` and the adapters in ``chalicelib/integrations``
-implement them; ``tests/fakes.py`` implements them in memory), and the domain types they exchange.
+implement them; ``tests/fakes.py`` implements them in memory). The plain values they exchange besides the
+entities are in ``stored.py``.
 
 Writes are conditional: a lost race raises :class:`~chalicelib.domain.errors.ConcurrentUpdate` and writes
 nothing, so a use case re-reads and tries again (``chalicelib/store/retry.py``)."""
@@ -8,7 +9,6 @@ nothing, so a use case re-reads and tries again (``chalicelib/store/retry.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -17,141 +17,16 @@ from chalicelib.domain.capture import Capture
 from chalicelib.domain.duplicates import Suspicion
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
+from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
+from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
+from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, Page
 
 K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class LeadFilter:
-    state: str | None = None
-    status: str | None = None
-    source: str | None = None
-    contact_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class ModelHead:
-    """Which version of a scoring model is the draft and which is active."""
-
-    model_id: str
-    name: str
-    latest_version: int
-    draft_version: int | None
-    active_version: int | None
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    model_id: str
-    number: int
-    definition: dict[str, Any]
-    state: str
-    warnings: list[str]
-    created_at: datetime
-    published_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    """What one chunk of an import did: counted once on the import's head."""
-
-    chunk: int
-    rows: int
-    counts: dict[str, int]
-    errors: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class ImportHead:
-    """An import: its mapping, status and counters (``rows_total`` etc. once its file is planned)."""
-
-    import_id: str
-    name: str | None
-    status: str
-    mapping: dict[str, Any]
-    object_key: str
-    created_at: datetime
-    updated_at: datetime
-    encoding: str | None = None
-    delimiter: str | None = None
-    columns: list[str] | None = None
-    error: dict[str, Any] | None = None
-    rows_total: int | None = None
-    chunks_total: int | None = None
-    chunks_done: int = 0
-    rows_done: int = 0
-    created: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    interactions: int = 0
-
-
-@dataclass(frozen=True)
-class ImportChunk:
-    chunk: int
-    rows: int
-    errors: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class LeadStage:
-    """What the funnel needs of one lead (a projection of its item)."""
-
-    lead_id: str
-    state: str
-    status: str
-    rules_fired: bool
-    source: str | None
-
-
-@dataclass(frozen=True)
-class ScoreLine:
-    lead_id: str
-    score: int
-    grade: str | None
-    sales_ready: bool
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    """A hand-off in the outbox: ``pending`` until the publisher sent it (or withheld it)."""
-
-    handoff_id: str
-    lead_id: str
-    kind: str
-    state: str
-    #: The message as the sales system receives it (``chalicelib/integrations/handoff.py``).
-    envelope: str
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    kind: str
-    model_id: str
-    model_version: int
-    segments: int
-    segments_done: int
-    pages_done: int
-    leads_scored: int
-    created_at: datetime
-    result: dict[str, Any] | None = None
-
-
-#: A hand-off as the outbox stores it: (handoff id, lead id, kind, origin, encoded envelope).
-EncodedHandoff = tuple[str, str, str, str, str]
 
 
 # ---------------------------------------------------------------- contacts, accounts, leads

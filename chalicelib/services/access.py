@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.access import SCOPES, ApiKey, hash_secret, new_secret
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.ports import Cache, KeyStore
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import Cache, KeyStore
 
 #: A found key is trusted for this long without another read; a revocation takes effect within it.
 CACHE_SECONDS = 60.0

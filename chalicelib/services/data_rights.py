@@ -4,15 +4,17 @@ naming a person in kept import files. The erasure job itself is ``services/erasu
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.ports import ErasureStore
 from chalicelib.services.leads import account_view, contact_view, lead_view, score_view
 from chalicelib.services.lifecycle import timeline
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import ErasureStore
 
 
 def _now() -> datetime:

@@ -6,14 +6,16 @@ record changes nothing. It never merges: strong suspicions are suggestions like 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import duplicates as dup
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.ports import DuplicateStore
 from chalicelib.observability import count, logger
 from chalicelib.services.leads import page_size
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import DuplicateStore
 
 
 def detect(contact_id: str, deps: Deps, now: datetime) -> int:

@@ -17,7 +17,6 @@ from chalicelib.domain import jsontext
 from chalicelib.domain.errors import FieldError, NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
-from chalicelib.domain.ports import ChunkResult
 from chalicelib.integrations import csv_import
 from chalicelib.integrations.csv_import import CsvRow, ImportMapping, ResolvedImport
 from chalicelib.observability import count, logger
@@ -193,6 +192,8 @@ def process_chunk(message: dict[str, Any], deps: Deps) -> bool:
             continue
         counts[outcome[0]] += 1
         counts["interactions"] += outcome[1]
+    from chalicelib.domain.import_jobs import ChunkResult  # lazily: the app's import needs none of it
+
     result = ChunkResult(chunk=int(message["chunk"]), rows=len(message["rows"]), counts=counts, errors=errors)
     done = deps.imports.chunk_done(import_id, result, datetime.now(UTC))
     if done:

@@ -7,20 +7,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.merging import check_merge, merged
-from chalicelib.domain.ports import MergeStore
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.duplicates import detect
 from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import MergeStore
 
 MAX_DUPLICATES = 20
 

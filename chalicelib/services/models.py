@@ -9,8 +9,8 @@ from typing import Any
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.forms import valid_form_id
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.ports import ModelHead, ModelVersion
 from chalicelib.domain.predictive import AnyModel, PredictiveModel, evaluate, parse_any
+from chalicelib.domain.stored import ModelHead, ModelVersion
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain.entities import LEAD_DISQUALIFIED, LEAD_OPEN, LEAD_QUALIFIED
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.ports import LeadStage, ScoreLine
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 

@@ -12,21 +12,16 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.changes import (
-    AccountChange,
-    AnyChange,
-    ContactChange,
-    InteractionChange,
-    LeadChange,
-    differs,
-)
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.predictive import AnyModel, evaluate, parse_any
 from chalicelib.domain.scoring import Score
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.changes import AnyChange
 
 
 def active_models(deps: Deps) -> list[AnyModel]:
@@ -179,6 +174,8 @@ def _apply(
 def contacts_touched(change: AnyChange, deps: Deps) -> list[str]:
     """The contacts whose leads a change may rescore; ``[]`` for changes no score depends on (a
     contact's last-activity time, a version number)."""
+    from chalicelib.domain.changes import AccountChange, ContactChange, InteractionChange, LeadChange, differs
+
     if isinstance(change, InteractionChange):
         return [change.contact_id] if change.event == "INSERT" else []
     if isinstance(change, LeadChange):

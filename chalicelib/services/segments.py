@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.ports import SegmentStore
 from chalicelib.domain.rules import Facts
 from chalicelib.domain.segments import compile_condition, parse_segment
 from chalicelib.services.leads import contact_view, page_size
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import SegmentStore
 
 
 def _now() -> datetime:
@@ -35,7 +37,7 @@ def query_segment(body: Any, deps: Deps) -> dict[str, Any]:
     leads at a time. Uses the ``by_state`` index when the condition pins ``lead.state``; otherwise a
     paged scan, and the answer says ``"scanned": true``. A page may hold fewer contacts than
     ``limit`` (leads read, not contacts found, are limited); follow ``next_cursor`` until null."""
-    from chalicelib.domain.ports import LeadFilter
+    from chalicelib.domain.stored import LeadFilter
 
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "the body must be a JSON object")])

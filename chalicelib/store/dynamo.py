@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
-from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.domain.stored import LeadFilter, Page
 from chalicelib.observability import correlation_id
 from chalicelib.store import secrets, state_index
 from chalicelib.store.receipts import ReceiptRepository

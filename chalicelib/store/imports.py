@@ -10,7 +10,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.ports import ChunkResult, ImportChunk, ImportHead
+from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.store.records import ImportChunkRecord, ImportRecord
 
 #: Counters a chunk adds to its import's head.

@@ -10,7 +10,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.ports import Job
+from chalicelib.domain.stored import Job
 from chalicelib.store.records import (
     JobRecord,
 )

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict
-from chalicelib.domain.ports import ModelHead, ModelVersion
+from chalicelib.domain.stored import ModelHead, ModelVersion
 from chalicelib.store.records import (
     ModelHeadRecord,
     ModelVersionRecord,

@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.entities import Contact, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import Transition
-from chalicelib.domain.ports import OutboxEntry
+from chalicelib.domain.outbox import OutboxEntry
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.history import history_item
 from chalicelib.store.records import (

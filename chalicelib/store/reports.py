@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.ports import LeadStage, ScoreLine
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.store import state_index
 from chalicelib.store.records import LeadRecord, ScoreRecord
 

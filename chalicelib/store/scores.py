@@ -11,8 +11,8 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.entities import Lead
-from chalicelib.domain.ports import Page
 from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.domain.stored import Page
 from chalicelib.observability import correlation_id
 from chalicelib.store.dynamo import (
     _BAD_CURSOR,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.ports import LeadStage, ScoreLine
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.services.reports import STAGES, _reached, summarise
 
 
