@@ -5,51 +5,87 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from chalicelib.integrations.s3 import ObjectStore
+    from chalicelib.domain.access import ApiKey
+    from chalicelib.domain.forms import FormDefinition
+    from chalicelib.domain.ports import (
+        Cache,
+        HandoffRepository,
+        IdentityRepository,
+        ImportStore,
+        ObjectStore,
+        Queue,
+        QueueAdmin,
+        RecordStore,
+        ReportReads,
+        RetryQueues,
+        ScoringRepository,
+        TrackingQueue,
+    )
+    from chalicelib.domain.predictive import AnyModel
+    from chalicelib.integrations.linkedin import LinkedInClient
     from chalicelib.settings import Settings
-    from chalicelib.store.dynamo import DynamoStore
-    from chalicelib.store.handoffs import HandoffStore
-    from chalicelib.store.identity import IdentityStore
-    from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
-    from chalicelib.store.scoring import ScoringStore
 
 
 @dataclass(frozen=True)
 class Deps:
-    store: DynamoStore
-    scoring: ScoringStore
-    handoffs: HandoffStore
-    tracking: Any
-    handoff_queue: Any
-    rescore_queue: Any
+    """Every adapter a use case may need, each typed by its port (``chalicelib/domain/ports.py``);
+    ``tests/fakes.py`` builds the same from in-memory fakes."""
+
+    store: RecordStore
+    scoring: ScoringRepository
+    handoffs: HandoffRepository
+    identity: IdentityRepository
+    tracking: TrackingQueue
+    handoff_queue: Queue
+    rescore_queue: Queue
     settings: Settings
     integrations: IntegrationStore
     imports: ImportStore
-    import_queue: Any
-    linkedin_queue: Any
+    import_queue: Queue
+    linkedin_queue: Queue
     objects: ObjectStore
-    training_queue: Any
-    erasure_queue: Any
+    training_queue: Queue
+    erasure_queue: Queue
+    #: Each stream consumer's retry queue (``chalicelib/handlers/dispatch.py``), by consumer name.
+    retry_queues: RetryQueues
+    #: Looking into and tidying queues (dead letters, an erasure's sweep).
+    queue_admin: QueueAdmin
+    #: Form definitions (every submission reads one) and the active models, kept a few seconds.
+    forms_cache: Cache[str, FormDefinition | None]
+    models_cache: Cache[str, list[AnyModel]]
+    #: Valid API keys by hash (a revocation shows within ``services.access.CACHE_SECONDS``).
+    keys_cache: Cache[str, ApiKey | None]
+    reports: ReportReads
+    #: The LinkedIn API client, built (and its token read) on first use, then kept.
+    linkedin: Callable[[], LinkedInClient]
+
+
+#: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
+RETRY_QUEUE_SUFFIX = "_retry_queue_url"
 
 
 @lru_cache(maxsize=1)
 def deps() -> Deps:
+    """The one composition root: every adapter built here, lazily (no client until first used)."""
     from botocore.config import Config
     from pynamodb.connection import Connection
 
     from chalicelib.integrations.s3 import ObjectStore
-    from chalicelib.integrations.sqs import SqsQueue, SqsTrackingQueue
-    from chalicelib.settings import get_settings
+    from chalicelib.integrations.sqs import SqsAdmin, SqsQueue, SqsTrackingQueue
+    from chalicelib.settings import Settings, get_settings
     from chalicelib.store import records, secrets
-    from chalicelib.store.dynamo import DynamoStore
+    from chalicelib.store.cache import TtlCache
     from chalicelib.store.handoffs import HandoffStore
+    from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
+    from chalicelib.store.record_store import DynamoStore
+    from chalicelib.store.reports import ReportStore
     from chalicelib.store.scoring import ScoringStore
 
     settings = get_settings()
@@ -61,61 +97,51 @@ def deps() -> Deps:
     secrets.configure(settings.leadflow_secret)
     connection = Connection(region=settings.region, host=settings.aws_endpoint_url)
     boto_config = Config(retries={"mode": "standard", "max_attempts": 5})
+
+    def queue(url: str) -> SqsQueue:
+        return SqsQueue(url, settings.region, settings.aws_endpoint_url, boto_config)
+
     return Deps(
         store=DynamoStore(connection, settings.interaction_retention_days),
         scoring=ScoringStore(connection),
         handoffs=HandoffStore(connection),
-        handoff_queue=SqsQueue(
-            settings.handoff_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
+        identity=IdentityStore(connection, settings.idempotency_table),
+        handoff_queue=queue(settings.handoff_queue_url),
         tracking=SqsTrackingQueue(
             settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config
         ),
-        rescore_queue=SqsQueue(
-            settings.rescore_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
+        rescore_queue=queue(settings.rescore_queue_url),
         settings=settings,
         integrations=IntegrationStore(),
         imports=ImportStore(connection, settings.import_retention_days),
-        import_queue=SqsQueue(
-            settings.import_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
-        linkedin_queue=SqsQueue(
-            settings.linkedin_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
+        import_queue=queue(settings.import_queue_url),
+        linkedin_queue=queue(settings.linkedin_queue_url),
         objects=ObjectStore(settings.imports_bucket, settings.region, settings.aws_endpoint_url, boto_config),
-        training_queue=SqsQueue(
-            settings.training_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
-        erasure_queue=SqsQueue(
-            settings.erasure_queue_url, settings.region, settings.aws_endpoint_url, boto_config
-        ),
+        training_queue=queue(settings.training_queue_url),
+        erasure_queue=queue(settings.erasure_queue_url),
+        retry_queues={
+            name.removesuffix(RETRY_QUEUE_SUFFIX): queue(getattr(settings, name))
+            for name in Settings.model_fields
+            if name.endswith(RETRY_QUEUE_SUFFIX)
+        },
+        queue_admin=SqsAdmin(settings.region, settings.aws_endpoint_url, boto_config),
+        forms_cache=TtlCache(),
+        models_cache=TtlCache(),
+        keys_cache=TtlCache(),
+        reports=ReportStore(),
+        linkedin=cache(partial(_linkedin_client, settings)),
     )
 
 
-@cache
-def retry_queue(consumer: str) -> Any:
-    """The retry queue of a stream consumer (``note_activity``, ...: chalicelib/handlers/dispatch.py)."""
-    from botocore.config import Config
+def _linkedin_client(settings: Settings) -> LinkedInClient:
+    from chalicelib.integrations.linkedin import LinkedInClient
+    from chalicelib.secrets import secret
 
-    from chalicelib.integrations.sqs import SqsQueue
-
-    settings = deps().settings
-    url = getattr(settings, f"{consumer}_retry_queue_url")
-    config = Config(retries={"mode": "standard", "max_attempts": 5})
-    return SqsQueue(url, settings.region, settings.aws_endpoint_url, config)
-
-
-@lru_cache(maxsize=1)
-def identity() -> IdentityStore:
-    """Duplicates, merges, segments and erasures (on the tables :func:`deps` binds)."""
-    from pynamodb.connection import Connection
-
-    from chalicelib.store.identity import IdentityStore
-
-    settings = deps().settings
-    return IdentityStore(
-        Connection(region=settings.region, host=settings.aws_endpoint_url), settings.idempotency_table
+    return LinkedInClient(
+        base_url=settings.linkedin_api_url,
+        token=str(secret("LINKEDIN_ACCESS_TOKEN", settings)),
+        version=settings.linkedin_api_version,
+        timeout=settings.linkedin_timeout_seconds,
     )
 
 
@@ -162,7 +188,5 @@ def reset() -> None:
 
     get_settings.cache_clear()
     secrets.reset()
-    deps.cache_clear()
-    retry_queue.cache_clear()
-    identity.cache_clear()
+    deps.cache_clear()  # with it every adapter and cache it built
     idempotent.cache_clear()

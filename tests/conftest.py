@@ -42,7 +42,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from moto import mock_aws
 
     from chalicelib import wiring
-    from chalicelib.services import access
     from leadflow_local import moto_transactions
     from leadflow_local.resources import create_resources, environment, load_template
 
@@ -57,11 +56,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)
-        wiring.reset()
-        access._cache.clear()
+        wiring.reset()  # every adapter and cache the root built (API keys, forms, models)
         yield found
         wiring.reset()
-        access._cache.clear()
 
 
 @pytest.fixture

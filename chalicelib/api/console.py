@@ -131,7 +131,7 @@ def funnel(request: Request, query: FunnelQuery) -> Response:
 def score_distribution(request: Request, model_id: str, query: NoQuery) -> Response:
     from chalicelib.services import reports
 
-    return json_response(200, reports.distribution(model_id))
+    return json_response(200, reports.distribution(model_id, wiring.deps()))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin", summary="hand-offs in the dead-letter queue")

@@ -300,7 +300,7 @@ def _authorize(request: Request, scope: str) -> ApiKey:
     from chalicelib import wiring
     from chalicelib.services.access import authenticate
 
-    key = authenticate(request.headers.get("x-api-key"), wiring.deps().store)
+    key = authenticate(request.headers.get("x-api-key"), wiring.deps().store, wiring.deps().keys_cache)
     if key is None:
         raise Unauthenticated("send a valid API key in X-Api-Key", "X-Api-Key")
     if not key.allows(scope):

@@ -19,12 +19,12 @@ bp = Blueprint(__name__)
 _OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def _service() -> Any:
-    """The identity service, imported on the first request: its store pulls PynamoDB, which the other
-    routes' cold starts need not pay for."""
-    from chalicelib.services import identity
+def _service(name: str) -> Any:
+    """An identity service (duplicates, merges, consent, data_rights, segments), imported on the first
+    request: its store pulls PynamoDB, which the other routes' cold starts need not pay for."""
+    from importlib import import_module
 
-    return identity
+    return import_module(f"chalicelib.services.{name}")
 
 
 def _given(model: Any) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _given(model: Any) -> dict[str, Any]:
 def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     params = {"limit": str(query.limit)}
     params.update({k: v for k in ("cursor", "strength") if (v := getattr(query, k)) is not None})
-    return json_response(200, _service().list_duplicates(params, wiring.deps(), wiring.identity()))
+    return json_response(200, _service("duplicates").list_duplicates(params, wiring.deps()))
 
 
 @endpoint(
@@ -51,12 +51,12 @@ def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     ok=("200", "201"),
 )
 def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
-    return json_response(200, _service().merge(contact_id, _given(body), wiring.deps(), wiring.identity()))
+    return json_response(200, _service("merges").merge(contact_id, _given(body), wiring.deps()))
 
 
 @endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin", summary="undo a merge")
 def undo_merge(request: Request, merge_id: str) -> Response:
-    return json_response(200, _service().undo_merge(merge_id, wiring.deps(), wiring.identity()))
+    return json_response(200, _service("merges").undo_merge(merge_id, wiring.deps()))
 
 
 @endpoint(
@@ -68,7 +68,7 @@ def undo_merge(request: Request, merge_id: str) -> Response:
     body=ConsentRequest,
 )
 def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Response:
-    answer = _service().set_consent(contact_id, _given(body), wiring.deps(), wiring.identity())
+    answer = _service("consent").set_consent(contact_id, _given(body), wiring.deps())
     return json_response(200, answer)
 
 
@@ -76,7 +76,7 @@ def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Resp
     bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin", summary="everything held about a contact"
 )
 def export(request: Request, contact_id: str) -> Response:
-    return json_response(200, _service().export(contact_id, wiring.deps(), wiring.identity()))
+    return json_response(200, _service("data_rights").export(contact_id, wiring.deps()))
 
 
 @endpoint(
@@ -94,7 +94,7 @@ def erase(request: Request, contact_id: str) -> Response:
     """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
     from chalicelib.services import erasure
 
-    return json_response(202, erasure.request_erasure(contact_id, wiring.deps(), wiring.identity()))
+    return json_response(202, erasure.request_erasure(contact_id, wiring.deps()))
 
 
 @endpoint(
@@ -106,7 +106,7 @@ def erase(request: Request, contact_id: str) -> Response:
     body=SegmentQueryRequest,
 )
 def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
-    return json_response(200, _service().query_segment(_given(body), wiring.deps(), wiring.identity()))
+    return json_response(200, _service("segments").query_segment(_given(body), wiring.deps()))
 
 
 @endpoint(
@@ -119,10 +119,10 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     ok=("200", "201"),
 )
 def put_segment(request: Request, segment_id: str) -> Response:
-    created, body = _service().put_segment(segment_id, read_json(request), wiring.identity())
+    created, body = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
     return json_response(201 if created else 200, body)
 
 
 @endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin", summary="a saved segment")
 def get_segment(request: Request, segment_id: str) -> Response:
-    return json_response(200, _service().get_segment(segment_id, wiring.identity()))
+    return json_response(200, _service("segments").get_segment(segment_id, wiring.deps().identity))

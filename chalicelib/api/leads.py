@@ -31,9 +31,10 @@ def get_contact(request: Request, contact_id: str) -> Response:
     try:
         body = leads.get_contact(contact_id, wiring.deps())
     except NotFound:
-        from chalicelib.services import identity
+        from chalicelib.services import data_rights
 
-        identity.refuse_if_erased(contact_id, wiring.identity())  # an erased id: 409, as on every route
+        # an erased id: 409, as on every route
+        data_rights.refuse_if_erased(contact_id, wiring.deps().identity)
         raise
     body["duplicate_of"] = _duplicate_of(contact_id)
     return json_response(200, body)
@@ -41,6 +42,6 @@ def get_contact(request: Request, contact_id: str) -> Response:
 
 def _duplicate_of(contact_id: str) -> list[dict[str, object]]:
     """Suspected duplicates of the contact (identity), shown beside the lead or contact."""
-    from chalicelib.services import identity
+    from chalicelib.services import duplicates
 
-    return identity.duplicate_of(contact_id, wiring.identity())
+    return duplicates.duplicate_of(contact_id, wiring.deps().identity)

@@ -17,10 +17,10 @@ from chalicelib.api.http import (
     replay_safe,
 )
 from chalicelib.api.schemas.queries import ContactsQuery
-from chalicelib.services import leads, qualification
+from chalicelib.services import leads, lifecycle, rules
 
 bp = Blueprint(__name__)
-QUALIFICATION, TRIGGER = qualification.QUALIFICATION, qualification.TRIGGER
+QUALIFICATION, TRIGGER = rules.QUALIFICATION, rules.TRIGGER
 _OBJECT: dict[str, Any] = {"type": "object"}
 DISQUALIFY_BODY = {"type": "object", "properties": {"reason": {"type": "string"}}}
 
@@ -35,18 +35,18 @@ DISQUALIFY_BODY = {"type": "object", "properties": {"reason": {"type": "string"}
     ok=("200", "201"),
 )
 def put_rule(request: Request, rule_id: str) -> Response:
-    created, stored = qualification.put_rule(rule_id, read_json(request), wiring.deps())
+    created, stored = rules.put_rule(rule_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
 @endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin", summary="a qualification rule")
 def get_rule(request: Request, rule_id: str) -> Response:
-    return json_response(200, qualification.get_definition(QUALIFICATION, rule_id, wiring.deps()))
+    return json_response(200, rules.get_definition(QUALIFICATION, rule_id, wiring.deps()))
 
 
 @endpoint(bp, "/v1/qualification-rules", "GET", scope="admin", summary="qualification rules")
 def list_rules(request: Request) -> Response:
-    return json_response(200, {"rules": qualification.list_definitions(QUALIFICATION, wiring.deps())})
+    return json_response(200, {"rules": rules.list_definitions(QUALIFICATION, wiring.deps())})
 
 
 @endpoint(
@@ -59,22 +59,22 @@ def list_rules(request: Request) -> Response:
     ok=("200", "201"),
 )
 def put_trigger(request: Request, trigger_id: str) -> Response:
-    created, stored = qualification.put_trigger(trigger_id, read_json(request), wiring.deps())
+    created, stored = rules.put_trigger(trigger_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
 @endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin", summary="a trigger")
 def get_trigger(request: Request, trigger_id: str) -> Response:
-    return json_response(200, qualification.get_definition(TRIGGER, trigger_id, wiring.deps()))
+    return json_response(200, rules.get_definition(TRIGGER, trigger_id, wiring.deps()))
 
 
 @endpoint(bp, "/v1/triggers", "GET", scope="admin", summary="triggers")
 def list_triggers(request: Request) -> Response:
-    return json_response(200, {"triggers": qualification.list_definitions(TRIGGER, wiring.deps())})
+    return json_response(200, {"triggers": rules.list_definitions(TRIGGER, wiring.deps())})
 
 
 def _transition(request: dict[str, Any]) -> dict[str, Any]:
-    answer = qualification.transition(
+    answer = lifecycle.transition(
         request["lead_id"], request["action"], request["payload"], request["by"], wiring.deps()
     )
     return {"status": 200, "body": answer}
@@ -151,7 +151,7 @@ def reopen(request: Request, lead_id: str) -> Response:
 
 @endpoint(bp, "/v1/leads/{lead_id}/timeline", "GET", scope="sales", summary="a lead's timeline")
 def timeline(request: Request, lead_id: str) -> Response:
-    return json_response(200, qualification.timeline(lead_id, wiring.deps()))
+    return json_response(200, lifecycle.timeline(lead_id, wiring.deps()))
 
 
 @endpoint(

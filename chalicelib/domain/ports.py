@@ -1,77 +1,47 @@
-"""What the use cases need from the outside world, named in the product's language."""
+"""What the use cases need from the outside world, named in the product's language: one ``Protocol``
+per aggregate (the stores in ``chalicelib/store`` and the adapters in ``chalicelib/integrations``
+implement them; ``tests/fakes.py`` implements them in memory). The plain values they exchange besides the
+entities are in ``stored.py``.
+
+Writes are conditional: a lost race raises :class:`~chalicelib.domain.errors.ConcurrentUpdate` and writes
+nothing, so a use case re-reads and tries again (``chalicelib/store/retry.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
+from chalicelib.domain.duplicates import Suspicion
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
+from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
+from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
+from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
+from chalicelib.domain.reports import LeadStage, ScoreLine
+from chalicelib.domain.scoring import Score
+from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, Page
+
+K_contra = TypeVar("K_contra", contravariant=True)
+V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class LeadFilter:
-    state: str | None = None
-    status: str | None = None
-    source: str | None = None
-    contact_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class ModelHead:
-    """Which version of a scoring model is the draft and which is active."""
-
-    model_id: str
-    name: str
-    latest_version: int
-    draft_version: int | None
-    active_version: int | None
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ModelVersion:
-    model_id: str
-    number: int
-    definition: dict[str, Any]
-    state: str
-    warnings: list[str]
-    created_at: datetime
-    published_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Job:
-    job_id: str
-    kind: str
-    model_id: str
-    model_version: int
-    segments: int
-    segments_done: int
-    pages_done: int
-    leads_scored: int
-    created_at: datetime
-    result: dict[str, Any] | None = None
+# ---------------------------------------------------------------- contacts, accounts, leads
 
 
 class LeadStore(Protocol):
-    """Contacts, accounts, leads and interactions. Writes are conditional; a lost race raises
-    :class:`~chalicelib.domain.errors.ConcurrentUpdate` and writes nothing."""
+    """Contacts, accounts, leads and interactions, and the capture that writes them together."""
 
     def find_for_capture(self, capture: Capture) -> Known: ...
 
-    def write_capture(self, plan: CapturePlan, interaction: Interaction | None) -> None: ...
+    def write_capture(
+        self, plan: CapturePlan, interaction: Interaction | None, receipt: str | None = None
+    ) -> None:
+        """All or nothing; ``AlreadyReceived`` when ``receipt`` was claimed by an earlier capture."""
+        ...
 
     def get_contact(self, contact_id: str) -> Contact | None: ...
 
@@ -83,10 +53,17 @@ class LeadStore(Protocol):
 
     def list_leads(self, where: LeadFilter, limit: int, cursor: str | None) -> Page: ...
 
+    def list_contacts(self, marketing_only: bool | None, limit: int, cursor: str | None) -> Page: ...
+
+    def contact_by_email(self, email: str) -> Contact | None: ...
+
     def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]: ...
 
-    def contact_for_email(self, email: str, now: datetime) -> str:
-        """The id of the contact with this email, created (consent ``none``) when there is none."""
+    def interactions_of(self, contact_id: str) -> Iterator[Interaction]: ...
+
+    def contact_for_email(self, email: str, now: datetime) -> str | None:
+        """The id of the contact with this email, created (consent ``none``) when there is none;
+        ``None`` when the email was erased."""
         ...
 
     def record_interaction(self, interaction: Interaction) -> bool:
@@ -96,6 +73,25 @@ class LeadStore(Protocol):
     def note_activity(self, contact_id: str, at: datetime) -> None: ...
 
 
+class ReceiptStore(Protocol):
+    """Events received once (a webhook delivery, a LinkedIn response, an imported row), and the
+    notices claimed so that one is sent once."""
+
+    def receipt(self, key: str) -> dict[str, Any] | None: ...
+
+    def erase_capture(self, detail: dict[str, Any]) -> None: ...
+
+    def mark_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> bool: ...
+
+    def claim_notice(self, key: str, now: datetime) -> bool: ...
+
+    def notice_done(self, key: str) -> None: ...
+
+    def release_notice(self, key: str) -> None: ...
+
+    def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None: ...
+
+
 class FormStore(Protocol):
     def get_form(self, form_id: str) -> FormDefinition | None: ...
 
@@ -103,7 +99,26 @@ class FormStore(Protocol):
         """Store a form definition; ``True`` when it is new."""
         ...
 
-    def quarantine(self, form_id: str, reason: str, payload: dict[str, Any], now: datetime) -> str: ...
+
+class QuarantineStore(Protocol):
+    """Submissions held back by screening, until an operator releases them."""
+
+    def quarantine(
+        self,
+        form_id: str,
+        reason: str,
+        payload: dict[str, Any],
+        now: datetime,
+        signals: Sequence[str] = (),
+    ) -> str: ...
+
+    def get_quarantined(self, quarantine_id: str) -> dict[str, Any] | None: ...
+
+    def list_quarantined(
+        self, wanted: dict[str, str], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def mark_released(self, quarantine_id: str, capture: dict[str, Any], now: datetime) -> None: ...
 
 
 class KeyStore(Protocol):
@@ -112,5 +127,314 @@ class KeyStore(Protocol):
     def put_key(self, key_hash: str, key: ApiKey) -> None: ...
 
 
-class TrackingQueue(Protocol):
+class RecordStore(LeadStore, ReceiptStore, FormStore, QuarantineStore, KeyStore, Protocol):
+    """The tables of people and what they sent (one adapter, ``store/dynamo.py``, serves them all)."""
+
+
+class Cache(Protocol[K_contra, V]):
+    """What a container keeps for a few seconds: ``load()`` when absent or older than ``max_age``."""
+
+    def get(self, key: K_contra, load: Callable[[], V], max_age: float) -> V: ...
+
+    def forget(self, key: K_contra) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+# ---------------------------------------------------------------- scoring
+
+
+class ModelStore(Protocol):
+    """Scoring models: a head per model (which version is the draft, which is active) and versions."""
+
+    def get_head(self, model_id: str) -> ModelHead | None: ...
+
+    def heads(self) -> list[ModelHead]: ...
+
+    def versions(self, model_id: str) -> list[ModelVersion]: ...
+
+    def get_version(self, model_id: str, number: int) -> ModelVersion | None: ...
+
+    def save_draft(
+        self, model_id: str, name: str, definition: dict[str, Any], warnings: Sequence[str], now: datetime
+    ) -> int: ...
+
+    def publish(self, model_id: str, now: datetime) -> tuple[int, int | None]: ...
+
+    def active_definitions(self) -> list[tuple[str, int, dict[str, Any]]]: ...
+
+
+class ScoreStore(Protocol):
+    """Each lead's score per model; a score is written only over an older evaluation (``as_of``)."""
+
+    def scores_of(self, lead_id: str) -> dict[str, Score]: ...
+
+    def scores_for(
+        self, lead_ids: Sequence[str], model_ids: Sequence[str]
+    ) -> dict[str, dict[str, Score]]: ...
+
+    def put_score(self, lead: Lead, score: Score, ages: bool) -> bool: ...
+
+    def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool: ...
+
+    def leads_by_score(
+        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+    ) -> Page: ...
+
+
+class ScoringReads(Protocol):
+    """What scoring reads of leads, accounts and interactions in bulk (pages, scans, indexes)."""
+
+    def contacts_of_account(self, account_id: str) -> list[str]: ...
+
+    def interactions_since(self, contact_id: str, since: datetime | None) -> list[Interaction]: ...
+
+    def latest_interactions(self, contact_id: str, limit: int) -> list[Interaction]: ...
+
+    def scan_leads(
+        self, segment: int, segments: int, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Lead], dict[str, Any] | None]: ...
+
+    def leads_in_state(self, state: str, limit: int) -> list[Lead]: ...
+
+    def get_accounts(self, account_ids: Sequence[str], consistent: bool = False) -> list[Account]: ...
+
+    def iter_leads(self, page_size: int) -> Iterator[Lead]: ...
+
+
+class JobStore(Protocol):
+    """Background jobs (rescoring, training, erasure): pages and segments are counted once."""
+
+    def create_job(
+        self, job_id: str, kind: str, model_id: str, model_version: int, segments: int, now: datetime
+    ) -> bool: ...
+
+    def get_job(self, job_id: str) -> Job | None: ...
+
+    def finish_job(self, job_id: str, result: dict[str, Any], leads: int) -> None: ...
+
+    def set_job_result(self, job_id: str, result: dict[str, Any]) -> None: ...
+
+    def record_page(self, job_id: str, page_id: str, leads: int, segment_done: bool) -> None: ...
+
+
+class ScoringRepository(ModelStore, ScoreStore, ScoringReads, JobStore, Protocol):
+    """Models, scores and jobs (one adapter, ``store/scoring.py``)."""
+
+
+# ---------------------------------------------------------------- qualification and hand-offs
+
+
+class RuleStore(Protocol):
+    """Qualification rules and triggers (``kind``), stored whole under their id."""
+
+    def put_rule(self, kind: str, rule_id: str, definition: dict[str, Any], now: datetime) -> bool: ...
+
+    def get_rule(self, kind: str, rule_id: str) -> dict[str, Any] | None: ...
+
+    def rules(self, kind: str, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]: ...
+
+
+class OutboxStore(Protocol):
+    """The lead's changes and the hand-offs they cause, written together (the transactional outbox)."""
+
+    def write_lead_change(
+        self,
+        lead: Lead,
+        transition: Transition | None,
+        handoffs: Sequence[EncodedHandoff],
+        now: datetime,
+        contact: Contact | None = None,
+        opportunity: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def write_handoffs(self, handoffs: Sequence[EncodedHandoff], now: datetime) -> bool: ...
+
+    def mark_sent(self, handoff_id: str, now: datetime) -> None: ...
+
+    def mark_withheld(self, handoff_id: str, now: datetime) -> bool: ...
+
+    def unsent(self, older_than: datetime, limit: int) -> list[str]: ...
+
+    def get_handoff(self, handoff_id: str) -> OutboxEntry | None: ...
+
+
+class HistoryStore(Protocol):
+    """A lead's timeline (transitions, score changes, hand-offs) and the opportunities it became."""
+
+    def add_history(
+        self, lead_id: str, kind: str, ident: str, at: datetime, data: dict[str, Any]
+    ) -> None: ...
+
+    def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def opportunity(self, opportunity_id: str) -> dict[str, Any] | None: ...
+
+
+class HandoffRepository(RuleStore, OutboxStore, HistoryStore, Protocol):
+    """Rules, the outbox and the lead's history (one adapter, ``store/handoffs.py``)."""
+
+
+# ---------------------------------------------------------------- identity
+
+
+class DuplicateStore(Protocol):
+    """Blocking keys and suspected duplicates; rewriting the same items changes nothing."""
+
+    def candidates(self, keys: Iterable[str], limit: int = 50) -> set[str]: ...
+
+    def replace_keys(self, contact_id: str, keys: set[str], now: datetime) -> None: ...
+
+    def record_suspicions(self, suspicions: Iterable[Suspicion], now: datetime) -> int: ...
+
+    def suspects_of(self, contact_id: str) -> list[dict[str, Any]]: ...
+
+    def list_duplicates(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def forget_contact(self, contact_id: str) -> int: ...
+
+
+class MergeStore(Protocol):
+    """Merges (one transaction on the versions read) and the repeatable moves that follow them."""
+
+    def write_merge(
+        self, survivor: Contact, duplicates: list[Contact], merge_id: str, data: dict[str, Any], now: datetime
+    ) -> None: ...
+
+    def write_unmerge(
+        self, survivor: Contact, restored: list[Contact], merge_id: str, data: dict[str, Any], now: datetime
+    ) -> None: ...
+
+    def note_moved_interactions(self, merge_id: str, moved: dict[str, list[str]]) -> None: ...
+
+    def get_merge(self, merge_id: str) -> dict[str, Any] | None: ...
+
+    def move_lead(self, lead_id: str, from_id: str, to_id: str) -> bool: ...
+
+    def move_interactions(self, from_id: str, to_id: str, only: set[str] | None = None) -> list[str]: ...
+
+
+class ContactWriter(Protocol):
+    def save_contact(self, contact: Contact) -> None:
+        """On the version read (``ConcurrentUpdate`` when another write came first)."""
+        ...
+
+
+class SegmentStore(Protocol):
+    def put_segment(self, segment_id: str, definition: dict[str, Any], now: datetime) -> bool: ...
+
+    def get_segment(self, segment_id: str) -> dict[str, Any] | None: ...
+
+
+class ErasureStore(Protocol):
+    """Erasures: effective at once (marker, tombstone, ``erasing``), then repeatable deletion passes."""
+
+    def erased(self, contact_id: str) -> str | None: ...
+
+    def erasure_marker(self, contact_id: str) -> dict[str, Any] | None: ...
+
+    def begin_erasure(self, contact: Contact, data: dict[str, Any], now: datetime) -> None: ...
+
+    def erase_person(
+        self,
+        contact_id: str,
+        email: str | None,
+        lead_ids: list[str],
+        account_id: str | None,
+        personal: list[str],
+    ) -> dict[str, Any]: ...
+
+    def finish_erasure(
+        self, contact_id: str, erasure_id: str, counts: dict[str, Any], now: datetime
+    ) -> None: ...
+
+
+class IdentityRepository(DuplicateStore, MergeStore, ContactWriter, SegmentStore, ErasureStore, Protocol):
+    """Duplicates, merges, segments and erasures (one adapter, ``store/identity.py``)."""
+
+
+# ---------------------------------------------------------------- imports, files, queues
+
+
+class ImportStore(Protocol):
+    def create(
+        self,
+        import_id: str,
+        name: str | None,
+        mapping: dict[str, Any],
+        object_key: str,
+        now: datetime,
+        status: str = "awaiting_upload",
+    ) -> bool: ...
+
+    def head(self, import_id: str) -> ImportHead | None: ...
+
+    def chunks(self, import_id: str) -> list[ImportChunk]: ...
+
+    def start_planning(self, import_id: str, now: datetime) -> bool: ...
+
+    def planned(
+        self, import_id: str, facts: dict[str, Any], rows: int, chunks: int, now: datetime
+    ) -> None: ...
+
+    def failed(self, import_id: str, error: dict[str, Any], now: datetime) -> None: ...
+
+    def chunk_done(self, import_id: str, result: ChunkResult, now: datetime) -> bool:
+        """Count a chunk once; ``False`` when it was counted before."""
+        ...
+
+
+class ObjectStore(Protocol):
+    def put(self, key: str, data: bytes, content_type: str = "text/csv") -> None: ...
+
+    def get(self, key: str, max_bytes: int) -> bytes: ...
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+    def upload_url(self, key: str, expires_seconds: int) -> str: ...
+
+
+class Queue(Protocol):
+    """A work queue (JSON messages); FIFO queues take a group and a deduplication id."""
+
+    def send_json(self, body: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+    def send_raw(self, body: str) -> None: ...
+
+    def send_fifo(self, body: str, group: str, deduplication_id: str) -> None: ...
+
+    def send_many(self, bodies: list[dict[str, Any]]) -> None: ...
+
+
+class TrackingQueue(Queue, Protocol):
     def send(self, interactions: list[dict[str, Any]]) -> None: ...
+
+
+class QueueAdmin(Protocol):
+    """Looking into queues (dead letters) and moving or removing what waits there."""
+
+    def depth(self, url: str) -> int: ...
+
+    def peek(self, url: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def redrive(self, source_url: str, target_url: str) -> int: ...
+
+    def sweep(self, url: str, doomed: Callable[[dict[str, Any]], bool]) -> tuple[int, bool]: ...
+
+
+class ReportReads(Protocol):
+    """The console's reports: index queries only, never a scan."""
+
+    def leads_in_state(
+        self, state: str, since: datetime | None, until: datetime | None
+    ) -> Iterator[LeadStage]:
+        """The leads in ``state`` created in ``[since, until]``, newest first."""
+        ...
+
+    def scores_of_model(self, model_id: str) -> Iterator[ScoreLine]:
+        """Every current score of a model, highest first."""
+        ...
+
+
+#: The retry queue of each stream consumer (``note_activity``, ``qualify``, ...).
+RetryQueues = Mapping[str, Queue]

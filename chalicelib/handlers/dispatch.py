@@ -96,7 +96,7 @@ def dispatch(stream: str, event: dict[str, Any], context: Any) -> dict[str, Any]
         for name in STREAMS[stream]:
             failed = run(name, records, context)
             if failed:
-                queue = wiring.retry_queue(name)
+                queue = wiring.deps().retry_queues[name]
                 unqueued |= _queue_for_retry(
                     queue, name, stream, [r for r in records if _sequence(r) in failed]
                 )

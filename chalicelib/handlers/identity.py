@@ -14,33 +14,31 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
+from chalicelib.domain.changes import ContactChange, differs
 from chalicelib.handlers.batch import process
-from chalicelib.services import identity
+from chalicelib.services import duplicates
+from chalicelib.store import changes
 
 #: Contact attributes duplicates are judged on; other changes (activity time, version) are ignored.
 _WATCHED = ("email", "fields", "account_id")
 
 
 def _detect(record: DynamoDBRecord) -> None:
-    if record.event_name is None or record.dynamodb is None:
+    change = changes.decode(record)
+    if not isinstance(change, ContactChange):
         return
-    keys = record.dynamodb.keys or {}
-    contact_id = str(keys.get("contact_id") or "")
-    if not contact_id:
+    if change.event == "REMOVE":
+        wiring.deps().identity.forget_contact(change.contact_id)
         return
-    if record.event_name.name == "REMOVE":
-        wiring.identity().forget_contact(contact_id)
+    if change.event == "MODIFY" and not differs(change.old, change.new, _WATCHED):
         return
-    old, new = record.dynamodb.old_image or {}, record.dynamodb.new_image or {}
-    if record.event_name.name == "MODIFY" and all(old.get(k) == new.get(k) for k in _WATCHED):
-        return
-    identity.detect(contact_id, wiring.deps(), wiring.identity(), datetime.now(UTC))
+    duplicates.detect(change.contact_id, wiring.deps(), datetime.now(UTC))
 
 
 def _erase(record: SQSRecord) -> None:
     from chalicelib.services import erasure
 
-    erasure.run_erasure(json.loads(record.body), wiring.deps(), wiring.identity(), datetime.now(UTC))
+    erasure.run_erasure(json.loads(record.body), wiring.deps(), datetime.now(UTC))
 
 
 def erase_contacts(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
+from chalicelib.domain.changes import AccountChange
 from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush, logger
 from chalicelib.services import scoring
+from chalicelib.store import changes
 
 
 def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -27,17 +29,14 @@ def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     done: set[str] = set()
 
+    decoded = changes.decoder()
+
     def touched(record: DynamoDBRecord) -> list[str]:
-        stream = record.dynamodb
-        if stream is None or record.event_name is None:
-            return []
-        return scoring.contacts_touched(
-            record.event_name.name, stream.keys or {}, stream.old_image, stream.new_image, deps
-        )
+        change = decoded(record)
+        return scoring.contacts_touched(change, deps) if change is not None else []
 
     def without_io(record: DynamoDBRecord) -> list[str]:
-        keys = record.dynamodb.keys or {} if record.dynamodb else {}
-        if "account_id" in keys and "contact_id" not in keys:
+        if isinstance(decoded(record), AccountChange):
             raise LookupError("an account's contacts are read when its record is processed")
         return touched(record)
 

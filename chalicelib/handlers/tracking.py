@@ -6,7 +6,6 @@ Both answer with ``batchItemFailures`` so one bad record is retried (then dead-l
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
@@ -14,9 +13,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
+from chalicelib.domain.changes import InteractionChange
 from chalicelib.handlers.batch import process
 from chalicelib.observability import logger
 from chalicelib.services import interactions
+from chalicelib.store import changes
 
 
 def _record_message(record: SQSRecord) -> None:
@@ -30,11 +31,9 @@ def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _note_activity(record: DynamoDBRecord) -> None:
-    image = record.dynamodb.new_image if record.dynamodb else None
-    if record.event_name is None or record.event_name.name != "INSERT" or not image:
-        return
-    occurred_at = datetime.fromisoformat(str(image["occurred_at"]).replace("Z", "+00:00")).astimezone(UTC)
-    interactions.note_activity(str(image["contact_id"]), occurred_at, wiring.deps())
+    change = changes.decode(record)
+    if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
+        interactions.note_activity(change.contact_id, change.new.occurred_at, wiring.deps())
 
 
 def note_activity(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -376,6 +376,14 @@ class _Transient:
     status: int | None = None
 
 
+class _Repeat(Exception):
+    """An attempt to repeat (carries its :class:`_Transient`)."""
+
+    def __init__(self, transient: _Transient) -> None:
+        super().__init__(transient.reason)
+        self.transient = transient
+
+
 class LinkedInClient:
     """Reads lead form responses from LinkedIn's REST API.
 
@@ -430,21 +438,33 @@ class LinkedInClient:
         return parse_form_response(self._get_json(url, f"form response {response_id}"))
 
     def _get_json(self, url: str, what: str) -> Any:
-        for attempt in range(1, self._max_attempts + 1):
+        """The GET, repeated (``store/retry.py``, like every retry here) while it fails in a way that
+        may pass: after LinkedIn's ``Retry-After`` when it gives one, else :meth:`_backoff`. A wait longer
+        than ``max_wait``, or the last attempt, raises :class:`RetryLater` for the queue to wait instead."""
+        from chalicelib.store.retry import retrying
+
+        def attempt() -> Any:
             outcome = self._attempt(url, what)
             if not isinstance(outcome, _Transient):
                 return outcome
             if outcome.wait is not None and outcome.wait > self._max_wait:
                 raise RetryLater(outcome.wait, f"{what}: {outcome.reason}", outcome.status)
-            if attempt == self._max_attempts:
-                suggested = outcome.wait if outcome.wait is not None else self._suggestion()
-                raise RetryLater(
-                    suggested,
-                    f"{what}: {outcome.reason} after {attempt} attempts; retry in {suggested:g} s",
-                    outcome.status,
-                )
-            self._sleep(outcome.wait if outcome.wait is not None else self._backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+            raise _Repeat(outcome)
+
+        def wait(number: int, repeat: _Repeat) -> float:
+            outcome = repeat.transient
+            return outcome.wait if outcome.wait is not None else self._backoff(number)
+
+        def give_up(repeat: _Repeat, attempts: int) -> Exception:
+            outcome = repeat.transient
+            suggested = outcome.wait if outcome.wait is not None else self._suggestion()
+            return RetryLater(
+                suggested,
+                f"{what}: {outcome.reason} after {attempts} attempts; retry in {suggested:g} s",
+                outcome.status,
+            )
+
+        return retrying(attempt, _Repeat, self._max_attempts, wait, give_up, self._sleep)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with "equal jitter": between half and all of 0.5 s, 1 s, 2 s, ..."""

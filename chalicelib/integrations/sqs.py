@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.observability import correlation_id
@@ -118,3 +119,65 @@ def sweep(
     for handle in kept:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
     return deleted, seen >= limit
+
+
+class SqsAdmin:
+    """Queues looked into and tidied (the hand-off dead letters, an erasure's sweep); the client is
+    built on first use."""
+
+    def __init__(self, region: str, endpoint_url: str | None, config: Any) -> None:
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._config = config
+        self._client: Any = None
+
+    def _sqs(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.session.Session().client(
+                "sqs", region_name=self._region, endpoint_url=self._endpoint_url, config=self._config
+            )
+        return self._client
+
+    def depth(self, url: str) -> int:
+        """The queue's approximate number of visible messages."""
+        answer = self._sqs().get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+
+    def peek(self, url: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` messages, each once, received with a zero visibility timeout: every message
+        stays in the queue, visible again at once."""
+        seen: dict[str, dict[str, Any]] = {}
+        for _ in range(5):
+            messages = (
+                self._sqs()
+                .receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=0,
+                    WaitTimeSeconds=0,
+                    AttributeNames=["All"],
+                )
+                .get("Messages", [])
+            )
+            new = [m for m in messages if m["MessageId"] not in seen]
+            if not new:
+                break
+            for message in new:
+                seen[message["MessageId"]] = message
+            if len(seen) >= limit:
+                break
+        return list(seen.values())[:limit]
+
+    def redrive(self, source_url: str, target_url: str) -> int:
+        """Move dead-lettered hand-offs back (:func:`~chalicelib.integrations.handoff_consumer.redrive`)."""
+        from chalicelib.integrations.handoff_consumer import redrive
+
+        return redrive(self._sqs(), source_url, target_url)
+
+    def sweep(self, url: str, doomed: Callable[[dict[str, Any]], bool]) -> tuple[int, bool]:
+        """Delete the messages ``doomed`` holds for (:func:`sweep`)."""
+        return sweep(self._sqs(), url, doomed)

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.access import SCOPES, ApiKey, hash_secret, new_secret
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.ports import KeyStore
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import Cache, KeyStore
 
 #: A found key is trusted for this long without another read; a revocation takes effect within it.
 CACHE_SECONDS = 60.0
-_cache: dict[str, tuple[float, ApiKey | None]] = {}
 
 
-def authenticate(secret: str | None, store: KeyStore) -> ApiKey | None:
-    """The key for this secret, or ``None`` when it is unknown or revoked."""
+def authenticate(secret: str | None, store: KeyStore, cache: Cache[str, ApiKey | None]) -> ApiKey | None:
+    """The key for this secret, or ``None`` when it is unknown or revoked. A valid key is kept in the
+    container's ``cache`` (``Deps.keys_cache``) for ``CACHE_SECONDS``."""
     if not secret:
         return None
     key_hash = hash_secret(secret)
-    cached = _cache.get(key_hash)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    key = store.find_key(key_hash)
-    if key is not None and key.revoked_at is None:
-        _cache[key_hash] = (time.monotonic() + CACHE_SECONDS, key)
-        return key
-    return None
+
+    def valid() -> ApiKey | None:
+        key = store.find_key(key_hash)
+        return key if key is not None and key.revoked_at is None else None
+
+    return cache.get(key_hash, valid, CACHE_SECONDS)
 
 
 def create_key(

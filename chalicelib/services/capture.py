@@ -7,7 +7,6 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,19 +14,13 @@ from typing import Any
 
 from chalicelib.domain.capture import Capture, capture_from_api
 from chalicelib.domain.entities import Interaction
-from chalicelib.domain.errors import (
-    AlreadyReceived,
-    ConcurrentUpdate,
-    Conflict,
-    NotFound,
-    PersonErased,
-)
+from chalicelib.domain.errors import AlreadyReceived, Conflict, NotFound, PersonErased
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.matching import CapturePlan, plan_capture
 from chalicelib.domain.screening import Verdict
 from chalicelib.observability import count, logger
-from chalicelib.services.retry import backoff
+from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 
@@ -71,7 +64,8 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
     written (the erasure bumps the contact's version, so a capture planned before it began fails its
     condition, re-reads and lands here)."""
     store = deps.store
-    for attempt in range(deps.settings.capture_max_attempts):
+
+    def attempt() -> Captured:
         now = datetime.now(UTC)
         known = store.find_for_capture(capture)
         if known.erased or (known.contact is not None and known.contact.erasing):
@@ -81,9 +75,6 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
         interaction = _interaction(plan, capture, received, now) if received and received.type else None
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
-        except ConcurrentUpdate:
-            backoff(attempt)
-            continue
         except AlreadyReceived as exc:
             count("DuplicateEvent")
             return _first_capture(exc.detail)
@@ -98,7 +89,12 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             contact_created=plan.contact_created,
             account_id=plan.contact.account_id,
         )
-    raise Conflict("too many simultaneous captures for this contact; retry the request")
+
+    return on_conflict(
+        attempt,
+        Conflict("too many simultaneous captures for this contact; retry the request"),
+        deps.settings.capture_max_attempts,
+    )
 
 
 def _first_capture(detail: dict[str, Any]) -> Captured:
@@ -135,22 +131,17 @@ def _count(plan: CapturePlan) -> None:
 #: Form definitions change rarely and every submission needs one: each Lambda container keeps what it
 #: read for this long (a change made through another container shows within this time).
 FORM_CACHE_SECONDS = 10.0
-_forms: dict[str, tuple[float, FormDefinition]] = {}
 
 
 def load_form(form_id: str, deps: Deps) -> FormDefinition:
-    cached = _forms.get(form_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    form = deps.store.get_form(form_id)
+    form = deps.forms_cache.get(form_id, lambda: deps.store.get_form(form_id), FORM_CACHE_SECONDS)
     if form is None:
         raise NotFound("form", form_id)
-    _forms[form_id] = (time.monotonic() + FORM_CACHE_SECONDS, form)
     return form
 
 
-def forget_form(form_id: str) -> None:
-    _forms.pop(form_id, None)
+def forget_form(form_id: str, deps: Deps) -> None:
+    deps.forms_cache.forget(form_id)
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,6 @@ class DeadLetterQueueUnset(Conflict):
         super().__init__("HANDOFF_DLQ_URL is not set for this stage", "HANDOFF_DLQ_URL")
 
 
-def _sqs(deps: Deps) -> Any:
-    import boto3
-
-    settings = deps.settings
-    return boto3.session.Session().client(
-        "sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
-    )
-
-
 def _urls(deps: Deps) -> tuple[str, str]:
     settings = deps.settings
     if not settings.handoff_dlq_url or not settings.handoff_queue_url:
@@ -60,33 +51,14 @@ def _entry(message: dict[str, Any]) -> dict[str, Any]:
 def peek(deps: Deps) -> dict[str, Any]:
     """Up to ``PEEK_MAX`` dead-lettered hand-offs and the queue's approximate depth; changes nothing."""
     dead_letters, _ = _urls(deps)
-    sqs = _sqs(deps)
-    depth = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["ApproximateNumberOfMessages"])
-    seen: dict[str, dict[str, Any]] = {}
-    for _ in range(5):
-        messages = sqs.receive_message(
-            QueueUrl=dead_letters,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        new = [m for m in messages if m["MessageId"] not in seen]
-        if not new:
-            break
-        for message in new:
-            seen[message["MessageId"]] = _entry(message)
-        if len(seen) >= PEEK_MAX:
-            break
+    depth = deps.queue_admin.depth(dead_letters)
     return {
-        "approximate_count": int(depth.get("Attributes", {}).get("ApproximateNumberOfMessages", 0)),
-        "messages": list(seen.values())[:PEEK_MAX],
+        "approximate_count": depth,
+        "messages": [_entry(m) for m in deps.queue_admin.peek(dead_letters, PEEK_MAX)],
     }
 
 
 def redrive(deps: Deps) -> dict[str, Any]:
     """Move every dead-lettered hand-off back to the hand-off queue."""
-    from chalicelib.integrations.handoff_consumer import redrive as move
-
     dead_letters, queue = _urls(deps)
-    return {"moved": move(_sqs(deps), dead_letters, queue)}
+    return {"moved": deps.queue_admin.redrive(dead_letters, queue)}

@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
-
-if TYPE_CHECKING:  # the store pulls PynamoDB: imported by the first call, not by the app's import
-    from chalicelib.store.identity import IdentityStore
 
 PASSES = 2
 ERASED_EVENT = "leadflow.contact.erased"
@@ -48,29 +45,24 @@ def job_id_of(contact_id: str) -> str:
     return f"erase-{contact_id}"
 
 
-def request_erasure(contact_id: str, deps: Deps, identity: IdentityStore) -> dict[str, Any]:
+def request_erasure(contact_id: str, deps: Deps) -> dict[str, Any]:
     """Make the erasure effective now and queue its job; the same job however often it is asked."""
     from chalicelib.domain.errors import ConcurrentUpdate
-    from chalicelib.services.retry import backoff
-    from chalicelib.store import secrets
+    from chalicelib.store.retry import on_conflict
 
     now = datetime.now(UTC)
     job_id = job_id_of(contact_id)
-    marker = identity.erasure_marker(contact_id)
-    for attempt in range(10):
+    marker = deps.identity.erasure_marker(contact_id)
+
+    def begin() -> None:
         contact = deps.store.get_contact(contact_id)
         if contact is None:
-            break
-        tombstone = secrets.tombstone_key(contact.email) if contact.email else None
+            return
         data = {"erasure_id": (marker or {}).get("erasure_id") or new_id("e"), "job_id": job_id}
-        try:
-            identity.begin_erasure(contact, tombstone, data, now)
-            break
-        except ConcurrentUpdate:
-            backoff(attempt)
-    else:
-        raise ConcurrentUpdate("the contact kept changing; send the erasure again")
-    marker = identity.erasure_marker(contact_id)
+        deps.identity.begin_erasure(contact, data, now)
+
+    on_conflict(begin, ConcurrentUpdate("the contact kept changing; send the erasure again"))
+    marker = deps.identity.erasure_marker(contact_id)
     if marker is None:
         raise NotFound("contact", contact_id)
     deps.scoring.create_job(job_id, "erasure", "-", 0, PASSES, now)
@@ -87,9 +79,7 @@ def request_erasure(contact_id: str, deps: Deps, identity: IdentityStore) -> dic
     }
 
 
-def run_erasure(
-    message: dict[str, Any], deps: Deps, identity: IdentityStore, now: datetime
-) -> dict[str, Any]:
+def run_erasure(message: dict[str, Any], deps: Deps, now: datetime) -> dict[str, Any]:
     """One pass of an erasure job (see the module's docstring); safe to run again."""
     job_id, contact_id, number = (
         str(message["job_id"]),
@@ -100,7 +90,7 @@ def run_erasure(
     if job is None:
         return {}
     state: dict[str, Any] = dict(job.result or {})
-    marker = identity.erasure_marker(contact_id) or {}
+    marker = deps.identity.erasure_marker(contact_id) or {}
     erasure_id = str(marker.get("erasure_id") or state.get("erasure_id") or new_id("e"))
     contact = deps.store.get_contact(contact_id)
     lead_ids = sorted({*state.get("lead_ids", []), *(contact.lead_ids if contact else [])})
@@ -109,7 +99,7 @@ def run_erasure(
     deps.scoring.set_job_result(job_id, state)  # ids first: a later pass needs them, the contact may be gone
     email = contact.email if contact else None
     personal = _personal(contact)
-    counts = identity.erase_person(contact_id, email, lead_ids, account_id, personal)
+    counts = deps.identity.erase_person(contact_id, email, lead_ids, account_id, personal)
     sent: dict[str, list[str]] = counts.pop("sent_handoffs", {})
     counts["import_file_rows"] = _erase_import_rows(email, deps)
     counts.update(_sweep_queues(deps, set(lead_ids), personal))
@@ -118,7 +108,7 @@ def run_erasure(
     merged = _added(state.get("counts", {}), counts)
     state.update(counts=merged, passes_done=max(number, int(state.get("passes_done", 0))))
     if number >= PASSES:
-        identity.finish_erasure(contact_id, erasure_id, merged, now)
+        deps.identity.finish_erasure(contact_id, erasure_id, merged, now)
         state["erased_at"] = iso(now)
     deps.scoring.set_job_result(job_id, state)
     deps.scoring.record_page(job_id, f"pass{number}", 0, segment_done=True)
@@ -151,10 +141,7 @@ def _sweep_queues(deps: Deps, lead_ids: set[str], personal: list[str]) -> dict[s
     """Messages that wait in the hand-off queue and its dead-letter queue for the person's leads (the
     lead is the message group; the erasure notice itself stays), and in the tracking dead-letter queue
     naming the email or phone."""
-    from chalicelib.integrations.sqs import sweep
-
     settings = deps.settings
-    sqs = deps.handoff_queue._sqs()
     needles = [p.casefold() for p in personal]
 
     def for_the_leads(message: dict[str, Any]) -> bool:
@@ -177,7 +164,7 @@ def _sweep_queues(deps: Deps, lead_ids: set[str], personal: list[str]) -> dict[s
             or (kind == "handoff_messages" and not lead_ids)
         ):
             continue
-        deleted, truncated = sweep(sqs, url, doomed)
+        deleted, truncated = deps.queue_admin.sweep(url, doomed)
         found[kind] += deleted
         found["queues_truncated"] += int(truncated)
     return found
@@ -205,12 +192,12 @@ def _tell_sales(
                 "handoff_ids": sorted(handoff_ids),
             },
         }
-        deps.handoff_queue.send_fifo(json.dumps(event), group=lead_id, deduplication_id=event["id"])
+        deps.handoff_queue.send_fifo(json.dumps(event), group=lead_id, deduplication_id=str(event["id"]))
         told += 1
     return told
 
 
 def _erase_import_rows(email: str | None, deps: Deps) -> int:
-    from chalicelib.services.identity import erase_import_rows
+    from chalicelib.services.data_rights import erase_import_rows
 
     return erase_import_rows(email, deps)

@@ -18,5 +18,5 @@ def put_form(form_id: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]
         raise ValidationFailed([FieldError("form_id", "form_id must be 1-64 letters, digits, _ or -")])
     form = parse_form(body)
     created = deps.store.put_form(form_id, form, datetime.now(UTC))
-    forget_form(form_id)
+    forget_form(form_id, deps)
     return created, {"form_id": form_id, **form.model_dump(exclude_none=True)}

@@ -9,7 +9,6 @@ so a redelivered message or a crash half way through a chunk neither duplicates 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -96,7 +95,7 @@ def object_created(key: str, deps: Deps) -> str | None:
     head = deps.imports.head(import_id)
     if head is None:  # a dropped file: the automatic mapping (a second delivery may create it first)
         deps.imports.create(import_id, key, {}, key, now)
-    mapping = json.loads(head.mapping) if head is not None else {}
+    mapping = head.mapping if head is not None else {}
     if not deps.imports.start_planning(import_id, now):
         return import_id  # planned before: a repeated event
     try:
@@ -154,9 +153,7 @@ def process_chunk(message: dict[str, Any], deps: Deps) -> bool:
     head = deps.imports.head(import_id)
     if head is None or head.columns is None:
         raise NotFound("import", import_id)  # planned rows always have a head: retry, then DLQ
-    resolved = csv_import.resolve(
-        json.loads(head.columns), csv_import.parse_mapping(json.loads(head.mapping))
-    )
+    resolved = csv_import.resolve(head.columns, csv_import.parse_mapping(head.mapping))
     counts = dict.fromkeys(("created", "updated", "duplicates", "rejected", "interactions"), 0)
     errors: list[dict[str, Any]] = []
     for item in message["rows"]:
@@ -170,7 +167,7 @@ def process_chunk(message: dict[str, Any], deps: Deps) -> bool:
             continue
         counts[outcome[0]] += 1
         counts["interactions"] += outcome[1]
-    from chalicelib.store.imports import ChunkResult  # lazily: pynamodb is not needed to import the app
+    from chalicelib.domain.import_jobs import ChunkResult  # lazily: the app's import needs none of it
 
     result = ChunkResult(chunk=int(message["chunk"]), rows=len(message["rows"]), counts=counts, errors=errors)
     done = deps.imports.chunk_done(import_id, result, datetime.now(UTC))
@@ -223,8 +220,7 @@ def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
         raise NotFound("import", import_id)
     errors: list[dict[str, Any]] = []
     for chunk in deps.imports.chunks(import_id):
-        if chunk.errors:
-            errors.extend(json.loads(chunk.errors))
+        errors.extend(chunk.errors)
     errors.sort(key=lambda e: int(e["row"]))
     total = head.rows_total
     answer: dict[str, Any] = {
@@ -234,24 +230,27 @@ def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
         "created_at": head.created_at.isoformat(),
         "updated_at": head.updated_at.isoformat(),
         "rows_total": total,
-        "rows_done": int(head.rows_done or 0),
-        "progress": round(int(head.rows_done or 0) / total, 4)
+        "rows_done": head.rows_done,
+        "progress": round(head.rows_done / total, 4)
         if total
         else (1.0 if head.status == "completed" else 0.0),
         "counts": {
-            name: int(getattr(head, name) or 0) for name in ("created", "updated", "duplicates", "rejected")
+            "created": head.created,
+            "updated": head.updated,
+            "duplicates": head.duplicates,
+            "rejected": head.rejected,
         },
-        "interactions": int(head.interactions or 0),
+        "interactions": head.interactions,
         "errors": errors[:MAX_ERRORS_SHOWN],
         "errors_truncated": len(errors) > MAX_ERRORS_SHOWN,
-        "mapping": json.loads(head.mapping),
+        "mapping": head.mapping,
     }
     if head.columns:
         answer["file"] = {
             "encoding": head.encoding,
             "delimiter": head.delimiter,
-            "columns": json.loads(head.columns),
+            "columns": head.columns,
         }
     if head.error:
-        answer["error"] = json.loads(head.error)
+        answer["error"] = head.error
     return answer

@@ -9,8 +9,8 @@ from typing import Any
 from chalicelib.domain.entities import Account, Contact, Lead
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.ports import LeadFilter
 from chalicelib.domain.scoring import Score
+from chalicelib.domain.stored import LeadFilter
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 

@@ -112,18 +112,6 @@ class MappingMissing(Exception):
     """No question mapping for the form yet: the message waits (then dead-letters) until one is put."""
 
 
-def client(deps: Any) -> linkedin.LinkedInClient:
-    from chalicelib.secrets import secret
-
-    settings = deps.settings
-    return linkedin.LinkedInClient(
-        base_url=settings.linkedin_api_url,
-        token=str(secret("LINKEDIN_ACCESS_TOKEN", settings)),
-        version=settings.linkedin_api_version,
-        timeout=settings.linkedin_timeout_seconds,
-    )
-
-
 def receipt_key(response_id: str) -> str:
     return f"receipt#linkedin#{response_id}"
 
@@ -142,7 +130,7 @@ def process(message: dict[str, Any], deps: Any, api: linkedin.LinkedInClient | N
     if mapping is None:
         raise MappingMissing(f"no question mapping for {urn}: PUT /v1/integrations/linkedin/forms/{urn}")
     try:
-        response = (api or client(deps)).form_response(response_id)
+        response = (api or deps.linkedin()).form_response(response_id)
     except linkedin.ResponseGone:
         deps.store.mark_receipt(receipt_key(response_id), {"status": "gone"}, datetime.now(UTC))
         return "gone"

@@ -10,8 +10,8 @@ from typing import Any
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.forms import valid_form_id
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.ports import ModelHead, ModelVersion
 from chalicelib.domain.predictive import AnyModel, PredictiveModel, evaluate, parse_any
+from chalicelib.domain.stored import ModelHead, ModelVersion
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
@@ -24,7 +24,7 @@ def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
         raise ValidationFailed([FieldError("id", "id in the body must match the model id in the path")])
     segments: list[str] = []
     if isinstance(body, dict) and "audience" in body:
-        body = _with_saved_segments(body, segments)
+        body = _with_saved_segments(body, segments, deps)
     model = parse_any(model_id, 0, body)
     number = deps.scoring.save_draft(model_id, model.name, body, model.warnings, datetime.now(UTC))
     answer = {"model_id": model_id, "version": number, "state": "draft", "warnings": list(model.warnings)}
@@ -33,13 +33,12 @@ def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
     return answer
 
 
-def _with_saved_segments(body: dict[str, Any], used: list[str]) -> dict[str, Any]:
+def _with_saved_segments(body: dict[str, Any], used: list[str], deps: Deps) -> dict[str, Any]:
     """``"audience": {"segment": "<id>"}`` (alone or inside ``all``/``any``/``not``) becomes the saved
     segment's condition in the version saved now."""
-    from chalicelib import wiring
     from chalicelib.domain.segments import expand_segments
 
-    audience, segments = expand_segments(body["audience"], wiring.identity().get_segment)
+    audience, segments = expand_segments(body["audience"], deps.identity.get_segment)
     used.extend(segments)
     return {**body, "audience": audience} if segments else body
 
@@ -132,7 +131,7 @@ def publish(model_id: str, deps: Deps) -> Published:
             return Published(model_id, head.active_version, None, job_id)
     check_publish_gate(model_id, head, deps)
     version, retired = deps.scoring.publish(model_id, now)
-    scoring.forget_models()
+    scoring.forget_models(deps)
     job_id = f"publish-{model_id}-v{version}"
     scoring.start_job("publish", (model_id, version), deps, now, job_id)
     return Published(model_id, version, retired, job_id)

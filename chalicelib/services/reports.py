@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.entities import LEAD_DISQUALIFIED, LEAD_OPEN, LEAD_QUALIFIED
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.services import scoring
-from chalicelib.store import reports as store
 from chalicelib.wiring import Deps
 
 #: The funnel, in order; a lead counts at every stage up to the one its current state shows (the item
@@ -22,7 +22,7 @@ REPORT_MAX_LEADS = 20_000
 BUCKET_WIDTH = 10
 
 
-def _reached(lead: store.LeadStage, scored: set[str]) -> int:
+def _reached(lead: LeadStage, scored: set[str]) -> int:
     """The index in ``STAGES`` of the furthest stage the lead's item shows. A disqualified lead shows
     whether its rules fired (marketing-qualified) and whether it is scored, not whether sales had
     accepted it before disqualifying it."""
@@ -38,7 +38,7 @@ def _reached(lead: store.LeadStage, scored: set[str]) -> int:
 def _scored_leads(deps: Deps) -> tuple[set[str], bool]:
     scored: set[str] = set()
     for model in scoring.active_models(deps):
-        for n, line in enumerate(store.scores_of_model(model.model_id)):
+        for n, line in enumerate(deps.reports.scores_of_model(model.model_id)):
             if n >= REPORT_MAX_LEADS:
                 return scored, True
             scored.add(line.lead_id)
@@ -54,7 +54,7 @@ def funnel(since: datetime | None, until: datetime | None, source: str | None, d
     open_statuses: Counter[str] = Counter()
     counted = 0
     for state in (LEAD_OPEN, LEAD_QUALIFIED, LEAD_DISQUALIFIED):
-        for lead in store.leads_in_state(state, since, until):
+        for lead in deps.reports.leads_in_state(state, since, until):
             if source is not None and lead.source != source:
                 continue
             if counted >= REPORT_MAX_LEADS:
@@ -82,13 +82,13 @@ def funnel(since: datetime | None, until: datetime | None, source: str | None, d
     }
 
 
-def distribution(model_id: str) -> dict[str, Any]:
+def distribution(model_id: str, deps: Deps) -> dict[str, Any]:
     """A model's current scores in buckets of ``BUCKET_WIDTH`` points, per grade, and how many are
     sales-ready (from the ``by_model_score`` index)."""
-    return summarise(model_id, store.scores_of_model(model_id))
+    return summarise(model_id, deps.reports.scores_of_model(model_id))
 
 
-def summarise(model_id: str, lines: Iterable[store.ScoreLine]) -> dict[str, Any]:
+def summarise(model_id: str, lines: Iterable[ScoreLine]) -> dict[str, Any]:
     buckets: Counter[int] = Counter()
     grades: Counter[str] = Counter()
     ready = counted = 0

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.predictive import AnyModel, evaluate, parse_any
@@ -21,22 +20,22 @@ from chalicelib.domain.scoring import Score
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
-_cache: dict[str, tuple[float, list[AnyModel]]] = {}
+if TYPE_CHECKING:
+    from chalicelib.domain.changes import AnyChange
 
 
 def active_models(deps: Deps) -> list[AnyModel]:
     """The active version of every model, re-read at most every ``models_cache_seconds``."""
-    cached = _cache.get("active")
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    definitions = deps.scoring.active_definitions()
-    models = [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
-    _cache["active"] = (time.monotonic() + deps.settings.models_cache_seconds, models)
-    return models
+
+    def load() -> list[AnyModel]:
+        definitions = deps.scoring.active_definitions()
+        return [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
+
+    return deps.models_cache.get("active", load, deps.settings.models_cache_seconds)
 
 
-def forget_models() -> None:
-    _cache.clear()
+def forget_models(deps: Deps) -> None:
+    deps.models_cache.clear()
 
 
 def lookback_start(models: Sequence[AnyModel], now: datetime) -> datetime | None:
@@ -172,34 +171,33 @@ def _apply(
 # ---------------------------------------------------------------- what a change touches
 
 
-def _differs(old: dict[str, Any] | None, new: dict[str, Any] | None, names: Iterable[str]) -> bool:
-    old, new = old or {}, new or {}
-    return any(old.get(name) != new.get(name) for name in names)
+def contacts_touched(change: AnyChange, deps: Deps) -> list[str]:
+    """The contacts whose leads a change may rescore; ``[]`` for changes no score depends on (a
+    contact's last-activity time, a version number)."""
+    from chalicelib.domain.changes import AccountChange, ContactChange, InteractionChange, LeadChange, differs
 
-
-def contacts_touched(
-    event_name: str, keys: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None, deps: Deps
-) -> list[str]:
-    """The contacts whose leads a stream record may rescore; ``[]`` for changes no score depends on
-    (a contact's last-activity time, a version number)."""
-    image = new or old or {}
-    if "interaction_id" in keys:
-        return [str(keys["contact_id"])] if event_name == "INSERT" else []
-    if "lead_id" in keys:
+    if isinstance(change, InteractionChange):
+        return [change.contact_id] if change.event == "INSERT" else []
+    if isinstance(change, LeadChange):
         # a new lead is always written with its contact's lead_ids (one transaction), whose change
         # rescores the contact already: the INSERT would only repeat the work
-        relevant = event_name == "REMOVE" or (
-            event_name == "MODIFY" and _differs(old, new, ("fields", "state", "status", "account_id"))
+        lead = change.new or change.old
+        relevant = change.event == "REMOVE" or (
+            change.event == "MODIFY"
+            and differs(change.old, change.new, ("fields", "state", "status", "account_id"))
         )
-        return [str(image["contact_id"])] if relevant and "contact_id" in image else []
-    if "account_id" in keys and "contact_id" not in keys:
-        if event_name == "MODIFY" and _differs(old, new, ("fields",)):
-            return deps.scoring.contacts_of_account(str(keys["account_id"]))
+        return [lead.contact_id] if relevant and lead is not None else []
+    if isinstance(change, AccountChange):
+        if change.event == "MODIFY" and differs(change.old, change.new, ("fields",)):
+            return deps.scoring.contacts_of_account(change.account_id)
         return []
-    contact_changed = event_name == "INSERT" or (
-        event_name == "MODIFY" and _differs(old, new, ("fields", "consent", "account_id", "lead_ids"))
-    )
-    return [str(keys["contact_id"])] if "contact_id" in keys and contact_changed else []
+    if isinstance(change, ContactChange):
+        changed = change.event == "INSERT" or (
+            change.event == "MODIFY"
+            and differs(change.old, change.new, ("fields", "consent", "account_id", "lead_ids"))
+        )
+        return [change.contact_id] if changed else []
+    return []
 
 
 # ---------------------------------------------------------------- rescoring jobs

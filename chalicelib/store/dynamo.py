@@ -16,7 +16,6 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
-    PutError,
     TransactWriteError,
     UpdateError,
 )
@@ -25,7 +24,6 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import jsontext
-from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
 from chalicelib.domain.errors import (
@@ -35,26 +33,24 @@ from chalicelib.domain.errors import (
     MalformedInput,
     ValidationFailed,
 )
-from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
-from chalicelib.domain.ports import LeadFilter, Page
+from chalicelib.domain.stored import LeadFilter, Page
 from chalicelib.observability import correlation_id
 from chalicelib.store import secrets, state_index
+from chalicelib.store.receipts import ReceiptRepository
 from chalicelib.store.records import (
     AccountRecord,
-    ApiKeyRecord,
     ConsentChangeMap,
     ContactRecord,
-    FormRecord,
     InteractionRecord,
     KeyRecord,
     LeadHistoryRecord,
     LeadRecord,
-    QuarantineRecord,
     ScoreRecord,
 )
+from chalicelib.store.retry import on_conflict
 from chalicelib.store.state_index import state_key
 
 _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -202,28 +198,6 @@ def interaction_from(record: InteractionRecord) -> Interaction:
     )
 
 
-def _quarantined(record: QuarantineRecord) -> dict[str, Any]:
-    return {
-        "quarantine_id": record.quarantine_id,
-        "form_id": record.form_id,
-        "reason": record.reason,
-        "signals": json.loads(record.signals) if record.signals else [record.reason],
-        "received_at": iso(record.received_at),
-        "state": record.state or "held",
-        "released_at": iso(record.released_at) if record.released_at else None,
-        "released": json.loads(record.released) if record.released else None,
-        "payload": _payload(record.payload),
-    }
-
-
-def _payload(text: str) -> dict[str, Any]:
-    try:  # records kept before whole payloads were (cut at 20,000 characters) may not be JSON
-        found = json.loads(text)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 # ---------------------------------------------------------------- cursors
 
 
@@ -292,8 +266,9 @@ def is_race(exc: TransactWriteError) -> bool:
     )
 
 
-class DynamoStore:
-    """Implements ``LeadStore``, ``FormStore`` and ``KeyStore`` on the tables in ``records``."""
+class LeadRepository(ReceiptRepository):
+    """Contacts, accounts, leads and interactions, and the capture that writes them together with its
+    receipt (``LeadStore``; receipts beneath it, ``ReceiptStore``)."""
 
     def __init__(self, connection: Connection, retention_days: int) -> None:
         self._connection = connection
@@ -390,14 +365,6 @@ class DynamoStore:
                 raise ConcurrentUpdate("another capture changed the same contact first") from exc
             raise
 
-    def receipt(self, key: str) -> dict[str, Any] | None:
-        """What the capture of a received event wrote (``None``: never received)."""
-        try:
-            record = KeyRecord.get(key, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return dict(json.loads(record.detail)) if record.detail else {"contact_id": record.owner_id}
-
     def erase_capture(self, detail: dict[str, Any]) -> None:
         """Remove what one received event brought: its interaction; its lead (with the lead's scores and
         history) when the event created the lead; and its contact (with the email claim and every
@@ -416,7 +383,7 @@ class DynamoStore:
             self._drop_lead_of_contact(contact_id, lead_id, bool(detail.get("contact_created")))
 
     def _drop_lead_of_contact(self, contact_id: str, lead_id: str, contact_created: bool) -> None:
-        for _ in range(10):
+        def drop() -> None:
             try:
                 record = ContactRecord.get(contact_id, consistent_read=True)
             except DoesNotExist:
@@ -434,61 +401,10 @@ class DynamoStore:
             except (UpdateError, DeleteError) as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise
-                continue  # the contact changed meanwhile (a new capture): decide again
-            return
-        raise ConcurrentUpdate("the contact kept changing; the erasure will be retried")
+                # the contact changed meanwhile (a new capture): decide again
+                raise ConcurrentUpdate("the contact changed meanwhile") from exc
 
-    def mark_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> bool:
-        """Claim a receipt without a capture (an event that was refused or erased); ``False`` when
-        it was claimed already."""
-        try:
-            KeyRecord(
-                key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
-            ).save(condition=KeyRecord.key.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    #: A notice claimed but never marked done (its request died before queuing) can be claimed again
-    #: after this long; until then a concurrent repeat is acknowledged without queuing.
-    NOTICE_STALE = timedelta(seconds=60)
-
-    def claim_notice(self, key: str, now: datetime) -> bool:
-        """Claim the right to queue the work of a provider notification (``notice#...``): ``True`` for
-        the first arrival, or when an earlier claim was left unfinished for :attr:`NOTICE_STALE`."""
-        fresh = KeyRecord(key, owner_id="-", created_at=now, detail=json.dumps({"queued": False}))
-        try:
-            fresh.save(condition=KeyRecord.key.does_not_exist())
-            return True
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-        try:
-            held = KeyRecord.get(key, consistent_read=True)
-        except DoesNotExist:
-            return self.claim_notice(key, now)
-        if json.loads(held.detail or "{}").get("queued") or held.created_at > now - self.NOTICE_STALE:
-            return False
-        try:  # the earlier request died between claiming and queuing: take its claim over
-            fresh.save(condition=KeyRecord.created_at == held.created_at)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def notice_done(self, key: str) -> None:
-        KeyRecord(key).update(actions=[KeyRecord.detail.set(json.dumps({"queued": True}))])
-
-    def release_notice(self, key: str) -> None:
-        KeyRecord(key).delete()
-
-    def replace_receipt(self, key: str, detail: dict[str, Any], now: datetime) -> None:
-        KeyRecord(
-            key, owner_id=str(detail.get("contact_id") or "-"), created_at=now, detail=json.dumps(detail)
-        ).save()
+        on_conflict(drop, ConcurrentUpdate("the contact kept changing; the erasure will be retried"))
 
     @staticmethod
     def _save(tx: TransactWrite, record: Any, hash_attr: Any, created: bool) -> None:
@@ -593,12 +509,13 @@ class DynamoStore:
         """The contact holding ``email``, made (consent ``none``) when there is none; ``None`` when the
         person was erased (a tombstone): nothing is recorded for them again."""
         key, tombstone = contact_key(email), secrets.tombstone_key(email)
-        for _ in range(5):
+
+        def settle() -> str | None:
             found = {r.key: r.owner_id for r in KeyRecord.batch_get([key, tombstone], consistent_read=True)}
             if tombstone in found:
                 return None
             if key in found:
-                return found[key]
+                return str(found[key])
             contact = Contact(
                 contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
             )
@@ -609,11 +526,14 @@ class DynamoStore:
                         KeyRecord(key, owner_id=contact.contact_id, created_at=now),
                         condition=KeyRecord.key.does_not_exist(),
                     )
-                return contact.contact_id
             except TransactWriteError as exc:
-                if not is_race(exc):
-                    raise
-        raise ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
+                if is_race(exc):  # another request made the contact first: read it
+                    raise ConcurrentUpdate("the email was claimed meanwhile") from exc
+                raise
+            return contact.contact_id
+
+        exhausted = ConcurrentUpdate("could not settle the contact for an email after 5 attempts")
+        return on_conflict(settle, exhausted, attempts=5)
 
     def record_interaction(self, interaction: Interaction) -> bool:
         """Append an interaction once (an id seen before for the contact is not written again), and
@@ -654,121 +574,3 @@ class DynamoStore:
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise  # a failed condition: no such contact, or a newer time already
-
-    # ------------------------------------------------------------ forms
-
-    def get_form(self, form_id: str) -> FormDefinition | None:
-        try:
-            record = FormRecord.get(form_id)
-        except DoesNotExist:
-            return None
-        return FormDefinition.model_validate_json(record.definition)
-
-    def put_form(self, form_id: str, form: FormDefinition, now: datetime) -> bool:
-        try:
-            existing = FormRecord.get(form_id, consistent_read=True)
-        except DoesNotExist:
-            existing = None
-        record = FormRecord(
-            form_id,
-            definition=form.model_dump_json(exclude_none=True),
-            created_at=existing.created_at if existing else now,
-            updated_at=now,
-        )
-        _versioned(record, existing.version if existing else None)
-        try:
-            record.save(condition=FormRecord.form_id.does_not_exist() if existing is None else None)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise ConcurrentUpdate("the form changed while it was being saved; send it again") from exc
-            raise
-        return existing is None
-
-    def quarantine(
-        self,
-        form_id: str,
-        reason: str,
-        payload: dict[str, Any],
-        now: datetime,
-        signals: Sequence[str] = (),
-    ) -> str:
-        """Keep a suspected bot's submission for review (30 days); the whole payload, so a release can
-        capture it (a body is at most 64 KB: far within an item)."""
-        quarantine_id = new_id("q")
-        QuarantineRecord(
-            quarantine_id,
-            form_id=form_id,
-            reason=reason,
-            received_at=now,
-            payload=json.dumps(payload, default=str),
-            signals=json.dumps(list(signals or [reason])),
-            expires_at=now + timedelta(days=30),
-        ).save()
-        return quarantine_id
-
-    def get_quarantined(self, quarantine_id: str) -> dict[str, Any] | None:
-        try:
-            return _quarantined(QuarantineRecord.get(quarantine_id, consistent_read=True))
-        except DoesNotExist:
-            return None
-
-    def list_quarantined(
-        self, wanted: dict[str, str], limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of the quarantine (a scan: it holds 30 days of suspected spam), filtered by
-        ``form_id``, ``reason`` and ``state``, newest first within the page."""
-        start = decode_cursor(cursor, frozenset({"quarantine_id"}))
-        condition: Condition | None = None
-        for attribute, value in (
-            (QuarantineRecord.form_id, wanted.get("form_id")),
-            (QuarantineRecord.reason, wanted.get("reason")),
-            (QuarantineRecord.state, wanted.get("state")),
-        ):
-            if value is not None:
-                clause = attribute == value
-                condition = clause if condition is None else condition & clause
-        results = QuarantineRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
-        items = sorted((_quarantined(r) for r in results), key=lambda q: q["received_at"], reverse=True)
-        more = len(items) >= limit and results.last_evaluated_key
-        return items, encode_cursor(results.last_evaluated_key) if more else None
-
-    def mark_released(self, quarantine_id: str, capture: dict[str, Any], now: datetime) -> None:
-        """Record what the release captured; the first release's time stays."""
-        record = QuarantineRecord(quarantine_id)
-        try:
-            record.update(
-                actions=[
-                    QuarantineRecord.state.set("released"),
-                    QuarantineRecord.released_at.set(now),
-                    QuarantineRecord.released.set(json.dumps(capture)),
-                ],
-                condition=QuarantineRecord.quarantine_id.exists() & (QuarantineRecord.state != "released"),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-
-    # ------------------------------------------------------------ API keys
-
-    def find_key(self, key_hash: str) -> ApiKey | None:
-        try:
-            record = ApiKeyRecord.get(key_hash)
-        except DoesNotExist:
-            return None
-        return ApiKey(
-            key_id=record.key_id,
-            name=record.name,
-            scopes=frozenset(record.scopes or ()),
-            created_at=record.created_at,
-            revoked_at=record.revoked_at,
-        )
-
-    def put_key(self, key_hash: str, key: ApiKey) -> None:
-        ApiKeyRecord(
-            key_hash,
-            key_id=key.key_id,
-            name=key.name,
-            scopes=set(key.scopes),
-            created_at=key.created_at,
-            revoked_at=key.revoked_at,
-        ).save()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,18 +10,44 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.store.records import ImportChunkRecord, ImportRecord
 
 #: Counters a chunk adds to its import's head.
 COUNTERS = ("created", "updated", "duplicates", "rejected", "interactions")
 
 
-@dataclass(frozen=True)
-class ChunkResult:
-    chunk: int
-    rows: int
-    counts: dict[str, int]
-    errors: list[dict[str, Any]]
+def head_from(record: ImportRecord) -> ImportHead:
+    return ImportHead(
+        import_id=record.import_id,
+        name=record.name,
+        status=record.status,
+        mapping=dict(json.loads(record.mapping)),
+        object_key=record.object_key,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        encoding=record.encoding,
+        delimiter=record.delimiter,
+        columns=list(json.loads(record.columns)) if record.columns is not None else None,
+        error=dict(json.loads(record.error)) if record.error else None,
+        rows_total=int(record.rows_total) if record.rows_total is not None else None,
+        chunks_total=int(record.chunks_total) if record.chunks_total is not None else None,
+        chunks_done=int(record.chunks_done or 0),
+        rows_done=int(record.rows_done or 0),
+        created=int(record.created or 0),
+        updated=int(record.updated or 0),
+        duplicates=int(record.duplicates or 0),
+        rejected=int(record.rejected or 0),
+        interactions=int(record.interactions or 0),
+    )
+
+
+def chunk_from(record: ImportChunkRecord) -> ImportChunk:
+    return ImportChunk(
+        chunk=int(record.item.removeprefix("chunk#")),
+        rows=int(record.rows),
+        errors=list(json.loads(record.errors)) if record.errors else [],
+    )
 
 
 class ImportStore:
@@ -60,18 +85,17 @@ class ImportStore:
             raise
         return True
 
-    def head(self, import_id: str) -> ImportRecord | None:
+    def head(self, import_id: str) -> ImportHead | None:
         try:
-            return ImportRecord.get(import_id, "head", consistent_read=True)
+            return head_from(ImportRecord.get(import_id, "head", consistent_read=True))
         except DoesNotExist:
             return None
 
-    def chunks(self, import_id: str) -> list[ImportChunkRecord]:
-        return list(
-            ImportChunkRecord.query(
-                import_id, ImportChunkRecord.item.startswith("chunk#"), consistent_read=True
-            )
+    def chunks(self, import_id: str) -> list[ImportChunk]:
+        query = ImportChunkRecord.query(
+            import_id, ImportChunkRecord.item.startswith("chunk#"), consistent_read=True
         )
+        return [chunk_from(record) for record in query]
 
     def start_planning(self, import_id: str, now: datetime) -> bool:
         """``awaiting_upload`` (or a planning that died half way) becomes ``planning``; ``False`` when the

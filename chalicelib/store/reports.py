@@ -4,31 +4,12 @@ model's scores from the ``by_model_score`` index. Queries only, never a scan of 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.store import state_index
 from chalicelib.store.records import LeadRecord, ScoreRecord
-
-
-@dataclass(frozen=True)
-class LeadStage:
-    """What the funnel needs of one lead (a projection of its item)."""
-
-    lead_id: str
-    state: str
-    status: str
-    rules_fired: bool
-    source: str | None
-
-
-@dataclass(frozen=True)
-class ScoreLine:
-    lead_id: str
-    score: int
-    grade: str | None
-    sales_ready: bool
 
 
 def leads_in_state(state: str, since: datetime | None, until: datetime | None) -> Iterator[LeadStage]:
@@ -65,3 +46,15 @@ def scores_of_model(model_id: str) -> Iterator[ScoreLine]:
             grade=record.grade,
             sales_ready=bool(record.sales_ready),
         )
+
+
+class ReportStore:
+    """The console's report queries (``ReportReads``), on the tables ``wiring.deps()`` binds."""
+
+    def leads_in_state(
+        self, state: str, since: datetime | None, until: datetime | None
+    ) -> Iterator[LeadStage]:
+        return leads_in_state(state, since, until)
+
+    def scores_of_model(self, model_id: str) -> Iterator[ScoreLine]:
+        return scores_of_model(model_id)

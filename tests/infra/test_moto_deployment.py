@@ -69,11 +69,9 @@ def admin_key(cloud: dict[str, Any]) -> str:
     deployed = cloud["deployed"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("API_KEYS_TABLE", deployed.outputs["ApiKeysTableName"])
-        wiring.reset()
-        access._cache.clear()
+        wiring.reset()  # with the deps, their key cache
         secret, _ = access.create_key("deploy test", ["admin"], wiring.deps().store)
     wiring.reset()
-    access._cache.clear()
     return secret
 
 

@@ -18,15 +18,15 @@ def test_a_revoked_key_no_longer_authenticates(aws: Any):
     created = runner.invoke(main, ["keys", "create", "--name", "crm", "--scope", "sales"])
     assert created.exit_code == 0, created.output
     key_id, secret = created.output.strip().split("\t")
-    assert access.authenticate(secret, wiring.deps().store) is not None
+    assert access.authenticate(secret, wiring.deps().store, wiring.deps().keys_cache) is not None
 
     listed = runner.invoke(main, ["keys", "list"], env={"COLUMNS": "200"})
     assert key_id in listed.output and "crm" in listed.output and secret not in listed.output
 
     revoked = runner.invoke(main, ["keys", "revoke", key_id])
     assert revoked.exit_code == 0, revoked.output
-    access._cache.clear()  # what a minute does to every API container
-    assert access.authenticate(secret, wiring.deps().store) is None
+    wiring.deps().keys_cache.clear()  # what a minute does to every API container
+    assert access.authenticate(secret, wiring.deps().store, wiring.deps().keys_cache) is None
     assert runner.invoke(main, ["keys", "revoke", key_id]).exit_code == 0  # again: no change
     missing = runner.invoke(main, ["keys", "revoke", "k_nope"])
     assert missing.exit_code == 1 and "no API key" in missing.output

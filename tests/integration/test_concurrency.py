@@ -105,9 +105,8 @@ def test_one_event_delivered_ten_times_at_once_is_captured_once(moto_server: Any
 def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_the_survivor(
     moto_server: Any,
 ):
-    from chalicelib import wiring
     from chalicelib.domain.capture import Capture
-    from chalicelib.services import identity
+    from chalicelib.services import merges
     from chalicelib.services.capture import Received, capture
     from chalicelib.store.records import ContactRecord, LeadRecord
 
@@ -127,7 +126,7 @@ def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_
 
     def work(n: int) -> Any:
         if n == 5:
-            return identity.merge(survivor, {"duplicate_ids": [duplicate]}, moto_server, wiring.identity())
+            return merges.merge(survivor, {"duplicate_ids": [duplicate]}, moto_server)
         return submit("dupe@example.org" if n % 2 else "keep@example.org", n)
 
     with ThreadPoolExecutor(max_workers=10) as pool:

@@ -106,7 +106,7 @@ def test_a_record_that_cannot_be_queued_is_left_to_the_streams_retries(
     from chalicelib import wiring
 
     consumers["fail"]["score_changes"] = {"2", "3"}
-    queue = wiring.retry_queue("score_changes")
+    queue = wiring.deps().retry_queues["score_changes"]
     monkeypatch.setattr(queue, "send_raw", lambda body: (_ for _ in ()).throw(RuntimeError("SQS is down")))
     answer = dispatch.dispatch("interactions", {"Records": records(3)}, None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]}

@@ -266,7 +266,7 @@ def test_no_handoff_is_published_for_a_contact_without_consent_and_the_timeline_
     client: Any, admin_key: str, aws: Any, deps: Any
 ):
     from chalicelib.domain.qualification import Action, handoffs
-    from chalicelib.services import qualification
+    from chalicelib.services import handoffs as handoffs_service
 
     made = post_json(
         client,
@@ -279,8 +279,8 @@ def test_no_handoff_is_published_for_a_contact_without_consent_and_the_timeline_
     [work] = handoffs(
         [Action("task", {"subject": "Call"})], "rule:r", (lead.lead_id, "r", "1"), lead, None, None, {}, now
     )
-    assert deps.handoffs.write_handoffs(qualification._encoded([work], deps, now), now)
-    assert qualification.publish_handoff(work.handoff_id, deps, now) is False
+    assert deps.handoffs.write_handoffs(handoffs_service.encoded([work], deps, now), now)
+    assert handoffs_service.publish_handoff(work.handoff_id, deps, now) is False
     assert queue(aws) == []
     entries = get(client, f"/v1/leads/{made['lead_id']}/timeline", admin_key).json_body["entries"]
     withheld = [e for e in entries if e["kind"] == "handoff_withheld"]

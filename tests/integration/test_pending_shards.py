@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.store.handoffs import PENDING_SHARDS, pending_key
+from chalicelib.store.outbox import PENDING_SHARDS, pending_key
 from chalicelib.store.records import HandoffRecord
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

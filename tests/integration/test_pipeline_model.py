@@ -361,7 +361,7 @@ class Pipeline(RuleBasedStateMachine):
 
         if not self.leads:
             return
-        forget_models()
+        forget_models(self.deps)
         models = active_models(self.deps)
         for lead_id in self.leads:
             lead = self.deps.store.get_leads([lead_id])[0]

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.domain.entities import Lead
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.ports import LeadFilter
+from chalicelib.domain.stored import LeadFilter
 from chalicelib.store import state_index
 from chalicelib.store.dynamo import lead_record
 from chalicelib.store.records import LeadRecord

@@ -29,9 +29,10 @@ def put_form(client: Any, key: str, form_id: str = FORM, **options: Any) -> None
         body=json.dumps(definition),
     )
     assert response.status_code in (200, 201), response.json_body
+    from chalicelib import wiring
     from chalicelib.services.capture import forget_form
 
-    forget_form(form_id)
+    forget_form(form_id, wiring.deps())
 
 
 def submit(client: Any, body: dict[str, Any], form_id: str = FORM, **headers: str) -> Any:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.services.reports import STAGES, _reached, summarise
-from chalicelib.store.reports import LeadStage, ScoreLine
 
 
 def stage(state: str, status: str, fired: bool = False, lead_id: str = "l_1") -> str:

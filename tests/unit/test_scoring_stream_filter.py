@@ -11,10 +11,27 @@ class NoAccounts:
     scoring: Any = None
 
 
-def touched(event: str, keys: dict[str, Any], old: Any = None, new: Any = None) -> list[str]:
-    from chalicelib.services.scoring import contacts_touched
+def image(values: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
 
-    return contacts_touched(event, keys, old, new, NoAccounts())  # type: ignore[arg-type]
+    return {name: TypeSerializer().serialize(value) for name, value in values.items()}
+
+
+def touched(event: str, keys: dict[str, Any], old: Any = None, new: Any = None) -> list[str]:
+    """The record as the stream would carry it, decoded as the scoring function decodes it."""
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from chalicelib.services.scoring import contacts_touched
+    from chalicelib.store.changes import decode
+
+    stream: dict[str, Any] = {"Keys": image(keys), "SequenceNumber": "1"}
+    if old is not None:
+        stream["OldImage"] = image({**keys, **old})
+    if new is not None:
+        stream["NewImage"] = image({**keys, **new})
+    change = decode(DynamoDBRecord({"eventName": event, "dynamodb": stream}))
+    assert change is not None
+    return contacts_touched(change, NoAccounts())  # type: ignore[arg-type]
 
 
 def test_a_new_interaction_rescores_its_contact():
@@ -33,7 +50,15 @@ def test_a_lead_whose_fields_change_rescores_its_contact():
 
 def test_a_contacts_activity_time_alone_changes_no_score():
     old = {"contact_id": "c1", "fields": {"email": "a@b.org"}, "consent": "marketing", "lead_ids": ["l1"]}
-    assert touched("MODIFY", {"contact_id": "c1"}, old, {**old, "last_interaction_at": "2026-11-24"}) == []
+    assert (
+        touched(
+            "MODIFY",
+            {"contact_id": "c1"},
+            old,
+            {**old, "last_interaction_at": "2026-11-24T00:00:00.000000+0000"},
+        )
+        == []
+    )
     assert touched("MODIFY", {"contact_id": "c1"}, old, {**old, "consent": "none"}) == ["c1"]
     assert touched("INSERT", {"contact_id": "c1"}, None, old) == ["c1"]
     assert touched("REMOVE", {"contact_id": "c1"}, old, None) == []

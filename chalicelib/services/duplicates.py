@@ -1,0 +1,75 @@
+"""Suspected duplicates: detection on the contacts stream, and the suggestions operators review.
+
+Retries: detection only ever rewrites the same items (blocking keys, suspicions), so a redelivered
+record changes nothing. It never merges: strong suspicions are suggestions like weak ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain import duplicates as dup
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.observability import count, logger
+from chalicelib.services.leads import page_size
+from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import DuplicateStore
+
+
+def detect(contact_id: str, deps: Deps, now: datetime) -> int:
+    """Refresh the contact's blocking keys and record every suspicion against contacts sharing one;
+    returns how many. Never merges: strong suspicions are suggestions like weak ones."""
+    contact = deps.store.get_contact(contact_id)
+    if contact is None or contact.erasing:
+        return 0  # gone, or being erased: its keys are removed, not refreshed
+    keys = dup.blocking_keys(contact)
+    others = deps.identity.candidates(keys) - {contact_id}
+    deps.identity.replace_keys(contact_id, keys, now)
+    if not others:
+        return 0
+    found = dup.suspicions(contact, deps.store.get_contacts(sorted(others)))
+    written = deps.identity.record_suspicions(found, now)
+    if written:
+        count("DuplicateSuspected", written)
+        logger.info("duplicates suspected", extra={"contact_id": contact_id, "suspicions": written})
+    return written
+
+
+def duplicate_of(contact_id: str, duplicates: DuplicateStore) -> list[dict[str, Any]]:
+    """Suggestions for one contact (the lead and contact views show them): never merged automatically."""
+    found = duplicates.suspects_of(contact_id)
+    return [
+        {
+            "contact_id": s["contact_id"],
+            "confidence": s["confidence"],
+            "strength": s["strength"],
+            "reasons": s["reasons"],
+        }
+        for s in sorted(found, key=lambda s: -float(s["confidence"]))
+    ]
+
+
+def list_duplicates(params: dict[str, str], deps: Deps) -> dict[str, Any]:
+    """Suspected duplicate contacts with their reasons and confidence, and each contact's leads."""
+    unknown = sorted(set(params) - {"limit", "cursor", "strength"})
+    if unknown:
+        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
+    if params.get("strength") not in (None, "strong", "weak"):
+        raise ValidationFailed([FieldError("strength", "strength must be strong or weak")])
+    limit = page_size(params)
+    items, cursor = deps.identity.list_duplicates(limit, params.get("cursor"))
+    if params.get("strength"):
+        items = [i for i in items if i.get("strength") == params["strength"]]
+    contacts = {
+        c.contact_id: c for c in deps.store.get_contacts([c for i in items for c in i["contact_ids"]])
+    }
+    for item in items:
+        item["lead_ids"] = {
+            cid: contacts[cid].lead_ids if cid in contacts else [] for cid in item["contact_ids"]
+        }
+    return {
+        "duplicates": [i for i in items if all(c in contacts for c in i["contact_ids"])],
+        "next_cursor": cursor,
+    }

@@ -1,0 +1,92 @@
+"""The lead lifecycle as sales drive it (accept, qualify, disqualify, reopen) and the lead's timeline.
+
+Retried safely: a transition is one write conditioned on the lead's version; a lost race re-reads the
+lead and decides again (409 with the current state when the transition is no longer possible)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain import lifecycle
+from chalicelib.domain.entities import Lead
+from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.interactions import iso
+from chalicelib.observability import count
+from chalicelib.services.leads import lead_view
+from chalicelib.store.retry import on_conflict
+from chalicelib.wiring import Deps
+
+
+def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
+    """accept | qualify | disqualify | reopen; 409 with the current state when impossible."""
+
+    def attempt() -> tuple[Lead, Any, dict[str, Any] | None]:
+        now = datetime.now(UTC)
+        lead = deps.store.get_lead(lead_id)
+        if lead is None:
+            raise NotFound("lead", lead_id)
+        contact = opportunity = None
+        if action == "accept":
+            updated, moved = lifecycle.accept(lead, now, by)
+        elif action == "disqualify":
+            updated, moved = lifecycle.disqualify(lead, body.get("reason"), now, by)
+        elif action == "reopen":
+            updated, moved = lifecycle.reopen(lead, now, by)
+        else:
+            updated, moved = lifecycle.qualify(lead, now, by)
+            contact, opportunity = _conversion(updated, body, deps, now)
+        deps.handoffs.write_lead_change(updated, moved, [], now, contact=contact, opportunity=opportunity)
+        return updated, moved, opportunity
+
+    updated, moved, opportunity = on_conflict(attempt, Conflict("the lead kept changing; retry the request"))
+    count(f"Lead{action.capitalize()}")
+    answer = {**lead_view(updated), "transition": moved.as_dict()}
+    if opportunity is not None:
+        answer["opportunity_id"] = opportunity["opportunity_id"]
+    return answer
+
+
+def _conversion(
+    lead: Lead, body: dict[str, Any], deps: Deps, now: datetime
+) -> tuple[Any, dict[str, Any] | None]:
+    """Qualifying makes the contact a sales contact and, unless told not to, an opportunity."""
+    create = body.get("create_opportunity", True)
+    if not isinstance(create, bool):
+        raise ValidationFailed([FieldError("create_opportunity", "create_opportunity must be true or false")])
+    contact = deps.store.get_contact(lead.contact_id)
+    sales_contact = replace(contact, marketing_only=False, updated_at=now) if contact else None
+    if not create:
+        return sales_contact, None
+    account = deps.store.get_account(lead.account_id) if lead.account_id else None
+    name = ": ".join(p for p in ((account.name if account else None), lead.topic or "Opportunity") if p)
+    return sales_contact, {
+        "opportunity_id": new_id("o"),
+        "lead_id": lead.lead_id,
+        "contact_id": lead.contact_id,
+        "account_id": lead.account_id,
+        "name": name[:500],
+        "created_at": now,
+    }
+
+
+def timeline(lead_id: str, deps: Deps, limit: int = 200) -> dict[str, Any]:
+    """Interactions, score changes, transitions and hand-offs of a lead, newest first."""
+    lead = deps.store.get_lead(lead_id)
+    if lead is None:
+        raise NotFound("lead", lead_id)
+    entries = deps.handoffs.history(lead_id, limit)
+    for interaction in deps.scoring.latest_interactions(lead.contact_id, limit):
+        if interaction.lead_id in (None, lead_id):
+            entries.append(
+                {
+                    "kind": "interaction",
+                    "at": iso(interaction.occurred_at),
+                    "interaction_id": interaction.interaction_id,
+                    "type": interaction.type,
+                }
+            )
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    return {"lead_id": lead_id, "entries": entries[:limit]}

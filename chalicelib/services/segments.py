@@ -1,0 +1,76 @@
+"""Segments: saved conditions over leads, and the contacts of the leads matching one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
+from chalicelib.domain.rules import Facts
+from chalicelib.domain.segments import compile_condition, parse_segment
+from chalicelib.services.leads import contact_view, page_size
+from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.domain.ports import SegmentStore
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def put_segment(segment_id: str, body: Any, segments: SegmentStore) -> tuple[bool, dict[str, Any]]:
+    segment = parse_segment(segment_id, body)
+    created = segments.put_segment(segment_id, segment.definition, _now())
+    return created, {"segment_id": segment_id, **segment.definition}
+
+
+def get_segment(segment_id: str, segments: SegmentStore) -> dict[str, Any]:
+    found = segments.get_segment(segment_id)
+    if found is None:
+        raise NotFound("segment", segment_id)
+    return {"segment_id": segment_id, **found}
+
+
+def query_segment(body: Any, deps: Deps) -> dict[str, Any]:
+    """The contacts of the leads matching the condition (or the saved ``segment_id``'s), one page of
+    leads at a time. Uses the ``by_state`` index when the condition pins ``lead.state``; otherwise a
+    paged scan, and the answer says ``"scanned": true``. A page may hold fewer contacts than
+    ``limit`` (leads read, not contacts found, are limited); follow ``next_cursor`` until null."""
+    from chalicelib.domain.stored import LeadFilter
+
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "the body must be a JSON object")])
+    unknown = sorted(set(body) - {"condition", "segment_id", "limit", "cursor"})
+    if unknown:
+        raise ValidationFailed([FieldError(k, f"{k} is not a property of a segment query") for k in unknown])
+    spec = body.get("condition")
+    if "segment_id" in body:
+        spec = get_segment(str(body["segment_id"]), deps.identity)["condition"]
+    if spec is None:
+        raise ValidationFailed([FieldError("condition", "give a condition or a segment_id")])
+    condition, state = compile_condition(spec)
+    limit = page_size({"limit": str(body.get("limit", 100))})
+    cursor = body.get("cursor")
+    page = deps.store.list_leads(LeadFilter(state=state), limit, cursor if isinstance(cursor, str) else None)
+    leads = page.items
+    contacts = {c.contact_id: c for c in deps.store.get_contacts([lead.contact_id for lead in leads])}
+    accounts: dict[str, Any] = {}
+    now = _now()
+    matched: dict[str, list[str]] = {}
+    for lead in leads:
+        if lead.account_id and lead.account_id not in accounts:
+            accounts[lead.account_id] = deps.store.get_account(lead.account_id)
+        facts = Facts(lead, contacts.get(lead.contact_id), accounts.get(lead.account_id or ""), [], now)
+        if condition.test(facts)[0] and lead.contact_id in contacts:
+            matched.setdefault(lead.contact_id, []).append(lead.lead_id)
+    return {
+        "contacts": [
+            {**contact_view(contacts[cid]), "matching_lead_ids": lead_ids}
+            for cid, lead_ids in matched.items()
+        ],
+        "leads_read": len(leads),
+        "scanned": state is None,
+        "index": None if state is None else "by_state",
+        "next_cursor": page.next_cursor,
+    }

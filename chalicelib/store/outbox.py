@@ -1,0 +1,173 @@
+"""The transactional outbox (``OutboxStore``): a lead's change and the hand-offs it causes, written
+together; the publisher's marks; the sweeper's index of what is still pending."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.entities import Contact, Lead
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.lifecycle import Transition
+from chalicelib.domain.outbox import OutboxEntry
+from chalicelib.store.dynamo import contact_record, is_race, lead_record
+from chalicelib.store.history import history_item
+from chalicelib.store.records import (
+    HandoffRecord,
+    OpportunityRecord,
+)
+
+OUTBOX_RETENTION = timedelta(days=90)
+
+
+def _work(envelope: str) -> dict[str, Any]:
+    """What the timeline shows of a hand-off: its text, owner and due time (texts cut at 200 characters,
+    so the entry stays one small item)."""
+    try:
+        work = json.loads(envelope).get("data", {}).get("handoff", {})
+    except (ValueError, AttributeError):
+        return {}
+    shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
+    return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
+
+
+#: The sparse index of unsent hand-offs takes a write when a hand-off is decided and one when it is
+#: sent: on one key value that would cap hand-offs near 500/s (an index partition takes ~1,000
+#: writes/s), so the value is ``pending#<n>`` over this many shards (docs/scaling.md).
+PENDING_SHARDS = 8
+
+
+def pending_key(handoff_id: str) -> str:
+    return f"pending#{int(hashlib.sha256(handoff_id.encode()).hexdigest()[:8], 16) % PENDING_SHARDS}"
+
+
+class OutboxRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def _outbox(
+        self, tx: TransactWrite, handoffs: Sequence[tuple[str, str, str, str, str]], now: datetime
+    ) -> None:
+        for handoff_id, lead_id, kind, origin, body in handoffs:
+            tx.save(
+                HandoffRecord(
+                    handoff_id,
+                    lead_id=lead_id,
+                    kind=kind,
+                    origin=origin,
+                    envelope=body,
+                    state="pending",
+                    pending=pending_key(handoff_id),
+                    created_at=now,
+                    expires_at=now + OUTBOX_RETENTION,
+                ),
+                condition=HandoffRecord.handoff_id.does_not_exist(),
+            )
+            tx.save(
+                history_item(
+                    lead_id,
+                    "handoff",
+                    handoff_id,
+                    now,
+                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **_work(body)},
+                )
+            )
+
+    def write_lead_change(
+        self,
+        lead: Lead,
+        transition: Transition | None,
+        handoffs: Sequence[tuple[str, str, str, str, str]],
+        now: datetime,
+        contact: Contact | None = None,
+        opportunity: dict[str, Any] | None = None,
+    ) -> None:
+        """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
+        ever), and what a conversion creates — all or nothing. A lost race raises ConcurrentUpdate."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(lead_record(lead))
+                if transition is not None:
+                    tx.save(
+                        history_item(
+                            lead.lead_id, "transition", transition.action, transition.at, transition.as_dict()
+                        )
+                    )
+                if contact is not None:
+                    tx.save(contact_record(contact))
+                if opportunity is not None:
+                    tx.save(
+                        OpportunityRecord(**opportunity),
+                        condition=OpportunityRecord.opportunity_id.does_not_exist(),
+                    )
+                self._outbox(tx, handoffs, now)
+        except TransactWriteError as exc:
+            if is_race(exc):
+                raise ConcurrentUpdate("the lead changed while it was being updated") from exc
+            raise
+
+    def write_handoffs(self, handoffs: Sequence[tuple[str, str, str, str, str]], now: datetime) -> bool:
+        """Hand-offs without a lead change (triggers); ``False`` when they were written before."""
+        if not handoffs:
+            return False
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                self._outbox(tx, handoffs, now)
+        except TransactWriteError as exc:
+            if is_race(exc):
+                return False
+            raise
+        return True
+
+    def mark_sent(self, handoff_id: str, now: datetime) -> None:
+        self._settle(handoff_id, "sent", now)  # False: already sent, a redelivered record
+
+    def mark_withheld(self, handoff_id: str, now: datetime) -> bool:
+        """A pending hand-off that must not be sent (the contact's consent); ``False`` when it was
+        settled already."""
+        return self._settle(handoff_id, "withheld", now)
+
+    @staticmethod
+    def _settle(handoff_id: str, state: str, now: datetime) -> bool:
+        """A pending hand-off leaves the outbox as ``state``, once; ``False`` when it had left already."""
+        try:
+            HandoffRecord(handoff_id).update(
+                actions=[
+                    HandoffRecord.state.set(state),
+                    HandoffRecord.sent_at.set(now),
+                    HandoffRecord.pending.remove(),
+                ],
+                condition=HandoffRecord.state == "pending",
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def unsent(self, older_than: datetime, limit: int) -> list[str]:
+        """Hand-offs still pending that were written before ``older_than`` (the sweeper's work), from
+        every shard of the sparse ``by_pending`` index."""
+        found: list[str] = []
+        for shard in range(PENDING_SHARDS):
+            if len(found) >= limit:
+                break
+            query = HandoffRecord.by_pending.query(
+                f"pending#{shard}", HandoffRecord.created_at < older_than, limit=limit - len(found)
+            )
+            found += [record.handoff_id for record in query]
+        return found
+
+    def get_handoff(self, handoff_id: str) -> OutboxEntry | None:
+        try:
+            record = HandoffRecord.get(handoff_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return OutboxEntry(record.handoff_id, record.lead_id, record.kind, record.state, record.envelope)

@@ -1,0 +1,134 @@
+"""Each lead's score per model, written only over an older evaluation (``ScoreStore``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.domain.entities import Lead
+from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.domain.stored import Page
+from chalicelib.observability import correlation_id
+from chalicelib.store.dynamo import (
+    _BAD_CURSOR,
+    decode_cursor,
+    encode_cursor,
+)
+from chalicelib.store.records import (
+    ScoreRecord,
+)
+from chalicelib.store.scoring_table import _conditional_failed
+
+
+def score_from(record: ScoreRecord) -> Score:
+    return Score(
+        model_id=record.model_id,
+        model_version=int(record.model_version),
+        as_of=record.as_of,
+        score=int(record.score),
+        grade=record.grade,
+        sales_ready=bool(record.sales_ready),
+        breakdown=tuple(
+            RuleScore(e["rule_id"], float(e["points"]), tuple(e["interaction_ids"]), e.get("kind", "rule"))
+            for e in json.loads(record.breakdown)
+        ),
+        previous_score=int(record.previous_score) if record.previous_score is not None else None,
+    )
+
+
+class ScoreRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def scores_of(self, lead_id: str) -> dict[str, Score]:
+        records = ScoreRecord.query(lead_id, consistent_read=True)
+        return {r.model_id: score_from(r) for r in records if r.score is not None}
+
+    def scores_for(self, lead_ids: Sequence[str], model_ids: Sequence[str]) -> dict[str, dict[str, Score]]:
+        """``scores_of`` for many leads at once, these models only: one ``BatchGetItem`` per 100 keys."""
+        keys = [(lead_id, model_id) for lead_id in dict.fromkeys(lead_ids) for model_id in model_ids]
+        found: dict[str, dict[str, Score]] = {lead_id: {} for lead_id in lead_ids}
+        for r in ScoreRecord.batch_get(keys, consistent_read=True) if keys else []:
+            if r.score is not None:
+                found[r.lead_id][r.model_id] = score_from(r)
+        return found
+
+    def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
+        """Write a score unless a newer evaluation (a later ``as_of``) is stored already."""
+        record = ScoreRecord(
+            lead.lead_id,
+            score.model_id,
+            contact_id=lead.contact_id,
+            model_version=score.model_version,
+            score=score.score,
+            grade=score.grade,
+            model_grade=f"{score.model_id}#{score.grade}" if score.grade is not None else None,
+            sales_ready=score.sales_ready,
+            as_of=score.as_of,
+            breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
+            ages=ages,
+            previous_score=score.previous_score,
+            correlation_id=correlation_id(),
+        )
+        try:
+            record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
+        except PutError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool:
+        """Replace the score by a tombstone (no score, this ``as_of``), unless a newer one is stored."""
+        try:
+            ScoreRecord(lead_id, model_id).update(
+                actions=[
+                    ScoreRecord.score.remove(),
+                    ScoreRecord.grade.remove(),
+                    ScoreRecord.model_grade.remove(),
+                    ScoreRecord.breakdown.remove(),
+                    ScoreRecord.sales_ready.set(False),
+                    ScoreRecord.as_of.set(as_of),
+                ],
+                condition=ScoreRecord.lead_id.exists() & (ScoreRecord.as_of <= as_of),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def leads_by_score(
+        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+    ) -> Page:
+        """``(lead_id, score)`` pairs, highest score first, from an index (never a scan)."""
+        condition = ScoreRecord.score >= min_score if min_score is not None else None
+        if grade is not None:
+            start = decode_cursor(
+                cursor, frozenset({"lead_id", "model_id", "model_grade", "score"}), numbers={"score"}
+            )
+            results: Any = ScoreRecord.by_grade.query(
+                f"{model_id}#{grade}",
+                condition,
+                limit=limit,
+                last_evaluated_key=start,
+                scan_index_forward=False,
+            )
+        else:
+            start = decode_cursor(cursor, frozenset({"lead_id", "model_id", "score"}), numbers={"score"})
+            results = ScoreRecord.by_model.query(
+                model_id, condition, limit=limit, last_evaluated_key=start, scan_index_forward=False
+            )
+        try:
+            items = [(r.lead_id, int(r.score)) for r in results]
+        except Exception as exc:
+            if start is not None and getattr(exc, "cause_response_code", None) == "ValidationException":
+                raise _BAD_CURSOR from None
+            raise
+        more = len(items) >= limit and results.last_evaluated_key
+        return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
