@@ -27,11 +27,10 @@ def correlated(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "correlation_id": current} if current and "correlation_id" not in body else body
 
 
-class SqsQueue:
-    """A queue that JSON messages are sent to; the client is built on first use."""
+class _LazySqs:
+    """An SQS client built on first use (never at import: cold starts that send nothing pay nothing)."""
 
-    def __init__(self, queue_url: str, region: str, endpoint_url: str | None, config: Any) -> None:
-        self._queue_url = queue_url
+    def __init__(self, region: str, endpoint_url: str | None, config: Any) -> None:
         self._region = region
         self._endpoint_url = endpoint_url
         self._config = config
@@ -45,6 +44,14 @@ class SqsQueue:
                 "sqs", region_name=self._region, endpoint_url=self._endpoint_url, config=self._config
             )
         return self._client
+
+
+class SqsQueue(_LazySqs):
+    """A queue that JSON messages are sent to."""
+
+    def __init__(self, queue_url: str, region: str, endpoint_url: str | None, config: Any) -> None:
+        super().__init__(region, endpoint_url, config)
+        self._queue_url = queue_url
 
     def send_json(self, body: dict[str, Any], delay_seconds: int = 0) -> None:
         self._sqs().send_message(
@@ -121,24 +128,8 @@ def sweep(
     return deleted, seen >= limit
 
 
-class SqsAdmin:
-    """Queues looked into and tidied (the hand-off dead letters, an erasure's sweep); the client is
-    built on first use."""
-
-    def __init__(self, region: str, endpoint_url: str | None, config: Any) -> None:
-        self._region = region
-        self._endpoint_url = endpoint_url
-        self._config = config
-        self._client: Any = None
-
-    def _sqs(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.session.Session().client(
-                "sqs", region_name=self._region, endpoint_url=self._endpoint_url, config=self._config
-            )
-        return self._client
+class SqsAdmin(_LazySqs):
+    """Queues looked into and tidied (the hand-off dead letters, an erasure's sweep)."""
 
     def depth(self, url: str) -> int:
         """The queue's approximate number of visible messages."""
