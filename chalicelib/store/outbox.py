@@ -16,9 +16,11 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.entities import Contact, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import Transition
+from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import OutboxEntry
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.history import history_item
+from chalicelib.store.opportunities import opportunity_record
 from chalicelib.store.records import (
     HandoffRecord,
     OpportunityRecord,
@@ -87,7 +89,8 @@ class OutboxRepository:
         handoffs: Sequence[tuple[str, str, str, str, str]],
         now: datetime,
         contact: Contact | None = None,
-        opportunity: dict[str, Any] | None = None,
+        opportunity: Opportunity | None = None,
+        closed_opportunities: Sequence[Opportunity] = (),
     ) -> None:
         """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
         ever), and what a conversion creates — all or nothing. A lost race raises ConcurrentUpdate."""
@@ -104,9 +107,14 @@ class OutboxRepository:
                     tx.save(contact_record(contact))
                 if opportunity is not None:
                     tx.save(
-                        OpportunityRecord(**opportunity),
+                        opportunity_record(opportunity),
                         condition=OpportunityRecord.opportunity_id.does_not_exist(),
                     )
+                for closed in closed_opportunities:
+                    record = opportunity_record(closed)
+                    if not closed.version:  # stored before versions existed
+                        record.version = None
+                    tx.save(record, condition=OpportunityRecord.opportunity_id.exists())
                 self._outbox(tx, handoffs, now)
         except TransactWriteError as exc:
             if is_race(exc):

@@ -184,8 +184,8 @@ def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(deps: De
     assert bad_reason.value.field == "reason"
     converted = lifecycle.transition("l_ada", "qualify", {}, "sales", deps)
     assert (converted["state"], converted["status"]) == ("qualified", "qualified")
-    opportunity = deps.handoffs.opportunity(converted["opportunity_id"])
-    assert opportunity is not None and opportunity["name"] == "Analytical Engines Ltd: Pricing"
+    opportunity = deps.handoffs.get_opportunity(converted["opportunity_id"])
+    assert opportunity is not None and opportunity.name == "Analytical Engines Ltd: Pricing"
     assert records(deps).contacts["c_ada"].marketing_only is False
     with pytest.raises(TransitionRefused) as refused:
         lifecycle.transition("l_ada", "disqualify", {"reason": "lost"}, "sales", deps)
