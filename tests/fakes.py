@@ -558,7 +558,9 @@ class FakeHandoffs:
         return sorted(found, key=lambda o: o.created_at)
 
     def list_opportunities(self, where: OpportunityFilter, limit: int, cursor: str | None) -> Page:
-        wanted = {k: v for k in ("stage", "owner", "status", "lead_id") if (v := getattr(where, k)) is not None}
+        wanted = {
+            k: v for k in ("stage", "owner", "status", "lead_id") if (v := getattr(where, k)) is not None
+        }
         found = [
             o
             for o in sorted(self.opportunities.values(), key=lambda o: o.created_at, reverse=True)

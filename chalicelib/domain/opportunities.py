@@ -86,7 +86,9 @@ def apply_changes(opportunity: Opportunity, changes: OpportunityChanges, now: da
     reopening = not opportunity.is_open and status == "open"
     if not opportunity.is_open and not reopening:
         edited = [
-            n for n in ("stage", "estimated_value", "close_date", "owner", "reason") if getattr(changes, n) is not ...
+            n
+            for n in ("stage", "estimated_value", "close_date", "owner", "reason")
+            if getattr(changes, n) is not ...
         ]
         if edited or changes.status is not ...:
             raise ValidationFailed(
@@ -112,9 +114,13 @@ def apply_changes(opportunity: Opportunity, changes: OpportunityChanges, now: da
         opportunity,
         stage="close" if closing else stage,
         status=status,
-        reason=reason.strip() if closing and isinstance(reason, str) else (None if reopening else opportunity.reason),
+        reason=reason.strip()
+        if closing and isinstance(reason, str)
+        else (None if reopening else opportunity.reason),
         closed_at=now if closing else (None if reopening else opportunity.closed_at),
-        estimated_value=opportunity.estimated_value if changes.estimated_value is ... else changes.estimated_value,
+        estimated_value=opportunity.estimated_value
+        if changes.estimated_value is ...
+        else changes.estimated_value,
         close_date=opportunity.close_date if changes.close_date is ... else changes.close_date,
         owner=opportunity.owner if changes.owner is ... else changes.owner,
         updated_at=now,
@@ -133,16 +139,16 @@ def close_for_lead(opportunity: Opportunity, action: str, now: datetime) -> Oppo
 def pipeline(opportunities: Iterable[Opportunity]) -> dict[str, Any]:
     """Open opportunities counted and valued by stage and by owner (an opportunity without a value
     counts with 0), and the closed ones by outcome."""
-    by_stage = {stage: {"count": 0, "value": Decimal(0)} for stage in STAGES}
+    by_stage: dict[str, dict[str, Any]] = {stage: {"count": 0, "value": Decimal(0)} for stage in STAGES}
     by_owner: dict[str, dict[str, Any]] = {}
-    closed = {status: {"count": 0, "value": Decimal(0)} for status in CLOSED}
+    closed: dict[str, dict[str, Any]] = {status: {"count": 0, "value": Decimal(0)} for status in CLOSED}
     for opportunity in opportunities:
         value = opportunity.estimated_value or Decimal(0)
         if opportunity.is_open:
             buckets = [by_stage[opportunity.stage]]
             owner = by_owner.setdefault(
                 opportunity.owner or "unassigned",
-                {"count": 0, "value": Decimal(0), "by_stage": {s: 0 for s in STAGES}},
+                {"count": 0, "value": Decimal(0), "by_stage": dict.fromkeys(STAGES, 0)},
             )
             owner["by_stage"][opportunity.stage] += 1
             buckets.append(owner)

@@ -1,6 +1,6 @@
 """Qualification rules and triggers, the hand-off outbox, lead history and opportunities: one
-repository per aggregate (``rules``, ``outbox``, ``history``, ``opportunities``), together the ``HandoffRepository`` that
-``wiring.deps().handoffs`` is."""
+repository per aggregate (``rules``, ``outbox``, ``history``, ``opportunities``), together the
+``HandoffRepository`` that ``wiring.deps().handoffs`` is."""
 
 from __future__ import annotations
 
