@@ -23,7 +23,9 @@ _CURSOR_KEYS = frozenset({"opportunity_id", "listing", "created_at"})
 
 def opportunity_record(opportunity: Opportunity) -> OpportunityRecord:
     """The record to save; its ``version`` is the one read, so PynamoDB conditions the write on it (a
-    new opportunity: on there being none) and stores the next."""
+    new opportunity, or one stored before versions existed, read as 0: on there being none) and stores
+    the next."""
+    versioned = {"version": opportunity.version} if opportunity.version else {}
     return OpportunityRecord(
         opportunity.opportunity_id,
         lead_id=opportunity.lead_id,
@@ -40,7 +42,7 @@ def opportunity_record(opportunity: Opportunity) -> OpportunityRecord:
         close_date=opportunity.close_date.isoformat() if opportunity.close_date else None,
         reason=opportunity.reason,
         closed_at=opportunity.closed_at,
-        version=opportunity.version,
+        **versioned,
     )
 
 
@@ -79,14 +81,8 @@ class OpportunityRepository:
         """Saved only if the stored version is still ``opportunity.version``; the saved opportunity
         (its new version) is returned, a lost race raises ConcurrentUpdate."""
         record = opportunity_record(opportunity)
-        if not opportunity.version:
-            # read as 0: stored before versions existed (no version attribute yet)
-            record.version = None
-            condition = OpportunityRecord.opportunity_id.exists()
-        else:
-            condition = None
         try:
-            record.save(condition=condition)
+            record.save(condition=OpportunityRecord.opportunity_id.exists())
         except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise ConcurrentUpdate("the opportunity changed while it was being updated") from exc

@@ -111,10 +111,7 @@ class OutboxRepository:
                         condition=OpportunityRecord.opportunity_id.does_not_exist(),
                     )
                 for closed in closed_opportunities:
-                    record = opportunity_record(closed)
-                    if not closed.version:  # stored before versions existed
-                        record.version = None
-                    tx.save(record, condition=OpportunityRecord.opportunity_id.exists())
+                    tx.save(opportunity_record(closed), condition=OpportunityRecord.opportunity_id.exists())
                 self._outbox(tx, handoffs, now)
         except TransactWriteError as exc:
             if is_race(exc):
