@@ -25,8 +25,7 @@ def opportunity_record(opportunity: Opportunity) -> OpportunityRecord:
     """The record to save; its ``version`` is the one read, so PynamoDB conditions the write on it (a
     new opportunity, or one stored before versions existed, read as 0: on there being none) and stores
     the next."""
-    versioned = {"version": opportunity.version} if opportunity.version else {}
-    return OpportunityRecord(
+    record = OpportunityRecord(
         opportunity.opportunity_id,
         lead_id=opportunity.lead_id,
         contact_id=opportunity.contact_id,
@@ -42,8 +41,10 @@ def opportunity_record(opportunity: Opportunity) -> OpportunityRecord:
         close_date=opportunity.close_date.isoformat() if opportunity.close_date else None,
         reason=opportunity.reason,
         closed_at=opportunity.closed_at,
-        **versioned,
     )
+    if opportunity.version:  # a VersionAttribute takes no None: left unset, it means "none stored"
+        record.version = opportunity.version
+    return record
 
 
 def opportunity_from(record: OpportunityRecord) -> Opportunity:

@@ -22,7 +22,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 def opportunity(**kw: object) -> Opportunity:
     base = Opportunity("o_1", "l_1", "c_1", None, "Acme: Pricing", NOW, NOW, version=1)
-    return Opportunity(**{**base.__dict__, **kw})  # type: ignore[arg-type]
+    return Opportunity(**{**base.__dict__, **kw})
 
 
 def test_closing_needs_a_reason_and_moves_the_stage_to_close():
@@ -57,8 +57,8 @@ def test_a_reason_without_closing_and_an_unknown_stage_are_refused_by_name():
 
 
 def test_the_lead_closing_closes_only_open_opportunities_with_the_leads_reason():
-    assert close_for_lead(opportunity(), "disqualify", NOW).reason == "lead disqualified"  # type: ignore[union-attr]
-    assert close_for_lead(opportunity(), "reopen", NOW).status == "lost"  # type: ignore[union-attr]
+    assert close_for_lead(opportunity(), "disqualify", NOW).reason == "lead disqualified"
+    assert close_for_lead(opportunity(), "reopen", NOW).status == "lost"
     assert close_for_lead(opportunity(status="won"), "reopen", NOW) is None
     assert close_for_lead(opportunity(), "accept", NOW) is None
 
@@ -83,7 +83,7 @@ def test_a_change_from_a_stale_version_is_refused_and_writes_nothing():
     from tests.fakes import fake_deps
 
     deps = fake_deps()
-    deps.handoffs.opportunities["o_1"] = opportunity(version=2)  # type: ignore[attr-defined]
+    deps.handoffs.opportunities["o_1"] = opportunity(version=2)
     with pytest.raises(StaleVersion):
         service.update_opportunity("o_1", 1, OpportunityChanges(stage="develop"), deps.handoffs)
     saved = service.update_opportunity("o_1", 2, OpportunityChanges(stage="develop"), deps.handoffs)
