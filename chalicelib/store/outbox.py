@@ -4,10 +4,8 @@ together; the publisher's marks; the sweeper's index of what is still pending.""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -17,7 +15,7 @@ from chalicelib.domain.entities import Contact, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.opportunities import Opportunity
-from chalicelib.domain.outbox import OutboxEntry
+from chalicelib.domain.outbox import OutboxEntry, shown_work
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.history import history_item
 from chalicelib.store.opportunities import opportunity_record
@@ -27,17 +25,6 @@ from chalicelib.store.records import (
 )
 
 OUTBOX_RETENTION = timedelta(days=90)
-
-
-def _work(envelope: str) -> dict[str, Any]:
-    """What the timeline shows of a hand-off: its text, owner and due time (texts cut at 200 characters,
-    so the entry stays one small item)."""
-    try:
-        work = json.loads(envelope).get("data", {}).get("handoff", {})
-    except (ValueError, AttributeError):
-        return {}
-    shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
-    return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
 
 
 #: The sparse index of unsent hand-offs takes a write when a hand-off is decided and one when it is
@@ -78,7 +65,7 @@ class OutboxRepository:
                     "handoff",
                     handoff_id,
                     now,
-                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **_work(body)},
+                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **shown_work(body)},
                 )
             )
 
