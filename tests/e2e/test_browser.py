@@ -427,7 +427,7 @@ def test_the_lead_page_shows_what_an_anonymous_source_submitted_but_could_not_ch
     shot(console, "console-lead-conflicts.png")
 
 
-def submit_person(stack: str, fields: dict[str, str]) -> dict[str, Any]:
+def submit_person(stack: str, fields: dict[str, str]) -> dict[str, Any]:  # noqa: F811
     """A landing-page submission as a server posts it (with a key): the answer names the lead."""
     status, answer = call(
         "POST", f"{stack}/v1/forms/landing-demo/submissions", fields, {"X-Api-Key": API_KEY}
@@ -436,7 +436,7 @@ def submit_person(stack: str, fields: dict[str, str]) -> dict[str, Any]:
     return dict(answer)
 
 
-def wait_for_score_change(stack: str, lead_id: str, before: float) -> None:
+def wait_for_score_change(stack: str, lead_id: str, before: float) -> None:  # noqa: F811
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status, lead = call("GET", f"{stack}/v1/leads/{lead_id}", None, {"X-Api-Key": API_KEY})
@@ -446,7 +446,7 @@ def wait_for_score_change(stack: str, lead_id: str, before: float) -> None:
     pytest.fail(f"the score of {lead_id} did not change within 60 s")
 
 
-def wait_for_timeline(stack: str, lead_id: str, kind: str, count: int) -> None:
+def wait_for_timeline(stack: str, lead_id: str, kind: str, count: int) -> None:  # noqa: F811
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status, timeline = call("GET", f"{stack}/v1/leads/{lead_id}/timeline", None, {"X-Api-Key": API_KEY})
@@ -463,7 +463,7 @@ def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and
 ):
     """Issue 17 item 7's bugs: the list showed contact ids, oldest first, without score or grade; the
     timeline showed hand-off ids instead of their subjects (a withheld hand-off), and each score change
-    from "–"."""
+    from "-" (nothing)."""
     prepare(stack, landing)
     person = {"job": "Director of Research", "employees": "450", "country": "GB", "topic": "Pricing"}
     grace = submit_person(
@@ -525,7 +525,7 @@ def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and
     entries = console.locator("ol.timeline li").all_inner_texts()
     scores = [e for e in entries if " score " in f" {e} " and "b2b-default:" in e]
     assert len(scores) >= 2, entries
-    assert sum("– →" in e for e in scores) == 1, f"only the first score starts from nothing: {scores}"
+    assert sum("\u2013 →" in e for e in scores) == 1, f"only the first score starts from nothing: {scores}"
     assert any(f"{first:g} →" in e or f"{first} →" in e for e in scores), scores
     withheld = [e for e in entries if "handoff_withheld" in e]
     assert any("Call Alan about Pricing" in e for e in withheld), withheld
