@@ -478,7 +478,7 @@ def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and
         },
     )
     wait_for_score(stack, grace["lead_id"])
-    alan = submit_person(  # no newsletter: no consent, so the rule's hand-offs are withheld
+    alan = submit_person(
         stack,
         {
             **person,
@@ -486,10 +486,11 @@ def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and
             "first_name": "Alan",
             "last_name": "Turing",
             "company": "Bletchley Computing",
+            "newsletter": "on",
         },
     )
     first = wait_for_score(stack, alan["lead_id"])["scores"][0]["score"]
-    wait_for_timeline(stack, alan["lead_id"], "handoff_withheld", 2)
+    wait_for_timeline(stack, alan["lead_id"], "handoff", 2)
     clicks = [
         {
             "id": f"list-click-{n}",
@@ -527,9 +528,10 @@ def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and
     assert len(scores) >= 2, entries
     assert sum("\u2013 →" in e for e in scores) == 1, f"only the first score starts from nothing: {scores}"
     assert any(f"{first:g} →" in e or f"{first} →" in e for e in scores), scores
-    withheld = [e for e in entries if "handoff_withheld" in e]
-    assert any("Call Alan about Pricing" in e for e in withheld), withheld
-    assert not any("(no subject)" in e for e in withheld), withheld
+    handoffs = [e for e in entries if " handoff " in f" {e} "]
+    assert any("Call Alan about Pricing" in e for e in handoffs), handoffs
+    assert any("Bletchley Computing: Pricing" in e for e in handoffs), handoffs
+    assert not any(" h_" in e for e in handoffs), f"subjects, not hand-off ids: {handoffs}"
     shot(console, "console-timeline.png")
 
 
