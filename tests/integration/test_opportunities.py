@@ -224,3 +224,22 @@ def test_a_marketing_key_cannot_read_or_change_opportunities(client: Any, admin_
         patch(client, f"/v1/opportunities/{opp}", {"stage": "develop"}, marketing, '"1"').status_code == 403
     )
     assert get(client, "/v1/reports/pipeline", marketing).status_code == 403
+
+
+def test_listed_leads_name_their_person_company_score_and_grade(client: Any, admin_key: str, pump: Any):
+    """Issue 17 item 7: the console's list showed contact ids (the list carried no name, company, score
+    or grade)."""
+    from tests.integration.test_handoff import MODEL, RULE, make_ready
+    from tests.integration.test_scoring import publish
+
+    publish(client, admin_key, MODEL, pump)
+    assert put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key).status_code == 201
+    form = put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
+    assert form.status_code == 201
+    ready = make_ready(client, admin_key, pump)
+    listed = get(client, "/v1/leads", admin_key).json_body["leads"]
+    [row] = [lead for lead in listed if lead["lead_id"] == ready["lead_id"]]
+    assert (row["name"], row["company"]) == ("Ada Lovelace", "Analytical Engines Ltd")
+    assert (row["score"], row["grade"], row["score_model"]) == (70, "B", "b2b-default")
+    by_score = get(client, "/v1/leads?model_id=b2b-default", admin_key).json_body["leads"]
+    assert by_score[0]["name"] == "Ada Lovelace" and by_score[0]["score"] == 70

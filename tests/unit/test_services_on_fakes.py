@@ -155,7 +155,7 @@ def test_no_handoff_is_published_for_a_contact_without_consent_and_the_timeline_
 
 
 def test_a_withheld_handoff_names_its_work_on_the_timeline_not_its_id(deps: Deps, ada: tuple[str, str]):
-    """Issue 17 item 7: the console showed a withheld hand-off by its id (a hash): the entry had no subject."""
+    """Issue 17 item 7: the console showed a withheld hand-off by its id (a hash): no subject."""
     records(deps).contacts["c_ada"] = person("c_ada", EMAIL, "none")
     handoff_id = one_handoff(deps, "l_ada", NOW)
     assert handoffs_service.publish_handoff(handoff_id, deps, NOW) is False
