@@ -551,12 +551,16 @@ def test_the_model_editor_simulates_an_unsaved_model_and_shows_a_save_in_its_lis
     console.locator("#leads").wait_for(timeout=15_000)
     console.goto(f"{stack}/console#/models")
     console.locator("textarea[name=definition]").wait_for(timeout=15_000)
-    definition = {**load_event("models/b2b_default.json"), "name": "Fresh from the editor"}
+    definition = {**load_event("models/b2b_default.json"), "id": "fresh-e2e", "name": "Fresh from the editor"}
     console.fill("input[name=model_id]", "fresh-e2e")
     console.fill("textarea[name=definition]", json.dumps(definition, indent=2))
     console.get_by_role("button", name="Simulate the draft").click()
     result = console.locator("#model-result")
-    result.get_by_text("against").first.wait_for(timeout=15_000)
+    try:
+        result.get_by_text("against").first.wait_for(timeout=15_000)
+    except Exception:
+        shot(console, "console-model-simulate-failed.png")
+        raise AssertionError(f"no simulation: {result.inner_text()}") from None
     assert "Draft v1" in result.inner_text() and "error" not in result.inner_text().lower()
     row = console.locator("table tr", has_text="fresh-e2e")
     row.wait_for(timeout=15_000)
