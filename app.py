@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, identity, imports, leads, models, sales, webhooks
+from chalicelib.api import capture, health, identity, imports, leads, models, opportunities, sales, webhooks
 from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
@@ -23,6 +23,7 @@ app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
+app.register_blueprint(opportunities.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)

@@ -25,10 +25,11 @@ from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
+from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
 from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
-from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, Page
+from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
 from chalicelib.settings import Settings
 from chalicelib.store.cache import TtlCache
 from chalicelib.wiring import Deps
@@ -430,7 +431,7 @@ class FakeHandoffs:
     definitions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = field(default_factory=dict)
-    opportunities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    opportunities: dict[str, Opportunity] = field(default_factory=dict)
 
     def put_rule(self, kind: str, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
         created = (kind, rule_id) not in self.definitions
@@ -468,12 +469,19 @@ class FakeHandoffs:
         handoffs: Sequence[EncodedHandoff],
         now: datetime,
         contact: Contact | None = None,
-        opportunity: dict[str, Any] | None = None,
+        opportunity: Opportunity | None = None,
+        closed_opportunities: Sequence[Opportunity] = (),
     ) -> None:
         self.records.races.check()
         stored = self.records.leads.get(lead.lead_id)
         if stored is not None and stored.version != lead.version:
             raise ConcurrentUpdate("the lead changed while it was being updated")
+        for closed in closed_opportunities:
+            held = self.opportunities.get(closed.opportunity_id)
+            if held is None or held.version != closed.version:
+                raise ConcurrentUpdate("an opportunity changed while the lead was being updated")
+        if opportunity is not None and opportunity.opportunity_id in self.opportunities:
+            raise ConcurrentUpdate("the opportunity exists")
         self._refuse_existing(handoffs)
         self.records.save_lead(lead)
         if transition is not None:
@@ -482,8 +490,8 @@ class FakeHandoffs:
             )
         if contact is not None:
             self.records.contacts[contact.contact_id] = replace(contact, version=(contact.version or 0) + 1)
-        if opportunity is not None:
-            self.opportunities[opportunity["opportunity_id"]] = opportunity
+        for done in [*closed_opportunities, *([opportunity] if opportunity else [])]:
+            self.opportunities[done.opportunity_id] = replace(done, version=(done.version or 0) + 1)
         self._write_outbox(handoffs, now)
 
     def write_handoffs(self, handoffs: Sequence[EncodedHandoff], now: datetime) -> bool:
@@ -534,8 +542,36 @@ class FakeHandoffs:
             for at, kind, data in entries
         ]
 
-    def opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
+    def get_opportunity(self, opportunity_id: str) -> Opportunity | None:
         return self.opportunities.get(opportunity_id)
+
+    def save_opportunity(self, opportunity: Opportunity) -> Opportunity:
+        held = self.opportunities.get(opportunity.opportunity_id)
+        if held is None or held.version != opportunity.version:
+            raise ConcurrentUpdate("the opportunity changed while it was being updated")
+        saved = replace(opportunity, version=(opportunity.version or 0) + 1)
+        self.opportunities[opportunity.opportunity_id] = saved
+        return saved
+
+    def opportunities_of_lead(self, lead_id: str) -> list[Opportunity]:
+        found = [o for o in self.opportunities.values() if o.lead_id == lead_id]
+        return sorted(found, key=lambda o: o.created_at)
+
+    def list_opportunities(self, where: OpportunityFilter, limit: int, cursor: str | None) -> Page:
+        wanted = {
+            k: v for k in ("stage", "owner", "status", "lead_id") if (v := getattr(where, k)) is not None
+        }
+        found = [
+            o
+            for o in sorted(self.opportunities.values(), key=lambda o: o.created_at, reverse=True)
+            if all(getattr(o, k) == v for k, v in wanted.items())
+        ]
+        start = int(cursor or 0)
+        more = start + limit < len(found)
+        return Page(items=found[start : start + limit], next_cursor=str(start + limit) if more else None)
+
+    def every_opportunity(self, limit: int) -> Iterator[Opportunity]:
+        yield from sorted(self.opportunities.values(), key=lambda o: o.created_at, reverse=True)[:limit]
 
 
 @dataclass

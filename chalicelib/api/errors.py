@@ -14,6 +14,7 @@ from chalicelib.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from chalicelib.domain.opportunities import StaleVersion
 
 
 class ApiError(Exception):
@@ -53,6 +54,12 @@ class IdempotencyKeyReused(ApiError):
     status, code = 422, "idempotency_key_reused"
 
 
+class PreconditionRequired(ApiError):
+    """A change that must name the version it was made from (``If-Match``) came without one."""
+
+    status, code = 428, "precondition_required"
+
+
 class RequestInProgress(ApiError):
     status, code = 409, "request_in_progress"
 
@@ -63,6 +70,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (NotAuthentic, 401),
     (CaptchaUnverified, 403),
     (NotFound, 404),
+    (StaleVersion, 412),
     (ConcurrentUpdate, 409),
     (Conflict, 409),
 ]

@@ -19,9 +19,11 @@ ERROR_STATUSES = {
     "403": "the key's scope does not allow this (or the origin, or an unverified CAPTCHA)",
     "404": "not found",
     "409": "conflict: an impossible transition, a concurrent change, an erased contact",
+    "412": "If-Match names a version that is no longer current (read the resource again)",
     "413": "body too large",
     "415": "unsupported content type",
     "422": "well-formed but invalid; names each field",
+    "428": "a change that needs If-Match (the version read) came without it",
     "429": "rate limited; Retry-After says when to retry",
 }
 

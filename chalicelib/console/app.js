@@ -138,13 +138,17 @@ async function leadsPage(params) {
     show(h("h1", {}, "Leads"), form, failure(error));
     return;
   }
-  const scored = "score" in (page.leads[0] || {});
-  const rows = page.leads.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
-    h("td", {}, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.lead_id)),
-    h("td", {}, lead.fields?.email || lead.contact_id),
+  // the API lists newest first (by score when a model filters); a page is shown in that order
+  const byScore = Boolean(filters.model_id || filters.grade || filters.min_score);
+  const listed = byScore ? page.leads : page.leads.slice().sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
+  const rows = listed.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
+    h("td", { class: "name" }, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.name || lead.fields?.email || "(no name)"),
+      h("div", { class: "muted" }, lead.lead_id)),
+    h("td", { class: "company" }, lead.company || ""),
+    h("td", { class: "num score" }, lead.score ?? "–"),
+    h("td", { class: "grade" }, lead.grade ? grade(lead.grade) : "–"),
     h("td", {}, lead.topic || ""), h("td", {}, lead.source || ""),
     h("td", {}, `${lead.state} · ${lead.status}`),
-    scored ? h("td", { class: "num" }, lead.score) : null,
     h("td", {}, when(lead.created_at))));
   const back = params.cursor ? h("button", { class: "plain", type: "button", onclick: () => history.back() }, "← Previous") : null;
   const next = page.next_cursor
@@ -152,9 +156,9 @@ async function leadsPage(params) {
     : null;
   show(h("h1", {}, "Leads"), form,
     h("table", { id: "leads" },
-      h("thead", {}, h("tr", {}, h("th", {}, "Lead"), h("th", {}, "Contact"), h("th", {}, "Topic"), h("th", {}, "Source"),
-        h("th", {}, "State"), scored ? h("th", { class: "num" }, "Score") : null, h("th", {}, "Created"))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No leads match.")))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Company"), h("th", { class: "num" }, "Score"), h("th", {}, "Grade"),
+        h("th", {}, "Topic"), h("th", {}, "Source"), h("th", {}, "State"), h("th", {}, "Created"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No leads match.")))),
     h("div", { class: "pager" }, back, next));
 }
 
@@ -185,7 +189,7 @@ function scoreCard(score) {
 }
 
 function handoffText(entry) {
-  return `${entry.handoff_kind || "hand-off"}: ${entry.subject || entry.name || entry.handoff_id || ""}` +
+  return `${entry.handoff_kind || "hand-off"}: ${entry.subject || entry.name || "(no subject)"}` +
     (entry.owner ? ` — owner ${entry.owner}` : "") + (entry.due_at ? ` — due ${when(entry.due_at)}` : "");
 }
 
@@ -304,7 +308,15 @@ async function funnelPage(params) {
 
 // ------------------------------------------------------------------ model editor
 
-async function modelsPage(modelId) {
+/** The model page drawn again (its list and heading from the API), the model in the address, with
+ * ``result`` (what the last action answered) kept under the editor. */
+async function refreshModels(modelId, result) {
+  const hash = `#/models/${encodeURIComponent(modelId)}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);  // no hashchange: no second drawing
+  await modelsPage(modelId, result);
+}
+
+async function modelsPage(modelId, result) {
   let list;
   try {
     list = (await api("GET", "/v1/scoring-models")).models;
@@ -317,21 +329,33 @@ async function modelsPage(modelId) {
   const id = h("input", { name: "model_id", value: modelId || "", required: true, pattern: "[A-Za-z0-9_.:-]+" });
   const text = h("textarea", { name: "definition", spellcheck: "false" },
     latest ? JSON.stringify(latest.definition, null, 2) : '{\n  "name": "",\n  "rules": [],\n  "grades": [{"grade": "A", "min_score": 80}, {"grade": "D"}],\n  "sales_ready_score": 70\n}');
-  const out = h("div", { id: "model-result" });
+  const out = h("div", { id: "model-result" }, ...(result || []));
+  // what the stored draft holds: "Simulate" saves the editor's text first when it differs (or when the
+  // model has no draft yet), so it always simulates what is on screen
+  const savedDraft = current?.draft_version && latest?.version === current.draft_version ? JSON.stringify(latest.definition) : null;
+  const save = async (target) => {
+    const saved = await api("PUT", target, JSON.parse(text.value));
+    return [h("p", { class: "ok" }, `Saved draft v${saved.version}.`), saved.warnings?.length ? h("p", {}, `Warnings: ${saved.warnings.join("; ")}`) : ""];
+  };
   const run = async (action) => {
     out.replaceChildren(h("p", {}, "Working…"));
     try {
       const target = `/v1/scoring-models/${encodeURIComponent(id.value)}`;
       if (action === "save") {
-        const saved = await api("PUT", target, JSON.parse(text.value));
-        out.replaceChildren(h("p", { class: "ok" }, `Saved draft v${saved.version}.`), saved.warnings?.length ? h("p", {}, `Warnings: ${saved.warnings.join("; ")}`) : "");
+        const shown = await save(target);
+        // the list and heading show the new draft: the page is drawn again from the API
+        await refreshModels(id.value, shown);
       } else if (action === "simulate") {
+        const unsaved = id.value !== modelId || savedDraft === null || savedDraft !== JSON.stringify(JSON.parse(text.value));
+        const shown = unsaved ? await save(target) : [];
         const s = await api("POST", `${target}/simulate`);
-        out.replaceChildren(h("h2", {}, `Draft v${s.draft_version} against ${s.leads_evaluated} leads${s.truncated ? " (first ones)" : ""}`),
+        const report = [h("h2", {}, `Draft v${s.draft_version} against ${s.leads_evaluated} leads${s.truncated ? " (first ones)" : ""}`),
           facts([["scored", s.scored], ["sales-ready", s.sales_ready], ["active version", s.active_version ?? "none"],
             ["into sales-ready", s.crossing.into_sales_ready.length], ["out of sales-ready", s.crossing.out_of_sales_ready.length]]),
           Object.keys(s.per_grade).length ? barList(Object.entries(s.per_grade), "per grade") : "",
-          s.crossing.into_sales_ready.length ? h("p", {}, "Would become sales-ready: ", s.crossing.into_sales_ready.slice(0, 20).map((l) => h("a", { href: `#/leads/${l}` }, `${l} `))) : "");
+          s.crossing.into_sales_ready.length ? h("p", {}, "Would become sales-ready: ", s.crossing.into_sales_ready.slice(0, 20).map((l) => h("a", { href: `#/leads/${l}` }, `${l} `))) : ""];
+        if (unsaved) await refreshModels(id.value, [...shown, ...report]);
+        else out.replaceChildren(...report);
       } else {
         const p = await api("POST", `${target}/publish`);
         out.replaceChildren(h("p", { class: "ok" }, `Published; rescoring job ${p.job_id}.`));

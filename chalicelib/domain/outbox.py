@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -19,3 +20,16 @@ class OutboxEntry:
 
 #: A hand-off as the outbox stores it: (handoff id, lead id, kind, origin, encoded envelope).
 EncodedHandoff = tuple[str, str, str, str, str]
+
+
+def shown_work(envelope: str) -> dict[str, str]:
+    """What a lead's timeline shows of a hand-off: its text (subject or name), owner and due time, from
+    its envelope (texts cut at 200 characters, so the entry stays one small item)."""
+    try:
+        work = json.loads(envelope).get("data", {}).get("handoff", {})
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(work, dict):
+        return {}
+    shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
+    return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}

@@ -20,10 +20,11 @@ from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
+from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
 from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
-from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, Page
+from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
 
 K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
@@ -245,8 +246,12 @@ class OutboxStore(Protocol):
         handoffs: Sequence[EncodedHandoff],
         now: datetime,
         contact: Contact | None = None,
-        opportunity: dict[str, Any] | None = None,
-    ) -> None: ...
+        opportunity: Opportunity | None = None,
+        closed_opportunities: Sequence[Opportunity] = (),
+    ) -> None:
+        """``opportunity``: one the change creates; ``closed_opportunities``: the lead's open ones it
+        closes, each conditioned on the version read."""
+        ...
 
     def write_handoffs(self, handoffs: Sequence[EncodedHandoff], now: datetime) -> bool: ...
 
@@ -260,7 +265,7 @@ class OutboxStore(Protocol):
 
 
 class HistoryStore(Protocol):
-    """A lead's timeline (transitions, score changes, hand-offs) and the opportunities it became."""
+    """A lead's timeline (transitions, score changes, hand-offs)."""
 
     def add_history(
         self, lead_id: str, kind: str, ident: str, at: datetime, data: dict[str, Any]
@@ -268,11 +273,23 @@ class HistoryStore(Protocol):
 
     def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]: ...
 
-    def opportunity(self, opportunity_id: str) -> dict[str, Any] | None: ...
+
+class OpportunityStore(Protocol):
+    """The opportunities qualified leads became (created and closed with their lead's change)."""
+
+    def get_opportunity(self, opportunity_id: str) -> Opportunity | None: ...
+
+    def save_opportunity(self, opportunity: Opportunity) -> Opportunity: ...
+
+    def opportunities_of_lead(self, lead_id: str) -> list[Opportunity]: ...
+
+    def list_opportunities(self, where: OpportunityFilter, limit: int, cursor: str | None) -> Page: ...
+
+    def every_opportunity(self, limit: int) -> Iterator[Opportunity]: ...
 
 
-class HandoffRepository(RuleStore, OutboxStore, HistoryStore, Protocol):
-    """Rules, the outbox and the lead's history (one adapter, ``store/handoffs.py``)."""
+class HandoffRepository(RuleStore, OutboxStore, HistoryStore, OpportunityStore, Protocol):
+    """Rules, the outbox, the lead's history and its opportunities (one adapter, ``store/handoffs.py``)."""
 
 
 # ---------------------------------------------------------------- identity

@@ -19,6 +19,14 @@ class LeadFilter:
 
 
 @dataclass(frozen=True)
+class OpportunityFilter:
+    stage: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    lead_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[Any]
     next_cursor: str | None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.interactions import iso
+from chalicelib.services import opportunities
 from chalicelib.services.leads import account_view, contact_view, lead_view, score_view
 from chalicelib.services.lifecycle import timeline
 from chalicelib.wiring import Deps
@@ -67,6 +68,7 @@ def export(contact_id: str, deps: Deps) -> dict[str, Any]:
         "account": account_view(account) if account else None,
         "leads": leads,
         "interactions": interactions,
+        "opportunities": opportunities.of_leads(contact.lead_ids, deps.handoffs),
         "suspected_duplicates": deps.identity.suspects_of(contact_id),
     }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from chalicelib.domain.outbox import OutboxEntry, shown_work
 from chalicelib.domain.qualification import (
     Handoff,
 )
@@ -34,7 +35,7 @@ def publish_handoff(handoff_id: str, deps: Deps, now: datetime) -> bool:
     entry = deps.handoffs.get_handoff(handoff_id)
     if entry is None or entry.state != "pending":
         return False
-    if _withhold(entry.handoff_id, entry.lead_id, entry.kind, deps, now):
+    if _withhold(entry, deps, now):
         return False
     deps.handoff_queue.send_fifo(entry.envelope, group=entry.lead_id, deduplication_id=entry.handoff_id)
     deps.handoffs.mark_sent(handoff_id, now)
@@ -42,9 +43,11 @@ def publish_handoff(handoff_id: str, deps: Deps, now: datetime) -> bool:
     return True
 
 
-def _withhold(handoff_id: str, lead_id: str, kind: str, deps: Deps, now: datetime) -> bool:
+def _withhold(entry: OutboxEntry, deps: Deps, now: datetime) -> bool:
     """No hand-off for a contact whose consent is ``none`` (never asked, or withdrawn): the hand-off is
-    kept as withheld and the lead's timeline says why. Repeatable: only a pending one is withheld."""
+    kept as withheld and the lead's timeline says why, naming the work (its subject, not its id).
+    Repeatable: only a pending one is withheld."""
+    handoff_id, lead_id, kind = entry.handoff_id, entry.lead_id, entry.kind
     lead = deps.store.get_lead(lead_id)
     contact = deps.store.get_contact(lead.contact_id) if lead else None
     if lead is None or contact is None or contact.erasing:
@@ -58,7 +61,7 @@ def _withhold(handoff_id: str, lead_id: str, kind: str, deps: Deps, now: datetim
             "handoff_withheld",
             handoff_id,
             now,
-            {"handoff_id": handoff_id, "handoff_kind": kind, "reason": reason},
+            {"handoff_id": handoff_id, "handoff_kind": kind, "reason": reason, **shown_work(entry.envelope)},
         )
         count("HandoffWithheld")
         logger.info("hand-off withheld", extra={"handoff_id": handoff_id, "lead_id": lead_id})

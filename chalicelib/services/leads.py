@@ -123,7 +123,47 @@ def list_leads(query: LeadQuery, deps: Deps) -> dict[str, Any]:
         state=query.state, status=query.status, source=query.source, contact_id=query.contact_id
     )
     page = deps.store.list_leads(where, query.limit, query.cursor)
-    return {"leads": [lead_view(lead) for lead in page.items], "next_cursor": page.next_cursor}
+    return {"leads": _summarised(page.items, deps), "next_cursor": page.next_cursor}
+
+
+def _summarised(leads: list[Lead], deps: Deps) -> list[dict[str, Any]]:
+    """Each listed lead with who it is (``name``, ``company``) and its score and grade by the first
+    active model (``score_model``): three batch reads per page (contacts, accounts, scores), so a rep's
+    list needs no call per lead."""
+    contacts = {c.contact_id: c for c in deps.store.get_contacts(list({lead.contact_id for lead in leads}))}
+    account_ids = list({lead.account_id for lead in leads if lead.account_id})
+    accounts = {a.account_id: a for a in deps.scoring.get_accounts(account_ids)} if account_ids else {}
+    models = sorted(model.model_id for model in scoring.active_models(deps))
+    scores = deps.scoring.scores_for([lead.lead_id for lead in leads], models[:1]) if models and leads else {}
+    shown = []
+    for lead in leads:
+        contact = contacts.get(lead.contact_id)
+        account = accounts.get(lead.account_id) if lead.account_id else None
+        score = scores.get(lead.lead_id, {}).get(models[0]) if models else None
+        shown.append(
+            {
+                **lead_view(lead),
+                "name": person_name(contact),
+                "company": (account.name if account else None)
+                or _text(contact.fields.get("company") if contact else None),
+                "score": score.score if score is not None else None,
+                "grade": score.grade if score is not None else None,
+                "score_model": models[0] if score is not None else None,
+            }
+        )
+    return shown
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def person_name(contact: Contact | None) -> str | None:
+    """First and last name, else the e-mail address, else ``None``."""
+    if contact is None:
+        return None
+    parts = [_text(contact.fields.get(k)) for k in ("first_name", "last_name")]
+    return " ".join(p for p in parts if p) or contact.email
 
 
 def get_contact(contact_id: str, deps: Deps) -> dict[str, Any]:
@@ -153,7 +193,7 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
     wanted = {
         k: v for k in ("state", "status", "source", "contact_id") if (v := getattr(query, k)) is not None
     }
-    leads = []
+    matched = []
     for lead in deps.store.get_leads(list(scores)):
         seen = {
             "state": lead.state,
@@ -162,7 +202,8 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
             "contact_id": lead.contact_id,
         }
         if all(seen[k] == v for k, v in wanted.items()):
-            leads.append({**lead_view(lead), "score": scores[lead.lead_id]})
+            matched.append(lead)
+    leads = [{**shown, "score": scores[shown["lead_id"]]} for shown in _summarised(matched, deps)]
     return {"leads": leads, "next_cursor": page.next_cursor}
 
 

@@ -9,11 +9,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain import lifecycle
+from chalicelib.domain import lifecycle, opportunities
 from chalicelib.domain.entities import Lead
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
+from chalicelib.domain.opportunities import Opportunity
 from chalicelib.observability import count
 from chalicelib.services.leads import lead_view
 from chalicelib.store.retry import on_conflict
@@ -23,35 +24,48 @@ from chalicelib.wiring import Deps
 def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
     """accept | qualify | disqualify | reopen; 409 with the current state when impossible."""
 
-    def attempt() -> tuple[Lead, Any, dict[str, Any] | None]:
+    def attempt() -> tuple[Lead, Any, Opportunity | None, list[Opportunity]]:
         now = datetime.now(UTC)
         lead = deps.store.get_lead(lead_id)
         if lead is None:
             raise NotFound("lead", lead_id)
         contact = opportunity = None
+        closed: list[Opportunity] = []
         if action == "accept":
             updated, moved = lifecycle.accept(lead, now, by)
-        elif action == "disqualify":
-            updated, moved = lifecycle.disqualify(lead, body.get("reason"), now, by)
-        elif action == "reopen":
-            updated, moved = lifecycle.reopen(lead, now, by)
+        elif action in ("disqualify", "reopen"):
+            if action == "disqualify":
+                updated, moved = lifecycle.disqualify(lead, body.get("reason"), now, by)
+            else:
+                updated, moved = lifecycle.reopen(lead, now, by)
+            # the lead's open opportunities close with it, in the same transaction
+            for found in deps.handoffs.opportunities_of_lead(lead_id):
+                done = opportunities.close_for_lead(found, action, now)
+                if done is not None:
+                    closed.append(done)
         else:
             updated, moved = lifecycle.qualify(lead, now, by)
-            contact, opportunity = _conversion(updated, body, deps, now)
-        deps.handoffs.write_lead_change(updated, moved, [], now, contact=contact, opportunity=opportunity)
-        return updated, moved, opportunity
+            contact, opportunity = _conversion(updated, body, deps, now, by)
+        deps.handoffs.write_lead_change(
+            updated, moved, [], now, contact=contact, opportunity=opportunity, closed_opportunities=closed
+        )
+        return updated, moved, opportunity, closed
 
-    updated, moved, opportunity = on_conflict(attempt, Conflict("the lead kept changing; retry the request"))
+    updated, moved, opportunity, closed = on_conflict(
+        attempt, Conflict("the lead kept changing; retry the request")
+    )
     count(f"Lead{action.capitalize()}")
     answer = {**lead_view(updated), "transition": moved.as_dict()}
     if opportunity is not None:
-        answer["opportunity_id"] = opportunity["opportunity_id"]
+        answer["opportunity_id"] = opportunity.opportunity_id
+    if closed:
+        answer["closed_opportunities"] = [o.opportunity_id for o in closed]
     return answer
 
 
 def _conversion(
-    lead: Lead, body: dict[str, Any], deps: Deps, now: datetime
-) -> tuple[Any, dict[str, Any] | None]:
+    lead: Lead, body: dict[str, Any], deps: Deps, now: datetime, by: str
+) -> tuple[Any, Opportunity | None]:
     """Qualifying makes the contact a sales contact and, unless told not to, an opportunity."""
     create = body.get("create_opportunity", True)
     if not isinstance(create, bool):
@@ -62,14 +76,17 @@ def _conversion(
         return sales_contact, None
     account = deps.store.get_account(lead.account_id) if lead.account_id else None
     name = ": ".join(p for p in ((account.name if account else None), lead.topic or "Opportunity") if p)
-    return sales_contact, {
-        "opportunity_id": new_id("o"),
-        "lead_id": lead.lead_id,
-        "contact_id": lead.contact_id,
-        "account_id": lead.account_id,
-        "name": name[:500],
-        "created_at": now,
-    }
+    return sales_contact, Opportunity(
+        opportunity_id=new_id("o"),
+        lead_id=lead.lead_id,
+        contact_id=lead.contact_id,
+        account_id=lead.account_id,
+        name=name[:500],
+        created_at=now,
+        updated_at=now,
+        # the person (key) who qualified it works it until it is handed to another
+        owner=by,
+    )
 
 
 def timeline(lead_id: str, deps: Deps, limit: int = 200) -> dict[str, Any]:

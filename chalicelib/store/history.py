@@ -1,5 +1,4 @@
-"""A lead's history (transitions, score changes, hand-offs) and the opportunities it became
-(``HistoryStore``)."""
+"""A lead's history (transitions, score changes, hand-offs) (``HistoryStore``)."""
 
 from __future__ import annotations
 
@@ -8,13 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.domain.interactions import iso
-from chalicelib.store.records import (
-    LeadHistoryRecord,
-    OpportunityRecord,
-)
+from chalicelib.store.records import LeadHistoryRecord
 
 
 def history_item(
@@ -39,17 +34,3 @@ class HistoryRepository:
     def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
         found = LeadHistoryRecord.query(lead_id, scan_index_forward=False, limit=limit)
         return [{**json.loads(r.data), "kind": r.kind, "at": iso(r.at)} for r in found]
-
-    def opportunity(self, opportunity_id: str) -> dict[str, Any] | None:
-        try:
-            record = OpportunityRecord.get(opportunity_id, consistent_read=True)
-        except DoesNotExist:
-            return None
-        return {
-            "opportunity_id": record.opportunity_id,
-            "lead_id": record.lead_id,
-            "contact_id": record.contact_id,
-            "account_id": record.account_id,
-            "name": record.name,
-            "created_at": iso(record.created_at),
-        }

@@ -4,10 +4,8 @@ together; the publisher's marks; the sweeper's index of what is still pending.""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -16,26 +14,17 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.entities import Contact, Lead
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import Transition
-from chalicelib.domain.outbox import OutboxEntry
+from chalicelib.domain.opportunities import Opportunity
+from chalicelib.domain.outbox import OutboxEntry, shown_work
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.history import history_item
+from chalicelib.store.opportunities import opportunity_record
 from chalicelib.store.records import (
     HandoffRecord,
     OpportunityRecord,
 )
 
 OUTBOX_RETENTION = timedelta(days=90)
-
-
-def _work(envelope: str) -> dict[str, Any]:
-    """What the timeline shows of a hand-off: its text, owner and due time (texts cut at 200 characters,
-    so the entry stays one small item)."""
-    try:
-        work = json.loads(envelope).get("data", {}).get("handoff", {})
-    except (ValueError, AttributeError):
-        return {}
-    shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
-    return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
 
 
 #: The sparse index of unsent hand-offs takes a write when a hand-off is decided and one when it is
@@ -76,7 +65,7 @@ class OutboxRepository:
                     "handoff",
                     handoff_id,
                     now,
-                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **_work(body)},
+                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **shown_work(body)},
                 )
             )
 
@@ -87,7 +76,8 @@ class OutboxRepository:
         handoffs: Sequence[tuple[str, str, str, str, str]],
         now: datetime,
         contact: Contact | None = None,
-        opportunity: dict[str, Any] | None = None,
+        opportunity: Opportunity | None = None,
+        closed_opportunities: Sequence[Opportunity] = (),
     ) -> None:
         """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
         ever), and what a conversion creates — all or nothing. A lost race raises ConcurrentUpdate."""
@@ -104,9 +94,11 @@ class OutboxRepository:
                     tx.save(contact_record(contact))
                 if opportunity is not None:
                     tx.save(
-                        OpportunityRecord(**opportunity),
+                        opportunity_record(opportunity),
                         condition=OpportunityRecord.opportunity_id.does_not_exist(),
                     )
+                for closed in closed_opportunities:
+                    tx.save(opportunity_record(closed), condition=OpportunityRecord.opportunity_id.exists())
                 self._outbox(tx, handoffs, now)
         except TransactWriteError as exc:
             if is_race(exc):

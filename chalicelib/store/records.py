@@ -22,7 +22,8 @@
 | RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
 | HANDOFFS_TABLE       | handoff_id     |                      | the outbox; stream -> publisher; TTL      |
 | LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
-| OPPORTUNITIES_TABLE  | opportunity_id |                      |                                           |
+| OPPORTUNITIES_TABLE  | opportunity_id |                      | by_lead (lead_id, created_at), by_created |
+|                      |                |                      | (listing, created_at): newest first       |
 | INTEGRATIONS_TABLE   | integration_id |                      | webhook#<source>, linkedin-form#<urn>     |
 | IMPORTS_TABLE        | import_id      | item = head or       | chunks done, with their rows' errors; TTL |
 |                      |                | chunk#000001         |                                           |
@@ -396,7 +397,34 @@ class LeadHistoryRecord(Model):
     data = UnicodeAttribute()
 
 
+class OpportunitiesByLead(GlobalSecondaryIndex["OpportunityRecord"]):
+    """A lead's opportunities (closed with the lead; a contact's export reads them by its leads)."""
+
+    class Meta:
+        index_name = "by_lead"
+        projection = AllProjection()
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OpportunitiesByCreation(GlobalSecondaryIndex["OpportunityRecord"]):
+    """Every opportunity, newest first, on one partition value (``listing = "opportunity"``): a person
+    makes each one by qualifying a lead, orders of magnitude under an index partition's ~1,000
+    writes/s, so no sharding (unlike leads, ``store/state_index.py``)."""
+
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OpportunityRecord(Model):
+    """An opportunity; ``version`` is the optimistic-concurrency token (``If-Match``), every write is
+    conditioned on it. ``estimated_value`` is decimal text (exact), ``close_date`` an ISO date."""
+
     class Meta:
         table_name = UNBOUND
 
@@ -406,6 +434,19 @@ class OpportunityRecord(Model):
     account_id = UnicodeAttribute(null=True)
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    listing = UnicodeAttribute(default="opportunity")
+    updated_at = UTCDateTimeAttribute(null=True)
+    stage = UnicodeAttribute(default="qualify")
+    status = UnicodeAttribute(default="open")
+    owner = UnicodeAttribute(null=True)
+    estimated_value = UnicodeAttribute(null=True)
+    close_date = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+    by_lead = OpportunitiesByLead()
+    by_created = OpportunitiesByCreation()
 
 
 class IntegrationRecord(Model):

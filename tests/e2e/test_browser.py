@@ -425,3 +425,154 @@ def test_the_lead_page_shows_what_an_anonymous_source_submitted_but_could_not_ch
     assert "contact.first_name" in card.inner_text() and "Mallory" in card.inner_text()
     assert console.locator("#lead-title").inner_text().startswith("Grace")
     shot(console, "console-lead-conflicts.png")
+
+
+def submit_person(stack: str, fields: dict[str, str]) -> dict[str, Any]:  # noqa: F811
+    """A landing-page submission as a server posts it (with a key): the answer names the lead."""
+    status, answer = call(
+        "POST", f"{stack}/v1/forms/landing-demo/submissions", fields, {"X-Api-Key": API_KEY}
+    )
+    assert status == 201, answer
+    return dict(answer)
+
+
+def wait_for_score_change(stack: str, lead_id: str, before: float) -> None:  # noqa: F811
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, lead = call("GET", f"{stack}/v1/leads/{lead_id}", None, {"X-Api-Key": API_KEY})
+        if status == 200 and lead["scores"] and lead["scores"][0]["score"] != before:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the score of {lead_id} did not change within 60 s")
+
+
+def wait_for_timeline(stack: str, lead_id: str, kind: str, count: int) -> None:  # noqa: F811
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, timeline = call("GET", f"{stack}/v1/leads/{lead_id}/timeline", None, {"X-Api-Key": API_KEY})
+        if status == 200 and sum(e["kind"] == kind for e in timeline["entries"]) >= count:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"lead {lead_id} has fewer than {count} {kind} entries after 60 s")
+
+
+def test_the_console_lists_people_newest_first_and_the_timeline_shows_scores_and_handoff_subjects(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    """Issue 17 item 7's bugs: the list showed contact ids, oldest first, without score or grade; the
+    timeline showed hand-off ids instead of their subjects (a withheld hand-off), and each score change
+    from "-" (nothing)."""
+    prepare(stack, landing)
+    person = {"job": "Director of Research", "employees": "450", "country": "GB", "topic": "Pricing"}
+    grace = submit_person(
+        stack,
+        {
+            **person,
+            "email": "grace.list@navy-labs.example.org",
+            "first_name": "Grace",
+            "last_name": "Hopper",
+            "company": "Navy Research Labs",
+            "newsletter": "on",
+        },
+    )
+    wait_for_score(stack, grace["lead_id"])
+    alan = submit_person(
+        stack,
+        {
+            **person,
+            "email": "alan.list@bletchley.example.org",
+            "first_name": "Alan",
+            "last_name": "Turing",
+            "company": "Bletchley Computing",
+            "newsletter": "on",
+        },
+    )
+    first = wait_for_score(stack, alan["lead_id"])["scores"][0]["score"]
+    wait_for_timeline(stack, alan["lead_id"], "handoff", 2)
+    clicks = [
+        {
+            "id": f"list-click-{n}",
+            "type": "email_clicked",
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "contact_id": alan["contact_id"],
+        }
+        for n in range(3)
+    ]
+    assert (
+        call("POST", f"{stack}/v1/interactions", {"interactions": clicks}, {"X-Api-Key": API_KEY})[0] == 202
+    )
+    wait_for_score_change(stack, alan["lead_id"], first)
+
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    alan_row = console.locator(f"#leads tr[data-lead-id='{alan['lead_id']}']")
+    alan_row.wait_for(timeout=15_000)
+    ids = [row.get_attribute("data-lead-id") for row in console.locator("#leads tbody tr").all()]
+    assert ids.index(alan["lead_id"]) < ids.index(grace["lead_id"]), "newest first"
+    assert alan_row.locator("td.name a").inner_text() == "Alan Turing"
+    assert alan_row.locator("td.company").inner_text() == "Bletchley Computing"
+    grace_row = console.locator(f"#leads tr[data-lead-id='{grace['lead_id']}']")
+    assert grace_row.locator("td.score").inner_text().startswith("70")
+    assert grace_row.locator("td.grade").inner_text() == "B"
+    assert grace["contact_id"] not in console.locator("#leads").inner_text(), "people, not contact ids"
+    shot(console, "console-leads-people.png")
+
+    alan_row.locator("td.name a").click()
+    console.locator("ol.timeline li").first.wait_for(timeout=15_000)
+    entries = console.locator("ol.timeline li").all_inner_texts()
+    scores = [e for e in entries if " score " in f" {e} " and "b2b-default:" in e]
+    assert len(scores) >= 2, entries
+    assert sum("\u2013 →" in e for e in scores) == 1, f"only the first score starts from nothing: {scores}"
+    assert any(f"{first:g} →" in e or f"{first} →" in e for e in scores), scores
+    handoffs = [e for e in entries if " handoff " in f" {e} "]
+    assert any("Call Alan about Pricing" in e for e in handoffs), handoffs
+    assert any("Bletchley Computing: Pricing" in e for e in handoffs), handoffs
+    assert not any(" h_" in e for e in handoffs), f"subjects, not hand-off ids: {handoffs}"
+    shot(console, "console-timeline.png")
+
+
+def test_the_model_editor_simulates_an_unsaved_model_and_shows_a_save_in_its_list(
+    stack: str,  # noqa: F811
+    landing: str,
+    browser_context: Any,
+):
+    """Issue 17 item 7: the first "Simulate" failed until a save, and a save did not refresh the list."""
+    import json
+
+    prepare(stack, landing)
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.locator("#leads").wait_for(timeout=15_000)
+    console.goto(f"{stack}/console#/models")
+    console.locator("textarea[name=definition]").wait_for(timeout=15_000)
+    definition = {**load_event("models/b2b_default.json"), "id": "fresh-e2e", "name": "Fresh from the editor"}
+    console.fill("input[name=model_id]", "fresh-e2e")
+    console.fill("textarea[name=definition]", json.dumps(definition, indent=2))
+    console.get_by_role("button", name="Simulate the draft").click()
+    result = console.locator("#model-result")
+    try:
+        result.get_by_text("against").first.wait_for(timeout=15_000)
+    except Exception:
+        shot(console, "console-model-simulate-failed.png")
+        raise AssertionError(f"no simulation: {result.inner_text()}") from None
+    assert "Draft v1" in result.inner_text() and "error" not in result.inner_text().lower()
+    row = console.locator("table tr", has_text="fresh-e2e")
+    row.wait_for(timeout=15_000)
+    assert "Fresh from the editor" in row.inner_text(), "the list shows the draft the simulation saved"
+    assert "Editing fresh-e2e" in console.locator("section.card h2").first.inner_text()
+
+    text = console.locator("textarea[name=definition]")
+    text.fill(json.dumps({**definition, "name": "Renamed draft"}, indent=2))
+    console.get_by_role("button", name="Save draft").click()
+    result.get_by_text("Saved draft v2").wait_for(timeout=15_000)
+    console.locator("table tr", has_text="Renamed draft").wait_for(timeout=15_000)
+    assert "from v2" in console.locator("section.card h2").first.inner_text(), "the heading follows the save"
+    console.get_by_role("button", name="Simulate the draft").click()
+    result.get_by_text("Draft v2 against").wait_for(timeout=15_000)
+    shot(console, "console-model-simulated.png")

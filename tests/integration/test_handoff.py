@@ -162,8 +162,8 @@ def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(
     assert bad_reason.status_code == 422 and bad_reason.json_body["error"]["field"] == "reason"
     converted = post_json(client, f"/v1/leads/{lead_id}/qualify", {}, key).json_body
     assert (converted["state"], converted["status"]) == ("qualified", "qualified")
-    opportunity = deps.handoffs.opportunity(converted["opportunity_id"])
-    assert opportunity["name"] == "Analytical Engines Ltd: Pricing"
+    opportunity = deps.handoffs.get_opportunity(converted["opportunity_id"])
+    assert opportunity is not None and opportunity.name == "Analytical Engines Ltd: Pricing"
     assert deps.store.get_contact(ready["contact_id"]).marketing_only is False
     sales_view = get(client, "/v1/contacts?marketing_only=false", admin_key).json_body["contacts"]
     assert [c["contact_id"] for c in sales_view] == [ready["contact_id"]]

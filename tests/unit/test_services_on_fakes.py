@@ -154,6 +154,15 @@ def test_no_handoff_is_published_for_a_contact_without_consent_and_the_timeline_
     assert withheld and "never gave consent" in withheld[0]["reason"]
 
 
+def test_a_withheld_handoff_names_its_work_on_the_timeline_not_its_id(deps: Deps, ada: tuple[str, str]):
+    """Issue 17 item 7: the console showed a withheld hand-off by its id (a hash): no subject."""
+    records(deps).contacts["c_ada"] = person("c_ada", EMAIL, "none")
+    handoff_id = one_handoff(deps, "l_ada", NOW)
+    assert handoffs_service.publish_handoff(handoff_id, deps, NOW) is False
+    [withheld] = [e for e in deps.handoffs.history("l_ada", 10) if e["kind"] == "handoff_withheld"]
+    assert withheld["subject"] == "Call" and withheld["handoff_id"] == handoff_id
+
+
 def test_a_pending_handoff_is_sent_once_in_its_leads_group_and_a_replay_sends_nothing(
     deps: Deps, ada: tuple[str, str]
 ):
@@ -184,8 +193,8 @@ def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(deps: De
     assert bad_reason.value.field == "reason"
     converted = lifecycle.transition("l_ada", "qualify", {}, "sales", deps)
     assert (converted["state"], converted["status"]) == ("qualified", "qualified")
-    opportunity = deps.handoffs.opportunity(converted["opportunity_id"])
-    assert opportunity is not None and opportunity["name"] == "Analytical Engines Ltd: Pricing"
+    opportunity = deps.handoffs.get_opportunity(converted["opportunity_id"])
+    assert opportunity is not None and opportunity.name == "Analytical Engines Ltd: Pricing"
     assert records(deps).contacts["c_ada"].marketing_only is False
     with pytest.raises(TransitionRefused) as refused:
         lifecycle.transition("l_ada", "disqualify", {"reason": "lost"}, "sales", deps)

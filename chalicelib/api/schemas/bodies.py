@@ -107,3 +107,75 @@ class UploadRequest(RequestModel):
         if value is not None and (not isinstance(value, str) or len(value) > 200):
             raise invalid("name must be a string of at most 200 characters")
         return value
+
+
+class OpportunityPatch(RequestModel):
+    """``PATCH /v1/opportunities/{opportunity_id}``: the fields to change (at least one); ``null``
+    clears ``estimated_value``, ``close_date`` or ``owner``. ``status: won|lost`` closes it and needs a
+    ``reason``; ``status: open`` reopens a closed one."""
+
+    unknown_message: ClassVar[str] = "{name} is not a property of an opportunity one may change"
+
+    stage: Annotated[Any, WithJsonSchema({"enum": ["qualify", "develop", "propose", "close"]})] = None
+    status: Annotated[Any, WithJsonSchema({"enum": ["open", "won", "lost"]})] = None
+    reason: Annotated[Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 500})] = None
+    estimated_value: Annotated[
+        Any, WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1e15, "nullable": True})
+    ] = None
+    close_date: Annotated[Any, WithJsonSchema({"type": "string", "format": "date", "nullable": True})] = None
+    owner: Annotated[
+        Any, WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 256, "nullable": True})
+    ] = None
+
+    @field_validator("stage", "status", mode="before")
+    @classmethod
+    def _choice(cls, value: Any, info: Any) -> Any:
+        choices = {"stage": ("qualify", "develop", "propose", "close"), "status": ("open", "won", "lost")}
+        allowed = choices[info.field_name]
+        if value not in allowed:
+            raise invalid(f"{info.field_name} must be one of {', '.join(allowed)}")
+        return value
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _reason(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip() or len(value) > 500:
+            raise invalid("reason must be text of 1 to 500 characters")
+        return value.strip()
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def _owner(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value.encode()) > 256:
+            raise invalid("owner must be text of 1 to 256 bytes, or null")
+        return value.strip()
+
+    @field_validator("estimated_value", mode="before")
+    @classmethod
+    def _value(cls, value: Any) -> Any:
+        from decimal import Decimal
+
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise invalid("estimated_value must be a number, or null")
+        amount = Decimal(str(value))
+        if not amount.is_finite() or amount < 0 or amount > Decimal("1e15"):
+            raise invalid("estimated_value must be from 0 to 1e15")
+        return amount
+
+    @field_validator("close_date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        from datetime import date
+
+        if value is None:
+            return None
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise invalid("close_date must be a date, YYYY-MM-DD, or null") from None

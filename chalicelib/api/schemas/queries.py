@@ -195,3 +195,33 @@ class ImportQuery(RequestModel):
     topic: str | None = None
     campaign: str | None = None
     consent: str | None = None
+
+
+class OpportunitiesQuery(PagedQuery):
+    """``GET /v1/opportunities``: newest first, filtered by stage, owner, status or lead."""
+
+    stage: Literal["qualify", "develop", "propose", "close"] | None = None
+    owner: str | None = Field(None, max_length=MAX_FILTER_BYTES)
+    status: Literal["open", "won", "lost"] | None = None
+    lead_id: str | None = Field(None, max_length=MAX_FILTER_BYTES)
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def _stage(cls, value: Any) -> Any:
+        if value not in (None, "qualify", "develop", "propose", "close"):
+            raise invalid("stage must be qualify, develop, propose or close")
+        return value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: Any) -> Any:
+        if value not in (None, "open", "won", "lost"):
+            raise invalid("status must be open, won or lost")
+        return value
+
+    @field_validator("owner", "lead_id", mode="before")
+    @classmethod
+    def _text(cls, value: Any, info: Any) -> Any:
+        if value is not None and not str(value).strip():
+            raise invalid(f"{info.field_name} must not be empty")
+        return value

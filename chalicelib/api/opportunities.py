@@ -1,0 +1,90 @@
+"""Opportunities (sales): read, list, change with ``If-Match``, and the pipeline report."""
+
+from __future__ import annotations
+
+import re
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib import wiring
+from chalicelib.api.errors import PreconditionRequired
+from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.schemas.bodies import OpportunityPatch
+from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.opportunities import OpportunityChanges
+from chalicelib.domain.stored import OpportunityFilter
+from chalicelib.services import opportunities
+
+bp = Blueprint(__name__)
+#: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
+_IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,12})"?\s*')
+
+
+def _etag(version: int | None) -> dict[str, str]:
+    return {"ETag": f'"{version or 0}"'}
+
+
+@endpoint(
+    bp, "/v1/opportunities", "GET", scope="sales", summary="list opportunities", query=OpportunitiesQuery
+)
+def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
+    where = OpportunityFilter(
+        stage=query.stage, owner=query.owner, status=query.status, lead_id=query.lead_id
+    )
+    answer = opportunities.list_opportunities(where, query.limit, query.cursor, wiring.deps().handoffs)
+    return json_response(200, answer)
+
+
+@endpoint(bp, "/v1/opportunities/{opportunity_id}", "GET", scope="sales", summary="an opportunity")
+def get_opportunity(request: Request, opportunity_id: str) -> Response:
+    found = opportunities.get_opportunity(opportunity_id, wiring.deps().handoffs)
+    return json_response(200, opportunities.opportunity_view(found), _etag(found.version))
+
+
+@endpoint(
+    bp,
+    "/v1/opportunities/{opportunity_id}",
+    "PATCH",
+    scope="sales",
+    summary="change an opportunity (If-Match: the version read)",
+    body=OpportunityPatch,
+    request_headers=("If-Match",),
+)
+def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPatch) -> Response:
+    """Safe to retry: a repeated change names a version that is gone and gets 412, never applied twice."""
+    header = request.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
+    matched = _IF_MATCH.fullmatch(header)
+    if matched is None:
+        raise ValidationFailed(
+            [FieldError("If-Match", 'If-Match must be a version, as the ETag gave it ("3")')]
+        )
+    given = body.model_fields_set
+    if not given:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "body", "give at least one of stage, status, reason, estimated_value, close_date, owner"
+                )
+            ]
+        )
+    changes = OpportunityChanges(**{name: getattr(body, name) for name in given})
+    saved = opportunities.update_opportunity(
+        opportunity_id, int(matched.group(1)), changes, wiring.deps().handoffs
+    )
+    return json_response(200, opportunities.opportunity_view(saved), _etag(saved.version))
+
+
+@endpoint(
+    bp,
+    "/v1/reports/pipeline",
+    "GET",
+    scope="sales",
+    summary="open opportunities: count and value by stage and owner",
+    query=NoQuery,
+)
+def pipeline(request: Request, query: NoQuery) -> Response:
+    return json_response(200, opportunities.pipeline(wiring.deps().handoffs))
