@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,6 @@ from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import LeadFilter
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
-
-MAX_PAGE = 100
 
 
 def score_view(score: Score) -> dict[str, Any]:
@@ -90,14 +87,6 @@ def _scores(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
     active = {model.model_id for model in scoring.active_models(deps)}
     stored = deps.scoring.scores_of(lead_id)
     return [score_view(stored[model_id]) for model_id in sorted(stored) if model_id in active]
-
-
-def page_size(params: dict[str, str]) -> int:
-    """The ``limit`` of a page given as text (the identity service's lists still read it so)."""
-    text = params.get("limit", "25")
-    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
-    return int(text)
 
 
 @dataclass(frozen=True)
