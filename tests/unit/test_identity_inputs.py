@@ -24,9 +24,9 @@ def refusal(build: Any) -> tuple[str, str]:
 
 def test_a_consent_update_needs_a_known_level_and_a_source_of_1_to_100_characters():
     assert ConsentUpdate("none") == ConsentUpdate("none", "api"), "the source defaults to api"
-    field, message = refusal(lambda: ConsentUpdate(None))  # type: ignore[arg-type]
+    field, message = refusal(lambda: ConsentUpdate(None))
     assert field == "level" and message.startswith("level must be one of none, consent_given")
-    assert refusal(lambda: ConsentUpdate("marketing", None))[0] == "source"  # type: ignore[arg-type]
+    assert refusal(lambda: ConsentUpdate("marketing", None))[0] == "source"
     assert refusal(lambda: ConsentUpdate("marketing", "x" * 101)) == (
         "source",
         "source must be text of 1-100 characters",
