@@ -866,6 +866,7 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "keys_cache": TtlCache(),
         "reports": FakeReports(scoring),
         "linkedin": _no_linkedin,
+        "linkedin_secret": lambda: "",  # not configured: give one with fake_deps(linkedin_secret=...)
         "rate_limits": FakeRateLimits(),
     }
     parts.update(overrides)

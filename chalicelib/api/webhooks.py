@@ -127,7 +127,7 @@ def deliver(request: Request, source: str) -> Response:
 def linkedin_challenge(request: Request, query: ChallengeQuery) -> Response:
     from chalicelib.services import linkedin
 
-    return json_response(200, linkedin.challenge(query.challengeCode))
+    return json_response(200, linkedin.challenge(query.challengeCode, _deps()))
 
 
 @endpoint(
