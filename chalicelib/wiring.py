@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         ObjectStore,
         Queue,
         QueueAdmin,
+        RateLimiter,
         RecordStore,
         ReportReads,
         RetryQueues,
@@ -63,6 +64,11 @@ class Deps:
     reports: ReportReads
     #: The LinkedIn API client, built (and its token read) on first use, then kept.
     linkedin: Callable[[], LinkedInClient]
+    #: LinkedIn's client secret (signs the challenge, verifies notifications), read from the stage's
+    #: secret on each call: a rotated value is in use within ``SECRETS_CACHE_SECONDS``.
+    linkedin_secret: Callable[[], str]
+    #: The public routes' token buckets (``services/ratelimits.py``).
+    rate_limits: RateLimiter
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -84,6 +90,7 @@ def deps() -> Deps:
     from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
+    from chalicelib.store.ratelimits import RateLimits
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
     from chalicelib.store.scoring import ScoringStore
@@ -130,7 +137,15 @@ def deps() -> Deps:
         keys_cache=TtlCache(),
         reports=ReportStore(),
         linkedin=cache(partial(_linkedin_client, settings)),
+        linkedin_secret=partial(_stage_secret, "LINKEDIN_CLIENT_SECRET", settings),
+        rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
     )
+
+
+def _stage_secret(name: str, settings: Settings) -> str:
+    from chalicelib.secrets import secret
+
+    return str(secret(name, settings))
 
 
 def _linkedin_client(settings: Settings) -> LinkedInClient:

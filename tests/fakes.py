@@ -27,6 +27,7 @@ from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
+from chalicelib.domain.ratelimits import Decision, Limit, LimiterUnavailable
 from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
@@ -734,6 +735,24 @@ class FakeQueue:
 
 
 @dataclass
+class FakeRateLimits:
+    """Token buckets that count what was taken: a bucket named in ``refused`` is empty (its value: the
+    seconds to wait), and ``unavailable`` makes every take fail as an unreachable table does."""
+
+    refused: dict[str, int] = field(default_factory=dict)
+    unavailable: bool = False
+    taken: list[tuple[str, Limit]] = field(default_factory=list)
+
+    def take(self, bucket: str, limit: Limit, now_ms: int | None = None) -> Decision:
+        if self.unavailable:
+            raise LimiterUnavailable("ResourceNotFoundException")
+        if bucket in self.refused:
+            return Decision(False, self.refused[bucket])
+        self.taken.append((bucket, limit))
+        return Decision(True)
+
+
+@dataclass
 class FakeQueueAdmin:
     """Queues by URL, each a list of SQS-shaped messages."""
 
@@ -883,6 +902,8 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "keys_cache": TtlCache(),
         "reports": FakeReports(scoring),
         "linkedin": _no_linkedin,
+        "linkedin_secret": lambda: "",  # not configured: give one with fake_deps(linkedin_secret=...)
+        "rate_limits": FakeRateLimits(),
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -896,6 +917,7 @@ def _conforms(records: FakeRecordStore) -> None:
         ImportStore,
         ObjectStore,
         QueueAdmin,
+        RateLimiter,
         RecordStore,
         ReportReads,
         ScoringRepository,
@@ -911,4 +933,5 @@ def _conforms(records: FakeRecordStore) -> None:
     imports: ImportStore = FakeImports()
     objects: ObjectStore = FakeObjects()
     reports: ReportReads = FakeReports(FakeScoring(records))
-    del store, scoring, handoffs, identity, queue, admin, imports, objects, reports
+    limits: RateLimiter = FakeRateLimits()
+    del store, scoring, handoffs, identity, queue, admin, imports, objects, reports, limits

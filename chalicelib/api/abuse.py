@@ -1,6 +1,8 @@
-"""Abuse protection on the public routes: rate limits here; screening in the domain.
+"""Abuse protection on the public routes: the caller's IP for the rate limits here; the limits in a
+service, the screening in the domain.
 
-- **Rate limits** (before the body is read): a token bucket per source IP (``ip#<ip>``, API Gateway's
+- **Rate limits** (before the body is read; ``services/ratelimits.py`` behind the ``deps.rate_limits``
+  port, ``store/ratelimits.py`` on DynamoDB): a token bucket per source IP (``ip#<ip>``, API Gateway's
   ``requestContext.identity.sourceIp``, never a header the client writes) and per form (``form#<id>``;
   the form's ``rate_limit`` or the settings' default); webhook deliveries per source IP
   (``hook#<ip>``, taken only once the source is known to exist: nothing is stored about made-up
@@ -22,17 +24,9 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Request
 
-from chalicelib.api.errors import ApiError
-from chalicelib.domain.forms import FormDefinition
-from chalicelib.observability import count, logger
-from chalicelib.store.ratelimits import Limit, RateLimits
-
 if TYPE_CHECKING:
-    from chalicelib.settings import Settings
-
-
-class RateLimited(ApiError):
-    status, code = 429, "rate_limited"
+    from chalicelib.domain.forms import FormDefinition
+    from chalicelib.wiring import Deps
 
 
 def source_ip(request: Request) -> str:
@@ -40,63 +34,22 @@ def source_ip(request: Request) -> str:
     return str(identity.get("sourceIp") or "unknown")
 
 
-def _limits(settings: Settings) -> RateLimits:
-    return RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url)
-
-
-def _take(settings: Settings, buckets: list[tuple[str, Limit | None]]) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    limits = _limits(settings)
-    for bucket, limit in buckets:
-        if limit is None:
-            continue
-        try:
-            decision = limits.take(bucket, limit)
-        except (BotoCoreError, ClientError) as exc:
-            count("RateLimiterUnavailable")
-            logger.warning("rate limiter unavailable; let through", extra={"error": type(exc).__name__})
-            return
-        if not decision.allowed:
-            count("RateLimited")
-            kind = bucket.split("#", 1)[0]
-            raise RateLimited(
-                f"too many requests ({kind} limit); retry after {decision.retry_after} s",
-                None,
-                {"Retry-After": str(decision.retry_after)},
-            )
-
-
-def _limit(per_minute: int, burst: int) -> Limit | None:
-    return Limit(per_minute, burst) if per_minute > 0 else None
-
-
-def limit_submission(request: Request, form_id: str, form: FormDefinition, settings: Settings) -> None:
+def limit_submission(request: Request, form_id: str, form: FormDefinition, deps: Deps) -> None:
     """One token from the caller's IP bucket and one from the form's; 429 when either is empty."""
-    form_limit = (
-        Limit(form.rate_limit.per_minute, form.rate_limit.burst)
-        if form.rate_limit is not None
-        else _limit(settings.rate_limit_form_per_minute, settings.rate_limit_form_burst)
-    )
-    _take(
-        settings,
-        [
-            (
-                f"ip#{source_ip(request)}",
-                _limit(settings.rate_limit_ip_per_minute, settings.rate_limit_ip_burst),
-            ),
-            (f"form#{form_id}", form_limit),
-        ],
-    )
+    from chalicelib.services import ratelimits
+
+    ratelimits.limit_submission(source_ip(request), form_id, form, deps)
 
 
-def limit_webhook(request: Request, settings: Settings) -> None:
+def limit_webhook(request: Request, deps: Deps) -> None:
     """One token from the caller's webhook bucket (per source IP, whatever the source it names)."""
-    limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
-    _take(settings, [(f"hook#{source_ip(request)}", limit)])
+    from chalicelib.services import ratelimits
+
+    ratelimits.limit_webhook(source_ip(request), deps)
 
 
-def limit_linkedin(request: Request, settings: Settings) -> None:
+def limit_linkedin(request: Request, deps: Deps) -> None:
     """LinkedIn's notifications share the webhook limit, in a bucket of their own per source IP."""
-    limit = _limit(settings.rate_limit_webhook_per_minute, settings.rate_limit_webhook_burst)
-    _take(settings, [(f"linkedin#{source_ip(request)}", limit)])
+    from chalicelib.services import ratelimits
+
+    ratelimits.limit_linkedin(source_ip(request), deps)

@@ -176,7 +176,7 @@ def submit(request: Request, form_id: str) -> Response:
     answer; everyone else gets :func:`public_answer`. Errors carry the form's CORS headers too."""
     keyed = authorize_if_keyed(request, "ingest") is not None
     deps = wiring.deps()
-    abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps.settings)
+    abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps)
     fields, signals = split_signals(read_fields(request))
     key = idempotency_key(request) or body_digest(fields)
     attempt = {

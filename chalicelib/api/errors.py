@@ -15,6 +15,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.opportunities import StaleVersion
+from chalicelib.domain.ratelimits import RateLimited
 
 
 class ApiError(Exception):
@@ -88,6 +89,8 @@ def translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | No
     """``(status, body, headers)`` for an error a client caused; ``None`` for a fault of ours."""
     if isinstance(exc, ApiError):
         return exc.status, error_body(exc.code, exc.message, exc.field), exc.headers
+    if isinstance(exc, RateLimited):
+        return 429, error_body(exc.code, exc.message), {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, ValidationFailed):
         fields = [e.as_dict() for e in exc.errors]
         return 422, error_body(exc.code, exc.message, exc.field, fields=fields), {}

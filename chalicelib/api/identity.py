@@ -1,7 +1,8 @@
 """Identity and data rights: duplicates, merges, consent, export, erasure, segments.
 
-The request models here refuse unknown keys and document the bodies; the identity service still
-checks the values itself (its module is being split: the typed arguments follow)."""
+The request models here refuse unknown keys and document the bodies; the routes build the services'
+typed inputs from them (``domain.consent.ConsentUpdate``, ``domain.merging.MergeOrder``,
+``domain.segments.SegmentQuery``), which check the values in the words the API has always used."""
 
 from __future__ import annotations
 
@@ -28,17 +29,18 @@ def _service(name: str) -> Any:
 
 
 def _given(model: Any) -> dict[str, Any]:
-    """What the caller sent (the service tells a key sent as null from one not sent)."""
-    return model.model_dump(include=model.model_fields_set)
+    """What the caller sent (a key sent as null is told from one not sent)."""
+    return dict(model.model_dump(include=model.model_fields_set))
 
 
 @endpoint(
     bp, "/v1/duplicates", "GET", scope="admin", summary="suspected duplicate contacts", query=DuplicatesQuery
 )
 def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
-    params = {"limit": str(query.limit)}
-    params.update({k: v for k in ("cursor", "strength") if (v := getattr(query, k)) is not None})
-    return json_response(200, _service("duplicates").list_duplicates(params, wiring.deps()))
+    answer = _service("duplicates").list_duplicates(
+        wiring.deps(), limit=query.limit, cursor=query.cursor, strength=query.strength
+    )
+    return json_response(200, answer)
 
 
 @endpoint(
@@ -51,7 +53,10 @@ def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     ok=("200", "201"),
 )
 def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
-    return json_response(200, _service("merges").merge(contact_id, _given(body), wiring.deps()))
+    from chalicelib.domain.merging import MergeOrder
+
+    order = MergeOrder(duplicate_ids=body.duplicate_ids)
+    return json_response(200, _service("merges").merge(contact_id, order, wiring.deps()))
 
 
 @endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin", summary="undo a merge")
@@ -68,7 +73,11 @@ def undo_merge(request: Request, merge_id: str) -> Response:
     body=ConsentRequest,
 )
 def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Response:
-    answer = _service("consent").set_consent(contact_id, _given(body), wiring.deps())
+    from chalicelib.domain.consent import ConsentUpdate
+
+    given = _given(body)  # a source not sent is "api"; one sent as null is refused
+    update = ConsentUpdate(level=body.level, source=given.get("source", "api"))
+    answer = _service("consent").set_consent(contact_id, update, wiring.deps())
     return json_response(200, answer)
 
 
@@ -106,7 +115,13 @@ def erase(request: Request, contact_id: str) -> Response:
     body=SegmentQueryRequest,
 )
 def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
-    return json_response(200, _service("segments").query_segment(_given(body), wiring.deps()))
+    from chalicelib.domain.segments import SegmentQuery
+
+    given = _given(body)
+    if "segment_id" in given:
+        given["segment_id"] = str(given["segment_id"])  # sent as null, it names a segment "None" (404)
+    query = SegmentQuery.of(**given)
+    return json_response(200, _service("segments").query_segment(query, wiring.deps()))
 
 
 @endpoint(

@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
+from chalicelib.api import views
 from chalicelib.api.http import endpoint, json_response
 from chalicelib.api.schemas.queries import LeadsQuery
 from chalicelib.domain.errors import NotFound
@@ -16,28 +17,27 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales", summary="a lead with contact, account and scores")
 def get_lead(request: Request, lead_id: str) -> Response:
-    body = leads.get_lead(lead_id, wiring.deps())
-    body["duplicate_of"] = _duplicate_of(body["contact_id"])
-    return json_response(200, body)
+    detail = leads.get_lead(lead_id, wiring.deps())
+    return json_response(200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)))
 
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query=LeadsQuery)
 def list_leads(request: Request, query: LeadsQuery) -> Response:
-    return json_response(200, leads.list_leads(leads.LeadQuery(**query.model_dump()), wiring.deps()))
+    page = leads.list_leads(leads.LeadQuery(**query.model_dump()), wiring.deps())
+    return json_response(200, views.lead_page(page))
 
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin", summary="a contact with its leads")
 def get_contact(request: Request, contact_id: str) -> Response:
     try:
-        body = leads.get_contact(contact_id, wiring.deps())
+        detail = leads.get_contact(contact_id, wiring.deps())
     except NotFound:
         from chalicelib.services import data_rights
 
         # an erased id: 409, as on every route
         data_rights.refuse_if_erased(contact_id, wiring.deps().identity)
         raise
-    body["duplicate_of"] = _duplicate_of(contact_id)
-    return json_response(200, body)
+    return json_response(200, views.contact_detail(detail, _duplicate_of(contact_id)))
 
 
 def _duplicate_of(contact_id: str) -> list[dict[str, object]]:

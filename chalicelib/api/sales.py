@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
+from chalicelib.api import views
 from chalicelib.api.http import (
     caller,
     endpoint,
@@ -166,6 +167,6 @@ def list_contacts(request: Request, query: ContactsQuery) -> Response:
     """Sales reps find the person behind a lead here (by email, or the sales view:
     ``marketing_only=false``); the contact itself, its export and erasure stay admin routes."""
     if query.email is not None:
-        return json_response(200, leads.contact_by_email(query.email, wiring.deps()))
-    answer = leads.list_contacts(query.marketing_only, query.limit, query.cursor, wiring.deps())
-    return json_response(200, answer)
+        return json_response(200, views.contacts_found(leads.contact_by_email(query.email, wiring.deps())))
+    page = leads.list_contacts(query.marketing_only, query.limit, query.cursor, wiring.deps())
+    return json_response(200, views.contact_page(page))

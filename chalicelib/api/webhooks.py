@@ -106,7 +106,7 @@ def deliver(request: Request, source: str) -> Response:
     deps = _deps()
     body = raw_body(request, MAX_BODY_BYTES)
     integration, delivery_id = webhooks.authenticate(
-        source, dict(request.headers), body, deps, lambda: abuse.limit_webhook(request, deps.settings)
+        source, dict(request.headers), body, deps, lambda: abuse.limit_webhook(request, deps)
     )
     payload = parse_json_bytes(request, body)
     return json_response(201, webhooks.ingest(source, integration, delivery_id, payload, deps))
@@ -127,7 +127,7 @@ def deliver(request: Request, source: str) -> Response:
 def linkedin_challenge(request: Request, query: ChallengeQuery) -> Response:
     from chalicelib.services import linkedin
 
-    return json_response(200, linkedin.challenge(query.challengeCode))
+    return json_response(200, linkedin.challenge(query.challengeCode, _deps()))
 
 
 @endpoint(
@@ -144,7 +144,7 @@ def linkedin_notification(request: Request) -> Response:
     from chalicelib.services import linkedin
 
     deps = _deps()
-    abuse.limit_linkedin(request, deps.settings)
+    abuse.limit_linkedin(request, deps)
     body = raw_body(request, MAX_BODY_BYTES)
     return json_response(200, linkedin.notified(body, request.headers.get("x-li-signature"), deps))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
+
+from chalicelib.domain.errors import FieldError, ValidationFailed
 
 ConsentLevel = Literal["none", "consent_given", "transactional", "subscriptions", "marketing", "profiling"]
 CONSENT_LEVELS: tuple[str, ...] = get_args(ConsentLevel)
@@ -27,3 +30,18 @@ def withdrawn(contact: Any) -> bool:
             return True
         previous = change.level
     return False
+
+
+@dataclass(frozen=True)
+class ConsentUpdate:
+    """An operator's consent change (``PUT /v1/contacts/{id}/consent``): ``level`` (``"none"``
+    withdraws) and where the person gave it. Built from what the caller sent; refused (422) otherwise."""
+
+    level: str
+    source: str = "api"
+
+    def __post_init__(self) -> None:
+        if self.level not in CONSENT_LEVELS:
+            raise ValidationFailed([FieldError("level", f"level must be one of {', '.join(CONSENT_LEVELS)}")])
+        if not isinstance(self.source, str) or not 1 <= len(self.source) <= 100:
+            raise ValidationFailed([FieldError("source", "source must be text of 1-100 characters")])

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.entities import ConsentChange, Contact
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import merge_fields
+
+MAX_DUPLICATES = 20
+
+
+@dataclass(frozen=True)
+class MergeOrder:
+    """The contacts to merge into a survivor (``POST /v1/contacts/{id}/merge``): 1-20 contact ids,
+    refused (422) when not a list of non-empty ids."""
+
+    duplicate_ids: list[str]
+
+    def __post_init__(self) -> None:
+        ids: Any = self.duplicate_ids
+        if (
+            not isinstance(ids, list)
+            or not all(isinstance(i, str) and i for i in ids)
+            or len(ids) > MAX_DUPLICATES
+        ):
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "duplicate_ids", f"duplicate_ids must be a list of 1-{MAX_DUPLICATES} contact ids"
+                    )
+                ]
+            )
 
 
 def check_merge(survivor_id: str, duplicate_ids: list[str]) -> None:

@@ -22,6 +22,7 @@ from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
+from chalicelib.domain.ratelimits import Decision, Limit
 from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
@@ -437,6 +438,13 @@ class QueueAdmin(Protocol):
     def redrive(self, source_url: str, target_url: str) -> int: ...
 
     def sweep(self, url: str, doomed: Callable[[dict[str, Any]], bool]) -> tuple[int, bool]: ...
+
+
+class RateLimiter(Protocol):
+    """Token buckets by name (``domain/ratelimits.py``); raises
+    :class:`~chalicelib.domain.ratelimits.LimiterUnavailable` when the buckets cannot be reached."""
+
+    def take(self, bucket: str, limit: Limit, now_ms: int | None = None) -> Decision: ...
 
 
 class ReportReads(Protocol):

@@ -24,6 +24,44 @@ class Segment:
     definition: dict[str, Any]
 
 
+SEGMENT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class SegmentQuery:
+    """``POST /v1/segments/query``: a condition (or a saved ``segment_id``'s), one page of ``limit``
+    leads after ``cursor``. Build it with :meth:`of`, which reads the values as the caller sent them."""
+
+    condition: Any = None
+    segment_id: str | None = None
+    limit: int = SEGMENT_PAGE
+    cursor: str | None = None
+
+    @classmethod
+    def of(
+        cls, condition: Any = None, segment_id: Any = None, limit: Any = SEGMENT_PAGE, cursor: Any = None
+    ) -> SegmentQuery:
+        """``limit`` as an integer (or its digits) from 1 to 100, else 422; a ``cursor`` that is not
+        text is ignored; a ``segment_id`` is read as text. Without a ``segment_id``, the condition is
+        judged first (the order the API has always reported errors in); a saved segment's is judged when
+        the query runs."""
+        if segment_id is None:
+            if condition is None:
+                raise ValidationFailed([FieldError("condition", "give a condition or a segment_id")])
+            compile_condition(condition)
+        text = str(limit)
+        if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= SEGMENT_PAGE:
+            raise ValidationFailed(
+                [FieldError("limit", f"limit must be an integer from 1 to {SEGMENT_PAGE}")]
+            )
+        return cls(
+            condition=condition,
+            segment_id=None if segment_id is None else str(segment_id),
+            limit=int(text),
+            cursor=cursor if isinstance(cursor, str) else None,
+        )
+
+
 def _no_events(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
     if "event" in spec:
         errors.append(

@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.consent import CONSENT_LEVELS
+from chalicelib.domain.consent import ConsentUpdate
 from chalicelib.domain.entities import ConsentChange, Contact
-from chalicelib.domain.errors import ConcurrentUpdate, FieldError, ValidationFailed
+from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.observability import count, logger
 from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.leads import contact_view
@@ -22,17 +22,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def set_consent(contact_id: str, body: dict[str, Any], deps: Deps) -> dict[str, Any]:
+def set_consent(contact_id: str, update: ConsentUpdate, deps: Deps) -> dict[str, Any]:
     """Set (or withdraw: ``"none"``) a contact's consent, recorded in its history. Lowering it below a
     model's ``min_consent`` removes that model's score (the contact's change rescores it)."""
-    unknown = sorted(set(body) - {"level", "source"})
-    if unknown:
-        raise ValidationFailed([FieldError(k, f"{k} is not a property of a consent change") for k in unknown])
-    level, source = body.get("level"), body.get("source", "api")
-    if level not in CONSENT_LEVELS:
-        raise ValidationFailed([FieldError("level", f"level must be one of {', '.join(CONSENT_LEVELS)}")])
-    if not isinstance(source, str) or not 1 <= len(source) <= 100:
-        raise ValidationFailed([FieldError("source", "source must be text of 1-100 characters")])
+    level, source = update.level, update.source
 
     def attempt() -> dict[str, Any]:
         now = _now()

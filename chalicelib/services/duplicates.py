@@ -6,16 +6,16 @@ record changes nothing. It never merges: strong suspicions are suggestions like 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.domain import duplicates as dup
-from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.observability import count, logger
-from chalicelib.services.leads import page_size
 from chalicelib.wiring import Deps
 
 if TYPE_CHECKING:
     from chalicelib.domain.ports import DuplicateStore
+
+Strength = Literal["strong", "weak"]
 
 
 def detect(contact_id: str, deps: Deps, now: datetime) -> int:
@@ -51,17 +51,14 @@ def duplicate_of(contact_id: str, duplicates: DuplicateStore) -> list[dict[str, 
     ]
 
 
-def list_duplicates(params: dict[str, str], deps: Deps) -> dict[str, Any]:
-    """Suspected duplicate contacts with their reasons and confidence, and each contact's leads."""
-    unknown = sorted(set(params) - {"limit", "cursor", "strength"})
-    if unknown:
-        raise ValidationFailed([FieldError(name, f"{name} is not a filter of this list") for name in unknown])
-    if params.get("strength") not in (None, "strong", "weak"):
-        raise ValidationFailed([FieldError("strength", "strength must be strong or weak")])
-    limit = page_size(params)
-    items, cursor = deps.identity.list_duplicates(limit, params.get("cursor"))
-    if params.get("strength"):
-        items = [i for i in items if i.get("strength") == params["strength"]]
+def list_duplicates(
+    deps: Deps, limit: int = 25, cursor: str | None = None, strength: Strength | None = None
+) -> dict[str, Any]:
+    """Suspected duplicate contacts (only the ``strong`` or ``weak`` ones when ``strength`` says so),
+    with their reasons and confidence, and each contact's leads; one page of ``limit`` after ``cursor``."""
+    items, next_cursor = deps.identity.list_duplicates(limit, cursor)
+    if strength:
+        items = [i for i in items if i.get("strength") == strength]
     contacts = {
         c.contact_id: c for c in deps.store.get_contacts([c for i in items for c in i["contact_ids"]])
     }
@@ -71,5 +68,5 @@ def list_duplicates(params: dict[str, str], deps: Deps) -> dict[str, Any]:
         }
     return {
         "duplicates": [i for i in items if all(c in contacts for c in i["contact_ids"])],
-        "next_cursor": cursor,
+        "next_cursor": next_cursor,
     }

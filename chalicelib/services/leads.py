@@ -1,9 +1,12 @@
-"""Reading leads and contacts as sales and operators see them."""
+"""Reading leads and contacts as sales and operators see them: typed results (``LeadDetail``,
+``LeadPage``, ``ContactDetail``, ``ContactPage``) that ``api/views.py`` shapes to JSON.
+
+The ``*_view`` functions are the JSON shape of one entity; the identity services (consent, segments,
+data rights) still answer with them, so they stay here until those return typed results too."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Lead
@@ -13,8 +16,6 @@ from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import LeadFilter
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
-
-MAX_PAGE = 100
 
 
 def score_view(score: Score) -> dict[str, Any]:
@@ -70,34 +71,68 @@ def account_view(account: Account) -> dict[str, Any]:
     }
 
 
-def get_lead(lead_id: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LeadDetail:
+    """A lead with its contact, account and scores (one per active model, by model id)."""
+
+    lead: Lead
+    contact: Contact | None
+    account: Account | None
+    scores: list[Score]
+
+
+@dataclass(frozen=True)
+class LeadSummary:
+    """Who a listed lead is, and its score and grade by the first active model (``score_model``)."""
+
+    name: str | None
+    company: str | None
+    score: int | None
+    grade: str | None
+    score_model: str | None
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    """A page of leads; listed by a model's score, ``scores`` holds each lead's score by lead id;
+    ``summaries`` who each lead is, by lead id."""
+
+    leads: list[Lead]
+    next_cursor: str | None
+    scores: dict[str, int] | None = None
+    summaries: dict[str, LeadSummary] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContactDetail:
+    """A contact with its account and leads."""
+
+    contact: Contact
+    account: Account | None
+    leads: list[Lead]
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    contacts: list[Contact]
+    next_cursor: str | None
+
+
+def get_lead(lead_id: str, deps: Deps) -> LeadDetail:
     """The lead with its contact, account and scores (one per active model)."""
     lead = deps.store.get_lead(lead_id)
     if lead is None:
         raise NotFound("lead", lead_id)
     contact = deps.store.get_contact(lead.contact_id)
     account = deps.store.get_account(lead.account_id) if lead.account_id else None
-    return {
-        **lead_view(lead),
-        "contact": contact_view(contact) if contact else None,
-        "account": account_view(account) if account else None,
-        "scores": _scores(lead_id, deps),
-    }
+    return LeadDetail(lead, contact, account, _scores(lead_id, deps))
 
 
-def _scores(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
+def _scores(lead_id: str, deps: Deps) -> list[Score]:
     """One score per active model (a retired model's score is not shown)."""
     active = {model.model_id for model in scoring.active_models(deps)}
     stored = deps.scoring.scores_of(lead_id)
-    return [score_view(stored[model_id]) for model_id in sorted(stored) if model_id in active]
-
-
-def page_size(params: dict[str, str]) -> int:
-    """The ``limit`` of a page given as text (the identity service's lists still read it so)."""
-    text = params.get("limit", "25")
-    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_PAGE:
-        raise ValidationFailed([FieldError("limit", f"limit must be an integer from 1 to {MAX_PAGE}")])
-    return int(text)
+    return [stored[model_id] for model_id in sorted(stored) if model_id in active]
 
 
 @dataclass(frozen=True)
@@ -116,42 +151,41 @@ class LeadQuery:
     cursor: str | None = None
 
 
-def list_leads(query: LeadQuery, deps: Deps) -> dict[str, Any]:
+def list_leads(query: LeadQuery, deps: Deps) -> LeadPage:
     if query.model_id is not None or query.grade is not None or query.min_score is not None:
         return _list_by_score(query, deps)
     where = LeadFilter(
         state=query.state, status=query.status, source=query.source, contact_id=query.contact_id
     )
     page = deps.store.list_leads(where, query.limit, query.cursor)
-    return {"leads": _summarised(page.items, deps), "next_cursor": page.next_cursor}
+    return LeadPage(list(page.items), page.next_cursor, summaries=_summaries(page.items, deps))
 
 
-def _summarised(leads: list[Lead], deps: Deps) -> list[dict[str, Any]]:
-    """Each listed lead with who it is (``name``, ``company``) and its score and grade by the first
-    active model (``score_model``): three batch reads per page (contacts, accounts, scores), so a rep's
-    list needs no call per lead."""
+def _summaries(leads: list[Lead], deps: Deps) -> dict[str, LeadSummary]:
+    """Each listed lead's person (``name``, ``company``) and its score and grade by the first active
+    model (``score_model``): three batch reads per page (contacts, accounts, scores), so a rep's list
+    needs no call per lead."""
+    if not leads:
+        return {}
     contacts = {c.contact_id: c for c in deps.store.get_contacts(list({lead.contact_id for lead in leads}))}
     account_ids = list({lead.account_id for lead in leads if lead.account_id})
     accounts = {a.account_id: a for a in deps.scoring.get_accounts(account_ids)} if account_ids else {}
     models = sorted(model.model_id for model in scoring.active_models(deps))
-    scores = deps.scoring.scores_for([lead.lead_id for lead in leads], models[:1]) if models and leads else {}
-    shown = []
+    scores = deps.scoring.scores_for([lead.lead_id for lead in leads], models[:1]) if models else {}
+    summaries = {}
     for lead in leads:
         contact = contacts.get(lead.contact_id)
         account = accounts.get(lead.account_id) if lead.account_id else None
         score = scores.get(lead.lead_id, {}).get(models[0]) if models else None
-        shown.append(
-            {
-                **lead_view(lead),
-                "name": person_name(contact),
-                "company": (account.name if account else None)
-                or _text(contact.fields.get("company") if contact else None),
-                "score": score.score if score is not None else None,
-                "grade": score.grade if score is not None else None,
-                "score_model": models[0] if score is not None else None,
-            }
+        summaries[lead.lead_id] = LeadSummary(
+            name=person_name(contact),
+            company=(account.name if account else None)
+            or _text(contact.fields.get("company") if contact else None),
+            score=score.score if score is not None else None,
+            grade=score.grade if score is not None else None,
+            score_model=models[0] if score is not None else None,
         )
-    return shown
+    return summaries
 
 
 def _text(value: Any) -> str | None:
@@ -166,20 +200,15 @@ def person_name(contact: Contact | None) -> str | None:
     return " ".join(p for p in parts if p) or contact.email
 
 
-def get_contact(contact_id: str, deps: Deps) -> dict[str, Any]:
+def get_contact(contact_id: str, deps: Deps) -> ContactDetail:
     contact = deps.store.get_contact(contact_id)
     if contact is None or contact.erasing:  # being erased: gone for every reader from the DELETE on
         raise NotFound("contact", contact_id)
     account = deps.store.get_account(contact.account_id) if contact.account_id else None
-    leads = deps.store.get_leads(contact.lead_ids)
-    return {
-        **contact_view(contact),
-        "account": account_view(account) if account else None,
-        "leads": [lead_view(lead) for lead in leads],
-    }
+    return ContactDetail(contact, account, deps.store.get_leads(contact.lead_ids))
 
 
-def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
+def _list_by_score(query: LeadQuery, deps: Deps) -> LeadPage:
     """Leads by a model's score, highest first, read from the scores index (never a scan); other
     filters apply to the page read."""
     if query.model_id is None:
@@ -203,26 +232,28 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> dict[str, Any]:
         }
         if all(seen[k] == v for k, v in wanted.items()):
             matched.append(lead)
-    leads = [{**shown, "score": scores[shown["lead_id"]]} for shown in _summarised(matched, deps)]
-    return {"leads": leads, "next_cursor": page.next_cursor}
+    return LeadPage(
+        matched,
+        page.next_cursor,
+        {lead.lead_id: scores[lead.lead_id] for lead in matched},
+        _summaries(matched, deps),
+    )
 
 
-def list_contacts(marketing_only: bool | None, limit: int, cursor: str | None, deps: Deps) -> dict[str, Any]:
+def list_contacts(marketing_only: bool | None, limit: int, cursor: str | None, deps: Deps) -> ContactPage:
     """Contacts, paged; ``marketing_only=False`` is the sales view (contacts made only to hold a lead
     are left out)."""
     page = deps.store.list_contacts(marketing_only, limit, cursor)
-    return {"contacts": [contact_view(c) for c in page.items], "next_cursor": page.next_cursor}
+    return ContactPage(list(page.items), page.next_cursor)
 
 
-def contact_by_email(email: str, deps: Deps) -> dict[str, Any]:
-    """``?email=``: the one contact holding that address (its claim: one read), with its lead ids; the
-    way an operator finds a person (public answers never name contacts)."""
+def contact_by_email(email: str, deps: Deps) -> Contact | None:
+    """``?email=``: the one contact holding that address (its claim: one read), or ``None``; the way
+    an operator finds a person (public answers never name contacts)."""
     from chalicelib.domain.fields import InvalidValue, normalise_email
 
     try:
         normalised = normalise_email(email)
     except InvalidValue as exc:
         raise ValidationFailed([FieldError("email", f"email {exc}")]) from None
-    contact = deps.store.contact_by_email(normalised)
-    found = [{**contact_view(contact), "lead_ids": contact.lead_ids}] if contact else []
-    return {"contacts": found, "next_cursor": None}
+    return deps.store.contact_by_email(normalised)

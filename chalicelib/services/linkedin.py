@@ -15,15 +15,16 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, NotAuthentic, NotFound, ValidationFailed
 from chalicelib.integrations import linkedin
+from chalicelib.wiring import Deps
 
 SIGNATURE_HEADER = "X-LI-Signature"
 _FORM_URN = re.compile(r"(?:urn:li:leadGenForm:)?([A-Za-z0-9_\-.]{1,100})")
 
 
-def _secret() -> str:
-    from chalicelib.secrets import secret as stage_secret  # lazily: pydantic-settings is not needed to import
-
-    secret = str(stage_secret("LINKEDIN_CLIENT_SECRET"))
+def _secret(deps: Deps) -> str:
+    """LinkedIn's client secret, read now (``deps.linkedin_secret``: a rotated one is used within the
+    secrets' cache time); 409 when the stage has none."""
+    secret = deps.linkedin_secret()
     if not secret:
         raise Conflict(
             "LinkedIn Lead Sync is not configured (LINKEDIN_CLIENT_SECRET)", "LINKEDIN_CLIENT_SECRET"
@@ -31,18 +32,18 @@ def _secret() -> str:
     return secret
 
 
-def challenge(code: str | None) -> dict[str, str]:
+def challenge(code: str | None, deps: Deps) -> dict[str, str]:
     if not code or len(code) > 200:
         raise ValidationFailed(
             [FieldError("challengeCode", "challengeCode is required (at most 200 characters)")]
         )
-    return {"challengeCode": code, "challengeResponse": linkedin.challenge_response(code, _secret())}
+    return {"challengeCode": code, "challengeResponse": linkedin.challenge_response(code, _secret(deps))}
 
 
-def notified(body: bytes, signature: str | None, deps: Any) -> dict[str, Any]:
+def notified(body: bytes, signature: str | None, deps: Deps) -> dict[str, Any]:
     """Verify (401 before anything else), parse (422 naming the field), enqueue; other notification
     types are acknowledged and ignored."""
-    if not linkedin.signature_valid(body, signature, [_secret()]):
+    if not linkedin.signature_valid(body, signature, [_secret(deps)]):
         raise NotAuthentic("X-LI-Signature does not match the body", SIGNATURE_HEADER)
     notification = linkedin.parse_notification(body)
     if notification is None:
@@ -83,7 +84,7 @@ def form_urn(value: str) -> str:
     return f"urn:li:leadGenForm:{match.group(1)}"
 
 
-def put_form(urn: str, body: Any, deps: Any) -> tuple[bool, dict[str, Any]]:
+def put_form(urn: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]:
     """A LinkedIn form's question mapping: a form definition whose field names are question ids
     (``"1"``) and ``consent_<consentId>`` for its consent boxes."""
     from chalicelib.domain.forms import parse_form
@@ -95,7 +96,7 @@ def put_form(urn: str, body: Any, deps: Any) -> tuple[bool, dict[str, Any]]:
     return existing is None, get_form(urn, deps)
 
 
-def get_form(urn: str, deps: Any) -> dict[str, Any]:
+def get_form(urn: str, deps: Deps) -> dict[str, Any]:
     urn = form_urn(urn)
     found = deps.integrations.get(f"linkedin-form#{urn}")
     if found is None:
@@ -137,7 +138,7 @@ def process(message: dict[str, Any], deps: Any, api: linkedin.LinkedInClient | N
     return _capture(response, urn, mapping.form, deps)
 
 
-def _capture(response: linkedin.FormResponse, urn: str, form: Any, deps: Any) -> str:
+def _capture(response: linkedin.FormResponse, urn: str, form: Any, deps: Deps) -> str:
     from dataclasses import replace
 
     from chalicelib.domain.forms import capture_from_submission
@@ -169,7 +170,7 @@ def _capture(response: linkedin.FormResponse, urn: str, form: Any, deps: Any) ->
     return "duplicate" if result.duplicate else "captured"
 
 
-def erase(response_id: str, deps: Any) -> str:
+def erase(response_id: str, deps: Deps) -> str:
     """LinkedIn deleted the response (the member asked): remove what it brought — its lead and its
     interaction, and its contact when the response created it and nothing else uses it. The receipt
     stays, without personal data, so a late ``CREATED`` for the same response stores nothing."""

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Contact
-from chalicelib.domain.errors import ConcurrentUpdate, Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.merging import check_merge, merged
+from chalicelib.domain.merging import MergeOrder, check_merge, merged
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.data_rights import contact_or_refuse
@@ -24,27 +24,14 @@ from chalicelib.wiring import Deps
 if TYPE_CHECKING:
     from chalicelib.domain.ports import MergeStore
 
-MAX_DUPLICATES = 20
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def merge(survivor_id: str, body: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Merge ``duplicate_ids`` into the survivor; 409 for itself or an erased contact."""
-    ids = body.get("duplicate_ids")
-    unknown = sorted(set(body) - {"duplicate_ids"})
-    if unknown:
-        raise ValidationFailed([FieldError(k, f"{k} is not a property of a merge") for k in unknown])
-    if (
-        not isinstance(ids, list)
-        or not all(isinstance(i, str) and i for i in ids)
-        or len(ids) > MAX_DUPLICATES
-    ):
-        raise ValidationFailed(
-            [FieldError("duplicate_ids", f"duplicate_ids must be a list of 1-{MAX_DUPLICATES} contact ids")]
-        )
+def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> dict[str, Any]:
+    """Merge ``order.duplicate_ids`` into the survivor; 409 for itself or an erased contact."""
+    ids = order.duplicate_ids
     check_merge(survivor_id, ids)
 
     def attempt() -> tuple[datetime, str, Any, list[Contact]]:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.rules import Facts
-from chalicelib.domain.segments import compile_condition, parse_segment
-from chalicelib.services.leads import contact_view, page_size
+from chalicelib.domain.segments import SegmentQuery, compile_condition, parse_segment
+from chalicelib.services.leads import contact_view
 from chalicelib.wiring import Deps
 
 if TYPE_CHECKING:
@@ -32,27 +32,20 @@ def get_segment(segment_id: str, segments: SegmentStore) -> dict[str, Any]:
     return {"segment_id": segment_id, **found}
 
 
-def query_segment(body: Any, deps: Deps) -> dict[str, Any]:
+def query_segment(query: SegmentQuery, deps: Deps) -> dict[str, Any]:
     """The contacts of the leads matching the condition (or the saved ``segment_id``'s), one page of
     leads at a time. Uses the ``by_state`` index when the condition pins ``lead.state``; otherwise a
     paged scan, and the answer says ``"scanned": true``. A page may hold fewer contacts than
     ``limit`` (leads read, not contacts found, are limited); follow ``next_cursor`` until null."""
     from chalicelib.domain.stored import LeadFilter
 
-    if not isinstance(body, dict):
-        raise ValidationFailed([FieldError("body", "the body must be a JSON object")])
-    unknown = sorted(set(body) - {"condition", "segment_id", "limit", "cursor"})
-    if unknown:
-        raise ValidationFailed([FieldError(k, f"{k} is not a property of a segment query") for k in unknown])
-    spec = body.get("condition")
-    if "segment_id" in body:
-        spec = get_segment(str(body["segment_id"]), deps.identity)["condition"]
+    spec = query.condition
+    if query.segment_id is not None:
+        spec = get_segment(query.segment_id, deps.identity)["condition"]
     if spec is None:
         raise ValidationFailed([FieldError("condition", "give a condition or a segment_id")])
     condition, state = compile_condition(spec)
-    limit = page_size({"limit": str(body.get("limit", 100))})
-    cursor = body.get("cursor")
-    page = deps.store.list_leads(LeadFilter(state=state), limit, cursor if isinstance(cursor, str) else None)
+    page = deps.store.list_leads(LeadFilter(state=state), query.limit, query.cursor)
     leads = page.items
     contacts = {c.contact_id: c for c in deps.store.get_contacts([lead.contact_id for lead in leads])}
     accounts: dict[str, Any] = {}

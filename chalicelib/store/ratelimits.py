@@ -19,48 +19,45 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from typing import Any
 
+from chalicelib.domain.ratelimits import Decision, Limit, LimiterUnavailable
 
-@dataclass(frozen=True)
-class Limit:
-    per_minute: int
-    burst: int
-
-    @property
-    def interval_ms(self) -> int:
-        return max(1, math.ceil(60_000 / self.per_minute))
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    #: Seconds until a token is back (0 when allowed).
-    retry_after: int = 0
-
-
-@lru_cache(maxsize=4)
-def _client(region: str, endpoint: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=2),
-    )
+__all__ = ["Decision", "Limit", "RateLimits"]
 
 
 class RateLimits:
+    """The ``RateLimiter`` port on DynamoDB (one in ``wiring.Deps``); its client is built on the first
+    token taken, with short timeouts and few retries: a slow limiter must not hold up a capture."""
+
     def __init__(self, table: str, region: str, endpoint: str | None) -> None:
         self.table = table
-        self.client = _client(region, endpoint)
+        self.region, self.endpoint = region, endpoint
+
+    @cached_property
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "dynamodb",
+            region_name=self.region,
+            endpoint_url=self.endpoint,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=2),
+        )
 
     def take(self, bucket: str, limit: Limit, now_ms: int | None = None) -> Decision:
-        """Take one token from ``bucket``: allowed, or refused with the seconds to wait."""
+        """Take one token from ``bucket``: allowed, or refused with the seconds to wait;
+        :class:`LimiterUnavailable` when the table cannot be reached."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._take(bucket, limit, now_ms)
+        except (BotoCoreError, ClientError) as exc:
+            raise LimiterUnavailable(type(exc).__name__) from exc
+
+    def _take(self, bucket: str, limit: Limit, now_ms: int | None) -> Decision:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         interval = limit.interval_ms
         ceiling = now + (max(limit.burst, 1) - 1) * interval

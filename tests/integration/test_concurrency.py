@@ -106,6 +106,7 @@ def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_
     moto_server: Any,
 ):
     from chalicelib.domain.capture import Capture
+    from chalicelib.domain.merging import MergeOrder
     from chalicelib.services import merges
     from chalicelib.services.capture import Received, capture
     from chalicelib.store.records import ContactRecord, LeadRecord
@@ -126,7 +127,7 @@ def test_captures_racing_a_merge_land_before_it_and_move_or_after_it_and_follow_
 
     def work(n: int) -> Any:
         if n == 5:
-            return merges.merge(survivor, {"duplicate_ids": [duplicate]}, moto_server)
+            return merges.merge(survivor, MergeOrder([duplicate]), moto_server)
         return submit("dupe@example.org" if n % 2 else "keep@example.org", n)
 
     with ThreadPoolExecutor(max_workers=10) as pool:

@@ -412,3 +412,66 @@ def test_an_audience_naming_an_unknown_segment_is_422_naming_it(client: Any, adm
     answer = put_json(client, f"/v1/scoring-models/{MODEL['id']}", model, admin_key)
 
     assert answer.status_code == 422 and answer.json_body["error"]["field"] == "audience.segment"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "message"),
+    [
+        ("PUT", "/v1/contacts/c_1/consent", {}, "level", "level must be one of"),
+        (
+            "PUT",
+            "/v1/contacts/c_1/consent",
+            {"level": "none", "source": None},
+            "source",
+            "source must be text",
+        ),
+        (
+            "PUT",
+            "/v1/contacts/c_1/consent",
+            {"level": "x", "colour": 1},
+            "colour",
+            "is not a property of a consent",
+        ),
+        (
+            "POST",
+            "/v1/contacts/c_1/merge",
+            {"duplicate_ids": "c_2"},
+            "duplicate_ids",
+            "must be a list of 1-20",
+        ),
+        ("POST", "/v1/contacts/c_1/merge", {}, "duplicate_ids", "must be a list of 1-20"),
+        ("POST", "/v1/segments/query", {"condition": {}, "limit": 0}, "condition", "condition"),
+        (
+            "POST",
+            "/v1/segments/query",
+            {"condition": {"field": "lead.state", "op": "eq", "value": "open"}, "limit": 0},
+            "limit",
+            "from 1 to 100",
+        ),
+        ("POST", "/v1/segments/query", {"limit": 5}, "condition", "give a condition or a segment_id"),
+        ("GET", "/v1/duplicates?strength=medium", None, "strength", "strength must be strong or weak"),
+        ("GET", "/v1/duplicates?colour=red", None, "colour", "is not a filter of this list"),
+    ],
+)
+def test_identity_routes_answer_422_naming_the_field_in_the_words_they_always_used(
+    client: Any, admin_key: str, method: str, path: str, body: Any, field: str, message: str
+):
+    if method == "GET":
+        answer = get(client, path, admin_key)
+    else:
+        send = client.http.put if method == "PUT" else client.http.post
+        answer = send(
+            path,
+            headers={"Content-Type": "application/json", **headers(admin_key)},
+            body=json.dumps(body),
+        )
+    assert answer.status_code == 422, answer.body
+    (error,) = answer.json_body["error"]["fields"]
+    assert error["field"] == field and message in error["message"]
+
+
+def test_a_segment_query_naming_a_saved_segment_as_null_looks_for_it_and_answers_404(
+    client: Any, admin_key: str
+):
+    answer = post_json(client, "/v1/segments/query", {"segment_id": None}, headers(admin_key))
+    assert answer.status_code == 404, answer.body

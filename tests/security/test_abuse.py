@@ -370,3 +370,14 @@ def test_body_and_field_size_limits(client: Any, admin_key: str):
     long_field = submit(client, {**ADA, "first_name": "A" * 2001})
     assert long_field.status_code == 422 and long_field.json_body["error"]["field"] == "first_name"
     assert stored()["contacts"] == 0
+
+
+def test_the_dynamodb_limiter_raises_limiter_unavailable_when_its_table_is_missing(aws: Any):
+    from chalicelib.domain.ratelimits import LimiterUnavailable
+    from chalicelib.settings import get_settings
+    from chalicelib.store.ratelimits import Limit, RateLimits
+
+    settings = get_settings()
+    limits = RateLimits("no-such-table", settings.region, settings.aws_endpoint_url)
+    with pytest.raises(LimiterUnavailable, match="ResourceNotFoundException"):
+        limits.take("ip#x", Limit(per_minute=60, burst=2))

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.consent import ConsentUpdate
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Lead
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.lifecycle import TransitionRefused
 from chalicelib.domain.qualification import Action, handoffs
+from chalicelib.domain.segments import SegmentQuery
 from chalicelib.services import consent, data_rights, duplicates, lifecycle, rules, segments
 from chalicelib.services import handoffs as handoffs_service
 from chalicelib.wiring import Deps
@@ -78,7 +80,7 @@ def test_same_phone_is_a_strong_duplicate_and_a_similar_name_on_the_same_domain_
     records(deps).add(other, namesake)
     for contact_id in ("c_ada", "c_other", "c_namesake"):
         duplicates.detect(contact_id, deps, NOW)
-    answer = duplicates.list_duplicates({}, deps)
+    answer = duplicates.list_duplicates(deps)
     pairs = {frozenset(d["contact_ids"]): d for d in answer["duplicates"]}
     strong = pairs[frozenset({"c_ada", "c_other"})]
     assert strong["strength"] == "strong" and strong["reasons"][0]["kind"] == "same_phone"
@@ -101,11 +103,11 @@ def test_a_contact_being_erased_is_not_judged_again(deps: Deps, ada: tuple[str, 
 
 
 def test_withdrawn_consent_is_in_the_history_and_an_unknown_level_is_422(deps: Deps, ada: tuple[str, str]):
-    answer = consent.set_consent("c_ada", {"level": "none", "source": "email"}, deps)
+    answer = consent.set_consent("c_ada", ConsentUpdate("none", "email"), deps)
     assert answer["consent"] == "none"
     assert [c["level"] for c in answer["consent_history"]] == ["marketing", "none"]
     with pytest.raises(ValidationFailed) as bad:
-        consent.set_consent("c_ada", {"level": "maybe"}, deps)
+        consent.set_consent("c_ada", ConsentUpdate("maybe"), deps)
     assert bad.value.field == "level"
 
 
@@ -114,7 +116,7 @@ def test_a_consent_change_that_loses_its_race_is_made_again_on_the_contact_as_it
 ):
     store = records(deps)
     store.races.lose(2)
-    answer = consent.set_consent("c_ada", {"level": "consent_given", "source": "call"}, deps)
+    answer = consent.set_consent("c_ada", ConsentUpdate("consent_given", "call"), deps)
     assert store.races.lost == 2
     assert [c["level"] for c in answer["consent_history"]] == ["marketing", "consent_given"], "written once"
     assert store.contacts["c_ada"].consent == "consent_given"
@@ -124,7 +126,7 @@ def test_an_erased_contact_answers_409_naming_the_erasure_and_an_unknown_one_404
     assert isinstance(deps.identity, FakeIdentity)
     deps.identity.markers["c_gone"] = {"erasure_id": "e_1"}
     with pytest.raises(Conflict) as erased:
-        consent.set_consent("c_gone", {"level": "none"}, deps)
+        consent.set_consent("c_gone", ConsentUpdate("none"), deps)
     assert "e_1" in erased.value.message and erased.value.field == "contact_id"
     with pytest.raises(NotFound):
         data_rights.export("c_nobody", deps)
@@ -252,13 +254,13 @@ def test_segment_query_returns_the_contacts_of_matching_leads_and_says_when_it_s
     grace.lead_ids = ["l_grace"]
     records(deps).add(grace, Lead("l_grace", "c_grace", {"topic": "Demo"}, NOW, NOW))
     by_country = {"condition": {"field": "contact.country", "op": "eq", "value": "GB"}}
-    answer = segments.query_segment(by_country, deps)
+    answer = segments.query_segment(SegmentQuery.of(**by_country), deps)
     assert [c["contact_id"] for c in answer["contacts"]] == ["c_ada"]
     assert answer["scanned"] is True
     open_ones = {"condition": {"field": "lead.state", "op": "eq", "value": "open"}, "limit": 1}
     seen, cursor = [], None
     while True:
-        page = segments.query_segment({**open_ones, **({"cursor": cursor} if cursor else {})}, deps)
+        page = segments.query_segment(SegmentQuery.of(**open_ones, cursor=cursor), deps)
         assert page["scanned"] is False and page["index"] == "by_state"
         seen += [c["contact_id"] for c in page["contacts"]]
         cursor = page["next_cursor"]
@@ -266,7 +268,7 @@ def test_segment_query_returns_the_contacts_of_matching_leads_and_says_when_it_s
             break
     assert sorted(seen) == ["c_ada", "c_grace"]
     assert segments.put_segment("uk", {"name": "UK", **by_country}, deps.identity)[0] is True
-    by_id = segments.query_segment({"segment_id": "uk"}, deps)
+    by_id = segments.query_segment(SegmentQuery(segment_id="uk"), deps)
     assert [c["contact_id"] for c in by_id["contacts"]] == ["c_ada"]
 
 

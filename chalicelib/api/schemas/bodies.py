@@ -60,7 +60,7 @@ class InteractionsRequest(RequestModel):
 
 
 class MergeRequest(RequestModel):
-    """``POST /v1/contacts/{contact_id}/merge`` (the identity service checks the ids)."""
+    """``POST /v1/contacts/{contact_id}/merge`` (``domain.merging.MergeOrder`` checks the ids)."""
 
     unknown_message: ClassVar[str] = "{name} is not a property of a merge"
 
@@ -73,7 +73,7 @@ class MergeRequest(RequestModel):
 
 
 class ConsentRequest(RequestModel):
-    """``PUT /v1/contacts/{contact_id}/consent`` (the identity service checks the level and source)."""
+    """``PUT /v1/contacts/{contact_id}/consent`` (``domain.consent.ConsentUpdate`` checks the values)."""
 
     unknown_message: ClassVar[str] = "{name} is not a property of a consent change"
 
