@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +24,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
 from tests.conftest import ROOT, load_event
-from tests.e2e.test_local_stack import call, free_port
+from tests.e2e.test_local_stack import call, free_port, wait_healthy
 
 DOCUMENT = ROOT / "docs" / "openapi.json"
 API_KEY = "lf_schemathesis-admin-key"
@@ -177,18 +175,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if call("GET", f"{url}/v1/health")[0] == 200:
-                        break
-                except (urllib.error.URLError, ConnectionError):
-                    pass
-                if process.poll() is not None:
-                    pytest.fail(f"leadflow local exited: {log_path.read_text()}")
-                time.sleep(0.3)
-            else:
-                pytest.fail("the local stack did not become healthy within 60 s")
+            wait_healthy(url, process, log_path)
             admin = {"X-Api-Key": API_KEY}
             call("PUT", f"{url}/v1/forms/contact-us", load_event("http/form_contact_us.json"), admin)
             call("PUT", f"{url}/v1/scoring-models/b2b", load_event("models/b2b_default.json"), admin)

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +41,21 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def wait_healthy(url: str, process: subprocess.Popen[Any], log_path: Path, seconds: float = 60) -> None:
+    """Until ``GET /v1/health`` answers 200; fails with the stack's log if it exits or takes longer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if call("GET", f"{url}/v1/health")[0] == 200:
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process.poll() is not None:
+            pytest.fail(f"leadflow local exited: {log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+    pytest.fail(f"the local stack did not become healthy within {seconds:g} s")
 
 
 AWS_ENDPOINTS: dict[str, str] = {}
@@ -81,18 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     AWS_ENDPOINTS[url] = f"http://127.0.0.1:{aws_port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if call("GET", f"{url}/v1/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"leadflow local exited: {log_path.read_text()}")
-            time.sleep(0.3)
-        else:
-            pytest.fail("the local stack did not become healthy within 60 s")
+        wait_healthy(url, process, log_path)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)

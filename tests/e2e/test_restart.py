@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, load_event
-from tests.e2e.test_local_stack import call, free_port
+from tests.e2e.test_local_stack import call, free_port, wait_healthy
 
 pytestmark = pytest.mark.e2e
 KEY = "lf_restart-admin-key-for-tests"
@@ -41,18 +40,7 @@ def local_stack(data_dir: Path, log: Path, *extra: str) -> Iterator[tuple[str, s
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if call("GET", f"{url}/v1/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"leadflow local exited: {log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        else:
-            pytest.fail("the local stack did not become healthy within 90 s")
+        wait_healthy(url, process, log, 90)
         yield url, process
     finally:
         if process.poll() is None:
