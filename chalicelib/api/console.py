@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, json_response
-from chalicelib.api.schemas.queries import FunnelQuery, NoQuery
 from chalicelib.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import FunnelQuery, NoQuery
 
 bp = Blueprint(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "console"
@@ -112,7 +115,9 @@ def capture_script(request: Request) -> Response:
     return _static("capture.js", 3600, CAPTURE_SCRIPT_HEADERS)
 
 
-@endpoint(bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query=FunnelQuery)
+@endpoint(
+    bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query="queries.FunnelQuery"
+)
 def funnel(request: Request, query: FunnelQuery) -> Response:
     from chalicelib.services import reports
 
@@ -125,7 +130,7 @@ def funnel(request: Request, query: FunnelQuery) -> Response:
     "GET",
     scope="sales",
     summary="score distribution of a model (an unknown id: an empty report)",
-    query=NoQuery,
+    query="queries.NoQuery",
     any_id=True,
 )
 def score_distribution(request: Request, model_id: str, query: NoQuery) -> Response:

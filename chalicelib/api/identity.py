@@ -6,15 +6,17 @@ typed inputs from them (``domain.consent.ConsentUpdate``, ``domain.merging.Merge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, json_response, read_json
-from chalicelib.api.schemas.bodies import ConsentRequest, MergeRequest, SegmentQueryRequest
-from chalicelib.api.schemas.queries import DuplicatesQuery
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import ConsentRequest, MergeRequest, SegmentQueryRequest
+    from chalicelib.api.schemas.queries import DuplicatesQuery
 
 bp = Blueprint(__name__)
 _OBJECT: dict[str, Any] = {"type": "object"}
@@ -34,7 +36,12 @@ def _given(model: Any) -> dict[str, Any]:
 
 
 @endpoint(
-    bp, "/v1/duplicates", "GET", scope="admin", summary="suspected duplicate contacts", query=DuplicatesQuery
+    bp,
+    "/v1/duplicates",
+    "GET",
+    scope="admin",
+    summary="suspected duplicate contacts",
+    query="queries.DuplicatesQuery",
 )
 def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     answer = _service("duplicates").list_duplicates(
@@ -49,7 +56,7 @@ def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     "POST",
     scope="admin",
     summary="merge a duplicate into this contact",
-    body=MergeRequest,
+    body="bodies.MergeRequest",
     ok=("200", "201"),
 )
 def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
@@ -70,7 +77,7 @@ def undo_merge(request: Request, merge_id: str) -> Response:
     "PUT",
     scope="admin",
     summary="set a contact's consent",
-    body=ConsentRequest,
+    body="bodies.ConsentRequest",
 )
 def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Response:
     from chalicelib.domain.consent import ConsentUpdate
@@ -112,7 +119,7 @@ def erase(request: Request, contact_id: str) -> Response:
     "POST",
     scope="admin",
     summary="contacts of the leads matching a condition",
-    body=SegmentQueryRequest,
+    body="bodies.SegmentQueryRequest",
 )
 def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     from chalicelib.domain.segments import SegmentQuery

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -10,13 +10,11 @@ from chalice.app import Request
 from chalicelib import wiring
 from chalicelib.api.errors import UnsupportedMediaType
 from chalicelib.api.http import endpoint, json_parameter, json_response, media_type, raw_body, read_json
-from chalicelib.api.schemas.bodies import UploadRequest
-from chalicelib.api.schemas.common import parse
-from chalicelib.api.schemas.queries import ImportQuery
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.integrations import csv_import
-from chalicelib.integrations.csv_import import ImportMapping
-from chalicelib.services import imports
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import ImportQuery
+    from chalicelib.integrations.csv_import import ImportMapping
 
 bp = Blueprint(__name__)
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
@@ -25,6 +23,8 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 def _mapping(params: ImportQuery) -> ImportMapping:
     """``?mapping=<json>&topic=...``: the query's shortcuts (``source``, ``topic``, ``campaign``,
     ``consent``) fill what the JSON mapping leaves out."""
+    from chalicelib.integrations import csv_import
+
     spec: Any = {}
     if params.mapping:
         spec = json_parameter(params.mapping, "mapping")  # 400 naming the field, as a body would
@@ -44,12 +44,17 @@ def _mapping(params: ImportQuery) -> ImportMapping:
     summary="a CSV import (text/csv body, mapping in the query) or an upload URL (JSON body)",
     body={"type": "string"},
     media=("text/csv",),
-    query=ImportQuery,
+    query="queries.ImportQuery",
     ok=("201", "202"),
 )
 def create_import(request: Request, query: ImportQuery) -> Response:
     """``text/csv``: the file itself (up to ``IMPORT_MAX_BODY_BYTES``), mapping in the query string;
     ``application/json``: ``{"mapping", "name"}`` for an upload URL."""
+    from chalicelib.api.schemas.bodies import UploadRequest
+    from chalicelib.api.schemas.common import parse
+    from chalicelib.integrations import csv_import
+    from chalicelib.services import imports
+
     deps = wiring.deps()
     media = media_type(request)
     if media == "application/json":
@@ -65,4 +70,6 @@ def create_import(request: Request, query: ImportQuery) -> Response:
 
 @endpoint(bp, "/v1/imports/{import_id}", "GET", scope="ingest", summary="an import's progress")
 def get_import(request: Request, import_id: str) -> Response:
+    from chalicelib.services import imports
+
     return json_response(200, imports.get_import(import_id, wiring.deps()))

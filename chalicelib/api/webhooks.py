@@ -6,7 +6,7 @@ cold start included, so nothing heavier is imported before the answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -19,8 +19,9 @@ from chalicelib.api.http import (
     raw_body,
     read_json,
 )
-from chalicelib.api.schemas.answers import LinkedInChallenge
-from chalicelib.api.schemas.queries import ChallengeQuery
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import ChallengeQuery
 
 bp = Blueprint(__name__)
 _OBJECT: dict[str, Any] = {"type": "object"}
@@ -121,8 +122,8 @@ def deliver(request: Request, source: str) -> Response:
     "GET",
     scope=None,
     summary="LinkedIn's challenge",
-    query=ChallengeQuery,
-    response=LinkedInChallenge,
+    query="queries.ChallengeQuery",
+    response="answers.LinkedInChallenge",
 )
 def linkedin_challenge(request: Request, query: ChallengeQuery) -> Response:
     from chalicelib.services import linkedin
