@@ -141,9 +141,10 @@ def score_distribution(request: Request, model_id: str, query: NoQuery) -> Respo
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin", summary="hand-offs in the dead-letter queue")
 def list_dead_letters(request: Request) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import dead_letters
 
-    return json_response(200, dead_letters.peek(wiring.deps()))
+    return json_response(200, views.dead_letters(dead_letters.peek(wiring.deps())))
 
 
 @endpoint(
@@ -155,6 +156,7 @@ def list_dead_letters(request: Request) -> Response:
     ok=("200", "202"),
 )
 def redrive_dead_letters(request: Request) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import dead_letters
 
-    return json_response(200, dead_letters.redrive(wiring.deps()))
+    return json_response(200, views.redriven(dead_letters.redrive(wiring.deps())))

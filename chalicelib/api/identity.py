@@ -84,15 +84,19 @@ def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Resp
 
     given = _given(body)  # a source not sent is "api"; one sent as null is refused
     update = ConsentUpdate(level=body.level, source=given.get("source", "api"))
-    answer = _service("consent").set_consent(contact_id, update, wiring.deps())
-    return json_response(200, answer)
+    from chalicelib.api import views
+
+    updated = _service("consent").set_consent(contact_id, update, wiring.deps())
+    return json_response(200, views.contact(updated))
 
 
 @endpoint(
     bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin", summary="everything held about a contact"
 )
 def export(request: Request, contact_id: str) -> Response:
-    return json_response(200, _service("data_rights").export(contact_id, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.contact_export(_service("data_rights").export(contact_id, wiring.deps())))
 
 
 @endpoint(
@@ -128,7 +132,9 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     if "segment_id" in given:
         given["segment_id"] = str(given["segment_id"])  # sent as null, it names a segment "None" (404)
     query = SegmentQuery.of(**given)
-    return json_response(200, _service("segments").query_segment(query, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.segment_page(_service("segments").query_segment(query, wiring.deps())))
 
 
 @endpoint(
@@ -141,10 +147,16 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     ok=("200", "201"),
 )
 def put_segment(request: Request, segment_id: str) -> Response:
-    created, body = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
-    return json_response(201 if created else 200, body)
+    from chalicelib.api import views
+
+    created, saved = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
+    return json_response(201 if created else 200, views.saved_segment(saved))
 
 
 @endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin", summary="a saved segment")
 def get_segment(request: Request, segment_id: str) -> Response:
-    return json_response(200, _service("segments").get_segment(segment_id, wiring.deps().identity))
+    from chalicelib.api import views
+
+    return json_response(
+        200, views.saved_segment(_service("segments").get_segment(segment_id, wiring.deps().identity))
+    )

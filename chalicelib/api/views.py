@@ -1,11 +1,13 @@
-"""The JSON answers of the lead and contact reads, shaped from the services' typed results
-(``services/leads.py``). Key order is part of the answer: tests/contract and the e2e suite compare it."""
+"""The JSON answers shaped from the services' typed results (``services/leads.py``, the identity and
+console services). Key order is part of the answer: tests/contract and the e2e suite compare it."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.entities import Contact
+from chalicelib.domain.entities import Contact, Interaction
+from chalicelib.domain.interactions import iso
 from chalicelib.services.leads import (
     ContactDetail,
     ContactPage,
@@ -16,6 +18,11 @@ from chalicelib.services.leads import (
     lead_view,
     score_view,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.services.data_rights import ContactExport
+    from chalicelib.services.dead_letters import DeadLetters
+    from chalicelib.services.segments import SavedSegment, SegmentPage
 
 
 def lead_detail(detail: LeadDetail, duplicate_of: list[dict[str, Any]]) -> dict[str, Any]:
@@ -64,3 +71,68 @@ def contacts_found(contact: Contact | None) -> dict[str, Any]:
     """``GET /v1/contacts?email=``: the one contact holding the address, with its lead ids, or none."""
     found = [{**contact_view(contact), "lead_ids": contact.lead_ids}] if contact else []
     return {"contacts": found, "next_cursor": None}
+
+
+def contact(contact: Contact) -> dict[str, Any]:
+    """A contact as saved (``PUT /v1/contacts/{contact_id}/consent``)."""
+    return contact_view(contact)
+
+
+def saved_segment(segment: SavedSegment) -> dict[str, Any]:
+    return {"segment_id": segment.segment_id, **segment.definition}
+
+
+def segment_page(page: SegmentPage) -> dict[str, Any]:
+    return {
+        "contacts": [
+            {**contact_view(match.contact), "matching_lead_ids": match.matching_lead_ids}
+            for match in page.matches
+        ],
+        "leads_read": page.leads_read,
+        "scanned": page.scanned,
+        "index": page.index,
+        "next_cursor": page.next_cursor,
+    }
+
+
+def _interaction(interaction: Interaction) -> dict[str, Any]:
+    return {
+        "interaction_id": interaction.interaction_id,
+        "type": interaction.type,
+        "occurred_at": iso(interaction.occurred_at),
+        "lead_id": interaction.lead_id,
+        "source": interaction.source,
+        "properties": interaction.properties,
+    }
+
+
+def contact_export(export: ContactExport) -> dict[str, Any]:
+    """``GET /v1/contacts/{contact_id}/export``: everything held about the person."""
+    return {
+        "exported_at": iso(export.exported_at),
+        "contact": contact_view(export.contact),
+        "account": account_view(export.account) if export.account else None,
+        "leads": [
+            {
+                **lead_view(exported.lead),
+                "scores": [score_view(s) for s in exported.scores],
+                "timeline": exported.timeline,
+            }
+            for exported in export.leads
+        ],
+        "interactions": [_interaction(i) for i in export.interactions],
+        "opportunities": export.opportunities,
+        "suspected_duplicates": export.suspected_duplicates,
+    }
+
+
+def dead_letters(found: DeadLetters) -> dict[str, Any]:
+    """``GET /v1/handoffs/dead-letters`` (each message's keys in the dataclass's order)."""
+    return {
+        "approximate_count": found.approximate_count,
+        "messages": [asdict(message) for message in found.messages],
+    }
+
+
+def redriven(moved: int) -> dict[str, Any]:
+    return {"moved": moved}
