@@ -119,9 +119,12 @@ def capture_script(request: Request) -> Response:
     bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query="queries.FunnelQuery"
 )
 def funnel(request: Request, query: FunnelQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import reports
 
-    return json_response(200, reports.funnel(query.since, query.until, query.source, wiring.deps()))
+    return json_response(
+        200, views.funnel(reports.funnel(query.since, query.until, query.source, wiring.deps()))
+    )
 
 
 @endpoint(
@@ -134,9 +137,10 @@ def funnel(request: Request, query: FunnelQuery) -> Response:
     any_id=True,
 )
 def score_distribution(request: Request, model_id: str, query: NoQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import reports
 
-    return json_response(200, reports.distribution(model_id, wiring.deps()))
+    return json_response(200, views.distribution(reports.distribution(model_id, wiring.deps())))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin", summary="hand-offs in the dead-letter queue")

@@ -63,12 +63,16 @@ def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
     from chalicelib.domain.merging import MergeOrder
 
     order = MergeOrder(duplicate_ids=body.duplicate_ids)
-    return json_response(200, _service("merges").merge(contact_id, order, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.merge_done(_service("merges").merge(contact_id, order, wiring.deps())))
 
 
 @endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin", summary="undo a merge")
 def undo_merge(request: Request, merge_id: str) -> Response:
-    return json_response(200, _service("merges").undo_merge(merge_id, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.merge_undone(_service("merges").undo_merge(merge_id, wiring.deps())))
 
 
 @endpoint(
@@ -112,9 +116,10 @@ def export(request: Request, contact_id: str) -> Response:
 )
 def erase(request: Request, contact_id: str) -> Response:
     """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
+    from chalicelib.api import views
     from chalicelib.services import erasure
 
-    return json_response(202, erasure.request_erasure(contact_id, wiring.deps()))
+    return json_response(202, views.erasure_requested(erasure.request_erasure(contact_id, wiring.deps())))
 
 
 @endpoint(

@@ -43,9 +43,12 @@ def put_rule(request: Request, rule_id: str) -> Response:
 
 @endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin", summary="a qualification rule")
 def get_rule(request: Request, rule_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import rules
 
-    return json_response(200, rules.get_definition(rules.QUALIFICATION, rule_id, wiring.deps()))
+    return json_response(
+        200, views.definition(rules.get_definition(rules.QUALIFICATION, rule_id, wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/qualification-rules", "GET", scope="admin", summary="qualification rules")
@@ -73,9 +76,12 @@ def put_trigger(request: Request, trigger_id: str) -> Response:
 
 @endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin", summary="a trigger")
 def get_trigger(request: Request, trigger_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import rules
 
-    return json_response(200, rules.get_definition(rules.TRIGGER, trigger_id, wiring.deps()))
+    return json_response(
+        200, views.definition(rules.get_definition(rules.TRIGGER, trigger_id, wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/triggers", "GET", scope="admin", summary="triggers")

@@ -18,10 +18,15 @@ from chalicelib.services.leads import (
     lead_view,
     score_view,
 )
+from chalicelib.services.reports import BUCKET_WIDTH
 
 if TYPE_CHECKING:
     from chalicelib.services.data_rights import ContactExport
     from chalicelib.services.dead_letters import DeadLetters
+    from chalicelib.services.erasure import ErasureRequested
+    from chalicelib.services.merges import MergeDone, MergeUndone
+    from chalicelib.services.reports import Distribution, Funnel
+    from chalicelib.services.rules import Definition
     from chalicelib.services.segments import SavedSegment, SegmentPage
 
 
@@ -136,3 +141,60 @@ def dead_letters(found: DeadLetters) -> dict[str, Any]:
 
 def redriven(moved: int) -> dict[str, Any]:
     return {"moved": moved}
+
+
+def merge_done(done: MergeDone) -> dict[str, Any]:
+    return {
+        "merge_id": done.merge_id,
+        "contact_id": done.contact_id,
+        "merged_ids": done.merged_ids,
+        "lead_ids": done.lead_ids,
+        "interactions_moved": done.interactions_moved,
+    }
+
+
+def merge_undone(undone: MergeUndone) -> dict[str, Any]:
+    return {"merge_id": undone.merge_id, "state": "undone", "contact_ids": undone.contact_ids}
+
+
+def definition(found: Definition) -> dict[str, Any]:
+    """A qualification rule (``rule_id``) or a trigger (``trigger_id``) with its specification."""
+    key = "rule_id" if found.kind == "qualification" else "trigger_id"
+    return {key: found.ident, **found.spec}
+
+
+def erasure_requested(requested: ErasureRequested) -> dict[str, Any]:
+    return {
+        "job_id": requested.job_id,
+        "erasure_id": requested.erasure_id,
+        "contact_id": requested.contact_id,
+        "state": requested.state,
+    }
+
+
+def funnel(report: Funnel) -> dict[str, Any]:
+    """``GET /v1/reports/funnel``."""
+    return {
+        "since": report.since.isoformat() if report.since else None,
+        "until": report.until.isoformat() if report.until else None,
+        "source": report.source,
+        "stages": [{"stage": stage, "count": count} for stage, count in report.stages],
+        "open": report.open,
+        "disqualified": {"total": sum(report.disqualified.values()), "reasons": report.disqualified},
+        "leads_counted": report.leads_counted,
+        "truncated": report.truncated,
+    }
+
+
+def distribution(report: Distribution) -> dict[str, Any]:
+    """``GET /v1/reports/scores/{model_id}``: buckets ``from``-``to`` (both included)."""
+    return {
+        "model_id": report.model_id,
+        "scored": report.scored,
+        "sales_ready": report.sales_ready,
+        "buckets": [
+            {"from": low, "to": low + BUCKET_WIDTH - 1, "count": count} for low, count in report.buckets
+        ],
+        "grades": report.grades,
+        "truncated": report.truncated,
+    }
