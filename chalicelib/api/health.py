@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, model_response
-
-if TYPE_CHECKING:
-    pass
 
 bp = Blueprint(__name__)
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, idempotency_key, json_response, read_json, replay_safe
-
-if TYPE_CHECKING:
-    pass
 
 bp = Blueprint(__name__)
 
@@ -37,23 +34,28 @@ def _publish(request: dict[str, Any]) -> dict[str, Any]:
     ok=("201",),
 )
 def put_model(request: Request, model_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import models
 
-    return json_response(201, models.put_model(model_id, read_json(request), wiring.deps()))
+    return json_response(
+        201, views.draft_saved(models.put_model(model_id, read_json(request), wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/scoring-models", "GET", scope="admin", summary="models")
 def list_models(request: Request) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import models
 
-    return json_response(200, models.list_models(wiring.deps()))
+    return json_response(200, views.model_list(models.list_models(wiring.deps())))
 
 
 @endpoint(bp, "/v1/scoring-models/{model_id}", "GET", scope="admin", summary="a model")
 def get_model(request: Request, model_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import models
 
-    return json_response(200, models.get_model(model_id, wiring.deps()))
+    return json_response(200, views.model_detail(models.get_model(model_id, wiring.deps())))
 
 
 @endpoint(
@@ -74,13 +76,15 @@ def publish(request: Request, model_id: str) -> Response:
 
 @endpoint(bp, "/v1/scoring-models/{model_id}/simulate", "POST", scope="admin", summary="simulate the draft")
 def simulate(request: Request, model_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import models
 
-    return json_response(200, models.simulate(model_id, wiring.deps()))
+    return json_response(200, views.simulation(models.simulate(model_id, wiring.deps())))
 
 
 @endpoint(bp, "/v1/jobs/{job_id}", "GET", scope="admin", summary="a rescoring job")
 def get_job(request: Request, job_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import models
 
-    return json_response(200, models.get_job(job_id, wiring.deps()))
+    return json_response(200, views.job_status(models.get_job(job_id, wiring.deps())))

@@ -21,10 +21,12 @@ from chalicelib.services.leads import (
 from chalicelib.services.reports import BUCKET_WIDTH
 
 if TYPE_CHECKING:
+    from chalicelib.domain.stored import Job, ModelHead, ModelVersion
     from chalicelib.services.data_rights import ContactExport
     from chalicelib.services.dead_letters import DeadLetters
     from chalicelib.services.erasure import ErasureRequested
     from chalicelib.services.merges import MergeDone, MergeUndone
+    from chalicelib.services.models import DraftSaved, ModelDetail, Simulation
     from chalicelib.services.reports import Distribution, Funnel
     from chalicelib.services.rules import Definition
     from chalicelib.services.segments import SavedSegment, SegmentPage
@@ -197,4 +199,98 @@ def distribution(report: Distribution) -> dict[str, Any]:
         ],
         "grades": report.grades,
         "truncated": report.truncated,
+    }
+
+
+def draft_saved(saved: DraftSaved) -> dict[str, Any]:
+    """``PUT /v1/scoring-models/{model_id}`` (``audience_segments`` only when the audience used one)."""
+    answer: dict[str, Any] = {
+        "model_id": saved.model_id,
+        "version": saved.version,
+        "state": "draft",
+        "warnings": saved.warnings,
+    }
+    if saved.audience_segments:
+        answer["audience_segments"] = saved.audience_segments
+    return answer
+
+
+def _model_version(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "version": version.number,
+        "state": version.state,
+        "created_at": iso(version.created_at),
+        "published_at": iso(version.published_at) if version.published_at else None,
+        "warnings": version.warnings,
+        "definition": version.definition,
+    }
+
+
+def model_head(head: ModelHead) -> dict[str, Any]:
+    return {
+        "model_id": head.model_id,
+        "name": head.name,
+        "active_version": head.active_version,
+        "draft_version": head.draft_version,
+        "latest_version": head.latest_version,
+        "state": "active" if head.active_version is not None else "draft",
+        "updated_at": iso(head.updated_at),
+    }
+
+
+def model_detail(detail: ModelDetail) -> dict[str, Any]:
+    return {**model_head(detail.head), "versions": [_model_version(v) for v in detail.versions]}
+
+
+def model_list(heads: list[ModelHead]) -> dict[str, Any]:
+    return {"models": [model_head(head) for head in heads]}
+
+
+def simulation(found: Simulation) -> dict[str, Any]:
+    return {
+        "model_id": found.model_id,
+        "draft_version": found.draft_version,
+        "active_version": found.active_version,
+        "as_of": iso(found.as_of),
+        "leads_evaluated": found.leads_evaluated,
+        "truncated": found.truncated,
+        "scored": found.scored,
+        "per_grade": found.per_grade,
+        "sales_ready": found.sales_ready,
+        "crossing": {
+            "into_sales_ready": found.into_sales_ready,
+            "out_of_sales_ready": found.out_of_sales_ready,
+        },
+    }
+
+
+def job_status(job: Job) -> dict[str, Any]:
+    """``GET /v1/jobs/{job_id}``: an erasure job shows ids and counts only (nothing about who the
+    person was); a rescoring job its progress."""
+    done = int(job.segments_done) >= int(job.segments)
+    if job.kind == "erasure":
+        result = dict(job.result or {})
+        return {
+            "job_id": job.job_id,
+            "kind": job.kind,
+            "state": "done" if done else "running",
+            "passes": int(job.segments),
+            "passes_done": int(job.segments_done),
+            "created_at": iso(job.created_at),
+            "result": {
+                k: result[k] for k in ("erasure_id", "contact_id", "counts", "erased_at") if k in result
+            },
+        }
+    return {
+        "job_id": job.job_id,
+        "kind": job.kind,
+        "model_id": job.model_id,
+        "model_version": int(job.model_version),
+        "state": "done" if done else "running",
+        "segments": int(job.segments),
+        "segments_done": int(job.segments_done),
+        "pages_done": int(job.pages_done),
+        "leads_scored": int(job.leads_scored),
+        "created_at": iso(job.created_at),
+        **({"result": job.result} if job.result is not None else {}),
     }
