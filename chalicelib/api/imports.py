@@ -70,6 +70,7 @@ def create_import(request: Request, query: ImportQuery) -> Response:
 
 @endpoint(bp, "/v1/imports/{import_id}", "GET", scope="ingest", summary="an import's progress")
 def get_import(request: Request, import_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import imports
 
-    return json_response(200, imports.get_import(import_id, wiring.deps()))
+    return json_response(200, views.import_progress(imports.get_import(import_id, wiring.deps())))

@@ -53,6 +53,7 @@ def get_contact(request: Request, contact_id: str) -> Response:
 
 def _duplicate_of(contact_id: str) -> list[dict[str, object]]:
     """Suspected duplicates of the contact (identity), shown beside the lead or contact."""
+    from chalicelib.api import views
     from chalicelib.services import duplicates
 
-    return duplicates.duplicate_of(contact_id, wiring.deps().identity)
+    return [views.suggestion(s) for s in duplicates.duplicate_of(contact_id, wiring.deps().identity)]

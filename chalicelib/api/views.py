@@ -24,12 +24,16 @@ if TYPE_CHECKING:
     from chalicelib.domain.stored import Job, ModelHead, ModelVersion
     from chalicelib.services.data_rights import ContactExport
     from chalicelib.services.dead_letters import DeadLetters
+    from chalicelib.services.duplicates import Suggestion
     from chalicelib.services.erasure import ErasureRequested
+    from chalicelib.services.imports import ImportProgress
+    from chalicelib.services.linkedin import LinkedInMapping
     from chalicelib.services.merges import MergeDone, MergeUndone
     from chalicelib.services.models import DraftSaved, ModelDetail, Simulation
     from chalicelib.services.reports import Distribution, Funnel
     from chalicelib.services.rules import Definition
     from chalicelib.services.segments import SavedSegment, SegmentPage
+    from chalicelib.services.webhooks import ActiveSecrets, SecretAdded
 
 
 def lead_detail(detail: LeadDetail, duplicate_of: list[dict[str, Any]]) -> dict[str, Any]:
@@ -294,3 +298,64 @@ def job_status(job: Job) -> dict[str, Any]:
         "created_at": iso(job.created_at),
         **({"result": job.result} if job.result is not None else {}),
     }
+
+
+def suggestion(found: Suggestion) -> dict[str, Any]:
+    """A suspected duplicate shown beside a lead or contact (``duplicate_of``)."""
+    return {
+        "contact_id": found.contact_id,
+        "confidence": found.confidence,
+        "strength": found.strength,
+        "reasons": found.reasons,
+    }
+
+
+def import_progress(progress: ImportProgress) -> dict[str, Any]:
+    """``GET /v1/imports/{import_id}`` (``file`` once the file is read, ``error`` when it failed)."""
+    head = progress.head
+    total = head.rows_total
+    answer: dict[str, Any] = {
+        "import_id": head.import_id,
+        "name": head.name,
+        "status": head.status,
+        "created_at": head.created_at.isoformat(),
+        "updated_at": head.updated_at.isoformat(),
+        "rows_total": total,
+        "rows_done": head.rows_done,
+        "progress": round(head.rows_done / total, 4)
+        if total
+        else (1.0 if head.status == "completed" else 0.0),
+        "counts": {
+            "created": head.created,
+            "updated": head.updated,
+            "duplicates": head.duplicates,
+            "rejected": head.rejected,
+        },
+        "interactions": head.interactions,
+        "errors": progress.errors,
+        "errors_truncated": progress.errors_truncated,
+        "mapping": head.mapping,
+    }
+    if head.columns:
+        answer["file"] = {"encoding": head.encoding, "delimiter": head.delimiter, "columns": head.columns}
+    if head.error:
+        answer["error"] = head.error
+    return answer
+
+
+def secret_added(added: SecretAdded) -> dict[str, Any]:
+    return {
+        "source": added.source,
+        "secret_id": added.secret_id,
+        "secret": added.secret,
+        "created_at": added.created_at,
+        "active_secret_ids": added.active_secret_ids,
+    }
+
+
+def active_secrets(kept: ActiveSecrets) -> dict[str, Any]:
+    return {"source": kept.source, "active_secret_ids": kept.active_secret_ids}
+
+
+def linkedin_mapping(found: LinkedInMapping) -> dict[str, Any]:
+    return {"form_urn": found.form_urn, **found.mapping}

@@ -10,12 +10,14 @@ so a redelivered message or a crash half way through a chunk neither duplicates 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
+from chalicelib.domain.import_jobs import ImportHead
 from chalicelib.integrations import csv_import
 from chalicelib.integrations.csv_import import CsvRow, ImportMapping, ResolvedImport
 from chalicelib.observability import count, logger
@@ -214,7 +216,16 @@ def _email_column(resolved: ResolvedImport) -> str:
 # ---------------------------------------------------------------- progress
 
 
-def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImportProgress:
+    """An import as it stands: its head, and the first ``MAX_ERRORS_SHOWN`` row errors by row."""
+
+    head: ImportHead
+    errors: list[dict[str, Any]]
+    errors_truncated: bool
+
+
+def get_import(import_id: str, deps: Deps) -> ImportProgress:
     head = deps.imports.head(import_id)
     if head is None:
         raise NotFound("import", import_id)
@@ -222,35 +233,4 @@ def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
     for chunk in deps.imports.chunks(import_id):
         errors.extend(chunk.errors)
     errors.sort(key=lambda e: int(e["row"]))
-    total = head.rows_total
-    answer: dict[str, Any] = {
-        "import_id": import_id,
-        "name": head.name,
-        "status": head.status,
-        "created_at": head.created_at.isoformat(),
-        "updated_at": head.updated_at.isoformat(),
-        "rows_total": total,
-        "rows_done": head.rows_done,
-        "progress": round(head.rows_done / total, 4)
-        if total
-        else (1.0 if head.status == "completed" else 0.0),
-        "counts": {
-            "created": head.created,
-            "updated": head.updated,
-            "duplicates": head.duplicates,
-            "rejected": head.rejected,
-        },
-        "interactions": head.interactions,
-        "errors": errors[:MAX_ERRORS_SHOWN],
-        "errors_truncated": len(errors) > MAX_ERRORS_SHOWN,
-        "mapping": head.mapping,
-    }
-    if head.columns:
-        answer["file"] = {
-            "encoding": head.encoding,
-            "delimiter": head.delimiter,
-            "columns": head.columns,
-        }
-    if head.error:
-        answer["error"] = head.error
-    return answer
+    return ImportProgress(head, errors[:MAX_ERRORS_SHOWN], len(errors) > MAX_ERRORS_SHOWN)

@@ -88,7 +88,7 @@ def test_same_phone_is_a_strong_duplicate_and_a_similar_name_on_the_same_domain_
     assert strong["lead_ids"]["c_ada"] == ["l_ada"]
     weak = pairs[frozenset({"c_ada", "c_namesake"})]
     assert weak["strength"] == "weak" and weak["confidence"] < 0.9
-    suggestions = duplicates.duplicate_of("c_other", deps.identity)
+    suggestions = [views.suggestion(s) for s in duplicates.duplicate_of("c_other", deps.identity)]
     assert suggestions[0]["contact_id"] == "c_ada", "the strongest suggestion first"
     assert EMAIL not in json.dumps(answer)
 
