@@ -50,6 +50,7 @@ def _mapping(params: ImportQuery) -> ImportMapping:
 def create_import(request: Request, query: ImportQuery) -> Response:
     """``text/csv``: the file itself (up to ``IMPORT_MAX_BODY_BYTES``), mapping in the query string;
     ``application/json``: ``{"mapping", "name"}`` for an upload URL."""
+    from chalicelib.api import views
     from chalicelib.api.schemas.bodies import UploadRequest
     from chalicelib.api.schemas.common import parse
     from chalicelib.integrations import csv_import
@@ -60,12 +61,13 @@ def create_import(request: Request, query: ImportQuery) -> Response:
     if media == "application/json":
         upload = parse(UploadRequest, read_json(request))
         mapping = csv_import.parse_mapping(upload.mapping or {})
-        return json_response(201, imports.create_upload(mapping, upload.name, deps))
+        return json_response(201, views.upload_offered(imports.create_upload(mapping, upload.name, deps)))
     if media not in CSV_TYPES:
         raise UnsupportedMediaType("send the file as text/csv, or JSON to get an upload URL", "Content-Type")
     data = raw_body(request, deps.settings.import_max_body_bytes)
-    answer = imports.create_from_csv(data, _mapping(query), query.name, deps)
-    return json_response(202, answer, {"Location": f"/v1/imports/{answer['import_id']}"})
+    accepted = imports.create_from_csv(data, _mapping(query), query.name, deps)
+    headers = {"Location": f"/v1/imports/{accepted.import_id}"}
+    return json_response(202, views.import_accepted(accepted), headers)
 
 
 @endpoint(bp, "/v1/imports/{import_id}", "GET", scope="ingest", summary="an import's progress")

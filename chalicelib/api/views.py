@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.dead_letters import DeadLetters
     from chalicelib.services.duplicates import Suggestion
     from chalicelib.services.erasure import ErasureRequested
-    from chalicelib.services.imports import ImportProgress
+    from chalicelib.services.imports import ImportAccepted, ImportProgress, UploadOffered
     from chalicelib.services.linkedin import LinkedInMapping
     from chalicelib.services.merges import MergeDone, MergeUndone
     from chalicelib.services.models import DraftSaved, ModelDetail, Simulation
@@ -359,3 +359,29 @@ def active_secrets(kept: ActiveSecrets) -> dict[str, Any]:
 
 def linkedin_mapping(found: LinkedInMapping) -> dict[str, Any]:
     return {"form_urn": found.form_urn, **found.mapping}
+
+
+def import_accepted(accepted: ImportAccepted) -> dict[str, Any]:
+    """``POST /v1/imports`` with a CSV body (202)."""
+    resolved = accepted.resolved
+    return {
+        "import_id": accepted.import_id,
+        "status": "planning",
+        "columns": resolved.mapped,
+        "unmapped": resolved.unmapped,
+        "ignored": resolved.ignored,
+    }
+
+
+def upload_offered(offered: UploadOffered) -> dict[str, Any]:
+    """``POST /v1/imports`` with JSON (201): where to ``PUT`` the file."""
+    return {
+        "import_id": offered.import_id,
+        "status": "awaiting_upload",
+        "upload": {
+            "method": "PUT",
+            "url": offered.url,
+            "headers": {"Content-Type": "text/csv"},
+            "expires_in": offered.expires_in,
+        },
+    }

@@ -42,11 +42,24 @@ def _resolve(
     return table, resolved, facts
 
 
-def _summary(resolved: ResolvedImport) -> dict[str, Any]:
-    return {"columns": resolved.mapped, "unmapped": resolved.unmapped, "ignored": resolved.ignored}
+@dataclass(frozen=True)
+class ImportAccepted:
+    """A CSV import stored and planning: how its columns were read (mapped, unmapped, ignored)."""
+
+    import_id: str
+    resolved: ResolvedImport
 
 
-def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UploadOffered:
+    """An import waiting for its file: the pre-signed URL to ``PUT`` it to, valid ``expires_in`` s."""
+
+    import_id: str
+    url: str
+    expires_in: int
+
+
+def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps: Deps) -> ImportAccepted:
     """``POST /v1/imports`` with a CSV body: checked now (no email column: 422 before any row is
     processed), stored in the bucket, and processed from there."""
     _table, resolved, _facts = _resolve(data, mapping)
@@ -62,25 +75,16 @@ def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps:
     )
     deps.objects.put(key, data)
     count("ImportCreated")
-    return {"import_id": import_id, "status": "planning", **_summary(resolved)}
+    return ImportAccepted(import_id, resolved)
 
 
-def create_upload(mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
+def create_upload(mapping: ImportMapping, name: str | None, deps: Deps) -> UploadOffered:
     """``POST /v1/imports`` with JSON ``{"mapping", "name"}``: a pre-signed URL to ``PUT`` a large file
     to; the upload starts the import. The headers are checked when the file arrives."""
     import_id = new_id("imp")
     key = f"imports/{import_id}.csv"
     deps.imports.create(import_id, name, mapping.model_dump(exclude_none=True), key, datetime.now(UTC))
-    return {
-        "import_id": import_id,
-        "status": "awaiting_upload",
-        "upload": {
-            "method": "PUT",
-            "url": deps.objects.upload_url(key, UPLOAD_URL_SECONDS),
-            "headers": {"Content-Type": "text/csv"},
-            "expires_in": UPLOAD_URL_SECONDS,
-        },
-    }
+    return UploadOffered(import_id, deps.objects.upload_url(key, UPLOAD_URL_SECONDS), UPLOAD_URL_SECONDS)
 
 
 # ---------------------------------------------------------------- planning (the S3 event)
