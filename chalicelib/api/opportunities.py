@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -10,12 +11,11 @@ from chalice.app import Request
 from chalicelib import wiring
 from chalicelib.api.errors import PreconditionRequired
 from chalicelib.api.http import endpoint, json_response
-from chalicelib.api.schemas.bodies import OpportunityPatch
-from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.opportunities import OpportunityChanges
-from chalicelib.domain.stored import OpportunityFilter
-from chalicelib.services import opportunities
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import OpportunityPatch
+    from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
 
 bp = Blueprint(__name__)
 #: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
@@ -27,9 +27,17 @@ def _etag(version: int | None) -> dict[str, str]:
 
 
 @endpoint(
-    bp, "/v1/opportunities", "GET", scope="sales", summary="list opportunities", query=OpportunitiesQuery
+    bp,
+    "/v1/opportunities",
+    "GET",
+    scope="sales",
+    summary="list opportunities",
+    query="queries.OpportunitiesQuery",
 )
 def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
+    from chalicelib.domain.stored import OpportunityFilter
+    from chalicelib.services import opportunities
+
     where = OpportunityFilter(
         stage=query.stage, owner=query.owner, status=query.status, lead_id=query.lead_id
     )
@@ -39,6 +47,8 @@ def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
 
 @endpoint(bp, "/v1/opportunities/{opportunity_id}", "GET", scope="sales", summary="an opportunity")
 def get_opportunity(request: Request, opportunity_id: str) -> Response:
+    from chalicelib.services import opportunities
+
     found = opportunities.get_opportunity(opportunity_id, wiring.deps().handoffs)
     return json_response(200, opportunities.opportunity_view(found), _etag(found.version))
 
@@ -49,11 +59,14 @@ def get_opportunity(request: Request, opportunity_id: str) -> Response:
     "PATCH",
     scope="sales",
     summary="change an opportunity (If-Match: the version read)",
-    body=OpportunityPatch,
+    body="bodies.OpportunityPatch",
     request_headers=("If-Match",),
 )
 def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPatch) -> Response:
     """Safe to retry: a repeated change names a version that is gone and gets 412, never applied twice."""
+    from chalicelib.domain.opportunities import OpportunityChanges
+    from chalicelib.services import opportunities
+
     header = request.headers.get("if-match")
     if header is None:
         raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
@@ -84,7 +97,9 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
     "GET",
     scope="sales",
     summary="open opportunities: count and value by stage and owner",
-    query=NoQuery,
+    query="queries.NoQuery",
 )
 def pipeline(request: Request, query: NoQuery) -> Response:
+    from chalicelib.services import opportunities
+
     return json_response(200, opportunities.pipeline(wiring.deps().handoffs))
