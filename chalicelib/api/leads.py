@@ -7,7 +7,7 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api import views
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, etag, json_response
 from chalicelib.api.schemas.queries import LeadsQuery
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import leads
@@ -18,7 +18,10 @@ bp = Blueprint(__name__)
 @endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales", summary="a lead with contact, account and scores")
 def get_lead(request: Request, lead_id: str) -> Response:
     detail = leads.get_lead(lead_id, wiring.deps())
-    return json_response(200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)))
+    # the ETag is the lead's version: PATCH /v1/leads/{id} sends it back as If-Match
+    return json_response(
+        200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
+    )
 
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query=LeadsQuery)
