@@ -1,6 +1,7 @@
 // Leadflow console: a hash-routed single page over the HTTP API. The API key lives in sessionStorage
 // (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
 import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
+import { accountPage, contactPage, peopleLinks, workEntry, workPanel } from "./workspace.js";
 
 const KEY = "leadflow.apiKey";
 const view = document.getElementById("view");
@@ -143,8 +144,8 @@ async function leadsPage(params) {
   const listed = byScore ? page.leads : page.leads.slice().sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
   const rows = listed.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
     h("td", { class: "name" }, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.name || lead.fields?.email || "(no name)"),
-      h("div", { class: "muted" }, lead.lead_id)),
-    h("td", { class: "company" }, lead.company || ""),
+      h("div", { class: "muted" }, lead.lead_id, " · ", h("a", { href: `#/contacts/${encodeURIComponent(lead.contact_id)}` }, "contact"))),
+    h("td", { class: "company" }, lead.account_id ? h("a", { href: `#/accounts/${encodeURIComponent(lead.account_id)}` }, lead.company || "account") : lead.company || ""),
     h("td", { class: "num score" }, lead.score ?? "–"),
     h("td", { class: "grade" }, lead.grade ? grade(lead.grade) : "–"),
     h("td", {}, lead.topic || ""), h("td", {}, lead.source || ""),
@@ -206,13 +207,13 @@ function handoffsCard(entries) {
 
 function timelineEntry(entry) {
   const what = {
-    interaction: () => `${entry.type}`,
+    interaction: () => workEntry(entry) || `${entry.type}`,
     transition: () => `${entry.action}: ${entry.from_state}/${entry.from_status} → ${entry.to_state}/${entry.to_status}` + (entry.reason ? ` (${entry.reason})` : "") + (entry.by ? ` by ${entry.by}` : ""),
     score: () => `${entry.model_id}: ${entry.previous_score ?? "–"} → ${entry.score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : "") + (entry.sales_ready ? ", sales-ready" : ""),
     handoff: () => handoffText(entry),
     handoff_withheld: () => `${handoffText(entry)}: withheld (${entry.reason})`,
   }[entry.kind];
-  const detail = what ? what() : JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
+  const detail = what ? what() : workEntry(entry) || JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
 }
 
@@ -252,6 +253,7 @@ async function leadPage(leadId) {
       h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
+    peopleLinks(lead), workPanel(lead),
     conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
@@ -492,6 +494,8 @@ function route() {
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.getAttribute("href") === `#/${parts[0]}`));
   if (!sessionStorage.getItem(KEY) || parts[0] === "key") return keyPage();
   if (parts[0] === "leads" && parts[1]) return leadPage(parts[1]);
+  if (parts[0] === "contacts" && parts[1]) return contactPage(parts[1]);
+  if (parts[0] === "accounts" && parts[1]) return accountPage(parts[1]);
   if (parts[0] === "funnel") return funnelPage(params);
   if (parts[0] === "models") return modelsPage(parts[1]);
   if (parts[0] === "dead-letters") return deadLettersPage();
@@ -506,3 +510,5 @@ signOut.addEventListener("click", () => {
 });
 window.addEventListener("hashchange", () => Promise.resolve().then(route).catch((error) => show(failure(error))));
 Promise.resolve().then(route).catch((error) => show(failure(error)));
+// the workspace's pages (workspace.js) draw with the same helpers
+export { KEY, api, facts, failure, grade, h, scoreCard, show, when };
