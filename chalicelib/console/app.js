@@ -144,13 +144,14 @@ async function leadsPage(params) {
   const listed = byScore ? page.leads : page.leads.slice().sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
   const rows = listed.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
     h("td", { class: "name" }, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.name || lead.fields?.email || "(no name)"),
-      h("div", { class: "muted" }, lead.lead_id, " · ", h("a", { href: `#/contacts/${encodeURIComponent(lead.contact_id)}` }, "contact"))),
+      h("div", { class: "muted" }, lead.lead_id)),
     h("td", { class: "company" }, lead.account_id ? h("a", { href: `#/accounts/${encodeURIComponent(lead.account_id)}` }, lead.company || "account") : lead.company || ""),
     h("td", { class: "num score" }, lead.score ?? "–"),
     h("td", { class: "grade" }, lead.grade ? grade(lead.grade) : "–"),
     h("td", {}, lead.topic || ""), h("td", {}, lead.source || ""),
     h("td", {}, `${lead.state} · ${lead.status}`),
-    h("td", {}, when(lead.created_at))));
+    h("td", {}, when(lead.created_at)),
+    h("td", { class: "person" }, h("a", { href: `#/contacts/${encodeURIComponent(lead.contact_id)}`, title: "the contact's 360° page" }, "360°"))));
   const back = params.cursor ? h("button", { class: "plain", type: "button", onclick: () => history.back() }, "← Previous") : null;
   const next = page.next_cursor
     ? h("button", { type: "button", onclick: () => { location.hash = `#/leads${query({ ...params, cursor: page.next_cursor })}`; } }, "Next →")
@@ -158,8 +159,8 @@ async function leadsPage(params) {
   show(h("h1", {}, "Leads"), form,
     h("table", { id: "leads" },
       h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Company"), h("th", { class: "num" }, "Score"), h("th", {}, "Grade"),
-        h("th", {}, "Topic"), h("th", {}, "Source"), h("th", {}, "State"), h("th", {}, "Created"))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No leads match.")))),
+        h("th", {}, "Topic"), h("th", {}, "Source"), h("th", {}, "State"), h("th", {}, "Created"), h("th", {}, "Contact"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No leads match.")))),
     h("div", { class: "pager" }, back, next));
 }
 

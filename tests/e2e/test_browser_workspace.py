@@ -54,8 +54,8 @@ def test_a_rep_works_a_lead_from_its_page_and_reaches_the_contact_and_account_pa
     page = signed_in(browser_context, stack)
     row = page.locator(f"#leads tr[data-lead-id='{lead_id}']")
     row.wait_for(timeout=15_000)
-    assert row.locator("a", has_text="contact").count() == 1 and row.locator("td.company a").count() == 1
-    row.locator("td.name a").first.click()
+    assert row.locator("td.person a").count() == 1 and row.locator("td.company a").count() == 1
+    row.locator("td.name a").click()
     page.locator("#work").wait_for(timeout=15_000)
     shot(page, "workspace-lead.png")
 
