@@ -118,14 +118,13 @@ def log_activity(request: Request, lead_id: str, body: ActivityRequest) -> Respo
     rules.parse_activity(body.type, body.subject, body.outcome, body.occurred_at, datetime.now(UTC))
     key = idempotency_key(request)
     owner = caller.get()
+    # the body as sent: a retry with the same key must match it ("now" is taken when it first runs)
     payload = {
         "type": body.type,
         "subject": body.subject,
         "outcome": body.outcome,
         "occurred_at": body.occurred_at,
     }
-    if payload["occurred_at"] is None:  # "now" is fixed once, so a replay records the same moment
-        payload["occurred_at"] = iso(datetime.now(UTC))
     return replay_safe(
         bp,
         "lead_activity",

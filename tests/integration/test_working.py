@@ -202,6 +202,13 @@ def test_an_activity_is_an_interaction_scoring_sees_once_and_the_timeline_shows(
     assert logged.json_body["interaction_type"] == "phone_call_completed"
     again = post_json(client, f"{base}/activities", call, headers)
     assert again.json_body["interaction_id"] == logged.json_body["interaction_id"]
+    # without occurred_at ("now"), a retry with the same key is the same request: the first answer
+    undated = {"type": "email", "subject": "Sent the price list"}
+    keyed = _key(sales_key, **{"Idempotency-Key": "email-1"})
+    sent = post_json(client, f"{base}/activities", undated, keyed)
+    resent = post_json(client, f"{base}/activities", undated, keyed)
+    assert sent.status_code == resent.status_code == 201, resent.body
+    assert sent.json_body == resent.json_body
     pump.drain()
     held = list(deps.store.interactions_of(lead["contact_id"]))
     assert [i.interaction_id for i in held].count(logged.json_body["interaction_id"]) == 1
