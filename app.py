@@ -12,6 +12,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import capture, health, identity, imports, leads, models, opportunities, sales, webhooks
 from chalicelib.api import predictive as predictive_api
+from chalicelib.api import working as working_api
 
 app = Chalice(app_name="leadflow")
 # CSV bodies (POST /v1/imports) pass API Gateway as binary: as text it would re-encode a Latin-1 or
@@ -24,6 +25,7 @@ app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
 app.register_blueprint(opportunities.bp)
+app.register_blueprint(working_api.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)

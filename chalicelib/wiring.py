@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         RetryQueues,
         ScoringRepository,
         TrackingQueue,
+        WorkStore,
     )
     from chalicelib.domain.predictive import AnyModel
     from chalicelib.integrations.linkedin import LinkedInClient
@@ -69,6 +70,8 @@ class Deps:
     linkedin_secret: Callable[[], str]
     #: The public routes' token buckets (``services/ratelimits.py``).
     rate_limits: RateLimiter
+    #: Working a lead (edits, notes, links) and the 360° view's reads (``store/working.py``).
+    work: WorkStore
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -94,6 +97,7 @@ def deps() -> Deps:
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
     from chalicelib.store.scoring import ScoringStore
+    from chalicelib.store.working import WorkRepository
 
     settings = get_settings()
     records.bind(
@@ -139,6 +143,7 @@ def deps() -> Deps:
         linkedin=cache(partial(_linkedin_client, settings)),
         linkedin_secret=partial(_stage_secret, "LINKEDIN_CLIENT_SECRET", settings),
         rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
+        work=WorkRepository(connection),
     )
 
 

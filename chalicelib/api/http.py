@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from chalicelib.api.errors import (
     Forbidden,
     MalformedBody,
     PayloadTooLarge,
+    PreconditionRequired,
     Unauthenticated,
     UnsupportedMediaType,
     error_body,
@@ -36,6 +38,7 @@ from chalicelib.api.errors import (
 )
 from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.observability import (
     CORRELATION_HEADER,
     bind_correlation_id,
@@ -458,6 +461,28 @@ def replay_safe(
         result = call(request={**request, "key": f"{operation}:{key}"})
     body = view(result["body"]) if view is not None else result["body"]
     return json_response(result["status"], body, result.get("headers"))
+
+
+#: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
+_IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,12})"?\s*')
+
+
+def etag(version: int | None) -> dict[str, str]:
+    """The ``ETag`` header of a versioned resource (its optimistic-concurrency version)."""
+    return {"ETag": f'"{version or 0}"'}
+
+
+def if_match_version(request: Request) -> int:
+    """The version a change was made from (``If-Match``): 428 without one, 422 when it is not one."""
+    header = request.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
+    matched = _IF_MATCH.fullmatch(header)
+    if matched is None:
+        raise ValidationFailed(
+            [FieldError("If-Match", 'If-Match must be a version, as the ETag gave it ("3")')]
+        )
+    return int(matched.group(1))
 
 
 def idempotency_key(request: Request) -> str | None:

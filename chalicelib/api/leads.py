@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, etag, json_response
 from chalicelib.domain.errors import NotFound
 
 if TYPE_CHECKING:
@@ -23,7 +23,10 @@ def get_lead(request: Request, lead_id: str) -> Response:
     from chalicelib.services import leads
 
     detail = leads.get_lead(lead_id, wiring.deps())
-    return json_response(200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)))
+    # the ETag is the lead's version: PATCH /v1/leads/{id} sends it back as If-Match
+    return json_response(
+        200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
+    )
 
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query="queries.LeadsQuery")

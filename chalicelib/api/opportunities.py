@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.errors import PreconditionRequired
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import endpoint, if_match_version, json_response
+from chalicelib.api.http import etag as _etag
 from chalicelib.domain.errors import FieldError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -18,12 +17,6 @@ if TYPE_CHECKING:
     from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
 
 bp = Blueprint(__name__)
-#: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
-_IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,12})"?\s*')
-
-
-def _etag(version: int | None) -> dict[str, str]:
-    return {"ETag": f'"{version or 0}"'}
 
 
 @endpoint(
@@ -67,14 +60,7 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
     from chalicelib.domain.opportunities import OpportunityChanges
     from chalicelib.services import opportunities
 
-    header = request.headers.get("if-match")
-    if header is None:
-        raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
-    matched = _IF_MATCH.fullmatch(header)
-    if matched is None:
-        raise ValidationFailed(
-            [FieldError("If-Match", 'If-Match must be a version, as the ETag gave it ("3")')]
-        )
+    expected = if_match_version(request)
     given = body.model_fields_set
     if not given:
         raise ValidationFailed(
@@ -85,9 +71,7 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
             ]
         )
     changes = OpportunityChanges(**{name: getattr(body, name) for name in given})
-    saved = opportunities.update_opportunity(
-        opportunity_id, int(matched.group(1)), changes, wiring.deps().handoffs
-    )
+    saved = opportunities.update_opportunity(opportunity_id, expected, changes, wiring.deps().handoffs)
     return json_response(200, opportunities.opportunity_view(saved), _etag(saved.version))
 
 

@@ -129,6 +129,20 @@ def accept(request: Request, lead_id: str) -> Response:
 
 @endpoint(
     bp,
+    "/v1/leads/{lead_id}/contacted",
+    "POST",
+    scope="sales",
+    summary="mark contacted (from new or marketing_qualified)",
+    body=_OBJECT,
+    optional_body=True,
+    idempotent=True,
+)
+def contacted(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "contacted")
+
+
+@endpoint(
+    bp,
     "/v1/leads/{lead_id}/qualify",
     "POST",
     scope="sales",
