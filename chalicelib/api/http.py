@@ -239,7 +239,7 @@ def _answer(view: View, operation: Operation, request: Request, path_params: dic
     serving.set(operation)
     caller.set(_authorize(request, operation.scope) if operation.scope is not None else None)
     arguments: dict[str, Any] = dict(path_params)
-    if operation.query is not None or operation.body is not None:
+    if operation.query is not None or isinstance(operation.body, str):  # a model is named
         from chalicelib.api.schemas.common import parse
 
         if (query_model := operation.query_model) is not None:
