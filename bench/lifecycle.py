@@ -166,6 +166,10 @@ def units_figures(leads: int) -> dict[str, Any]:
         "stream_reads_by_the_local_pump_per_lead": round(stream_reads / leads, 1),
         "cost_per_1000_leads_usd": round(cost, 4),
         "calls": {k: round(v / leads, 2) for k, v in sorted(meter.calls.items())},
+        "units_by_table": {
+            table: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2)}
+            for table, (w, r) in sorted(meter.by_table.items())
+        },
     }
 
 
