@@ -29,7 +29,7 @@
 |                      |                | chunk#000001         |                                           |
 | IDENTITY_TABLE       | pk             | sk                   | typed items (see ``IdentityRecord``):     |
 |                      |                |                      | block#<hash> / contact id (blocking keys, |
-|                      |                |                      | hashed), keys#<contact> / <hash>,         |
+|                      |                |                      | hashed), keys#<contact> / all (its hashes)|
 |                      |                |                      | duplicates / <a>#<b>, suspect#<contact> / |
 |                      |                |                      | <other>, merge#<id> / merge,              |
 |                      |                |                      | contact-merges#<contact> / <merge id>,    |
