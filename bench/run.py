@@ -233,6 +233,25 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(
             ("cost per 1,000 leads (on-demand)", f"${lc['cost_per_1000_leads_usd']}", "DynamoDB + SQS")
         )
+        if all_in := lc.get("cost_per_million_captures"):
+            parts = all_in["usd_by_service"]
+            rows.append(
+                (
+                    "cost per million captures, all in (bench/cost.py)",
+                    f"${all_in['usd_total']}",
+                    f"DynamoDB ${parts['dynamodb_writes'] + parts['dynamodb_reads']:.2f}, Lambda "
+                    f"${parts['lambda_requests'] + parts['lambda_compute_measured'] + parts['lambda_compute_network_allowance']:.2f}"
+                    f", API ${parts['api_gateway']}, logs ${parts['cloudwatch_logs']}",
+                )
+            )
+        if stored := lc.get("cost_per_million_stored_leads_per_month"):
+            rows.append(
+                (
+                    "a million stored leads, per month",
+                    f"${stored['usd_storage']}",
+                    f"{stored['gb']} GB ({lc['stored_bytes_per_lead']} B in {lc['stored_items_per_lead']} items a lead)",
+                )
+            )
     if e := results.get("engine"):
         rows.append(
             (

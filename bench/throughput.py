@@ -90,9 +90,9 @@ def run(leads: int, clients: int, idle_seconds: float, profile: str | None = Non
 
         def consume() -> None:
             while not done.is_set():
-                messages = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-                ).get("Messages", [])
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                    "Messages", []
+                )
                 for message in messages:
                     received[json.loads(message["Body"])["subject"]] += 1
                     last_arrival[0] = time.perf_counter()

@@ -177,7 +177,9 @@ class Meter:
         if name == "GetItem":
             item = parsed.get("Item")
             self._charge(
-                params["TableName"], 0.0, self._read([item] if item else [], bool(params.get("ConsistentRead")))
+                params["TableName"],
+                0.0,
+                self._read([item] if item else [], bool(params.get("ConsistentRead"))),
             )
         elif name in ("Query", "Scan"):
             read = self._read(parsed.get("Items", []), bool(params.get("ConsistentRead")), summed=True)
