@@ -18,7 +18,6 @@ from chalicelib.store.records import (
     IdentityRecord,
 )
 
-
 #: The sort key of a contact's one item listing its hashed blocking keys.
 KEYS_ITEM = "all"
 

@@ -296,6 +296,18 @@ class ScoresByGrade(GlobalSecondaryIndex["ScoreRecord"]):
     score = NumberAttribute(range_key=True)
 
 
+class ScoresDue(GlobalSecondaryIndex["ScoreRecord"]):
+    """Scores whose timer is set (sparse: ``due`` only while one is), by shard, earliest first: what the
+    minute schedule (``score_timers``) reads instead of a daily scan of every score."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = IncludeProjection(["contact_id"])
+
+    due = UnicodeAttribute(hash_key=True)
+    next_check_at = UnicodeAttribute(range_key=True)
+
+
 class ScoreRecord(Model):
     class Meta:
         table_name = UNBOUND
@@ -317,9 +329,16 @@ class ScoreRecord(Model):
     previous_score = NumberAttribute(null=True)
     #: The request whose change this evaluation followed (qualification hands it on to the hand-off).
     correlation_id = UnicodeAttribute(null=True)
+    #: How the score ages (JSON: ``Aging.as_dict``), read to compute it at a later time.
+    aging = UnicodeAttribute(null=True)
+    #: The lead's timer for this model (ISO time, UTC, sortable) and its shard, ``due#<n>``: both only
+    #: while a timer is set.
+    next_check_at = UnicodeAttribute(null=True)
+    due = UnicodeAttribute(null=True)
 
     by_model = ScoresByModel()
     by_grade = ScoresByGrade()
+    by_due = ScoresDue()
 
 
 class JobRecord(Model):

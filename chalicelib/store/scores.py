@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.entities import Lead
-from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.domain.scoring import Aging, RuleScore, Score
 from chalicelib.domain.stored import Page
 from chalicelib.observability import correlation_id
 from chalicelib.store.dynamo import (
@@ -24,8 +25,38 @@ from chalicelib.store.records import (
 )
 from chalicelib.store.scoring_table import _conditional_failed
 
+#: Timers spread over this many index key values (a minute's crossings of a big model on one value
+#: would be one hot key: docs/scaling.md).
+DUE_SHARDS = 8
 
-def score_from(record: ScoreRecord) -> Score:
+
+def due_key(lead_id: str) -> str:
+    return f"due#{int(hashlib.sha256(lead_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS}"
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def score_from(record: ScoreRecord, now: datetime | None = None) -> Score:
+    """The stored score as it is ``now`` (default: the time of reading): a score that ages is computed
+    from its stored evaluation (``Score.at``), never rewritten for time alone."""
+    stored = _stored_score(record)
+    return stored.at(now or datetime.now(UTC))
+
+
+def _stored_score(record: ScoreRecord) -> Score:
+    aging = (
+        Aging.from_dict(
+            json.loads(record.aging), _parse_iso(record.next_check_at) if record.next_check_at else None
+        )
+        if record.aging
+        else None
+    )
     return Score(
         model_id=record.model_id,
         model_version=int(record.model_version),
@@ -38,6 +69,7 @@ def score_from(record: ScoreRecord) -> Score:
             for e in json.loads(record.breakdown)
         ),
         previous_score=int(record.previous_score) if record.previous_score is not None else None,
+        aging=aging,
     )
 
 
@@ -74,6 +106,9 @@ class ScoreRepository:
             ages=ages,
             previous_score=score.previous_score,
             correlation_id=correlation_id(),
+            aging=json.dumps(score.aging.as_dict(), separators=(",", ":")) if score.aging else None,
+            next_check_at=_iso(score.next_check_at) if score.next_check_at else None,
+            due=due_key(lead.lead_id) if score.next_check_at else None,
         )
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
@@ -92,10 +127,38 @@ class ScoreRepository:
                     ScoreRecord.grade.remove(),
                     ScoreRecord.model_grade.remove(),
                     ScoreRecord.breakdown.remove(),
+                    ScoreRecord.aging.remove(),
+                    ScoreRecord.next_check_at.remove(),
+                    ScoreRecord.due.remove(),
                     ScoreRecord.sales_ready.set(False),
                     ScoreRecord.as_of.set(as_of),
                 ],
                 condition=ScoreRecord.lead_id.exists() & (ScoreRecord.as_of <= as_of),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+        """``(lead_id, model_id, contact_id)`` of the scores whose timer is due at ``now``, from the
+        sparse ``by_due`` index (one query per shard; never a scan)."""
+        found: list[tuple[str, str, str]] = []
+        for shard in range(DUE_SHARDS):
+            for r in ScoreRecord.by_due.query(
+                f"due#{shard}", ScoreRecord.next_check_at <= _iso(now), limit=limit
+            ):
+                found.append((r.lead_id, r.model_id, r.contact_id))
+        return found
+
+    def clear_timer(self, lead_id: str, model_id: str, now: datetime) -> bool:
+        """Drop a due timer nobody will move (its model is no longer active, its lead or contact is
+        gone), unless the score was rewritten with a later one meanwhile."""
+        try:
+            ScoreRecord(lead_id, model_id).update(
+                actions=[ScoreRecord.due.remove(), ScoreRecord.next_check_at.remove()],
+                condition=ScoreRecord.next_check_at <= _iso(now),
             )
         except UpdateError as exc:
             if _conditional_failed(exc):
