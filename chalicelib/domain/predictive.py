@@ -21,7 +21,7 @@ import math
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from chalicelib.domain.predictive_trees import TreeEnsemble, is_trees, parse_tre
 from chalicelib.domain.rules import Compiler, as_number, as_text, finite
 from chalicelib.domain.scoring import (
     DAY_SECONDS,
+    Aging,
     Grade,
     RuleScore,
     Score,
@@ -431,6 +432,9 @@ class PredictiveModel:
             grade=next((g.grade for g in self.grades if g.min_score is None or g.min_score <= value), None),
             sales_ready=self.sales_ready_score is not None and value >= self.sales_ready_score,
             breakdown=breakdown(prediction),
+            # days since the last interaction grow every day, in no closed form of time: such a model's
+            # leads keep a daily timer each (issue 19: was a daily job rescoring every lead)
+            aging=Aging(next_check_at=as_of + timedelta(days=1)) if self.ages else None,
         )
 
 

@@ -131,6 +131,16 @@ class Aging:
     min_score: float | None = None
     max_score: float | None = None
     next_check_at: datetime | None = None
+    #: The points that do not decay (the total at ``as_of`` less the decaying rules' capped points).
+    static: float = 0.0
+
+    def value_at(self, stored: int, as_of: datetime, at: datetime) -> int:
+        """The score at ``at`` from the stored one (what an index holds: no breakdown needed)."""
+        if self.half_life_days is None or not self.terms or at <= as_of:
+            return stored
+        f = self.factor(as_of, at)
+        total = self.static + math.fsum(_capped(raw * f, cap) for _, raw, cap in self.terms)
+        return _bounded(_round(total), self.min_score, self.max_score)
 
     def factor(self, as_of: datetime, at: datetime) -> float:
         if self.half_life_days is None or at <= as_of:
@@ -143,6 +153,7 @@ class Aging:
             "terms": [list(term) for term in self.terms],
             "lo": self.min_score,
             "hi": self.max_score,
+            "s": self.static,
         }
 
     @staticmethod
@@ -155,6 +166,7 @@ class Aging:
             min_score=data.get("lo"),
             max_score=data.get("hi"),
             next_check_at=next_check_at,
+            static=float(data.get("s", 0.0)),
         )
 
 
@@ -297,6 +309,7 @@ def score(
             terms=tuple(terms) if model.half_life_days is not None else (),
             min_score=model.min_score,
             max_score=model.max_score,
+            static=static,
         )
         due = [
             t

@@ -281,7 +281,9 @@ class ModelVersionRecord(Model):
 class ScoresByModel(GlobalSecondaryIndex["ScoreRecord"]):
     class Meta:
         index_name = "by_model_score"
-        projection = IncludeProjection(["grade", "sales_ready", "model_version", "contact_id"])
+        projection = IncludeProjection(
+            ["grade", "sales_ready", "model_version", "contact_id", "aging", "as_of", "next_check_at"]
+        )
 
     model_id = UnicodeAttribute(hash_key=True)
     score = NumberAttribute(range_key=True)

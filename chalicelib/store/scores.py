@@ -73,6 +73,12 @@ def _stored_score(record: ScoreRecord) -> Score:
     )
 
 
+def _score_now(record: ScoreRecord, now: datetime) -> int:
+    if not record.aging or record.as_of is None:
+        return int(record.score)
+    return Aging.from_dict(json.loads(record.aging), None).value_at(int(record.score), record.as_of, now)
+
+
 class ScoreRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -187,11 +193,16 @@ class ScoreRepository:
             results = ScoreRecord.by_model.query(
                 model_id, condition, limit=limit, last_evaluated_key=start, scan_index_forward=False
             )
+        now = datetime.now(UTC)
         try:
-            items = [(r.lead_id, int(r.score)) for r in results]
+            # the stored score is exact when written and at each crossing; one that decays is computed as
+            # it is now, and ``min_score`` checked again on that (the index holds how it ages)
+            items = [(r.lead_id, _score_now(r, now)) for r in results]
         except Exception as exc:
             if start is not None and getattr(exc, "cause_response_code", None) == "ValidationException":
                 raise _BAD_CURSOR from None
             raise
         more = len(items) >= limit and results.last_evaluated_key
+        if min_score is not None:
+            items = [(lead_id, value) for lead_id, value in items if value >= min_score]
         return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
