@@ -451,8 +451,7 @@ def test_an_outbox_item_is_under_one_write_unit_and_sends_the_envelope_it_decide
         assert json.loads(envelope_of(record)) == sent[record.handoff_id]
 
 
-def test_an_outbox_item_of_the_old_layout_is_sent_as_it_is(deps: Any, aws: Any):
-    from chalicelib.services import handoffs as handoffs_service
+def test_an_outbox_item_of_the_old_layout_is_read_with_its_plain_envelope(deps: Any, aws: Any):
     from chalicelib.store.outbox import pending_key
     from chalicelib.store.records import HandoffRecord
 
