@@ -8,12 +8,14 @@ The ``lifecycle`` (units) and ``latency`` sections of ``make bench`` / ``make be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,21 +113,58 @@ class _Counting:
         return None
 
 
+@contextlib.contextmanager
+def _observed(app: Any, timings: dict[str, list[float]]) -> Iterator[_Counting]:
+    """While in the block: every function the pump invokes is timed into ``timings`` (by its Chalice
+    name), and what the functions log at the deployed level (INFO) and print (metrics) is counted."""
+    import logging
+
+    from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.observability import logger
+    from leadflow_local import pump as pump_module
+
+    names = {to_cfn_resource_name(name): name for name in app.handler_map}
+    invoke = pump_module.invoke
+
+    def timed(handler: Any, function: str, event: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return invoke(handler, function, event)
+        finally:
+            timings.setdefault(names.get(function, function), []).append(time.perf_counter() - started)
+
+    logged = _Counting()
+    handler = logger.registered_handler
+    previous_stream, previous_level = getattr(handler, "stream", None), logger.log_level
+    logging.disable(logging.NOTSET)
+    logger.setLevel("INFO")  # the deployed level (.chalice/config.json: prod)
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(logged)
+    pump_module.invoke = timed
+    try:
+        with contextlib.redirect_stdout(logged):
+            yield logged
+    finally:
+        pump_module.invoke = invoke
+        if previous_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
+        logging.disable(logging.CRITICAL)
+
+
 def units_figures(leads: int) -> dict[str, Any]:
     """Everything one lead costs, in-process on moto: capture, the scoring function, qualification, the
     outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not). Also
     what the cost model (``bench/cost.py``) needs: every function invocation with the time it took, the
     API requests, the bytes logged at the deployed level (INFO) and the bytes a lead keeps stored."""
-    import contextlib
     import logging
 
     import boto3
     from chalice.test import Client
-    from chalice.utils import to_cfn_resource_name
     from moto import mock_aws
 
     from bench.capture import _environment
-    from bench.cost import memory_mb, per_million_captures, stored_per_million_per_month
     from bench.units import Meter, item_size, metering
 
     logging.disable(logging.CRITICAL)
@@ -133,21 +172,8 @@ def units_figures(leads: int) -> dict[str, Any]:
         found, indexes = _environment()
         from app import app
         from chalicelib import wiring
-        from chalicelib.observability import logger
         from chalicelib.services.access import create_key
-        from leadflow_local import pump as pump_module
         from leadflow_local.stack import build_pump
-
-        names = {to_cfn_resource_name(name): name for name in app.handler_map}
-        timings: dict[str, list[float]] = {}
-        invoke = pump_module.invoke
-
-        def timed(handler: Any, function: str, event: dict[str, Any]) -> Any:
-            started = time.perf_counter()
-            try:
-                return invoke(handler, function, event)
-            finally:
-                timings.setdefault(names.get(function, function), []).append(time.perf_counter() - started)
 
         pump = build_pump(app, found, None)
         key, _ = create_key("bench", ["admin"], wiring.deps().store)
@@ -165,46 +191,46 @@ def units_figures(leads: int) -> dict[str, Any]:
                 body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
             )
             pump.drain()
-            logged = _Counting()
-            handler = logger.registered_handler
-            previous_stream, previous_level = getattr(handler, "stream", None), logger.log_level
-            logging.disable(logging.NOTSET)
-            logger.setLevel("INFO")  # the deployed level (.chalice/config.json: prod)
-            if hasattr(handler, "setStream"):
-                handler.setStream(logged)  # type: ignore[arg-type]
-            pump_module.invoke = timed
-            try:
-                with metering(Meter(indexes=indexes)) as meter, contextlib.redirect_stdout(logged):
-                    for n in range(leads):
-                        started = time.perf_counter()
-                        response = client.http.post(
-                            "/v1/forms/contact-us/submissions",
-                            headers={"Content-Type": "application/json"},
-                            body=json.dumps(_person(sample, n)),
-                        )
-                        timings.setdefault("api_handler", []).append(time.perf_counter() - started)
-                        assert response.status_code == 201, response.body
-                        pump.drain()
-            finally:
-                pump_module.invoke = invoke
-                if previous_stream is not None and hasattr(handler, "setStream"):
-                    handler.setStream(previous_stream)
-                logger.setLevel(previous_level)
-                logging.disable(logging.CRITICAL)
+            timings: dict[str, list[float]] = {}
+            with _observed(app, timings) as logged, metering(Meter(indexes=indexes)) as meter:
+                for n in range(leads):
+                    started = time.perf_counter()
+                    response = client.http.post(
+                        "/v1/forms/contact-us/submissions",
+                        headers={"Content-Type": "application/json"},
+                        body=json.dumps(_person(sample, n)),
+                    )
+                    timings.setdefault("api_handler", []).append(time.perf_counter() - started)
+                    assert response.status_code == 201, response.body
+                    pump.drain()
         handoffs = boto3.client("sqs").get_queue_attributes(
             QueueUrl=found.queue_urls["SalesHandoffQueue"], AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]["ApproximateNumberOfMessages"]
         stored_bytes, stored_items = _stored(boto3.client("dynamodb"), item_size)
+    return _figures(leads, meter, int(handoffs), timings, logged.bytes, stored_bytes, stored_items)
+
+
+def _figures(
+    leads: int,
+    meter: Any,
+    handoffs: int,
+    timings: dict[str, list[float]],
+    logged_bytes: int,
+    stored_bytes: int,
+    stored_items: int,
+) -> dict[str, Any]:
+    from bench.cost import memory_mb, per_million_captures, stored_per_million_per_month
+
     stream_reads = sum(v for k, v in meter.calls.items() if k.startswith("dynamodbstreams:"))
     # the lead's own SQS requests: what the functions send, and the sales system's receive and delete of
     # each hand-off (the Lambda pollers' requests run whether or not leads arrive, so they are not per lead)
     sends = sum(v for k, v in meter.calls.items() if k in ("sqs:SendMessage", "sqs:SendMessageBatch"))
-    sqs_per_lead = sends / leads + 2 * int(handoffs) / (leads + 1)
+    sqs_per_lead = sends / leads + 2 * handoffs / (leads + 1)
     wcu, rcu = meter.wcu / leads, meter.rcu / leads
     cost = 1000 * (wcu * WCU_PRICE + rcu * RCU_PRICE + sqs_per_lead * SQS_PRICE)
     figures: dict[str, Any] = {
         "leads": leads,
-        "handoffs_on_queue": int(handoffs),
+        "handoffs_on_queue": handoffs,
         "wcu_per_lead": round(wcu, 1),
         "rcu_per_lead": round(rcu, 1),
         "dynamodb_calls_per_lead": round(meter.dynamodb_calls / leads, 1),
@@ -217,7 +243,7 @@ def units_figures(leads: int) -> dict[str, Any]:
         "stream_reads_by_the_local_pump_per_lead": round(stream_reads / leads, 1),
         "cost_per_1000_leads_usd": round(cost, 4),
         "api_requests_per_lead": 1.0,
-        "log_bytes_per_lead": round(logged.bytes / leads),
+        "log_bytes_per_lead": round(logged_bytes / leads),
         "functions": {
             name: {
                 "invocations_per_lead": round(len(times) / leads, 2),

@@ -9,7 +9,9 @@
   (60) once the pump has nothing to do, as a share of one core.
 
     .venv/bin/python -m bench.throughput [--leads 300] [--clients 50] [--idle-seconds 60]
-        [--profile build/throughput.prof]
+
+Where the time goes: run it under a sampling profiler (``requirements-dev.txt``: py-spy):
+``.venv/bin/py-spy record -r 50 -f raw -o build/spy.txt --threads -- .venv/bin/python -m bench.throughput``.
 
 The machine is shared: read ``load_average`` (``os.getloadavg()`` before and after) beside the figures.
 """
@@ -52,14 +54,10 @@ def _post(url: str, body: Any, key: str | None = None, method: str = "POST") -> 
         return json.loads(response.read() or b"null")
 
 
-def run(leads: int, clients: int, idle_seconds: float, profile: str | None = None) -> dict[str, Any]:
+def _quiet_stack_environment() -> None:
     import logging
 
-    import boto3
     from chalice.local import ChaliceRequestHandler
-
-    from bench.lifecycle import HOT, RULE
-    from leadflow_local import stack as local
 
     def quiet(*_args: Any) -> None:
         return None
@@ -73,6 +71,80 @@ def run(leads: int, clients: int, idle_seconds: float, profile: str | None = Non
             "RATE_LIMIT_IP_PER_MINUTE": "0",
         }
     )
+
+
+class _Consumer(threading.Thread):
+    """The sales system: long-polls the hand-off queue, counts each lead's hand-offs."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        super().__init__(daemon=True)
+        self.sqs, self.url = sqs, url
+        self.received: Counter[str] = Counter()
+        self.last_arrival = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            answer = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in answer.get("Messages", []):
+                self.received[json.loads(message["Body"])["subject"]] += 1
+                self.last_arrival = time.perf_counter()
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _submit_all(
+    api: str, key: str, sample: dict[str, Any], leads: int, clients: int
+) -> tuple[list[str], Counter[str]]:
+    """``clients`` threads POST ``leads`` submissions between them; the lead ids accepted."""
+    accepted: list[str] = []
+    failures: Counter[str] = Counter()
+    lock = threading.Lock()
+    numbers = iter(range(leads))
+
+    def client() -> None:
+        while True:
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                return
+            body = {
+                **sample,
+                "email": f"buyer{n}@company{n}.example",
+                "first_name": "Ada",
+                "last_name": f"Buyer{n}",
+                "phone": f"+44 20 7946 {n % 10000:04d}",
+                "company": f"Company {n}",
+            }
+            try:
+                answer = _post(api + "/v1/forms/contact-us/submissions", body, key)
+                with lock:
+                    accepted.append(answer["lead_id"])
+            except Exception as exc:  # counted and reported
+                with lock:
+                    failures[type(exc).__name__] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return accepted, failures
+
+
+def _idle_cpu(seconds: float) -> float:
+    """This process's CPU over ``seconds`` of wall time, as a share of one core."""
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    return (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
+
+
+def run(leads: int, clients: int, idle_seconds: float) -> dict[str, Any]:
+    import boto3
+
+    from bench.lifecycle import HOT, RULE
+    from leadflow_local import stack as local
+
+    _quiet_stack_environment()
     form = json.loads((ROOT / "events/http/form_contact_us.json").read_text())
     sample = json.loads((ROOT / "events/http/form_submissions.json").read_text())[0]
     load_before = os.getloadavg()
@@ -82,89 +154,33 @@ def run(leads: int, clients: int, idle_seconds: float, profile: str | None = Non
         _post(api + "/v1/scoring-models/hot", HOT, key, "PUT")
         _post(api + "/v1/scoring-models/hot/publish", {}, key)
         _post(api + "/v1/qualification-rules/hot-mql", RULE, key, "PUT")
-        sqs = boto3.client("sqs", endpoint_url=stack.aws_endpoint)
-        url = stack.resources.queue_urls["SalesHandoffQueue"]
-        received: Counter[str] = Counter()
-        last_arrival = [0.0]
-        done = threading.Event()
-
-        def consume() -> None:
-            while not done.is_set():
-                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                    "Messages", []
-                )
-                for message in messages:
-                    received[json.loads(message["Body"])["subject"]] += 1
-                    last_arrival[0] = time.perf_counter()
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-        accepted: list[str] = []
-        failures: Counter[str] = Counter()
-        lock = threading.Lock()
-        numbers = iter(range(leads))
-
-        def client() -> None:
-            while True:
-                with lock:
-                    n = next(numbers, None)
-                if n is None:
-                    return
-                body = {
-                    **sample,
-                    "email": f"buyer{n}@company{n}.example",
-                    "first_name": "Ada",
-                    "last_name": f"Buyer{n}",
-                    "phone": f"+44 20 7946 {n % 10000:04d}",
-                    "company": f"Company {n}",
-                }
-                try:
-                    answer = _post(api + "/v1/forms/contact-us/submissions", body, key)
-                    with lock:
-                        accepted.append(answer["lead_id"])
-                except Exception as exc:  # noqa: BLE001 - counted and reported
-                    with lock:
-                        failures[type(exc).__name__] += 1
-
-        consumer = threading.Thread(target=consume, daemon=True)
+        # the publish's rescoring job (no leads yet) and the setup's records, delivered first
+        time.sleep(3)
+        stack.pump.idle.wait(60)
+        consumer = _Consumer(
+            boto3.client("sqs", endpoint_url=stack.aws_endpoint),
+            stack.resources.queue_urls["SalesHandoffQueue"],
+        )
         consumer.start()
-        profiler = None
-        if profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            threading.setprofile(lambda *_: None)
-            profiler.enable()
         started = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        accepted, failures = _submit_all(api, key, sample, leads, clients)
         posted = time.perf_counter()
         deadline = time.monotonic() + 600
-        while len(set(received) & set(accepted)) < len(accepted) and time.monotonic() < deadline:
+        while len(set(consumer.received) & set(accepted)) < len(accepted) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        elapsed = last_arrival[0] - started
-        # settle, then idle CPU
+        elapsed = consumer.last_arrival - started
+        consumer.done.set()
+        consumer.join(timeout=5)  # the sales system stops polling: what is left is the stack alone
         time.sleep(3)
-        stack.pump.idle.wait(30) if hasattr(stack, "pump") else None
-        cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        done_idle = time.perf_counter() + idle_seconds
-        while time.perf_counter() < done_idle:
-            time.sleep(0.5)
-        idle_cpu = (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
-        done.set()
-        consumer.join(timeout=5)
-    once = sum(1 for lead in accepted if received[lead] == 1)
+        stack.pump.idle.wait(60)
+        idle_cpu = _idle_cpu(idle_seconds)
+    received = consumer.received
     return {
         "leads": leads,
         "clients": clients,
         "accepted": len(accepted),
         "failed": dict(failures),
-        "handed_off_once": once,
+        "handed_off_once": sum(1 for lead in accepted if received[lead] == 1),
         "handed_off_twice_or_more": sum(1 for lead in accepted if received[lead] > 1),
         "not_handed_off": sum(1 for lead in accepted if received[lead] == 0),
         "posting_seconds": round(posted - started, 2),
@@ -182,9 +198,8 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
-    parser.add_argument("--profile", default=None, help="write cProfile stats of the loaded phase here")
     args = parser.parse_args()
-    results = run(args.leads, args.clients, args.idle_seconds, args.profile)
+    results = run(args.leads, args.clients, args.idle_seconds)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "throughput.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
