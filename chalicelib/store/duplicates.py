@@ -15,11 +15,15 @@ from chalicelib.store.identity_table import (
     _item,
 )
 from chalicelib.store.records import (
+    ContactRecord,
     IdentityRecord,
 )
 
 #: The sort key of a contact's one item listing its hashed blocking keys.
 KEYS_ITEM = "all"
+#: The blocking key of a contact's account (``domain/duplicates.py``): read from the contacts' own
+#: ``by_account`` index, never stored here.
+ACCOUNT_KEY = "account#"
 
 
 class DuplicateRepository(IdentityTable):
@@ -27,10 +31,16 @@ class DuplicateRepository(IdentityTable):
 
     def candidates(self, keys: Iterable[str], limit: int = 50) -> set[str]:
         """Contacts that share one of these (clear) blocking keys, at most ``limit`` per key (a key
-        shared by thousands, such as a big account, says little)."""
+        shared by thousands, such as a big account, says little). An account's key is answered by the
+        contacts' ``by_account`` index, which every contact of an account is in already: no item of
+        its own (issue 19: one write a contact less)."""
         found: set[str] = set()
         for key in keys:
-            found |= {r.sk for r in IdentityRecord.query(f"block#{hashed(key)}", limit=limit)}
+            if key.startswith(ACCOUNT_KEY):
+                account_id = key[len(ACCOUNT_KEY) :]
+                found |= {r.contact_id for r in ContactRecord.by_account.query(account_id, limit=limit)}
+            else:
+                found |= {r.sk for r in IdentityRecord.query(f"block#{hashed(key)}", limit=limit)}
         return found
 
     def _held_keys(self, contact_id: str) -> tuple[set[str], list[IdentityRecord]]:
@@ -50,7 +60,7 @@ class DuplicateRepository(IdentityTable):
         """The contact's blocking keys become ``keys`` (stored hashed): one ``block#<hash>`` item per
         key (what :meth:`candidates` queries) and the contact's list of them in one item (issue 19: was
         one item per key, 2 writes per key instead of 1 + 1 per contact)."""
-        wanted = {hashed(k) for k in keys}
+        wanted = {hashed(k) for k in keys if not k.startswith(ACCOUNT_KEY)}
         held, legacy = self._held_keys(contact_id)
         if held == wanted and not legacy:
             return

@@ -59,3 +59,15 @@ def test_forgetting_a_contact_removes_its_list_and_every_block_item(deps: Any) -
 
     assert items("keys#c1") == {}
     assert repo.candidates({"email:a@x.io", "phone:+4420"}) == set()
+
+
+def test_an_accounts_key_is_read_from_the_contacts_account_index_not_stored(deps: Any) -> None:
+    from chalicelib.store.records import ContactRecord
+
+    for contact_id in ("c1", "c2"):
+        ContactRecord(contact_id, account_id="a1", fields={}, created_at=NOW, updated_at=NOW).save()
+    deps.identity.replace_keys("c1", {"email:a@x.io", "account#a1"}, NOW)
+
+    assert items("keys#c1")[KEYS_ITEM]["hashes"] == [hashed("email:a@x.io")]
+    assert items(f"block#{hashed('account#a1')}") == {}
+    assert deps.identity.candidates({"account#a1"}) == {"c1", "c2"}
