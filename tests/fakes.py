@@ -359,7 +359,13 @@ class FakeScoring:
         return True
 
     def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
     ) -> Page:
         found = [
             self.records.leads[lead_id]

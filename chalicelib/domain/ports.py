@@ -186,7 +186,13 @@ class ScoreStore(Protocol):
     def clear_timer(self, lead_id: str, model_id: str, now: datetime) -> bool: ...
 
     def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
     ) -> Page: ...
 
 

@@ -424,6 +424,19 @@ def _round(total: float) -> int:
     return int(Decimal(repr(total)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def grade_bounds(grades: Sequence[Grade], grade: str) -> tuple[float | None, float | None]:
+    """The scores that get ``grade``: ``[low, below)`` (``None``: unbounded). A grade is the first whose
+    line a score reaches, so the grades listed before it bound it from above."""
+    below: float | None = None
+    for entry in grades:
+        if entry.grade == grade:
+            return entry.min_score, below
+        if entry.min_score is None:
+            return None, None  # never reached: an earlier grade takes every score
+        below = entry.min_score if below is None else min(below, entry.min_score)
+    return None, None
+
+
 def grade_of(model: ScoringModel, value: float) -> str | None:
     for entry in model.grades:
         if entry.min_score is None or entry.min_score <= value:

@@ -15,8 +15,8 @@
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
 | SCORING_MODELS_TABLE | model_id       | sk = head | v#000001 | the head says which version is draft/active |
-| SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score),         |
-|                      |                |                      | by_model_grade (model#grade, score)       |
+| SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score): grades  |
+|                      |                |                      | are its ranges; by_due (due#<n>, time)    |
 | JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
 | CONTACTS_TABLE index |                |                      | by_account (account_id), keys only        |
 | RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
@@ -290,15 +290,6 @@ class ScoresByModel(GlobalSecondaryIndex["ScoreRecord"]):
     score = NumberAttribute(range_key=True)
 
 
-class ScoresByGrade(GlobalSecondaryIndex["ScoreRecord"]):
-    class Meta:
-        index_name = "by_model_grade"
-        projection = KeysOnlyProjection()
-
-    model_grade = UnicodeAttribute(hash_key=True)
-    score = NumberAttribute(range_key=True)
-
-
 class ScoresDue(GlobalSecondaryIndex["ScoreRecord"]):
     """Scores whose timer is set (sparse: ``due`` only while one is), by shard, earliest first: what the
     minute schedule (``score_timers``) reads instead of a daily scan of every score."""
@@ -323,6 +314,8 @@ class ScoreRecord(Model):
     #: evaluation from bringing it back. It is in neither index (their keys are missing).
     score = NumberAttribute(null=True)
     grade = UnicodeAttribute(null=True)
+    #: ``<model>#<grade>``: the key of an index the grade filter no longer needs (issue 19: a grade is a
+    #: range of ``by_model_score``); older items keep it, new ones do not write it.
     model_grade = UnicodeAttribute(null=True)
     sales_ready = BooleanAttribute(default=False)
     as_of = UTCDateTimeAttribute()
@@ -340,7 +333,6 @@ class ScoreRecord(Model):
     due = UnicodeAttribute(null=True)
 
     by_model = ScoresByModel()
-    by_grade = ScoresByGrade()
     by_due = ScoresDue()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -105,7 +106,6 @@ class ScoreRepository:
             model_version=score.model_version,
             score=score.score,
             grade=score.grade,
-            model_grade=f"{score.model_id}#{score.grade}" if score.grade is not None else None,
             sales_ready=score.sales_ready,
             as_of=score.as_of,
             breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
@@ -173,26 +173,36 @@ class ScoreRepository:
         return True
 
     def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
     ) -> Page:
-        """``(lead_id, score)`` pairs, highest score first, from an index (never a scan)."""
-        condition = ScoreRecord.score >= min_score if min_score is not None else None
-        if grade is not None:
-            start = decode_cursor(
-                cursor, frozenset({"lead_id", "model_id", "model_grade", "score"}), numbers={"score"}
-            )
-            results: Any = ScoreRecord.by_grade.query(
-                f"{model_id}#{grade}",
-                condition,
-                limit=limit,
-                last_evaluated_key=start,
-                scan_index_forward=False,
-            )
-        else:
-            start = decode_cursor(cursor, frozenset({"lead_id", "model_id", "score"}), numbers={"score"})
-            results = ScoreRecord.by_model.query(
-                model_id, condition, limit=limit, last_evaluated_key=start, scan_index_forward=False
-            )
+        """``(lead_id, score)`` pairs, highest score first, from the ``by_model_score`` index (never a
+        scan). A grade is a range of scores (the service gives its lower line as ``min_score`` and the
+        next grade's as ``below``): the range bounds the query, and the grade the index holds is checked
+        on each item (issue 19: no index of its own, one write a score less)."""
+        low = ScoreRecord.score >= min_score if min_score is not None else None
+        high = ScoreRecord.score < below if below is not None else None
+        condition = (
+            ScoreRecord.score.between(min_score, math.nextafter(below, -math.inf))
+            if low is not None and high is not None and min_score is not None and below is not None
+            else low
+            if low is not None
+            else high
+        )
+        start = decode_cursor(cursor, frozenset({"lead_id", "model_id", "score"}), numbers={"score"})
+        results: Any = ScoreRecord.by_model.query(
+            model_id,
+            condition,
+            filter_condition=(ScoreRecord.grade == grade) if grade is not None else None,
+            limit=limit,
+            last_evaluated_key=start,
+            scan_index_forward=False,
+        )
         now = datetime.now(UTC)
         try:
             # the stored score is exact when written and at each crossing; one that decays is computed as

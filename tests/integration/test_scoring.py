@@ -149,6 +149,13 @@ def test_publish_rescores_existing_leads_through_a_job(client: Any, admin_key: s
     assert all(lead["score"] >= 30 for lead in page["leads"])
     graded = get(client, "/v1/leads?model_id=b2b-default&grade=Z", admin_key).json_body
     assert graded["leads"] == []
+    # a grade is a range of the model's score index (no index of its own): each grade lists its leads
+    by_grade: dict[str, set[str]] = {}
+    for lead in page["leads"]:
+        by_grade.setdefault(lead["grade"], set()).add(lead["lead_id"])
+    for grade, ids in by_grade.items():
+        listed = get(client, f"/v1/leads?model_id=b2b-default&grade={grade}&limit=100", admin_key).json_body
+        assert {lead["lead_id"] for lead in listed["leads"]} == ids, grade
     assert get(client, "/v1/leads?grade=A", admin_key).status_code == 422
 
 

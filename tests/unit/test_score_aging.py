@@ -66,7 +66,7 @@ def test_the_timer_is_the_first_time_decay_crosses_a_grade_or_the_sales_ready_li
     day = T0
     while day < due - timedelta(days=1):
         day += timedelta(days=1)
-        assert score(model, LEAD, CONTACT, None, seen, day).grade == "A"  # type: ignore[union-attr]
+        assert score(model, LEAD, CONTACT, None, seen, day).grade == "A"
 
 
 def test_a_windowed_models_timer_is_when_its_interaction_leaves_the_window():
@@ -93,3 +93,13 @@ def test_a_score_that_does_not_age_has_no_timer_and_reads_as_written():
     stored = score(model, LEAD, CONTACT, None, [], T0)
     assert stored is not None and stored.aging is None and stored.next_check_at is None
     assert stored.at(T0 + timedelta(days=400)) == stored
+
+
+def test_a_grade_is_the_range_of_scores_below_the_grades_listed_before_it():
+    from chalicelib.domain.scoring import Grade, grade_bounds
+
+    grades = [Grade("A", 80), Grade("B", 50), Grade("C", 25), Grade("D", None)]
+    assert grade_bounds(grades, "A") == (80, None)
+    assert grade_bounds(grades, "B") == (50, 80)
+    assert grade_bounds(grades, "D") == (None, 25)
+    assert grade_bounds(grades, "Z") == (None, None)
