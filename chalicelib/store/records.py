@@ -185,6 +185,8 @@ class InteractionRecord(Model):
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
     correlation_id = UnicodeAttribute(null=True)
+    #: ``Interaction.noted``: set only when true.
+    noted = BooleanAttribute(null=True)
 
     by_time = InteractionsByTime()
 
