@@ -40,6 +40,7 @@ from chalicelib.domain.scoring import (
     parse_grades,
     parse_model,
     score,
+    with_timer,
 )
 
 MODEL_TYPE = "predictive"
@@ -497,10 +498,11 @@ def evaluate(
     interactions: Sequence[Interaction],
     as_of: datetime,
 ) -> Score | None:
-    """The lead's score under a model of either kind."""
+    """The lead's score under a model of either kind, with its timer when it ages (``with_timer``)."""
     if isinstance(model, PredictiveModel):
         return model.score(lead, contact, account, interactions, as_of)
-    return score(model, lead, contact, account, interactions, as_of)
+    found = score(model, lead, contact, account, interactions, as_of)
+    return with_timer(model, found, lead, contact, account, interactions) if found is not None else None
 
 
 def parse_predictive(model_id: str, version: int, spec: Any) -> PredictiveModel:

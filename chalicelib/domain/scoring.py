@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
@@ -88,9 +89,10 @@ class ScoringModel:
             return None
         return max(leaf.within_days or 0.0 for leaf in leaves)
 
-    @property
+    @cached_property
     def ages(self) -> bool:
-        """True when the score can change with time alone (decay or windows): rescored daily."""
+        """True when the score can change with time alone (decay or windows): it keeps a timer, and
+        how it decays. Cached: the engine asks at every evaluation."""
         return self.half_life_days is not None or any(
             leaf.within_days is not None for leaf in self.event_leaves()
         )
@@ -285,38 +287,14 @@ def score(
     if not in_audience(model, facts):
         return None
     breakdown = []
-    terms: list[tuple[str, float, float | None]] = []
     for rule in model.rules:
         result = _rule_points(model, rule, facts)
         if result is not None:
-            entry, raw = result
-            breakdown.append(entry)
-            if raw is not None:
-                terms.append(
-                    (rule.rule_id, raw, float(rule.max_points) if rule.max_points is not None else None)
-                )
+            breakdown.append(result)
     total = math.fsum(entry.points for entry in breakdown)
     value = _bounded(_round(total), model.min_score, model.max_score)
     grade = grade_of(model, value)
     ready = model.sales_ready_score is not None and value >= model.sales_ready_score
-    aging = None
-    if model.ages:
-        static = math.fsum(e.points for e in breakdown) - math.fsum(
-            _capped(raw, cap) for _, raw, cap in terms
-        )
-        aging = Aging(
-            half_life_days=model.half_life_days if terms else None,
-            terms=tuple(terms) if model.half_life_days is not None else (),
-            min_score=model.min_score,
-            max_score=model.max_score,
-            static=static,
-        )
-        due = [
-            t
-            for t in (_window_change(model, facts), _crossing(model, aging, static, as_of, grade, ready))
-            if t
-        ]
-        aging = replace(aging, next_check_at=min(due) if due else None)
     return Score(
         model_id=model.model_id,
         model_version=model.version,
@@ -325,8 +303,59 @@ def score(
         grade=grade,
         sales_ready=ready,
         breakdown=tuple(breakdown),
-        aging=aging,
     )
+
+
+def with_timer(
+    model: ScoringModel,
+    found: Score,
+    lead: Lead,
+    contact: Contact | None,
+    account: Account | None,
+    interactions: Sequence[Interaction],
+) -> Score:
+    """The score with how it ages (``Aging``: each decaying rule's points before its cap, the points
+    that do not decay) and its timer (``next_check_at``): the first of an interaction leaving (or
+    entering) a window and a crossing of a grade's or the sales-ready line by decay. Computed where a
+    score is written (``predictive.evaluate``), not in every evaluation (``score``): the engine's
+    speed is the interpreter's."""
+    if not model.ages:
+        return found
+    terms: list[tuple[str, float, float | None]] = []
+    if model.half_life_days is not None:
+        by_id = {i.interaction_id: i for i in interactions}
+        rules = {rule.rule_id: rule for rule in model.rules if rule.per_event}
+        for entry in found.breakdown:
+            rule = rules.get(entry.rule_id)
+            if rule is not None:
+                raw = math.fsum(
+                    rule.points * _decay(model, found.as_of, by_id[i])
+                    for i in entry.interaction_ids
+                    if i in by_id
+                )
+                terms.append(
+                    (rule.rule_id, raw, float(rule.max_points) if rule.max_points is not None else None)
+                )
+    static = math.fsum(e.points for e in found.breakdown) - math.fsum(
+        _capped(raw, cap) for _, raw, cap in terms
+    )
+    aging = Aging(
+        half_life_days=model.half_life_days if terms else None,
+        terms=tuple(terms),
+        min_score=model.min_score,
+        max_score=model.max_score,
+        static=static,
+    )
+    facts = Facts(lead, contact, account, counted_interactions(lead, interactions), found.as_of)
+    due = [
+        t
+        for t in (
+            _window_change(model, facts),
+            _crossing(model, aging, static, found.as_of, found.grade, found.sales_ready),
+        )
+        if t is not None
+    ]
+    return replace(found, aging=replace(aging, next_check_at=min(due) if due else None))
 
 
 def _capped(points: float, cap: float | None) -> float:
@@ -379,37 +408,53 @@ def _crossing(
             model, value
         ), model.sales_ready_score is not None and value >= model.sales_ready_score
 
-    step = half_life / CROSSING_STEPS
+    initial = (grade, ready)
+    if all(raw > 0 for _, raw, _cap in aging.terms) or all(raw < 0 for _, raw, _cap in aging.terms):
+        # every decaying term moves one way, so the score does: the grade and the flag leave their
+        # first values once and for all, and a bisection over time finds when (to the minute)
+        if state(horizon) == initial:
+            return None
+        low, high = 0.0, horizon
+    else:
+        low, last = _stepped(state, initial, half_life / CROSSING_STEPS, horizon)
+        if last is None:
+            return None
+        high = last
+    while high - low > _MINUTE:
+        middle = (low + high) / 2
+        if state(middle) != initial:
+            high = middle
+        else:
+            low = middle
+    return as_of + timedelta(seconds=math.ceil(high))
+
+
+def _stepped(
+    state: Any, initial: tuple[str | None, bool], step: float, horizon: float
+) -> tuple[float, float | None]:
+    """Rules of both signs: the first step at which the state differs, and the one before it."""
     before, t = 0.0, step
     while t <= horizon + step:
-        if state(t) != (grade, ready):
-            low, high = before, t
-            while high - low > _MINUTE:
-                middle = (low + high) / 2
-                if state(middle) != (grade, ready):
-                    high = middle
-                else:
-                    low = middle
-            return as_of + timedelta(seconds=math.ceil(high))
+        if state(t) != initial:
+            return before, t
         before, t = t, t + step
-    return None
+    return before, None
 
 
-def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> tuple[RuleScore, float | None] | None:
-    """The rule's line of the breakdown, and its points before the cap when they decay (else ``None``)."""
+def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | None:
     if not rule.per_event:
         holds, ids = rule.when.test(facts)
-        return (RuleScore(rule.rule_id, float(rule.points), tuple(sorted(ids))), None) if holds else None
+        return RuleScore(rule.rule_id, float(rule.points), tuple(sorted(ids))) if holds else None
     leaf = rule.event
     found = leaf.matching(facts)
     count = len(found)
     if count == 0 or count < leaf.min_count or (leaf.max_count is not None and count > leaf.max_count):
         return None
     # fsum: the same interactions give the same points in whatever order they arrive
-    raw = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
-    total = _capped(raw, float(rule.max_points) if rule.max_points is not None else None)
-    entry = RuleScore(rule.rule_id, total, tuple(sorted(i.interaction_id for i in found)))
-    return entry, (raw if model.half_life_days is not None else None)
+    total = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
+    return RuleScore(
+        rule.rule_id, _capped(total, rule.max_points), tuple(sorted(i.interaction_id for i in found))
+    )
 
 
 def _decay(model: ScoringModel, as_of: datetime, interaction: Interaction) -> float:

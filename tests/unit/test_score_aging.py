@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.entities import Contact, Interaction, Lead
+from chalicelib.domain.predictive import evaluate
 from chalicelib.domain.scoring import parse_model, score
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -38,7 +39,7 @@ def visits(count: int, at: datetime) -> list[Interaction]:
 def test_a_decaying_score_read_later_is_the_engines_score_at_that_time():
     model = parse_model("m", 1, DECAYING)
     seen = visits(6, T0)  # 60 points, capped at 45: the cap holds for a while, then decay shows
-    stored = score(model, LEAD, CONTACT, None, seen, T0)
+    stored = evaluate(model, LEAD, CONTACT, None, seen, T0)
     assert stored is not None and stored.score == 50
     for days in (1, 3, 7, 15, 40, 200):
         later = T0 + timedelta(days=days)
@@ -53,7 +54,7 @@ def test_a_decaying_score_read_later_is_the_engines_score_at_that_time():
 def test_the_timer_is_the_first_time_decay_crosses_a_grade_or_the_sales_ready_line():
     model = parse_model("m", 1, DECAYING)
     seen = visits(6, T0)
-    stored = score(model, LEAD, CONTACT, None, seen, T0)
+    stored = evaluate(model, LEAD, CONTACT, None, seen, T0)
     assert stored is not None and (stored.grade, stored.sales_ready) == ("A", True)
     due = stored.next_check_at
     assert due is not None and due > T0
@@ -76,7 +77,7 @@ def test_a_windowed_models_timer_is_when_its_interaction_leaves_the_window():
         {"rules": [{"id": "asked", "points": 40, "when": {"event": "page_visited", "within_days": 30}}]},
     )
     [one] = visits(1, T0)
-    stored = score(model, LEAD, CONTACT, None, [one], T0)
+    stored = evaluate(model, LEAD, CONTACT, None, [one], T0)
     assert stored is not None and stored.next_check_at == one.occurred_at + timedelta(days=30)
 
 
@@ -90,7 +91,7 @@ def test_a_score_that_does_not_age_has_no_timer_and_reads_as_written():
             ]
         },
     )
-    stored = score(model, LEAD, CONTACT, None, [], T0)
+    stored = evaluate(model, LEAD, CONTACT, None, [], T0)
     assert stored is not None and stored.aging is None and stored.next_check_at is None
     assert stored.at(T0 + timedelta(days=400)) == stored
 
