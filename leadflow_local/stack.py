@@ -36,7 +36,7 @@ LISTEN_BACKLOG = 1024
 
 
 #: How long the local pump sleeps when nothing arrives and nothing is written (seconds).
-IDLE_POLL_SECONDS = 2.0
+IDLE_POLL_SECONDS = 5.0
 
 
 class MotoServer:
