@@ -359,7 +359,7 @@ class PredictiveModel:
 
     @property
     def ages(self) -> bool:
-        """Days since the last interaction grow every day: such a model is rescored daily."""
+        """Days since the last interaction grow every day: each lead's score keeps a daily timer."""
         paths = [f.path for f in self.trees.features] if self.trees else [f.path for f in self.spec.features]
         return any(path.endswith(".days_since_last") for path in paths)
 
