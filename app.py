@@ -79,11 +79,11 @@ def rescore(event: Any) -> dict[str, Any]:
     return scoring.rescore(event.to_dict(), event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.DAYS), name="rescore_daily")
-def rescore_daily(_event: Any) -> dict[str, Any]:
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="score_timers")
+def score_timers(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import scoring
 
-    return scoring.rescore_daily()
+    return scoring.score_timers()
 
 
 @app.on_dynamodb_record(stream_arn=PLACEHOLDER_STREAM, batch_size=100, name="qualify")

@@ -8,12 +8,14 @@ The ``lifecycle`` (units) and ``latency`` sections of ``make bench`` / ``make be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +99,65 @@ def _person(sample: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+class _Counting:
+    """A text stream that keeps only the number of bytes written to it (the functions' log lines)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode())
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _observed(app: Any, timings: dict[str, list[float]]) -> Iterator[_Counting]:
+    """While in the block: every function the pump invokes is timed into ``timings`` (by its Chalice
+    name), and what the functions log at the deployed level (INFO) and print (metrics) is counted."""
+    import logging
+
+    from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.observability import logger
+    from leadflow_local import pump as pump_module
+
+    names = {to_cfn_resource_name(name): name for name in app.handler_map}
+    invoke = pump_module.invoke
+
+    def timed(handler: Any, function: str, event: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return invoke(handler, function, event)
+        finally:
+            timings.setdefault(names.get(function, function), []).append(time.perf_counter() - started)
+
+    logged = _Counting()
+    handler = logger.registered_handler
+    previous_stream, previous_level = getattr(handler, "stream", None), logger.log_level
+    logging.disable(logging.NOTSET)
+    logger.setLevel("INFO")  # the deployed level (.chalice/config.json: prod)
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(logged)
+    pump_module.invoke = timed
+    try:
+        with contextlib.redirect_stdout(logged):
+            yield logged
+    finally:
+        pump_module.invoke = invoke
+        if previous_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
+        logging.disable(logging.CRITICAL)
+
+
 def units_figures(leads: int) -> dict[str, Any]:
     """Everything one lead costs, in-process on moto: capture, the scoring function, qualification, the
-    outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not)."""
+    outbox and the publisher (stream reads by Lambda are free; SQS polls and deletes are not). Also
+    what the cost model (``bench/cost.py``) needs: every function invocation with the time it took, the
+    API requests, the bytes logged at the deployed level (INFO) and the bytes a lead keeps stored."""
     import logging
 
     import boto3
@@ -107,7 +165,7 @@ def units_figures(leads: int) -> dict[str, Any]:
     from moto import mock_aws
 
     from bench.capture import _environment
-    from bench.units import Meter, metering
+    from bench.units import Meter, item_size, metering
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
@@ -133,28 +191,46 @@ def units_figures(leads: int) -> dict[str, Any]:
                 body=json.dumps({**sample, "email": "warm@analytical-engines.co.uk"}),
             )
             pump.drain()
-            with metering(Meter(indexes=indexes)) as meter:
+            timings: dict[str, list[float]] = {}
+            with _observed(app, timings) as logged, metering(Meter(indexes=indexes)) as meter:
                 for n in range(leads):
+                    started = time.perf_counter()
                     response = client.http.post(
                         "/v1/forms/contact-us/submissions",
                         headers={"Content-Type": "application/json"},
                         body=json.dumps(_person(sample, n)),
                     )
+                    timings.setdefault("api_handler", []).append(time.perf_counter() - started)
                     assert response.status_code == 201, response.body
                     pump.drain()
         handoffs = boto3.client("sqs").get_queue_attributes(
             QueueUrl=found.queue_urls["SalesHandoffQueue"], AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]["ApproximateNumberOfMessages"]
+        stored_bytes, stored_items = _stored(boto3.client("dynamodb"), item_size)
+    return _figures(leads, meter, int(handoffs), timings, logged.bytes, stored_bytes, stored_items)
+
+
+def _figures(
+    leads: int,
+    meter: Any,
+    handoffs: int,
+    timings: dict[str, list[float]],
+    logged_bytes: int,
+    stored_bytes: int,
+    stored_items: int,
+) -> dict[str, Any]:
+    from bench.cost import memory_mb, per_million_captures, stored_per_million_per_month
+
     stream_reads = sum(v for k, v in meter.calls.items() if k.startswith("dynamodbstreams:"))
     # the lead's own SQS requests: what the functions send, and the sales system's receive and delete of
     # each hand-off (the Lambda pollers' requests run whether or not leads arrive, so they are not per lead)
     sends = sum(v for k, v in meter.calls.items() if k in ("sqs:SendMessage", "sqs:SendMessageBatch"))
-    sqs_per_lead = sends / leads + 2 * int(handoffs) / (leads + 1)
+    sqs_per_lead = sends / leads + 2 * handoffs / (leads + 1)
     wcu, rcu = meter.wcu / leads, meter.rcu / leads
     cost = 1000 * (wcu * WCU_PRICE + rcu * RCU_PRICE + sqs_per_lead * SQS_PRICE)
-    return {
+    figures: dict[str, Any] = {
         "leads": leads,
-        "handoffs_on_queue": int(handoffs),
+        "handoffs_on_queue": handoffs,
         "wcu_per_lead": round(wcu, 1),
         "rcu_per_lead": round(rcu, 1),
         "dynamodb_calls_per_lead": round(meter.dynamodb_calls / leads, 1),
@@ -163,10 +239,62 @@ def units_figures(leads: int) -> dict[str, Any]:
         "units_source": "computed from item sizes (bench/units.py); reported_* is the service's "
         "ConsumedCapacity (moto: a constant)",
         "sqs_requests_per_lead": round(sqs_per_lead, 1),
+        "sqs_sends_per_lead": round(sends / leads, 2),
         "stream_reads_by_the_local_pump_per_lead": round(stream_reads / leads, 1),
         "cost_per_1000_leads_usd": round(cost, 4),
+        "api_requests_per_lead": 1.0,
+        "log_bytes_per_lead": round(logged_bytes / leads),
+        "functions": {
+            name: {
+                "invocations_per_lead": round(len(times) / leads, 2),
+                "seconds_per_lead": round(sum(times) / leads, 4),
+                "median_ms": round(1000 * statistics.median(times), 1),
+                "memory_mb": memory_mb(name),
+            }
+            for name, times in sorted(timings.items())
+        },
         "calls": {k: round(v / leads, 2) for k, v in sorted(meter.calls.items())},
+        "units_by_table": {
+            table: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2)}
+            for table, (w, r) in sorted(meter.by_table.items())
+        },
     }
+    # every lead stored (the warm-up's and the measured ones): what a lead keeps, on average
+    kept = leads + 1
+    figures["stored_bytes_per_lead"] = round(stored_bytes / kept)
+    figures["stored_items_per_lead"] = round(stored_items / kept, 1)
+    figures["cost_per_million_captures"] = per_million_captures(figures)
+    figures["cost_per_million_stored_leads_per_month"] = stored_per_million_per_month(
+        stored_bytes / kept, stored_items / kept
+    )
+    return figures
+
+
+#: Tables whose items belong to leads (not configuration: forms, models, rules, keys of the API).
+_LEAD_TABLES = (
+    "ContactsTable",
+    "AccountsTable",
+    "LeadsTable",
+    "InteractionsTable",
+    "KeysTable",
+    "ScoresTable",
+    "HandoffsTable",
+    "LeadHistoryTable",
+    "IdentityTable",
+)
+
+
+def _stored(dynamodb: Any, item_size: Any) -> tuple[int, int]:
+    """Bytes and items held in the lead tables (hand-offs expire after 90 days: counted all the same)."""
+    size = items = 0
+    for name in dynamodb.list_tables()["TableNames"]:
+        if name.rsplit("-", 1)[-1] not in _LEAD_TABLES:
+            continue
+        for page in dynamodb.get_paginator("scan").paginate(TableName=name):
+            for item in page["Items"]:
+                size += item_size(item)
+                items += 1
+    return size, items
 
 
 def _consumer(sqs: Any, url: str) -> tuple[dict[str, float], threading.Event, threading.Thread]:

@@ -178,6 +178,32 @@ def check_budgets(results: dict[str, Any], budgets: dict[str, Any]) -> list[dict
 # ---------------------------------------------------------------- the table
 
 
+def _cost_rows(lc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The all-in cost per million captures and the storage of a million leads (bench/cost.py)."""
+    rows: list[tuple[str, str, str]] = []
+    if all_in := lc.get("cost_per_million_captures"):
+        parts = all_in["usd_by_service"]
+        lambda_usd = sum(v for k, v in parts.items() if k.startswith("lambda"))
+        rows.append(
+            (
+                "cost per million captures, all in (bench/cost.py)",
+                f"${all_in['usd_total']}",
+                f"DynamoDB ${parts['dynamodb_writes'] + parts['dynamodb_reads']:.2f}, "
+                f"Lambda ${lambda_usd:.2f}, API ${parts['api_gateway']}, logs ${parts['cloudwatch_logs']}",
+            )
+        )
+    if stored := lc.get("cost_per_million_stored_leads_per_month"):
+        rows.append(
+            (
+                "a million stored leads, per month",
+                f"${stored['usd_storage']}",
+                f"{stored['gb']} GB "
+                f"({lc['stored_bytes_per_lead']} B, {lc['stored_items_per_lead']} items a lead)",
+            )
+        )
+    return rows
+
+
 def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     if c := results.get("cold"):
@@ -233,6 +259,7 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(
             ("cost per 1,000 leads (on-demand)", f"${lc['cost_per_1000_leads_usd']}", "DynamoDB + SQS")
         )
+        rows += _cost_rows(lc)
     if e := results.get("engine"):
         rows.append(
             (

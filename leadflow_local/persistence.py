@@ -77,13 +77,16 @@ class Gate:
         self._closed = False
         #: Requests that changed something (:func:`is_write`), ever: a snapshot is due when it moved.
         self.writes = 0
+        #: Called after each write has been applied (the local pump's wake-up: it sleeps otherwise).
+        self.on_write: Callable[[], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        wrote = is_write(environ)
         with self._cond:
             while self._closed:
                 self._cond.wait()
             self._active += 1
-            if is_write(environ):
+            if wrote:
                 self.writes += 1
         try:
             return list(self.app(environ, start_response))
@@ -91,6 +94,8 @@ class Gate:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
+            if wrote and self.on_write is not None:
+                self.on_write()
 
     @contextlib.contextmanager
     def closed(self) -> Iterator[None]:

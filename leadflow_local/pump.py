@@ -401,14 +401,21 @@ class ScheduleRunner:
 
 
 class Pump(threading.Thread):
-    """Polls every event source until stopped; idles briefly when nothing arrives."""
+    """Polls every event source until stopped. When nothing arrives it sleeps ``idle_seconds``, or until
+    :meth:`wake` (the local stack wakes it on every write to moto: a new stream record or message is
+    delivered at once, and an idle stack polls every few seconds instead of five times a second)."""
 
     def __init__(self, pollers: list[Any], idle_seconds: float = 0.2) -> None:
         super().__init__(name="leadflow-pump", daemon=True)
         self.pollers = pollers
         self.idle_seconds = idle_seconds
         self._stop_event = threading.Event()
+        self._wake = threading.Event()
         self.idle = threading.Event()
+
+    def wake(self) -> None:
+        """Something was written: poll again now."""
+        self._wake.set()
 
     def drain(self, timeout: float = 300.0) -> None:
         """Deliver everything that is waiting (only when the thread is not running)."""
@@ -438,6 +445,7 @@ class Pump(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.is_set():
+            self._wake.clear()  # a write from here on wakes the wait below
             try:
                 busy = sum(poller.poll() for poller in self.pollers) > 0
             except Exception:
@@ -447,7 +455,8 @@ class Pump(threading.Thread):
                 self.idle.clear()
             else:
                 self.idle.set()
-                self._stop_event.wait(self.idle_seconds)
+                self._wake.wait(self.idle_seconds)
 
     def stop(self) -> None:
         self._stop_event.set()
+        self._wake.set()

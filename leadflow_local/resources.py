@@ -183,11 +183,38 @@ def _create_table(
                 TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
             )
     except dynamodb.exceptions.ResourceInUseException:
-        pass
+        _add_new_indexes(name, props, dynamodb)
     found.tables[logical_id] = name
     stream = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
     if stream:
         found.streams[logical_id] = stream
+
+
+def _add_new_indexes(name: str, props: dict[str, Any], dynamodb: Any) -> None:
+    """A table kept from an earlier run (a restored snapshot) gets the global secondary indexes the
+    template added since (issue 19: the scores' ``by_due``), as a deployment's update would; an index
+    the template dropped is left (nothing reads it), and DynamoDB fills a new index from the items."""
+    held = {
+        i["IndexName"]
+        for i in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    types = {a["AttributeName"]: a for a in props.get("AttributeDefinitions", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in held:
+            continue
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=[types[k["AttributeName"]] for k in index["KeySchema"]],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["IndexName"],
+                        "KeySchema": index["KeySchema"],
+                        "Projection": index["Projection"],
+                    }
+                }
+            ],
+        )
 
 
 def _create_queue(

@@ -35,6 +35,10 @@ RESOURCE_PREFIX = "leadflow-local-"
 LISTEN_BACKLOG = 1024
 
 
+#: How long the local pump sleeps when nothing arrives and nothing is written (seconds).
+IDLE_POLL_SECONDS = 5.0
+
+
 class MotoServer:
     def __init__(self, host: str, port: int) -> None:
         from moto.moto_server.werkzeug_app import (
@@ -202,6 +206,11 @@ def running(
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = build_pump(app, found, moto.endpoint)
         pump.pollers.extend(schedules(app))
+        # woken by every write to moto, the pump need not poll often when idle (issue 19: idle CPU);
+        # what arrives with no write (a retry's delay, a message becoming visible, a schedule) waits at
+        # most this long
+        pump.idle_seconds = IDLE_POLL_SECONDS
+        moto.gate.on_write = pump.wake
         if restored is not None:
             pump.resume(restored.pump)
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)

@@ -340,8 +340,32 @@ class FakeScoring:
         del held[model_id]
         return True
 
+    def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+        return [
+            (lead_id, model_id, self.records.leads[lead_id].contact_id)
+            for lead_id, held in self.scores.items()
+            for model_id, s in held.items()
+            if s.next_check_at is not None and s.next_check_at <= now and lead_id in self.records.leads
+        ][:limit]
+
+    def clear_timer(self, lead_id: str, model_id: str, now: datetime) -> bool:
+        from dataclasses import replace
+
+        held = self.scores.get(lead_id, {})
+        s = held.get(model_id)
+        if s is None or s.aging is None or s.next_check_at is None or s.next_check_at > now:
+            return False
+        held[model_id] = replace(s, aging=replace(s.aging, next_check_at=None))
+        return True
+
     def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
     ) -> Page:
         found = [
             self.records.leads[lead_id]

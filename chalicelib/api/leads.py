@@ -25,7 +25,7 @@ def get_lead(request: Request, lead_id: str) -> Response:
     detail = leads.get_lead(lead_id, wiring.deps())
     # the ETag is the lead's version: PATCH /v1/leads/{id} sends it back as If-Match
     return json_response(
-        200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
+        200, views.lead_detail(detail, duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
     )
 
 
@@ -51,10 +51,10 @@ def get_contact(request: Request, contact_id: str) -> Response:
         # an erased id: 409, as on every route
         data_rights.refuse_if_erased(contact_id, wiring.deps().identity)
         raise
-    return json_response(200, views.contact_detail(detail, _duplicate_of(contact_id)))
+    return json_response(200, views.contact_detail(detail, duplicate_of(contact_id)))
 
 
-def _duplicate_of(contact_id: str) -> list[dict[str, object]]:
+def duplicate_of(contact_id: str) -> list[dict[str, object]]:
     """Suspected duplicates of the contact (identity), shown beside the lead or contact."""
     from chalicelib.api import views
     from chalicelib.services import duplicates

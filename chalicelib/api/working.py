@@ -49,16 +49,18 @@ def _by() -> str:
 def patch_lead(request: Request, lead_id: str, body: LeadPatch) -> Response:
     """Safe to retry: a repeated edit names a version that is gone and gets 412, never applied twice."""
     from chalicelib.api import views
+    from chalicelib.api.leads import duplicate_of
     from chalicelib.domain import working as rules
-    from chalicelib.services import duplicates, leads, working
+    from chalicelib.services import leads, working
 
     expected = if_match_version(request)
     edit = rules.parse_edit(body.lead, body.contact)
     deps = wiring.deps()
     working.edit_lead(lead_id, expected, edit, _by(), deps.store, deps.work)
     detail = leads.get_lead(lead_id, deps)
-    suspects = duplicates.duplicate_of(detail.lead.contact_id, deps.identity)
-    return json_response(200, views.lead_detail(detail, suspects), etag(detail.lead.version))
+    return json_response(
+        200, views.lead_detail(detail, duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
+    )
 
 
 # ---------------------------------------------------------------- notes and activities

@@ -97,3 +97,6 @@ class Interaction:
     properties: Fields = field(default_factory=dict)
     lead_id: str | None = None
     source: str = "api"
+    #: Written with its contact's ``last_interaction_at`` already set to it (a capture's own, in one
+    #: transaction): the activity function has nothing to note (issue 19: one write less a capture).
+    noted: bool = False

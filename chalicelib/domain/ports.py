@@ -179,8 +179,20 @@ class ScoreStore(Protocol):
 
     def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool: ...
 
+    def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+        """``(lead_id, model_id, contact_id)`` whose timer (``Score.next_check_at``) is due."""
+        ...
+
+    def clear_timer(self, lead_id: str, model_id: str, now: datetime) -> bool: ...
+
     def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
     ) -> Page: ...
 
 

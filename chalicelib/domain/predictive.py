@@ -21,7 +21,7 @@ import math
 import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from chalicelib.domain.predictive_trees import TreeEnsemble, is_trees, parse_tre
 from chalicelib.domain.rules import Compiler, as_number, as_text, finite
 from chalicelib.domain.scoring import (
     DAY_SECONDS,
+    Aging,
     Grade,
     RuleScore,
     Score,
@@ -39,6 +40,7 @@ from chalicelib.domain.scoring import (
     parse_grades,
     parse_model,
     score,
+    with_timer,
 )
 
 MODEL_TYPE = "predictive"
@@ -357,7 +359,7 @@ class PredictiveModel:
 
     @property
     def ages(self) -> bool:
-        """Days since the last interaction grow every day: such a model is rescored daily."""
+        """Days since the last interaction grow every day: each lead's score keeps a daily timer."""
         paths = [f.path for f in self.trees.features] if self.trees else [f.path for f in self.spec.features]
         return any(path.endswith(".days_since_last") for path in paths)
 
@@ -431,6 +433,9 @@ class PredictiveModel:
             grade=next((g.grade for g in self.grades if g.min_score is None or g.min_score <= value), None),
             sales_ready=self.sales_ready_score is not None and value >= self.sales_ready_score,
             breakdown=breakdown(prediction),
+            # days since the last interaction grow every day, in no closed form of time: such a model's
+            # leads keep a daily timer each (issue 19: was a daily job rescoring every lead)
+            aging=Aging(next_check_at=as_of + timedelta(days=1)) if self.ages else None,
         )
 
 
@@ -493,10 +498,11 @@ def evaluate(
     interactions: Sequence[Interaction],
     as_of: datetime,
 ) -> Score | None:
-    """The lead's score under a model of either kind."""
+    """The lead's score under a model of either kind, with its timer when it ages (``with_timer``)."""
     if isinstance(model, PredictiveModel):
         return model.score(lead, contact, account, interactions, as_of)
-    return score(model, lead, contact, account, interactions, as_of)
+    found = score(model, lead, contact, account, interactions, as_of)
+    return with_timer(model, found, lead, contact, account, interactions) if found is not None else None
 
 
 def parse_predictive(model_id: str, version: int, spec: Any) -> PredictiveModel:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from typing import Any
 
 from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
@@ -88,9 +89,10 @@ class ScoringModel:
             return None
         return max(leaf.within_days or 0.0 for leaf in leaves)
 
-    @property
+    @cached_property
     def ages(self) -> bool:
-        """True when the score can change with time alone (decay or windows): rescored daily."""
+        """True when the score can change with time alone (decay or windows): it keeps a timer, and
+        how it decays. Cached: the engine asks at every evaluation."""
         return self.half_life_days is not None or any(
             leaf.within_days is not None for leaf in self.event_leaves()
         )
@@ -116,6 +118,61 @@ class RuleScore:
 
 
 @dataclass(frozen=True)
+class Aging:
+    """What a stored score needs to be computed at a later time without reading its interactions
+    (issue 19: a score that only ages is computed when read, not rewritten every day).
+
+    ``terms``: each decaying rule's points at ``as_of`` before its ``max_points`` cap, as
+    ``(rule_id, raw points, cap)``; every one decays by the same factor, ``0.5 ** (days / half_life)``.
+    ``next_check_at``: the first time the stored score stops being exact by projection alone (an
+    interaction leaves or enters a window) or its grade or sales-ready flag changes by decay (a
+    crossing): the lead's timer, when it is rescored from its interactions and written."""
+
+    half_life_days: float | None = None
+    terms: tuple[tuple[str, float, float | None], ...] = ()
+    min_score: float | None = None
+    max_score: float | None = None
+    next_check_at: datetime | None = None
+    #: The points that do not decay (the total at ``as_of`` less the decaying rules' capped points).
+    static: float = 0.0
+
+    def value_at(self, stored: int, as_of: datetime, at: datetime) -> int:
+        """The score at ``at`` from the stored one (what an index holds: no breakdown needed)."""
+        if self.half_life_days is None or not self.terms or at <= as_of:
+            return stored
+        f = self.factor(as_of, at)
+        total = self.static + math.fsum(_capped(raw * f, cap) for _, raw, cap in self.terms)
+        return _bounded(_round(total), self.min_score, self.max_score)
+
+    def factor(self, as_of: datetime, at: datetime) -> float:
+        if self.half_life_days is None or at <= as_of:
+            return 1.0
+        return float(0.5 ** ((at - as_of).total_seconds() / DAY_SECONDS / self.half_life_days))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "h": self.half_life_days,
+            "terms": [list(term) for term in self.terms],
+            "lo": self.min_score,
+            "hi": self.max_score,
+            "s": self.static,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any], next_check_at: datetime | None) -> Aging:
+        return Aging(
+            half_life_days=data.get("h"),
+            terms=tuple(
+                (str(t[0]), float(t[1]), None if t[2] is None else float(t[2])) for t in data["terms"]
+            ),
+            min_score=data.get("lo"),
+            max_score=data.get("hi"),
+            next_check_at=next_check_at,
+            static=float(data.get("s", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
 class Score:
     model_id: str
     model_version: int
@@ -127,6 +184,31 @@ class Score:
     #: The score this lead had under the model at the scoring before (``None``: its first score); not
     #: part of the result, so it never makes a rescoring write on its own.
     previous_score: int | None = field(default=None, compare=False)
+    #: How the score ages (``None``: it does not), and when its timer is due.
+    aging: Aging | None = field(default=None, compare=False)
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        return self.aging.next_check_at if self.aging is not None else None
+
+    def at(self, when: datetime) -> Score:
+        """The score as it is at ``when``, from this stored evaluation alone: each decaying rule's
+        points decayed (and capped again), the total rounded and bounded as the engine does. The grade
+        and sales-ready flag are the stored ones: exact until ``next_check_at``, when the timer writes
+        the crossing."""
+        aging = self.aging
+        if aging is None or aging.half_life_days is None or not aging.terms or when <= self.as_of:
+            return self
+        f = aging.factor(self.as_of, when)
+        decayed = {rule_id: _capped(raw * f, cap) for rule_id, raw, cap in aging.terms}
+        breakdown = tuple(
+            replace(entry, points=decayed[entry.rule_id]) if entry.rule_id in decayed else entry
+            for entry in self.breakdown
+        )
+        value = _bounded(
+            _round(math.fsum(entry.points for entry in breakdown)), aging.min_score, aging.max_score
+        )
+        return replace(self, score=value, breakdown=breakdown)
 
     @property
     def trend(self) -> str | None:
@@ -151,14 +233,22 @@ class Score:
         }
 
     def same_result(self, other: Score | None) -> bool:
-        """Equal but for ``as_of``: nothing to write."""
+        """Equal but for ``as_of``, and the same timer: nothing to write."""
         return other is not None and (
             other.model_version,
             other.score,
             other.grade,
             other.sales_ready,
             other.breakdown,
-        ) == (self.model_version, self.score, self.grade, self.sales_ready, self.breakdown)
+            other.next_check_at,
+        ) == (
+            self.model_version,
+            self.score,
+            self.grade,
+            self.sales_ready,
+            self.breakdown,
+            self.next_check_at,
+        )
 
 
 # ---------------------------------------------------------------- the engine
@@ -202,20 +292,153 @@ def score(
         if result is not None:
             breakdown.append(result)
     total = math.fsum(entry.points for entry in breakdown)
-    value = _round(total)
-    if model.max_score is not None and value > model.max_score:
-        value = math.floor(model.max_score)
-    if model.min_score is not None and value < model.min_score:
-        value = math.ceil(model.min_score)
+    value = _bounded(_round(total), model.min_score, model.max_score)
+    grade = grade_of(model, value)
+    ready = model.sales_ready_score is not None and value >= model.sales_ready_score
     return Score(
         model_id=model.model_id,
         model_version=model.version,
         as_of=as_of,
         score=value,
-        grade=grade_of(model, value),
-        sales_ready=model.sales_ready_score is not None and value >= model.sales_ready_score,
+        grade=grade,
+        sales_ready=ready,
         breakdown=tuple(breakdown),
     )
+
+
+def with_timer(
+    model: ScoringModel,
+    found: Score,
+    lead: Lead,
+    contact: Contact | None,
+    account: Account | None,
+    interactions: Sequence[Interaction],
+) -> Score:
+    """The score with how it ages (``Aging``: each decaying rule's points before its cap, the points
+    that do not decay) and its timer (``next_check_at``): the first of an interaction leaving (or
+    entering) a window and a crossing of a grade's or the sales-ready line by decay. Computed where a
+    score is written (``predictive.evaluate``), not in every evaluation (``score``): the engine's
+    speed is the interpreter's."""
+    if not model.ages:
+        return found
+    terms: list[tuple[str, float, float | None]] = []
+    if model.half_life_days is not None:
+        by_id = {i.interaction_id: i for i in interactions}
+        rules = {rule.rule_id: rule for rule in model.rules if rule.per_event}
+        for entry in found.breakdown:
+            rule = rules.get(entry.rule_id)
+            if rule is not None:
+                raw = math.fsum(
+                    rule.points * _decay(model, found.as_of, by_id[i])
+                    for i in entry.interaction_ids
+                    if i in by_id
+                )
+                terms.append(
+                    (rule.rule_id, raw, float(rule.max_points) if rule.max_points is not None else None)
+                )
+    static = math.fsum(e.points for e in found.breakdown) - math.fsum(
+        _capped(raw, cap) for _, raw, cap in terms
+    )
+    aging = Aging(
+        half_life_days=model.half_life_days if terms else None,
+        terms=tuple(terms),
+        min_score=model.min_score,
+        max_score=model.max_score,
+        static=static,
+    )
+    facts = Facts(lead, contact, account, counted_interactions(lead, interactions), found.as_of)
+    due = [
+        t
+        for t in (
+            _window_change(model, facts),
+            _crossing(model, aging, static, found.as_of, found.grade, found.sales_ready),
+        )
+        if t is not None
+    ]
+    return replace(found, aging=replace(aging, next_check_at=min(due) if due else None))
+
+
+def _capped(points: float, cap: float | None) -> float:
+    return math.copysign(cap, points) if cap is not None and abs(points) > cap else points
+
+
+def _bounded(value: int, low: float | None, high: float | None) -> int:
+    if high is not None and value > high:
+        value = math.floor(high)
+    if low is not None and value < low:
+        value = math.ceil(low)
+    return value
+
+
+def _window_change(model: ScoringModel, facts: Facts) -> datetime | None:
+    """The first time an interaction the model sees leaves a window (or a future-dated one enters):
+    the score may change then, so the lead is rescored from its interactions."""
+    times = [i.occurred_at for i in facts.interactions if i.occurred_at > facts.as_of]
+    for leaf in model.event_leaves():
+        if leaf.window is not None:
+            times += [i.occurred_at + leaf.window for i in leaf.matching(facts)]
+    return min(times) if times else None
+
+
+#: The crossing search: steps of half_life / CROSSING_STEPS, refined to a minute.
+CROSSING_STEPS = 32
+_MINUTE = 60.0
+
+
+def _crossing(
+    model: ScoringModel, aging: Aging, static: float, as_of: datetime, grade: str | None, ready: bool
+) -> datetime | None:
+    """The first time decay alone moves the score across a grade's line or the sales-ready line; ``None``
+    when it never does (the decaying points fall under half a point first: the score is constant from
+    then on). Stepped search, then bisection to the minute: a crossing that goes and comes back within
+    one step (rules of both signs) is not seen, and said in ``docs/scaling.md``."""
+    if aging.half_life_days is None or not aging.terms:
+        return None
+    weight = math.fsum(abs(raw) for _, raw, _cap in aging.terms)
+    if weight < 0.5:
+        return None
+    half_life = aging.half_life_days * DAY_SECONDS
+    horizon = half_life * math.log2(2 * weight) + half_life  # beyond it the decaying part is < 0.5
+
+    def state(seconds: float) -> tuple[str | None, bool]:
+        f = float(0.5 ** (seconds / half_life))
+        total = static + math.fsum(_capped(raw * f, cap) for _, raw, cap in aging.terms)
+        value = _bounded(_round(total), aging.min_score, aging.max_score)
+        return grade_of(
+            model, value
+        ), model.sales_ready_score is not None and value >= model.sales_ready_score
+
+    initial = (grade, ready)
+    if all(raw > 0 for _, raw, _cap in aging.terms) or all(raw < 0 for _, raw, _cap in aging.terms):
+        # every decaying term moves one way, so the score does: the grade and the flag leave their
+        # first values once and for all, and a bisection over time finds when (to the minute)
+        if state(horizon) == initial:
+            return None
+        low, high = 0.0, horizon
+    else:
+        low, last = _stepped(state, initial, half_life / CROSSING_STEPS, horizon)
+        if last is None:
+            return None
+        high = last
+    while high - low > _MINUTE:
+        middle = (low + high) / 2
+        if state(middle) != initial:
+            high = middle
+        else:
+            low = middle
+    return as_of + timedelta(seconds=math.ceil(high))
+
+
+def _stepped(
+    state: Any, initial: tuple[str | None, bool], step: float, horizon: float
+) -> tuple[float, float | None]:
+    """Rules of both signs: the first step at which the state differs, and the one before it."""
+    before, t = 0.0, step
+    while t <= horizon + step:
+        if state(t) != initial:
+            return before, t
+        before, t = t, t + step
+    return before, None
 
 
 def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | None:
@@ -229,9 +452,9 @@ def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | N
         return None
     # fsum: the same interactions give the same points in whatever order they arrive
     total = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
-    if rule.max_points is not None and abs(total) > rule.max_points:
-        total = math.copysign(rule.max_points, total)
-    return RuleScore(rule.rule_id, total, tuple(sorted(i.interaction_id for i in found)))
+    return RuleScore(
+        rule.rule_id, _capped(total, rule.max_points), tuple(sorted(i.interaction_id for i in found))
+    )
 
 
 def _decay(model: ScoringModel, as_of: datetime, interaction: Interaction) -> float:
@@ -244,6 +467,19 @@ def _decay(model: ScoringModel, as_of: datetime, interaction: Interaction) -> fl
 def _round(total: float) -> int:
     """Half away from zero, on the shortest decimal that names the float (2.5 -> 3, -2.5 -> -3)."""
     return int(Decimal(repr(total)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def grade_bounds(grades: Sequence[Grade], grade: str) -> tuple[float | None, float | None]:
+    """The scores that get ``grade``: ``[low, below)`` (``None``: unbounded). A grade is the first whose
+    line a score reaches, so the grades listed before it bound it from above."""
+    below: float | None = None
+    for entry in grades:
+        if entry.grade == grade:
+            return entry.min_score, below
+        if entry.min_score is None:
+            return None, None  # never reached: an earlier grade takes every score
+        below = entry.min_score if below is None else min(below, entry.min_score)
+    return None, None
 
 
 def grade_of(model: ScoringModel, value: float) -> str | None:

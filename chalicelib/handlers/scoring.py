@@ -73,11 +73,13 @@ def rescore(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process(event, context, EventType.SQS, handle)
 
 
-def rescore_daily() -> dict[str, Any]:
-    """Once a day: a rescoring job for every active model whose scores age (decay, windows)."""
+def score_timers() -> dict[str, Any]:
+    """Every minute: rescore the leads whose score timer is due (``services/scoring.py: run_timers``):
+    the crossings decay makes, and interactions leaving a window. No scan: a sparse index of timers."""
     try:
-        started = scoring.start_daily_jobs(wiring.deps(), datetime.now(UTC))
-        logger.info("daily rescoring started", extra={"jobs": started})
-        return {"jobs": started}
+        done = scoring.run_timers(wiring.deps(), datetime.now(UTC))
+        if done["due"]:
+            logger.info("score timers", extra=done)
+        return done
     finally:
         flush()

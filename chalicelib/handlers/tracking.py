@@ -33,6 +33,8 @@ def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _note_activity(record: DynamoDBRecord) -> None:
     change = changes.decode(record)
     if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
+        if change.new.noted:
+            return  # its capture wrote the contact's last_interaction_at with it
         interactions.note_activity(change.contact_id, change.new.occurred_at, wiring.deps())
 
 

@@ -8,7 +8,7 @@ answered from the idempotency record before any of this runs (see ``api``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +73,13 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             raise PersonErased
         plan = plan_capture(capture, known, now, new_id)
         interaction = _interaction(plan, capture, received, now) if received and received.type else None
+        if interaction is not None:
+            # the contact is written anyway: it carries the interaction's time, and the activity
+            # function skips the interaction (one conditional write less a capture)
+            last = plan.contact.last_interaction_at
+            if last is None or last < interaction.occurred_at:
+                plan.contact.last_interaction_at = interaction.occurred_at
+            interaction = replace(interaction, noted=True)
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
         except AlreadyReceived as exc:

@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.domain.entities import Account, Contact, Lead
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.scoring import Score
+from chalicelib.domain.scoring import Score, grade_bounds
 from chalicelib.domain.stored import LeadFilter
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
@@ -215,9 +215,14 @@ def _list_by_score(query: LeadQuery, deps: Deps) -> LeadPage:
         raise ValidationFailed(
             [FieldError("model_id", "grade and min_score filter a model's scores: give model_id")]
         )
-    page = deps.scoring.leads_by_score(
-        query.model_id, query.grade, query.min_score, query.limit, query.cursor
-    )
+    low: float | None = query.min_score
+    below: float | None = None
+    if query.grade is not None:
+        model = next((m for m in scoring.active_models(deps) if m.model_id == query.model_id), None)
+        if model is not None:
+            line, below = grade_bounds(model.grades, query.grade)
+            low = line if low is None or (line is not None and line > low) else low
+    page = deps.scoring.leads_by_score(query.model_id, query.grade, low, query.limit, query.cursor, below)
     scores = dict(page.items)
     wanted = {
         k: v for k in ("state", "status", "source", "contact_id") if (v := getattr(query, k)) is not None

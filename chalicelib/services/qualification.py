@@ -42,30 +42,35 @@ def qualify_lead(
     written = 0
     for _ in range(ATTEMPTS):  # batches: each fires at least one rule, so there are few
 
-        def fire() -> int | None:
+        def fire() -> tuple[int, bool] | None:
             batch = _evaluate(lead_id, rules, deps, now)
             if batch is None:
                 return None
-            updated, transition, work = batch
+            updated, transition, work, more = batch
             deps.handoffs.write_lead_change(updated, transition, encoded(work, deps, now), now)
             if transition is not None:
                 count("LeadQualified")
             logger.info(
                 "rules fired", extra={"lead_id": lead_id, "rules": updated.fired_rules, "handoffs": len(work)}
             )
-            return len(work)
+            return len(work), more
 
         fired = on_conflict(fire, ConcurrentUpdate("the lead kept changing; the record will be retried"))
         if fired is None:
             return written
-        written += fired
+        written += fired[0]
+        if not fired[1]:
+            # nothing more holds for the lead as written (what else was read is unchanged, or its own
+            # change qualifies the lead again): no second read of the lead, contact, account, scores
+            return written
     raise ConcurrentUpdate("the lead kept changing; the record will be retried")
 
 
 def _evaluate(
     lead_id: str, rules: list[QualificationRule], deps: Deps, now: datetime
-) -> tuple[Lead, Any, list[Handoff]] | None:
-    """The next batch of rules that fire for the lead, with the lead as it becomes and the hand-offs."""
+) -> tuple[Lead, Any, list[Handoff], bool] | None:
+    """The next batch of rules that fire for the lead, with the lead as it becomes, the hand-offs, and
+    whether more rules hold for the lead as it becomes (another batch, or a rule the new status fires)."""
     if not rules:
         return None
     lead = deps.store.get_lead(lead_id)
@@ -87,6 +92,7 @@ def _evaluate(
     if not fired:
         return None
     updated, transition = lifecycle.mark_qualified_by_marketing(lead, [r.rule_id for r in fired], now)
+    more = bool(rules_that_fire(rules, updated, contact, account, interactions, scores, now))
     work = [
         h
         for rule in fired
@@ -101,25 +107,29 @@ def _evaluate(
             now,
         )
     ]
-    return updated, transition, work
+    return updated, transition, work, more
 
 
 def leads_to_qualify(change: AnyChange) -> list[str]:
     """Leads whose rules may hold anew: a score changed; a lead reopened or changed its fields; a
-    contact changed what rules may read. Qualification's own writes (status, fired rules) are not
-    among these, so it does not feed itself."""
+    contact changed what rules may read, or gained a lead. Qualification's own writes (status, fired
+    rules) are not among these, so it does not feed itself.
+
+    A new lead is always written with its contact's ``lead_ids`` (one transaction: the capture's), so
+    the contact's change qualifies it and the lead's INSERT does not: one evaluation, not two (issue
+    19; ``contacts_touched`` in scoring relies on the same)."""
     if change.event not in ("INSERT", "MODIFY"):
         return []
     if isinstance(change, ScoreChange):
         return [change.lead_id]
     if isinstance(change, LeadChange):
+        if change.event == "INSERT":
+            return []
         changed = differs(change.old, change.new, ("state", "round", "fields", "account_id"))
         return [change.lead_id] if changed and change.new is not None and change.new.state == "open" else []
-    watched = ("fields", "consent", "account_id")
-    if (
-        isinstance(change, ContactChange)
-        and change.new is not None
-        and differs(change.old, change.new, watched)
-    ):
-        return list(change.new.lead_ids)
+    if isinstance(change, ContactChange) and change.new is not None:
+        if change.old is None or differs(change.old, change.new, ("fields", "consent", "account_id")):
+            return list(change.new.lead_ids)
+        held = set(change.old.lead_ids)
+        return [lead_id for lead_id in change.new.lead_ids if lead_id not in held]
     return []

@@ -1,5 +1,7 @@
 """Scoring leads: after a change (the scoring function on the streams), after a publish (the
-rescoring job) and every day for scores that age (decay, windows).
+rescoring job) and at each lead's timer for scores that age (decay, windows): a score that only ages is
+computed when read (``Score.at``), and written again only when its grade or sales-ready flag crosses a
+line or an interaction leaves a window (``run_timers``).
 
 Safe to repeat: a score is written only when it changed, and only over an older evaluation
 (``as_of``), so a redelivered stream record or queue message writes nothing new and an out-of-order
@@ -47,7 +49,11 @@ def lookback_start(models: Sequence[AnyModel], now: datetime) -> datetime | None
 
 
 def rescore_contacts(
-    contact_ids: Iterable[str], deps: Deps, now: datetime, models: Sequence[AnyModel] | None = None
+    contact_ids: Iterable[str],
+    deps: Deps,
+    now: datetime,
+    models: Sequence[AnyModel] | None = None,
+    written: set[tuple[str, str]] | None = None,
 ) -> int:
     """Rescore the leads of these contacts with every active model (or ``models``); returns how many
     scores were written or removed. The contacts, their accounts, leads and stored scores are read in
@@ -74,7 +80,7 @@ def rescore_contacts(
             continue
         account = accounts.get(contact.account_id) if contact.account_id else None
         mine = [leads[lead_id] for lead_id in contact.lead_ids if lead_id in leads]
-        changed += _rescore_contact(contact, account, mine, chosen, deps, now, scores)
+        changed += _rescore_contact(contact, account, mine, chosen, deps, now, scores, written)
     return changed
 
 
@@ -86,6 +92,7 @@ def _rescore_contact(
     deps: Deps,
     now: datetime,
     scores: dict[str, dict[str, Score]],
+    written: set[tuple[str, str]] | None = None,
 ) -> int:
     by_contact = [m for m in models if m.scope == "contact"]
     by_account = [m for m in models if m.scope == "account"]
@@ -93,7 +100,15 @@ def _rescore_contact(
     if by_contact and leads:
         interactions = deps.scoring.interactions_since(contact.contact_id, lookback_start(by_contact, now))
         changed += _apply(
-            leads, {contact.contact_id: contact}, account, interactions, by_contact, deps, now, scores
+            leads,
+            {contact.contact_id: contact},
+            account,
+            interactions,
+            by_contact,
+            deps,
+            now,
+            scores,
+            written,
         )
     if by_account:
         contacts = account_contacts(contact, account, deps)
@@ -109,6 +124,7 @@ def _rescore_contact(
             deps,
             now,
             scores,
+            written,
         )
     return changed
 
@@ -130,6 +146,7 @@ def _apply(
     deps: Deps,
     now: datetime,
     scores: dict[str, dict[str, Score]],
+    written: set[tuple[str, str]] | None = None,
 ) -> int:
     changed = 0
     for lead in leads:
@@ -148,6 +165,8 @@ def _apply(
             new = new.following(old)
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
+                if written is not None:
+                    written.add((lead.lead_id, model.model_id))
                 count("LeadScored")
                 if old is not None and old.summary() == new.summary():
                     continue  # the breakdown moved (decay), the score did not: not a change to show
@@ -254,13 +273,20 @@ def start_job(kind: str, model: AnyModel | tuple[str, int], deps: Deps, now: dat
     return created
 
 
-def start_daily_jobs(deps: Deps, now: datetime) -> list[str]:
-    """Scores that age (decay, windows) are recomputed once a day, one job per such model."""
-    started = []
-    for model in active_models(deps):
-        if model.ages:
-            job_id = f"daily-{model.model_id}-v{model.version}-{now:%Y%m%d}"
-            if deps.scoring.get_job(job_id) is None:
-                start_job("daily", model, deps, now, job_id)
-                started.append(job_id)
-    return started
+def run_timers(deps: Deps, now: datetime) -> dict[str, int]:
+    """The leads whose score timer is due (a crossing of a grade's or the sales-ready line by decay, or
+    an interaction leaving a window) are rescored from their interactions; what they write sets the
+    next timer. A due timer whose score was not rewritten (its model is no longer active, its lead or
+    contact is gone) is dropped. Replaces the daily rescoring of every score of an aging model."""
+    due = deps.scoring.due_scores(now)
+    if not due:
+        return {"due": 0, "rescored": 0, "cleared": 0}
+    written: set[tuple[str, str]] = set()
+    rescored = rescore_contacts([contact_id for _, _, contact_id in due], deps, now, written=written)
+    cleared = sum(
+        1
+        for lead_id, model_id, _ in due
+        if (lead_id, model_id) not in written and deps.scoring.clear_timer(lead_id, model_id, now)
+    )
+    count("ScoreTimersDue", len(due))
+    return {"due": len(due), "rescored": rescored, "cleared": cleared}

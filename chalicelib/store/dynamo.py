@@ -183,6 +183,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         recorded_at=datetime.now(tz=interaction.occurred_at.tzinfo),
         expires_at=interaction.occurred_at + timedelta(days=retention_days),
         correlation_id=correlation_id(),
+        noted=True if interaction.noted else None,
     )
 
 
@@ -195,6 +196,7 @@ def interaction_from(record: InteractionRecord) -> Interaction:
         properties=record.properties.as_dict() if record.properties else {},
         lead_id=record.lead_id,
         source=record.source,
+        noted=bool(record.noted),
     )
 
 

@@ -4,6 +4,7 @@ together; the publisher's marks; the sweeper's index of what is still pending.""
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -37,6 +38,13 @@ def pending_key(handoff_id: str) -> str:
     return f"pending#{int(hashlib.sha256(handoff_id.encode()).hexdigest()[:8], 16) % PENDING_SHARDS}"
 
 
+def envelope_of(record: HandoffRecord) -> str:
+    """The envelope as it is sent: decompressed (``envelope_z``), or as an older item holds it."""
+    if record.envelope_z is not None:
+        return zlib.decompress(record.envelope_z).decode()
+    return record.envelope or ""
+
+
 class OutboxRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -51,7 +59,7 @@ class OutboxRepository:
                     lead_id=lead_id,
                     kind=kind,
                     origin=origin,
-                    envelope=body,
+                    envelope_z=zlib.compress(body.encode(), 9),
                     state="pending",
                     pending=pending_key(handoff_id),
                     created_at=now,
@@ -162,4 +170,4 @@ class OutboxRepository:
             record = HandoffRecord.get(handoff_id, consistent_read=True)
         except DoesNotExist:
             return None
-        return OutboxEntry(record.handoff_id, record.lead_id, record.kind, record.state, record.envelope)
+        return OutboxEntry(record.handoff_id, record.lead_id, record.kind, record.state, envelope_of(record))

@@ -15,8 +15,8 @@
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
 | QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
 | SCORING_MODELS_TABLE | model_id       | sk = head | v#000001 | the head says which version is draft/active |
-| SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score),         |
-|                      |                |                      | by_model_grade (model#grade, score)       |
+| SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score): grades  |
+|                      |                |                      | are its ranges; by_due (due#<n>, time)    |
 | JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
 | CONTACTS_TABLE index |                |                      | by_account (account_id), keys only        |
 | RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
@@ -29,7 +29,7 @@
 |                      |                | chunk#000001         |                                           |
 | IDENTITY_TABLE       | pk             | sk                   | typed items (see ``IdentityRecord``):     |
 |                      |                |                      | block#<hash> / contact id (blocking keys, |
-|                      |                |                      | hashed), keys#<contact> / <hash>,         |
+|                      |                |                      | hashed), keys#<contact> / all (its hashes)|
 |                      |                |                      | duplicates / <a>#<b>, suspect#<contact> / |
 |                      |                |                      | <other>, merge#<id> / merge,              |
 |                      |                |                      | contact-merges#<contact> / <merge id>,    |
@@ -47,6 +47,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -184,6 +185,8 @@ class InteractionRecord(Model):
     recorded_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
     correlation_id = UnicodeAttribute(null=True)
+    #: ``Interaction.noted``: set only when true.
+    noted = BooleanAttribute(null=True)
 
     by_time = InteractionsByTime()
 
@@ -281,19 +284,24 @@ class ModelVersionRecord(Model):
 class ScoresByModel(GlobalSecondaryIndex["ScoreRecord"]):
     class Meta:
         index_name = "by_model_score"
-        projection = IncludeProjection(["grade", "sales_ready", "model_version", "contact_id"])
+        projection = IncludeProjection(
+            ["grade", "sales_ready", "model_version", "contact_id", "aging", "as_of", "next_check_at"]
+        )
 
     model_id = UnicodeAttribute(hash_key=True)
     score = NumberAttribute(range_key=True)
 
 
-class ScoresByGrade(GlobalSecondaryIndex["ScoreRecord"]):
-    class Meta:
-        index_name = "by_model_grade"
-        projection = KeysOnlyProjection()
+class ScoresDue(GlobalSecondaryIndex["ScoreRecord"]):
+    """Scores whose timer is set (sparse: ``due`` only while one is), by shard, earliest first: what the
+    minute schedule (``score_timers``) reads instead of a daily scan of every score."""
 
-    model_grade = UnicodeAttribute(hash_key=True)
-    score = NumberAttribute(range_key=True)
+    class Meta:
+        index_name = "by_due"
+        projection = IncludeProjection(["contact_id"])
+
+    due = UnicodeAttribute(hash_key=True)
+    next_check_at = UnicodeAttribute(range_key=True)
 
 
 class ScoreRecord(Model):
@@ -308,6 +316,8 @@ class ScoreRecord(Model):
     #: evaluation from bringing it back. It is in neither index (their keys are missing).
     score = NumberAttribute(null=True)
     grade = UnicodeAttribute(null=True)
+    #: ``<model>#<grade>``: the key of an index the grade filter no longer needs (issue 19: a grade is a
+    #: range of ``by_model_score``); older items keep it, new ones do not write it.
     model_grade = UnicodeAttribute(null=True)
     sales_ready = BooleanAttribute(default=False)
     as_of = UTCDateTimeAttribute()
@@ -317,9 +327,15 @@ class ScoreRecord(Model):
     previous_score = NumberAttribute(null=True)
     #: The request whose change this evaluation followed (qualification hands it on to the hand-off).
     correlation_id = UnicodeAttribute(null=True)
+    #: How the score ages (JSON: ``Aging.as_dict``), read to compute it at a later time.
+    aging = UnicodeAttribute(null=True)
+    #: The lead's timer for this model (ISO time, UTC, sortable) and its shard, ``due#<n>``: both only
+    #: while a timer is set.
+    next_check_at = UnicodeAttribute(null=True)
+    due = UnicodeAttribute(null=True)
 
     by_model = ScoresByModel()
-    by_grade = ScoresByGrade()
+    by_due = ScoresDue()
 
 
 class JobRecord(Model):
@@ -374,7 +390,10 @@ class HandoffRecord(Model):
     lead_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     origin = UnicodeAttribute()
-    envelope = UnicodeAttribute()
+    #: The envelope as sent, zlib-compressed (``envelope_z``: the item stays under 1 KB, one write unit
+    #: instead of two; issue 19). ``envelope``: the plain text older items hold, read as before.
+    envelope = UnicodeAttribute(null=True)
+    envelope_z = BinaryAttribute(null=True, legacy_encoding=False)
     state = UnicodeAttribute(default="pending")
     pending = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.domain.entities import Lead
-from chalicelib.domain.scoring import RuleScore, Score
+from chalicelib.domain.scoring import Aging, RuleScore, Score
 from chalicelib.domain.stored import Page
 from chalicelib.observability import correlation_id
 from chalicelib.store.dynamo import (
@@ -24,8 +26,38 @@ from chalicelib.store.records import (
 )
 from chalicelib.store.scoring_table import _conditional_failed
 
+#: Timers spread over this many index key values (a minute's crossings of a big model on one value
+#: would be one hot key: docs/scaling.md).
+DUE_SHARDS = 8
 
-def score_from(record: ScoreRecord) -> Score:
+
+def due_key(lead_id: str) -> str:
+    return f"due#{int(hashlib.sha256(lead_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS}"
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def score_from(record: ScoreRecord, now: datetime | None = None) -> Score:
+    """The stored score as it is ``now`` (default: the time of reading): a score that ages is computed
+    from its stored evaluation (``Score.at``), never rewritten for time alone."""
+    stored = _stored_score(record)
+    return stored.at(now or datetime.now(UTC))
+
+
+def _stored_score(record: ScoreRecord) -> Score:
+    aging = (
+        Aging.from_dict(
+            json.loads(record.aging), _parse_iso(record.next_check_at) if record.next_check_at else None
+        )
+        if record.aging
+        else None
+    )
     return Score(
         model_id=record.model_id,
         model_version=int(record.model_version),
@@ -38,7 +70,14 @@ def score_from(record: ScoreRecord) -> Score:
             for e in json.loads(record.breakdown)
         ),
         previous_score=int(record.previous_score) if record.previous_score is not None else None,
+        aging=aging,
     )
+
+
+def _score_now(record: ScoreRecord, now: datetime) -> int:
+    if not record.aging or record.as_of is None:
+        return int(record.score)
+    return Aging.from_dict(json.loads(record.aging), None).value_at(int(record.score), record.as_of, now)
 
 
 class ScoreRepository:
@@ -67,13 +106,15 @@ class ScoreRepository:
             model_version=score.model_version,
             score=score.score,
             grade=score.grade,
-            model_grade=f"{score.model_id}#{score.grade}" if score.grade is not None else None,
             sales_ready=score.sales_ready,
             as_of=score.as_of,
             breakdown=json.dumps([entry.as_dict() for entry in score.breakdown], separators=(",", ":")),
             ages=ages,
             previous_score=score.previous_score,
             correlation_id=correlation_id(),
+            aging=json.dumps(score.aging.as_dict(), separators=(",", ":")) if score.aging else None,
+            next_check_at=_iso(score.next_check_at) if score.next_check_at else None,
+            due=due_key(lead.lead_id) if score.next_check_at else None,
         )
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
@@ -92,6 +133,9 @@ class ScoreRepository:
                     ScoreRecord.grade.remove(),
                     ScoreRecord.model_grade.remove(),
                     ScoreRecord.breakdown.remove(),
+                    ScoreRecord.aging.remove(),
+                    ScoreRecord.next_check_at.remove(),
+                    ScoreRecord.due.remove(),
                     ScoreRecord.sales_ready.set(False),
                     ScoreRecord.as_of.set(as_of),
                 ],
@@ -103,32 +147,72 @@ class ScoreRepository:
             raise
         return True
 
-    def leads_by_score(
-        self, model_id: str, grade: str | None, min_score: float | None, limit: int, cursor: str | None
-    ) -> Page:
-        """``(lead_id, score)`` pairs, highest score first, from an index (never a scan)."""
-        condition = ScoreRecord.score >= min_score if min_score is not None else None
-        if grade is not None:
-            start = decode_cursor(
-                cursor, frozenset({"lead_id", "model_id", "model_grade", "score"}), numbers={"score"}
-            )
-            results: Any = ScoreRecord.by_grade.query(
-                f"{model_id}#{grade}",
-                condition,
-                limit=limit,
-                last_evaluated_key=start,
-                scan_index_forward=False,
-            )
-        else:
-            start = decode_cursor(cursor, frozenset({"lead_id", "model_id", "score"}), numbers={"score"})
-            results = ScoreRecord.by_model.query(
-                model_id, condition, limit=limit, last_evaluated_key=start, scan_index_forward=False
-            )
+    def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
+        """``(lead_id, model_id, contact_id)`` of the scores whose timer is due at ``now``, from the
+        sparse ``by_due`` index (one query per shard; never a scan)."""
+        found: list[tuple[str, str, str]] = []
+        for shard in range(DUE_SHARDS):
+            for r in ScoreRecord.by_due.query(
+                f"due#{shard}", ScoreRecord.next_check_at <= _iso(now), limit=limit
+            ):
+                found.append((r.lead_id, r.model_id, r.contact_id))
+        return found
+
+    def clear_timer(self, lead_id: str, model_id: str, now: datetime) -> bool:
+        """Drop a due timer nobody will move (its model is no longer active, its lead or contact is
+        gone), unless the score was rewritten with a later one meanwhile."""
         try:
-            items = [(r.lead_id, int(r.score)) for r in results]
+            ScoreRecord(lead_id, model_id).update(
+                actions=[ScoreRecord.due.remove(), ScoreRecord.next_check_at.remove()],
+                condition=ScoreRecord.next_check_at <= _iso(now),
+            )
+        except UpdateError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def leads_by_score(
+        self,
+        model_id: str,
+        grade: str | None,
+        min_score: float | None,
+        limit: int,
+        cursor: str | None,
+        below: float | None = None,
+    ) -> Page:
+        """``(lead_id, score)`` pairs, highest score first, from the ``by_model_score`` index (never a
+        scan). A grade is a range of scores (the service gives its lower line as ``min_score`` and the
+        next grade's as ``below``): the range bounds the query, and the grade the index holds is checked
+        on each item (issue 19: no index of its own, one write a score less)."""
+        low = ScoreRecord.score >= min_score if min_score is not None else None
+        high = ScoreRecord.score < below if below is not None else None
+        condition = (
+            ScoreRecord.score.between(min_score, math.nextafter(below, -math.inf))
+            if low is not None and high is not None and min_score is not None and below is not None
+            else low
+            if low is not None
+            else high
+        )
+        start = decode_cursor(cursor, frozenset({"lead_id", "model_id", "score"}), numbers={"score"})
+        results: Any = ScoreRecord.by_model.query(
+            model_id,
+            condition,
+            filter_condition=(ScoreRecord.grade == grade) if grade is not None else None,
+            limit=limit,
+            last_evaluated_key=start,
+            scan_index_forward=False,
+        )
+        now = datetime.now(UTC)
+        try:
+            # the stored score is exact when written and at each crossing; one that decays is computed as
+            # it is now, and ``min_score`` checked again on that (the index holds how it ages)
+            items = [(r.lead_id, _score_now(r, now)) for r in results]
         except Exception as exc:
             if start is not None and getattr(exc, "cause_response_code", None) == "ValidationException":
                 raise _BAD_CURSOR from None
             raise
         more = len(items) >= limit and results.last_evaluated_key
+        if min_score is not None:
+            items = [(lead_id, value) for lead_id, value in items if value >= min_score]
         return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)

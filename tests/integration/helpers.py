@@ -31,3 +31,24 @@ def submit_as_server(
     full capture (lead, contact and account ids). An anonymous visitor's answer holds only
     ``submission_id`` and ``status`` (``tests/security/test_security.py``)."""
     return post_json(client, f"/v1/forms/{form}/submissions", body, {"X-Api-Key": key, **(headers or {})})
+
+
+def item_text(item: dict[str, Any]) -> str:
+    """A stored item as text for a search of what it holds: binary attributes (the outbox keeps the
+    hand-off's envelope zlib-compressed) are opened first, so a search for a person sees inside them."""
+    import base64
+    import zlib
+
+    def opened(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: opened(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [opened(v) for v in value]
+        if isinstance(value, bytes | bytearray):
+            try:
+                return zlib.decompress(value).decode()
+            except zlib.error:
+                return base64.b64encode(value).decode()
+        return value
+
+    return json.dumps(opened(item), ensure_ascii=False)

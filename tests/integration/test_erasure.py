@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json, submit_as_server
+from tests.integration.helpers import FORM, get, item_text, post_json, put_json, submit_as_server
 from tests.integration.test_handoff import RULE, ago
 from tests.integration.test_scoring import MODEL, publish
 
@@ -50,7 +50,7 @@ def _in_tables(aws: Any) -> list[str]:
         for name, table in aws.tables.items()
         for page in dynamodb.get_paginator("scan").paginate(TableName=table)
         for item in page["Items"]
-        if _holds(json.dumps(item, ensure_ascii=False))
+        if _holds(item_text(item))
     ]
 
 

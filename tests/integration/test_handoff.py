@@ -429,3 +429,43 @@ def test_the_sweeper_sends_hand_offs_the_publisher_never_sent(deps: Any, aws: An
     assert handoffs_service.republish_unsent(deps, now) == 1
     assert handoffs_service.republish_unsent(deps, now) == 0, "sent once; no longer pending"
     assert [m["body"]["id"] for m in queue(aws)] == [work.handoff_id]
+
+
+def test_an_outbox_item_is_under_one_write_unit_and_sends_the_envelope_it_decided(
+    client: Any, admin_key: str, aws: Any, ready: dict[str, Any]
+):
+    """Issue 19: the envelope is kept compressed, so a hand-off's outbox item is one write unit (it was
+    about 1.4 KB: two), and what reaches the queue is the envelope as decided."""
+    import boto3
+
+    from bench.units import item_size
+
+    dynamodb = boto3.client("dynamodb")
+    items = dynamodb.scan(TableName=aws.tables["HandoffsTable"])["Items"]
+    assert items and all(item_size(item) < 1024 for item in items), [item_size(i) for i in items]
+    sent = {m["body"]["id"]: m["body"] for m in queue(aws)}
+    from chalicelib.store.outbox import envelope_of
+    from chalicelib.store.records import HandoffRecord
+
+    for record in HandoffRecord.scan():
+        assert json.loads(envelope_of(record)) == sent[record.handoff_id]
+
+
+def test_an_outbox_item_of_the_old_layout_is_read_with_its_plain_envelope(deps: Any, aws: Any):
+    from chalicelib.store.outbox import pending_key
+    from chalicelib.store.records import HandoffRecord
+
+    now = datetime.now(UTC)
+    body = json.dumps({"id": "h_old", "subject": "l_old", "type": "leadflow.handoff.task", "data": {}})
+    HandoffRecord(
+        "h_old",
+        lead_id="l_old",
+        kind="task",
+        origin="rule:x",
+        envelope=body,
+        state="pending",
+        pending=pending_key("h_old"),
+        created_at=now,
+    ).save()
+    entry = deps.handoffs.get_handoff("h_old")
+    assert entry is not None and entry.envelope == body

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, item_text, post_json, put_json
 from tests.integration.test_handoff import RULE, make_ready, queue
 from tests.integration.test_scoring import ADA, MODEL, publish
 
@@ -55,7 +55,7 @@ def every_item(aws: Any) -> list[tuple[str, str]]:
     found = []
     for name, table in aws.tables.items():
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            found += [(name, json.dumps(item)) for item in page["Items"]]
+            found += [(name, item_text(item)) for item in page["Items"]]
     return found
 
 

@@ -149,6 +149,13 @@ def test_publish_rescores_existing_leads_through_a_job(client: Any, admin_key: s
     assert all(lead["score"] >= 30 for lead in page["leads"])
     graded = get(client, "/v1/leads?model_id=b2b-default&grade=Z", admin_key).json_body
     assert graded["leads"] == []
+    # a grade is a range of the model's score index (no index of its own): each grade lists its leads
+    by_grade: dict[str, set[str]] = {}
+    for lead in page["leads"]:
+        by_grade.setdefault(lead["grade"], set()).add(lead["lead_id"])
+    for grade, ids in by_grade.items():
+        listed = get(client, f"/v1/leads?model_id=b2b-default&grade={grade}&limit=100", admin_key).json_body
+        assert {lead["lead_id"] for lead in listed["leads"]} == ids, grade
     assert get(client, "/v1/leads?grade=A", admin_key).status_code == 422
 
 
@@ -197,22 +204,40 @@ def test_account_scoped_model_counts_every_contact_of_the_account(
         assert score["score"] == 10, "a visit by one contact counts for every lead of the account"
 
 
-def test_the_daily_schedule_starts_one_rescoring_job_per_aging_model(
-    client: Any, admin_key: str, pump: Any, deps: Any
+def test_an_aging_score_is_rewritten_only_at_its_timer_by_the_minute_schedule(
+    client: Any, admin_key: str, form: None, pump: Any, deps: Any
 ):
-    from datetime import UTC, datetime
+    """Issue 19: no daily rescoring of every score. The score's timer (the form submission leaving the
+    90-day window of ``silent-90-days``: the rule holds from then) is on the sparse ``by_due`` index;
+    the minute schedule rescores the lead then, and not before."""
+    from datetime import UTC, datetime, timedelta
 
     from app import app
+    from chalicelib.services.scoring import run_timers
+    from chalicelib.store.records import ScoreRecord
     from leadflow_local.stack import schedules
 
     publish(client, admin_key, MODEL, pump)
-    [daily] = [runner for runner in schedules(app) if runner.name == "rescore_daily"]
-    assert daily.interval == 86400
-    assert daily.poll() is True
-    assert daily.poll() is False, "not again before a day has passed"
-    job_id = f"daily-b2b-default-v1-{datetime.now(UTC):%Y%m%d}"
+    created = submit(client, ADA)
     pump.drain()
-    assert get(client, f"/v1/jobs/{job_id}", admin_key).json_body["state"] == "done"
+    [timer] = [runner for runner in schedules(app) if runner.name == "score_timers"]
+    assert timer.interval == 60
+    stored = ScoreRecord.get(created["lead_id"], "b2b-default")
+    assert stored.next_check_at is not None and stored.due is not None
+    due_at = datetime.strptime(stored.next_check_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert timedelta(days=89) < due_at - datetime.now(UTC) <= timedelta(days=90)
+    assert "silent-90-days" not in (stored.breakdown or "")
+
+    assert run_timers(deps, datetime.now(UTC)) == {"due": 0, "rescored": 0, "cleared": 0}
+    assert ScoreRecord.get(created["lead_id"], "b2b-default").as_of == stored.as_of, "nothing written"
+
+    later = due_at + timedelta(minutes=1)
+    done = run_timers(deps, later)
+    assert done["due"] == 1 and done["rescored"] == 1
+    again = ScoreRecord.get(created["lead_id"], "b2b-default")
+    assert again.as_of == later and "silent-90-days" in (again.breakdown or "")
+    assert int(again.score) == int(stored.score) - 10
+    assert run_timers(deps, later) == {"due": 0, "rescored": 0, "cleared": 0}, "the timer moved on"
 
 
 def test_the_lead_view_shows_the_trend_since_the_previous_scoring(

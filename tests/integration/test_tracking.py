@@ -210,3 +210,30 @@ def test_an_interaction_cannot_name_another_contacts_lead_by_email(client: Any, 
     answer = post_json(client, "/v1/interactions", body, {"X-Api-Key": admin_key}).json_body
     assert answer["accepted"] == 1
     assert [r["index"] for r in answer["rejected"]] == [0]
+
+
+def test_a_form_capture_writes_the_activity_time_itself_and_its_interaction_is_not_noted_again(
+    client: Any, admin_key: str, deps: Any, pump: Any
+):
+    """Issue 19: the capture's contact write carries its interaction's time; the activity function
+    skips that interaction (it made one more conditional write, a write unit, a capture)."""
+    from chalicelib.store.records import InteractionRecord
+
+    form = load_event("http/form_contact_us.json")
+    client.http.put(
+        "/v1/forms/contact-us",
+        headers={"X-Api-Key": admin_key, "Content-Type": "application/json"},
+        body=json.dumps(form),
+    )
+    body = load_event("http/form_submissions.json")[0]
+    answer = client.http.post(
+        "/v1/forms/contact-us/submissions",
+        headers={"X-Api-Key": admin_key, "Content-Type": "application/json"},
+        body=json.dumps(body),
+    ).json_body
+    [interaction] = list(InteractionRecord.query(answer["contact_id"]))
+    assert interaction.noted is True
+    contact = deps.store.get_contact(answer["contact_id"])
+    assert contact.last_interaction_at == interaction.occurred_at
+    pump.drain()  # the streams: the activity function among them (it bumps the version when it writes)
+    assert deps.store.get_contact(answer["contact_id"]).version == contact.version, "not written again"

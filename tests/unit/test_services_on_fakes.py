@@ -316,3 +316,64 @@ def test_a_sales_ready_lead_becomes_mql_and_each_action_is_one_handoff_once_per_
         assert score["sales_ready"] is True and score["top_reasons"]
     call = next(m["body"]["data"]["handoff"] for m in messages if m["body"]["type"].endswith("phone_call"))
     assert call["subject"] == "Call Ada about Pricing" and call["due_at"]
+
+
+def test_a_lead_that_qualifies_in_one_batch_is_read_once_not_again_after_the_write(deps: Deps):
+    """Issue 19: the evaluation after a batch that fired every rule that holds read the lead, contact,
+    account and scores again for nothing (4 read units a lead)."""
+    from chalicelib.domain.entities import Interaction
+    from chalicelib.services import qualification, scoring
+    from tests.fakes import FakeScoring
+
+    assert isinstance(deps.scoring, FakeScoring)
+    deps.scoring.activate("b2b-default", load_event("models/b2b_default.json"), NOW)
+    contact = person("c_ada", EMAIL, first_name="Ada", job_title="Head of Engineering", country="GB")
+    contact.account_id, contact.lead_ids = "a_1", ["l_ada"]
+    account = Account("a_1", "Analytical Engines Ltd", None, {"employees": 250}, NOW, NOW)
+    lead = Lead("l_ada", "c_ada", {"topic": "Pricing", "source": "landing_page"}, NOW, NOW, account_id="a_1")
+    records(deps).add(account, contact, lead)
+    records(deps).record_interaction(
+        Interaction("i_1", "c_ada", "form_submitted", NOW - timedelta(hours=1), {"form_id": "landing-demo"})
+    )
+    scoring.rescore_contacts(["c_ada"], deps, NOW)
+    rules.put_rule("mql-default", RULE, deps)
+    reads: list[str] = []
+    get_lead = deps.store.get_lead
+
+    def counted(lead_id: str) -> Lead | None:
+        reads.append(lead_id)
+        return get_lead(lead_id)
+
+    deps.store.get_lead = counted  # type: ignore[method-assign]
+
+    assert qualification.qualify_lead("l_ada", deps, NOW) == 2
+    assert reads == ["l_ada"]
+
+
+def _contact_change(event: str, old: list[str] | None, new: list[str], **changed: Any) -> Any:
+    from chalicelib.domain.changes import ContactChange
+
+    def image(lead_ids: list[str], **fields: Any) -> Contact:
+        found = person("c_ada", EMAIL, **fields)
+        found.lead_ids = lead_ids
+        return found
+
+    return ContactChange(
+        event=event,  # type: ignore[arg-type]
+        sequence="1",
+        contact_id="c_ada",
+        old=image(old) if old is not None else None,
+        new=image(new, **changed),
+    )
+
+
+def test_a_new_lead_is_qualified_once_through_its_contacts_change_not_its_own_insert():
+    from chalicelib.domain.changes import LeadChange
+    from chalicelib.services.qualification import leads_to_qualify
+
+    new_lead = Lead("l_2", "c_ada", {"topic": "Pricing"}, NOW, NOW)
+    assert leads_to_qualify(LeadChange(event="INSERT", sequence="1", lead_id="l_2", new=new_lead)) == []
+    assert leads_to_qualify(_contact_change("INSERT", None, ["l_1"])) == ["l_1"]
+    assert leads_to_qualify(_contact_change("MODIFY", ["l_1"], ["l_1", "l_2"])) == ["l_2"]
+    assert leads_to_qualify(_contact_change("MODIFY", ["l_1"], ["l_1"], country="FR")) == ["l_1"]
+    assert leads_to_qualify(_contact_change("MODIFY", ["l_1"], ["l_1"])) == []
