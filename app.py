@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib.api import capture, health, identity, imports, leads, models, opportunities, sales, webhooks
+from chalicelib.api import mail as mail_api
 from chalicelib.api import predictive as predictive_api
 
 app = Chalice(app_name="leadflow")
@@ -28,6 +29,7 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
 app.register_blueprint(identity.bp)
+app.register_blueprint(mail_api.bp)
 
 # operator experience: the web console, capture.js and the reports they read
 from chalicelib.api import console  # noqa: E402

@@ -105,6 +105,7 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
         session.client("sqs", endpoint_url=endpoint),
         RESOURCE_PREFIX,
         session.client("s3", endpoint_url=endpoint),
+        session.client("sesv2", endpoint_url=endpoint),
     )
     return found, environment(load_template(), found)
 

@@ -34,6 +34,7 @@ from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, O
 from chalicelib.settings import Settings
 from chalicelib.store.cache import TtlCache
 from chalicelib.wiring import Deps
+from tests.fakes_mail import FakeMail, FakeMailer
 
 ON_MOTO = "runs on moto only (tests/integration): it needs the database's conditions and indexes"
 
@@ -904,6 +905,9 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "linkedin": _no_linkedin,
         "linkedin_secret": lambda: "",  # not configured: give one with fake_deps(linkedin_secret=...)
         "rate_limits": FakeRateLimits(),
+        "mail": FakeMail(),
+        "mailer": FakeMailer(),
+        "tracking_key": lambda: b"test-tracking-key",
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -915,6 +919,8 @@ def _conforms(records: FakeRecordStore) -> None:
         HandoffRepository,
         IdentityRepository,
         ImportStore,
+        Mailer,
+        MailStore,
         ObjectStore,
         QueueAdmin,
         RateLimiter,
@@ -934,4 +940,6 @@ def _conforms(records: FakeRecordStore) -> None:
     objects: ObjectStore = FakeObjects()
     reports: ReportReads = FakeReports(FakeScoring(records))
     limits: RateLimiter = FakeRateLimits()
-    del store, scoring, handoffs, identity, queue, admin, imports, objects, reports, limits
+    mail: MailStore = FakeMail()
+    mailer: Mailer = FakeMailer()
+    del mail, mailer, store, scoring, handoffs, identity, queue, admin, imports, objects, reports, limits
