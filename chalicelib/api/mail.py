@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -24,7 +24,7 @@ NEUTRAL = "../gone"
 #: A transparent 1x1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
-PAGE_HEADERS = {
+PAGE_HEADERS: dict[str, str | list[str]] = {
     **NO_STORE,
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
@@ -213,7 +213,7 @@ def _page(title: str, body: str, status: int = 200) -> Response:
         "<body style='font:16px system-ui,sans-serif;max-width:32em;margin:3em auto;padding:0 1em'>"
         f"<h1 style='font-size:1.4em'>{html_lib.escape(title)}</h1>{body}</body></html>"
     )
-    return Response(body=page, status_code=status, headers=PAGE_HEADERS)
+    return Response(body=page, status_code=status, headers=dict(PAGE_HEADERS))
 
 
 @endpoint(

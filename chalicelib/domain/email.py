@@ -68,23 +68,10 @@ def parse_template(template_id: str, body: dict[str, Any]) -> EmailTemplate:
         raise ValidationFailed(
             [FieldError("template_id", "template_id must be 1-64 letters, digits, _ or -")]
         )
-    errors: list[FieldError] = []
-    for part in PARTS:
-        value = body.get(part)
-        if not isinstance(value, str) or not value.strip():
-            errors.append(FieldError(part, f"{part} must be non-empty text"))
-        elif len(value) > MAX_PART_CHARS[part]:
-            errors.append(FieldError(part, f"{part} must be at most {MAX_PART_CHARS[part]} characters"))
-        else:
-            problem = syntax_error(value, autoescape=part == "html")
-            if problem:
-                errors.append(FieldError(part, f"{part}: {problem}"))
+    errors = [error for part in PARTS if (error := _part_error(part, body.get(part)))]
     sender = body.get("from")
     if sender is not None:
-        try:
-            sender = normalise_email(sender) if isinstance(sender, str) else None
-        except InvalidValue:
-            sender = None
+        sender = _address(sender)
         if sender is None:
             errors.append(FieldError("from", "from must be an e-mail address"))
     consent = body.get("consent", DEFAULT_CONSENT)
@@ -92,7 +79,29 @@ def parse_template(template_id: str, body: dict[str, Any]) -> EmailTemplate:
         errors.append(FieldError("consent", f"consent must be one of {', '.join(CONSENT_LEVELS[1:])}"))
     if errors:
         raise ValidationFailed(errors)
-    return EmailTemplate(template_id, body["subject"], body["html"], body["text"], sender, consent)
+    checked = EmailTemplate(template_id, body["subject"], body["html"], body["text"], sender, str(consent))
+    # a trial render with no fields at all: what fails for a person missing every field (a method
+    # called on a missing value, a forbidden attribute) is refused now, not at the send
+    render(checked, {"contact": {"fields": {}}, "lead": {"fields": {}}, "account": {"fields": {}}})
+    return checked
+
+
+def _part_error(part: str, value: Any) -> FieldError | None:
+    if not isinstance(value, str) or not value.strip():
+        return FieldError(part, f"{part} must be non-empty text")
+    if len(value) > MAX_PART_CHARS[part]:
+        return FieldError(part, f"{part} must be at most {MAX_PART_CHARS[part]} characters")
+    problem = syntax_error(value, autoescape=part == "html")
+    return FieldError(part, f"{part}: {problem}") if problem else None
+
+
+def _address(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalise_email(value)
+    except InvalidValue:
+        return None
 
 
 def syntax_error(source: str, autoescape: bool) -> str | None:

@@ -1,0 +1,184 @@
+"""E-mail in pure Python and on in-memory fakes (issue 18): rendering in the sandbox, tracking tokens,
+and the send service's exactly-once, consent, suppression and cap rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain.email import (
+    EmailTemplate,
+    TokenClaims,
+    lowered_for_unsubscribe,
+    parse_template,
+    render,
+    rewrite_links,
+    sign_token,
+    verify_token,
+)
+from chalicelib.domain.entities import Contact
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.settings import Settings
+from chalicelib.services import mail, tracking
+from tests.fakes import fake_deps
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+KEY = b"k" * 32
+
+
+def template(**parts: str) -> EmailTemplate:
+    body = {"subject": "Hi {{ contact.first_name | default('there') }}", "html": "<p>x</p>", "text": "x"}
+    return parse_template("t1", {**body, **parts})
+
+
+def test_missing_field_renders_its_default_and_a_missing_object_renders_empty() -> None:
+    rendered = render(template(text="{{ lead.fields.budget }}|{{ account.name | upper }}"), {"contact": {}})
+    assert rendered.subject == "Hi there"
+    assert rendered.text == "|"
+
+
+def test_a_template_that_cannot_render_without_fields_is_refused_on_save() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        template(text="{{ account.name.upper() }}")
+    assert [e.field for e in refused.value.errors] == ["text"]
+
+
+def test_html_part_is_autoescaped_and_the_text_part_is_not() -> None:
+    rendered = render(
+        template(html="<b>{{ contact.company }}</b>", text="{{ contact.company }}"),
+        {"contact": {"company": "<script>x</script> & Co"}},
+    )
+    assert rendered.html == "<b>&lt;script&gt;x&lt;/script&gt; &amp; Co</b>"
+    assert rendered.text == "<script>x</script> & Co"
+
+
+def test_sandbox_refuses_a_forbidden_construct_naming_the_part() -> None:
+    bad = replace(template(), text="{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(ValidationFailed) as refused:
+        render(bad, {})
+    assert [e.field for e in refused.value.errors] == ["text"]
+
+
+def test_template_that_does_not_parse_names_each_part_and_line() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_template("t1", {"subject": "{{ x", "html": "a\n\n{% for %}", "text": "", "consent": "lots"})
+    errors = {e.field: e.message for e in refused.value.errors}
+    assert set(errors) == {"subject", "html", "text", "consent"}
+    assert "line 1" in errors["subject"] and "line 3" in errors["html"]
+
+
+def test_links_are_named_by_data_link_or_order_and_mailto_is_left_alone() -> None:
+    html = '<a href="mailto:a@b.c">m</a><a data-link="buy" href="https://x.test/b">b</a><a href=\'https://x.test/c\'>c</a>'
+    out, links = rewrite_links(html, lambda link: f"https://t.test/{link.name}")
+    assert [(link.name, link.url) for link in links] == [
+        ("buy", "https://x.test/b"),
+        ("link2", "https://x.test/c"),
+    ]
+    assert (
+        'href="mailto:a@b.c"' in out
+        and 'href="https://t.test/buy"' in out
+        and "href='https://t.test/link2'" in out
+    )
+
+
+def test_token_verifies_only_unforged_unexpired_of_its_kind_and_url() -> None:
+    claims = TokenClaims("c", "msg_1", int((NOW + timedelta(days=90)).timestamp()), "buy", "https://x.test/b")
+    token = sign_token(KEY, claims)
+    assert verify_token(KEY, token, "c", NOW, "https://x.test/b") == claims
+    assert verify_token(b"other" * 8, token, "c", NOW, "https://x.test/b") is None
+    assert verify_token(KEY, token, "c", NOW, "https://evil.test/") is None
+    assert verify_token(KEY, token, "o", NOW, "https://x.test/b") is None
+    assert verify_token(KEY, token, "c", NOW + timedelta(days=91), "https://x.test/b") is None
+    assert verify_token(KEY, token[:-3], "c", NOW, "https://x.test/b") is None
+    assert verify_token(KEY, "not-a-token", "c", NOW) is None
+    assert len(token) < 256  # a path segment the API's id check accepts
+
+
+def test_unsubscribe_lowers_consent_just_below_the_emails_and_never_raises_it() -> None:
+    assert lowered_for_unsubscribe("profiling", "marketing") == "subscriptions"
+    assert lowered_for_unsubscribe("transactional", "marketing") == "transactional"
+
+
+# ---------------------------------------------------------------- the send service on fakes
+
+
+def _deps(consent: str = "marketing", cap: int = 3):  # type: ignore[no-untyped-def]
+    deps = fake_deps(Settings(MAIL_CAP_PER_DAY=cap))
+    deps.store.add(Contact("c1", "ada@example.com", {"first_name": "Ada"}, NOW, NOW, consent=consent))
+    deps.mail.put_template(template(html='<a href="https://x.test/p">p</a>'), NOW)
+    return deps
+
+
+def test_a_crash_between_ses_and_the_record_sends_no_second_email_on_retry() -> None:
+    deps = _deps()
+    deps.mail.crash_on_finish = True
+    with pytest.raises(RuntimeError):
+        mail.send_template("t1", "c1", "journey:j1:1:s1", deps)
+    retried = mail.send_template("t1", "c1", "journey:j1:1:s1", deps)
+    assert len(deps.mailer.sent) == 1
+    assert retried.new is False and mail.reported_status(retried.message) == "unknown"
+
+
+def test_the_same_cause_sends_once_and_another_cause_sends_again() -> None:
+    deps = _deps()
+    first = mail.send_template("t1", "c1", "api:k1", deps)
+    again = mail.send_template("t1", "c1", "api:k1", deps)
+    other = mail.send_template("t1", "c1", "api:k2", deps)
+    assert (first.new, again.new, other.new) == (True, False, True)
+    assert again.message.message_id == first.message.message_id != other.message.message_id
+    assert len(deps.mailer.sent) == 2
+    headers = deps.mailer.sent[0].headers
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Unsubscribe"].startswith("<http://localhost:8000/t/u/")
+
+
+def test_frequency_cap_refuses_the_next_marketing_email_with_its_reason() -> None:
+    deps = _deps(cap=2)
+    statuses = [mail.send_template("t1", "c1", f"api:{n}", deps).message.status for n in range(3)]
+    assert statuses == ["sent", "sent", "capped"]
+    assert len(deps.mailer.sent) == 2
+    assert "cap is 2" in (deps.mail.list_messages("c1", None, 10)[0].reason or "")
+
+
+def test_transactional_email_is_not_capped_and_needs_only_transactional_consent() -> None:
+    deps = _deps(consent="transactional", cap=1)
+    deps.mail.put_template(replace(template(), template_id="receipt", consent="transactional"), NOW)
+    statuses = [mail.send_template("receipt", "c1", f"api:{n}", deps).message.status for n in range(2)]
+    assert statuses == ["sent", "sent"]
+    assert mail.send_template("t1", "c1", "api:m", deps).message.status == "no_consent"
+
+
+def test_suppressed_address_and_provider_refusal_are_recorded_not_sent() -> None:
+    deps = _deps()
+    deps.mail.suppress("ada@example.com", "complaint", NOW)
+    assert mail.send_template("t1", "c1", "api:1", deps).message.status == "suppressed"
+    deps.mail.suppressed.clear()
+    deps.mailer.reject = "SES refused the e-mail: MessageRejected"
+    failed = mail.send_template("t1", "c1", "api:2", deps).message
+    assert failed.status == "failed" and "MessageRejected" in (failed.reason or "")
+    assert deps.mailer.sent == []
+
+
+def test_an_erasing_contact_is_never_emailed() -> None:
+    from chalicelib.domain.errors import PersonErased
+
+    deps = _deps()
+    deps.store.add(replace(deps.store.get_contact("c1"), erasing=True))
+    with pytest.raises(PersonErased):
+        mail.send_template("t1", "c1", "api:1", deps)
+    assert deps.mailer.sent == []
+
+
+def test_a_replayed_click_request_is_recorded_once_and_a_new_click_again() -> None:
+    import re
+
+    deps = _deps()
+    sent = mail.send_template("t1", "c1", "api:1", deps).message
+    token = re.search(r"/t/c/([^\"]+)", sent.html).group(1)  # type: ignore[union-attr]
+    assert tracking.clicked(token, "req-1", deps) == "https://x.test/p"
+    assert tracking.clicked(token, "req-1", deps) == "https://x.test/p"
+    assert tracking.clicked(token, "req-2", deps) == "https://x.test/p"
+    clicks = [i for i in deps.store.interactions_of("c1") if i.type == "email_clicked"]
+    assert len(clicks) == 2 and deps.mail.get_message(sent.message_id).clicks == 2  # type: ignore[union-attr]
