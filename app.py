@@ -181,3 +181,12 @@ def retry_stream_consumers(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import dispatch
 
     return dispatch.retry(event.to_dict(), event.context)
+
+
+# e-mail (issue 18): SES configuration-set events through SNS to a queue (bounces and complaints
+# suppress the address; Send/Delivery reconcile a message a crash left "sending")
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="mail_events")
+def mail_events(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import mail
+
+    return mail.mail_events(event.to_dict(), event.context)

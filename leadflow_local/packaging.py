@@ -50,11 +50,16 @@ _DIST_INFO = re.compile(
 #: Leadflow never asks for: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for
 #: RE2), and pydantic's v1 compatibility package and mypy plugin (0.14 MB: pydantic 2 reaches
 #: ``pydantic.v1`` only for a type that defines ``__get_validators__``, which nothing in the zip does).
+#: Since issue 18 (Jinja2 for e-mail, 0.15 MB compressed) also the dist-infos' ``RECORD`` files and
+#: SBOMs (74 KB: pip's uninstall lists, never read at run time; ``METADATA`` and entry points stay)
+#: and MarkupSafe's C speedups (16 KB: it falls back to ``markupsafe/_native.py``, and an e-mail's
+#: few kilobytes escape in microseconds either way).
 #: The development code (this package: the local stack, the operator CLI, these build tools)
 #: needs no rule: it lives outside ``chalicelib/``, and ``chalice package`` copies only ``app.py``,
 #: ``chalicelib/`` and the requirements.
 _UNUSED = re.compile(
     r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$"
+    r"|\.dist-info/RECORD$|\.dist-info/sboms/|^markupsafe/_speedups\."
     r"|(^|/)__pycache__/|\.pyc$|^dns/|^dnspython-[^/]+\.dist-info/|^pydantic/v1/|^pydantic/mypy\.py$"
     r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
     r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"

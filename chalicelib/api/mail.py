@@ -15,7 +15,13 @@ from chalice.app import Request
 from chalicelib.api.http import URLENCODED, endpoint, idempotency_key, json_response, raw_body, read_json
 
 if TYPE_CHECKING:
-    from chalicelib.api.schemas.mail import MessagesQuery, PreviewQuery, SendRequest, TemplateRequest
+    from chalicelib.api.schemas.mail import (
+        ConfirmRequest,
+        MessagesQuery,
+        PreviewQuery,
+        SendRequest,
+        TemplateRequest,
+    )
 
 bp = Blueprint(__name__)
 
@@ -282,3 +288,75 @@ def one_click_unsubscribe(request: Request, token: str) -> Response:
     if not tracking.unsubscribe(token, _request_id(request), _deps()):
         return _page("This link is no longer valid", "<p>Nothing was changed.</p>")
     return _page("You are unsubscribed", "<p>You will get no more marketing e-mail from us.</p>")
+
+
+# ---------------------------------------------------------------- double opt-in
+
+
+@endpoint(
+    bp,
+    "/v1/contacts/{contact_id}/confirm-request",
+    "POST",
+    scope="admin",
+    summary=(
+        "send the double opt-in e-mail: its link raises the contact's consent to level (default"
+        " marketing) once the person confirms; once per Idempotency-Key"
+    ),
+    body="mail.ConfirmRequest",
+    optional_body=True,
+    response="mail.MessageAnswer",
+    ok=("200", "201"),
+    idempotent=True,
+)
+def confirm_request(request: Request, contact_id: str, body: ConfirmRequest) -> Response:
+    from chalicelib.api import mail_views
+    from chalicelib.api.http import caller
+    from chalicelib.domain.ids import new_id
+    from chalicelib.services import mail
+
+    key = idempotency_key(request)
+    owner = caller.get()
+    cause = f"confirm:{owner.key_id if owner else '-'}:{key}" if key else f"confirm:{new_id('send')}"
+    result = mail.request_confirmation(contact_id, str(body.level), cause, _deps())
+    return json_response(201 if result.new else 200, mail_views.message(result.message))
+
+
+@endpoint(
+    bp,
+    "/t/k/{token}",
+    "GET",
+    scope=None,
+    summary="the double opt-in page: what confirming sets, and the button (a GET changes nothing)",
+    produces="text/html",
+    any_id=True,
+)
+def confirm_page(request: Request, token: str) -> Response:
+    from chalicelib.services import tracking
+
+    found = tracking.confirmation(token, _deps())
+    if found is None:
+        return _redirect("../gone")
+    masked, _level = found
+    form = (
+        f"<p>Confirm that {html_lib.escape(masked)} wants to hear from us.</p>"
+        '<form method="post"><button type="submit" style="font-size:1em;padding:.5em 1em">Confirm</button>'
+        "</form>"
+    )
+    return _page("Confirm your subscription", form)
+
+
+@endpoint(
+    bp,
+    "/t/k/{token}",
+    "POST",
+    scope=None,
+    summary="confirm a double opt-in: raises the contact's consent (recorded on its history)",
+    produces="text/html",
+    any_id=True,
+)
+def confirm(request: Request, token: str) -> Response:
+    from chalicelib.services import tracking
+
+    if not tracking.confirm(token, _deps()):
+        return _page("This link is no longer valid", "<p>Nothing was changed.</p>")
+    return _page("Thank you", "<p>Your subscription is confirmed.</p>")

@@ -121,6 +121,16 @@ def tracking_url(deps: Deps, route: str, claims: TokenClaims) -> str:
     return f"{base}/t/{route}/{sign_token(deps.tracking_key(), claims)}"
 
 
+def _recipient(contact_id: str, deps: Deps) -> tuple[Contact, str]:
+    """The contact to e-mail: 404 unknown, 409 erased or being erased, 422 without an address."""
+    contact = contact_or_refuse(contact_id, deps)
+    if contact.erasing:
+        raise PersonErased()
+    if not contact.email:
+        raise ValidationFailed([FieldError("contact_id", f"contact {contact_id} has no e-mail address")])
+    return contact, contact.email
+
+
 def _lead_of(contact: Contact, lead_id: str | None, deps: Deps) -> Lead | None:
     if lead_id is None:
         return None
@@ -137,20 +147,21 @@ def send_template(
     deps: Deps,
     lead_id: str | None = None,
     version: int | None = None,
+    needs_consent: str | None = None,
+    confirm_level: str | None = None,
 ) -> SendResult:
     """Send template ``template_id`` (its current version, or ``version``) to the contact, once per
-    ``cause``. A refused send (consent, suppression, cap) is a message too, with its reason."""
+    ``cause``. A refused send (consent, suppression, cap) is a message too, with its reason.
+    ``needs_consent`` overrides the template's level (the double opt-in e-mail needs none: the
+    person asked for it)."""
     template = deps.mail.get_template(template_id, version)
     if template is None:
         raise NotFound("email template", template_id if version is None else f"{template_id} v{version}")
-    contact = contact_or_refuse(contact_id, deps)
-    if contact.erasing:
-        raise PersonErased()
-    if not contact.email:
-        raise ValidationFailed([FieldError("contact_id", f"contact {contact_id} has no e-mail address")])
+    contact, to = _recipient(contact_id, deps)
     lead = _lead_of(contact, lead_id, deps)
     now = _now()
     mid = message_id(template.template_id, template.version, contact.contact_id, cause)
+    needed = needs_consent or template.consent
     earlier = deps.mail.get_message(mid)
     if earlier is not None:
         count("EmailReplayed")
@@ -160,20 +171,20 @@ def send_template(
         template_id=template.template_id,
         version=template.version,
         contact_id=contact.contact_id,
-        to=contact.email,
+        to=to,
         cause=cause,
         status="sending",
         created_at=now,
         lead_id=lead.lead_id if lead else None,
-        consent=template.consent,
+        consent=needed,
     )
     refused = refusal(
         contact.consent,
-        template.consent,
-        deps.mail.suppression(contact.email),
+        needed,
+        deps.mail.suppression(to),
         deps.mail.sent_since(contact.contact_id, now - timedelta(hours=24)),
         deps.settings.mail_cap_per_day,
-        counts_to_cap(template.consent),
+        counts_to_cap(needed),
     )
     if refused is not None:
         message = replace(message, status=refused.status, reason=refused.reason)
@@ -184,7 +195,10 @@ def send_template(
 
     expires = expiry(now)
     unsubscribe = tracking_url(deps, "u", TokenClaims("u", mid, expires))
-    rendered = render(template, _context(contact, lead, deps, unsubscribe))
+    context = _context(contact, lead, deps, unsubscribe)
+    if confirm_level is not None:
+        context["confirm_url"] = tracking_url(deps, "k", TokenClaims("k", mid, expires, confirm_level))
+    rendered = render(template, context)
 
     def tracked(link: TrackedLink) -> str | None:
         if link.url.startswith(deps.settings.public_base_url.rstrip("/") + "/t/"):
@@ -206,7 +220,7 @@ def send_template(
     sender = template.sender or deps.settings.mail_from
     try:
         ses_id = deps.mailer.send(
-            sender, contact.email, rendered, headers, {"message_id": mid, "template_id": template.template_id}
+            sender, to, rendered, headers, {"message_id": mid, "template_id": template.template_id}
         )
     except SendRejected as rejected:
         deps.mail.finish_message(mid, "failed", None, str(rejected), _now())
@@ -253,3 +267,93 @@ def get_message(message_id_: str, deps: Deps) -> Message:
     if found is None:
         raise NotFound("message", message_id_)
     return found
+
+
+# ---------------------------------------------------------------- SES events (bounces, complaints)
+
+
+def ses_event(event: dict[str, Any], deps: Deps) -> str:
+    """One SES configuration-set event (SNS -> SQS, raw delivery or the SNS envelope): a permanent
+    bounce or a complaint suppresses each recipient (checked before every send); a ``Send`` or
+    ``Delivery`` event reconciles a message left ``sending`` by a crash (``message_id`` tag). What it
+    did, for the log. Safe to run twice: suppressing again and reconciling a sent message change
+    nothing."""
+    if event.get("Type") == "Notification" and isinstance(event.get("Message"), str):
+        import json
+
+        event = json.loads(event["Message"])
+    kind = str(event.get("eventType") or event.get("notificationType") or "")
+    now = _now()
+    if kind == "Bounce":
+        bounce = event.get("bounce") or {}
+        if bounce.get("bounceType") != "Permanent":
+            return "transient bounce: not suppressed"
+        addresses = [r.get("emailAddress") for r in bounce.get("bouncedRecipients") or []]
+        return _suppress(addresses, "bounce", deps, now)
+    if kind == "Complaint":
+        addresses = [
+            r.get("emailAddress") for r in (event.get("complaint") or {}).get("complainedRecipients") or []
+        ]
+        return _suppress(addresses, "complaint", deps, now)
+    if kind in ("Send", "Delivery"):
+        mail_part = event.get("mail") or {}
+        tagged = (mail_part.get("tags") or {}).get("message_id") or []
+        found = deps.mail.get_message(tagged[0]) if tagged else None
+        if found is not None and found.status == "sending":
+            deps.mail.finish_message(found.message_id, "sent", mail_part.get("messageId"), "reconciled", now)
+            count("EmailReconciled")
+            return f"reconciled {found.message_id}"
+        return "nothing to reconcile"
+    return f"ignored {kind or 'unknown'} event"
+
+
+def _suppress(addresses: list[Any], reason: str, deps: Deps, now: datetime) -> str:
+    from chalicelib.domain.fields import InvalidValue, normalise_email
+
+    done = 0
+    for address in addresses:
+        try:
+            email = normalise_email(str(address))
+        except InvalidValue:
+            continue
+        deps.mail.suppress(email, reason, now)
+        done += 1
+    count(f"EmailSuppressed_{reason}", done)
+    return f"suppressed {done} ({reason})"
+
+
+# ---------------------------------------------------------------- double opt-in
+
+#: The confirmation e-mail (an operator may replace it: ``PUT /v1/email-templates/double-opt-in``,
+#: keeping ``{{ confirm_url }}``).
+CONFIRM_TEMPLATE = "double-opt-in"
+_CONFIRM_BODY = {
+    "subject": "Please confirm your subscription",
+    "html": (
+        "<p>Hello {{ contact.first_name | default('there') }},</p>"
+        "<p>Please confirm that you want to hear from us:</p>"
+        '<p><a href="{{ confirm_url }}">Confirm my subscription</a></p>'
+        "<p>If you did not ask for this, ignore this e-mail: nothing changes.</p>"
+    ),
+    "text": (
+        "Hello {{ contact.first_name | default('there') }},\n\nPlease confirm that you want to hear from"
+        " us: {{ confirm_url }}\n\nIf you did not ask for this, ignore this e-mail: nothing changes."
+    ),
+    "consent": "consent_given",
+}
+
+
+def request_confirmation(contact_id: str, level: str, cause: str, deps: Deps) -> SendResult:
+    """Send the double opt-in e-mail: its signed link (``/t/k/{token}``) raises the contact's consent
+    to ``level`` when the person confirms (the trust issue's way to undo a withdrawal). Sent whatever
+    the contact's consent (the person asked), never to a suppressed or erased address; not capped."""
+    from chalicelib.domain.consent import CONSENT_LEVELS, ConsentUpdate
+
+    ConsentUpdate(level)  # 422 naming level when it is not one
+    if level == "none" or level not in CONSENT_LEVELS:
+        raise ValidationFailed([FieldError("level", "level must be a consent level above none")])
+    if deps.mail.get_template(CONFIRM_TEMPLATE) is None:
+        deps.mail.put_template(parse_template(CONFIRM_TEMPLATE, _CONFIRM_BODY), _now())
+    return send_template(
+        CONFIRM_TEMPLATE, contact_id, f"{cause}:{level}", deps, needs_consent="none", confirm_level=level
+    )

@@ -142,3 +142,37 @@ def unsubscribe(token: str, request_id: str, deps: Deps) -> bool:
     deps.store.record_interaction(_record(message, "email_unsubscribed", request_id, {"consent": lowered}))
     count("EmailUnsubscribed")
     return True
+
+
+def confirmation(token: str, deps: Deps) -> tuple[str, str] | None:
+    """The (masked address, level) a confirmation link would set; ``None``: not a valid link."""
+    found = _confirming(token, deps)
+    if found is None:
+        return None
+    contact, _, level = found
+    return _mask(contact.email or ""), level
+
+
+def _confirming(token: str, deps: Deps) -> tuple[Contact, Message, str] | None:
+    said = read_token(token)
+    claims = _claims(token, "k", deps, "") if said is not None else None
+    found = _message_and_contact(claims, deps) if claims else None
+    if claims is None or found is None:
+        return None
+    message, contact = found
+    return contact, message, claims.link
+
+
+def confirm(token: str, deps: Deps) -> bool:
+    """A confirmed double opt-in: the consent the link names, recorded on the contact's history as
+    ``double-opt-in:<message id>`` (the way back after a withdrawal). Repeating it changes nothing."""
+    from chalicelib.services.consent import set_consent
+
+    found = _confirming(token, deps)
+    if found is None:
+        return False
+    contact, message, level = found
+    if consent_rank(contact.consent) < consent_rank(level):
+        set_consent(contact.contact_id, ConsentUpdate(level, f"double-opt-in:{message.message_id}"), deps)
+        count("DoubleOptInConfirmed")
+    return True

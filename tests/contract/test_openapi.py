@@ -76,6 +76,8 @@ def test_document_scopes_match_the_routes_auth():
         "GET /t/u/{token}",
         "POST /t/u/{token}",
         "GET /t/gone",
+        "GET /t/k/{token}",
+        "POST /t/k/{token}",
     }
 
 

@@ -193,3 +193,55 @@ def test_one_click_unsubscribe_lowers_consent_and_stops_marketing(
     assert contact.consent_history[-1].source.startswith("unsubscribe:")
     assert [i.type for i in deps.store.interactions_of(people["ada"])].count("email_unsubscribed") == 1
     assert send(client, admin_key, people["ada"], "k-9").json_body["status"] == "no_consent"
+
+
+def test_bounce_and_complaint_events_suppress_and_a_send_event_reconciles(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, pump: Any
+) -> None:
+    import json
+
+    import boto3
+
+    queue_url = (
+        deps.settings.model_dump().get("mail_events_queue_url")
+        or boto3.client("sqs").get_queue_url(QueueName="test-MailEventsQueue")["QueueUrl"]
+    )
+    bounce: dict[str, Any] = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": ADA["email"]}]},
+        "mail": {"messageId": "ses-1", "tags": {}},
+    }
+    transient = {**bounce, "bounce": {**bounce["bounce"], "bounceType": "Transient"}}
+    for event in (transient, bounce):
+        boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+    pump.drain()
+    assert deps.mail.suppression(ADA["email"]) == "bounce"
+    assert send(client, admin_key, people["ada"], "k-b").json_body["status"] == "suppressed"
+
+
+def test_double_opt_in_raises_consent_after_a_withdrawal(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any
+) -> None:
+    put_json(client, f"/v1/contacts/{people['ada']}/consent", {"level": "none"}, admin_key)
+    asked = post_json(
+        client,
+        f"/v1/contacts/{people['ada']}/confirm-request",
+        {"level": "marketing"},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "c-1"},
+    )
+    assert asked.status_code == 201 and asked.json_body["status"] == "sent", asked.body
+    path = _tracked_links_k(deps, asked.json_body["message_id"])
+    assert client.http.get(path).status_code == 200
+    assert deps.store.get_contact(people["ada"]).consent == "none"  # a GET (a mail scanner) changes nothing
+    assert client.http.post(path).status_code == 200
+    contact = deps.store.get_contact(people["ada"])
+    assert contact.consent == "marketing" and contact.consent_history[-1].source.startswith("double-opt-in:")
+    assert client.http.get("/t/k/" + "A" * 30).headers["Location"] == "../gone"
+
+
+def _tracked_links_k(deps: Any, message_id: str) -> str:
+    import re
+
+    match = re.search(r"http://[^\"]+(/t/k/[^\"]+)", deps.mail.get_message(message_id).html)
+    assert match is not None
+    return match.group(1)

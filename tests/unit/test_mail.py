@@ -3,7 +3,7 @@ and the send service's exactly-once, consent, suppression and cap rules."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,9 +20,11 @@ from chalicelib.domain.email import (
 )
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.settings import Settings
 from chalicelib.services import mail, tracking
-from tests.fakes import fake_deps
+from chalicelib.settings import Settings
+from chalicelib.wiring import Deps
+from tests.fakes import FakeRecordStore, fake_deps
+from tests.fakes_mail import FakeMail, FakeMailer
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 KEY = b"k" * 32
@@ -104,81 +106,94 @@ def test_unsubscribe_lowers_consent_just_below_the_emails_and_never_raises_it() 
 # ---------------------------------------------------------------- the send service on fakes
 
 
-def _deps(consent: str = "marketing", cap: int = 3):  # type: ignore[no-untyped-def]
-    deps = fake_deps(Settings(MAIL_CAP_PER_DAY=cap))
-    deps.store.add(Contact("c1", "ada@example.com", {"first_name": "Ada"}, NOW, NOW, consent=consent))
-    deps.mail.put_template(template(html='<a href="https://x.test/p">p</a>'), NOW)
-    return deps
+@dataclass
+class World:
+    deps: Deps
+    store: FakeRecordStore
+    mail: FakeMail
+    mailer: FakeMailer
+
+
+def _world(consent: str = "marketing", cap: int = 3) -> World:
+    store, mail_store, mailer = FakeRecordStore(), FakeMail(), FakeMailer()
+    deps = fake_deps(Settings(MAIL_CAP_PER_DAY=cap), store=store, mail=mail_store, mailer=mailer)
+    store.add(Contact("c1", "ada@example.com", {"first_name": "Ada"}, NOW, NOW, consent=consent))
+    mail_store.put_template(template(html='<a href="https://x.test/p">p</a>'), NOW)
+    return World(deps, store, mail_store, mailer)
 
 
 def test_a_crash_between_ses_and_the_record_sends_no_second_email_on_retry() -> None:
-    deps = _deps()
-    deps.mail.crash_on_finish = True
+    w = _world()
+    w.mail.crash_on_finish = True
     with pytest.raises(RuntimeError):
-        mail.send_template("t1", "c1", "journey:j1:1:s1", deps)
-    retried = mail.send_template("t1", "c1", "journey:j1:1:s1", deps)
-    assert len(deps.mailer.sent) == 1
+        mail.send_template("t1", "c1", "journey:j1:1:s1", w.deps)
+    retried = mail.send_template("t1", "c1", "journey:j1:1:s1", w.deps)
+    assert len(w.mailer.sent) == 1
     assert retried.new is False and mail.reported_status(retried.message) == "unknown"
 
 
 def test_the_same_cause_sends_once_and_another_cause_sends_again() -> None:
-    deps = _deps()
-    first = mail.send_template("t1", "c1", "api:k1", deps)
-    again = mail.send_template("t1", "c1", "api:k1", deps)
-    other = mail.send_template("t1", "c1", "api:k2", deps)
+    w = _world()
+    first = mail.send_template("t1", "c1", "api:k1", w.deps)
+    again = mail.send_template("t1", "c1", "api:k1", w.deps)
+    other = mail.send_template("t1", "c1", "api:k2", w.deps)
     assert (first.new, again.new, other.new) == (True, False, True)
     assert again.message.message_id == first.message.message_id != other.message.message_id
-    assert len(deps.mailer.sent) == 2
-    headers = deps.mailer.sent[0].headers
+    assert len(w.mailer.sent) == 2
+    headers = w.mailer.sent[0].headers
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["List-Unsubscribe"].startswith("<http://localhost:8000/t/u/")
 
 
 def test_frequency_cap_refuses_the_next_marketing_email_with_its_reason() -> None:
-    deps = _deps(cap=2)
-    statuses = [mail.send_template("t1", "c1", f"api:{n}", deps).message.status for n in range(3)]
+    w = _world(cap=2)
+    statuses = [mail.send_template("t1", "c1", f"api:{n}", w.deps).message.status for n in range(3)]
     assert statuses == ["sent", "sent", "capped"]
-    assert len(deps.mailer.sent) == 2
-    assert "cap is 2" in (deps.mail.list_messages("c1", None, 10)[0].reason or "")
+    assert len(w.mailer.sent) == 2
+    assert "cap is 2" in (w.mail.list_messages("c1", None, 10)[0].reason or "")
 
 
 def test_transactional_email_is_not_capped_and_needs_only_transactional_consent() -> None:
-    deps = _deps(consent="transactional", cap=1)
-    deps.mail.put_template(replace(template(), template_id="receipt", consent="transactional"), NOW)
-    statuses = [mail.send_template("receipt", "c1", f"api:{n}", deps).message.status for n in range(2)]
+    w = _world(consent="transactional", cap=1)
+    w.mail.put_template(replace(template(), template_id="receipt", consent="transactional"), NOW)
+    statuses = [mail.send_template("receipt", "c1", f"api:{n}", w.deps).message.status for n in range(2)]
     assert statuses == ["sent", "sent"]
-    assert mail.send_template("t1", "c1", "api:m", deps).message.status == "no_consent"
+    assert mail.send_template("t1", "c1", "api:m", w.deps).message.status == "no_consent"
 
 
 def test_suppressed_address_and_provider_refusal_are_recorded_not_sent() -> None:
-    deps = _deps()
-    deps.mail.suppress("ada@example.com", "complaint", NOW)
-    assert mail.send_template("t1", "c1", "api:1", deps).message.status == "suppressed"
-    deps.mail.suppressed.clear()
-    deps.mailer.reject = "SES refused the e-mail: MessageRejected"
-    failed = mail.send_template("t1", "c1", "api:2", deps).message
+    w = _world()
+    w.mail.suppress("ada@example.com", "complaint", NOW)
+    assert mail.send_template("t1", "c1", "api:1", w.deps).message.status == "suppressed"
+    w.mail.suppressed.clear()
+    w.mailer.reject = "SES refused the e-mail: MessageRejected"
+    failed = mail.send_template("t1", "c1", "api:2", w.deps).message
     assert failed.status == "failed" and "MessageRejected" in (failed.reason or "")
-    assert deps.mailer.sent == []
+    assert w.mailer.sent == []
 
 
 def test_an_erasing_contact_is_never_emailed() -> None:
     from chalicelib.domain.errors import PersonErased
 
-    deps = _deps()
-    deps.store.add(replace(deps.store.get_contact("c1"), erasing=True))
+    w = _world()
+    contact = w.store.get_contact("c1")
+    assert contact is not None
+    w.store.add(replace(contact, erasing=True))
     with pytest.raises(PersonErased):
-        mail.send_template("t1", "c1", "api:1", deps)
-    assert deps.mailer.sent == []
+        mail.send_template("t1", "c1", "api:1", w.deps)
+    assert w.mailer.sent == []
 
 
 def test_a_replayed_click_request_is_recorded_once_and_a_new_click_again() -> None:
     import re
 
-    deps = _deps()
-    sent = mail.send_template("t1", "c1", "api:1", deps).message
-    token = re.search(r"/t/c/([^\"]+)", sent.html).group(1)  # type: ignore[union-attr]
-    assert tracking.clicked(token, "req-1", deps) == "https://x.test/p"
-    assert tracking.clicked(token, "req-1", deps) == "https://x.test/p"
-    assert tracking.clicked(token, "req-2", deps) == "https://x.test/p"
-    clicks = [i for i in deps.store.interactions_of("c1") if i.type == "email_clicked"]
-    assert len(clicks) == 2 and deps.mail.get_message(sent.message_id).clicks == 2  # type: ignore[union-attr]
+    w = _world()
+    sent = mail.send_template("t1", "c1", "api:1", w.deps).message
+    found = re.search(r"/t/c/([^\"]+)", sent.html)
+    assert found is not None
+    token = found.group(1)
+    assert tracking.clicked(token, "req-1", w.deps) == "https://x.test/p"
+    assert tracking.clicked(token, "req-1", w.deps) == "https://x.test/p"
+    assert tracking.clicked(token, "req-2", w.deps) == "https://x.test/p"
+    clicks = [i for i in w.store.interactions_of("c1") if i.type == "email_clicked"]
+    assert len(clicks) == 2 and w.mail.messages[sent.message_id].clicks == 2

@@ -90,3 +90,11 @@ class MessageAnswer(ResponseModel):
     opens: int
     clicks: int
     links: list[dict[str, str]]
+
+
+class ConfirmRequest(RequestModel):
+    """``POST /v1/contacts/{contact_id}/confirm-request``: the consent the confirmation sets."""
+
+    unknown_message: ClassVar[str] = "{name} is not a property of a confirmation request"
+
+    level: Annotated[Any, WithJsonSchema({"enum": list(CONSENT_LEVELS[1:])})] = "marketing"
