@@ -194,6 +194,10 @@ def running(
         os.environ.update(aws_environment(moto.endpoint))
         found, env = provision(moto.endpoint)
         functions_env = {**stage_environment(), **env}
+        # e-mail's tracked links, pixel and unsubscribe point at this stack (unless told otherwise)
+        functions_env.setdefault(
+            "PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+        )
         os.environ.update(functions_env)
         wiring.reset()
         key = _admin_key(api_key)

@@ -42,5 +42,8 @@ def message(found: Message, full: bool = False) -> dict[str, Any]:
         "links": [{"name": link.name, "url": link.url} for link in found.links],
     }
     if full:
-        answer.update(html=found.html, text=found.text)
+        from chalicelib.services.mail import display_html
+
+        # as sent, and as the console shows it (no pixel, links untracked: looking records nothing)
+        answer.update(html=found.html, text=found.text, display_html=display_html(found))
     return answer
