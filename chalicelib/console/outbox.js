@@ -23,13 +23,13 @@ export async function messagePage(ui, messageId) {
   const { h, api, show, when } = ui;
   const m = await api("GET", `/v1/messages/${encodeURIComponent(messageId)}`);
   // sandboxed, no scripts; the pixel is out and links point to their addresses: looking records nothing
-  const frame = h("iframe", { id: "email-html", sandbox: "", title: "the e-mail as sent", srcdoc: m.display_html || "" });
+  const frame = h("iframe", { id: "email-html", sandbox: "", title: "the e-mail as sent", width: "720", height: "480", srcdoc: m.display_html || "" });
   show(h("p", {}, h("a", { href: "#/outbox" }, "← Outbox")),
     h("h1", {}, m.subject || m.message_id),
     h("dl", { class: "facts" },
       [["To", m.to], ["Status", m.status + (m.reason ? ` (${m.reason})` : "")], ["Template", `${m.template_id} v${m.version}`],
         ["Sent at", when(m.sent_at)], ["Opens", m.opens], ["Clicks", m.clicks],
-        ["Links", m.links.map((l) => `${l.name}: ${l.url}`).join(", ") || "none"]].map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v ?? ""))])),
+        ["Links", m.links.map((l) => `${l.name}: ${l.url}`).join(", ") || "none"]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v ?? ""))])),
     m.html ? frame : "",
     h("details", {}, h("summary", {}, "Text part"), h("pre", { id: "email-text" }, m.text || "")));
 }
@@ -41,7 +41,7 @@ export async function templatesPage(ui, templateId) {
   const field = (name, label, value, rows) => h("label", {}, label,
     rows ? h("textarea", { name, rows, spellcheck: "false" }, value || "") : h("input", { name, value: value || "" }));
   const result = h("div", { id: "template-result" });
-  const preview = h("iframe", { id: "template-preview", sandbox: "", title: "preview" });
+  const preview = h("iframe", { id: "template-preview", sandbox: "", title: "preview", width: "720", height: "360" });
   const form = h("form", { id: "template-form" },
     field("template_id", "Template id", current?.template_id || templateId || ""),
     field("subject", "Subject", current?.subject || "Hello {{ contact.first_name | default('there') }}"),
@@ -61,8 +61,9 @@ export async function templatesPage(ui, templateId) {
       result.replaceChildren(h("p", { class: "ok" }, `Saved version ${saved.version}. Preview subject: ${shown.subject}`));
     } catch (error) {
       const fields = error.body?.error?.fields || [];
-      result.replaceChildren(h("p", { class: "bad" }, error.message),
-        h("ul", {}, fields.map((f) => h("li", {}, `${f.field}: ${f.message}`))));
+      preview.srcdoc = ""; // the last good preview is not this template's
+      result.replaceChildren(h("p", { class: "bad" }, "Not saved:"),
+        h("ul", {}, (fields.length ? fields : [{ message: error.message }]).map((f) => h("li", {}, f.message))));
     }
   });
   show(h("h1", {}, "E-mail templates"),
