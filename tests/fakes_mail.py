@@ -91,6 +91,12 @@ class FakeMail:
     def suppress(self, email: str, reason: str, now: datetime) -> None:
         self.suppressed[email.lower()] = reason
 
+    def forget_contact(self, contact_id: str) -> int:
+        doomed = [m for m, message in self.messages.items() if message.contact_id == contact_id]
+        for message_id in doomed:
+            del self.messages[message_id]
+        return len(doomed)
+
 
 @dataclass
 class Sent:

@@ -508,6 +508,11 @@ class MailStore(Protocol):
 
     def suppress(self, email: str, reason: str, now: datetime) -> None: ...
 
+    def forget_contact(self, contact_id: str) -> int:
+        """Delete every message to the contact (an erasure); how many. Suppressions stay: they say
+        only that an address must never be e-mailed again, by its hash."""
+        ...
+
 
 class Mailer(Protocol):
     """Sends one e-mail (Amazon SES v2); the provider's message id."""

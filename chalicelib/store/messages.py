@@ -213,3 +213,10 @@ class MailRepository:
         MailRecord(
             _suppression_key(email), "suppression", data=json.dumps({"reason": reason}), created_at=_iso(now)
         ).save()
+
+    def forget_contact(self, contact_id: str) -> int:
+        deleted = 0
+        for record in MailRecord.by_contact.query(contact_id):
+            MailRecord(record.pk, record.sk).delete()
+            deleted += 1
+        return deleted

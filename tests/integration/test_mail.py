@@ -245,3 +245,23 @@ def _tracked_links_k(deps: Any, message_id: str) -> str:
     match = re.search(r"http://[^\"]+(/t/k/[^\"]+)", deps.mail.get_message(message_id).html)
     assert match is not None
     return match.group(1)
+
+
+def test_an_erasure_deletes_what_was_sent_to_the_person_and_the_send_is_then_refused(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, pump: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import wiring
+
+    monkeypatch.setenv("ERASURE_SETTLE_SECONDS", "0")
+    wiring.reset()
+    deps = wiring.deps()
+    sent = send(client, admin_key, people["ada"], "k-e").json_body
+    assert deps.mail.get_message(sent["message_id"]) is not None
+    answer = client.http.delete(f"/v1/contacts/{people['ada']}", headers={"X-Api-Key": admin_key})
+    assert answer.status_code == 202, answer.body
+    pump.drain()  # both passes (ERASURE_SETTLE_SECONDS is 0 here)
+    job = get(client, f"/v1/jobs/{answer.json_body['job_id']}", admin_key).json_body
+    assert job["state"] == "done" and job["result"]["counts"]["email_messages"] == 1, job
+    assert deps.mail.get_message(sent["message_id"]) is None
+    assert get(client, f"/v1/messages?contact_id={people['ada']}", admin_key).json_body["items"] == []
+    assert send(client, admin_key, people["ada"], "k-e2").status_code == 409
