@@ -3,6 +3,7 @@ and the send service's exactly-once, consent, suppression and cap rules."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -197,3 +198,26 @@ def test_a_replayed_click_request_is_recorded_once_and_a_new_click_again() -> No
     assert tracking.clicked(token, "req-2", w.deps) == "https://x.test/p"
     clicks = [i for i in w.store.interactions_of("c1") if i.type == "email_clicked"]
     assert len(clicks) == 2 and w.mail.messages[sent.message_id].clicks == 2
+
+
+def test_a_complaint_suppresses_and_a_send_event_reconciles_a_message_left_unknown() -> None:
+    w = _world()
+    w.mail.crash_on_finish = True
+    with pytest.raises(RuntimeError):
+        mail.send_template("t1", "c1", "api:1", w.deps)
+    (unknown,) = w.mail.messages.values()
+    assert mail.reported_status(unknown) == "unknown"
+    event = {
+        "eventType": "Send",
+        "mail": {"messageId": "ses-1", "tags": {"message_id": [unknown.message_id]}},
+    }
+    assert mail.ses_event(event, w.deps).startswith("reconciled")
+    assert w.mail.messages[unknown.message_id].status == "sent"
+    assert mail.ses_event(event, w.deps) == "nothing to reconcile"  # a redelivery changes nothing
+    complaint = {
+        "eventType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": "Ada@Example.com"}]},
+    }
+    envelope = {"Type": "Notification", "Message": json.dumps(complaint)}
+    assert mail.ses_event(envelope, w.deps) == "suppressed 1 (complaint)"
+    assert mail.send_template("t1", "c1", "api:2", w.deps).message.status == "suppressed"
