@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,24 @@ def create_resources(
         name = f"{prefix}{logical_id}".lower()
         found.names[logical_id] = name
         if ses is not None:
-            with contextlib.suppress(ses.exceptions.AlreadyExistsException):
-                ses.create_configuration_set(ConfigurationSetName=name)
+            _unless_exists(partial(ses.create_configuration_set, ConfigurationSetName=name))
     sender = found.parameters.get("MailFrom")
     if ses is not None and sender:
         # SES sends only from a verified identity; on AWS that is a domain (docs/email.md)
-        with contextlib.suppress(ses.exceptions.AlreadyExistsException):
-            ses.create_email_identity(EmailIdentity=sender)
+        _unless_exists(partial(ses.create_email_identity, EmailIdentity=sender))
     return found
+
+
+def _unless_exists(create: Any) -> None:
+    """Create an SES resource; one there already (a restart on the same moto server) is kept. SES says
+    ``AlreadyExistsException``; moto says ``ConfigurationSetAlreadyExistsException`` for a set."""
+    from botocore.exceptions import ClientError
+
+    try:
+        create()
+    except ClientError as error:
+        if not error.response.get("Error", {}).get("Code", "").endswith("AlreadyExistsException"):
+            raise
 
 
 def _create_table(
