@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib.api import capture, health, identity, imports, leads, models, opportunities, sales, webhooks
+from chalicelib.api import mail as mail_api
 from chalicelib.api import predictive as predictive_api
 from chalicelib.api import working as working_api
 
@@ -30,6 +31,7 @@ app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
 app.register_blueprint(identity.bp)
+app.register_blueprint(mail_api.bp)
 
 # operator experience: the web console, capture.js and the reports they read
 from chalicelib.api import console  # noqa: E402
@@ -181,3 +183,12 @@ def retry_stream_consumers(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import dispatch
 
     return dispatch.retry(event.to_dict(), event.context)
+
+
+# e-mail (issue 18): SES configuration-set events through SNS to a queue (bounces and complaints
+# suppress the address; Send/Delivery reconcile a message a crash left "sending")
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="mail_events")
+def mail_events(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import mail
+
+    return mail.mail_events(event.to_dict(), event.context)

@@ -23,6 +23,7 @@ NAMES = {
     "LINKEDIN_CLIENT_SECRET": "linkedin_client_secret",
     "LINKEDIN_ACCESS_TOKEN": "linkedin_access_token",
     "CAPTCHA_SECRETS": "captcha_secrets",
+    "TRACKING_SIGNING_KEY": "tracking_signing_key",
 }
 
 

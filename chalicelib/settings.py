@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     integrations_table: str = Field("leadflow-integrations", alias="INTEGRATIONS_TABLE")
     imports_table: str = Field("leadflow-imports", alias="IMPORTS_TABLE")
     identity_table: str = Field("leadflow-identity", alias="IDENTITY_TABLE")
+    #: E-mail templates, messages and suppressed addresses (issue 18).
+    mail_table: str = Field("leadflow-mail", alias="MAIL_TABLE")
     imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
@@ -125,6 +127,19 @@ class Settings(BaseSettings):
     #: The deployment's key (signs cursors, peppers erasure tombstones); in AWS from Secrets Manager.
     #: Unset: a random key is created once in the identity table (``chalicelib/store/secrets.py``).
     leadflow_secret: str = Field("", alias="LEADFLOW_SECRET", repr=False)
+
+    # e-mail (issue 18, docs/email.md)
+    #: The default sender (a template's ``from`` overrides it); its domain must be an SES identity.
+    mail_from: str = Field("leadflow@example.com", alias="MAIL_FROM")
+    #: The SES configuration set every e-mail is sent with (its event destination reports bounces).
+    ses_configuration_set: str = Field("leadflow", alias="SES_CONFIGURATION_SET")
+    #: The API's public address as people's mail clients reach it (tracked links, pixel, unsubscribe),
+    #: e.g. ``https://abc.execute-api.eu-west-1.amazonaws.com/api``.
+    public_base_url: str = Field("http://localhost:8000", alias="PUBLIC_BASE_URL")
+    #: At most this many marketing e-mails to one person in 24 hours (transactional ones not counted).
+    mail_cap_per_day: int = Field(3, ge=1, alias="MAIL_CAP_PER_DAY")
+    #: Signs tracking tokens; in AWS from Secrets Manager. Unset: derived from the deployment key.
+    tracking_signing_key: str = Field("", alias="TRACKING_SIGNING_KEY", repr=False)
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
         HandoffRepository,
         IdentityRepository,
         ImportStore,
+        Mailer,
+        MailStore,
         ObjectStore,
         Queue,
         QueueAdmin,
@@ -72,6 +74,11 @@ class Deps:
     rate_limits: RateLimiter
     #: Working a lead (edits, notes, links) and the 360° view's reads (``store/working.py``).
     work: WorkStore
+    #: E-mail (issue 18): templates, messages, suppressions; SES; the key that signs tracking tokens
+    #: (the stage secret's ``TRACKING_SIGNING_KEY``, else derived from the deployment key).
+    mail: MailStore
+    mailer: Mailer
+    tracking_key: Callable[[], bytes]
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -85,6 +92,7 @@ def deps() -> Deps:
     from pynamodb.connection import Connection
 
     from chalicelib.integrations.s3 import ObjectStore
+    from chalicelib.integrations.ses import SesMailer
     from chalicelib.integrations.sqs import SqsAdmin, SqsQueue, SqsTrackingQueue
     from chalicelib.settings import Settings, get_settings
     from chalicelib.store import records, secrets
@@ -93,6 +101,7 @@ def deps() -> Deps:
     from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
+    from chalicelib.store.messages import MailRepository
     from chalicelib.store.ratelimits import RateLimits
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
@@ -144,7 +153,22 @@ def deps() -> Deps:
         linkedin_secret=partial(_stage_secret, "LINKEDIN_CLIENT_SECRET", settings),
         rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
         work=WorkRepository(connection),
+        mail=MailRepository(connection),
+        mailer=SesMailer(settings.ses_configuration_set, settings.region, settings.aws_endpoint_url),
+        tracking_key=partial(_tracking_key, settings),
     )
+
+
+def _tracking_key(settings: Settings) -> bytes:
+    """The stage secret's ``TRACKING_SIGNING_KEY`` when set (rotating it voids the links of e-mails
+    already sent: they land on the neutral page), else a key derived from the deployment key."""
+    import hashlib
+
+    from chalicelib.secrets import secret
+    from chalicelib.store.secrets import mac
+
+    configured = str(secret("TRACKING_SIGNING_KEY", settings) or "")
+    return hashlib.sha256(configured.encode()).digest() if configured else mac("tracking-token", b"")
 
 
 def _stage_secret(name: str, settings: Settings) -> str:

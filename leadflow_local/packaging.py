@@ -50,16 +50,36 @@ _DIST_INFO = re.compile(
 #: Leadflow never asks for: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for
 #: RE2), and pydantic's v1 compatibility package and mypy plugin (0.14 MB: pydantic 2 reaches
 #: ``pydantic.v1`` only for a type that defines ``__get_validators__``, which nothing in the zip does).
+#: Since issue 18 (Jinja2 for e-mail, 0.15 MB compressed) also the dist-infos' ``RECORD`` files and
+#: SBOMs (74 KB: pip's uninstall lists, never read at run time; ``METADATA`` and entry points stay)
+#: and MarkupSafe's C speedups (16 KB: it falls back to ``markupsafe/_native.py``, and an e-mail's
+#: few kilobytes escape in microseconds either way).
+#: Since issue 17 (Cognito sign-in) also Powertools' utilities Leadflow does not use (auth_alpha,
+#: circuit_breaker, data_masking, feature_flags, kafka, streaming, validation: 0.09 MB compressed;
+#: none is imported by the logger, metrics, tracer, batch, idempotency or parameters utilities, and
+#: tests/infra/test_moto_deployment.py runs the zip's code), and the long description that follows
+#: the headers of each dist-info ``METADATA`` (``importlib.metadata`` reads the headers: name,
+#: version, requirements); and every entry is compressed at level 9 (zlib's default is 6).
 #: The development code (this package: the local stack, the operator CLI, these build tools)
 #: needs no rule: it lives outside ``chalicelib/``, and ``chalice package`` copies only ``app.py``,
 #: ``chalicelib/`` and the requirements.
 _UNUSED = re.compile(
     r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$"
+    r"|\.dist-info/RECORD$|\.dist-info/sboms/|^markupsafe/_speedups\."
     r"|(^|/)__pycache__/|\.pyc$|^dns/|^dnspython-[^/]+\.dist-info/|^pydantic/v1/|^pydantic/mypy\.py$"
     r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
     r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"
     r"|sqlalchemy_core|sqlite3)(/|$)"
+    r"|^aws_lambda_powertools/utilities/(auth_alpha|circuit_breaker|data_masking|feature_flags|kafka"
+    r"|streaming|validation)/"
 )
+_METADATA = re.compile(r"^[^/]+\.dist-info/METADATA$")
+
+
+def _headers_only(metadata: bytes) -> bytes:
+    """A ``METADATA`` file without its long description (the body after the first blank line)."""
+    head, _, _ = metadata.replace(b"\r\n", b"\n").partition(b"\n\n")
+    return head + b"\n"
 
 
 def provided_by_runtime(name: str) -> bool:
@@ -86,7 +106,10 @@ def slim(path: Path) -> tuple[int, int]:
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             if not left_out(info.filename):
-                target.writestr(info, source.read(info))
+                data = source.read(info)
+                if _METADATA.match(info.filename):
+                    data = _headers_only(data)
+                target.writestr(info, data, zipfile.ZIP_DEFLATED, 9)
     shutil.move(name, path)
     return before, path.stat().st_size
 

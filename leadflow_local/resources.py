@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ class LocalResources:
     #: A computed name (the canonical JSON of its ``Fn::Sub``) -> the local resource's name, so a
     #: variable that computes a bucket's name gets the local bucket.
     computed_names: dict[str, str] = field(default_factory=dict)
+    #: Other named resources (the SES configuration set), by logical id.
+    names: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
         """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL, a parameter."""
@@ -68,7 +71,12 @@ class LocalResources:
             return NO_VALUE  # type: ignore[return-value]
         if logical_id in PSEUDO:
             return PSEUDO[logical_id]
-        return self.tables.get(logical_id) or self.buckets.get(logical_id) or self.queue_urls[logical_id]
+        return (
+            self.tables.get(logical_id)
+            or self.buckets.get(logical_id)
+            or self.names.get(logical_id)
+            or self.queue_urls[logical_id]
+        )
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         if attribute == "StreamArn":
@@ -142,10 +150,11 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def create_resources(
-    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None
+    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None, ses: Any = None
 ) -> LocalResources:
-    """Create every table (with its stream and TTL), queue (dead-letter queues first) and bucket (with
-    an ``s3`` client). What exists already is kept, so a restart on the same moto server finds its data."""
+    """Create every table (with its stream and TTL), queue (dead-letter queues first), bucket (with
+    an ``s3`` client) and SES configuration set, with the default sender verified (with an ``sesv2``
+    client). What exists already is kept, so a restart on the same moto server finds its data."""
     found = LocalResources()
     found.evaluate(template)
     if s3 is not None:
@@ -164,7 +173,28 @@ def create_resources(
     queues = _of_type(template, "AWS::SQS::Queue")
     for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
         _create_queue(found, logical_id, queues[logical_id]["Properties"], sqs, prefix)
+    for logical_id in _of_type(template, "AWS::SES::ConfigurationSet"):
+        name = f"{prefix}{logical_id}".lower()
+        found.names[logical_id] = name
+        if ses is not None:
+            _unless_exists(partial(ses.create_configuration_set, ConfigurationSetName=name))
+    sender = found.parameters.get("MailFrom")
+    if ses is not None and sender:
+        # SES sends only from a verified identity; on AWS that is a domain (docs/email.md)
+        _unless_exists(partial(ses.create_email_identity, EmailIdentity=sender))
     return found
+
+
+def _unless_exists(create: Any) -> None:
+    """Create an SES resource; one there already (a restart on the same moto server) is kept. SES says
+    ``AlreadyExistsException``; moto says ``ConfigurationSetAlreadyExistsException`` for a set."""
+    from botocore.exceptions import ClientError
+
+    try:
+        create()
+    except ClientError as error:
+        if not error.response.get("Error", {}).get("Code", "").endswith("AlreadyExistsException"):
+            raise
 
 
 def _create_table(

@@ -109,6 +109,7 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
         session.client("sqs", endpoint_url=endpoint),
         RESOURCE_PREFIX,
         session.client("s3", endpoint_url=endpoint),
+        session.client("sesv2", endpoint_url=endpoint),
     )
     return found, environment(load_template(), found)
 
@@ -197,6 +198,10 @@ def running(
         os.environ.update(aws_environment(moto.endpoint))
         found, env = provision(moto.endpoint)
         functions_env = {**stage_environment(), **env}
+        # e-mail's tracked links, pixel and unsubscribe point at this stack (unless told otherwise)
+        functions_env.setdefault(
+            "PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+        )
         os.environ.update(functions_env)
         wiring.reset()
         key = _admin_key(api_key)

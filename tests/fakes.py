@@ -34,6 +34,7 @@ from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, O
 from chalicelib.settings import Settings
 from chalicelib.store.cache import TtlCache
 from chalicelib.wiring import Deps
+from tests.fakes_mail import FakeMail, FakeMailer
 
 ON_MOTO = "runs on moto only (tests/integration): it needs the database's conditions and indexes"
 
@@ -1014,6 +1015,9 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "linkedin_secret": lambda: "",  # not configured: give one with fake_deps(linkedin_secret=...)
         "rate_limits": FakeRateLimits(),
         "work": FakeWork(records, handoffs, identity),
+        "mail": FakeMail(),
+        "mailer": FakeMailer(),
+        "tracking_key": lambda: b"test-tracking-key",
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -1025,6 +1029,8 @@ def _conforms(records: FakeRecordStore) -> None:
         HandoffRepository,
         IdentityRepository,
         ImportStore,
+        Mailer,
+        MailStore,
         ObjectStore,
         QueueAdmin,
         RateLimiter,
@@ -1046,4 +1052,7 @@ def _conforms(records: FakeRecordStore) -> None:
     reports: ReportReads = FakeReports(FakeScoring(records))
     limits: RateLimiter = FakeRateLimits()
     work: WorkStore = FakeWork(records, FakeHandoffs(records), FakeIdentity(records))
-    del work, store, scoring, handoffs, identity, queue, admin, imports, objects, reports, limits
+    mail: MailStore = FakeMail()
+    mailer: Mailer = FakeMailer()
+    del work, mail, mailer, store, scoring, handoffs, identity, queue, admin, imports, objects
+    del reports, limits

@@ -2,6 +2,7 @@
 // (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
 import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
 import { accountPage, contactPage, peopleLinks, workEntry, workPanel } from "./workspace.js";
+import { messagePage, outboxPage, templatesPage } from "./outbox.js";
 
 const KEY = "leadflow.apiKey";
 const view = document.getElementById("view");
@@ -502,6 +503,9 @@ function route() {
   if (parts[0] === "dead-letters") return deadLettersPage();
   if (parts[0] === "quarantine" && parts[1]) return quarantinedPage(parts[1]);
   if (parts[0] === "quarantine") return quarantinePage(params);
+  if (parts[0] === "outbox" && parts[1]) return messagePage({ h, api, show, when, query }, parts[1]);
+  if (parts[0] === "outbox") return outboxPage({ h, api, show, when, query }, params);
+  if (parts[0] === "templates") return templatesPage({ h, api, show, when, query }, parts[1]);
   return leadsPage(params);
 }
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.duplicates import Suspicion
+from chalicelib.domain.email import EmailTemplate, Message, Rendered
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
@@ -524,3 +525,59 @@ class ReportReads(Protocol):
 
 #: The retry queue of each stream consumer (``note_activity``, ``qualify``, ...).
 RetryQueues = Mapping[str, Queue]
+
+
+# ---------------------------------------------------------------- e-mail (issue 18)
+
+
+class MailStore(Protocol):
+    """E-mail templates (versioned), messages (written before SES is called) and suppressed addresses."""
+
+    def put_template(self, template: EmailTemplate, now: datetime) -> EmailTemplate:
+        """Save a new version; the template as saved (its ``version``)."""
+        ...
+
+    def get_template(self, template_id: str, version: int | None = None) -> EmailTemplate | None: ...
+
+    def list_templates(self, limit: int) -> list[EmailTemplate]: ...
+
+    def claim_message(self, message: Message) -> Message | None:
+        """Write ``message`` unless one with its id exists: ``None`` when written, else the one there."""
+        ...
+
+    def finish_message(
+        self, message_id: str, status: str, ses_message_id: str | None, reason: str | None, now: datetime
+    ) -> None:
+        """Move a ``sending`` message on (``sent`` with SES's id, or ``failed``)."""
+        ...
+
+    def get_message(self, message_id: str) -> Message | None: ...
+
+    def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]: ...
+
+    def sent_since(self, contact_id: str, since: datetime) -> int:
+        """Messages that count against the frequency cap (sending or sent, marketing) since ``since``."""
+        ...
+
+    def count_event(self, message_id: str, kind: str) -> None:
+        """One more open (``opens``) or click (``clicks``) on the message."""
+        ...
+
+    def suppression(self, email: str) -> str | None:
+        """Why this address is suppressed (bounce, complaint), or ``None``."""
+        ...
+
+    def suppress(self, email: str, reason: str, now: datetime) -> None: ...
+
+    def forget_contact(self, contact_id: str) -> int:
+        """Delete every message to the contact (an erasure); how many. Suppressions stay: they say
+        only that an address must never be e-mailed again, by its hash."""
+        ...
+
+
+class Mailer(Protocol):
+    """Sends one e-mail (Amazon SES v2); the provider's message id."""
+
+    def send(
+        self, sender: str, to: str, rendered: Rendered, headers: dict[str, str], tags: dict[str, str]
+    ) -> str: ...

@@ -113,6 +113,7 @@ def run_erasure(message: dict[str, Any], deps: Deps, now: datetime) -> dict[str,
     counts = deps.identity.erase_person(contact_id, email, lead_ids, account_id, personal)
     sent: dict[str, list[str]] = counts.pop("sent_handoffs", {})
     counts["import_file_rows"] = _erase_import_rows(email, deps)
+    counts["email_messages"] = deps.mail.forget_contact(contact_id)  # what was sent to them (issue 18)
     counts.update(_sweep_queues(deps, set(lead_ids), personal))
     if number == 1:
         counts["erasure_notices"] = _tell_sales(sent, contact_id, erasure_id, deps, now)

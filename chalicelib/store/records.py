@@ -35,6 +35,10 @@
 |                      |                |                      | contact-merges#<contact> / <merge id>,    |
 |                      |                |                      | segment#<id> / segment, erasure#<id> /    |
 |                      |                |                      | erasure, erased#<contact> / erased        |
+| MAIL_TABLE           | pk             | sk                   | template#<id> / head, v#000001 (versions);|
+|                      |                |                      | message#<id> / message (by_contact: GSI   |
+|                      |                |                      | contact_id, created_at); suppressed#<sha> |
+|                      |                |                      | / suppression (a bounced address, hashed) |
 
 A contact's leads are listed on the contact (``lead_ids``), read consistently with it, rather than by an
 index: an index is eventually consistent and would cost every lead write again.
@@ -543,6 +547,37 @@ class IdentityRecord(Model):
     updated_at = UTCDateTimeAttribute(null=True)
 
 
+class MailByContact(GlobalSecondaryIndex["MailRecord"]):
+    """A contact's messages, newest first (the outbox, the frequency cap)."""
+
+    class Meta:
+        index_name = "by_contact"
+        projection = AllProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MailRecord(Model):
+    """E-mail (issue 18), typed by ``pk`` prefix: template versions and their head, messages (written
+    ``sending`` before SES is called, then ``sent``) and suppressed addresses. ``data`` is JSON;
+    ``created_at`` is ISO text so that the index sorts by it."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = UnicodeAttribute(default="{}")
+    status = UnicodeAttribute(null=True)
+    contact_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    version = NumberAttribute(null=True)
+    opens = NumberAttribute(null=True)
+    clicks = NumberAttribute(null=True)
+    by_contact = MailByContact()
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -565,6 +600,7 @@ TABLES: dict[type[Model], str] = {
     ImportRecord: "imports_table",
     ImportChunkRecord: "imports_table",
     IdentityRecord: "identity_table",
+    MailRecord: "mail_table",
 }
 
 

@@ -576,3 +576,59 @@ def test_the_model_editor_simulates_an_unsaved_model_and_shows_a_save_in_its_lis
     console.get_by_role("button", name="Simulate the draft").click()
     result.get_by_text("Draft v2 against").wait_for(timeout=15_000)
     shot(console, "console-model-simulated.png")
+
+
+def test_the_outbox_lists_a_sent_email_shows_it_and_the_template_editor_previews(
+    stack: str,  # noqa: F811
+    browser_context: Any,
+):
+    """Issue 18: a template saved and sent over HTTP appears in the outbox (to, subject, status, opens,
+    clicks); its page shows the e-mail; the template editor saves, previews and names a bad line."""
+    admin = {"X-Api-Key": API_KEY}
+    person = {
+        "contact": {"email": "outbox.reader@example.org", "first_name": "Olive"},
+        "consent": "marketing",
+    }
+    status, captured = call("POST", f"{stack}/v1/leads", person, admin)
+    assert status == 201, captured
+    template = {
+        "subject": "Hello {{ contact.first_name | default('there') }}",
+        "html": '<p>Hi {{ contact.first_name }}</p><a data-link="pricing" href="https://example.com/pricing">Pricing</a>',
+        "text": "Hi {{ contact.first_name }}",
+    }
+    assert call("PUT", f"{stack}/v1/email-templates/outbox-demo", template, admin)[0] in (200, 201)
+    status, sent = call(
+        "POST",
+        f"{stack}/v1/email-templates/outbox-demo/send",
+        {"contact_id": captured["contact_id"]},
+        {**admin, "Idempotency-Key": "outbox-e2e-1"},
+    )
+    assert status in (200, 201) and sent["status"] == "sent", sent
+
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.goto(f"{stack}/console#/outbox")
+    row = console.locator("#outbox tbody tr", has_text="outbox.reader@example.org")
+    row.wait_for(timeout=15_000)
+    assert "Hello Olive" in row.inner_text() and "sent" in row.inner_text()
+    shot(console, "console-outbox.png")
+    row.locator("a").first.click()
+    console.locator("#email-html").wait_for(timeout=15_000)
+    srcdoc = console.locator("#email-html").get_attribute("srcdoc") or ""
+    assert "https://example.com/pricing" in srcdoc and "/t/o/" not in srcdoc  # looking records nothing
+    shot(console, "console-outbox-message.png")
+
+    console.goto(f"{stack}/console#/templates/outbox-demo")
+    form = console.locator("#template-form")
+    form.wait_for(timeout=15_000)
+    form.locator("textarea[name=html]").fill("<p>Hi {{ contact.first_name | default('friend') }}</p>")
+    form.locator("button[type=submit]").click()
+    console.locator("#template-result .ok").wait_for(timeout=15_000)
+    assert "Hi friend" in (console.locator("#template-preview").get_attribute("srcdoc") or "")
+    form.locator("textarea[name=html]").fill("<p>ok</p>\n<p>{% if %}</p>")
+    form.locator("button[type=submit]").click()
+    console.locator("#template-result .bad").wait_for(timeout=15_000)
+    assert "line 2" in console.locator("#template-result").inner_text()
+    shot(console, "console-templates.png")

@@ -1,0 +1,331 @@
+"""E-mail in pure Python: templates (Jinja2 in its sandbox), the message id that makes a send happen
+once, tracked links and the signed tokens of the public tracking routes, and why a send is refused.
+
+Jinja2 is imported on first use (a template saved, a message rendered), never by ``import app``: the
+routes that do not e-mail do not pay its import at cold start."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.fields import InvalidValue, normalise_email
+
+PARTS = ("subject", "html", "text")
+MAX_PART_CHARS = {"subject": 998, "html": 200_000, "text": 100_000}
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Tracking tokens last this long: a link in an old e-mail then lands on the neutral page.
+TOKEN_LIFETIME = timedelta(days=90)
+#: What a token is for: a click, the open pixel, an unsubscribe, a double opt-in confirmation.
+TOKEN_KINDS = ("c", "o", "u", "k")
+#: Consent a template needs unless it says otherwise.
+DEFAULT_CONSENT = "marketing"
+#: The statuses of a message: refused ones never reached SES.
+REFUSALS = ("no_consent", "suppressed", "capped")
+
+
+def valid_template_id(template_id: str) -> bool:
+    return bool(_TEMPLATE_ID.fullmatch(template_id))
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """One version of a template, checked: every part parses in the sandbox."""
+
+    template_id: str
+    subject: str
+    html: str
+    text: str
+    sender: str | None = None
+    consent: str = DEFAULT_CONSENT
+    version: int = 0
+    updated_at: datetime | None = None
+
+
+@cache
+def _environment(autoescape: bool) -> Any:
+    from jinja2 import ChainableUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    # ChainableUndefined: {{ contact.fields.city }} on a contact without it renders "" (or its
+    # default), never an error; the immutable sandbox refuses attribute tricks and list.append alike.
+    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+
+
+def parse_template(template_id: str, body: dict[str, Any]) -> EmailTemplate:
+    """The template the caller sent, or :class:`ValidationFailed` naming each bad part (and its line)."""
+    if not valid_template_id(template_id):
+        raise ValidationFailed(
+            [FieldError("template_id", "template_id must be 1-64 letters, digits, _ or -")]
+        )
+    errors = [error for part in PARTS if (error := _part_error(part, body.get(part)))]
+    sender = body.get("from")
+    if sender is not None:
+        sender = _address(sender)
+        if sender is None:
+            errors.append(FieldError("from", "from must be an e-mail address"))
+    consent = body.get("consent", DEFAULT_CONSENT)
+    if consent not in CONSENT_LEVELS or consent == "none":
+        errors.append(FieldError("consent", f"consent must be one of {', '.join(CONSENT_LEVELS[1:])}"))
+    if errors:
+        raise ValidationFailed(errors)
+    checked = EmailTemplate(template_id, body["subject"], body["html"], body["text"], sender, str(consent))
+    # a trial render with no fields at all: what fails for a person missing every field (a method
+    # called on a missing value, a forbidden attribute) is refused now, not at the send
+    render(checked, {"contact": {"fields": {}}, "lead": {"fields": {}}, "account": {"fields": {}}})
+    return checked
+
+
+def _part_error(part: str, value: Any) -> FieldError | None:
+    if not isinstance(value, str) or not value.strip():
+        return FieldError(part, f"{part} must be non-empty text")
+    if len(value) > MAX_PART_CHARS[part]:
+        return FieldError(part, f"{part} must be at most {MAX_PART_CHARS[part]} characters")
+    problem = syntax_error(value, autoescape=part == "html")
+    return FieldError(part, f"{part}: {problem}") if problem else None
+
+
+def _address(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalise_email(value)
+    except InvalidValue:
+        return None
+
+
+def syntax_error(source: str, autoescape: bool) -> str | None:
+    """Why ``source`` does not compile in the sandbox (``"line 3: unexpected '}'"``), or ``None``."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        _environment(autoescape).from_string(source)
+    except TemplateSyntaxError as error:
+        return f"line {error.lineno}: {error.message}"
+    return None
+
+
+class RenderFailed(ValidationFailed):
+    """A template that parses but cannot render (a forbidden construct met at run time)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
+    """The three parts with the person's fields; a missing field renders empty (or its ``default``).
+    A sandbox violation or a runtime error is :class:`RenderFailed` naming the part."""
+    from jinja2 import TemplateError
+
+    out: dict[str, str] = {}
+    for part in PARTS:
+        try:
+            out[part] = _environment(part == "html").from_string(getattr(template, part)).render(context)
+        except TemplateError as error:
+            line = getattr(error, "lineno", None)
+            where = f"line {line}: " if line else ""
+            raise RenderFailed([FieldError(part, f"{part}: {where}{error}")]) from None
+        except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+            raise RenderFailed([FieldError(part, f"{part}: {type(error).__name__}: {error}")]) from None
+    subject = " ".join(out["subject"].split())  # one line: a header cannot hold a newline
+    return Rendered(subject, out["html"], out["text"])
+
+
+def message_id(template_id: str, version: int, contact_id: str, cause: str) -> str:
+    """The same id for the same template version, person and cause: a retried send finds its message."""
+    digest = hashlib.sha256(f"{template_id}\x1f{version}\x1f{contact_id}\x1f{cause}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
+# ---------------------------------------------------------------- tracked links
+
+# Hand-written over an HTML parser: only the href of <a> start tags is replaced, everything else of
+# the rendered HTML stays byte for byte (a parser would re-serialise it). Only absolute http(s) links
+# are tracked (mailto:, tel:, anchors and the unsubscribe link are left alone).
+_ANCHOR = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*(["'])(https?://[^"']+)\1""", re.IGNORECASE)
+_NAME = re.compile(r"""\bdata-link\s*=\s*(["'])([A-Za-z0-9_.:-]{1,64})\1""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TrackedLink:
+    name: str
+    url: str
+
+
+def rewrite_links(
+    html: str, tracked_url: Callable[[TrackedLink], str | None]
+) -> tuple[str, list[TrackedLink]]:
+    """Every ``<a href="http...">`` pointed at ``tracked_url(link)`` (``None``: left as it is, e.g. the
+    unsubscribe link); the link's name is its ``data-link`` attribute, else ``link1``, ``link2``...
+    in document order."""
+    import html as html_lib
+
+    links: list[TrackedLink] = []
+
+    def anchor(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        href = _HREF.search(tag)
+        if href is None:
+            return tag
+        named = _NAME.search(tag)
+        link = TrackedLink(
+            named.group(2) if named else f"link{len(links) + 1}", html_lib.unescape(href.group(2))
+        )
+        target = tracked_url(link)
+        if target is None:
+            return tag
+        links.append(link)
+        quote = href.group(1)
+        replaced = f"href={quote}{html_lib.escape(target, quote=True)}{quote}"
+        return tag[: href.start()] + replaced + tag[href.end() :]
+
+    return _ANCHOR.sub(anchor, html), links
+
+
+# ---------------------------------------------------------------- signed tokens
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    kind: str
+    message_id: str
+    expires: int
+    link: str = ""
+    url: str = ""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, payload: bytes, url: str) -> bytes:
+    return hmac.new(key, b"leadflow-mail\0" + payload + b"\0" + url.encode(), hashlib.sha256).digest()[:16]
+
+
+def sign_token(key: bytes, claims: TokenClaims) -> str:
+    """``payload.mac``: the payload (kind, message id, link name, expiry) in URL-safe base64 and an
+    HMAC-SHA256 (128 bits kept) over it and the link's URL under the stage's tracking key. The URL is
+    not in the token (it stays short enough for a path segment); the click route finds it on the
+    message by the link's name, and the MAC proves the pair."""
+    payload = json.dumps(
+        [claims.kind, claims.message_id, claims.link, claims.expires], separators=(",", ":")
+    ).encode()
+    return f"{_b64(payload)}.{_b64(_mac(key, payload, claims.url))}"
+
+
+def read_token(token: str) -> TokenClaims | None:
+    """The claims a token says it has, unverified (to find the link's URL); ``None``: not a token."""
+    try:
+        payload_text, _ = token.split(".")
+        kind, message, link, expires = json.loads(_unb64(payload_text))
+    except (ValueError, TypeError):
+        return None
+    if not (isinstance(kind, str) and isinstance(message, str) and isinstance(link, str)):
+        return None
+    if not isinstance(expires, int):
+        return None
+    return TokenClaims(kind, message, expires, link)
+
+
+def verify_token(key: bytes, token: str, kind: str, now: datetime, url: str = "") -> TokenClaims | None:
+    """The claims of an authentic, unexpired token of ``kind`` for ``url``; ``None`` for anything else
+    (forged, truncated, expired, another kind or link): the caller answers all of them alike."""
+    claims = read_token(token)
+    if claims is None or claims.kind != kind or claims.expires < now.timestamp():
+        return None
+    try:
+        payload_text, mac_text = token.split(".")
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except ValueError:
+        return None
+    if not hmac.compare_digest(mac, _mac(key, payload, url)):
+        return None
+    return TokenClaims(claims.kind, claims.message_id, claims.expires, claims.link, url)
+
+
+def expiry(now: datetime) -> int:
+    return int((now + TOKEN_LIFETIME).timestamp())
+
+
+# ---------------------------------------------------------------- who may be e-mailed
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: str  # one of REFUSALS
+    reason: str
+
+
+def refusal(
+    consent: str, needed: str, suppressed: str | None, sent_recently: int, cap: int, counts_to_cap: bool
+) -> Refusal | None:
+    """Why this person may not get this e-mail, or ``None``: consent below the template's level, an
+    address suppressed (bounce, complaint), or the frequency cap reached (marketing e-mails only)."""
+    if consent_rank(consent) < consent_rank(needed):
+        return Refusal("no_consent", f"the contact's consent is {consent}; the template needs {needed}")
+    if suppressed:
+        return Refusal("suppressed", f"the address is suppressed ({suppressed})")
+    if counts_to_cap and sent_recently >= cap:
+        return Refusal("capped", f"{sent_recently} e-mails in the last 24 hours; the cap is {cap}")
+    return None
+
+
+def counts_to_cap(consent_needed: str) -> bool:
+    """Marketing e-mails count against the frequency cap; transactional ones (a confirmation) do not."""
+    return consent_rank(consent_needed) >= consent_rank("subscriptions")
+
+
+def lowered_for_unsubscribe(current: str, template_consent: str) -> str:
+    """The consent left after an unsubscribe from an e-mail that needed ``template_consent``: just
+    below it (marketing -> subscriptions), never raised."""
+    below = CONSENT_LEVELS[max(consent_rank(template_consent) - 1, 0)]
+    return below if consent_rank(current) > consent_rank(below) else current
+
+
+@dataclass
+class Message:
+    """One e-mail to one person, written (``sending``) before SES is called: its id is
+    :func:`message_id`, so a retried send finds it instead of sending again."""
+
+    message_id: str
+    template_id: str
+    version: int
+    contact_id: str
+    to: str
+    cause: str
+    status: str  # sending, sent, failed, unknown (a crash between SES and "sent") or a refusal
+    created_at: datetime
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    lead_id: str | None = None
+    reason: str | None = None
+    ses_message_id: str | None = None
+    sent_at: datetime | None = None
+    links: list[TrackedLink] = field(default_factory=list)
+    consent: str = DEFAULT_CONSENT
+    opens: int = 0
+    clicks: int = 0
+
+
+class SendRejected(Exception):
+    """The provider refused the e-mail for certain (nothing was sent): the message is ``failed``."""

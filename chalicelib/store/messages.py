@@ -1,0 +1,222 @@
+"""``MailStore`` on DynamoDB (``MAIL_TABLE``): template versions, messages and suppressed addresses.
+
+Exactly once: a message is *claimed* by a put conditioned on its id not existing, before SES is called;
+only the claimant sends. A template's new version is written with its head in one transaction
+conditioned on the head's version, so two concurrent saves never number the same version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.email import REFUSALS, EmailTemplate, Message, TrackedLink, counts_to_cap
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.store.records import MailRecord
+
+HEAD = "head"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _template(record: MailRecord) -> EmailTemplate:
+    data = json.loads(record.data)
+    return EmailTemplate(
+        template_id=data["template_id"],
+        subject=data["subject"],
+        html=data["html"],
+        text=data["text"],
+        sender=data.get("sender"),
+        consent=data.get("consent", "marketing"),
+        version=int(record.version or 0),
+        updated_at=_time(record.created_at),
+    )
+
+
+def _message(record: MailRecord) -> Message:
+    data = json.loads(record.data)
+    return Message(
+        message_id=data["message_id"],
+        template_id=data["template_id"],
+        version=data["version"],
+        contact_id=data["contact_id"],
+        to=data["to"],
+        cause=data["cause"],
+        status=record.status or "unknown",
+        created_at=datetime.fromisoformat(record.created_at),
+        subject=data.get("subject", ""),
+        html=data.get("html", ""),
+        text=data.get("text", ""),
+        lead_id=data.get("lead_id"),
+        reason=data.get("reason"),
+        ses_message_id=data.get("ses_message_id"),
+        sent_at=_time(data.get("sent_at")),
+        links=[TrackedLink(**link) for link in data.get("links", [])],
+        consent=data.get("consent", "marketing"),
+        opens=int(record.opens or 0),
+        clicks=int(record.clicks or 0),
+    )
+
+
+def _suppression_key(email: str) -> str:
+    return "suppressed#" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class MailRepository:
+    """``MailStore``."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # ------------------------------------------------------------ templates
+
+    def put_template(self, template: EmailTemplate, now: datetime) -> EmailTemplate:
+        pk = f"template#{template.template_id}"
+        try:
+            head: MailRecord | None = MailRecord.get(pk, HEAD, consistent_read=True)
+        except DoesNotExist:
+            head = None
+        version = int(head.version or 0) + 1 if head else 1
+        data = json.dumps(
+            {
+                "template_id": template.template_id,
+                "subject": template.subject,
+                "html": template.html,
+                "text": template.text,
+                "sender": template.sender,
+                "consent": template.consent,
+            }
+        )
+        at = _iso(now)
+        new_head = MailRecord(pk, HEAD, data=data, created_at=at, version=version)
+        item = MailRecord(pk, f"v#{version:06d}", data=data, created_at=at, version=version)
+        condition = (
+            MailRecord.pk.does_not_exist() if head is None else MailRecord.version == int(head.version or 0)
+        )
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(new_head, condition=condition)
+                transaction.save(item, condition=MailRecord.pk.does_not_exist())
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise ConcurrentUpdate(
+                    "the template was saved by someone else meanwhile; save again"
+                ) from None
+            raise
+        return replace(template, version=version, updated_at=now)
+
+    def get_template(self, template_id: str, version: int | None = None) -> EmailTemplate | None:
+        sk = HEAD if version is None else f"v#{version:06d}"
+        try:
+            return _template(MailRecord.get(f"template#{template_id}", sk, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def list_templates(self, limit: int) -> list[EmailTemplate]:
+        # a scan over the mail table's heads: an admin page of a few hundred templates at most
+        found = MailRecord.scan(MailRecord.pk.startswith("template#") & (MailRecord.sk == HEAD))
+        templates = [_template(record) for record in found]
+        return sorted(templates, key=lambda t: t.template_id)[:limit]
+
+    # ------------------------------------------------------------ messages
+
+    def claim_message(self, message: Message) -> Message | None:
+        data = asdict(message)
+        for key in ("status", "created_at", "opens", "clicks", "sent_at"):
+            data.pop(key)
+        record = MailRecord(
+            f"message#{message.message_id}",
+            "message",
+            data=json.dumps(data),
+            status=message.status,
+            contact_id=message.contact_id,
+            created_at=_iso(message.created_at),
+            opens=0,
+            clicks=0,
+        )
+        try:
+            record.save(condition=MailRecord.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return self.get_message(message.message_id)
+        return None
+
+    def finish_message(
+        self, message_id: str, status: str, ses_message_id: str | None, reason: str | None, now: datetime
+    ) -> None:
+        record = MailRecord.get(f"message#{message_id}", "message", consistent_read=True)
+        data = json.loads(record.data)
+        data.update(ses_message_id=ses_message_id, reason=reason)
+        if status == "sent":
+            data["sent_at"] = _iso(now)
+        record.update(
+            actions=[MailRecord.status.set(status), MailRecord.data.set(json.dumps(data))],
+            condition=MailRecord.status == "sending",
+        )
+
+    def get_message(self, message_id: str) -> Message | None:
+        try:
+            return _message(MailRecord.get(f"message#{message_id}", "message", consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]:
+        records: Any
+        if contact_id:
+            records = MailRecord.by_contact.query(contact_id, scan_index_forward=False)
+        else:  # the outbox of every contact: a scan (bounded by limit after sorting; see docs/email.md)
+            records = MailRecord.scan(MailRecord.pk.startswith("message#"))
+        messages = [_message(record) for record in records]
+        if template_id:
+            messages = [m for m in messages if m.template_id == template_id]
+        messages.sort(key=lambda m: m.created_at, reverse=True)
+        return messages[:limit]
+
+    def sent_since(self, contact_id: str, since: datetime) -> int:
+        count = 0
+        for record in MailRecord.by_contact.query(contact_id, MailRecord.created_at >= _iso(since)):
+            if record.status in REFUSALS or record.status == "failed":
+                continue
+            if counts_to_cap(json.loads(record.data).get("consent", "marketing")):
+                count += 1
+        return count
+
+    def count_event(self, message_id: str, kind: str) -> None:
+        attribute = MailRecord.opens if kind == "opens" else MailRecord.clicks
+        MailRecord(f"message#{message_id}", "message").update(
+            actions=[attribute.add(1)], condition=MailRecord.pk.exists()
+        )
+
+    # ------------------------------------------------------------ suppression
+
+    def suppression(self, email: str) -> str | None:
+        try:
+            record = MailRecord.get(_suppression_key(email), "suppression", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return str(json.loads(record.data).get("reason", "suppressed"))
+
+    def suppress(self, email: str, reason: str, now: datetime) -> None:
+        MailRecord(
+            _suppression_key(email), "suppression", data=json.dumps({"reason": reason}), created_at=_iso(now)
+        ).save()
+
+    def forget_contact(self, contact_id: str) -> int:
+        deleted = 0
+        for record in MailRecord.by_contact.query(contact_id):
+            MailRecord(record.pk, record.sk).delete()
+            deleted += 1
+        return deleted
