@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     integrations_table: str = Field("leadflow-integrations", alias="INTEGRATIONS_TABLE")
     imports_table: str = Field("leadflow-imports", alias="IMPORTS_TABLE")
     identity_table: str = Field("leadflow-identity", alias="IDENTITY_TABLE")
+    #: Users, teams, assignment rules, team turns and rep loads (``store/people.py``).
+    people_table: str = Field("leadflow-people", alias="PEOPLE_TABLE")
+    #: Each lead's assignments, with their SLA timers (``store/assignment.py``).
+    assignments_table: str = Field("leadflow-assignments", alias="ASSIGNMENTS_TABLE")
     imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")

@@ -12,11 +12,13 @@ if TYPE_CHECKING:
     from chalicelib.domain.access import ApiKey
     from chalicelib.domain.forms import FormDefinition
     from chalicelib.domain.ports import (
+        AssignmentStore,
         Cache,
         HandoffRepository,
         IdentityRepository,
         ImportStore,
         ObjectStore,
+        PeopleStore,
         Queue,
         QueueAdmin,
         RateLimiter,
@@ -69,6 +71,9 @@ class Deps:
     linkedin_secret: Callable[[], str]
     #: The public routes' token buckets (``services/ratelimits.py``).
     rate_limits: RateLimiter
+    #: Users, teams and assignment rules; each lead's assignments and SLA timers (issue 17, routing).
+    people: PeopleStore
+    assignments: AssignmentStore
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -85,11 +90,13 @@ def deps() -> Deps:
     from chalicelib.integrations.sqs import SqsAdmin, SqsQueue, SqsTrackingQueue
     from chalicelib.settings import Settings, get_settings
     from chalicelib.store import records, secrets
+    from chalicelib.store.assignment import AssignmentRepository
     from chalicelib.store.cache import TtlCache
     from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
+    from chalicelib.store.people import PeopleRepository
     from chalicelib.store.ratelimits import RateLimits
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
@@ -139,6 +146,8 @@ def deps() -> Deps:
         linkedin=cache(partial(_linkedin_client, settings)),
         linkedin_secret=partial(_stage_secret, "LINKEDIN_CLIENT_SECRET", settings),
         rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
+        people=PeopleRepository(connection),
+        assignments=AssignmentRepository(connection),
     )
 
 

@@ -269,13 +269,18 @@ def keys() -> None:
 @click.option(
     "--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"])
 )
+@click.option("--user", "user_id", default=None, help="The person (user id) the key belongs to.")
 @cli_ops.aws_command
-def create(name: str, scopes: tuple[str, ...]) -> None:
+def create(name: str, scopes: tuple[str, ...], user_id: str | None) -> None:
     """Create a key and print its secret once."""
     from chalicelib import wiring
     from chalicelib.services.access import create_key
 
-    secret, key = create_key(name, list(scopes), wiring.deps().store)
+    if user_id is not None and wiring.deps().people.get_user(user_id) is None:
+        raise click.BadParameter(
+            f"no such user: {user_id} (PUT /v1/users/{user_id} first)", param_hint="--user"
+        )
+    secret, key = create_key(name, list(scopes), wiring.deps().store, user_id=user_id)
     click.echo(f"{key.key_id}\t{secret}")
 
 

@@ -16,6 +16,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.opportunities import StaleVersion
 from chalicelib.domain.ratelimits import RateLimited
+from chalicelib.domain.routing import NotPermitted
 
 
 class ApiError(Exception):
@@ -70,6 +71,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (NotAuthentic, 401),
     (CaptchaUnverified, 403),
+    (NotPermitted, 403),
     (NotFound, 404),
     (StaleVersion, 412),
     (ConcurrentUpdate, 409),

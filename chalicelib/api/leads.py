@@ -7,9 +7,9 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api import views
-from chalicelib.api.http import endpoint, json_response
+from chalicelib.api.http import caller, endpoint, json_response
 from chalicelib.api.schemas.queries import LeadsQuery
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.services import leads
 
 bp = Blueprint(__name__)
@@ -23,7 +23,13 @@ def get_lead(request: Request, lead_id: str) -> Response:
 
 @endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query=LeadsQuery)
 def list_leads(request: Request, query: LeadsQuery) -> Response:
-    page = leads.list_leads(leads.LeadQuery(**query.model_dump()), wiring.deps())
+    wanted = query.model_dump()
+    if wanted.get("owner") == "me":  # the caller's own leads: the key's person
+        key = caller.get()
+        if key is None or key.user_id is None:
+            raise ValidationFailed([FieldError("owner", "owner=me needs a key that belongs to a user")])
+        wanted["owner"] = key.user_id
+    page = leads.list_leads(leads.LeadQuery(**wanted), wiring.deps())
     return json_response(200, views.lead_page(page))
 
 

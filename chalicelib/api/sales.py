@@ -18,7 +18,7 @@ from chalicelib.api.http import (
     replay_safe,
 )
 from chalicelib.api.schemas.queries import ContactsQuery
-from chalicelib.services import leads, lifecycle, rules
+from chalicelib.services import assignment, leads, lifecycle, rules
 
 bp = Blueprint(__name__)
 QUALIFICATION, TRIGGER = rules.QUALIFICATION, rules.TRIGGER
@@ -84,7 +84,10 @@ def _transition(request: dict[str, Any]) -> dict[str, Any]:
 def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
     body = read_json(request) if request.raw_body else {}
     key = caller.get()
-    by = f"key:{key.key_id}" if key else "anonymous"
+    by = key.actor if key else "anonymous"
+    from chalicelib.api.people import acting_user
+
+    assignment.check_may_act(lead_id, acting_user(), wiring.deps())
     return replay_safe(
         bp,
         f"lead_{action}",

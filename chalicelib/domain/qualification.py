@@ -293,7 +293,8 @@ def handoffs(
     for index, action in enumerate(actions):
         if action.type == "create_lead":
             continue
-        work: dict[str, Any] = {"kind": action.type, "owner": action.owner or lead.owner}
+        # the assigned owner (routing, domain/routing.py) comes first; a rule's fixed owner text otherwise
+        work: dict[str, Any] = {"kind": action.type, "owner": lead.owner or action.owner, "team": lead.team}
         for key, text in action.texts.items():
             work[key] = render(text, lead, contact, account)
         if action.due_in_hours is not None:

@@ -16,6 +16,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.observability import count
+from chalicelib.services import assignment
 from chalicelib.services.leads import lead_view
 from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
@@ -47,7 +48,14 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
             updated, moved = lifecycle.qualify(lead, now, by)
             contact, opportunity = _conversion(updated, body, deps, now, by)
         deps.handoffs.write_lead_change(
-            updated, moved, [], now, contact=contact, opportunity=opportunity, closed_opportunities=closed
+            updated,
+            moved,
+            [],
+            now,
+            contact=contact,
+            opportunity=opportunity,
+            closed_opportunities=closed,
+            assignment=assignment.on_transition(lead, updated, action, now),
         )
         return updated, moved, opportunity, closed
 
