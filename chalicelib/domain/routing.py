@@ -9,7 +9,7 @@ cannot take the lead (a user away, a team with nobody available) passes the lead
 matches; when none can, the lead stays unassigned and the decision says why.
 
 A team distributes in turn (``round_robin``: the team's cursor names the next member; members who are
-away are skipped) or by load (``load_balanced``: the available member with the lowest
+away, or have capacity 0 — a manager who takes no leads — are skipped) or by load (``load_balanced``: the available member with the lowest
 ``(open leads + 1) / capacity``, so a rep with twice the capacity takes twice the leads; capacity 0
 takes none). Members are ordered by user id, so the same facts always give the same choice.
 
@@ -317,7 +317,7 @@ def pick_in_team(team: Team, roster: Roster, exclude: frozenset[str] = frozenset
         return None
     for step in range(len(everyone)):
         member = everyone[(turn + step) % len(everyone)]
-        if member.user.available and member.user.user_id not in exclude:
+        if member.user.available and member.user.capacity > 0 and member.user.user_id not in exclude:
             return member.user.user_id, turn
     return None
 

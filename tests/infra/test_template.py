@@ -424,7 +424,9 @@ def test_the_template_fits_cloudformations_limits(expanded: dict[str, Any]):
 def test_the_leads_state_index_is_sharded_not_one_partition_per_state(sam: dict[str, Any]):
     from chalicelib.store.records import LeadRecord
 
-    indexes = {i["IndexName"]: i for i in sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    indexes = {
+        i["IndexName"]: i for i in sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    }
     assert set(indexes) == {"by_state_shard", "by_owner"}
     index = indexes[LeadRecord.by_state_shard.Meta.index_name]
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["state_shard", "created_at"]

@@ -27,11 +27,17 @@ NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def rep(user_id: str, teams: tuple[str, ...], capacity: int = 10, available: bool = True) -> User:
-    return User(user_id, user_id.title(), f"{user_id}@example.com", ("sales_rep",), teams, capacity, available)
+    return User(
+        user_id, user_id.title(), f"{user_id}@example.com", ("sales_rep",), teams, capacity, available
+    )
 
 
-def roster(*users: User, teams: tuple[Team, ...] = (), turns: dict[str, int] | None = None,
-           loads: dict[str, int] | None = None) -> Roster:
+def roster(
+    *users: User,
+    teams: tuple[Team, ...] = (),
+    turns: dict[str, int] | None = None,
+    loads: dict[str, int] | None = None,
+) -> Roster:
     return Roster({u.user_id: u for u in users}, {t.team_id: t for t in teams}, loads or {}, turns or {})
 
 
@@ -49,8 +55,13 @@ def facts(country: str = "GB", account: Account | None = None) -> Any:
     return routing.facts_for(found, contact, account, [], {}, NOW)
 
 
-def rule(rule_id: str, priority: int, assign: dict[str, Any], when: dict[str, Any] | None = None,
-         sla: dict[str, Any] | None = None) -> routing.AssignmentRule:
+def rule(
+    rule_id: str,
+    priority: int,
+    assign: dict[str, Any],
+    when: dict[str, Any] | None = None,
+    sla: dict[str, Any] | None = None,
+) -> routing.AssignmentRule:
     spec: dict[str, Any] = {"priority": priority, "assign": assign}
     if when is not None:
         spec["when"] = when
@@ -63,8 +74,9 @@ UK = {"field": "contact.country", "op": "in", "value": ["GB", "FR"]}
 
 
 def test_round_robin_takes_turns_in_user_id_order_and_skips_who_is_away():
-    people = roster(rep("ann", ("emea",)), rep("bob", ("emea",), available=False), rep("cat", ("emea",)),
-                    teams=(EMEA,))
+    people = roster(
+        rep("ann", ("emea",)), rep("bob", ("emea",), available=False), rep("cat", ("emea",)), teams=(EMEA,)
+    )
     given = []
     turn = 0
     for _ in range(4):
@@ -147,10 +159,18 @@ def test_the_accounts_owner_comes_first_else_the_otherwise_target():
         ({"priority": 1, "assign": {"user": "a", "team": "b"}}, "assign"),
         ({"priority": 1, "assign": {"account_owner": True}}, "assign.otherwise"),
         ({"priority": "1", "assign": {"team": "t"}}, "priority"),
-        ({"priority": 1, "assign": {"team": "t"}, "sla": {"accept_within_minutes": 0}}, "sla.accept_within_minutes"),
-        ({"priority": 1, "assign": {"team": "t"}, "sla": {"accept_within_minutes": 5, "on_lapse": "x"}},
-         "sla.on_lapse"),
-        ({"priority": 1, "assign": {"team": "t"}, "when": {"field": "nope", "op": "eq", "value": 1}}, "when.field"),
+        (
+            {"priority": 1, "assign": {"team": "t"}, "sla": {"accept_within_minutes": 0}},
+            "sla.accept_within_minutes",
+        ),
+        (
+            {"priority": 1, "assign": {"team": "t"}, "sla": {"accept_within_minutes": 5, "on_lapse": "x"}},
+            "sla.on_lapse",
+        ),
+        (
+            {"priority": 1, "assign": {"team": "t"}, "when": {"field": "nope", "op": "eq", "value": 1}},
+            "when.field",
+        ),
         ({"priority": 1, "assign": {"team": "t"}, "colour": "red"}, "colour"),
     ],
 )
@@ -161,8 +181,12 @@ def test_a_bad_rule_is_refused_naming_the_field(spec: dict[str, Any], field: str
 
 
 def test_a_lapse_reassigns_to_another_member_or_escalates_to_the_manager():
-    people = roster(rep("ann", ("emea",)), rep("cat", ("emea",)),
-                    User("mia", "Mia", "mia@example.com", ("sales_manager",), ("emea",), 0), teams=(EMEA,))
+    people = roster(
+        rep("ann", ("emea",)),
+        rep("cat", ("emea",)),
+        User("mia", "Mia", "mia@example.com", ("sales_manager",), ("emea",), 0),
+        teams=(EMEA,),
+    )
     held, _, _ = lead(owner="ann", team="emea", assignment=1)
     again = routing.on_lapse(held, Sla(5, "reassign"), people)
     assert isinstance(again, Assigned) and again.user_id == "cat", "never the owner who let it lapse"
@@ -196,8 +220,9 @@ def test_a_rep_acts_only_on_their_teams_leads_a_manager_on_any():
 def test_speed_to_lead_is_median_and_p90_minutes_per_team_and_rep():
     def record(lead_id: str, owner: str, minutes: float | None, number: int = 1) -> AssignmentRecord:
         accepted = NOW + timedelta(minutes=minutes) if minutes is not None else None
-        return AssignmentRecord(lead_id, number, owner, "emea", NOW, "routing", "r", qualified_at=NOW,
-                                accepted_at=accepted)
+        return AssignmentRecord(
+            lead_id, number, owner, "emea", NOW, "routing", "r", qualified_at=NOW, accepted_at=accepted
+        )
 
     records = [record(f"l{i}", "ann", float(i)) for i in range(1, 11)]
     records += [record("l99", "cat", None), record("l99", "ann", 3.0, number=2)]
