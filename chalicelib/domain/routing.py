@@ -9,9 +9,10 @@ cannot take the lead (a user away, a team with nobody available) passes the lead
 matches; when none can, the lead stays unassigned and the decision says why.
 
 A team distributes in turn (``round_robin``: the team's cursor names the next member; members who are
-away, or have capacity 0 — a manager who takes no leads — are skipped) or by load (``load_balanced``: the available member with the lowest
-``(open leads + 1) / capacity``, so a rep with twice the capacity takes twice the leads; capacity 0
-takes none). Members are ordered by user id, so the same facts always give the same choice.
+away, or have capacity 0 — a manager who takes no leads — are skipped) or by load (``load_balanced``:
+the available member with the lowest ``(open leads + 1) / capacity``, so a rep with twice the capacity
+takes twice the leads; capacity 0 takes none). Members are ordered by user id, so the same facts
+always give the same choice.
 
 Exactly once: the decision names the team's ``turn`` it was made on; the store writes it in the lead's
 transaction conditioned on that turn (and on the lead's version), so two leads deciding at once never

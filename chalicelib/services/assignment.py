@@ -231,6 +231,9 @@ def speed_to_lead(since: datetime | None, until: datetime | None, deps: Deps) ->
 
 
 def lead_assignments(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
+    """The lead's assignments, oldest first (404 for a lead that does not exist)."""
+    if deps.store.get_lead(lead_id) is None:
+        raise NotFound("lead", lead_id)
     return [
         {
             "number": a.number,
