@@ -1,6 +1,7 @@
 // Leadflow console: a hash-routed single page over the HTTP API. The API key lives in sessionStorage
 // (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
 import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
+import { assignmentText, ownerCard, peoplePage } from "./people.js";
 
 const KEY = "leadflow.apiKey";
 const view = document.getElementById("view");
@@ -72,6 +73,8 @@ const TRENDS = { up: "▲", down: "▼", flat: "▶" };
 const trend = (s) => (s.trend ? h("span", { class: `trend ${s.trend}`, title: `${s.trend} since the previous scoring` },
   ` ${TRENDS[s.trend]} from ${s.previous_score}`) : "");
 const failure = (error) => h("p", { class: "error", role: "alert" }, error.message);
+// what console/people.js draws with
+const ui = { h, api, show, failure, when };
 
 // ------------------------------------------------------------------ the API key
 
@@ -211,6 +214,7 @@ function timelineEntry(entry) {
     score: () => `${entry.model_id}: ${entry.previous_score ?? "–"} → ${entry.score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : "") + (entry.sales_ready ? ", sales-ready" : ""),
     handoff: () => handoffText(entry),
     handoff_withheld: () => `${handoffText(entry)}: withheld (${entry.reason})`,
+    assignment: () => assignmentText(entry),
   }[entry.kind];
   const detail = what ? what() : JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
@@ -252,6 +256,7 @@ async function leadPage(leadId) {
       h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
+    ownerCard(ui, lead, () => leadPage(leadId)),
     conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
@@ -495,6 +500,7 @@ function route() {
   if (parts[0] === "funnel") return funnelPage(params);
   if (parts[0] === "models") return modelsPage(parts[1]);
   if (parts[0] === "dead-letters") return deadLettersPage();
+  if (parts[0] === "people") return peoplePage(ui);
   if (parts[0] === "quarantine" && parts[1]) return quarantinedPage(parts[1]);
   if (parts[0] === "quarantine") return quarantinePage(params);
   return leadsPage(params);
