@@ -219,9 +219,10 @@ def run() -> dict[str, Any]:
                 took, _ = _qualify(part, deps)
                 seconds += took
             first_owner = {lead_id: _owner(deps, lead_id) for lead_id in ids}
-            unaccepted = [lead_id for n, lead_id in enumerate(ids) if n % 10 == 9]
+            # 1 lead in 10 is never accepted: half British (emea: reassigned), half not (amer: escalated)
+            unaccepted = [lead_id for n, lead_id in enumerate(ids) if n % 20 in (4, 9)]
             for n, lead_id in enumerate(ids):
-                if n % 10 != 9:
+                if n % 20 not in (4, 9):
                     lifecycle.transition(lead_id, "accept", {}, f"user:{first_owner[lead_id]}", deps)
             later = datetime.now(UTC) + timedelta(minutes=2)
             first_sweep = sla_sweep(later)
