@@ -136,10 +136,21 @@ def _owner(deps: Any, lead_id: str) -> str | None:
 
 
 def _qualify(ids: list[str], deps: Any) -> tuple[float, int]:
-    """Qualify ``ids`` from THREADS threads; (seconds, lost races retried)."""
+    """Qualify ``ids`` from THREADS threads; (seconds, writes refused because another lead took the turn
+    or changed first: each was decided again)."""
+    from chalicelib.domain.errors import ConcurrentUpdate
     from chalicelib.services import qualification
 
     failures: list[BaseException] = []
+    lost = [0]
+    original = deps.handoffs.write_lead_change
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        try:
+            original(*args, **kwargs)
+        except ConcurrentUpdate:
+            lost[0] += 1
+            raise
 
     def work(chunk: list[str]) -> None:
         try:
@@ -148,15 +159,17 @@ def _qualify(ids: list[str], deps: Any) -> tuple[float, int]:
         except BaseException as exc:
             failures.append(exc)
 
+    deps.handoffs.write_lead_change = counted
     started = time.perf_counter()
     threads = [threading.Thread(target=work, args=(ids[i::THREADS],)) for i in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    deps.handoffs.write_lead_change = original
     if failures:
         raise failures[0]
-    return time.perf_counter() - started, 0
+    return time.perf_counter() - started, lost[0]
 
 
 def run() -> dict[str, Any]:
@@ -209,15 +222,16 @@ def run() -> dict[str, Any]:
                 deps,
             )
             ids = _leads(LEADS)
-            seconds = 0.0
+            seconds, races = 0.0, 0
             for part, bob_available in (
                 (ids[: AWAY.start], True),
                 (ids[AWAY.start : AWAY.stop], False),
                 (ids[AWAY.stop :], True),
             ):
                 _people(client, headers, bob_available=bob_available)
-                took, _ = _qualify(part, deps)
+                took, lost = _qualify(part, deps)
                 seconds += took
+                races += lost
             first_owner = {lead_id: _owner(deps, lead_id) for lead_id in ids}
             # 1 lead in 10 is never accepted: half British (emea: reassigned), half not (amer: escalated)
             unaccepted = [lead_id for n, lead_id in enumerate(ids) if n % 20 in (4, 9)]
@@ -227,7 +241,8 @@ def run() -> dict[str, Any]:
             later = datetime.now(UTC) + timedelta(minutes=2)
             first_sweep = sla_sweep(later)
             second_sweep = sla_sweep(later)
-            return _report(ids, first_owner, unaccepted, first_sweep, second_sweep, seconds, deps)
+            report = _report(ids, first_owner, unaccepted, first_sweep, second_sweep, seconds, deps)
+            return {**report, "lost_races_decided_again": races}
 
 
 def _report(
@@ -305,6 +320,7 @@ def main() -> None:
     first, second = report["first_sweep"], report["second_sweep"]
     print(f"unaccepted {report['unaccepted']}; first sweep {first}; second {second}")
     print(f"holding after lapses {report['holding_after_lapses']}")
+    print(f"writes refused by a race and decided again: {report['lost_races_decided_again']}")
     for name, ok in report["checks"].items():
         print(f"{'ok ' if ok else 'FAIL'} {name}")
     if not all(report["checks"].values()):

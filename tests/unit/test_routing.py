@@ -230,3 +230,19 @@ def test_speed_to_lead_is_median_and_p90_minutes_per_team_and_rep():
     assert report["reps"]["ann"] == {"leads": 11, "accepted": 11, "median_minutes": 5.0, "p90_minutes": 9.0}
     assert "cat" not in report["reps"], "a lead counts once, for its last assignment"
     assert report["teams"]["emea"]["leads"] == 11
+
+
+def test_qualification_batches_leave_room_for_the_assignment_in_the_transaction():
+    """DynamoDB takes 100 items per transaction: the lead, its transition, two per hand-off, and the
+    assignment's five (turn, two counters, record, timeline entry)."""
+    from chalicelib.domain.qualification import MAX_TRANSACTION_ITEMS, first_batch, parse_rule
+
+    def rule(n: int, count: int) -> Any:
+        tasks = [{"type": "task", "subject": f"Task {i}"} for i in range(count)]
+        when = {"field": "lead.source", "op": "eq", "value": "web"}
+        return parse_rule(f"r{n}", {"when": when, "actions": tasks}, frozenset())
+
+    # 2 + 4 x 20 + 18 = 100 items without the assignment: the fifth rule no longer fits with it
+    rules = [rule(n, 10) for n in range(4)] + [rule(4, 9)]
+    chosen = first_batch(rules)
+    assert len(chosen) == 4 and 2 + 5 + 20 * len(chosen) <= MAX_TRANSACTION_ITEMS
