@@ -474,7 +474,7 @@ class FakeRouting:
     def delete_assignment_rule(self, rule_id: str) -> bool:
         return self.rules_by_id.pop(rule_id, None) is not None
 
-    def assignment_rules(self) -> list[tuple[str, dict[str, Any]]]:
+    def assignment_rules(self, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.rules_by_id.items())
 
     def roster(self) -> Roster:

@@ -12,11 +12,11 @@ from chalicelib.domain.errors import (
     MalformedInput,
     NotAuthentic,
     NotFound,
+    NotPermitted,
     ValidationFailed,
 )
 from chalicelib.domain.opportunities import StaleVersion
 from chalicelib.domain.ratelimits import RateLimited
-from chalicelib.domain.routing import NotPermitted
 
 
 class ApiError(Exception):

@@ -1,7 +1,10 @@
 """People and routing: users, teams, assignment rules (admin), assigning a lead by hand (sales), and
-the speed-to-lead report."""
+the speed-to-lead report. The services and the routing domain are imported by the views that use them:
+``app.py`` imports every blueprint, so what is imported here counts in every cold start."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -10,8 +13,10 @@ from chalicelib import wiring
 from chalicelib.api.http import caller, endpoint, json_response, read_json
 from chalicelib.api.schemas.people import AssignBody, SpeedQuery, TeamBody, UserBody
 from chalicelib.api.schemas.queries import NoQuery
-from chalicelib.domain.routing import NotPermitted, Team, User
-from chalicelib.services import assignment, people
+from chalicelib.domain.errors import NotPermitted
+
+if TYPE_CHECKING:
+    from chalicelib.domain.routing import User
 
 bp = Blueprint(__name__)
 _RULE_BODY = {
@@ -52,6 +57,9 @@ def acting_user() -> User | None:
 
 @endpoint(bp, "/v1/users/{user_id}", "PUT", scope="admin", summary="a user", body=UserBody, ok=("200", "201"))
 def put_user(request: Request, user_id: str, body: UserBody) -> Response:
+    from chalicelib.domain.routing import User
+    from chalicelib.services import people
+
     user = User(user_id=user_id, **body.model_dump())
     created, stored = people.put_user(user, wiring.deps().people)
     return json_response(201 if created else 200, people.user_view(stored))
@@ -59,29 +67,40 @@ def put_user(request: Request, user_id: str, body: UserBody) -> Response:
 
 @endpoint(bp, "/v1/users/{user_id}", "GET", scope="admin", summary="a user")
 def get_user(request: Request, user_id: str) -> Response:
+    from chalicelib.services import people
+
     return json_response(200, people.user_view(people.get_user(user_id, wiring.deps().people)))
 
 
 @endpoint(bp, "/v1/users", "GET", scope="admin", summary="users", query=NoQuery)
 def list_users(request: Request, query: NoQuery) -> Response:
+    from chalicelib.services import people
+
     users = people.list_users(wiring.deps().people)
     return json_response(200, {"users": [people.user_view(u) for u in users]})
 
 
 @endpoint(bp, "/v1/teams/{team_id}", "PUT", scope="admin", summary="a team", body=TeamBody, ok=("200", "201"))
 def put_team(request: Request, team_id: str, body: TeamBody) -> Response:
+    from chalicelib.domain.routing import Team
+    from chalicelib.services import people
+
     created, stored = people.put_team(Team(team_id=team_id, **body.model_dump()), wiring.deps().people)
     return json_response(201 if created else 200, people.team_view(stored))
 
 
 @endpoint(bp, "/v1/teams/{team_id}", "GET", scope="admin", summary="a team with its members")
 def get_team(request: Request, team_id: str) -> Response:
+    from chalicelib.services import people
+
     team, members = people.get_team(team_id, wiring.deps().people)
     return json_response(200, people.team_view(team, members))
 
 
 @endpoint(bp, "/v1/teams", "GET", scope="admin", summary="teams", query=NoQuery)
 def list_teams(request: Request, query: NoQuery) -> Response:
+    from chalicelib.services import people
+
     teams = people.list_teams(wiring.deps().people)
     return json_response(200, {"teams": [people.team_view(t, m) for t, m in teams]})
 
@@ -99,6 +118,8 @@ def list_teams(request: Request, query: NoQuery) -> Response:
     ok=("200", "201"),
 )
 def put_assignment_rule(request: Request, rule_id: str) -> Response:
+    from chalicelib.services import people
+
     deps = wiring.deps()
     created, stored = people.put_assignment_rule(rule_id, read_json(request), deps.people, deps.scoring)
     return json_response(201 if created else 200, stored)
@@ -106,6 +127,8 @@ def put_assignment_rule(request: Request, rule_id: str) -> Response:
 
 @endpoint(bp, "/v1/assignment-rules/{rule_id}", "GET", scope="admin", summary="an assignment rule")
 def get_assignment_rule(request: Request, rule_id: str) -> Response:
+    from chalicelib.services import people
+
     return json_response(200, people.get_assignment_rule(rule_id, wiring.deps().people))
 
 
@@ -119,6 +142,8 @@ def get_assignment_rule(request: Request, rule_id: str) -> Response:
     empty=True,
 )
 def delete_assignment_rule(request: Request, rule_id: str) -> Response:
+    from chalicelib.services import people
+
     people.delete_assignment_rule(rule_id, wiring.deps().people)
     return Response(body="", status_code=204)
 
@@ -132,6 +157,8 @@ def delete_assignment_rule(request: Request, rule_id: str) -> Response:
     query=NoQuery,
 )
 def list_assignment_rules(request: Request, query: NoQuery) -> Response:
+    from chalicelib.services import people
+
     return json_response(200, {"rules": people.list_assignment_rules(wiring.deps().people)})
 
 
@@ -148,6 +175,8 @@ def list_assignment_rules(request: Request, query: NoQuery) -> Response:
 )
 def assign(request: Request, lead_id: str, body: AssignBody) -> Response:
     """Safe to retry: assigning a lead to the owner it has changes nothing."""
+    from chalicelib.services import assignment
+
     key = caller.get()
     by = key.actor if key else "anonymous"
     answer = assignment.assign_lead(lead_id, body.owner, body.reason, by, acting_user(), wiring.deps())
@@ -156,6 +185,8 @@ def assign(request: Request, lead_id: str, body: AssignBody) -> Response:
 
 @endpoint(bp, "/v1/leads/{lead_id}/assignments", "GET", scope="sales", summary="a lead's assignments")
 def lead_assignments(request: Request, lead_id: str) -> Response:
+    from chalicelib.services import assignment
+
     return json_response(
         200, {"lead_id": lead_id, "assignments": assignment.lead_assignments(lead_id, wiring.deps())}
     )
@@ -170,4 +201,6 @@ def lead_assignments(request: Request, lead_id: str) -> Response:
     query=SpeedQuery,
 )
 def speed_to_lead(request: Request, query: SpeedQuery) -> Response:
+    from chalicelib.services import assignment
+
     return json_response(200, assignment.speed_to_lead(query.since, query.until, wiring.deps()))

@@ -18,7 +18,7 @@ from chalicelib.api.http import (
     replay_safe,
 )
 from chalicelib.api.schemas.queries import ContactsQuery
-from chalicelib.services import assignment, leads, lifecycle, rules
+from chalicelib.services import leads, lifecycle, rules
 
 bp = Blueprint(__name__)
 QUALIFICATION, TRIGGER = rules.QUALIFICATION, rules.TRIGGER
@@ -86,6 +86,7 @@ def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
     key = caller.get()
     by = key.actor if key else "anonymous"
     from chalicelib.api.people import acting_user
+    from chalicelib.services import assignment
 
     assignment.check_may_act(lead_id, acting_user(), wiring.deps())
     return replay_safe(

@@ -322,7 +322,9 @@ class PeopleStore(Protocol):
 
     def delete_assignment_rule(self, rule_id: str) -> bool: ...
 
-    def assignment_rules(self) -> list[tuple[str, dict[str, Any]]]: ...
+    def assignment_rules(self, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        """With ``max_age``: a list read at most that many seconds ago (the stream functions)."""
+        ...
 
     def roster(self) -> Roster:
         """Users, teams, the teams' turns and the reps' open leads, read consistently."""

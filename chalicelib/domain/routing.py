@@ -24,27 +24,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
-from chalicelib.domain.errors import DomainError, FieldError, ValidationFailed
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.rules import Compiler, Condition, Facts
 
-Role = Literal["admin", "marketing", "sales_manager", "sales_rep"]
-ROLES: tuple[str, ...] = get_args(Role)
-Distribution = Literal["round_robin", "load_balanced"]
-DISTRIBUTIONS: tuple[str, ...] = get_args(Distribution)
-OnLapse = Literal["reassign", "escalate"]
-ON_LAPSE: tuple[str, ...] = get_args(OnLapse)
+ROLES = ("admin", "marketing", "sales_manager", "sales_rep")
+DISTRIBUTIONS = ("round_robin", "load_balanced")
+ON_LAPSE = ("reassign", "escalate")
 #: The statuses in which an SLA still waits for acceptance.
 AWAITING_ACCEPTANCE = ("marketing_qualified", "new", "contacted")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-class NotPermitted(DomainError):
-    """The caller's person may not do this (a rep acting on another team's lead): 403."""
-
-    code = "forbidden"
 
 
 def may_act_on(user: User | None, lead: Lead) -> bool:

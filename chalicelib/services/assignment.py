@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import routing
 from chalicelib.domain.entities import Account, Contact, Lead
-from chalicelib.domain.errors import ConcurrentUpdate, Conflict, FieldError, NotFound, ValidationFailed
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    FieldError,
+    NotFound,
+    NotPermitted,
+    ValidationFailed,
+)
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.qualification import score_facts
 from chalicelib.domain.routing import (
@@ -21,7 +28,6 @@ from chalicelib.domain.routing import (
     Assigned,
     AssignmentRule,
     AssignmentWrite,
-    NotPermitted,
     Sla,
     User,
 )
@@ -42,7 +48,7 @@ def load_rules(deps: Deps) -> list[AssignmentRule]:
     """The assignment rules that are valid now (one that names a model no longer known is skipped)."""
     from chalicelib.services.people import known_models
 
-    stored = deps.people.assignment_rules()
+    stored = deps.people.assignment_rules(deps.settings.models_cache_seconds)
     if not stored:  # no routing configured: one query, and no read of the models
         return []
     known = known_models(deps.scoring)

@@ -16,7 +16,6 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.observability import count
-from chalicelib.services import assignment
 from chalicelib.services.leads import lead_view
 from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
@@ -24,6 +23,7 @@ from chalicelib.wiring import Deps
 
 def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
     """accept | qualify | disqualify | reopen; 409 with the current state when impossible."""
+    from chalicelib.services.assignment import on_transition  # routing: imported when a lead moves
 
     def attempt() -> tuple[Lead, Any, Opportunity | None, list[Opportunity]]:
         now = datetime.now(UTC)
@@ -55,7 +55,7 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
             contact=contact,
             opportunity=opportunity,
             closed_opportunities=closed,
-            assignment=assignment.on_transition(lead, updated, action, now),
+            assignment=on_transition(lead, updated, action, now),
         )
         return updated, moved, opportunity, closed
 

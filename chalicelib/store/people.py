@@ -5,6 +5,7 @@ hundreds of people, so each kind is one partition read whole (``PeopleRecord``).
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,8 @@ def team_from(record: PeopleRecord) -> Team:
 class PeopleRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        #: The assignment rules, kept ``max_age`` seconds for the stream functions (like qualification's).
+        self._rules: tuple[float, list[tuple[str, dict[str, Any]]]] | None = None
 
     # ------------------------------------------------------------ definitions
 
@@ -105,6 +108,7 @@ class PeopleRepository:
         return [team_from(r) for r in self._all(TEAM)]
 
     def put_assignment_rule(self, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
+        self._rules = None
         return self._put(RULE, rule_id, definition, now)
 
     def get_assignment_rule(self, rule_id: str) -> dict[str, Any] | None:
@@ -112,6 +116,7 @@ class PeopleRepository:
         return dict(json.loads(found.data or "{}")) if found else None
 
     def delete_assignment_rule(self, rule_id: str) -> bool:
+        self._rules = None
         try:
             PeopleRecord(RULE, rule_id).delete(condition=PeopleRecord.pk.exists())
         except DeleteError as exc:
@@ -120,8 +125,14 @@ class PeopleRepository:
             raise
         return True
 
-    def assignment_rules(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(r.sk, dict(json.loads(r.data or "{}"))) for r in self._all(RULE)]
+    def assignment_rules(self, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        """Every rule; with ``max_age``, a list read at most that many seconds ago in this container (a
+        rule saved takes effect within ``max_age`` everywhere, at once in the container that saved it)."""
+        if max_age > 0 and self._rules is not None and self._rules[0] > time.monotonic():
+            return self._rules[1]
+        found = [(r.sk, dict(json.loads(r.data or "{}"))) for r in PeopleRecord.query(RULE)]
+        self._rules = (time.monotonic() + max_age, found)
+        return found
 
     # ------------------------------------------------------------ the roster
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.entities import Contact, Lead
-from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.routing import NotPermitted, Team, User
+from chalicelib.domain.errors import NotPermitted, ValidationFailed
+from chalicelib.domain.routing import Team, User
 from chalicelib.services import assignment, lifecycle, people, qualification, rules
 from chalicelib.wiring import Deps
 from tests.fakes import FakeHandoffs, FakeRecordStore, FakeRouting, fake_deps

@@ -246,3 +246,9 @@ def test_qualification_batches_leave_room_for_the_assignment_in_the_transaction(
     rules = [rule(n, 10) for n in range(4)] + [rule(4, 9)]
     chosen = first_batch(rules)
     assert len(chosen) == 4 and 2 + 5 + 20 * len(chosen) <= MAX_TRANSACTION_ITEMS
+
+
+def test_the_api_models_name_the_same_roles_and_distributions_as_the_domain():
+    from chalicelib.api.schemas import people
+
+    assert people.ROLES == routing.ROLES and people.DISTRIBUTIONS == routing.DISTRIBUTIONS

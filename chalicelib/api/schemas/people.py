@@ -10,7 +10,11 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, WithJsonSchema, field_validator
 
 from chalicelib.api.schemas.common import RequestModel, invalid
-from chalicelib.domain.routing import DISTRIBUTIONS, ROLES
+
+#: As ``domain/routing.py`` names them (kept here so the routes' models do not import the routing domain
+#: at every cold start; tests/unit/test_routing.py checks they agree).
+ROLES = ("admin", "marketing", "sales_manager", "sales_rep")
+DISTRIBUTIONS = ("round_robin", "load_balanced")
 
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
 
