@@ -518,6 +518,13 @@ class FakeRouting:
     def settle_timer(self, lead_id: str, number: int, now: datetime) -> bool:
         return self.due.pop((lead_id, number), None) is not None
 
+    def forget_lead(self, lead_id: str) -> int:
+        doomed = [key for key in self.items if key[0] == lead_id]
+        for key in doomed:
+            self.items.pop(key)
+            self.due.pop(key, None)
+        return len(doomed)
+
     def assignments_qualified(self, since: datetime, until: datetime) -> Iterator[AssignmentRecord]:
         for record in self.items.values():
             if record.qualified_at is not None and since <= record.qualified_at <= until:

@@ -343,6 +343,10 @@ class AssignmentStore(Protocol):
 
     def settle_timer(self, lead_id: str, number: int, now: datetime) -> bool: ...
 
+    def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's assignments (an erasure); the number deleted."""
+        ...
+
     def assignments_qualified(self, since: datetime, until: datetime) -> Iterator[AssignmentRecord]: ...
 
     def leads_of_owner(self, owner: str, where: LeadFilter, limit: int, cursor: str | None) -> Page:

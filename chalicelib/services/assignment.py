@@ -225,6 +225,29 @@ def _lapse(lead_id: str, number: int, deps: Deps, now: datetime) -> str:
     return "escalated" if escalated else "reassigned"
 
 
+def forget_leads(lead_ids: list[str], deps: Deps, now: datetime) -> int:
+    """An erasure's part (``services/erasure.py``, before the leads are deleted): each open lead that
+    has an owner is released from the owner's open leads in a write conditioned on the lead's version
+    (a repeated pass finds it released or gone: once), then its assignments (with their timers and the
+    reasons people typed) are deleted. Returns the assignments deleted. Safe to run again."""
+    from dataclasses import replace
+
+    deleted = 0
+    for lead_id in lead_ids:
+
+        def release(lead_id: str = lead_id) -> None:
+            lead = deps.store.get_lead(lead_id)
+            if lead is None or lead.owner is None:
+                return
+            load = {lead.owner: -1} if lead.is_open else {}
+            released = replace(lead, owner=None, team=None, updated_at=now)
+            deps.handoffs.write_lead_change(released, None, [], now, assignment=AssignmentWrite(load=load))
+
+        on_conflict(release, ConcurrentUpdate("the lead kept changing; the erasure pass is retried"))
+        deleted += deps.assignments.forget_lead(lead_id)
+    return deleted
+
+
 def speed_to_lead(since: datetime | None, until: datetime | None, deps: Deps) -> dict[str, Any]:
     """Qualified -> accepted per team and rep, for leads qualified in ``[since, until]``."""
     until = until or datetime.now(UTC)

@@ -124,6 +124,13 @@ class AssignmentRepository:
     def assignments_of(self, lead_id: str) -> list[AssignmentRecord]:
         return [assignment_from(r) for r in AssignmentItemRecord.query(lead_id, consistent_read=True)]
 
+    def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's assignments (an erasure); the number deleted."""
+        found = list(AssignmentItemRecord.query(lead_id, consistent_read=True))
+        for item in found:
+            item.delete()
+        return len(found)
+
     def due_timers(self, now: datetime, limit: int) -> list[tuple[str, int]]:
         """``(lead_id, assignment number)`` of SLA timers due by ``now``, from every shard."""
         found: list[tuple[str, int]] = []

@@ -240,3 +240,32 @@ def test_an_sla_lapse_reassigns_once_and_never_twice(client: Any, admin_key: str
     history = get(client, f"/v1/leads/{lead_id}/assignments", admin_key).json_body["assignments"]
     assert [(a["owner"], a["by"]) for a in history] == [("ann", "routing"), ("bob", "sla")]
     assert json.loads(json.dumps(history))[0]["due_at"]
+
+
+def test_erasing_a_contact_releases_its_owners_open_lead_and_deletes_the_assignments(
+    client: Any, admin_key: str, deps: Any, pump: Any, team: None, monkeypatch: pytest.MonkeyPatch
+):
+    from chalicelib import wiring
+
+    monkeypatch.setenv("ERASURE_SETTLE_SECONDS", "0")
+    wiring.reset()
+    created = post_json(
+        client, "/v1/leads", {"contact": {"email": "forget.me@example.org"}}, {"X-Api-Key": admin_key}
+    ).json_body
+    reason = {"owner": "ann", "reason": "Ann met forget.me@example.org at the fair"}
+    assert (
+        post_json(
+            client, f"/v1/leads/{created['lead_id']}/assign", reason, {"X-Api-Key": admin_key}
+        ).status_code
+        == 200
+    )
+    assert wiring.deps().people.roster().open_leads == {"ann": 1}
+    erased = client.http.request(
+        "DELETE", f"/v1/contacts/{created['contact_id']}", headers={"X-Api-Key": admin_key}
+    )
+    assert erased.status_code == 202, erased.body
+    pump.drain()
+    job = get(client, f"/v1/jobs/{erased.json_body['job_id']}", admin_key).json_body
+    assert job["state"] == "done" and job["result"]["counts"]["assignments"] == 1
+    assert wiring.deps().people.roster().open_leads == {"ann": 0}
+    assert wiring.deps().assignments.assignments_of(created["lead_id"]) == []

@@ -240,3 +240,14 @@ def test_people_definitions_name_what_does_not_exist(deps: Deps):
         "assign.team",
         "team empty has no members",
     )
+
+
+def test_an_erasure_releases_the_owners_open_lead_once_and_deletes_its_assignments(deps: Deps):
+    sla_rule(deps)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, NOW)
+    assert assignment.forget_leads(["l1"], deps, NOW) == 1
+    assert assignment.forget_leads(["l1"], deps, NOW) == 0, "a second pass finds nothing to do"
+    assert routing_of(deps).loads == {"ann": 0}, "released once"
+    assert deps.assignments.assignments_of("l1") == [] and routing_of(deps).due == {}
+    assert records(deps).leads["l1"].owner is None
