@@ -23,6 +23,7 @@ from chalicelib.api import (
     webhooks,
 )
 from chalicelib.api import predictive as predictive_api
+from chalicelib.api import working as working_api
 
 app = Chalice(app_name="leadflow")
 # CSV bodies (POST /v1/imports) pass API Gateway as binary: as text it would re-encode a Latin-1 or
@@ -36,6 +37,7 @@ app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
 app.register_blueprint(opportunities.bp)
 app.register_blueprint(people.bp)
+app.register_blueprint(working_api.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)

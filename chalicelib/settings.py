@@ -66,6 +66,23 @@ class Settings(BaseSettings):
     #: Predictive training runs (their own function: 1,769 MB and up to 15 minutes).
     training_queue_url: str = Field("", alias="TRAINING_QUEUE_URL")
 
+    #: Sign-in (issue 17): the Cognito user pool and its console app client (no secret), the pool's
+    #: signing keys (JWKS; moto serves them at ``<endpoint>/<pool>/.well-known/jwks.json``) and the
+    #: Cognito endpoint the console signs in at (empty: ``https://cognito-idp.<region>.amazonaws.com/``).
+    cognito_user_pool_id: str = Field("", alias="COGNITO_USER_POOL_ID")
+    cognito_client_id: str = Field("", alias="COGNITO_CLIENT_ID")
+    cognito_jwks_url: str = Field("", alias="COGNITO_JWKS_URL")
+    cognito_endpoint: str = Field("", alias="COGNITO_ENDPOINT")
+
+    @property
+    def cognito_issuer(self) -> str:
+        """The ``iss`` of the pool's tokens (moto's tokens name the AWS issuer too)."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_url(self) -> str:
+        return self.cognito_endpoint or f"https://cognito-idp.{self.region}.amazonaws.com/"
+
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
     #: the first answer back.
     idempotency_ttl_seconds: int = Field(3600, alias="IDEMPOTENCY_TTL_SECONDS")

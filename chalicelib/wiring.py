@@ -26,7 +26,9 @@ if TYPE_CHECKING:
         ReportReads,
         RetryQueues,
         ScoringRepository,
+        SigningKeys,
         TrackingQueue,
+        WorkStore,
     )
     from chalicelib.domain.predictive import AnyModel
     from chalicelib.integrations.linkedin import LinkedInClient
@@ -74,6 +76,10 @@ class Deps:
     #: Users, teams and assignment rules; each lead's assignments and SLA timers (issue 17, routing).
     people: PeopleStore
     assignments: AssignmentStore
+    #: Working a lead (edits, notes, links) and the 360° view's reads (``store/working.py``).
+    work: WorkStore
+    #: The user pool's token signing keys (``integrations/jwks.py``): Cognito sign-in (issue 17).
+    signing_keys: SigningKeys
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -86,6 +92,7 @@ def deps() -> Deps:
     from botocore.config import Config
     from pynamodb.connection import Connection
 
+    from chalicelib.integrations.jwks import JwksKeys
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.sqs import SqsAdmin, SqsQueue, SqsTrackingQueue
     from chalicelib.settings import Settings, get_settings
@@ -101,6 +108,7 @@ def deps() -> Deps:
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
     from chalicelib.store.scoring import ScoringStore
+    from chalicelib.store.working import WorkRepository
 
     settings = get_settings()
     records.bind(
@@ -148,6 +156,8 @@ def deps() -> Deps:
         rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
         people=PeopleRepository(connection),
         assignments=AssignmentRepository(connection),
+        work=WorkRepository(connection),
+        signing_keys=JwksKeys(settings.cognito_jwks_url),
     )
 
 

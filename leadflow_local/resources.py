@@ -59,6 +59,8 @@ class LocalResources:
     #: A computed name (the canonical JSON of its ``Fn::Sub``) -> the local resource's name, so a
     #: variable that computes a bucket's name gets the local bucket.
     computed_names: dict[str, str] = field(default_factory=dict)
+    #: The user pool and its app client (logical id -> id); absent (no Cognito client given): "".
+    cognito: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
         """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL, a parameter."""
@@ -68,6 +70,8 @@ class LocalResources:
             return NO_VALUE  # type: ignore[return-value]
         if logical_id in PSEUDO:
             return PSEUDO[logical_id]
+        if logical_id in self.cognito:
+            return self.cognito[logical_id]
         return self.tables.get(logical_id) or self.buckets.get(logical_id) or self.queue_urls[logical_id]
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -142,12 +146,21 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def create_resources(
-    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None
+    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None, cognito: Any = None
 ) -> LocalResources:
-    """Create every table (with its stream and TTL), queue (dead-letter queues first) and bucket (with
-    an ``s3`` client). What exists already is kept, so a restart on the same moto server finds its data."""
+    """Create every table (with its stream and TTL), queue (dead-letter queues first), bucket (with
+    an ``s3`` client) and user pool with its app client and groups (with a ``cognito-idp`` client; without
+    one, they resolve to "": sign-in is off). What exists already is kept, so a restart on the same moto
+    server finds its data."""
     found = LocalResources()
     found.evaluate(template)
+    for logical_id in (
+        *_of_type(template, "AWS::Cognito::UserPool"),
+        *_of_type(template, "AWS::Cognito::UserPoolClient"),
+    ):
+        found.cognito[logical_id] = ""
+    if cognito is not None:
+        _create_user_pools(found, template, cognito, prefix)
     if s3 is not None:
         for logical_id, resource in _of_type(template, "AWS::S3::Bucket").items():
             name = f"{prefix}{logical_id}".lower()
@@ -165,6 +178,34 @@ def create_resources(
     for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
         _create_queue(found, logical_id, queues[logical_id]["Properties"], sqs, prefix)
     return found
+
+
+def _create_user_pools(found: LocalResources, template: dict[str, Any], cognito: Any, prefix: str) -> None:
+    """Each user pool (found by name when it exists), its app clients and groups, as declared."""
+    pools = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+    for logical_id, resource in _of_type(template, "AWS::Cognito::UserPool").items():
+        props = {
+            k: v for k, v in resource["Properties"].items() if k not in ("UserPoolName", "DeletionProtection")
+        }
+        name = f"{prefix}{logical_id}"
+        if name not in pools:
+            pools[name] = cognito.create_user_pool(PoolName=name, **props)["UserPool"]["Id"]
+        found.cognito[logical_id] = pools[name]
+    for logical_id, resource in _of_type(template, "AWS::Cognito::UserPoolClient").items():
+        props = dict(resource["Properties"])
+        pool_id = found.resolve(props.pop("UserPoolId"))
+        props["ClientName"] = f"{prefix}{logical_id}"
+        clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        known = next((c["ClientId"] for c in clients if c["ClientName"] == props["ClientName"]), None)
+        found.cognito[logical_id] = (
+            known
+            or cognito.create_user_pool_client(UserPoolId=pool_id, **props)["UserPoolClient"]["ClientId"]
+        )
+    for resource in _of_type(template, "AWS::Cognito::UserPoolGroup").values():
+        props = dict(resource["Properties"])
+        pool_id = found.resolve(props.pop("UserPoolId"))
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(UserPoolId=pool_id, **props)
 
 
 def _create_table(

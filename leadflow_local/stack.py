@@ -105,8 +105,13 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
         session.client("sqs", endpoint_url=endpoint),
         RESOURCE_PREFIX,
         session.client("s3", endpoint_url=endpoint),
+        session.client("cognito-idp", endpoint_url=endpoint),
     )
-    return found, environment(load_template(), found)
+    env = environment(load_template(), found)
+    # moto serves the pool's keys and the Cognito API on its own endpoint (its tokens name the AWS issuer)
+    env["COGNITO_JWKS_URL"] = f"{endpoint}/{found.cognito['UserPool']}/.well-known/jwks.json"
+    env["COGNITO_ENDPOINT"] = f"{endpoint}/"
+    return found, env
 
 
 def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:

@@ -52,7 +52,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         template = load_template()
         found = create_resources(
-            template, boto3.client("dynamodb"), boto3.client("sqs"), "test-", boto3.client("s3")
+            template,
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            "test-",
+            boto3.client("s3"),
+            boto3.client("cognito-idp"),
         )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)

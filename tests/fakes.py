@@ -10,7 +10,7 @@ those methods raise ``NotImplementedError`` saying so."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -844,6 +844,90 @@ class FakeIdentity:
 
 
 @dataclass
+class FakeWork:
+    """Working a lead: each write all or nothing on the versions read, like the transactions it fakes
+    (checked before anything is written)."""
+
+    records: FakeRecordStore
+    handoffs: FakeHandoffs
+    identity: FakeIdentity
+
+    def _check(self, *entities: Contact | Lead, created: Contact | None = None) -> None:
+        self.records.races.check()
+        for entity in entities:
+            held: Contact | Lead | None = (
+                self.records.contacts.get(entity.contact_id)
+                if isinstance(entity, Contact)
+                else self.records.leads.get(entity.lead_id)
+            )
+            if held is None or held.version != entity.version:
+                raise ConcurrentUpdate("changed meanwhile (fake)")
+            if isinstance(held, Contact) and held.erasing:
+                raise ConcurrentUpdate("the contact is being erased (fake)")
+        if created is not None and (
+            created.contact_id in self.records.contacts
+            or (created.email and self.records.contact_by_email(created.email) is not None)
+        ):
+            raise ConcurrentUpdate("the e-mail was claimed meanwhile (fake)")
+
+    def write_lead_edit(
+        self, lead: Lead, contact: Contact | None, at: datetime, entry: dict[str, Any]
+    ) -> None:
+        self._check(lead, *([contact] if contact else []))
+        self.records.save_lead(lead)
+        if contact is not None:
+            self.records.contacts[contact.contact_id] = replace(contact, version=(contact.version or 0) + 1)
+        self.handoffs.add_history(lead.lead_id, "edit", f"v{(lead.version or 0) + 1}", at, entry)
+
+    def add_note(self, lead_id: str, note_id: str, at: datetime, entry: dict[str, Any]) -> None:
+        if lead_id not in self.records.leads:
+            raise ConcurrentUpdate("the lead is gone (fake)")
+        self.handoffs.add_history(lead_id, "note", note_id, at, entry)
+
+    def write_link(
+        self,
+        lead: Lead,
+        old: Contact | None,
+        new: Contact,
+        created: bool,
+        email_key: str | None,
+        at: datetime,
+        entry: dict[str, Any],
+        opportunities: Sequence[Opportunity] = (),
+    ) -> None:
+        for opportunity in opportunities:
+            held = self.handoffs.opportunities.get(opportunity.opportunity_id)
+            if held is None or held.version != opportunity.version:
+                raise ConcurrentUpdate("the opportunity changed meanwhile (fake)")
+        self._check(
+            lead, *([old] if old else []), *([] if created else [new]), created=new if created else None
+        )
+        self.records.save_lead(lead)
+        for contact in [*([old] if old else []), new]:
+            self.records.contacts[contact.contact_id] = replace(contact, version=(contact.version or 0) + 1)
+        for opportunity in opportunities:
+            self.handoffs.opportunities[opportunity.opportunity_id] = replace(
+                opportunity, version=(opportunity.version or 0) + 1
+            )
+        self.handoffs.add_history(lead.lead_id, "link", new.contact_id, at, entry)
+
+    def email_owner(self, email: str) -> tuple[str | None, bool]:
+        found = self.records.contact_by_email(email)
+        return (found.contact_id if found else None), email.strip().lower() in self.identity.tombstones
+
+    def interactions_page(self, contact_id: str, limit: int, cursor: str | None) -> Page:
+        held = sorted(
+            self.records.interactions.get(contact_id, []),
+            key=lambda i: (i.occurred_at, i.interaction_id),
+            reverse=True,
+        )
+        return _page(held, limit, cursor)
+
+    def contacts_of_account(self, account_id: str, limit: int) -> list[str]:
+        return [c.contact_id for c in self.records.contacts.values() if c.account_id == account_id][:limit]
+
+
+@dataclass
 class FakeQueue:
     """Remembers what was sent, in order."""
 
@@ -1006,17 +1090,33 @@ def _no_linkedin() -> Any:
     raise NotImplementedError("give a LinkedIn client: fake_deps(linkedin=lambda: client)")
 
 
+class FakeSigningKeys:
+    """A user pool's keys held in memory (``SigningKeys``): ``rotate`` changes what the next refresh
+    reads; ``fetches`` counts the reads, refreshes included."""
+
+    def __init__(self, keys: dict[str, Any] | None = None) -> None:
+        self.published: dict[str, Any] = dict(keys or {})
+        self.kept: dict[str, Any] | None = None
+        self.fetches = 0
+
+    def keys(self, refresh: bool = False) -> Mapping[str, Any]:
+        if self.kept is None or refresh:
+            self.fetches += 1
+            self.kept = dict(self.published)
+        return self.kept
+
+
 def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
     """A :class:`Deps` of in-memory fakes (one record store shared by the scoring, hand-off and identity
     fakes, as one database would be). ``overrides`` replace any adapter."""
     records = FakeRecordStore()
     scoring = FakeScoring(records)
-    handoffs = FakeHandoffs(records)
+    handoffs, identity = FakeHandoffs(records), FakeIdentity(records)
     parts: dict[str, Any] = {
         "store": records,
         "scoring": scoring,
         "handoffs": handoffs,
-        "identity": FakeIdentity(records),
+        "identity": identity,
         "tracking": FakeQueue(),
         "handoff_queue": FakeQueue(),
         "rescore_queue": FakeQueue(),
@@ -1039,6 +1139,8 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "rate_limits": FakeRateLimits(),
         "people": handoffs.routing,
         "assignments": handoffs.routing,
+        "work": FakeWork(records, handoffs, identity),
+        "signing_keys": FakeSigningKeys(),
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -1059,6 +1161,8 @@ def _conforms(records: FakeRecordStore) -> None:
         ReportReads,
         ScoringRepository,
         TrackingQueue,
+        SigningKeys,
+        WorkStore,
     )
 
     store: RecordStore = records
@@ -1073,5 +1177,7 @@ def _conforms(records: FakeRecordStore) -> None:
     limits: RateLimiter = FakeRateLimits()
     people: PeopleStore = FakeRouting(records)
     assignments: AssignmentStore = FakeRouting(records)
+    work: WorkStore = FakeWork(records, FakeHandoffs(records), FakeIdentity(records))
     del store, scoring, handoffs, identity, queue, admin, imports, objects, reports, limits
-    del people, assignments
+    signing: SigningKeys = FakeSigningKeys()
+    del people, assignments, work, signing

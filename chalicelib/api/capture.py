@@ -3,7 +3,7 @@ review of quarantined submissions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -21,12 +21,11 @@ from chalicelib.api.http import (
     read_json,
     replay_safe,
 )
-from chalicelib.api.schemas import answers
-from chalicelib.api.schemas.bodies import InteractionsRequest
-from chalicelib.api.schemas.queries import QuarantineQuery
-from chalicelib.domain.forms import FormDefinition
-from chalicelib.domain.screening import screen, split_signals
-from chalicelib.services import capture, forms, interactions
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import InteractionsRequest
+    from chalicelib.api.schemas.queries import QuarantineQuery
+    from chalicelib.services import capture
 
 bp = Blueprint(__name__)
 CORS_HEADERS = "Content-Type, Idempotency-Key"
@@ -52,6 +51,9 @@ LEAD_BODY = {
 
 def _submission_answer(outcome: capture.SubmissionOutcome) -> dict[str, Any]:
     """The full answer, as kept for a replay: 201 taken (or erased: nothing kept), 202 set aside."""
+    from chalicelib.api.schemas import answers
+    from chalicelib.services import capture
+
     if isinstance(outcome, capture.SubmissionQuarantined):
         body = {"submission_id": outcome.quarantine_id, "status": "quarantined", "reason": outcome.reason}
         return {"status": 202, "body": body}
@@ -80,6 +82,9 @@ def _submit(request: dict[str, Any]) -> dict[str, Any]:
     """Screen (honeypot, fill time, origin, CAPTCHA: ``domain/screening.py``), then capture or set
     aside. Runs inside the replay-safe call, so a retry gets the first answer and a single-use CAPTCHA
     token is checked once."""
+    from chalicelib.domain.screening import screen
+    from chalicelib.services import capture
+
     deps = wiring.deps()
     form_id, fields = request["form_id"], request["payload"]
     form = capture.load_form(form_id, deps)
@@ -88,6 +93,9 @@ def _submit(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api.schemas import answers
+    from chalicelib.services import capture
+
     captured = capture.create_lead(request["payload"], wiring.deps())
     return {
         "status": 201,
@@ -96,6 +104,9 @@ def _create_lead(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _accept_interactions(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api.schemas import answers
+    from chalicelib.services import interactions
+
     accepted = interactions.accept_batch(request["payload"]["interactions"], wiring.deps())
     body = answers.InteractionsAccepted.model_validate(accepted, from_attributes=True).model_dump()
     return {"status": 202, "body": body}
@@ -103,6 +114,8 @@ def _accept_interactions(request: dict[str, Any]) -> dict[str, Any]:
 
 def _cors(request: Request, params: dict[str, str]) -> dict[str, str]:
     """Allow-Origin for a listed origin; a browser posting from anywhere else is refused (403)."""
+    from chalicelib.services import capture
+
     origin = request.headers.get("origin")
     form = capture.load_form(params["form_id"], wiring.deps())
     if not form.allows_origin(origin):
@@ -116,16 +129,20 @@ def _cors(request: Request, params: dict[str, str]) -> dict[str, str]:
     "PUT",
     scope="admin",
     summary="define a form",
-    body=FormDefinition,
+    body="chalicelib.domain.forms.FormDefinition",
     ok=("200", "201"),
 )
 def put_form(request: Request, form_id: str) -> Response:
+    from chalicelib.services import forms
+
     created, stored = forms.put_form(form_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
 @endpoint(bp, "/v1/forms/{form_id}", "GET", scope="admin", summary="a form definition")
 def get_form(request: Request, form_id: str) -> Response:
+    from chalicelib.services import capture
+
     form = capture.load_form(form_id, wiring.deps())
     return json_response(200, {"form_id": form_id, **form.model_dump(exclude_none=True)})
 
@@ -151,6 +168,8 @@ def preflight(request: Request, form_id: str) -> Response:
 
 def public_answer(body: dict[str, Any]) -> dict[str, Any]:
     """What an anonymous visitor is told (:class:`answers.PublicSubmission`)."""
+    from chalicelib.api.schemas import answers
+
     return answers.PublicSubmission(submission_id=body["submission_id"], status="accepted").model_dump()
 
 
@@ -167,13 +186,16 @@ def public_answer(body: dict[str, Any]) -> dict[str, Any]:
     body=SUBMISSION_BODY,
     media=("application/json", "application/x-www-form-urlencoded"),
     ok=("201", "202"),
-    response=answers.Submission,
+    response="answers.Submission",
     idempotent=True,
     cors=_cors,
 )
 def submit(request: Request, form_id: str) -> Response:
     """Public. A caller that sends an ingest key (a server posting a form) gets the full capture
     answer; everyone else gets :func:`public_answer`. Errors carry the form's CORS headers too."""
+    from chalicelib.domain.screening import split_signals
+    from chalicelib.services import capture
+
     keyed = authorize_if_keyed(request, "ingest") is not None
     deps = wiring.deps()
     abuse.limit_submission(request, form_id, capture.load_form(form_id, deps), deps)
@@ -198,7 +220,7 @@ def submit(request: Request, form_id: str) -> Response:
     summary="create a lead",
     body=LEAD_BODY,
     ok=("201",),
-    response=answers.Captured,
+    response="answers.Captured",
     idempotent=True,
 )
 def create_lead(request: Request) -> Response:
@@ -212,10 +234,10 @@ def create_lead(request: Request) -> Response:
     "POST",
     scope="ingest",
     summary="track interactions",
-    body=InteractionsRequest,
+    body="bodies.InteractionsRequest",
     max_body=MAX_INTERACTIONS_BODY,
     ok=("202",),
-    response=answers.InteractionsAccepted,
+    response="answers.InteractionsAccepted",
     idempotent=True,
 )
 def post_interactions(request: Request, body: InteractionsRequest) -> Response:
@@ -239,7 +261,7 @@ def post_interactions(request: Request, body: InteractionsRequest) -> Response:
     "GET",
     scope="admin",
     summary="suspected spam kept for review (newest first per page)",
-    query=QuarantineQuery,
+    query="queries.QuarantineQuery",
 )
 def list_quarantined(request: Request, query: QuarantineQuery) -> Response:
     from chalicelib.services import quarantine

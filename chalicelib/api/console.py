@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, json_response
-from chalicelib.api.schemas.queries import FunnelQuery, NoQuery
 from chalicelib.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import FunnelQuery, NoQuery
 
 bp = Blueprint(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "console"
@@ -112,11 +115,16 @@ def capture_script(request: Request) -> Response:
     return _static("capture.js", 3600, CAPTURE_SCRIPT_HEADERS)
 
 
-@endpoint(bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query=FunnelQuery)
+@endpoint(
+    bp, "/v1/reports/funnel", "GET", scope="sales", summary="the lead funnel", query="queries.FunnelQuery"
+)
 def funnel(request: Request, query: FunnelQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import reports
 
-    return json_response(200, reports.funnel(query.since, query.until, query.source, wiring.deps()))
+    return json_response(
+        200, views.funnel(reports.funnel(query.since, query.until, query.source, wiring.deps()))
+    )
 
 
 @endpoint(
@@ -125,20 +133,22 @@ def funnel(request: Request, query: FunnelQuery) -> Response:
     "GET",
     scope="sales",
     summary="score distribution of a model (an unknown id: an empty report)",
-    query=NoQuery,
+    query="queries.NoQuery",
     any_id=True,
 )
 def score_distribution(request: Request, model_id: str, query: NoQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import reports
 
-    return json_response(200, reports.distribution(model_id, wiring.deps()))
+    return json_response(200, views.distribution(reports.distribution(model_id, wiring.deps())))
 
 
 @endpoint(bp, "/v1/handoffs/dead-letters", "GET", scope="admin", summary="hand-offs in the dead-letter queue")
 def list_dead_letters(request: Request) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import dead_letters
 
-    return json_response(200, dead_letters.peek(wiring.deps()))
+    return json_response(200, views.dead_letters(dead_letters.peek(wiring.deps())))
 
 
 @endpoint(
@@ -150,6 +160,7 @@ def list_dead_letters(request: Request) -> Response:
     ok=("200", "202"),
 )
 def redrive_dead_letters(request: Request) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import dead_letters
 
-    return json_response(200, dead_letters.redrive(wiring.deps()))
+    return json_response(200, views.redriven(dead_letters.redrive(wiring.deps())))

@@ -44,6 +44,12 @@ class Forbidden(ApiError):
     status, code = 403, "forbidden"
 
 
+class SignInUnavailable(ApiError):
+    """The user pool's keys cannot be read, or the stage has no user pool (a token cannot be checked)."""
+
+    status, code = 503, "sign_in_unavailable"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 

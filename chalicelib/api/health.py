@@ -7,12 +7,13 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, model_response
-from chalicelib.api.schemas.answers import Health
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/v1/health", "GET", scope=None, summary="liveness", response=Health)
+@endpoint(bp, "/v1/health", "GET", scope=None, summary="liveness", response="answers.Health")
 def health(request: Request) -> Response:
+    from chalicelib.api.schemas.answers import Health
+
     wiring.deps().store.get_form("__health__")
     return model_response(200, Health(status="ok"))

@@ -13,29 +13,32 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, cast
+from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 from chalice.app import ChaliceUnhandledError, Request
-from pydantic import BaseModel
 
 from chalicelib.api.errors import (
     ApiError,
     Forbidden,
     MalformedBody,
     PayloadTooLarge,
+    PreconditionRequired,
     Unauthenticated,
     UnsupportedMediaType,
     error_body,
     translate,
 )
-from chalicelib.api.schemas.common import RequestModel, parse
 from chalicelib.domain import jsontext
 from chalicelib.domain.access import ApiKey
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.observability import (
     CORRELATION_HEADER,
     bind_correlation_id,
@@ -43,11 +46,33 @@ from chalicelib.observability import (
     valid_correlation_id,
 )
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.api.schemas.common import RequestModel
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_BYTES = 256
 JSON = "application/json"
 URLENCODED = "application/x-www-form-urlencoded"
 View = Callable[..., Response]
+#: A model a route declares, by name: ``"bodies.LeadPatch"`` (a module of :mod:`chalicelib.api.schemas`
+#: and a class in it) or a full path (``"chalicelib.domain.forms.FormDefinition"``). Named, not
+#: imported, so ``import app`` builds no pydantic class: each model loads when its route is first
+#: served, or when the OpenAPI document is made (docs/house-report.md has the cold-start figures).
+ModelName = str
+
+
+def model(name: ModelName) -> type[BaseModel]:
+    """The model a route names (``"queries.LeadsQuery"``), imported on first use."""
+    from pydantic import BaseModel
+
+    module, _, cls = name.rpartition(".")
+    package = "" if module.startswith("chalicelib.") else "chalicelib.api.schemas."
+    found = getattr(import_module(package + module), cls)
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise TypeError(f"{name} is not a pydantic model")
+    return found
 
 
 def _new_id() -> str:
@@ -66,17 +91,18 @@ class Operation:
     scope: str | None
     summary: str
     ok: tuple[str, ...]
-    #: The body: a request model (parsed before the view runs), a model the service parses itself,
-    #: or a JSON schema.
-    body: type[BaseModel] | dict[str, Any] | None = None
-    parse_body: bool = False
+    #: The body: a request model's name (parsed before the view runs when it is a request model; else
+    #: a model the service parses itself), or a JSON schema.
+    body: ModelName | dict[str, Any] | None = None
     optional_body: bool = False
     max_body: int = MAX_BODY_BYTES
     media: tuple[str, ...] = (JSON,)
-    query: type[RequestModel] | None = None
+    #: The query string's request model, by name.
+    query: ModelName | None = None
     #: Request headers worth documenting (signatures).
     request_headers: tuple[str, ...] = ()
-    response: type[BaseModel] | None = None
+    #: The answer's model, by name (documented).
+    response: ModelName | None = None
     idempotent: bool = False
     #: A public route that takes a key of this scope when one is sent.
     optional_key: str | None = None
@@ -91,6 +117,35 @@ class Operation:
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+    @cached_property
+    def body_model(self) -> type[BaseModel] | None:
+        return model(self.body) if isinstance(self.body, str) else None
+
+    @cached_property
+    def query_model(self) -> type[RequestModel] | None:
+        return _request_model(self.query) if self.query is not None else None
+
+    @cached_property
+    def response_model(self) -> type[BaseModel] | None:
+        return model(self.response) if self.response is not None else None
+
+    @cached_property
+    def parse_body(self) -> type[RequestModel] | None:
+        """The request model parsed before the view runs (``None``: the view reads the body)."""
+        from chalicelib.api.schemas.common import RequestModel
+
+        found = self.body_model
+        return found if found is not None and issubclass(found, RequestModel) else None
+
+
+def _request_model(name: ModelName) -> type[RequestModel]:
+    from chalicelib.api.schemas.common import RequestModel
+
+    found = model(name)
+    if not issubclass(found, RequestModel):
+        raise TypeError(f"{name} is not a request model")
+    return found
 
 
 #: Every route of the app, ``"METHOD /path"`` -> its :class:`Operation`.
@@ -121,13 +176,13 @@ def endpoint(
     scope: str | None,
     summary: str,
     ok: tuple[str, ...] = ("200",),
-    body: type[BaseModel] | dict[str, Any] | None = None,
+    body: ModelName | dict[str, Any] | None = None,
     optional_body: bool = False,
     max_body: int = MAX_BODY_BYTES,
     media: tuple[str, ...] = (JSON,),
-    query: type[RequestModel] | None = None,
+    query: ModelName | None = None,
     request_headers: tuple[str, ...] = (),
-    response: type[BaseModel] | None = None,
+    response: ModelName | None = None,
     idempotent: bool = False,
     optional_key: str | None = None,
     produces: str | None = None,
@@ -139,8 +194,8 @@ def endpoint(
     """Register a route and declare it. ``scope=None`` marks a public route; every other route needs an
     API key whose scopes allow ``scope`` (401 without a valid key, 403 with the wrong scope). A
     ``query`` model parses the query string (the view gets ``query=``); a request-model ``body`` is
-    parsed from JSON (the view gets ``body=``)."""
-    parse_body = isinstance(body, type) and issubclass(body, RequestModel)
+    parsed from JSON (the view gets ``body=``). Models are named (:data:`ModelName`) and load when the
+    route is first served."""
     operation = Operation(
         method=method,
         path=path,
@@ -148,7 +203,6 @@ def endpoint(
         summary=summary,
         ok=ok,
         body=body,
-        parse_body=parse_body,
         optional_body=optional_body,
         max_body=max_body,
         media=media,
@@ -185,14 +239,18 @@ def _answer(view: View, operation: Operation, request: Request, path_params: dic
     serving.set(operation)
     caller.set(_authorize(request, operation.scope) if operation.scope is not None else None)
     arguments: dict[str, Any] = dict(path_params)
-    if operation.query is not None:
-        arguments["query"] = parse(operation.query, query(request))
-    if operation.parse_body:
-        model = cast("type[RequestModel]", operation.body)
-        data = (
-            read_json(request, operation.max_body) if request.raw_body or not operation.optional_body else {}
-        )
-        arguments["body"] = parse(model, data)
+    if operation.query is not None or operation.body is not None:
+        from chalicelib.api.schemas.common import parse
+
+        if (query_model := operation.query_model) is not None:
+            arguments["query"] = parse(query_model, query(request))
+        if (body_model := operation.parse_body) is not None:
+            data = (
+                read_json(request, operation.max_body)
+                if request.raw_body or not operation.optional_body
+                else {}
+            )
+            arguments["body"] = parse(body_model, data)
     return view(request, **arguments)
 
 
@@ -297,15 +355,53 @@ caller: ContextVar[ApiKey | None] = ContextVar("caller", default=None)
 
 
 def _authorize(request: Request, scope: str) -> ApiKey:
+    """The caller: an API key (``X-Api-Key``) or a signed-in person (``Authorization: Bearer`` with a
+    Cognito token, ``services/signin.py``), each allowed only the scopes it has."""
     from chalicelib import wiring
+
+    bearer = _bearer(request)
+    if bearer is not None and request.headers.get("x-api-key") is None:
+        key = _token_caller(bearer)
+        if not key.allows(scope):
+            raise Forbidden(f"your role does not allow the {scope!r} scope", "Authorization")
+        return key
     from chalicelib.services.access import authenticate
 
     key = authenticate(request.headers.get("x-api-key"), wiring.deps().store, wiring.deps().keys_cache)
     if key is None:
-        raise Unauthenticated("send a valid API key in X-Api-Key", "X-Api-Key")
+        raise Unauthenticated(
+            "send a valid API key in X-Api-Key or a sign-in token as Authorization: Bearer", "X-Api-Key"
+        )
     if not key.allows(scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope", "X-Api-Key")
     return key
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    if value is None:
+        return None
+    kind, _, token = value.strip().partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'", "Authorization")
+    return token.strip()
+
+
+def _token_caller(token: str) -> ApiKey:
+    from chalicelib import wiring
+    from chalicelib.api.errors import SignInUnavailable
+    from chalicelib.domain.tokens import InvalidToken, KeysUnavailable
+    from chalicelib.services import signin
+
+    try:
+        return signin.caller_for(token, wiring.deps())
+    except InvalidToken as exc:
+        logger.info("token refused", extra={"reason": exc.reason})
+        raise Unauthenticated(f"the sign-in token is refused: {exc.reason}", "Authorization") from None
+    except signin.NotLinked as exc:
+        raise Forbidden(exc.reason, "Authorization") from None
+    except (signin.SignInNotConfigured, KeysUnavailable) as exc:
+        raise SignInUnavailable(str(exc), "Authorization") from None
 
 
 def media_type(request: Request) -> str:
@@ -366,7 +462,8 @@ def body_digest(payload: Any) -> str:
 def authorize_if_keyed(request: Request, scope: str) -> ApiKey | None:
     """On a public route: the caller's key when one is sent (checked like on any route: 401 wrong,
     403 without ``scope``), ``None`` for an anonymous caller."""
-    key = _authorize(request, scope) if request.headers.get("x-api-key") is not None else None
+    sent = request.headers.get("x-api-key") is not None or request.headers.get("authorization") is not None
+    key = _authorize(request, scope) if sent else None
     caller.set(key)
     return key
 
@@ -403,6 +500,28 @@ def replay_safe(
         result = call(request={**request, "key": f"{operation}:{key}"})
     body = view(result["body"]) if view is not None else result["body"]
     return json_response(result["status"], body, result.get("headers"))
+
+
+#: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
+_IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,12})"?\s*')
+
+
+def etag(version: int | None) -> dict[str, str]:
+    """The ``ETag`` header of a versioned resource (its optimistic-concurrency version)."""
+    return {"ETag": f'"{version or 0}"'}
+
+
+def if_match_version(request: Request) -> int:
+    """The version a change was made from (``If-Match``): 428 without one, 422 when it is not one."""
+    header = request.headers.get("if-match")
+    if header is None:
+        raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
+    matched = _IF_MATCH.fullmatch(header)
+    if matched is None:
+        raise ValidationFailed(
+            [FieldError("If-Match", 'If-Match must be a version, as the ETag gave it ("3")')]
+        )
+    return int(matched.group(1))
 
 
 def idempotency_key(request: Request) -> str | None:

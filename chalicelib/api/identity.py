@@ -6,15 +6,17 @@ typed inputs from them (``domain.consent.ConsentUpdate``, ``domain.merging.Merge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, json_response, read_json
-from chalicelib.api.schemas.bodies import ConsentRequest, MergeRequest, SegmentQueryRequest
-from chalicelib.api.schemas.queries import DuplicatesQuery
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import ConsentRequest, MergeRequest, SegmentQueryRequest
+    from chalicelib.api.schemas.queries import DuplicatesQuery
 
 bp = Blueprint(__name__)
 _OBJECT: dict[str, Any] = {"type": "object"}
@@ -34,7 +36,12 @@ def _given(model: Any) -> dict[str, Any]:
 
 
 @endpoint(
-    bp, "/v1/duplicates", "GET", scope="admin", summary="suspected duplicate contacts", query=DuplicatesQuery
+    bp,
+    "/v1/duplicates",
+    "GET",
+    scope="admin",
+    summary="suspected duplicate contacts",
+    query="queries.DuplicatesQuery",
 )
 def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     answer = _service("duplicates").list_duplicates(
@@ -49,19 +56,23 @@ def list_duplicates(request: Request, query: DuplicatesQuery) -> Response:
     "POST",
     scope="admin",
     summary="merge a duplicate into this contact",
-    body=MergeRequest,
+    body="bodies.MergeRequest",
     ok=("200", "201"),
 )
 def merge(request: Request, contact_id: str, body: MergeRequest) -> Response:
     from chalicelib.domain.merging import MergeOrder
 
     order = MergeOrder(duplicate_ids=body.duplicate_ids)
-    return json_response(200, _service("merges").merge(contact_id, order, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.merge_done(_service("merges").merge(contact_id, order, wiring.deps())))
 
 
 @endpoint(bp, "/v1/merges/{merge_id}/undo", "POST", scope="admin", summary="undo a merge")
 def undo_merge(request: Request, merge_id: str) -> Response:
-    return json_response(200, _service("merges").undo_merge(merge_id, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.merge_undone(_service("merges").undo_merge(merge_id, wiring.deps())))
 
 
 @endpoint(
@@ -70,22 +81,26 @@ def undo_merge(request: Request, merge_id: str) -> Response:
     "PUT",
     scope="admin",
     summary="set a contact's consent",
-    body=ConsentRequest,
+    body="bodies.ConsentRequest",
 )
 def set_consent(request: Request, contact_id: str, body: ConsentRequest) -> Response:
     from chalicelib.domain.consent import ConsentUpdate
 
     given = _given(body)  # a source not sent is "api"; one sent as null is refused
     update = ConsentUpdate(level=body.level, source=given.get("source", "api"))
-    answer = _service("consent").set_consent(contact_id, update, wiring.deps())
-    return json_response(200, answer)
+    from chalicelib.api import views
+
+    updated = _service("consent").set_consent(contact_id, update, wiring.deps())
+    return json_response(200, views.contact(updated))
 
 
 @endpoint(
     bp, "/v1/contacts/{contact_id}/export", "GET", scope="admin", summary="everything held about a contact"
 )
 def export(request: Request, contact_id: str) -> Response:
-    return json_response(200, _service("data_rights").export(contact_id, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.contact_export(_service("data_rights").export(contact_id, wiring.deps())))
 
 
 @endpoint(
@@ -101,9 +116,10 @@ def export(request: Request, contact_id: str) -> Response:
 )
 def erase(request: Request, contact_id: str) -> Response:
     """202 and the erasure job (``GET /v1/jobs/{job_id}``); effective at once, the same job on a repeat."""
+    from chalicelib.api import views
     from chalicelib.services import erasure
 
-    return json_response(202, erasure.request_erasure(contact_id, wiring.deps()))
+    return json_response(202, views.erasure_requested(erasure.request_erasure(contact_id, wiring.deps())))
 
 
 @endpoint(
@@ -112,7 +128,7 @@ def erase(request: Request, contact_id: str) -> Response:
     "POST",
     scope="admin",
     summary="contacts of the leads matching a condition",
-    body=SegmentQueryRequest,
+    body="bodies.SegmentQueryRequest",
 )
 def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     from chalicelib.domain.segments import SegmentQuery
@@ -121,7 +137,9 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     if "segment_id" in given:
         given["segment_id"] = str(given["segment_id"])  # sent as null, it names a segment "None" (404)
     query = SegmentQuery.of(**given)
-    return json_response(200, _service("segments").query_segment(query, wiring.deps()))
+    from chalicelib.api import views
+
+    return json_response(200, views.segment_page(_service("segments").query_segment(query, wiring.deps())))
 
 
 @endpoint(
@@ -134,10 +152,16 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
     ok=("200", "201"),
 )
 def put_segment(request: Request, segment_id: str) -> Response:
-    created, body = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
-    return json_response(201 if created else 200, body)
+    from chalicelib.api import views
+
+    created, saved = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
+    return json_response(201 if created else 200, views.saved_segment(saved))
 
 
 @endpoint(bp, "/v1/segments/{segment_id}", "GET", scope="admin", summary="a saved segment")
 def get_segment(request: Request, segment_id: str) -> Response:
-    return json_response(200, _service("segments").get_segment(segment_id, wiring.deps().identity))
+    from chalicelib.api import views
+
+    return json_response(
+        200, views.saved_segment(_service("segments").get_segment(segment_id, wiring.deps().identity))
+    )

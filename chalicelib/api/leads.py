@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api import views
-from chalicelib.api.http import caller, endpoint, json_response
-from chalicelib.api.schemas.queries import LeadsQuery
+from chalicelib.api.http import caller, endpoint, etag, json_response
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.services import leads
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import LeadsQuery
 
 bp = Blueprint(__name__)
 
 
 @endpoint(bp, "/v1/leads/{lead_id}", "GET", scope="sales", summary="a lead with contact, account and scores")
 def get_lead(request: Request, lead_id: str) -> Response:
+    from chalicelib.api import views
+    from chalicelib.services import leads
+
     detail = leads.get_lead(lead_id, wiring.deps())
-    return json_response(200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)))
+    # the ETag is the lead's version: PATCH /v1/leads/{id} sends it back as If-Match
+    return json_response(
+        200, views.lead_detail(detail, _duplicate_of(detail.lead.contact_id)), etag(detail.lead.version)
+    )
 
 
-@endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query=LeadsQuery)
+@endpoint(bp, "/v1/leads", "GET", scope="sales", summary="list leads", query="queries.LeadsQuery")
 def list_leads(request: Request, query: LeadsQuery) -> Response:
+    from chalicelib.api import views
+    from chalicelib.services import leads
+
     wanted = query.model_dump()
     if wanted.get("owner") == "me":  # the caller's own leads: the key's person
         key = caller.get()
@@ -35,6 +46,9 @@ def list_leads(request: Request, query: LeadsQuery) -> Response:
 
 @endpoint(bp, "/v1/contacts/{contact_id}", "GET", scope="admin", summary="a contact with its leads")
 def get_contact(request: Request, contact_id: str) -> Response:
+    from chalicelib.api import views
+    from chalicelib.services import leads
+
     try:
         detail = leads.get_contact(contact_id, wiring.deps())
     except NotFound:
@@ -48,6 +62,7 @@ def get_contact(request: Request, contact_id: str) -> Response:
 
 def _duplicate_of(contact_id: str) -> list[dict[str, object]]:
     """Suspected duplicates of the contact (identity), shown beside the lead or contact."""
+    from chalicelib.api import views
     from chalicelib.services import duplicates
 
-    return duplicates.duplicate_of(contact_id, wiring.deps().identity)
+    return [views.suggestion(s) for s in duplicates.duplicate_of(contact_id, wiring.deps().identity)]

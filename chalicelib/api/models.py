@@ -9,13 +9,14 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, idempotency_key, json_response, read_json, replay_safe
-from chalicelib.api.schemas import answers
-from chalicelib.services import models
 
 bp = Blueprint(__name__)
 
 
 def _publish(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api.schemas import answers
+    from chalicelib.services import models
+
     published = models.publish(request["model_id"], wiring.deps())
     return {
         "status": 202,
@@ -33,17 +34,28 @@ def _publish(request: dict[str, Any]) -> dict[str, Any]:
     ok=("201",),
 )
 def put_model(request: Request, model_id: str) -> Response:
-    return json_response(201, models.put_model(model_id, read_json(request), wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import models
+
+    return json_response(
+        201, views.draft_saved(models.put_model(model_id, read_json(request), wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/scoring-models", "GET", scope="admin", summary="models")
 def list_models(request: Request) -> Response:
-    return json_response(200, models.list_models(wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import models
+
+    return json_response(200, views.model_list(models.list_models(wiring.deps())))
 
 
 @endpoint(bp, "/v1/scoring-models/{model_id}", "GET", scope="admin", summary="a model")
 def get_model(request: Request, model_id: str) -> Response:
-    return json_response(200, models.get_model(model_id, wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import models
+
+    return json_response(200, views.model_detail(models.get_model(model_id, wiring.deps())))
 
 
 @endpoint(
@@ -53,7 +65,7 @@ def get_model(request: Request, model_id: str) -> Response:
     scope="admin",
     summary="publish the draft",
     ok=("200", "202"),
-    response=answers.Published,
+    response="answers.Published",
     idempotent=True,
 )
 def publish(request: Request, model_id: str) -> Response:
@@ -64,9 +76,15 @@ def publish(request: Request, model_id: str) -> Response:
 
 @endpoint(bp, "/v1/scoring-models/{model_id}/simulate", "POST", scope="admin", summary="simulate the draft")
 def simulate(request: Request, model_id: str) -> Response:
-    return json_response(200, models.simulate(model_id, wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import models
+
+    return json_response(200, views.simulation(models.simulate(model_id, wiring.deps())))
 
 
 @endpoint(bp, "/v1/jobs/{job_id}", "GET", scope="admin", summary="a rescoring job")
 def get_job(request: Request, job_id: str) -> Response:
-    return json_response(200, models.get_job(job_id, wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import models
+
+    return json_response(200, views.job_status(models.get_job(job_id, wiring.deps())))

@@ -48,8 +48,8 @@ def _schema(model: type[BaseModel], schemas: dict[str, Any], mode: str = "valida
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _body_schema(body: Any, schemas: dict[str, Any]) -> dict[str, Any]:
-    return _schema(body, schemas) if isinstance(body, type) and issubclass(body, BaseModel) else body
+def _body_schema(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    return _schema(op.body_model, schemas) if op.body_model is not None else op.body
 
 
 def _path_parameters(path: str, any_id: bool = False) -> list[dict[str, Any]]:
@@ -76,7 +76,7 @@ def _query_parameters(model: Any) -> list[dict[str, Any]]:
 
 
 def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
-    parameters = _path_parameters(op.path, op.any_id) + _query_parameters(op.query)
+    parameters = _path_parameters(op.path, op.any_id) + _query_parameters(op.query_model)
     parameters += [
         {"name": h, "in": "header", "required": False, "schema": {"type": "string"}}
         for h in op.request_headers
@@ -90,7 +90,8 @@ def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
-    answer = _schema(op.response, schemas, "serialization") if op.response is not None else _OBJECT
+    response = op.response_model
+    answer = _schema(response, schemas, "serialization") if response is not None else _OBJECT
     responses: dict[str, Any] = {}
     for status in op.ok:
         if op.empty:
@@ -117,7 +118,7 @@ def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     if op.idempotent:
         operation["x-idempotent"] = True
     if op.body is not None:
-        schema = _body_schema(op.body, schemas)
+        schema = _body_schema(op, schemas)
         operation["requestBody"] = {
             "required": not op.optional_body,
             "content": {m: {"schema": schema} for m in op.media},

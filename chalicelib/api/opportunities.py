@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
-import re
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.errors import PreconditionRequired
-from chalicelib.api.http import endpoint, json_response
-from chalicelib.api.schemas.bodies import OpportunityPatch
-from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
+from chalicelib.api.http import endpoint, if_match_version, json_response
+from chalicelib.api.http import etag as _etag
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.opportunities import OpportunityChanges
-from chalicelib.domain.stored import OpportunityFilter
-from chalicelib.services import opportunities
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import OpportunityPatch
+    from chalicelib.api.schemas.queries import NoQuery, OpportunitiesQuery
 
 bp = Blueprint(__name__)
-#: ``If-Match``: the version as an entity tag (``"3"``, weak ``W/"3"``) or bare (``3``).
-_IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,12})"?\s*')
-
-
-def _etag(version: int | None) -> dict[str, str]:
-    return {"ETag": f'"{version or 0}"'}
 
 
 @endpoint(
-    bp, "/v1/opportunities", "GET", scope="sales", summary="list opportunities", query=OpportunitiesQuery
+    bp,
+    "/v1/opportunities",
+    "GET",
+    scope="sales",
+    summary="list opportunities",
+    query="queries.OpportunitiesQuery",
 )
 def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
+    from chalicelib.domain.stored import OpportunityFilter
+    from chalicelib.services import opportunities
+
     where = OpportunityFilter(
         stage=query.stage, owner=query.owner, status=query.status, lead_id=query.lead_id
     )
@@ -39,6 +40,8 @@ def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
 
 @endpoint(bp, "/v1/opportunities/{opportunity_id}", "GET", scope="sales", summary="an opportunity")
 def get_opportunity(request: Request, opportunity_id: str) -> Response:
+    from chalicelib.services import opportunities
+
     found = opportunities.get_opportunity(opportunity_id, wiring.deps().handoffs)
     return json_response(200, opportunities.opportunity_view(found), _etag(found.version))
 
@@ -49,19 +52,15 @@ def get_opportunity(request: Request, opportunity_id: str) -> Response:
     "PATCH",
     scope="sales",
     summary="change an opportunity (If-Match: the version read)",
-    body=OpportunityPatch,
+    body="bodies.OpportunityPatch",
     request_headers=("If-Match",),
 )
 def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPatch) -> Response:
     """Safe to retry: a repeated change names a version that is gone and gets 412, never applied twice."""
-    header = request.headers.get("if-match")
-    if header is None:
-        raise PreconditionRequired("send If-Match with the version you read (its ETag)", "If-Match")
-    matched = _IF_MATCH.fullmatch(header)
-    if matched is None:
-        raise ValidationFailed(
-            [FieldError("If-Match", 'If-Match must be a version, as the ETag gave it ("3")')]
-        )
+    from chalicelib.domain.opportunities import OpportunityChanges
+    from chalicelib.services import opportunities
+
+    expected = if_match_version(request)
     given = body.model_fields_set
     if not given:
         raise ValidationFailed(
@@ -72,9 +71,7 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
             ]
         )
     changes = OpportunityChanges(**{name: getattr(body, name) for name in given})
-    saved = opportunities.update_opportunity(
-        opportunity_id, int(matched.group(1)), changes, wiring.deps().handoffs
-    )
+    saved = opportunities.update_opportunity(opportunity_id, expected, changes, wiring.deps().handoffs)
     return json_response(200, opportunities.opportunity_view(saved), _etag(saved.version))
 
 
@@ -84,7 +81,9 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
     "GET",
     scope="sales",
     summary="open opportunities: count and value by stage and owner",
-    query=NoQuery,
+    query="queries.NoQuery",
 )
 def pipeline(request: Request, query: NoQuery) -> Response:
+    from chalicelib.services import opportunities
+
     return json_response(200, opportunities.pipeline(wiring.deps().handoffs))

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import endpoint, idempotency_key, replay_safe
-from chalicelib.api.schemas import answers
-from chalicelib.api.schemas.bodies import TrainRequest
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.bodies import TrainRequest
 
 bp = Blueprint(__name__)
 
 
 def _train(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api.schemas import answers
     from chalicelib.services import predictive  # the training code loads only when asked for
 
     queued = predictive.start_training(
@@ -33,10 +35,10 @@ def _train(request: dict[str, Any]) -> dict[str, Any]:
     "POST",
     scope="admin",
     summary="train a predictive model",
-    body=TrainRequest,
+    body="bodies.TrainRequest",
     optional_body=True,
     ok=("200", "201", "202"),
-    response=answers.TrainingQueued,
+    response="answers.TrainingQueued",
     idempotent=True,
 )
 def train(request: Request, model_id: str, body: TrainRequest) -> Response:

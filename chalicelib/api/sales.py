@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api import views
 from chalicelib.api.http import (
     caller,
     endpoint,
@@ -17,11 +16,11 @@ from chalicelib.api.http import (
     read_json,
     replay_safe,
 )
-from chalicelib.api.schemas.queries import ContactsQuery
-from chalicelib.services import leads, lifecycle, rules
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import ContactsQuery
 
 bp = Blueprint(__name__)
-QUALIFICATION, TRIGGER = rules.QUALIFICATION, rules.TRIGGER
 _OBJECT: dict[str, Any] = {"type": "object"}
 DISQUALIFY_BODY = {"type": "object", "properties": {"reason": {"type": "string"}}}
 
@@ -36,18 +35,27 @@ DISQUALIFY_BODY = {"type": "object", "properties": {"reason": {"type": "string"}
     ok=("200", "201"),
 )
 def put_rule(request: Request, rule_id: str) -> Response:
+    from chalicelib.services import rules
+
     created, stored = rules.put_rule(rule_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
 @endpoint(bp, "/v1/qualification-rules/{rule_id}", "GET", scope="admin", summary="a qualification rule")
 def get_rule(request: Request, rule_id: str) -> Response:
-    return json_response(200, rules.get_definition(QUALIFICATION, rule_id, wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import rules
+
+    return json_response(
+        200, views.definition(rules.get_definition(rules.QUALIFICATION, rule_id, wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/qualification-rules", "GET", scope="admin", summary="qualification rules")
 def list_rules(request: Request) -> Response:
-    return json_response(200, {"rules": rules.list_definitions(QUALIFICATION, wiring.deps())})
+    from chalicelib.services import rules
+
+    return json_response(200, {"rules": rules.list_definitions(rules.QUALIFICATION, wiring.deps())})
 
 
 @endpoint(
@@ -60,21 +68,32 @@ def list_rules(request: Request) -> Response:
     ok=("200", "201"),
 )
 def put_trigger(request: Request, trigger_id: str) -> Response:
+    from chalicelib.services import rules
+
     created, stored = rules.put_trigger(trigger_id, read_json(request), wiring.deps())
     return json_response(201 if created else 200, stored)
 
 
 @endpoint(bp, "/v1/triggers/{trigger_id}", "GET", scope="admin", summary="a trigger")
 def get_trigger(request: Request, trigger_id: str) -> Response:
-    return json_response(200, rules.get_definition(TRIGGER, trigger_id, wiring.deps()))
+    from chalicelib.api import views
+    from chalicelib.services import rules
+
+    return json_response(
+        200, views.definition(rules.get_definition(rules.TRIGGER, trigger_id, wiring.deps()))
+    )
 
 
 @endpoint(bp, "/v1/triggers", "GET", scope="admin", summary="triggers")
 def list_triggers(request: Request) -> Response:
-    return json_response(200, {"triggers": rules.list_definitions(TRIGGER, wiring.deps())})
+    from chalicelib.services import rules
+
+    return json_response(200, {"triggers": rules.list_definitions(rules.TRIGGER, wiring.deps())})
 
 
 def _transition(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import lifecycle
+
     answer = lifecycle.transition(
         request["lead_id"], request["action"], request["payload"], request["by"], wiring.deps()
     )
@@ -110,6 +129,20 @@ def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
 )
 def accept(request: Request, lead_id: str) -> Response:
     return _lifecycle(request, lead_id, "accept")
+
+
+@endpoint(
+    bp,
+    "/v1/leads/{lead_id}/contacted",
+    "POST",
+    scope="sales",
+    summary="mark contacted (from new or marketing_qualified)",
+    body=_OBJECT,
+    optional_body=True,
+    idempotent=True,
+)
+def contacted(request: Request, lead_id: str) -> Response:
+    return _lifecycle(request, lead_id, "contacted")
 
 
 @endpoint(
@@ -156,6 +189,8 @@ def reopen(request: Request, lead_id: str) -> Response:
 
 @endpoint(bp, "/v1/leads/{lead_id}/timeline", "GET", scope="sales", summary="a lead's timeline")
 def timeline(request: Request, lead_id: str) -> Response:
+    from chalicelib.services import lifecycle
+
     return json_response(200, lifecycle.timeline(lead_id, wiring.deps()))
 
 
@@ -165,11 +200,14 @@ def timeline(request: Request, lead_id: str) -> Response:
     "GET",
     scope="sales",
     summary="list contacts, or find one by email",
-    query=ContactsQuery,
+    query="queries.ContactsQuery",
 )
 def list_contacts(request: Request, query: ContactsQuery) -> Response:
     """Sales reps find the person behind a lead here (by email, or the sales view:
     ``marketing_only=false``); the contact itself, its export and erasure stay admin routes."""
+    from chalicelib.api import views
+    from chalicelib.services import leads
+
     if query.email is not None:
         return json_response(200, views.contacts_found(leads.contact_by_email(query.email, wiring.deps())))
     page = leads.list_contacts(query.marketing_only, query.limit, query.cursor, wiring.deps())

@@ -6,7 +6,7 @@ cold start included, so nothing heavier is imported before the answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -19,8 +19,9 @@ from chalicelib.api.http import (
     raw_body,
     read_json,
 )
-from chalicelib.api.schemas.answers import LinkedInChallenge
-from chalicelib.api.schemas.queries import ChallengeQuery
+
+if TYPE_CHECKING:
+    from chalicelib.api.schemas.queries import ChallengeQuery
 
 bp = Blueprint(__name__)
 _OBJECT: dict[str, Any] = {"type": "object"}
@@ -67,9 +68,11 @@ def get_source(request: Request, source: str) -> Response:
     ok=("201",),
 )
 def add_secret(request: Request, source: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import webhooks
 
-    return json_response(201, webhooks.add_secret(source, _deps()), {"Cache-Control": "no-store"})
+    added = webhooks.add_secret(source, _deps())
+    return json_response(201, views.secret_added(added), {"Cache-Control": "no-store"})
 
 
 @endpoint(
@@ -80,9 +83,10 @@ def add_secret(request: Request, source: str) -> Response:
     summary="retire a secret",
 )
 def retire_secret(request: Request, source: str, secret_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import webhooks
 
-    return json_response(200, webhooks.retire_secret(source, secret_id, _deps()))
+    return json_response(200, views.active_secrets(webhooks.retire_secret(source, secret_id, _deps())))
 
 
 @endpoint(
@@ -121,8 +125,8 @@ def deliver(request: Request, source: str) -> Response:
     "GET",
     scope=None,
     summary="LinkedIn's challenge",
-    query=ChallengeQuery,
-    response=LinkedInChallenge,
+    query="queries.ChallengeQuery",
+    response="answers.LinkedInChallenge",
 )
 def linkedin_challenge(request: Request, query: ChallengeQuery) -> Response:
     from chalicelib.services import linkedin
@@ -159,10 +163,11 @@ def linkedin_notification(request: Request) -> Response:
     ok=("200", "201"),
 )
 def put_linkedin_form(request: Request, form_urn: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import linkedin
 
     created, stored = linkedin.put_form(form_urn, read_json(request), _deps())
-    return json_response(201 if created else 200, stored)
+    return json_response(201 if created else 200, views.linkedin_mapping(stored))
 
 
 @endpoint(
@@ -173,6 +178,7 @@ def put_linkedin_form(request: Request, form_urn: str) -> Response:
     summary="a LinkedIn form's mapping",
 )
 def get_linkedin_form(request: Request, form_urn: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import linkedin
 
-    return json_response(200, linkedin.get_form(form_urn, _deps()))
+    return json_response(200, views.linkedin_mapping(linkedin.get_form(form_urn, _deps())))

@@ -2,6 +2,7 @@
 // (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
 import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
 import { assignmentText, ownerCard, peoplePage } from "./people.js";
+import { accountPage, contactPage, peopleLinks, workEntry, workPanel } from "./workspace.js";
 
 const KEY = "leadflow.apiKey";
 const view = document.getElementById("view");
@@ -147,12 +148,13 @@ async function leadsPage(params) {
   const rows = listed.map((lead) => h("tr", { "data-lead-id": lead.lead_id },
     h("td", { class: "name" }, h("a", { href: `#/leads/${encodeURIComponent(lead.lead_id)}` }, lead.name || lead.fields?.email || "(no name)"),
       h("div", { class: "muted" }, lead.lead_id)),
-    h("td", { class: "company" }, lead.company || ""),
+    h("td", { class: "company" }, lead.account_id ? h("a", { href: `#/accounts/${encodeURIComponent(lead.account_id)}` }, lead.company || "account") : lead.company || ""),
     h("td", { class: "num score" }, lead.score ?? "–"),
     h("td", { class: "grade" }, lead.grade ? grade(lead.grade) : "–"),
     h("td", {}, lead.topic || ""), h("td", {}, lead.source || ""),
     h("td", {}, `${lead.state} · ${lead.status}`),
-    h("td", {}, when(lead.created_at))));
+    h("td", {}, when(lead.created_at)),
+    h("td", { class: "person" }, h("a", { href: `#/contacts/${encodeURIComponent(lead.contact_id)}`, title: "the contact's 360° page" }, "360°"))));
   const back = params.cursor ? h("button", { class: "plain", type: "button", onclick: () => history.back() }, "← Previous") : null;
   const next = page.next_cursor
     ? h("button", { type: "button", onclick: () => { location.hash = `#/leads${query({ ...params, cursor: page.next_cursor })}`; } }, "Next →")
@@ -160,8 +162,8 @@ async function leadsPage(params) {
   show(h("h1", {}, "Leads"), form,
     h("table", { id: "leads" },
       h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Company"), h("th", { class: "num" }, "Score"), h("th", {}, "Grade"),
-        h("th", {}, "Topic"), h("th", {}, "Source"), h("th", {}, "State"), h("th", {}, "Created"))),
-      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No leads match.")))),
+        h("th", {}, "Topic"), h("th", {}, "Source"), h("th", {}, "State"), h("th", {}, "Created"), h("th", {}, "Contact"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No leads match.")))),
     h("div", { class: "pager" }, back, next));
 }
 
@@ -209,14 +211,14 @@ function handoffsCard(entries) {
 
 function timelineEntry(entry) {
   const what = {
-    interaction: () => `${entry.type}`,
+    interaction: () => workEntry(entry) || `${entry.type}`,
     transition: () => `${entry.action}: ${entry.from_state}/${entry.from_status} → ${entry.to_state}/${entry.to_status}` + (entry.reason ? ` (${entry.reason})` : "") + (entry.by ? ` by ${entry.by}` : ""),
     score: () => `${entry.model_id}: ${entry.previous_score ?? "–"} → ${entry.score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : "") + (entry.sales_ready ? ", sales-ready" : ""),
     handoff: () => handoffText(entry),
     handoff_withheld: () => `${handoffText(entry)}: withheld (${entry.reason})`,
     assignment: () => assignmentText(entry),
   }[entry.kind];
-  const detail = what ? what() : JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
+  const detail = what ? what() : workEntry(entry) || JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
 }
 
@@ -257,6 +259,7 @@ async function leadPage(leadId) {
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
     ownerCard(ui, lead, () => leadPage(leadId)),
+    peopleLinks(lead), workPanel(lead),
     conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
     lead.scores.length ? lead.scores.map(scoreCard) : h("p", { class: "muted", id: "no-scores" }, "Not scored by any active model."),
@@ -497,6 +500,8 @@ function route() {
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.getAttribute("href") === `#/${parts[0]}`));
   if (!sessionStorage.getItem(KEY) || parts[0] === "key") return keyPage();
   if (parts[0] === "leads" && parts[1]) return leadPage(parts[1]);
+  if (parts[0] === "contacts" && parts[1]) return contactPage(parts[1]);
+  if (parts[0] === "accounts" && parts[1]) return accountPage(parts[1]);
   if (parts[0] === "funnel") return funnelPage(params);
   if (parts[0] === "models") return modelsPage(parts[1]);
   if (parts[0] === "dead-letters") return deadLettersPage();
@@ -512,3 +517,5 @@ signOut.addEventListener("click", () => {
 });
 window.addEventListener("hashchange", () => Promise.resolve().then(route).catch((error) => show(failure(error))));
 Promise.resolve().then(route).catch((error) => show(failure(error)));
+// the workspace's pages (workspace.js) draw with the same helpers
+export { KEY, api, facts, failure, grade, h, scoreCard, show, when };

@@ -23,6 +23,8 @@ KNOWN_TYPES = frozenset(
         "webinar_attended",
         "content_downloaded",
         "phone_call_completed",
+        # a meeting a sales rep logged (``POST /v1/leads/{id}/activities``, domain/working.py)
+        "meeting_completed",
     }
 )
 MAX_BATCH = 100

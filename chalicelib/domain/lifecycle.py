@@ -77,6 +77,19 @@ def accept(lead: Lead, at: datetime, by: str) -> tuple[Lead, Transition]:
     return _move(lead, "accept", LEAD_OPEN, "sales_accepted", at, by)
 
 
+#: Statuses from which a rep marks a lead ``contacted`` (reached out, no answer on interest yet): a new or
+#: marketing-qualified lead. An accepted lead stays accepted (log the activity instead).
+CONTACTABLE_STATUSES = ("new", "marketing_qualified")
+
+
+def contacted(lead: Lead, at: datetime, by: str) -> tuple[Lead, Transition]:
+    """open/new or open/marketing_qualified -> open/contacted; from there accept, qualify, disqualify
+    (and marketing qualification, as from new)."""
+    if not lead.is_open or lead.status not in CONTACTABLE_STATUSES:
+        raise TransitionRefused("mark contacted", lead)
+    return _move(lead, "contacted", LEAD_OPEN, "contacted", at, by)
+
+
 def qualify(lead: Lead, at: datetime, by: str) -> tuple[Lead, Transition]:
     if not lead.is_open:
         raise TransitionRefused("qualify", lead)

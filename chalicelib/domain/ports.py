@@ -27,6 +27,7 @@ from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.domain.routing import AssignmentRecord, AssignmentWrite, Roster, Team, User
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
+from chalicelib.domain.tokens import PublicKey
 
 K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
@@ -128,6 +129,14 @@ class KeyStore(Protocol):
     def find_key(self, key_hash: str) -> ApiKey | None: ...
 
     def put_key(self, key_hash: str, key: ApiKey) -> None: ...
+
+
+class SigningKeys(Protocol):
+    """The user pool's token signing keys by ``kid`` (``integrations/jwks.py``), kept per container."""
+
+    def keys(self, refresh: bool = False) -> Mapping[str, PublicKey]:
+        """``refresh``: read them again (a token named an unknown ``kid``), rate-limited."""
+        ...
 
 
 class RecordStore(LeadStore, ReceiptStore, FormStore, QuarantineStore, KeyStore, Protocol):
@@ -351,6 +360,55 @@ class AssignmentStore(Protocol):
 
     def leads_of_owner(self, owner: str, where: LeadFilter, limit: int, cursor: str | None) -> Page:
         """A person's leads, newest first, from an index on the owner (never a scan)."""
+        ...
+
+
+# ---------------------------------------------------------------- working a lead
+
+
+class WorkStore(Protocol):
+    """What working a lead writes (``store/working.py``): each write one transaction conditioned on the
+    versions read (``ConcurrentUpdate`` and nothing written when another write came first), and the
+    bounded reads of the 360° view."""
+
+    def write_lead_edit(
+        self, lead: Lead, contact: Contact | None, at: datetime, entry: dict[str, Any]
+    ) -> None:
+        """The edited lead (and contact) on the versions read, with the edit on the lead's timeline."""
+        ...
+
+    def add_note(self, lead_id: str, note_id: str, at: datetime, entry: dict[str, Any]) -> None:
+        """A note on the lead's timeline, only while the lead exists (``ConcurrentUpdate`` otherwise)."""
+        ...
+
+    def write_link(
+        self,
+        lead: Lead,
+        old: Contact | None,
+        new: Contact,
+        created: bool,
+        email_key: str | None,
+        at: datetime,
+        entry: dict[str, Any],
+        opportunities: Sequence[Opportunity] = (),
+    ) -> None:
+        """The lead moved to ``new`` (created, with its e-mail claim ``email_key``, when ``created``),
+        both contacts' ``lead_ids``, the lead's ``opportunities`` (their contact, on the versions
+        read) and the move on the timeline: all or nothing. A claim taken
+        meanwhile raises :class:`~chalicelib.domain.errors.ConcurrentUpdate`."""
+        ...
+
+    def email_owner(self, email: str) -> tuple[str | None, bool]:
+        """``(contact id holding the e-mail's claim, erased)``: who has this address, and whether a
+        person with it was erased (a tombstone)."""
+        ...
+
+    def interactions_page(self, contact_id: str, limit: int, cursor: str | None) -> Page:
+        """The contact's interactions, newest first, ``limit`` at a time (one index query)."""
+        ...
+
+    def contacts_of_account(self, account_id: str, limit: int) -> list[str]:
+        """Up to ``limit`` contact ids of an account (its index)."""
         ...
 
 

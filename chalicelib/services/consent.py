@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib.domain.consent import ConsentUpdate
 from chalicelib.domain.entities import ConsentChange, Contact
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.observability import count, logger
 from chalicelib.services.data_rights import contact_or_refuse
-from chalicelib.services.leads import contact_view
 from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
@@ -22,12 +20,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def set_consent(contact_id: str, update: ConsentUpdate, deps: Deps) -> dict[str, Any]:
-    """Set (or withdraw: ``"none"``) a contact's consent, recorded in its history. Lowering it below a
-    model's ``min_consent`` removes that model's score (the contact's change rescores it)."""
+def set_consent(contact_id: str, update: ConsentUpdate, deps: Deps) -> Contact:
+    """Set (or withdraw: ``"none"``) a contact's consent, recorded in its history; the contact as
+    saved. Lowering it below a model's ``min_consent`` removes that model's score (the contact's
+    change rescores it)."""
     level, source = update.level, update.source
 
-    def attempt() -> dict[str, Any]:
+    def attempt() -> Contact:
         now = _now()
         contact = contact_or_refuse(contact_id, deps)
         change = ConsentChange(
@@ -39,7 +38,7 @@ def set_consent(contact_id: str, update: ConsentUpdate, deps: Deps) -> dict[str,
         deps.identity.save_contact(updated)
         count("ConsentChanged")
         logger.info("consent changed", extra={"contact_id": contact_id, "level": level})
-        return contact_view(updated)
+        return updated
 
     return on_conflict(attempt, ConcurrentUpdate("the contact kept changing; send the change again"))
 

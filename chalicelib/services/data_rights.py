@@ -3,14 +3,14 @@ naming a person in kept import files. The erasure job itself is ``services/erasu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.entities import Contact
+from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.interactions import iso
+from chalicelib.domain.scoring import Score
 from chalicelib.services import opportunities
-from chalicelib.services.leads import account_view, contact_view, lead_view, score_view
 from chalicelib.services.lifecycle import timeline
 from chalicelib.wiring import Deps
 
@@ -20,6 +20,28 @@ if TYPE_CHECKING:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ExportedLead:
+    """A lead in an export: its scores (the scored ones) and its timeline's entries."""
+
+    lead: Lead
+    scores: list[Score]
+    timeline: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ContactExport:
+    """Everything held about a person (``api/views.py`` shapes the JSON)."""
+
+    exported_at: datetime
+    contact: Contact
+    account: Account | None
+    leads: list[ExportedLead]
+    interactions: list[Interaction]
+    opportunities: list[dict[str, Any]]
+    suspected_duplicates: list[dict[str, Any]]
 
 
 def refuse_if_erased(contact_id: str, erasures: ErasureStore) -> None:
@@ -37,40 +59,29 @@ def contact_or_refuse(contact_id: str, deps: Deps) -> Contact:
     raise NotFound("contact", contact_id)
 
 
-def export(contact_id: str, deps: Deps) -> dict[str, Any]:
-    """Everything held about the person, as JSON."""
+def export(contact_id: str, deps: Deps) -> ContactExport:
+    """Everything held about the person."""
     contact = contact_or_refuse(contact_id, deps)
     account = deps.store.get_account(contact.account_id) if contact.account_id else None
     leads = []
     for lead in deps.store.get_leads(contact.lead_ids):
         scores = deps.scoring.scores_of(lead.lead_id)
         leads.append(
-            {
-                **lead_view(lead),
-                "scores": [score_view(s) for s in scores.values() if s.score is not None],
-                "timeline": timeline(lead.lead_id, deps)["entries"],
-            }
+            ExportedLead(
+                lead,
+                [s for s in scores.values() if s.score is not None],
+                timeline(lead.lead_id, deps)["entries"],
+            )
         )
-    interactions = [
-        {
-            "interaction_id": i.interaction_id,
-            "type": i.type,
-            "occurred_at": iso(i.occurred_at),
-            "lead_id": i.lead_id,
-            "source": i.source,
-            "properties": i.properties,
-        }
-        for i in deps.store.interactions_of(contact_id)
-    ]
-    return {
-        "exported_at": iso(_now()),
-        "contact": contact_view(contact),
-        "account": account_view(account) if account else None,
-        "leads": leads,
-        "interactions": interactions,
-        "opportunities": opportunities.of_leads(contact.lead_ids, deps.handoffs),
-        "suspected_duplicates": deps.identity.suspects_of(contact_id),
-    }
+    return ContactExport(
+        exported_at=_now(),
+        contact=contact,
+        account=account,
+        leads=leads,
+        interactions=list(deps.store.interactions_of(contact_id)),
+        opportunities=opportunities.of_leads(contact.lead_ids, deps.handoffs),
+        suspected_duplicates=deps.identity.suspects_of(contact_id),
+    )
 
 
 def without_rows_naming(data: bytes, email: str) -> tuple[bytes, int]:

@@ -5,6 +5,7 @@ record changes nothing. It never merges: strong suspicions are suggestions like 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,16 +38,21 @@ def detect(contact_id: str, deps: Deps, now: datetime) -> int:
     return written
 
 
-def duplicate_of(contact_id: str, duplicates: DuplicateStore) -> list[dict[str, Any]]:
-    """Suggestions for one contact (the lead and contact views show them): never merged automatically."""
+@dataclass(frozen=True)
+class Suggestion:
+    """A contact suspected to be the same person, and why (never merged automatically)."""
+
+    contact_id: str
+    confidence: float
+    strength: str
+    reasons: list[dict[str, Any]]
+
+
+def duplicate_of(contact_id: str, duplicates: DuplicateStore) -> list[Suggestion]:
+    """Suggestions for one contact, the strongest first (the lead and contact views show them)."""
     found = duplicates.suspects_of(contact_id)
     return [
-        {
-            "contact_id": s["contact_id"],
-            "confidence": s["confidence"],
-            "strength": s["strength"],
-            "reasons": s["reasons"],
-        }
+        Suggestion(s["contact_id"], s["confidence"], s["strength"], s["reasons"])
         for s in sorted(found, key=lambda s: -float(s["confidence"]))
     ]
 

@@ -28,6 +28,7 @@ What cannot be recalled: a hand-off a sales system has received (in flight or pr
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +47,17 @@ def job_id_of(contact_id: str) -> str:
     return f"erase-{contact_id}"
 
 
-def request_erasure(contact_id: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ErasureRequested:
+    """An erasure made effective: its job (``GET /v1/jobs/{job_id}``), ``running`` or ``done``."""
+
+    job_id: str
+    erasure_id: str | None
+    contact_id: str
+    state: str
+
+
+def request_erasure(contact_id: str, deps: Deps) -> ErasureRequested:
     """Make the erasure effective now and queue its job; the same job however often it is asked."""
     from chalicelib.domain.errors import ConcurrentUpdate
     from chalicelib.store.retry import on_conflict
@@ -72,12 +83,12 @@ def request_erasure(contact_id: str, deps: Deps) -> dict[str, Any]:
         deps.erasure_queue.send_json({"kind": "erase", "job_id": job_id, "contact_id": contact_id, "pass": 1})
     count("ErasureRequested")
     logger.info("erasure requested", extra={"contact_id": contact_id, "job_id": job_id})
-    return {
-        "job_id": job_id,
-        "erasure_id": marker.get("erasure_id"),
-        "contact_id": contact_id,
-        "state": "done" if job is not None and int(job.segments_done) >= PASSES else "running",
-    }
+    return ErasureRequested(
+        job_id=job_id,
+        erasure_id=marker.get("erasure_id"),
+        contact_id=contact_id,
+        state="done" if job is not None and int(job.segments_done) >= PASSES else "running",
+    )
 
 
 def run_erasure(message: dict[str, Any], deps: Deps, now: datetime) -> dict[str, Any]:

@@ -10,12 +10,14 @@ so a redelivered message or a crash half way through a chunk neither duplicates 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.forms import capture_from_submission
 from chalicelib.domain.ids import derived_id, new_id
+from chalicelib.domain.import_jobs import ImportHead
 from chalicelib.integrations import csv_import
 from chalicelib.integrations.csv_import import CsvRow, ImportMapping, ResolvedImport
 from chalicelib.observability import count, logger
@@ -40,11 +42,24 @@ def _resolve(
     return table, resolved, facts
 
 
-def _summary(resolved: ResolvedImport) -> dict[str, Any]:
-    return {"columns": resolved.mapped, "unmapped": resolved.unmapped, "ignored": resolved.ignored}
+@dataclass(frozen=True)
+class ImportAccepted:
+    """A CSV import stored and planning: how its columns were read (mapped, unmapped, ignored)."""
+
+    import_id: str
+    resolved: ResolvedImport
 
 
-def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UploadOffered:
+    """An import waiting for its file: the pre-signed URL to ``PUT`` it to, valid ``expires_in`` s."""
+
+    import_id: str
+    url: str
+    expires_in: int
+
+
+def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps: Deps) -> ImportAccepted:
     """``POST /v1/imports`` with a CSV body: checked now (no email column: 422 before any row is
     processed), stored in the bucket, and processed from there."""
     _table, resolved, _facts = _resolve(data, mapping)
@@ -60,25 +75,16 @@ def create_from_csv(data: bytes, mapping: ImportMapping, name: str | None, deps:
     )
     deps.objects.put(key, data)
     count("ImportCreated")
-    return {"import_id": import_id, "status": "planning", **_summary(resolved)}
+    return ImportAccepted(import_id, resolved)
 
 
-def create_upload(mapping: ImportMapping, name: str | None, deps: Deps) -> dict[str, Any]:
+def create_upload(mapping: ImportMapping, name: str | None, deps: Deps) -> UploadOffered:
     """``POST /v1/imports`` with JSON ``{"mapping", "name"}``: a pre-signed URL to ``PUT`` a large file
     to; the upload starts the import. The headers are checked when the file arrives."""
     import_id = new_id("imp")
     key = f"imports/{import_id}.csv"
     deps.imports.create(import_id, name, mapping.model_dump(exclude_none=True), key, datetime.now(UTC))
-    return {
-        "import_id": import_id,
-        "status": "awaiting_upload",
-        "upload": {
-            "method": "PUT",
-            "url": deps.objects.upload_url(key, UPLOAD_URL_SECONDS),
-            "headers": {"Content-Type": "text/csv"},
-            "expires_in": UPLOAD_URL_SECONDS,
-        },
-    }
+    return UploadOffered(import_id, deps.objects.upload_url(key, UPLOAD_URL_SECONDS), UPLOAD_URL_SECONDS)
 
 
 # ---------------------------------------------------------------- planning (the S3 event)
@@ -214,7 +220,16 @@ def _email_column(resolved: ResolvedImport) -> str:
 # ---------------------------------------------------------------- progress
 
 
-def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImportProgress:
+    """An import as it stands: its head, and the first ``MAX_ERRORS_SHOWN`` row errors by row."""
+
+    head: ImportHead
+    errors: list[dict[str, Any]]
+    errors_truncated: bool
+
+
+def get_import(import_id: str, deps: Deps) -> ImportProgress:
     head = deps.imports.head(import_id)
     if head is None:
         raise NotFound("import", import_id)
@@ -222,35 +237,4 @@ def get_import(import_id: str, deps: Deps) -> dict[str, Any]:
     for chunk in deps.imports.chunks(import_id):
         errors.extend(chunk.errors)
     errors.sort(key=lambda e: int(e["row"]))
-    total = head.rows_total
-    answer: dict[str, Any] = {
-        "import_id": import_id,
-        "name": head.name,
-        "status": head.status,
-        "created_at": head.created_at.isoformat(),
-        "updated_at": head.updated_at.isoformat(),
-        "rows_total": total,
-        "rows_done": head.rows_done,
-        "progress": round(head.rows_done / total, 4)
-        if total
-        else (1.0 if head.status == "completed" else 0.0),
-        "counts": {
-            "created": head.created,
-            "updated": head.updated,
-            "duplicates": head.duplicates,
-            "rejected": head.rejected,
-        },
-        "interactions": head.interactions,
-        "errors": errors[:MAX_ERRORS_SHOWN],
-        "errors_truncated": len(errors) > MAX_ERRORS_SHOWN,
-        "mapping": head.mapping,
-    }
-    if head.columns:
-        answer["file"] = {
-            "encoding": head.encoding,
-            "delimiter": head.delimiter,
-            "columns": head.columns,
-        }
-    if head.error:
-        answer["error"] = head.error
-    return answer
+    return ImportProgress(head, errors[:MAX_ERRORS_SHOWN], len(errors) > MAX_ERRORS_SHOWN)

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import lifecycle, opportunities
-from chalicelib.domain.entities import Lead
+from chalicelib.domain.entities import Interaction, Lead
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.opportunities import Opportunity
+from chalicelib.domain.working import ACTIVITY_SOURCE
 from chalicelib.observability import count
 from chalicelib.services.leads import lead_view
 from chalicelib.store.retry import on_conflict
@@ -22,7 +23,7 @@ from chalicelib.wiring import Deps
 
 
 def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
-    """accept | qualify | disqualify | reopen; 409 with the current state when impossible."""
+    """accept | contacted | qualify | disqualify | reopen; 409 with the current state when impossible."""
     from chalicelib.services.assignment import on_transition  # routing: imported when a lead moves
 
     def attempt() -> tuple[Lead, Any, Opportunity | None, list[Opportunity]]:
@@ -32,8 +33,9 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
             raise NotFound("lead", lead_id)
         contact = opportunity = None
         closed: list[Opportunity] = []
-        if action == "accept":
-            updated, moved = lifecycle.accept(lead, now, by)
+        if action in ("accept", "contacted"):
+            step = lifecycle.accept if action == "accept" else lifecycle.contacted
+            updated, moved = step(lead, now, by)
         elif action in ("disqualify", "reopen"):
             if action == "disqualify":
                 updated, moved = lifecycle.disqualify(lead, body.get("reason"), now, by)
@@ -103,15 +105,25 @@ def timeline(lead_id: str, deps: Deps, limit: int = 200) -> dict[str, Any]:
     if lead is None:
         raise NotFound("lead", lead_id)
     entries = deps.handoffs.history(lead_id, limit)
-    for interaction in deps.scoring.latest_interactions(lead.contact_id, limit):
-        if interaction.lead_id in (None, lead_id):
-            entries.append(
-                {
-                    "kind": "interaction",
-                    "at": iso(interaction.occurred_at),
-                    "interaction_id": interaction.interaction_id,
-                    "type": interaction.type,
-                }
-            )
+    # a lead linked from another contact keeps that person's interactions on its timeline
+    former = [e["from_contact_id"] for e in entries if e.get("kind") == "link" and e.get("from_contact_id")]
+    for contact_id in dict.fromkeys([lead.contact_id, *former]):
+        for interaction in deps.scoring.latest_interactions(contact_id, limit):
+            if interaction.lead_id in (None, lead_id) and (
+                contact_id == lead.contact_id or interaction.lead_id
+            ):
+                entries.append(_interaction_entry(interaction))
     entries.sort(key=lambda e: e["at"], reverse=True)
     return {"lead_id": lead_id, "entries": entries[:limit]}
+
+
+def _interaction_entry(interaction: Interaction) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": "interaction",
+        "at": iso(interaction.occurred_at),
+        "interaction_id": interaction.interaction_id,
+        "type": interaction.type,
+    }
+    if interaction.source == ACTIVITY_SOURCE:  # a rep's call, meeting or e-mail: what was said
+        entry.update({k: interaction.properties.get(k) for k in ("activity", "subject", "outcome", "by")})
+    return entry

@@ -10,6 +10,7 @@ Every step is keyed by the response id: a notification delivered again changes n
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,7 +85,15 @@ def form_urn(value: str) -> str:
     return f"urn:li:leadGenForm:{match.group(1)}"
 
 
-def put_form(urn: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]:
+@dataclass(frozen=True)
+class LinkedInMapping:
+    """A LinkedIn form's question mapping as shown (the integration's public part, no secrets)."""
+
+    form_urn: str
+    mapping: dict[str, Any]
+
+
+def put_form(urn: str, body: Any, deps: Deps) -> tuple[bool, LinkedInMapping]:
     """A LinkedIn form's question mapping: a form definition whose field names are question ids
     (``"1"``) and ``consent_<consentId>`` for its consent boxes."""
     from chalicelib.domain.forms import parse_form
@@ -96,14 +105,14 @@ def put_form(urn: str, body: Any, deps: Deps) -> tuple[bool, dict[str, Any]]:
     return existing is None, get_form(urn, deps)
 
 
-def get_form(urn: str, deps: Deps) -> dict[str, Any]:
+def get_form(urn: str, deps: Deps) -> LinkedInMapping:
     urn = form_urn(urn)
     found = deps.integrations.get(f"linkedin-form#{urn}")
     if found is None:
         raise NotFound("LinkedIn form mapping", urn)
     public = deps.integrations.public(found)
     public.pop("secrets", None)
-    return {"form_urn": urn, **public}
+    return LinkedInMapping(urn, public)
 
 
 # ---------------------------------------------------------------- the worker

@@ -5,7 +5,7 @@ again); the moves that follow it (leads, interactions) are conditional and repea
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MergeDone:
+    """A merge made: the survivor (``contact_id``) with the leads it now holds."""
+
+    merge_id: str
+    contact_id: str
+    merged_ids: list[str]
+    lead_ids: list[str]
+    interactions_moved: int
+
+
+@dataclass(frozen=True)
+class MergeUndone:
+    """A merge undone: the contacts it touched (the survivor first)."""
+
+    merge_id: str
+    contact_ids: list[str]
+
+
+def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> MergeDone:
     """Merge ``order.duplicate_ids`` into the survivor; 409 for itself or an erased contact."""
     ids = order.duplicate_ids
     check_merge(survivor_id, ids)
@@ -69,16 +88,16 @@ def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> dict[str, Any]:
     detect(survivor_id, deps, now)
     count("ContactsMerged")
     logger.info("contacts merged", extra={"merge_id": merge_id, "survivor_id": survivor_id, "merged": ids})
-    return {
-        "merge_id": merge_id,
-        "contact_id": survivor_id,
-        "merged_ids": ids,
-        "lead_ids": result.lead_ids,
-        "interactions_moved": sum(len(v) for v in interactions.values()),
-    }
+    return MergeDone(
+        merge_id=merge_id,
+        contact_id=survivor_id,
+        merged_ids=ids,
+        lead_ids=result.lead_ids,
+        interactions_moved=sum(len(v) for v in interactions.values()),
+    )
 
 
-def undo_merge(merge_id: str, deps: Deps) -> dict[str, Any]:
+def undo_merge(merge_id: str, deps: Deps) -> MergeUndone:
     """The duplicates come back as they were, with their leads and the interactions they brought; the
     survivor gets its own values back and keeps leads it gained since. 409 when undone already."""
 
@@ -117,7 +136,7 @@ def undo_merge(merge_id: str, deps: Deps) -> dict[str, Any]:
     for contact_id in touched:
         detect(contact_id, deps, now)
     count("MergeUndone")
-    return {"merge_id": merge_id, "state": "undone", "contact_ids": touched}
+    return MergeUndone(merge_id, touched)
 
 
 def _move_back_interactions(record: dict[str, Any], restored: list[Contact], identity: MergeStore) -> None:

@@ -9,14 +9,49 @@ from typing import Any
 
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.forms import valid_form_id
-from chalicelib.domain.interactions import iso
 from chalicelib.domain.predictive import AnyModel, PredictiveModel, evaluate, parse_any
-from chalicelib.domain.stored import ModelHead, ModelVersion
+from chalicelib.domain.stored import Job, ModelHead, ModelVersion
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
 
 
-def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DraftSaved:
+    """A draft version saved, its warnings, and the saved segments its audience was built from."""
+
+    model_id: str
+    version: int
+    warnings: list[str]
+    audience_segments: list[str]
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    """A model's head and its versions, newest first."""
+
+    head: ModelHead
+    versions: list[ModelVersion]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The draft against current leads (nothing written): how many it scores, per grade, how many
+    are sales-ready, and the leads that would cross the sales-ready line (at most 500 each way)."""
+
+    model_id: str
+    draft_version: int
+    active_version: int | None
+    as_of: datetime
+    leads_evaluated: int
+    truncated: bool
+    scored: int
+    per_grade: dict[str, int]
+    sales_ready: int
+    into_sales_ready: list[str]
+    out_of_sales_ready: list[str]
+
+
+def put_model(model_id: str, body: Any, deps: Deps) -> DraftSaved:
     """Validate and save a new draft version; an invalid model never becomes a draft."""
     if not valid_form_id(model_id):
         raise ValidationFailed([FieldError("model_id", "model_id must be 1-64 letters, digits, _ or -")])
@@ -27,10 +62,7 @@ def put_model(model_id: str, body: Any, deps: Deps) -> dict[str, Any]:
         body = _with_saved_segments(body, segments, deps)
     model = parse_any(model_id, 0, body)
     number = deps.scoring.save_draft(model_id, model.name, body, model.warnings, datetime.now(UTC))
-    answer = {"model_id": model_id, "version": number, "state": "draft", "warnings": list(model.warnings)}
-    if segments:
-        answer["audience_segments"] = segments
-    return answer
+    return DraftSaved(model_id, number, list(model.warnings), segments)
 
 
 def _with_saved_segments(body: dict[str, Any], used: list[str], deps: Deps) -> dict[str, Any]:
@@ -43,39 +75,17 @@ def _with_saved_segments(body: dict[str, Any], used: list[str], deps: Deps) -> d
     return {**body, "audience": audience} if segments else body
 
 
-def _version_view(version: ModelVersion) -> dict[str, Any]:
-    return {
-        "version": version.number,
-        "state": version.state,
-        "created_at": iso(version.created_at),
-        "published_at": iso(version.published_at) if version.published_at else None,
-        "warnings": version.warnings,
-        "definition": version.definition,
-    }
-
-
-def _head_view(head: ModelHead) -> dict[str, Any]:
-    return {
-        "model_id": head.model_id,
-        "name": head.name,
-        "active_version": head.active_version,
-        "draft_version": head.draft_version,
-        "latest_version": head.latest_version,
-        "state": "active" if head.active_version is not None else "draft",
-        "updated_at": iso(head.updated_at),
-    }
-
-
-def get_model(model_id: str, deps: Deps) -> dict[str, Any]:
+def get_model(model_id: str, deps: Deps) -> ModelDetail:
     head = deps.scoring.get_head(model_id)
     if head is None:
         raise NotFound("scoring model", model_id)
-    versions = [_version_view(v) for v in deps.scoring.versions(model_id)]
-    return {**_head_view(head), "versions": sorted(versions, key=lambda v: -v["version"])}
+    versions = sorted(deps.scoring.versions(model_id), key=lambda v: -v.number)
+    return ModelDetail(head, versions)
 
 
-def list_models(deps: Deps) -> dict[str, Any]:
-    return {"models": sorted((_head_view(h) for h in deps.scoring.heads()), key=lambda m: m["model_id"])}
+def list_models(deps: Deps) -> list[ModelHead]:
+    """Every model's head, by id."""
+    return sorted(deps.scoring.heads(), key=lambda h: h.model_id)
 
 
 def _load(model_id: str, number: int | None, deps: Deps) -> AnyModel | None:
@@ -137,7 +147,7 @@ def publish(model_id: str, deps: Deps) -> Published:
     return Published(model_id, version, retired, job_id)
 
 
-def simulate(model_id: str, deps: Deps) -> dict[str, Any]:
+def simulate(model_id: str, deps: Deps) -> Simulation:
     """The draft against current leads, writing nothing: how many it scores, per grade, how many are
     sales-ready, and which leads would cross the sales-ready line compared with the active version."""
     head = deps.scoring.get_head(model_id)
@@ -167,18 +177,19 @@ def simulate(model_id: str, deps: Deps) -> dict[str, Any]:
             into.append(lead.lead_id)
         elif was and not will:
             out_of.append(lead.lead_id)
-    return {
-        "model_id": model_id,
-        "draft_version": draft.version,
-        "active_version": active.version if active else None,
-        "as_of": iso(now),
-        "leads_evaluated": evaluated,
-        "truncated": evaluated >= limit,
-        "scored": scored,
-        "per_grade": dict(sorted(grades.items())),
-        "sales_ready": sales_ready,
-        "crossing": {"into_sales_ready": into[:500], "out_of_sales_ready": out_of[:500]},
-    }
+    return Simulation(
+        model_id=model_id,
+        draft_version=draft.version,
+        active_version=active.version if active else None,
+        as_of=now,
+        leads_evaluated=evaluated,
+        truncated=evaluated >= limit,
+        scored=scored,
+        per_grade=dict(sorted(grades.items())),
+        sales_ready=sales_ready,
+        into_sales_ready=into[:500],
+        out_of_sales_ready=out_of[:500],
+    )
 
 
 def _leads_with_context(deps: Deps, model: AnyModel, limit: int) -> Any:
@@ -200,34 +211,8 @@ def _leads_with_context(deps: Deps, model: AnyModel, limit: int) -> Any:
         yield lead, contact, account, interactions
 
 
-def get_job(job_id: str, deps: Deps) -> dict[str, Any]:
+def get_job(job_id: str, deps: Deps) -> Job:
     job = deps.scoring.get_job(job_id)
     if job is None:
         raise NotFound("job", job_id)
-    done = int(job.segments_done) >= int(job.segments)
-    if job.kind == "erasure":  # ids and counts only: the job says nothing about who the person was
-        result = dict(job.result or {})
-        return {
-            "job_id": job.job_id,
-            "kind": job.kind,
-            "state": "done" if done else "running",
-            "passes": int(job.segments),
-            "passes_done": int(job.segments_done),
-            "created_at": iso(job.created_at),
-            "result": {
-                k: result[k] for k in ("erasure_id", "contact_id", "counts", "erased_at") if k in result
-            },
-        }
-    return {
-        "job_id": job.job_id,
-        "kind": job.kind,
-        "model_id": job.model_id,
-        "model_version": int(job.model_version),
-        "state": "done" if done else "running",
-        "segments": int(job.segments),
-        "segments_done": int(job.segments_done),
-        "pages_done": int(job.pages_done),
-        "leads_scored": int(job.leads_scored),
-        "created_at": iso(job.created_at),
-        **({"result": job.result} if job.result is not None else {}),
-    }
+    return job

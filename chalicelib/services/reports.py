@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain.entities import LEAD_DISQUALIFIED, LEAD_OPEN, LEAD_QUALIFIED
 from chalicelib.domain.reports import LeadStage, ScoreLine
@@ -20,6 +20,33 @@ from chalicelib.wiring import Deps
 STAGES = ("captured", "scored", "marketing_qualified", "accepted", "qualified")
 REPORT_MAX_LEADS = 20_000
 BUCKET_WIDTH = 10
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Leads created in ``[since, until]`` (of one ``source``, when given): how many reached each of
+    ``STAGES`` in order, the open ones by status, the disqualified ones by reason."""
+
+    since: datetime | None
+    until: datetime | None
+    source: str | None
+    stages: list[tuple[str, int]]
+    open: dict[str, int]
+    disqualified: dict[str, int]
+    leads_counted: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A model's current scores: ``buckets`` of ``(lowest score, count)``, ``BUCKET_WIDTH`` wide."""
+
+    model_id: str
+    scored: int
+    sales_ready: int
+    buckets: list[tuple[int, int]]
+    grades: dict[str, int]
+    truncated: bool
 
 
 def _reached(lead: LeadStage, scored: set[str]) -> int:
@@ -45,7 +72,7 @@ def _scored_leads(deps: Deps) -> tuple[set[str], bool]:
     return scored, False
 
 
-def funnel(since: datetime | None, until: datetime | None, source: str | None, deps: Deps) -> dict[str, Any]:
+def funnel(since: datetime | None, until: datetime | None, source: str | None, deps: Deps) -> Funnel:
     """Leads created in ``[since, until]`` (optionally of one ``source``) through the funnel, with the
     disqualified ones by reason and the open ones by status."""
     scored, truncated = _scored_leads(deps)
@@ -67,28 +94,27 @@ def funnel(since: datetime | None, until: datetime | None, source: str | None, d
             elif state == LEAD_OPEN:
                 open_statuses[lead.status] += 1
     stages = [
-        {"stage": stage, "count": sum(n for at, n in reached.items() if at >= index)}
-        for index, stage in enumerate(STAGES)
+        (stage, sum(n for at, n in reached.items() if at >= index)) for index, stage in enumerate(STAGES)
     ]
-    return {
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
-        "source": source,
-        "stages": stages,
-        "open": dict(sorted(open_statuses.items())),
-        "disqualified": {"total": sum(reasons.values()), "reasons": dict(sorted(reasons.items()))},
-        "leads_counted": counted,
-        "truncated": truncated,
-    }
+    return Funnel(
+        since=since,
+        until=until,
+        source=source,
+        stages=stages,
+        open=dict(sorted(open_statuses.items())),
+        disqualified=dict(sorted(reasons.items())),
+        leads_counted=counted,
+        truncated=truncated,
+    )
 
 
-def distribution(model_id: str, deps: Deps) -> dict[str, Any]:
+def distribution(model_id: str, deps: Deps) -> Distribution:
     """A model's current scores in buckets of ``BUCKET_WIDTH`` points, per grade, and how many are
     sales-ready (from the ``by_model_score`` index)."""
     return summarise(model_id, deps.reports.scores_of_model(model_id))
 
 
-def summarise(model_id: str, lines: Iterable[ScoreLine]) -> dict[str, Any]:
+def summarise(model_id: str, lines: Iterable[ScoreLine]) -> Distribution:
     buckets: Counter[int] = Counter()
     grades: Counter[str] = Counter()
     ready = counted = 0
@@ -101,13 +127,11 @@ def summarise(model_id: str, lines: Iterable[ScoreLine]) -> dict[str, Any]:
         buckets[(line.score // BUCKET_WIDTH) * BUCKET_WIDTH] += 1
         grades[line.grade or "(none)"] += 1
         ready += line.sales_ready
-    return {
-        "model_id": model_id,
-        "scored": counted,
-        "sales_ready": ready,
-        "buckets": [
-            {"from": low, "to": low + BUCKET_WIDTH - 1, "count": buckets[low]} for low in sorted(buckets)
-        ],
-        "grades": dict(sorted(grades.items())),
-        "truncated": truncated,
-    }
+    return Distribution(
+        model_id=model_id,
+        scored=counted,
+        sales_ready=ready,
+        buckets=[(low, buckets[low]) for low in sorted(buckets)],
+        grades=dict(sorted(grades.items())),
+        truncated=truncated,
+    )

@@ -5,6 +5,7 @@ Safe to repeat: a definition is stored whole under its id; storing it again chan
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,11 +39,20 @@ def put_trigger(trigger_id: str, body: Any, deps: Deps) -> tuple[bool, dict[str,
     return created, {"trigger_id": trigger_id, **body}
 
 
-def get_definition(kind: str, ident: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Definition:
+    """A qualification rule or a trigger as stored: its kind, id and specification."""
+
+    kind: str
+    ident: str
+    spec: dict[str, Any]
+
+
+def get_definition(kind: str, ident: str, deps: Deps) -> Definition:
     found = deps.handoffs.get_rule(kind, ident)
     if found is None:
         raise NotFound("qualification rule" if kind == QUALIFICATION else "trigger", ident)
-    return {("rule_id" if kind == QUALIFICATION else "trigger_id"): ident, **found}
+    return Definition(kind, ident, found)
 
 
 def list_definitions(kind: str, deps: Deps) -> list[dict[str, Any]]:

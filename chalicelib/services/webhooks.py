@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,26 @@ def get_source(source: str, deps: Deps) -> dict[str, Any]:
     return {"source": source, **deps.integrations.public(_get(source, deps))}
 
 
-def add_secret(source: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SecretAdded:
+    """A new signing secret (its value shown this once) and the source's active secret ids."""
+
+    source: str
+    secret_id: str
+    secret: str
+    created_at: str
+    active_secret_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ActiveSecrets:
+    """The source's secrets still accepted, after one was retired."""
+
+    source: str
+    active_secret_ids: list[str]
+
+
+def add_secret(source: str, deps: Deps) -> SecretAdded:
     """A new secret, shown this once. With two active already, the older is retired: rotate by adding
     the new one, moving the sender to it, then retiring the old one (or adding the next)."""
     found = _get(source, deps)
@@ -68,22 +88,22 @@ def add_secret(source: str, deps: Deps) -> dict[str, Any]:
     kept = (*found.secrets, secret)[-MAX_SECRETS:]
     deps.integrations.put(found.integration_id, found.form, kept, now, found)
     logger.info("webhook secret added", extra={"source": source, "secret_id": secret.secret_id})
-    return {
-        "source": source,
-        "secret_id": secret.secret_id,
-        "secret": secret.secret,
-        "created_at": secret.created_at,
-        "active_secret_ids": [s.secret_id for s in kept],
-    }
+    return SecretAdded(
+        source=source,
+        secret_id=secret.secret_id,
+        secret=secret.secret,
+        created_at=secret.created_at,
+        active_secret_ids=[s.secret_id for s in kept],
+    )
 
 
-def retire_secret(source: str, secret_id: str, deps: Deps) -> dict[str, Any]:
+def retire_secret(source: str, secret_id: str, deps: Deps) -> ActiveSecrets:
     found = _get(source, deps)
     kept = tuple(s for s in found.secrets if s.secret_id != secret_id)
     if len(kept) == len(found.secrets):
         raise NotFound("secret", secret_id)
     deps.integrations.put(found.integration_id, found.form, kept, datetime.now(UTC), found)
-    return {"source": source, "active_secret_ids": [s.secret_id for s in kept]}
+    return ActiveSecrets(source, [s.secret_id for s in kept])
 
 
 def authenticate(

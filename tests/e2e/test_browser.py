@@ -226,7 +226,7 @@ def test_landing_page_submits_and_the_lead_appears_in_the_console_with_its_break
     assert console.evaluate("sessionStorage.getItem('leadflow.apiKey')") == API_KEY
     shot(console, "console-leads.png")
 
-    row.locator("a").click()
+    row.locator("td.name a").click()
     card = console.locator("section.score[data-model-id='b2b-default']")
     try:
         card.wait_for(timeout=15_000)

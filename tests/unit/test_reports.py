@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.api import views
 from chalicelib.domain.reports import LeadStage, ScoreLine
 from chalicelib.services.reports import STAGES, _reached, summarise
 
@@ -37,7 +38,7 @@ def test_scores_fall_in_ten_point_buckets_negative_ones_included():
         ScoreLine("l_3", 9, "D", False),
         ScoreLine("l_4", -5, None, False),
     ]
-    report = summarise("m", lines)
+    report = views.distribution(summarise("m", lines))
     assert report["buckets"] == [
         {"from": -10, "to": -1, "count": 1},
         {"from": 0, "to": 9, "count": 1},

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api import views
 from chalicelib.domain.consent import ConsentUpdate
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Lead
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
@@ -87,7 +88,7 @@ def test_same_phone_is_a_strong_duplicate_and_a_similar_name_on_the_same_domain_
     assert strong["lead_ids"]["c_ada"] == ["l_ada"]
     weak = pairs[frozenset({"c_ada", "c_namesake"})]
     assert weak["strength"] == "weak" and weak["confidence"] < 0.9
-    suggestions = duplicates.duplicate_of("c_other", deps.identity)
+    suggestions = [views.suggestion(s) for s in duplicates.duplicate_of("c_other", deps.identity)]
     assert suggestions[0]["contact_id"] == "c_ada", "the strongest suggestion first"
     assert EMAIL not in json.dumps(answer)
 
@@ -103,7 +104,7 @@ def test_a_contact_being_erased_is_not_judged_again(deps: Deps, ada: tuple[str, 
 
 
 def test_withdrawn_consent_is_in_the_history_and_an_unknown_level_is_422(deps: Deps, ada: tuple[str, str]):
-    answer = consent.set_consent("c_ada", ConsentUpdate("none", "email"), deps)
+    answer = views.contact(consent.set_consent("c_ada", ConsentUpdate("none", "email"), deps))
     assert answer["consent"] == "none"
     assert [c["level"] for c in answer["consent_history"]] == ["marketing", "none"]
     with pytest.raises(ValidationFailed) as bad:
@@ -116,7 +117,7 @@ def test_a_consent_change_that_loses_its_race_is_made_again_on_the_contact_as_it
 ):
     store = records(deps)
     store.races.lose(2)
-    answer = consent.set_consent("c_ada", ConsentUpdate("consent_given", "call"), deps)
+    answer = views.contact(consent.set_consent("c_ada", ConsentUpdate("consent_given", "call"), deps))
     assert store.races.lost == 2
     assert [c["level"] for c in answer["consent_history"]] == ["marketing", "consent_given"], "written once"
     assert store.contacts["c_ada"].consent == "consent_given"
@@ -254,13 +255,13 @@ def test_segment_query_returns_the_contacts_of_matching_leads_and_says_when_it_s
     grace.lead_ids = ["l_grace"]
     records(deps).add(grace, Lead("l_grace", "c_grace", {"topic": "Demo"}, NOW, NOW))
     by_country = {"condition": {"field": "contact.country", "op": "eq", "value": "GB"}}
-    answer = segments.query_segment(SegmentQuery.of(**by_country), deps)
+    answer = views.segment_page(segments.query_segment(SegmentQuery.of(**by_country), deps))
     assert [c["contact_id"] for c in answer["contacts"]] == ["c_ada"]
     assert answer["scanned"] is True
     open_ones = {"condition": {"field": "lead.state", "op": "eq", "value": "open"}, "limit": 1}
     seen, cursor = [], None
     while True:
-        page = segments.query_segment(SegmentQuery.of(**open_ones, cursor=cursor), deps)
+        page = views.segment_page(segments.query_segment(SegmentQuery.of(**open_ones, cursor=cursor), deps))
         assert page["scanned"] is False and page["index"] == "by_state"
         seen += [c["contact_id"] for c in page["contacts"]]
         cursor = page["next_cursor"]
@@ -268,7 +269,7 @@ def test_segment_query_returns_the_contacts_of_matching_leads_and_says_when_it_s
             break
     assert sorted(seen) == ["c_ada", "c_grace"]
     assert segments.put_segment("uk", {"name": "UK", **by_country}, deps.identity)[0] is True
-    by_id = segments.query_segment(SegmentQuery(segment_id="uk"), deps)
+    by_id = views.segment_page(segments.query_segment(SegmentQuery(segment_id="uk"), deps))
     assert [c["contact_id"] for c in by_id["contacts"]] == ["c_ada"]
 
 
