@@ -1160,8 +1160,8 @@ def _conforms(records: FakeRecordStore) -> None:
         RecordStore,
         ReportReads,
         ScoringRepository,
-        TrackingQueue,
         SigningKeys,
+        TrackingQueue,
         WorkStore,
     )
 

@@ -11,11 +11,11 @@ from chalice.app import Request
 
 from chalicelib import wiring
 from chalicelib.api.http import caller, endpoint, json_response, read_json
-from chalicelib.api.schemas.people import AssignBody, SpeedQuery, TeamBody, UserBody
-from chalicelib.api.schemas.queries import NoQuery
 from chalicelib.domain.errors import NotPermitted
 
 if TYPE_CHECKING:
+    from chalicelib.api.schemas.people import AssignBody, SpeedQuery, TeamBody, UserBody
+    from chalicelib.api.schemas.queries import NoQuery
     from chalicelib.domain.routing import User
 
 bp = Blueprint(__name__)
@@ -55,7 +55,15 @@ def acting_user() -> User | None:
 # ---------------------------------------------------------------- users and teams
 
 
-@endpoint(bp, "/v1/users/{user_id}", "PUT", scope="admin", summary="a user", body=UserBody, ok=("200", "201"))
+@endpoint(
+    bp,
+    "/v1/users/{user_id}",
+    "PUT",
+    scope="admin",
+    summary="a user",
+    body="people.UserBody",
+    ok=("200", "201"),
+)
 def put_user(request: Request, user_id: str, body: UserBody) -> Response:
     from chalicelib.domain.routing import User
     from chalicelib.services import people
@@ -72,7 +80,7 @@ def get_user(request: Request, user_id: str) -> Response:
     return json_response(200, people.user_view(people.get_user(user_id, wiring.deps().people)))
 
 
-@endpoint(bp, "/v1/users", "GET", scope="admin", summary="users", query=NoQuery)
+@endpoint(bp, "/v1/users", "GET", scope="admin", summary="users", query="queries.NoQuery")
 def list_users(request: Request, query: NoQuery) -> Response:
     from chalicelib.services import people
 
@@ -80,7 +88,15 @@ def list_users(request: Request, query: NoQuery) -> Response:
     return json_response(200, {"users": [people.user_view(u) for u in users]})
 
 
-@endpoint(bp, "/v1/teams/{team_id}", "PUT", scope="admin", summary="a team", body=TeamBody, ok=("200", "201"))
+@endpoint(
+    bp,
+    "/v1/teams/{team_id}",
+    "PUT",
+    scope="admin",
+    summary="a team",
+    body="people.TeamBody",
+    ok=("200", "201"),
+)
 def put_team(request: Request, team_id: str, body: TeamBody) -> Response:
     from chalicelib.domain.routing import Team
     from chalicelib.services import people
@@ -97,7 +113,7 @@ def get_team(request: Request, team_id: str) -> Response:
     return json_response(200, people.team_view(team, members))
 
 
-@endpoint(bp, "/v1/teams", "GET", scope="admin", summary="teams", query=NoQuery)
+@endpoint(bp, "/v1/teams", "GET", scope="admin", summary="teams", query="queries.NoQuery")
 def list_teams(request: Request, query: NoQuery) -> Response:
     from chalicelib.services import people
 
@@ -154,7 +170,7 @@ def delete_assignment_rule(request: Request, rule_id: str) -> Response:
     "GET",
     scope="admin",
     summary="assignment rules, in the order tried",
-    query=NoQuery,
+    query="queries.NoQuery",
 )
 def list_assignment_rules(request: Request, query: NoQuery) -> Response:
     from chalicelib.services import people
@@ -171,7 +187,7 @@ def list_assignment_rules(request: Request, query: NoQuery) -> Response:
     "POST",
     scope="sales",
     summary="give the lead to a user (reassign), on the timeline",
-    body=AssignBody,
+    body="people.AssignBody",
 )
 def assign(request: Request, lead_id: str, body: AssignBody) -> Response:
     """Safe to retry: assigning a lead to the owner it has changes nothing."""
@@ -198,7 +214,7 @@ def lead_assignments(request: Request, lead_id: str) -> Response:
     "GET",
     scope="sales",
     summary="qualified -> accepted, median and p90 minutes per team and rep",
-    query=SpeedQuery,
+    query="people.SpeedQuery",
 )
 def speed_to_lead(request: Request, query: SpeedQuery) -> Response:
     from chalicelib.services import assignment
