@@ -20,6 +20,7 @@ from chalicelib.api import (
     opportunities,
     people,
     sales,
+    signin,
     webhooks,
 )
 from chalicelib.api import predictive as predictive_api
@@ -38,6 +39,7 @@ app.register_blueprint(sales.bp)
 app.register_blueprint(opportunities.bp)
 app.register_blueprint(people.bp)
 app.register_blueprint(working_api.bp)
+app.register_blueprint(signin.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)

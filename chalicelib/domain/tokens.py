@@ -113,7 +113,7 @@ def parse_jwks(document: Any) -> dict[str, PublicKey]:
 
 def header_kid(token: str) -> str:
     """The token's ``kid``, after checking its header names RS256 (before any key is looked up)."""
-    header = _part(token.split(".", maxsplit=1)[0], "header") if token.count(".") == 2 else None
+    header = _part(token.split(".", maxsplit=1)[0]) if token.count(".") == 2 else None
     if header is None:
         raise InvalidToken("a token has three base64url parts")
     if header.get("alg") != "RS256":
