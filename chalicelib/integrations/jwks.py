@@ -40,7 +40,7 @@ class JwksKeys:
     def __init__(
         self,
         url: str,
-        fetch: Callable[[str], object] = _fetch_json,
+        fetch: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
@@ -63,7 +63,7 @@ class JwksKeys:
                 self._fetched_at = self._clock()
                 self.fetches += 1
                 try:
-                    self._keys = parse_jwks(self._fetch(self.url))
+                    self._keys = parse_jwks((self._fetch or _fetch_json)(self.url))
                 except ValueError as exc:
                     raise JwksUnavailable(str(exc)) from exc
             return self._keys

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ ISSUER = f"https://cognito-idp.us-east-1.amazonaws.com/{POOL}"
 CLIENT = "console-client"
 EXPECTED = Expected(issuer=ISSUER, client_id=CLIENT)
 NOW = 1_800_000_000.0
+NOW_DT = datetime.fromtimestamp(NOW, UTC)
 
 
 def b64(data: bytes) -> str:
@@ -209,7 +211,7 @@ def test_the_jwks_keeps_only_rs256_signing_keys(pair: Any) -> None:
         ]
     }
     assert set(parse_jwks(document)) == {"good"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="list of keys"):
         parse_jwks({"no": "keys"})
 
 
@@ -224,3 +226,50 @@ def test_a_current_token_made_now_verifies_with_the_real_clock(pair: Any) -> Non
     now = time.time()
     token = sign(pair[1], claims(iat=int(now), exp=int(now) + 60))
     assert verify(token, keys_of(pair[0]), EXPECTED, now).email == "ann@example.com"
+
+
+def test_the_key_set_is_fetched_once_and_refetched_on_refresh_at_most_once_a_minute(pair: Any) -> None:
+    from chalicelib.integrations.jwks import REFRESH_SECONDS, JwksKeys
+
+    clock = [100.0]
+    served = [{"keys": [jwk(pair[0], "k1")]}]
+    keys = JwksKeys("https://example.test/jwks.json", fetch=lambda url: served[0], clock=lambda: clock[0])
+    assert set(keys.keys()) == {"k1"} and set(keys.keys()) == {"k1"}
+    assert keys.fetches == 1
+    served[0] = {"keys": [jwk(pair[0], "k2")]}
+    assert set(keys.keys(refresh=True)) == {"k1"}  # fetched at 100: a forged kid cannot force a fetch
+    assert keys.fetches == 1
+    clock[0] += REFRESH_SECONDS
+    assert set(keys.keys(refresh=True)) == {"k2"}
+    assert keys.fetches == 2
+
+
+def test_an_unreadable_key_set_is_unavailable_not_a_refusal() -> None:
+    from chalicelib.domain.tokens import KeysUnavailable
+    from chalicelib.integrations.jwks import JwksKeys
+
+    with pytest.raises(KeysUnavailable):
+        JwksKeys("https://example.test/jwks.json", fetch=lambda url: ["not", "a", "jwks"]).keys()
+    with pytest.raises(KeysUnavailable):
+        JwksKeys("file:///etc/passwd").keys()
+    with pytest.raises(KeysUnavailable):
+        JwksKeys("").keys()
+
+
+def test_a_rotated_pool_key_is_found_by_refetching_once(pair: Any, other_pair: Any) -> None:
+    from chalicelib.domain.routing import User
+    from chalicelib.services import signin
+    from chalicelib.settings import Settings
+    from tests.fakes import FakeSigningKeys, fake_deps
+
+    settings = Settings(COGNITO_USER_POOL_ID=POOL, COGNITO_CLIENT_ID=CLIENT)
+    keys = FakeSigningKeys({"k1": keys_of(pair[0])["k1"]})
+    deps = fake_deps(settings, signing_keys=keys)
+    deps.people.put_user(User("ann", "Ann", "ann@example.com", ("sales_rep",), ("emea",)), NOW_DT)
+    assert signin.caller_for(sign(pair[1], claims()), deps, NOW).user_id == "ann"
+    keys.published["k2"] = keys_of(other_pair[0])["k1"]  # Cognito rotated: a new kid
+    caller = signin.caller_for(sign(other_pair[1], claims(), kid="k2"), deps, NOW)
+    assert (caller.user_id, caller.scopes, caller.actor) == ("ann", {"sales"}, "user:ann")
+    assert keys.fetches == 2
+    with pytest.raises(UnknownKey):  # still unknown after the one refetch: refused
+        signin.caller_for(sign(pair[1], claims(), kid="k3"), deps, NOW)
