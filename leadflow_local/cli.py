@@ -236,6 +236,10 @@ def _banner(
         f"Admin API key  {running.api_key}",
     ]
     out.append(_data_line(running))
+    if running.people:
+        pool = running.environment.get("COGNITO_USER_POOL_ID", "")
+        out.append(f"Sign-in        {running.api_url}/console   (user pool {pool} on moto; local passwords)")
+        out += [f"               {p.role:<14} {p.email:<22} {p.password}" for p in running.people]
     if profile is not None:
         out.append(f"CLI profile    {profile}: every {leadflow} command uses this stack")
     out.append(f"Hand-offs      {leadflow} handoff tail   (queue {queue})")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow_local import project
+from leadflow_local.people import DemoPerson
 from leadflow_local.persistence import Gate, Persistence, Restored
 from leadflow_local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
 from leadflow_local.resources import (
@@ -172,6 +173,8 @@ class Stack:
     data_dir: Path | None = None
     restored: Restored | None = None
     snapshot_seconds: float = 30.0
+    #: The demo people who can sign in to the console (``leadflow_local/people.py``).
+    people: tuple[DemoPerson, ...] = ()
 
 
 @contextmanager
@@ -201,6 +204,7 @@ def running(
         os.environ.update(functions_env)
         wiring.reset()
         key = _admin_key(api_key)
+        people = _demo_people(moto.endpoint, found)
         try:
             app, server = _chalice_server(host, port)
         except OSError as exc:
@@ -217,7 +221,16 @@ def running(
         try:
             url = f"http://{host}:{server.server.server_port}"
             yield Stack(
-                url, moto.endpoint, key, found, pump, functions_env, data_dir, restored, snapshot_seconds
+                url,
+                moto.endpoint,
+                key,
+                found,
+                pump,
+                functions_env,
+                data_dir,
+                restored,
+                snapshot_seconds,
+                people,
             )
         finally:
             if persistence is not None:
@@ -230,6 +243,16 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+def _demo_people(endpoint: str, found: LocalResources) -> tuple[DemoPerson, ...]:
+    import boto3
+
+    from chalicelib import wiring
+    from leadflow_local import people
+
+    cognito = boto3.session.Session(region_name=REGION).client("cognito-idp", endpoint_url=endpoint)
+    return people.seed(cognito, found.cognito["UserPool"], wiring.deps().people)
 
 
 def _admin_key(secret: str | None) -> str:
