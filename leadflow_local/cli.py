@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from leadflow_local import cli_ops, http, profiles
+from leadflow_local import cli_ops, cli_users, http, profiles
 
 
 @click.group()
@@ -540,9 +540,15 @@ def deploy(
             dry_run=dry_run,
             out=out,
         )
-        cloud.deploy(options, click.echo)
+        outputs = cloud.deploy(options, click.echo)
     except cloud.DeployError as error:
         raise click.ClickException(str(error)) from None
+    if outputs.get("UserPoolId"):  # nobody can sign in yet: say how to add the first admin
+        click.echo(
+            "first admin: COGNITO_USER_POOL_ID="
+            f"{outputs['UserPoolId']} leadflow users invite --email you@example.com --role admin "
+            "(with the stage's tables: see README, Sign-in)"
+        )
 
 
 @main.command()
@@ -564,6 +570,7 @@ def destroy(stage: str, region: str | None, yes: bool) -> None:
 # ---------------------------------------------------------------- operator commands over the API
 
 cli_ops.register(main)
+cli_users.register(main)
 
 
 if __name__ == "__main__":
