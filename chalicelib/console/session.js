@@ -175,7 +175,7 @@ export function countdown(dueAt, now = Date.now()) {
 
 // The deadline of the lead's open SLA: its latest assignment's, while not accepted.
 async function slaDue(ui, lead) {
-  if (lead.state !== "open" || lead.status === "accepted") return null;
+  if (lead.state !== "open" || lead.status === "sales_accepted") return null;
   const found = await ui.api("GET", `/v1/leads/${encodeURIComponent(lead.lead_id)}/assignments`).catch(() => null);
   const latest = found?.assignments?.at(-1);
   return latest && latest.due_at && !latest.accepted_at ? latest.due_at : null;
