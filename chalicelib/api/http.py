@@ -361,10 +361,10 @@ def _authorize(request: Request, scope: str) -> ApiKey:
 
     bearer = _bearer(request)
     if bearer is not None and request.headers.get("x-api-key") is None:
-        key = _token_caller(bearer)
-        if not key.allows(scope):
+        person = _token_caller(bearer)
+        if not person.allows(scope):
             raise Forbidden(f"your role does not allow the {scope!r} scope", "Authorization")
-        return key
+        return person
     from chalicelib.services.access import authenticate
 
     key = authenticate(request.headers.get("x-api-key"), wiring.deps().store, wiring.deps().keys_cache)

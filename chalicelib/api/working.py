@@ -57,7 +57,7 @@ def patch_lead(request: Request, lead_id: str, body: LeadPatch) -> Response:
     deps = wiring.deps()
     working.edit_lead(lead_id, expected, edit, _by(), deps.store, deps.work)
     detail = leads.get_lead(lead_id, deps)
-    suspects = duplicates.duplicate_of(detail.lead.contact_id, deps.identity)
+    suspects = [views.suggestion(s) for s in duplicates.duplicate_of(detail.lead.contact_id, deps.identity)]
     return json_response(200, views.lead_detail(detail, suspects), etag(detail.lead.version))
 
 

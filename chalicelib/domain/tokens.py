@@ -177,7 +177,7 @@ def _check(claims: dict[str, Any], expected: Expected, now: float) -> Identity:
 
 def _check_times(claims: dict[str, Any], now: float) -> None:
     exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
-    if not _number(exp) or now > exp + LEEWAY_SECONDS:
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or now > exp + LEEWAY_SECONDS:
         raise InvalidToken("the token has expired")
     if nbf is not None and (not _number(nbf) or now + LEEWAY_SECONDS < nbf):
         raise InvalidToken("the token is not valid yet")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import get, put_json
+from tests.integration.helpers import put_json
 
 PASSWORD = "Correct-Horse-9-Battery"
 
@@ -182,7 +182,7 @@ def test_a_token_of_another_pool_gets_401(client: Any, admin_key: str, pool: dic
 
 
 def test_the_console_config_names_the_pool_client_and_endpoint(client: Any, pool: dict[str, str]) -> None:
-    answer = get(client, "/v1/console/config", None)
+    answer = client.http.get("/v1/console/config")
     assert answer.status_code == 200
     assert answer.json_body == {
         "sign_in": True,
