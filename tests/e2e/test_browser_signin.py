@@ -127,8 +127,16 @@ def test_a_rep_signs_in_sees_only_their_leads_accepts_one_and_an_admin_reassigns
     assert "min left" in page.locator(f"#my-leads tr[data-lead-id='{anns[1]}'] td.sla").inner_text()
     shot(page, "signin-rep-accepted.png")
 
+    # qualified: an opportunity of Ann's in the pipeline
+    page.goto(f"{stack}/console#/leads/{anns[0]}")
+    page.locator("#act-qualify").wait_for(timeout=15_000)
+    page.click("#act-qualify")
+    page.locator("dl.facts dd", has_text="qualified").first.wait_for(timeout=15_000)
+
     page.goto(f"{stack}/console#/pipeline")
     page.locator("#pipeline-stages").wait_for(timeout=15_000)
+    assert page.locator("#pipeline-stages tr[data-stage=qualify] td").nth(1).inner_text() == "1"
+    assert page.locator("#pipeline-owners tr[data-owner=ann]").count() == 1
     shot(page, "signin-rep-pipeline.png")
     page.click("#sign-out")
     page.locator("#sign-in-form").wait_for(timeout=15_000)
