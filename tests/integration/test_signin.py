@@ -196,3 +196,39 @@ def test_the_console_config_names_the_pool_client_and_endpoint(client: Any, pool
         "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com;"
         in page.headers["Content-Security-Policy"]
     )
+
+
+def test_leadflow_users_invite_and_token_give_a_person_who_can_call_the_api(
+    client: Any, aws: Any, jwks_over_moto: None
+) -> None:
+    import boto3
+    from click.testing import CliRunner
+
+    from leadflow_local.cli import main
+
+    runner = CliRunner()
+    invited = runner.invoke(
+        main, ["users", "invite", "--email", "Cleo@Example.com", "--role", "sales_manager"]
+    )
+    assert invited.exit_code == 0, invited.output
+    assert "invited Cleo@Example.com as sales_manager (People user Cleo)" in invited.output
+    cognito = boto3.client("cognito-idp")
+    pool = aws.cognito["UserPool"]
+    assert [
+        g["GroupName"]
+        for g in cognito.admin_list_groups_for_user(UserPoolId=pool, Username="Cleo@Example.com")["Groups"]
+    ] == ["sales_manager"]
+    # the invitation's temporary password: the token command says a first sign-in is needed
+    cognito.admin_set_user_password(
+        UserPoolId=pool, Username="Cleo@Example.com", Password=PASSWORD, Permanent=True
+    )
+    token = runner.invoke(main, ["token", "--email", "Cleo@Example.com", "--password", PASSWORD])
+    assert token.exit_code == 0, token.output
+    mine = call(client, "/v1/leads?owner=me", bearer(token.output.strip()))
+    assert mine.status_code == 200, mine.body
+    # the same person again: the People user is kept, Cognito refuses a second user
+    again = runner.invoke(
+        main,
+        ["users", "invite", "--email", "Cleo@Example.com", "--role", "sales_manager"],
+    )
+    assert again.exit_code != 0
