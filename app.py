@@ -10,7 +10,19 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import capture, health, identity, imports, leads, models, opportunities, sales, webhooks
+from chalicelib.api import (
+    capture,
+    health,
+    identity,
+    imports,
+    leads,
+    models,
+    opportunities,
+    people,
+    sales,
+    signin,
+    webhooks,
+)
 from chalicelib.api import mail as mail_api
 from chalicelib.api import predictive as predictive_api
 from chalicelib.api import working as working_api
@@ -26,7 +38,9 @@ app.register_blueprint(leads.bp)
 app.register_blueprint(models.bp)
 app.register_blueprint(sales.bp)
 app.register_blueprint(opportunities.bp)
+app.register_blueprint(people.bp)
 app.register_blueprint(working_api.bp)
+app.register_blueprint(signin.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
@@ -107,6 +121,14 @@ def republish_handoffs(_event: Any) -> dict[str, Any]:
     from chalicelib.handlers import qualification
 
     return qualification.republish_handoffs()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sla_sweep")
+def sla_sweep(_event: Any) -> dict[str, Any]:
+    """Assignment SLAs: every timer due is reassigned or escalated once (services/assignment.py)."""
+    from chalicelib.handlers import assignment
+
+    return assignment.sla_sweep()
 
 
 @app.lambda_function(name="import_uploaded")

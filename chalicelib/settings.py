@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     identity_table: str = Field("leadflow-identity", alias="IDENTITY_TABLE")
     #: E-mail templates, messages and suppressed addresses (issue 18).
     mail_table: str = Field("leadflow-mail", alias="MAIL_TABLE")
+    #: Users, teams, assignment rules, team turns and rep loads (``store/people.py``).
+    people_table: str = Field("leadflow-people", alias="PEOPLE_TABLE")
+    #: Each lead's assignments, with their SLA timers (``store/assignment.py``).
+    assignments_table: str = Field("leadflow-assignments", alias="ASSIGNMENTS_TABLE")
     imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
@@ -63,6 +67,23 @@ class Settings(BaseSettings):
     detect_duplicates_retry_queue_url: str = Field("", alias="DETECT_DUPLICATES_RETRY_QUEUE_URL")
     #: Predictive training runs (their own function: 1,769 MB and up to 15 minutes).
     training_queue_url: str = Field("", alias="TRAINING_QUEUE_URL")
+
+    #: Sign-in (issue 17): the Cognito user pool and its console app client (no secret), the pool's
+    #: signing keys (JWKS; moto serves them at ``<endpoint>/<pool>/.well-known/jwks.json``) and the
+    #: Cognito endpoint the console signs in at (empty: ``https://cognito-idp.<region>.amazonaws.com/``).
+    cognito_user_pool_id: str = Field("", alias="COGNITO_USER_POOL_ID")
+    cognito_client_id: str = Field("", alias="COGNITO_CLIENT_ID")
+    cognito_jwks_url: str = Field("", alias="COGNITO_JWKS_URL")
+    cognito_endpoint: str = Field("", alias="COGNITO_ENDPOINT")
+
+    @property
+    def cognito_issuer(self) -> str:
+        """The ``iss`` of the pool's tokens (moto's tokens name the AWS issuer too)."""
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_url(self) -> str:
+        return self.cognito_endpoint or f"https://cognito-idp.{self.region}.amazonaws.com/"
 
     #: Replays of the same ``Idempotency-Key`` (or the same form payload) within this many seconds get
     #: the first answer back.

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.access import ApiKey
     from chalicelib.domain.forms import FormDefinition
     from chalicelib.domain.ports import (
+        AssignmentStore,
         Cache,
         HandoffRepository,
         IdentityRepository,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         Mailer,
         MailStore,
         ObjectStore,
+        PeopleStore,
         Queue,
         QueueAdmin,
         RateLimiter,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         ReportReads,
         RetryQueues,
         ScoringRepository,
+        SigningKeys,
         TrackingQueue,
         WorkStore,
     )
@@ -72,6 +75,9 @@ class Deps:
     linkedin_secret: Callable[[], str]
     #: The public routes' token buckets (``services/ratelimits.py``).
     rate_limits: RateLimiter
+    #: Users, teams and assignment rules; each lead's assignments and SLA timers (issue 17, routing).
+    people: PeopleStore
+    assignments: AssignmentStore
     #: Working a lead (edits, notes, links) and the 360° view's reads (``store/working.py``).
     work: WorkStore
     #: E-mail (issue 18): templates, messages, suppressions; SES; the key that signs tracking tokens
@@ -79,6 +85,8 @@ class Deps:
     mail: MailStore
     mailer: Mailer
     tracking_key: Callable[[], bytes]
+    #: The user pool's token signing keys (``integrations/jwks.py``): Cognito sign-in (issue 17).
+    signing_keys: SigningKeys
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -91,17 +99,20 @@ def deps() -> Deps:
     from botocore.config import Config
     from pynamodb.connection import Connection
 
+    from chalicelib.integrations.jwks import JwksKeys
     from chalicelib.integrations.s3 import ObjectStore
     from chalicelib.integrations.ses import SesMailer
     from chalicelib.integrations.sqs import SqsAdmin, SqsQueue, SqsTrackingQueue
     from chalicelib.settings import Settings, get_settings
     from chalicelib.store import records, secrets
+    from chalicelib.store.assignment import AssignmentRepository
     from chalicelib.store.cache import TtlCache
     from chalicelib.store.handoffs import HandoffStore
     from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
     from chalicelib.store.messages import MailRepository
+    from chalicelib.store.people import PeopleRepository
     from chalicelib.store.ratelimits import RateLimits
     from chalicelib.store.record_store import DynamoStore
     from chalicelib.store.reports import ReportStore
@@ -152,10 +163,13 @@ def deps() -> Deps:
         linkedin=cache(partial(_linkedin_client, settings)),
         linkedin_secret=partial(_stage_secret, "LINKEDIN_CLIENT_SECRET", settings),
         rate_limits=RateLimits(settings.rate_limits_table, settings.region, settings.aws_endpoint_url),
+        people=PeopleRepository(connection),
+        assignments=AssignmentRepository(connection),
         work=WorkRepository(connection),
         mail=MailRepository(connection),
         mailer=SesMailer(settings.ses_configuration_set, settings.region, settings.aws_endpoint_url),
         tracking_key=partial(_tracking_key, settings),
+        signing_keys=JwksKeys(settings.cognito_jwks_url),
     )
 
 

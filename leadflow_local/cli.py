@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from leadflow_local import cli_ops, http, profiles
+from leadflow_local import cli_ops, cli_users, http, profiles
 
 
 @click.group()
@@ -236,6 +236,10 @@ def _banner(
         f"Admin API key  {running.api_key}",
     ]
     out.append(_data_line(running))
+    if running.people:
+        pool = running.environment.get("COGNITO_USER_POOL_ID", "")
+        out.append(f"Sign-in        {running.api_url}/console   (user pool {pool} on moto; local passwords)")
+        out += [f"               {p.role:<14} {p.email:<22} {p.password}" for p in running.people]
     if profile is not None:
         out.append(f"CLI profile    {profile}: every {leadflow} command uses this stack")
     out.append(f"Hand-offs      {leadflow} handoff tail   (queue {queue})")
@@ -269,13 +273,18 @@ def keys() -> None:
 @click.option(
     "--scope", "scopes", multiple=True, required=True, type=click.Choice(["ingest", "sales", "admin"])
 )
+@click.option("--user", "user_id", default=None, help="The person (user id) the key belongs to.")
 @cli_ops.aws_command
-def create(name: str, scopes: tuple[str, ...]) -> None:
+def create(name: str, scopes: tuple[str, ...], user_id: str | None) -> None:
     """Create a key and print its secret once."""
     from chalicelib import wiring
     from chalicelib.services.access import create_key
 
-    secret, key = create_key(name, list(scopes), wiring.deps().store)
+    if user_id is not None and wiring.deps().people.get_user(user_id) is None:
+        raise click.BadParameter(
+            f"no such user: {user_id} (PUT /v1/users/{user_id} first)", param_hint="--user"
+        )
+    secret, key = create_key(name, list(scopes), wiring.deps().store, user_id=user_id)
     click.echo(f"{key.key_id}\t{secret}")
 
 
@@ -531,9 +540,15 @@ def deploy(
             dry_run=dry_run,
             out=out,
         )
-        cloud.deploy(options, click.echo)
+        outputs = cloud.deploy(options, click.echo)
     except cloud.DeployError as error:
         raise click.ClickException(str(error)) from None
+    if outputs.get("UserPoolId"):  # nobody can sign in yet: say how to add the first admin
+        click.echo(
+            "first admin: COGNITO_USER_POOL_ID="
+            f"{outputs['UserPoolId']} leadflow users invite --email you@example.com --role admin "
+            "(with the stage's tables: see README, Sign-in)"
+        )
 
 
 @main.command()
@@ -555,6 +570,7 @@ def destroy(stage: str, region: str | None, yes: bool) -> None:
 # ---------------------------------------------------------------- operator commands over the API
 
 cli_ops.register(main)
+cli_users.register(main)
 
 
 if __name__ == "__main__":

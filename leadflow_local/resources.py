@@ -62,6 +62,8 @@ class LocalResources:
     computed_names: dict[str, str] = field(default_factory=dict)
     #: Other named resources (the SES configuration set), by logical id.
     names: dict[str, str] = field(default_factory=dict)
+    #: The user pool and its app client (logical id -> id); absent (no Cognito client given): "".
+    cognito: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
         """What CloudFormation's ``Ref`` gives: a table's or bucket's name, a queue's URL, a parameter."""
@@ -71,6 +73,8 @@ class LocalResources:
             return NO_VALUE  # type: ignore[return-value]
         if logical_id in PSEUDO:
             return PSEUDO[logical_id]
+        if logical_id in self.cognito:
+            return self.cognito[logical_id]
         return (
             self.tables.get(logical_id)
             or self.buckets.get(logical_id)
@@ -150,13 +154,28 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def create_resources(
-    template: dict[str, Any], dynamodb: Any, sqs: Any, prefix: str, s3: Any = None, ses: Any = None
+    template: dict[str, Any],
+    dynamodb: Any,
+    sqs: Any,
+    prefix: str,
+    s3: Any = None,
+    ses: Any = None,
+    cognito: Any = None,
 ) -> LocalResources:
     """Create every table (with its stream and TTL), queue (dead-letter queues first), bucket (with
-    an ``s3`` client) and SES configuration set, with the default sender verified (with an ``sesv2``
-    client). What exists already is kept, so a restart on the same moto server finds its data."""
+    an ``s3`` client), SES configuration set, with the default sender verified (with an ``sesv2``
+    client), and user pool with its app client and groups (with a ``cognito-idp`` client; without
+    one, they resolve to "": sign-in is off). What exists already is kept, so a restart on the same
+    moto server finds its data."""
     found = LocalResources()
     found.evaluate(template)
+    for logical_id in (
+        *_of_type(template, "AWS::Cognito::UserPool"),
+        *_of_type(template, "AWS::Cognito::UserPoolClient"),
+    ):
+        found.cognito[logical_id] = ""
+    if cognito is not None:
+        _create_user_pools(found, template, cognito, prefix)
     if s3 is not None:
         for logical_id, resource in _of_type(template, "AWS::S3::Bucket").items():
             name = f"{prefix}{logical_id}".lower()
@@ -173,6 +192,12 @@ def create_resources(
     queues = _of_type(template, "AWS::SQS::Queue")
     for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
         _create_queue(found, logical_id, queues[logical_id]["Properties"], sqs, prefix)
+    _create_mail(found, template, ses, prefix)
+    return found
+
+
+def _create_mail(found: LocalResources, template: dict[str, Any], ses: Any, prefix: str) -> None:
+    """The SES configuration sets (named even without an ``sesv2`` client) and the verified sender."""
     for logical_id in _of_type(template, "AWS::SES::ConfigurationSet"):
         name = f"{prefix}{logical_id}".lower()
         found.names[logical_id] = name
@@ -182,7 +207,6 @@ def create_resources(
     if ses is not None and sender:
         # SES sends only from a verified identity; on AWS that is a domain (docs/email.md)
         _unless_exists(partial(ses.create_email_identity, EmailIdentity=sender))
-    return found
 
 
 def _unless_exists(create: Any) -> None:
@@ -195,6 +219,34 @@ def _unless_exists(create: Any) -> None:
     except ClientError as error:
         if not error.response.get("Error", {}).get("Code", "").endswith("AlreadyExistsException"):
             raise
+
+
+def _create_user_pools(found: LocalResources, template: dict[str, Any], cognito: Any, prefix: str) -> None:
+    """Each user pool (found by name when it exists), its app clients and groups, as declared."""
+    pools = {p["Name"]: p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"]}
+    for logical_id, resource in _of_type(template, "AWS::Cognito::UserPool").items():
+        props = {
+            k: v for k, v in resource["Properties"].items() if k not in ("UserPoolName", "DeletionProtection")
+        }
+        name = f"{prefix}{logical_id}"
+        if name not in pools:
+            pools[name] = cognito.create_user_pool(PoolName=name, **props)["UserPool"]["Id"]
+        found.cognito[logical_id] = pools[name]
+    for logical_id, resource in _of_type(template, "AWS::Cognito::UserPoolClient").items():
+        props = dict(resource["Properties"])
+        pool_id = found.resolve(props.pop("UserPoolId"))
+        props["ClientName"] = f"{prefix}{logical_id}"
+        clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+        known = next((c["ClientId"] for c in clients if c["ClientName"] == props["ClientName"]), None)
+        found.cognito[logical_id] = (
+            known
+            or cognito.create_user_pool_client(UserPoolId=pool_id, **props)["UserPoolClient"]["ClientId"]
+        )
+    for resource in _of_type(template, "AWS::Cognito::UserPoolGroup").values():
+        props = dict(resource["Properties"])
+        pool_id = found.resolve(props.pop("UserPoolId"))
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(UserPoolId=pool_id, **props)
 
 
 def _create_table(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from leadflow_local import project
+from leadflow_local.people import DemoPerson
 from leadflow_local.persistence import Gate, Persistence, Restored
 from leadflow_local.pump import BucketPoller, Pump, QueuePoller, ScheduleRunner, StreamPoller
 from leadflow_local.resources import (
@@ -110,8 +111,13 @@ def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:
         RESOURCE_PREFIX,
         session.client("s3", endpoint_url=endpoint),
         session.client("sesv2", endpoint_url=endpoint),
+        session.client("cognito-idp", endpoint_url=endpoint),
     )
-    return found, environment(load_template(), found)
+    env = environment(load_template(), found)
+    # moto serves the pool's keys and the Cognito API on its own endpoint (its tokens name the AWS issuer)
+    env["COGNITO_JWKS_URL"] = f"{endpoint}/{found.cognito['UserPool']}/.well-known/jwks.json"
+    env["COGNITO_ENDPOINT"] = f"{endpoint}/"
+    return found, env
 
 
 def build_pump(app: Any, found: LocalResources, endpoint: str | None) -> Pump:
@@ -172,6 +178,8 @@ class Stack:
     data_dir: Path | None = None
     restored: Restored | None = None
     snapshot_seconds: float = 30.0
+    #: The demo people who can sign in to the console (``leadflow_local/people.py``).
+    people: tuple[DemoPerson, ...] = ()
 
 
 @contextmanager
@@ -205,6 +213,7 @@ def running(
         os.environ.update(functions_env)
         wiring.reset()
         key = _admin_key(api_key)
+        people = _demo_people(moto.endpoint, found)
         try:
             app, server = _chalice_server(host, port)
         except OSError as exc:
@@ -226,7 +235,16 @@ def running(
         try:
             url = f"http://{host}:{server.server.server_port}"
             yield Stack(
-                url, moto.endpoint, key, found, pump, functions_env, data_dir, restored, snapshot_seconds
+                url,
+                moto.endpoint,
+                key,
+                found,
+                pump,
+                functions_env,
+                data_dir,
+                restored,
+                snapshot_seconds,
+                people,
             )
         finally:
             if persistence is not None:
@@ -239,6 +257,16 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+def _demo_people(endpoint: str, found: LocalResources) -> tuple[DemoPerson, ...]:
+    import boto3
+
+    from chalicelib import wiring
+    from leadflow_local import people
+
+    cognito = boto3.session.Session(region_name=REGION).client("cognito-idp", endpoint_url=endpoint)
+    return people.seed(cognito, found.cognito["UserPool"], wiring.deps().people)
 
 
 def _admin_key(secret: str | None) -> str:

@@ -58,6 +58,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             "test-",
             boto3.client("s3"),
             boto3.client("sesv2"),
+            boto3.client("cognito-idp"),
         )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)

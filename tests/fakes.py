@@ -10,7 +10,7 @@ those methods raise ``NotImplementedError`` saying so."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
 from chalicelib.domain.ratelimits import Decision, Limit, LimiterUnavailable
 from chalicelib.domain.reports import LeadStage, ScoreLine
+from chalicelib.domain.routing import AssignmentRecord, AssignmentWrite, Roster, Team, User
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
 from chalicelib.settings import Settings
@@ -450,6 +451,126 @@ class FakeScoring:
 
 
 @dataclass
+class FakeRouting:
+    """People, assignment rules, team turns, rep loads and each lead's assignments (``PeopleStore`` and
+    ``AssignmentStore``); :meth:`apply` is what the lead's transaction writes (all or nothing: a turn
+    read stale is refused with ``ConcurrentUpdate`` before anything is changed)."""
+
+    records: FakeRecordStore
+    users_by_id: dict[str, User] = field(default_factory=dict)
+    teams_by_id: dict[str, Team] = field(default_factory=dict)
+    rules_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    turns: dict[str, int] = field(default_factory=dict)
+    loads: dict[str, int] = field(default_factory=dict)
+    items: dict[tuple[str, int], AssignmentRecord] = field(default_factory=dict)
+    #: Timers still pending: (lead, number) -> due time.
+    due: dict[tuple[str, int], datetime] = field(default_factory=dict)
+
+    def get_user(self, user_id: str) -> User | None:
+        return self.users_by_id.get(user_id)
+
+    def put_user(self, user: User, now: datetime) -> bool:
+        created = user.user_id not in self.users_by_id
+        self.users_by_id[user.user_id] = user
+        return created
+
+    def users(self) -> list[User]:
+        return list(self.users_by_id.values())
+
+    def get_team(self, team_id: str) -> Team | None:
+        return self.teams_by_id.get(team_id)
+
+    def put_team(self, team: Team, now: datetime) -> bool:
+        created = team.team_id not in self.teams_by_id
+        self.teams_by_id[team.team_id] = team
+        return created
+
+    def teams(self) -> list[Team]:
+        return list(self.teams_by_id.values())
+
+    def put_assignment_rule(self, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
+        created = rule_id not in self.rules_by_id
+        self.rules_by_id[rule_id] = definition
+        return created
+
+    def get_assignment_rule(self, rule_id: str) -> dict[str, Any] | None:
+        return self.rules_by_id.get(rule_id)
+
+    def delete_assignment_rule(self, rule_id: str) -> bool:
+        return self.rules_by_id.pop(rule_id, None) is not None
+
+    def assignment_rules(self, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(self.rules_by_id.items())
+
+    def roster(self) -> Roster:
+        return Roster(dict(self.users_by_id), dict(self.teams_by_id), dict(self.loads), dict(self.turns))
+
+    def check(self, lead_id: str, write: AssignmentWrite) -> None:
+        if write.turn is not None and self.turns.get(write.turn.team_id, 0) != write.turn.expected:
+            raise ConcurrentUpdate("the team's turn moved")
+        if write.record is not None and (lead_id, write.record.number) in self.items:
+            raise ConcurrentUpdate("the assignment exists")
+        if write.settle_timer is not None and (lead_id, write.settle_timer) not in self.due:
+            raise ConcurrentUpdate("the timer was settled")
+
+    def apply(self, lead_id: str, write: AssignmentWrite, now: datetime) -> None:
+        if write.turn is not None:
+            self.turns[write.turn.team_id] = write.turn.to
+        for user_id, delta in write.load.items():
+            self.loads[user_id] = self.loads.get(user_id, 0) + delta
+        if write.record is not None:
+            self.items[(lead_id, write.record.number)] = write.record
+            if write.record.due_at is not None:
+                self.due[(lead_id, write.record.number)] = write.record.due_at
+        if write.settle_timer is not None:
+            self.due.pop((lead_id, write.settle_timer), None)
+        if write.accepted is not None:
+            number, at = write.accepted
+            held = self.items.get((lead_id, number))
+            if held is not None:
+                self.items[(lead_id, number)] = replace(held, accepted_at=at)
+            self.due.pop((lead_id, number), None)
+
+    def get_assignment(self, lead_id: str, number: int) -> AssignmentRecord | None:
+        return self.items.get((lead_id, number))
+
+    def assignments_of(self, lead_id: str) -> list[AssignmentRecord]:
+        return sorted((a for (lead, _), a in self.items.items() if lead == lead_id), key=lambda a: a.number)
+
+    def due_timers(self, now: datetime, limit: int) -> list[tuple[str, int]]:
+        return sorted(key for key, at in self.due.items() if at <= now)[:limit]
+
+    def settle_timer(self, lead_id: str, number: int, now: datetime) -> bool:
+        return self.due.pop((lead_id, number), None) is not None
+
+    def forget_lead(self, lead_id: str) -> int:
+        doomed = [key for key in self.items if key[0] == lead_id]
+        for key in doomed:
+            self.items.pop(key)
+            self.due.pop(key, None)
+        return len(doomed)
+
+    def assignments_qualified(self, since: datetime, until: datetime) -> Iterator[AssignmentRecord]:
+        for record in self.items.values():
+            if record.qualified_at is not None and since <= record.qualified_at <= until:
+                yield record
+
+    def leads_of_owner(self, owner: str, where: LeadFilter, limit: int, cursor: str | None) -> Page:
+        leads = sorted(
+            (
+                lead
+                for lead in self.records.leads.values()
+                if lead.owner == owner
+                and (where.state is None or lead.state == where.state)
+                and (where.status is None or lead.status == where.status)
+            ),
+            key=lambda lead: lead.created_at,
+            reverse=True,
+        )
+        return _page(leads, limit, cursor)
+
+
+@dataclass
 class FakeHandoffs:
     """Rules, the outbox and each lead's history, written with the lead's change (all or nothing)."""
 
@@ -458,6 +579,12 @@ class FakeHandoffs:
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     timeline: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = field(default_factory=dict)
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
+    #: People and assignments: what ``write_lead_change(assignment=...)`` writes with the lead.
+    routing: FakeRouting | None = None
+
+    def __post_init__(self) -> None:
+        if self.routing is None:
+            self.routing = FakeRouting(self.records)
 
     def put_rule(self, kind: str, rule_id: str, definition: dict[str, Any], now: datetime) -> bool:
         created = (kind, rule_id) not in self.definitions
@@ -497,8 +624,11 @@ class FakeHandoffs:
         contact: Contact | None = None,
         opportunity: Opportunity | None = None,
         closed_opportunities: Sequence[Opportunity] = (),
+        assignment: AssignmentWrite | None = None,
     ) -> None:
         self.records.races.check()
+        if assignment is not None and self.routing is not None:
+            self.routing.check(lead.lead_id, assignment)
         stored = self.records.leads.get(lead.lead_id)
         if stored is not None and stored.version != lead.version:
             raise ConcurrentUpdate("the lead changed while it was being updated")
@@ -518,6 +648,8 @@ class FakeHandoffs:
             self.records.contacts[contact.contact_id] = replace(contact, version=(contact.version or 0) + 1)
         for done in [*closed_opportunities, *([opportunity] if opportunity else [])]:
             self.opportunities[done.opportunity_id] = replace(done, version=(done.version or 0) + 1)
+        if assignment is not None and self.routing is not None:
+            self.routing.apply(lead.lead_id, assignment, now)
         self._write_outbox(handoffs, now)
 
     def write_handoffs(self, handoffs: Sequence[EncodedHandoff], now: datetime) -> bool:
@@ -983,6 +1115,22 @@ def _no_linkedin() -> Any:
     raise NotImplementedError("give a LinkedIn client: fake_deps(linkedin=lambda: client)")
 
 
+class FakeSigningKeys:
+    """A user pool's keys held in memory (``SigningKeys``): ``rotate`` changes what the next refresh
+    reads; ``fetches`` counts the reads, refreshes included."""
+
+    def __init__(self, keys: dict[str, Any] | None = None) -> None:
+        self.published: dict[str, Any] = dict(keys or {})
+        self.kept: dict[str, Any] | None = None
+        self.fetches = 0
+
+    def keys(self, refresh: bool = False) -> Mapping[str, Any]:
+        if self.kept is None or refresh:
+            self.fetches += 1
+            self.kept = dict(self.published)
+        return self.kept
+
+
 def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
     """A :class:`Deps` of in-memory fakes (one record store shared by the scoring, hand-off and identity
     fakes, as one database would be). ``overrides`` replace any adapter."""
@@ -1014,10 +1162,13 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "linkedin": _no_linkedin,
         "linkedin_secret": lambda: "",  # not configured: give one with fake_deps(linkedin_secret=...)
         "rate_limits": FakeRateLimits(),
+        "people": handoffs.routing,
+        "assignments": handoffs.routing,
         "work": FakeWork(records, handoffs, identity),
         "mail": FakeMail(),
         "mailer": FakeMailer(),
         "tracking_key": lambda: b"test-tracking-key",
+        "signing_keys": FakeSigningKeys(),
     }
     parts.update(overrides)
     return Deps(**parts)
@@ -1026,17 +1177,20 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
 def _conforms(records: FakeRecordStore) -> None:
     """mypy checks here that each fake implements its ports (a fake that drifts fails ``make lint``)."""
     from chalicelib.domain.ports import (
+        AssignmentStore,
         HandoffRepository,
         IdentityRepository,
         ImportStore,
         Mailer,
         MailStore,
         ObjectStore,
+        PeopleStore,
         QueueAdmin,
         RateLimiter,
         RecordStore,
         ReportReads,
         ScoringRepository,
+        SigningKeys,
         TrackingQueue,
         WorkStore,
     )
@@ -1051,8 +1205,11 @@ def _conforms(records: FakeRecordStore) -> None:
     objects: ObjectStore = FakeObjects()
     reports: ReportReads = FakeReports(FakeScoring(records))
     limits: RateLimiter = FakeRateLimits()
+    people: PeopleStore = FakeRouting(records)
+    assignments: AssignmentStore = FakeRouting(records)
     work: WorkStore = FakeWork(records, FakeHandoffs(records), FakeIdentity(records))
     mail: MailStore = FakeMail()
     mailer: Mailer = FakeMailer()
+    signing: SigningKeys = FakeSigningKeys()
     del work, mail, mailer, store, scoring, handoffs, identity, queue, admin, imports, objects
-    del reports, limits
+    del reports, limits, people, assignments, signing

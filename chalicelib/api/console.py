@@ -11,6 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -83,7 +84,11 @@ def _static(name: str, cache_seconds: int, extra: dict[str, str] | None = None) 
     headers=SECURITY_HEADERS,
 )
 def console_page(request: Request) -> Response:
-    return _static("index.html", 0)
+    # the page may also talk to the Cognito endpoint it signs people in at (its own origin otherwise)
+    endpoint_url = urlsplit(wiring.deps().settings.cognito_url)
+    cognito = f"{endpoint_url.scheme}://{endpoint_url.netloc}"
+    policy = CONSOLE_CSP.replace("connect-src 'self'", f"connect-src 'self' {cognito}")
+    return _static("index.html", 0, {"Content-Security-Policy": policy})
 
 
 @endpoint(

@@ -12,6 +12,7 @@ from chalicelib.domain.errors import (
     MalformedInput,
     NotAuthentic,
     NotFound,
+    NotPermitted,
     ValidationFailed,
 )
 from chalicelib.domain.opportunities import StaleVersion
@@ -43,6 +44,12 @@ class Forbidden(ApiError):
     status, code = 403, "forbidden"
 
 
+class SignInUnavailable(ApiError):
+    """The user pool's keys cannot be read, or the stage has no user pool (a token cannot be checked)."""
+
+    status, code = 503, "sign_in_unavailable"
+
+
 class PayloadTooLarge(ApiError):
     status, code = 413, "payload_too_large"
 
@@ -70,6 +77,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (ValidationFailed, 422),
     (NotAuthentic, 401),
     (CaptchaUnverified, 403),
+    (NotPermitted, 403),
     (NotFound, 404),
     (StaleVersion, 412),
     (ConcurrentUpdate, 409),

@@ -355,15 +355,53 @@ caller: ContextVar[ApiKey | None] = ContextVar("caller", default=None)
 
 
 def _authorize(request: Request, scope: str) -> ApiKey:
+    """The caller: an API key (``X-Api-Key``) or a signed-in person (``Authorization: Bearer`` with a
+    Cognito token, ``services/signin.py``), each allowed only the scopes it has."""
     from chalicelib import wiring
+
+    bearer = _bearer(request)
+    if bearer is not None and request.headers.get("x-api-key") is None:
+        person = _token_caller(bearer)
+        if not person.allows(scope):
+            raise Forbidden(f"your role does not allow the {scope!r} scope", "Authorization")
+        return person
     from chalicelib.services.access import authenticate
 
     key = authenticate(request.headers.get("x-api-key"), wiring.deps().store, wiring.deps().keys_cache)
     if key is None:
-        raise Unauthenticated("send a valid API key in X-Api-Key", "X-Api-Key")
+        raise Unauthenticated(
+            "send a valid API key in X-Api-Key or a sign-in token as Authorization: Bearer", "X-Api-Key"
+        )
     if not key.allows(scope):
         raise Forbidden(f"this API key lacks the {scope!r} scope", "X-Api-Key")
     return key
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    if value is None:
+        return None
+    kind, _, token = value.strip().partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'", "Authorization")
+    return token.strip()
+
+
+def _token_caller(token: str) -> ApiKey:
+    from chalicelib import wiring
+    from chalicelib.api.errors import SignInUnavailable
+    from chalicelib.domain.tokens import InvalidToken, KeysUnavailable
+    from chalicelib.services import signin
+
+    try:
+        return signin.caller_for(token, wiring.deps())
+    except InvalidToken as exc:
+        logger.info("token refused", extra={"reason": exc.reason})
+        raise Unauthenticated(f"the sign-in token is refused: {exc.reason}", "Authorization") from None
+    except signin.NotLinked as exc:
+        raise Forbidden(exc.reason, "Authorization") from None
+    except (signin.SignInNotConfigured, KeysUnavailable) as exc:
+        raise SignInUnavailable(str(exc), "Authorization") from None
 
 
 def media_type(request: Request) -> str:
@@ -424,7 +462,8 @@ def body_digest(payload: Any) -> str:
 def authorize_if_keyed(request: Request, scope: str) -> ApiKey | None:
     """On a public route: the caller's key when one is sent (checked like on any route: 401 wrong,
     403 without ``scope``), ``None`` for an anonymous caller."""
-    key = _authorize(request, scope) if request.headers.get("x-api-key") is not None else None
+    sent = request.headers.get("x-api-key") is not None or request.headers.get("authorization") is not None
+    key = _authorize(request, scope) if sent else None
     caller.set(key)
     return key
 

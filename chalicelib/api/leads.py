@@ -8,8 +8,8 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib import wiring
-from chalicelib.api.http import endpoint, etag, json_response
-from chalicelib.domain.errors import NotFound
+from chalicelib.api.http import caller, endpoint, etag, json_response
+from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from chalicelib.api.schemas.queries import LeadsQuery
@@ -34,7 +34,13 @@ def list_leads(request: Request, query: LeadsQuery) -> Response:
     from chalicelib.api import views
     from chalicelib.services import leads
 
-    page = leads.list_leads(leads.LeadQuery(**query.model_dump()), wiring.deps())
+    wanted = query.model_dump()
+    if wanted.get("owner") == "me":  # the caller's own leads: the key's person
+        key = caller.get()
+        if key is None or key.user_id is None:
+            raise ValidationFailed([FieldError("owner", "owner=me needs a key that belongs to a user")])
+        wanted["owner"] = key.user_id
+    page = leads.list_leads(leads.LeadQuery(**wanted), wiring.deps())
     return json_response(200, views.lead_page(page))
 
 

@@ -112,7 +112,9 @@ def _operation(op: Any, schemas: dict[str, Any]) -> dict[str, Any]:
         "summary": op.summary,
         "parameters": parameters,
         "responses": responses,
-        "security": [{"apiKey": []}] if op.scope else ([{}, {"apiKey": []}] if op.optional_key else []),
+        "security": [{"apiKey": []}, {"cognito": []}]
+        if op.scope
+        else ([{}, {"apiKey": []}, {"cognito": []}] if op.optional_key else []),
         "x-scope": op.scope or "public",
     }
     if op.idempotent:
@@ -169,7 +171,12 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "http://127.0.0.1:8000"}],
         "paths": {path: dict(sorted(paths[path].items())) for path in sorted(paths)},
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                # a person signed in with the stage's Cognito user pool (docs/auth.md): the ID or
+                # access token; the groups give the same scopes keys have
+                "cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
             "schemas": {"Error": error, **dict(sorted(schemas.items()))},
             "responses": responses,
         },

@@ -103,7 +103,11 @@ def _transition(request: dict[str, Any]) -> dict[str, Any]:
 def _lifecycle(request: Request, lead_id: str, action: str) -> Response:
     body = read_json(request) if request.raw_body else {}
     key = caller.get()
-    by = f"key:{key.key_id}" if key else "anonymous"
+    by = key.actor if key else "anonymous"
+    from chalicelib.api.people import acting_user
+    from chalicelib.services import assignment
+
+    assignment.check_may_act(lead_id, acting_user(), wiring.deps())
     return replay_safe(
         bp,
         f"lead_{action}",

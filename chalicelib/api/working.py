@@ -33,8 +33,9 @@ bp = Blueprint(__name__)
 
 
 def _by() -> str:
+    """Who acts: the key's person (``user:<id>``) or the key itself (``key:<id>``)."""
     key = caller.get()
-    return f"key:{key.key_id}" if key else "anonymous"
+    return key.actor if key else "anonymous"
 
 
 @endpoint(

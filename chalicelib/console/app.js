@@ -1,8 +1,12 @@
-// Leadflow console: a hash-routed single page over the HTTP API. The API key lives in sessionStorage
-// (this tab only, gone when it closes) and goes out as X-Api-Key; no cookies are used.
+// Leadflow console: a hash-routed single page over the HTTP API. A person signs in with the stage's
+// Cognito user pool (session.js: the ID token goes out as Authorization: Bearer); machines and operators
+// may paste an API key instead (X-Api-Key). Both live in sessionStorage (this tab only, gone when it
+// closes); no cookies are used.
 import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
+import { assignmentText, ownerCard, peoplePage } from "./people.js";
 import { accountPage, contactPage, peopleLinks, workEntry, workPanel } from "./workspace.js";
 import { messagePage, outboxPage, templatesPage } from "./outbox.js";
+import { credentials, groups, myLeadsPage, navFor, opportunitiesPage, pipelinePage, scheduleRefresh, signInPage, signOut as endSession, signedIn, who } from "./session.js";
 
 const KEY = "leadflow.apiKey";
 const view = document.getElementById("view");
@@ -43,7 +47,7 @@ let routed = 0;
 
 async function api(method, path, body) {
   const mine = routed;
-  const headers = { "X-Api-Key": sessionStorage.getItem(KEY) || "" };
+  const headers = credentials();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method, headers, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body),
@@ -51,8 +55,8 @@ async function api(method, path, body) {
   const answer = await response.json().catch(() => null);
   if (mine !== routed) return new Promise(() => {}); // the operator has moved on: never resolves
   if (response.status === 401) {
-    sessionStorage.removeItem(KEY);
-    location.hash = "#/key";
+    await endSession();
+    location.hash = "#/sign-in";
   }
   if (!response.ok) throw new ApiError(response.status, answer);
   return answer;
@@ -74,25 +78,25 @@ const TRENDS = { up: "▲", down: "▼", flat: "▶" };
 const trend = (s) => (s.trend ? h("span", { class: `trend ${s.trend}`, title: `${s.trend} since the previous scoring` },
   ` ${TRENDS[s.trend]} from ${s.previous_score}`) : "");
 const failure = (error) => h("p", { class: "error", role: "alert" }, error.message);
+// what console/people.js draws with
+const ui = { h, api, show, failure, when };
 
 // ------------------------------------------------------------------ the API key
 
-function keyPage() {
+// The "paste an API key" form (machines, operators): shown under the sign-in form.
+function keyForm() {
   const input = h("input", { type: "password", name: "key", autocomplete: "off", size: 48, required: true });
-  show(
-    h("h1", {}, "Sign in with an API key"),
-    h("form", {
-      class: "card", id: "key-form",
-      onsubmit: (event) => {
-        event.preventDefault();
-        sessionStorage.setItem(KEY, input.value.trim());
-        location.hash = "#/leads";
-      },
+  return h("form", {
+    class: "card", id: "key-form",
+    onsubmit: (event) => {
+      event.preventDefault();
+      sessionStorage.setItem(KEY, input.value.trim());
+      location.hash = "#/leads";
     },
-    h("p", { class: "muted" }, "A key with the sales scope reads leads and reports; admin also edits models and redrives dead letters. It is kept for this tab only."),
-    h("label", {}, "API key", input), " ", h("button", { type: "submit" }, "Open the console")),
-  );
-  input.focus();
+  },
+  h("h2", {}, "Or use an API key"),
+  h("p", { class: "muted" }, "A key with the sales scope reads leads and reports; admin also edits models and redrives dead letters. It is kept for this tab only."),
+  h("label", {}, "API key", input), " ", h("button", { type: "submit" }, "Open the console"));
 }
 
 // ------------------------------------------------------------------ leads
@@ -214,6 +218,7 @@ function timelineEntry(entry) {
     score: () => `${entry.model_id}: ${entry.previous_score ?? "–"} → ${entry.score ?? "–"}` + (entry.grade ? ` (${entry.grade})` : "") + (entry.sales_ready ? ", sales-ready" : ""),
     handoff: () => handoffText(entry),
     handoff_withheld: () => `${handoffText(entry)}: withheld (${entry.reason})`,
+    assignment: () => assignmentText(entry),
   }[entry.kind];
   const detail = what ? what() : workEntry(entry) || JSON.stringify(Object.fromEntries(Object.entries(entry).filter(([k]) => !["kind", "at"].includes(k))));
   return h("li", {}, h("span", { class: "muted" }, when(entry.at)), " ", h("strong", {}, entry.kind), " ", detail);
@@ -255,6 +260,7 @@ async function leadPage(leadId) {
       h("section", { class: "card" }, h("h2", {}, "Account"), account.account_id
         ? facts([["name", account.name], ["domain", account.domain], ...Object.entries(account.fields || {})])
         : h("p", { class: "muted" }, "No account."))),
+    ownerCard(ui, lead, () => leadPage(leadId)),
     peopleLinks(lead), workPanel(lead),
     conflictsCard(lead.conflicts || []),
     h("h2", {}, "Scores"),
@@ -492,15 +498,24 @@ function route() {
   const [path, search = ""] = location.hash.replace(/^#/, "").split("?");
   const params = Object.fromEntries(new URLSearchParams(search));
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  signOut.hidden = !sessionStorage.getItem(KEY);
-  document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("on", a.getAttribute("href") === `#/${parts[0]}`));
-  if (!sessionStorage.getItem(KEY) || parts[0] === "key") return keyPage();
+  signOut.hidden = !signedIn();
+  signOut.textContent = `Sign out ${who()}`.trim();
+  const shown = navFor(groups());
+  document.querySelectorAll("nav a").forEach((a) => {
+    a.classList.toggle("on", a.getAttribute("href") === `#/${parts[0]}`);
+    a.hidden = !signedIn() || (shown !== null && !shown.has(a.getAttribute("href").slice(2)));
+  });
+  if (!signedIn() || parts[0] === "sign-in" || parts[0] === "key") return signInPage(ui, keyForm());
+  if (parts[0] === "mine") return myLeadsPage(ui, params);
+  if (parts[0] === "pipeline") return pipelinePage(ui);
+  if (parts[0] === "opportunities") return opportunitiesPage(ui, params);
   if (parts[0] === "leads" && parts[1]) return leadPage(parts[1]);
   if (parts[0] === "contacts" && parts[1]) return contactPage(parts[1]);
   if (parts[0] === "accounts" && parts[1]) return accountPage(parts[1]);
   if (parts[0] === "funnel") return funnelPage(params);
   if (parts[0] === "models") return modelsPage(parts[1]);
   if (parts[0] === "dead-letters") return deadLettersPage();
+  if (parts[0] === "people") return peoplePage(ui);
   if (parts[0] === "quarantine" && parts[1]) return quarantinedPage(parts[1]);
   if (parts[0] === "quarantine") return quarantinePage(params);
   if (parts[0] === "outbox" && parts[1]) return messagePage({ h, api, show, when, query }, parts[1]);
@@ -509,10 +524,11 @@ function route() {
   return leadsPage(params);
 }
 
-signOut.addEventListener("click", () => {
-  sessionStorage.removeItem(KEY);
-  location.hash = "#/key";
+signOut.addEventListener("click", async () => {
+  await endSession();
+  location.hash = "#/sign-in";
 });
+scheduleRefresh(); // a reload keeps the tab's session: refresh its token before it expires
 window.addEventListener("hashchange", () => Promise.resolve().then(route).catch((error) => show(failure(error))));
 Promise.resolve().then(route).catch((error) => show(failure(error)));
 // the workspace's pages (workspace.js) draw with the same helpers

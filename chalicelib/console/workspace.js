@@ -1,21 +1,22 @@
 // Leadflow console: working a lead (lifecycle buttons, notes, activities, edits on the version read,
 // linking to another person) and the contact (360°) and account pages. app.js routes to these and
 // draws the lead page; the helpers come from there.
-import { KEY, facts, failure, grade, h, scoreCard, show, api, when } from "./app.js";
+import { facts, failure, grade, h, scoreCard, show, api, when } from "./app.js";
+import { credentials, signOut } from "./session.js";
 
 // ------------------------------------------------------------------ requests that need headers
 
 // The API's answer with its status and ETag (api() in app.js gives the body only).
 async function send(method, path, body, headers = {}) {
-  const sent = { "X-Api-Key": sessionStorage.getItem(KEY) || "", ...headers };
+  const sent = { ...credentials(), ...headers };
   if (body !== undefined) sent["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method, headers: sent, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await response.json().catch(() => null);
   if (response.status === 401) {
-    sessionStorage.removeItem(KEY);
-    location.hash = "#/key";
+    await signOut();
+    location.hash = "#/sign-in";
   }
   return { ok: response.ok, status: response.status, body: answer, etag: response.headers.get("ETag") };
 }

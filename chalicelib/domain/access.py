@@ -20,6 +20,13 @@ class ApiKey:
     scopes: frozenset[str]
     created_at: datetime
     revoked_at: datetime | None = None
+    #: The person the key belongs to (``PUT /v1/users/{id}``): what they do is attributed to them.
+    user_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who acts, as the timeline records it: ``user:<id>`` for a person's key, else ``key:<id>``."""
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
 
     def allows(self, required: str) -> bool:
         """``admin`` may do everything; other scopes only what they name."""

@@ -68,6 +68,10 @@ class Lead:
     #: Qualification rules that fired for this lead in this round (each fires once per round).
     fired_rules: list[str] = field(default_factory=list)
     owner: str | None = None
+    #: The owner's team, and how many times the lead has been assigned (its assignment version: an
+    #: SLA timer acts only on the assignment it was set for).
+    team: str | None = None
+    assignment: int = 0
     #: What captures said that differs from what the contact and lead hold (under ``fill_empty``):
     #: ``{"field", "submitted", "current", "source", "at"}``, newest last, at most 20.
     conflicts: list[dict[str, Any]] = field(default_factory=list)

@@ -61,6 +61,12 @@ class PersonErased(Conflict):
         super().__init__("this person was erased: nothing about them is kept", "contact.email")
 
 
+class NotPermitted(DomainError):
+    """The caller's person may not do this (a sales rep acting on another team's lead): 403."""
+
+    code = "forbidden"
+
+
 class ConcurrentUpdate(Conflict):
     """Another writer changed the same entity first; safe to retry from a fresh read."""
 

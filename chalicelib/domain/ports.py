@@ -25,8 +25,10 @@ from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import EncodedHandoff, OutboxEntry
 from chalicelib.domain.ratelimits import Decision, Limit
 from chalicelib.domain.reports import LeadStage, ScoreLine
+from chalicelib.domain.routing import AssignmentRecord, AssignmentWrite, Roster, Team, User
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.stored import Job, LeadFilter, ModelHead, ModelVersion, OpportunityFilter, Page
+from chalicelib.domain.tokens import PublicKey
 
 K_contra = TypeVar("K_contra", contravariant=True)
 V = TypeVar("V")
@@ -128,6 +130,14 @@ class KeyStore(Protocol):
     def find_key(self, key_hash: str) -> ApiKey | None: ...
 
     def put_key(self, key_hash: str, key: ApiKey) -> None: ...
+
+
+class SigningKeys(Protocol):
+    """The user pool's token signing keys by ``kid`` (``integrations/jwks.py``), kept per container."""
+
+    def keys(self, refresh: bool = False) -> Mapping[str, PublicKey]:
+        """``refresh``: read them again (a token named an unknown ``kid``), rate-limited."""
+        ...
 
 
 class RecordStore(LeadStore, ReceiptStore, FormStore, QuarantineStore, KeyStore, Protocol):
@@ -262,9 +272,11 @@ class OutboxStore(Protocol):
         contact: Contact | None = None,
         opportunity: Opportunity | None = None,
         closed_opportunities: Sequence[Opportunity] = (),
+        assignment: AssignmentWrite | None = None,
     ) -> None:
         """``opportunity``: one the change creates; ``closed_opportunities``: the lead's open ones it
-        closes, each conditioned on the version read."""
+        closes, each conditioned on the version read; ``assignment``: what assigning the lead moves (the
+        team's turn, conditioned on the turn read; open-lead counters; the assignment and its timer)."""
         ...
 
     def write_handoffs(self, handoffs: Sequence[EncodedHandoff], now: datetime) -> bool: ...
@@ -304,6 +316,64 @@ class OpportunityStore(Protocol):
 
 class HandoffRepository(RuleStore, OutboxStore, HistoryStore, OpportunityStore, Protocol):
     """Rules, the outbox, the lead's history and its opportunities (one adapter, ``store/handoffs.py``)."""
+
+
+# ---------------------------------------------------------------- people and routing
+
+
+class PeopleStore(Protocol):
+    """Users, teams and assignment rules (as the admin wrote them) and the roster routing reads."""
+
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def put_user(self, user: User, now: datetime) -> bool:
+        """``True`` when the user is new."""
+        ...
+
+    def users(self) -> list[User]: ...
+
+    def get_team(self, team_id: str) -> Team | None: ...
+
+    def put_team(self, team: Team, now: datetime) -> bool: ...
+
+    def teams(self) -> list[Team]: ...
+
+    def put_assignment_rule(self, rule_id: str, definition: dict[str, Any], now: datetime) -> bool: ...
+
+    def get_assignment_rule(self, rule_id: str) -> dict[str, Any] | None: ...
+
+    def delete_assignment_rule(self, rule_id: str) -> bool: ...
+
+    def assignment_rules(self, max_age: float = 0.0) -> list[tuple[str, dict[str, Any]]]:
+        """With ``max_age``: a list read at most that many seconds ago (the stream functions)."""
+        ...
+
+    def roster(self) -> Roster:
+        """Users, teams, the teams' turns and the reps' open leads, read consistently."""
+        ...
+
+
+class AssignmentStore(Protocol):
+    """Each lead's assignments and their SLA timers (written in the lead's transaction through
+    ``OutboxStore.write_lead_change(assignment=...)``), and a person's leads by index."""
+
+    def get_assignment(self, lead_id: str, number: int) -> AssignmentRecord | None: ...
+
+    def assignments_of(self, lead_id: str) -> list[AssignmentRecord]: ...
+
+    def due_timers(self, now: datetime, limit: int) -> list[tuple[str, int]]: ...
+
+    def settle_timer(self, lead_id: str, number: int, now: datetime) -> bool: ...
+
+    def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's assignments (an erasure); the number deleted."""
+        ...
+
+    def assignments_qualified(self, since: datetime, until: datetime) -> Iterator[AssignmentRecord]: ...
+
+    def leads_of_owner(self, owner: str, where: LeadFilter, limit: int, cursor: str | None) -> Page:
+        """A person's leads, newest first, from an index on the owner (never a scan)."""
+        ...
 
 
 # ---------------------------------------------------------------- working a lead

@@ -248,12 +248,16 @@ def rules_that_fire(
 #: DynamoDB writes at most 100 items in one transaction: the lead and its transition, then two items
 #: (outbox record, history entry) per hand-off.
 MAX_TRANSACTION_ITEMS = 100
+#: Items an assignment adds to the lead's transaction when it becomes marketing-qualified.
+ASSIGNMENT_ITEMS = 5
 
 
 def first_batch(rules: Sequence[QualificationRule]) -> list[QualificationRule]:
     """The rules whose hand-offs fit one transaction (the rest fire in the next evaluation)."""
     chosen: list[QualificationRule] = []
-    items = 2
+    # the lead and its transition, and what assigning it may add (domain/routing.py: the team's turn,
+    # two open-lead counters, the assignment and its timeline entry)
+    items = 2 + ASSIGNMENT_ITEMS
     for rule in rules:
         needed = 2 * sum(1 for action in rule.actions if action.type != "create_lead")
         if chosen and items + needed > MAX_TRANSACTION_ITEMS:
@@ -293,7 +297,8 @@ def handoffs(
     for index, action in enumerate(actions):
         if action.type == "create_lead":
             continue
-        work: dict[str, Any] = {"kind": action.type, "owner": action.owner or lead.owner}
+        # the assigned owner (routing, domain/routing.py) comes first; a rule's fixed owner text otherwise
+        work: dict[str, Any] = {"kind": action.type, "owner": lead.owner or action.owner, "team": lead.team}
         for key, text in action.texts.items():
             work[key] = render(text, lead, contact, account)
         if action.due_in_hours is not None:

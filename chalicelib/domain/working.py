@@ -231,7 +231,7 @@ def parse_activity(type_: Any, subject: Any, outcome: Any, occurred_at: Any, now
     """A completed activity as a rep logs it: a known type, a subject, an optional outcome and when it
     happened (not in the future: a rep logs what was done; clocks may drift by a minute or two)."""
     errors: list[FieldError] = []
-    if type_ not in ACTIVITY_TYPES:
+    if not isinstance(type_, str) or type_ not in ACTIVITY_TYPES:  # a list or object: 422, not a 500
         errors.append(FieldError("type", f"type must be one of {', '.join(ACTIVITY_TYPES)}"))
     texts: dict[str, str | None] = {}
     for name, value, limit, required in (

@@ -31,13 +31,20 @@ def authenticate(secret: str | None, store: KeyStore, cache: Cache[str, ApiKey |
 
 
 def create_key(
-    name: str, scopes: list[str], store: KeyStore, secret: str | None = None
+    name: str, scopes: list[str], store: KeyStore, secret: str | None = None, user_id: str | None = None
 ) -> tuple[str, ApiKey]:
-    """Store a new key and return its secret (shown once; only its hash is kept)."""
+    """Store a new key and return its secret (shown once; only its hash is kept). ``user_id``: the
+    person the key belongs to (checked to exist by the caller: ``leadflow keys create --user``)."""
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise ValidationFailed([FieldError("scopes", f"scopes must be some of {', '.join(SCOPES)}")])
     secret = secret or new_secret()
-    key = ApiKey(key_id=new_id("k"), name=name, scopes=frozenset(scopes), created_at=datetime.now(UTC))
+    key = ApiKey(
+        key_id=new_id("k"),
+        name=name,
+        scopes=frozenset(scopes),
+        created_at=datetime.now(UTC),
+        user_id=user_id,
+    )
     store.put_key(hash_secret(secret), key)
     return secret, key

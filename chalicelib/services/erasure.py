@@ -36,6 +36,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.observability import count, logger
+from chalicelib.services import assignment
 from chalicelib.wiring import Deps
 
 PASSES = 2
@@ -110,7 +111,10 @@ def run_erasure(message: dict[str, Any], deps: Deps, now: datetime) -> dict[str,
     deps.scoring.set_job_result(job_id, state)  # ids first: a later pass needs them, the contact may be gone
     email = contact.email if contact else None
     personal = _personal(contact)
+    # routing: the leads leave their owners' open leads (once), their assignments go (services/assignment.py)
+    assignments = assignment.forget_leads(lead_ids, deps, now)
     counts = deps.identity.erase_person(contact_id, email, lead_ids, account_id, personal)
+    counts["assignments"] = assignments
     sent: dict[str, list[str]] = counts.pop("sent_handoffs", {})
     counts["import_file_rows"] = _erase_import_rows(email, deps)
     counts["email_messages"] = deps.mail.forget_contact(contact_id)  # what was sent to them (issue 18)

@@ -39,6 +39,8 @@ def lead_view(lead: Lead) -> dict[str, Any]:
         "source": lead.source,
         "fields": lead.fields,
         "conflicts": lead.conflicts,
+        "owner": lead.owner,
+        "team": lead.team,
         "created_at": iso(lead.created_at),
         "updated_at": iso(lead.updated_at),
     }
@@ -147,11 +149,20 @@ class LeadQuery:
     model_id: str | None = None
     grade: str | None = None
     min_score: int | None = None
+    #: A user id (``owner=me`` is resolved to the caller's user by the route).
+    owner: str | None = None
     limit: int = 25
     cursor: str | None = None
 
 
 def list_leads(query: LeadQuery, deps: Deps) -> LeadPage:
+    if query.owner is not None:  # a person's leads: the by_owner index, never a scan
+        other = [k for k in ("contact_id", "model_id", "grade", "min_score") if getattr(query, k) is not None]
+        if other:
+            raise ValidationFailed([FieldError(other[0], f"{other[0]} cannot be combined with owner")])
+        where = LeadFilter(state=query.state, status=query.status, source=query.source)
+        page = deps.assignments.leads_of_owner(query.owner, where, query.limit, query.cursor)
+        return LeadPage(list(page.items), page.next_cursor, summaries=_summaries(page.items, deps))
     if query.model_id is not None or query.grade is not None or query.min_score is not None:
         return _list_by_score(query, deps)
     where = LeadFilter(

@@ -24,6 +24,7 @@ from chalicelib.wiring import Deps
 
 def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
     """accept | contacted | qualify | disqualify | reopen; 409 with the current state when impossible."""
+    from chalicelib.services.assignment import on_transition  # routing: imported when a lead moves
 
     def attempt() -> tuple[Lead, Any, Opportunity | None, list[Opportunity]]:
         now = datetime.now(UTC)
@@ -49,7 +50,14 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
             updated, moved = lifecycle.qualify(lead, now, by)
             contact, opportunity = _conversion(updated, body, deps, now, by)
         deps.handoffs.write_lead_change(
-            updated, moved, [], now, contact=contact, opportunity=opportunity, closed_opportunities=closed
+            updated,
+            moved,
+            [],
+            now,
+            contact=contact,
+            opportunity=opportunity,
+            closed_opportunities=closed,
+            assignment=on_transition(lead, updated, action, now),
         )
         return updated, moved, opportunity, closed
 

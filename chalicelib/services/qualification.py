@@ -21,8 +21,9 @@ from chalicelib.domain.qualification import (
     lookback,
     rules_that_fire,
 )
+from chalicelib.domain.routing import AssignmentWrite
 from chalicelib.observability import count, logger
-from chalicelib.services import scoring
+from chalicelib.services import assignment, scoring
 from chalicelib.services.handoffs import encoded
 from chalicelib.services.rules import load_rules
 from chalicelib.store.retry import on_conflict
@@ -46,8 +47,10 @@ def qualify_lead(
             batch = _evaluate(lead_id, rules, deps, now)
             if batch is None:
                 return None
-            updated, transition, work, more = batch
-            deps.handoffs.write_lead_change(updated, transition, encoded(work, deps, now), now)
+            updated, transition, work, assigned, more = batch
+            deps.handoffs.write_lead_change(
+                updated, transition, encoded(work, deps, now), now, assignment=assigned
+            )
             if transition is not None:
                 count("LeadQualified")
             logger.info(
@@ -68,9 +71,11 @@ def qualify_lead(
 
 def _evaluate(
     lead_id: str, rules: list[QualificationRule], deps: Deps, now: datetime
-) -> tuple[Lead, Any, list[Handoff], bool] | None:
-    """The next batch of rules that fire for the lead, with the lead as it becomes, the hand-offs, and
-    whether more rules hold for the lead as it becomes (another batch, or a rule the new status fires)."""
+) -> tuple[Lead, Any, list[Handoff], AssignmentWrite | None, bool] | None:
+    """The next batch of rules that fire for the lead, with the lead as it becomes, the hand-offs,
+    when it becomes marketing-qualified its assignment (``services/assignment.py``: the hand-offs carry
+    the assigned owner and team), and whether more rules hold for the lead as it becomes (another
+    batch, or a rule the new status fires)."""
     if not rules:
         return None
     lead = deps.store.get_lead(lead_id)
@@ -92,6 +97,9 @@ def _evaluate(
     if not fired:
         return None
     updated, transition = lifecycle.mark_qualified_by_marketing(lead, [r.rule_id for r in fired], now)
+    assigned = None
+    if transition is not None:
+        updated, assigned = assignment.route_qualified(updated, contact, account, scores, deps, now)
     more = bool(rules_that_fire(rules, updated, contact, account, interactions, scores, now))
     work = [
         h
@@ -107,7 +115,7 @@ def _evaluate(
             now,
         )
     ]
-    return updated, transition, work, more
+    return updated, transition, work, assigned, more
 
 
 def leads_to_qualify(change: AnyChange) -> list[str]:

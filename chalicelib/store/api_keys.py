@@ -20,6 +20,7 @@ def list_keys() -> list[ApiKey]:
             scopes=frozenset(record.scopes or ()),
             created_at=record.created_at,
             revoked_at=record.revoked_at,
+            user_id=record.user_id,
         )
         for record in ApiKeyRecord.scan()
     ]

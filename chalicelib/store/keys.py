@@ -24,6 +24,7 @@ class KeyRepository:
             scopes=frozenset(record.scopes or ()),
             created_at=record.created_at,
             revoked_at=record.revoked_at,
+            user_id=record.user_id,
         )
 
     def put_key(self, key_hash: str, key: ApiKey) -> None:
@@ -34,4 +35,5 @@ class KeyRepository:
             scopes=set(key.scopes),
             created_at=key.created_at,
             revoked_at=key.revoked_at,
+            user_id=key.user_id,
         ).save()

@@ -17,6 +17,8 @@ from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.outbox import OutboxEntry, shown_work
+from chalicelib.domain.routing import AssignmentWrite
+from chalicelib.store.assignment import add_assignment
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
 from chalicelib.store.history import history_item
 from chalicelib.store.opportunities import opportunity_record
@@ -86,9 +88,11 @@ class OutboxRepository:
         contact: Contact | None = None,
         opportunity: Opportunity | None = None,
         closed_opportunities: Sequence[Opportunity] = (),
+        assignment: AssignmentWrite | None = None,
     ) -> None:
         """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
-        ever), and what a conversion creates — all or nothing. A lost race raises ConcurrentUpdate."""
+        ever), what a conversion creates and what its assignment moves (``store/assignment.py``) — all
+        or nothing. A lost race raises ConcurrentUpdate."""
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(lead_record(lead))
@@ -107,6 +111,8 @@ class OutboxRepository:
                     )
                 for closed in closed_opportunities:
                     tx.save(opportunity_record(closed), condition=OpportunityRecord.opportunity_id.exists())
+                if assignment is not None:
+                    add_assignment(tx, lead.lead_id, assignment, now)
                 self._outbox(tx, handoffs, now)
         except TransactWriteError as exc:
             if is_race(exc):

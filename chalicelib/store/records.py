@@ -4,7 +4,8 @@
 |----------------------|----------------|----------------------|-------------------------------------------|
 | CONTACTS_TABLE       | contact_id     |                      |                                           |
 | ACCOUNTS_TABLE       | account_id     |                      |                                           |
-| LEADS_TABLE          | lead_id        |                      | by_state (state, created_at)              |
+| LEADS_TABLE          | lead_id        |                      | by_state (state, created_at), by_owner    |
+|                      |                |                      | (owner, created_at; sparse)               |
 | INTERACTIONS_TABLE   | contact_id     | interaction_id       | by_time (LSI: contact_id, at =            |
 |                      |                |                      | occurred_at#id); TTL expires_at           |
 | KEYS_TABLE           | key            |                      | claims: contact-email#, account-name#,    |
@@ -24,6 +25,11 @@
 | LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
 | OPPORTUNITIES_TABLE  | opportunity_id |                      | by_lead (lead_id, created_at), by_created |
 |                      |                |                      | (listing, created_at): newest first       |
+| PEOPLE_TABLE         | pk = user|team|| sk = id              | users, teams, assignment rules (JSON),    |
+|                      | assignment-rule|                      | team turns (pk turn), rep loads (pk load) |
+|                      | turn|load      |                      |                                           |
+| ASSIGNMENTS_TABLE    | lead_id        | sk = a#000001        | by_due (sparse: due_shard, due_at),       |
+|                      |                |                      | by_qualified_day (day, at)                |
 | INTEGRATIONS_TABLE   | integration_id |                      | webhook#<source>, linkedin-form#<urn>     |
 | IMPORTS_TABLE        | import_id      | item = head or       | chunks done, with their rows' errors; TTL |
 |                      |                | chunk#000001         |                                           |
@@ -136,6 +142,17 @@ class LeadsByState(GlobalSecondaryIndex["LeadRecord"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class LeadsByOwner(GlobalSecondaryIndex["LeadRecord"]):
+    """A person's leads, newest first (``GET /v1/leads?owner=``): sparse, unassigned leads are not in it."""
+
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class LeadRecord(Model):
     class Meta:
         table_name = UNBOUND
@@ -151,6 +168,9 @@ class LeadRecord(Model):
     round = NumberAttribute(default=1)
     fired_rules = ListAttribute[str](default=list)
     owner = UnicodeAttribute(null=True)
+    #: The owner's team and the lead's assignment count (``domain/routing.py``).
+    team = UnicodeAttribute(null=True)
+    assignment = NumberAttribute(null=True)
     #: What captures said differently from the contact and lead (JSON list; ``Lead.conflicts``).
     conflicts = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
@@ -160,6 +180,7 @@ class LeadRecord(Model):
     correlation_id = UnicodeAttribute(null=True)
 
     by_state_shard = LeadsByState()
+    by_owner = LeadsByOwner()
 
 
 class InteractionsByTime(LocalSecondaryIndex["InteractionRecord"]):
@@ -230,6 +251,8 @@ class ApiKeyRecord(Model):
     scopes = UnicodeSetAttribute()
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    #: The person the key belongs to (a user id), if any.
+    user_id = UnicodeAttribute(null=True)
 
 
 class QuarantineRecord(Model):
@@ -578,6 +601,77 @@ class MailRecord(Model):
     by_contact = MailByContact()
 
 
+class PeopleRecord(Model):
+    """Sales people and routing (``domain/routing.py``), few items, one partition per kind:
+    ``pk = user | team | assignment-rule`` / ``sk = <id>`` hold the definitions as the admin wrote them
+    (``data``, JSON); ``pk = turn`` / ``sk = <team>`` a team's round-robin cursor (``turn``) and
+    ``pk = load`` / ``sk = <user>`` a rep's open leads (``open_leads``), both moved only in a lead's
+    transaction (conditioned on the turn read and the lead's version)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = UnicodeAttribute(null=True)
+    turn = NumberAttribute(null=True)
+    open_leads = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class AssignmentsDue(GlobalSecondaryIndex["AssignmentItemRecord"]):
+    """Sparse: only assignments whose SLA still runs carry ``due_shard`` (``due#<n>``); the
+    one-minute sweep reads ``due_at <= now`` from each shard, never the leads."""
+
+    class Meta:
+        index_name = "by_due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AssignmentsByDay(GlobalSecondaryIndex["AssignmentItemRecord"]):
+    """Assignments of leads qualified on a day (``qualified_day = YYYY-MM-DD``): speed to lead."""
+
+    class Meta:
+        index_name = "by_qualified_day"
+        projection = AllProjection()
+
+    qualified_day = UnicodeAttribute(hash_key=True)
+    at = UTCDateTimeAttribute(range_key=True)
+
+
+class AssignmentItemRecord(Model):
+    """``lead_id`` / ``sk = a#000001``: the lead's assignments in order, who, from whom, why, its SLA
+    (``due_at``, ``on_lapse``) and when it was accepted."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    lead_id = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    number = NumberAttribute()
+    owner = UnicodeAttribute()
+    team = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    by = UnicodeAttribute()
+    why = UnicodeAttribute()
+    previous_owner = UnicodeAttribute(null=True)
+    rule_id = UnicodeAttribute(null=True)
+    qualified_at = UTCDateTimeAttribute(null=True)
+    qualified_day = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    on_lapse = UnicodeAttribute(null=True)
+    lapsed_at = UTCDateTimeAttribute(null=True)
+    accepted_at = UTCDateTimeAttribute(null=True)
+
+    by_due = AssignmentsDue()
+    by_qualified_day = AssignmentsByDay()
+
+
 #: Record class -> the settings attribute that names its table.
 TABLES: dict[type[Model], str] = {
     ContactRecord: "contacts_table",
@@ -601,6 +695,8 @@ TABLES: dict[type[Model], str] = {
     ImportChunkRecord: "imports_table",
     IdentityRecord: "identity_table",
     MailRecord: "mail_table",
+    PeopleRecord: "people_table",
+    AssignmentItemRecord: "assignments_table",
 }
 
 

@@ -632,3 +632,62 @@ def test_the_outbox_lists_a_sent_email_shows_it_and_the_template_editor_previews
     console.locator("#template-result .bad").wait_for(timeout=15_000)
     assert "line 2" in console.locator("#template-result").inner_text()
     shot(console, "console-templates.png")
+
+
+def test_an_admin_sets_up_routing_in_the_console_and_reassigns_a_lead_from_its_page(
+    stack: str,  # noqa: F811
+    browser_context: Any,
+):
+    """Issue 17 items 1-2 in the console: users, teams and assignment rules (#/people); the lead page
+    shows its owner and team and reassigns it, the timeline saying who, from, to and why."""
+    admin = {"X-Api-Key": API_KEY}
+    assert call("PUT", f"{stack}/v1/teams/e2e-emea", {"name": "E2E EMEA"}, admin)[0] in (200, 201)
+    for user_id in ("e2e-ann", "e2e-bob"):
+        body = {
+            "name": user_id,
+            "email": f"{user_id}@example.com",
+            "roles": ["sales_rep"],
+            "teams": ["e2e-emea"],
+        }
+        assert call("PUT", f"{stack}/v1/users/{user_id}", body, admin)[0] in (200, 201)
+    status, lead = call("POST", f"{stack}/v1/leads", {"contact": {"email": "routed.e2e@example.org"}}, admin)
+    assert status == 201, lead
+    assert call("POST", f"{stack}/v1/leads/{lead['lead_id']}/assign", {"owner": "e2e-ann"}, admin)[0] == 200
+
+    console = browser_context.new_page()
+    console.goto(f"{stack}/console")
+    console.fill("#key-form input[name=key]", API_KEY)
+    console.click("#key-form button[type=submit]")
+    console.locator("#leads").wait_for(timeout=15_000)
+    console.goto(f"{stack}/console#/people")
+    console.locator("#users tr[data-user-id=e2e-ann]").wait_for(timeout=15_000)
+    assert "e2e-ann, e2e-bob" in console.locator("#teams tr[data-team-id=e2e-emea]").inner_text()
+    # a rule naming a team that does not exist is refused, naming the field
+    console.fill("#rule-form input[name=rule_id]", "e2e-default")
+    console.fill("#rule-form input[name=priority]", "5000")
+    console.fill("#rule-form input[name=target]", "e2e-nowhere")
+    console.click("#rule-form button[type=submit]")
+    console.locator("#rule-result").get_by_text("assign.team").wait_for(timeout=15_000)
+    console.fill("#rule-form input[name=target]", "e2e-emea")
+    console.fill("#rule-form input[name=minutes]", "60")
+    console.click("#rule-form button[type=submit]")
+    row = console.locator("#assignment-rules tr[data-rule-id=e2e-default]")
+    row.wait_for(timeout=15_000)
+    assert "team e2e-emea" in row.inner_text() and "every lead (default)" in row.inner_text()
+    shot(console, "console-people.png")
+
+    console.goto(f"{stack}/console#/leads/{lead['lead_id']}")
+    console.locator("#lead-owner").wait_for(timeout=15_000)
+    assert console.locator("#lead-owner").inner_text() == "e2e-ann"
+    assert console.locator("#lead-team").inner_text() == "e2e-emea"
+    console.fill("#assign-form input[name=owner]", "e2e-bob")
+    console.fill("#assign-form input[name=reason]", "Ann is at the fair")
+    console.click("#assign-form button[type=submit]")
+    console.locator("#lead-owner", has_text="e2e-bob").wait_for(timeout=15_000)
+    timeline = console.locator("ol.timeline").inner_text()
+    assert "e2e-ann → e2e-bob (e2e-emea): Ann is at the fair" in timeline
+    console.fill("#assign-form input[name=owner]", "e2e-nobody")
+    console.click("#assign-form button[type=submit]")
+    console.locator("#assign-result").get_by_text("owner").first.wait_for(timeout=15_000)
+    shot(console, "console-lead-owner.png")
+    call("DELETE", f"{stack}/v1/assignment-rules/e2e-default", None, admin)

@@ -424,9 +424,15 @@ def test_the_template_fits_cloudformations_limits(expanded: dict[str, Any]):
 def test_the_leads_state_index_is_sharded_not_one_partition_per_state(sam: dict[str, Any]):
     from chalicelib.store.records import LeadRecord
 
-    (index,) = sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == LeadRecord.by_state_shard.Meta.index_name == "by_state_shard"
+    indexes = {
+        i["IndexName"]: i for i in sam["Resources"]["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    }
+    assert set(indexes) == {"by_state_shard", "by_owner"}
+    index = indexes[LeadRecord.by_state_shard.Meta.index_name]
     assert [k["AttributeName"] for k in index["KeySchema"]] == ["state_shard", "created_at"]
+    # a person's leads (GET /v1/leads?owner=): sparse (only assigned leads), on the owner's own key
+    owner = indexes[LeadRecord.by_owner.Meta.index_name]
+    assert [k["AttributeName"] for k in owner["KeySchema"]] == ["owner", "created_at"]
 
 
 def test_memory_sizes_are_the_measured_ones(sam: dict[str, Any]):

@@ -32,6 +32,24 @@ def test_a_revoked_key_no_longer_authenticates(aws: Any):
     assert missing.exit_code == 1 and "no API key" in missing.output
 
 
+def test_a_key_created_for_a_user_belongs_to_that_person_and_an_unknown_user_is_refused(aws: Any):
+    from datetime import UTC, datetime
+
+    from chalicelib import wiring
+    from chalicelib.domain.routing import User
+    from chalicelib.services import access
+
+    runner = CliRunner()
+    refused = runner.invoke(main, ["keys", "create", "--name", "ann", "--scope", "sales", "--user", "ann"])
+    assert refused.exit_code != 0 and "no such user: ann" in refused.output
+    wiring.deps().people.put_user(User("ann", "Ann", "ann@example.com", ("sales_rep",)), datetime.now(UTC))
+    created = runner.invoke(main, ["keys", "create", "--name", "ann", "--scope", "sales", "--user", "ann"])
+    assert created.exit_code == 0, created.output
+    _, secret = created.output.strip().split("\t")
+    key = access.authenticate(secret, wiring.deps().store, wiring.deps().keys_cache)
+    assert key is not None and key.user_id == "ann" and key.actor == "user:ann"
+
+
 def test_bench_runs_the_benchmark_suite_with_the_given_arguments():
     assert cli_ops.bench_command("run", ("--quick",))[1:] == ["-m", "bench.run", "--quick"]
     assert cli_ops.bench_command("imports", ("--rows", "10"))[1:] == ["-m", "bench.imports", "--rows", "10"]

@@ -268,3 +268,11 @@ def test_a_logged_activity_is_recorded_once_per_interaction_id(deps: Deps):
         == service.activity_id("k1", "key-1")
         != service.activity_id("k2", "key-1")
     )
+
+
+def test_an_activity_type_that_is_a_list_or_object_is_a_field_error_not_a_crash():
+    # found by schemathesis (tests/contract) after the merge: an unhashable type was a 500
+    for bad in (["call"], {"call": 1}):
+        with pytest.raises(ValidationFailed) as refused:
+            working.parse_activity(bad, "Call", None, None, NOW)
+        assert [e.field for e in refused.value.errors] == ["type"]

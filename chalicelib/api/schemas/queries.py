@@ -46,6 +46,7 @@ class LeadsQuery(PagedQuery):
     model_id: str | None = None
     grade: str | None = None
     min_score: int | None = Field(None, description="an integer")
+    owner: str | None = Field(None, description="a user id, or `me`: the caller's key's user")
 
     @model_validator(mode="before")
     @classmethod
