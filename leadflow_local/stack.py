@@ -199,6 +199,11 @@ def running(
         functions_env = {**stage_environment(), **env}
         os.environ.update(functions_env)
         wiring.reset()
+        if restored is not None:  # a snapshot from before issue 19's list indexes: give its items keys
+            from chalicelib.store.backfill import backfill_list_keys
+
+            wiring.deps()
+            backfill_list_keys()
         key = _admin_key(api_key)
         try:
             app, server = _chalice_server(host, port)

@@ -126,3 +126,19 @@ def test_the_quarantine_list_filters_by_state_form_and_reason_from_the_index(dep
     assert listed({"form_id": "form-1", "reason": "too_fast"}, 2) == [
         q for q, form, reason in reversed(made) if form == "form-1" and reason == "too_fast"
     ]
+
+
+def test_items_written_before_the_indexes_are_listed_after_the_backfill(deps: Any):
+    from chalicelib.store.backfill import backfill_list_keys
+    from chalicelib.store.records import ContactRecord, QuarantineRecord
+
+    put_contacts(3)
+    old = deps.store.quarantine("form-0", "too_fast", {}, START)
+    for record in ContactRecord.scan():  # as written before issue 19: no index key
+        record.update(actions=[ContactRecord.audience_shard.remove()])
+    QuarantineRecord(old).update(actions=[QuarantineRecord.state_shard.remove()])
+    assert _contacts(deps, None, 10, None)[0] == [] and deps.store.list_quarantined({}, 10, None)[0] == []
+    assert backfill_list_keys() == {"contacts": 3, "quarantine": 1}
+    assert [c.contact_id for c in _contacts(deps, None, 10, None)[0]] == ["c_002", "c_001", "c_000"]
+    assert [q["quarantine_id"] for q in deps.store.list_quarantined({}, 10, None)[0]] == [old]
+    assert backfill_list_keys() == {"contacts": 0, "quarantine": 0}, "a second run finds nothing to do"
