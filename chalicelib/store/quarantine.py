@@ -103,7 +103,8 @@ class QuarantineRepository:
         states = (state,) if state is not None else QUARANTINE_STATES
         entries, next_cursor = BY_STATE.page(states, limit, cursor, condition)
         ids = [e.quarantine_id for e in entries]
-        found = {r.quarantine_id: r for r in QuarantineRecord.batch_get(ids, consistent_read=True)} if ids else {}
+        records = QuarantineRecord.batch_get(ids, consistent_read=True) if ids else []
+        found = {r.quarantine_id: r for r in records}
         return [_quarantined(found[i]) for i in ids if i in found], next_cursor
 
     def mark_released(self, quarantine_id: str, capture: dict[str, Any], now: datetime) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def no_scan(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any ``Scan`` (a Model's or a connection's) fails the test."""
 
     def scanned(*_args: Any, **_kwargs: Any) -> Any:
@@ -30,7 +29,6 @@ def no_scan(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(Connection, "scan", scanned)
     monkeypatch.setattr(TableConnection, "scan", scanned)
-    yield
 
 
 def put_contacts(count: int) -> dict[bool, list[str]]:
