@@ -260,7 +260,7 @@ def post_interactions(request: Request, body: InteractionsRequest) -> Response:
     "/v1/quarantine",
     "GET",
     scope="admin",
-    summary="suspected spam kept for review (newest first per page)",
+    summary="suspected spam kept for review (newest first)",
     query="queries.QuarantineQuery",
 )
 def list_quarantined(request: Request, query: QuarantineQuery) -> Response:

@@ -199,7 +199,7 @@ def timeline(request: Request, lead_id: str) -> Response:
     "/v1/contacts",
     "GET",
     scope="sales",
-    summary="list contacts, or find one by email",
+    summary="list contacts (newest first), or find one by email",
     query="queries.ContactsQuery",
 )
 def list_contacts(request: Request, query: ContactsQuery) -> Response:

@@ -51,7 +51,25 @@ from chalicelib.store.records import (
     ScoreRecord,
 )
 from chalicelib.store.retry import on_conflict
+from chalicelib.store.sharded_index import ShardedIndex
 from chalicelib.store.state_index import state_key
+
+#: A contact's audience in the ``by_audience`` index: ``marketing`` (``marketing_only``) or ``sales``.
+AUDIENCES = ("marketing", "sales")
+#: 16 shards, as leads by state: every new contact writes one (about a lead's rate).
+BY_AUDIENCE = ShardedIndex(
+    index=ContactRecord.by_audience,
+    id_attribute="contact_id",
+    key_attribute="audience_shard",
+    time_attribute="created_at",
+    time_serializer=ContactRecord.created_at,
+    shards=16,
+)
+
+
+def audience(marketing_only: bool) -> str:
+    return AUDIENCES[0] if marketing_only else AUDIENCES[1]
+
 
 _RACE_CODES = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
@@ -104,6 +122,7 @@ def contact_record(contact: Contact) -> ContactRecord:
         created_at=contact.created_at,
         updated_at=contact.updated_at,
         correlation_id=correlation_id(),
+        audience_shard=BY_AUDIENCE.key(audience(contact.marketing_only), contact.contact_id),
     )
     return _versioned(record, contact.version)
 
@@ -486,12 +505,13 @@ class LeadRepository(ReceiptRepository):
         )
 
     def list_contacts(self, marketing_only: bool | None, limit: int, cursor: str | None) -> Page:
-        start = decode_cursor(cursor, frozenset({"contact_id"}))
-        condition = ContactRecord.marketing_only == marketing_only if marketing_only is not None else None
-        results = ContactRecord.scan(filter_condition=condition, limit=limit, last_evaluated_key=start)
-        items = [contact_from(r) for r in results]
-        more = len(items) >= limit and results.last_evaluated_key
-        return Page(items=items, next_cursor=encode_cursor(results.last_evaluated_key) if more else None)
+        """Contacts newest first, from the ``by_audience`` index (one audience's shards, or both merged),
+        never a scan (issue 19); the page's contacts are then read from the table, consistently."""
+        groups = (audience(marketing_only),) if marketing_only is not None else AUDIENCES
+        entries, next_cursor = BY_AUDIENCE.page(groups, limit, cursor)
+        ids = [e.contact_id for e in entries]
+        found = {c.contact_id: c for c in self.get_contacts(ids)}
+        return Page(items=[found[i] for i in ids if i in found], next_cursor=next_cursor)
 
     def contact_by_email(self, email: str) -> Contact | None:
         """The contact whose (normalised) email claim this is."""

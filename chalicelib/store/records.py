@@ -14,12 +14,15 @@
 |                      |                |                      | imported row captured once)               |
 | FORMS_TABLE          | form_id        |                      |                                           |
 | API_KEYS_TABLE       | key_hash       |                      |                                           |
-| QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at                            |
+| QUARANTINE_TABLE     | quarantine_id  |                      | TTL expires_at; by_state (state#<n>,      |
+|                      |                |                      | received_at): the list                    |
 | SCORING_MODELS_TABLE | model_id       | sk = head | v#000001 | the head says which version is draft/active |
 | SCORES_TABLE         | lead_id        | model_id             | by_model_score (model_id, score): grades  |
 |                      |                |                      | are its ranges; by_due (due#<n>, time)    |
 | JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
-| CONTACTS_TABLE index |                |                      | by_account (account_id), keys only        |
+| CONTACTS_TABLE index |                |                      | by_account (account_id), keys only;       |
+|                      |                |                      | by_audience (marketing|sales#<n>,         |
+|                      |                |                      | created_at), keys only: the list          |
 | RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
 | HANDOFFS_TABLE       | handoff_id     |                      | the outbox; stream -> publisher; TTL      |
 | LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
@@ -94,6 +97,19 @@ class ContactsByAccount(GlobalSecondaryIndex["ContactRecord"]):
     account_id = UnicodeAttribute(hash_key=True)
 
 
+class ContactsByAudience(GlobalSecondaryIndex["ContactRecord"]):
+    """Contacts per audience (``marketing`` or ``sales``: ``marketing_only``), newest first, on
+    ``<audience>#<shard>`` (``store/sharded_index.py``): ``GET /v1/contacts?marketing_only=`` queries it
+    instead of scanning the table. Keys only: a page is then read from the table (consistent)."""
+
+    class Meta:
+        index_name = "by_audience"
+        projection = KeysOnlyProjection()
+
+    audience_shard = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ContactRecord(Model):
     class Meta:
         table_name = UNBOUND
@@ -113,8 +129,11 @@ class ContactRecord(Model):
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
     correlation_id = UnicodeAttribute(null=True)
+    #: ``<marketing|sales>#<n>`` (the ``by_audience`` index), from ``marketing_only`` and the id.
+    audience_shard = UnicodeAttribute(null=True)
 
     by_account = ContactsByAccount()
+    by_audience = ContactsByAudience()
 
 
 class AccountRecord(Model):
@@ -255,6 +274,19 @@ class ApiKeyRecord(Model):
     user_id = UnicodeAttribute(null=True)
 
 
+class QuarantineByState(GlobalSecondaryIndex["QuarantineRecord"]):
+    """Quarantined submissions per state (``held``/``released``), newest first, on ``<state>#<shard>``
+    (``store/sharded_index.py``): the quarantine list queries it instead of scanning. It carries the
+    attributes the list filters on, not the payload (up to 64 KB): a page is read from the table."""
+
+    class Meta:
+        index_name = "by_state"
+        projection = IncludeProjection(["form_id", "reason"])
+
+    state_shard = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute(range_key=True)
+
+
 class QuarantineRecord(Model):
     """A suspected bot's submission, kept aside for review (30 days): ``state`` is ``held`` until an
     operator releases it (then ``released``, with what the release captured)."""
@@ -274,6 +306,10 @@ class QuarantineRecord(Model):
     #: What the release captured (ids only), as JSON.
     released = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    #: ``<state>#<n>`` (the ``by_state`` index), kept with ``state``.
+    state_shard = UnicodeAttribute(null=True)
+
+    by_state = QuarantineByState()
 
 
 class ModelHeadRecord(Model):

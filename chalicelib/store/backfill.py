@@ -1,0 +1,53 @@
+"""Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``).
+
+A contact or quarantined submission written before these indexes existed has no ``audience_shard`` /
+``state_shard``, so the lists (served from the indexes) would not show it. This one-off pass finds such
+items and sets the key; it is a scan, run once after the deployment that adds the indexes (and by the
+local stack after restoring an older snapshot), never by a request. Each update is conditioned on the
+key still missing, so it is safe to re-run and races nothing: a write in between already set the key.
+
+Run it against a deployment with the functions' environment (table names) set::
+
+    python -m chalicelib.store.backfill
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.store.dynamo import BY_AUDIENCE, audience
+from chalicelib.store.quarantine import BY_STATE
+from chalicelib.store.records import ContactRecord, QuarantineRecord
+
+
+def backfill_list_keys() -> dict[str, int]:
+    """Set the missing index keys; how many items of each table got one."""
+    counts = {"contacts": 0, "quarantine": 0}
+    for contact in ContactRecord.scan(ContactRecord.audience_shard.does_not_exist()):
+        key = BY_AUDIENCE.key(audience(bool(contact.marketing_only)), contact.contact_id)
+        counts["contacts"] += _set(contact, ContactRecord.audience_shard, key)
+    for held in QuarantineRecord.scan(QuarantineRecord.state_shard.does_not_exist()):
+        key = BY_STATE.key(held.state or "held", held.quarantine_id)
+        counts["quarantine"] += _set(held, QuarantineRecord.state_shard, key)
+    return counts
+
+
+def _set(record: ContactRecord | QuarantineRecord, attribute: Any, key: str) -> int:
+    """``record.update``: a contact's version condition comes with it, so a contact written since the
+    scan is left alone (that write set the key)."""
+    try:
+        record.update(actions=[attribute.set(key)], condition=attribute.does_not_exist())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return 0
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover - an operator's one-off
+    from chalicelib import wiring
+
+    wiring.deps()  # binds the table names from the environment
+    print(backfill_list_keys())
