@@ -230,15 +230,7 @@ def running(
             app, server = _chalice_server(host, port)
         except OSError as exc:
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        pump = build_pump(app, found, moto.endpoint)
-        pump.pollers.extend(schedules(app))
-        # woken by every write to moto, the pump need not poll often when idle (issue 19: idle CPU);
-        # what arrives with no write (a retry's delay, a message becoming visible, a schedule) waits at
-        # most this long
-        pump.idle_seconds = IDLE_POLL_SECONDS
-        moto.gate.on_write = pump.wake
-        if restored is not None:
-            pump.resume(restored.pump)
+        pump = _pump(app, found, moto, restored)
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         web.start()
         pump.start()
@@ -269,6 +261,19 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+def _pump(app: Any, found: LocalResources, moto: MotoServer, restored: Any) -> Any:
+    """The stream, queue and schedule pump, woken by every write to moto: it need not poll often when
+    idle (issue 19: idle CPU); what arrives with no write (a retry's delay, a message becoming
+    visible, a schedule) waits at most :data:`IDLE_POLL_SECONDS`."""
+    pump = build_pump(app, found, moto.endpoint)
+    pump.pollers.extend(schedules(app))
+    pump.idle_seconds = IDLE_POLL_SECONDS
+    moto.gate.on_write = pump.wake
+    if restored is not None:
+        pump.resume(restored.pump)
+    return pump
 
 
 def _demo_people(endpoint: str, found: LocalResources) -> tuple[DemoPerson, ...]:

@@ -1,14 +1,15 @@
 """Cognito tokens: checking a JSON Web Token signed with RS256 against the user pool's keys (JWKS), and
 what a person's groups allow (the same scopes as API keys: ``chalicelib/domain/access.py``).
 
-The signature is checked with the pure-Python ``rsa`` package, not ``cryptography`` (PyJWT[crypto],
-joserfc): measured on 2026-12-07, the ``cryptography`` wheel for the Lambda runtime (python3.12,
-arm64: ``cryptography-51.0.1-cp311-abi3-manylinux2014_aarch64.whl``) is 4,867,207 bytes, and ``cffi``
-another 222,389, where the whole deployment zip has a 5,000,000-byte budget and was 4.76 MB before
-(bench/budgets.json); ``rsa`` is 34,696 bytes (and ``pyasn1``, its dependency, 84,807). Only one
-algorithm is needed (Cognito signs with RS256). ``rsa.verify`` rebuilds the whole PKCS#1 v1.5
-encoding (padding, DigestInfo and hash) and compares it with what the signature decrypts to; it never
-parses the decrypted block, and the hash it names must be SHA-256 (checked below).
+The signature is checked here, in a few lines of the standard library, not with ``cryptography``
+(PyJWT[crypto], joserfc) nor the pure-Python ``rsa`` package: measured on 2026-12-07, the
+``cryptography`` wheel for the Lambda runtime (python3.12, arm64) is 4,867,207 bytes and ``cffi``
+another 222,389, against the deployment zip's 5,000,000-byte budget; ``rsa`` with its ``pyasn1``
+(119,503 bytes of wheels) left the zip 35 KB under the budget, for one operation. Only one algorithm is
+needed (Cognito signs with RS256), and RSASSA-PKCS1-v1_5 verification is RFC 8017 section 8.2.2: open
+the signature with the public key and compare the result, whole, with the encoding rebuilt from the
+message (padding, SHA-256's DigestInfo and hash); the opened block is never parsed, so no
+Bleichenbacher-style forgery of a lax parser applies. Keys under 2048 bits are refused.
 
 Refused (:class:`InvalidToken`, a 401): not three base64url parts, a header whose ``alg`` is not RS256
 (``none``, ``HS256`` with the public key as a secret...), a ``kid`` the pool does not have, a bad
@@ -126,8 +127,6 @@ def header_kid(token: str) -> str:
 
 def verify(token: str, keys: Mapping[str, PublicKey], expected: Expected, now: float) -> Identity:
     """The token's person when the token is genuine and current, else :class:`InvalidToken`."""
-    import rsa  # the token path only: API-key requests never load it
-
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("the token is too long")
     kid = header_kid(token)
@@ -139,16 +138,36 @@ def verify(token: str, keys: Mapping[str, PublicKey], expected: Expected, now: f
         raw = _b64(signature)
     except ValueError:
         raise InvalidToken("the signature is not base64url") from None
-    try:
-        method = rsa.verify(signing_input.encode("ascii"), raw, rsa.PublicKey(key.n, key.e))
-    except (rsa.VerificationError, UnicodeEncodeError, OverflowError, ValueError):
-        raise InvalidToken("the signature does not verify") from None
-    if method != "SHA-256":  # RS256 is SHA-256; rsa.verify would accept other hashes
-        raise InvalidToken("the signature does not use SHA-256")
+    if not signing_input.isascii() or not rs256_verifies(signing_input.encode("ascii"), raw, key):
+        raise InvalidToken("the signature does not verify")
     claims = _part(signing_input.split(".")[1])
     if claims is None:
         raise InvalidToken("the payload is not a JSON object")
     return _check(claims, expected, now)
+
+
+#: SHA-256's DigestInfo prefix, DER (RFC 8017 section 9.2, note 1).
+_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+MIN_KEY_BITS = 2048
+
+
+def rs256_verifies(message: bytes, signature: bytes, key: PublicKey) -> bool:
+    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2): the signature, opened with the key, must equal
+    the EMSA-PKCS1-v1_5 encoding of the message's hash, byte for byte."""
+    import hashlib
+    import hmac
+
+    if key.n.bit_length() < MIN_KEY_BITS or key.e < 3 or key.e % 2 == 0:
+        return False
+    size = (key.n.bit_length() + 7) // 8
+    if len(signature) != size:
+        return False
+    opened = int.from_bytes(signature, "big")
+    if opened >= key.n:
+        return False
+    digest = _SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
+    expected = b"\x00\x01" + b"\xff" * (size - len(digest) - 3) + b"\x00" + digest
+    return hmac.compare_digest(pow(opened, key.e, key.n).to_bytes(size, "big"), expected)
 
 
 def _check(claims: dict[str, Any], expected: Expected, now: float) -> Identity:

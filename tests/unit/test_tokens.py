@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.domain.tokens import (
     Expected,
@@ -42,28 +43,36 @@ def part(value: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair() -> tuple[rsa.PublicKey, rsa.PrivateKey]:
-    return rsa.newkeys(1024)
+def pair() -> tuple[rsa.RSAPublicKey, rsa.RSAPrivateKey]:
+    return new_pair()
 
 
 @pytest.fixture(scope="module")
-def other_pair() -> tuple[rsa.PublicKey, rsa.PrivateKey]:
-    return rsa.newkeys(1024)
+def other_pair() -> tuple[rsa.RSAPublicKey, rsa.RSAPrivateKey]:
+    return new_pair()
 
 
-def jwk(public: rsa.PublicKey, kid: str) -> dict[str, str]:
-    size = (public.n.bit_length() + 7) // 8
+def new_pair(bits: int = 2048) -> tuple[rsa.RSAPublicKey, rsa.RSAPrivateKey]:
+    """A key pair as Cognito's (2048 bits; the test only signs with ``cryptography``, the app verifies
+    with the standard library)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return private.public_key(), private
+
+
+def jwk(public: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
+    numbers = public.public_numbers()
+    size = (numbers.n.bit_length() + 7) // 8
     return {
         "kty": "RSA",
         "alg": "RS256",
         "use": "sig",
         "kid": kid,
-        "n": b64(public.n.to_bytes(size, "big")),
-        "e": b64(public.e.to_bytes(3, "big")),
+        "n": b64(numbers.n.to_bytes(size, "big")),
+        "e": b64(numbers.e.to_bytes(3, "big")),
     }
 
 
-def keys_of(public: rsa.PublicKey, kid: str = "k1") -> dict[str, PublicKey]:
+def keys_of(public: rsa.RSAPublicKey, kid: str = "k1") -> dict[str, PublicKey]:
     return parse_jwks({"keys": [jwk(public, kid)]})
 
 
@@ -82,9 +91,9 @@ def claims(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def sign(private: rsa.PrivateKey, payload: dict[str, Any], kid: str = "k1", alg: str = "RS256") -> str:
+def sign(private: rsa.RSAPrivateKey, payload: dict[str, Any], kid: str = "k1", alg: str = "RS256") -> str:
     head = part({"alg": alg, "kid": kid, "typ": "JWT"}) + "." + part(payload)
-    return head + "." + b64(rsa.sign(head.encode(), private, "SHA-256"))
+    return head + "." + b64(private.sign(head.encode(), padding.PKCS1v15(), hashes.SHA256()))
 
 
 def test_a_genuine_id_token_names_the_person_their_groups_and_scopes(pair: Any) -> None:
@@ -130,7 +139,7 @@ def test_alg_none_is_refused_before_any_key_is_used(pair: Any) -> None:
 
 
 def test_hs256_signed_with_the_public_key_as_secret_is_refused(pair: Any) -> None:
-    public_pem = pair[0].save_pkcs1()
+    public_pem = pair[0].public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
     head = part({"alg": "HS256", "kid": "k1"}) + "." + part(claims())
     token = head + "." + b64(hmac.new(public_pem, head.encode(), hashlib.sha256).digest())
     with pytest.raises(InvalidToken, match="only RS256"):
@@ -138,7 +147,7 @@ def test_hs256_signed_with_the_public_key_as_secret_is_refused(pair: Any) -> Non
 
 
 def test_an_rs256_header_with_an_hmac_signature_is_refused(pair: Any) -> None:
-    public_pem = pair[0].save_pkcs1()
+    public_pem = pair[0].public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
     head = part({"alg": "RS256", "kid": "k1"}) + "." + part(claims())
     token = head + "." + b64(hmac.new(public_pem, head.encode(), hashlib.sha256).digest())
     with pytest.raises(InvalidToken, match="signature"):
@@ -186,8 +195,8 @@ def test_a_tampered_payload_fails_the_signature(pair: Any) -> None:
 
 def test_a_signature_over_sha1_is_refused_though_the_key_made_it(pair: Any) -> None:
     head = part({"alg": "RS256", "kid": "k1"}) + "." + part(claims())
-    token = head + "." + b64(rsa.sign(head.encode(), pair[1], "SHA-1"))
-    with pytest.raises(InvalidToken, match="SHA-256"):
+    token = head + "." + b64(pair[1].sign(head.encode(), padding.PKCS1v15(), hashes.SHA1()))
+    with pytest.raises(InvalidToken, match="does not verify"):
         verify(token, keys_of(pair[0]), EXPECTED, NOW)
 
 
@@ -273,3 +282,26 @@ def test_a_rotated_pool_key_is_found_by_refetching_once(pair: Any, other_pair: A
     assert keys.fetches == 2
     with pytest.raises(UnknownKey):  # still unknown after the one refetch: refused
         signin.caller_for(sign(pair[1], claims(), kid="k3"), deps, NOW)
+
+
+def test_a_key_under_2048_bits_is_refused_even_when_the_signature_is_right() -> None:
+    public, private = new_pair(1024)
+    with pytest.raises(InvalidToken, match="does not verify"):
+        verify(sign(private, claims()), keys_of(public), EXPECTED, NOW)
+
+
+def test_a_signature_of_the_wrong_length_or_not_below_the_modulus_is_refused(pair: Any) -> None:
+    token = sign(pair[1], claims())
+    head, _, signature = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    numbers = pair[0].public_numbers()
+    size = (numbers.n.bit_length() + 7) // 8
+    for forged in (raw[1:], b"\x00" + raw, (numbers.n + 1).to_bytes(size, "big"), b"\xff" * size):
+        with pytest.raises(InvalidToken, match="does not verify"):
+            verify(head + "." + b64(forged), keys_of(pair[0]), EXPECTED, NOW)
+
+
+def test_a_token_with_a_character_outside_ascii_is_refused(pair: Any) -> None:
+    token = sign(pair[1], claims())
+    with pytest.raises(InvalidToken):
+        verify("é" + token[1:], keys_of(pair[0]), EXPECTED, NOW)
