@@ -49,13 +49,16 @@ _DIST_INFO = re.compile(
 #: what it imports), and dnspython (email-validator imports it only for deliverability checks, which
 #: Leadflow never asks for: ``check_deliverability=False``; leaving it out, 0.33 MB, makes room for
 #: RE2), and pydantic's v1 compatibility package and mypy plugin (0.14 MB: pydantic 2 reaches
-#: ``pydantic.v1`` only for a type that defines ``__get_validators__``, which nothing in the zip does).
+#: ``pydantic.v1`` only for a type that defines ``__get_validators__``, which nothing in the zip does),
+#: and pyasn1 with rsa's command line (``rsa`` imports pyasn1 only to load or save key files; Leadflow
+#: builds keys from the JWKS's numbers: the zip was 5,070,564 bytes with them, over the 5,000,000 budget).
 #: The development code (this package: the local stack, the operator CLI, these build tools)
 #: needs no rule: it lives outside ``chalicelib/``, and ``chalice package`` copies only ``app.py``,
 #: ``chalicelib/`` and the requirements.
 _UNUSED = re.compile(
     r"^aws_lambda_powertools/event_handler/openapi/swagger_ui/.*\.(js|css)$|\.pyi$"
     r"|(^|/)__pycache__/|\.pyc$|^dns/|^dnspython-[^/]+\.dist-info/|^pydantic/v1/|^pydantic/mypy\.py$"
+    r"|^pyasn1/|^pyasn1-[^/]+\.dist-info/|^rsa/cli\.py$"
     r"|^wrapt/_wrappers\.c$|^aws_xray_sdk/ext/(aiobotocore|aiohttp|bottle|dbapi2\.py|django|flask"
     r"|flask_sqlalchemy|httpx|mysql|pg8000|psycopg|psycopg2|pymongo|pymysql|pynamodb|requests|sqlalchemy"
     r"|sqlalchemy_core|sqlite3)(/|$)"

@@ -273,3 +273,21 @@ def test_a_rotated_pool_key_is_found_by_refetching_once(pair: Any, other_pair: A
     assert keys.fetches == 2
     with pytest.raises(UnknownKey):  # still unknown after the one refetch: refused
         signin.caller_for(sign(pair[1], claims(), kid="k3"), deps, NOW)
+
+
+def test_a_token_verifies_without_pyasn1_which_the_zip_leaves_out(pair: Any) -> None:
+    import subprocess
+    import sys
+
+    token = sign(pair[1], claims())
+    n, e = pair[0].n, pair[0].e
+    script = (
+        "import sys; sys.modules['pyasn1'] = None\n"
+        "from chalicelib.domain.tokens import Expected, PublicKey, verify\n"
+        f"who = verify({token!r}, {{'k1': PublicKey({n}, {e})}}, Expected({ISSUER!r}, {CLIENT!r}), {NOW})\n"
+        "assert 'pyasn1' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        "print(who.sub)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "sub-ann"
