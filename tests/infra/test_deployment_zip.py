@@ -24,6 +24,8 @@ def test_runtime_packages_and_unused_assets_are_left_out():
     assert left_out("dns/resolver.py") and left_out("dnspython-2.9.2.dist-info/METADATA")
     assert left_out("chalicelib/services/__pycache__/capture.cpython-311.pyc")
     assert left_out("pydantic/v1/main.py") and left_out("pydantic/mypy.py")
+    assert left_out("aws_lambda_powertools/utilities/feature_flags/feature_flags.py")
+    assert not left_out("aws_lambda_powertools/utilities/idempotency/idempotency.py")
     for kept in (
         "pynamodb/models.py",
         "chalicelib/wiring.py",
