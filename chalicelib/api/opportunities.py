@@ -28,22 +28,28 @@ bp = Blueprint(__name__)
     query="queries.OpportunitiesQuery",
 )
 def list_opportunities(request: Request, query: OpportunitiesQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.domain.stored import OpportunityFilter
     from chalicelib.services import opportunities
 
     where = OpportunityFilter(
         stage=query.stage, owner=query.owner, status=query.status, lead_id=query.lead_id
     )
-    answer = opportunities.list_opportunities(where, query.limit, query.cursor, wiring.deps().handoffs)
+    page = opportunities.list_opportunities(where, query.limit, query.cursor, wiring.deps().handoffs)
+    answer = {
+        "opportunities": [views.opportunity_view(o) for o in page.items],
+        "next_cursor": page.next_cursor,
+    }
     return json_response(200, answer)
 
 
 @endpoint(bp, "/v1/opportunities/{opportunity_id}", "GET", scope="sales", summary="an opportunity")
 def get_opportunity(request: Request, opportunity_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import opportunities
 
     found = opportunities.get_opportunity(opportunity_id, wiring.deps().handoffs)
-    return json_response(200, opportunities.opportunity_view(found), _etag(found.version))
+    return json_response(200, views.opportunity_view(found), _etag(found.version))
 
 
 @endpoint(
@@ -57,6 +63,7 @@ def get_opportunity(request: Request, opportunity_id: str) -> Response:
 )
 def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPatch) -> Response:
     """Safe to retry: a repeated change names a version that is gone and gets 412, never applied twice."""
+    from chalicelib.api import views
     from chalicelib.domain.opportunities import OpportunityChanges
     from chalicelib.services import opportunities
 
@@ -72,7 +79,7 @@ def patch_opportunity(request: Request, opportunity_id: str, body: OpportunityPa
         )
     changes = OpportunityChanges(**{name: getattr(body, name) for name in given})
     saved = opportunities.update_opportunity(opportunity_id, expected, changes, wiring.deps().handoffs)
-    return json_response(200, opportunities.opportunity_view(saved), _etag(saved.version))
+    return json_response(200, views.opportunity_view(saved), _etag(saved.version))
 
 
 @endpoint(

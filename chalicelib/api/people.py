@@ -65,27 +65,30 @@ def acting_user() -> User | None:
     ok=("200", "201"),
 )
 def put_user(request: Request, user_id: str, body: UserBody) -> Response:
+    from chalicelib.api import views
     from chalicelib.domain.routing import User
     from chalicelib.services import people
 
     user = User(user_id=user_id, **body.model_dump())
     created, stored = people.put_user(user, wiring.deps().people)
-    return json_response(201 if created else 200, people.user_view(stored))
+    return json_response(201 if created else 200, views.user_view(stored))
 
 
 @endpoint(bp, "/v1/users/{user_id}", "GET", scope="admin", summary="a user")
 def get_user(request: Request, user_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import people
 
-    return json_response(200, people.user_view(people.get_user(user_id, wiring.deps().people)))
+    return json_response(200, views.user_view(people.get_user(user_id, wiring.deps().people)))
 
 
 @endpoint(bp, "/v1/users", "GET", scope="admin", summary="users", query="queries.NoQuery")
 def list_users(request: Request, query: NoQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import people
 
     users = people.list_users(wiring.deps().people)
-    return json_response(200, {"users": [people.user_view(u) for u in users]})
+    return json_response(200, {"users": [views.user_view(u) for u in users]})
 
 
 @endpoint(
@@ -98,27 +101,30 @@ def list_users(request: Request, query: NoQuery) -> Response:
     ok=("200", "201"),
 )
 def put_team(request: Request, team_id: str, body: TeamBody) -> Response:
+    from chalicelib.api import views
     from chalicelib.domain.routing import Team
     from chalicelib.services import people
 
     created, stored = people.put_team(Team(team_id=team_id, **body.model_dump()), wiring.deps().people)
-    return json_response(201 if created else 200, people.team_view(stored))
+    return json_response(201 if created else 200, views.team_view(stored))
 
 
 @endpoint(bp, "/v1/teams/{team_id}", "GET", scope="admin", summary="a team with its members")
 def get_team(request: Request, team_id: str) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import people
 
     team, members = people.get_team(team_id, wiring.deps().people)
-    return json_response(200, people.team_view(team, members))
+    return json_response(200, views.team_view(team, members))
 
 
 @endpoint(bp, "/v1/teams", "GET", scope="admin", summary="teams", query="queries.NoQuery")
 def list_teams(request: Request, query: NoQuery) -> Response:
+    from chalicelib.api import views
     from chalicelib.services import people
 
     teams = people.list_teams(wiring.deps().people)
-    return json_response(200, {"teams": [people.team_view(t, m) for t, m in teams]})
+    return json_response(200, {"teams": [views.team_view(t, m) for t, m in teams]})
 
 
 # ---------------------------------------------------------------- assignment rules
@@ -191,12 +197,13 @@ def list_assignment_rules(request: Request, query: NoQuery) -> Response:
 )
 def assign(request: Request, lead_id: str, body: AssignBody) -> Response:
     """Safe to retry: assigning a lead to the owner it has changes nothing."""
+    from chalicelib.api import views
     from chalicelib.services import assignment
 
     key = caller.get()
     by = key.actor if key else "anonymous"
-    answer = assignment.assign_lead(lead_id, body.owner, body.reason, by, acting_user(), wiring.deps())
-    return json_response(200, answer)
+    lead = assignment.assign_lead(lead_id, body.owner, body.reason, by, acting_user(), wiring.deps())
+    return json_response(200, views.lead_view(lead))
 
 
 @endpoint(bp, "/v1/leads/{lead_id}/assignments", "GET", scope="sales", summary="a lead's assignments")

@@ -92,12 +92,13 @@ def list_triggers(request: Request) -> Response:
 
 
 def _transition(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api import views
     from chalicelib.services import lifecycle
 
-    answer = lifecycle.transition(
+    done = lifecycle.transition(
         request["lead_id"], request["action"], request["payload"], request["by"], wiring.deps()
     )
-    return {"status": 200, "body": answer}
+    return {"status": 200, "body": views.transition_done(done)}
 
 
 def _lifecycle(request: Request, lead_id: str, action: str) -> Response:

@@ -6,27 +6,22 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.entities import Contact, Interaction
+from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.interactions import iso
-from chalicelib.services.leads import (
-    ContactDetail,
-    ContactPage,
-    LeadDetail,
-    LeadPage,
-    account_view,
-    contact_view,
-    lead_view,
-    score_view,
-)
+from chalicelib.services.leads import ContactDetail, ContactPage, LeadDetail, LeadPage
 from chalicelib.services.reports import BUCKET_WIDTH
 
 if TYPE_CHECKING:
+    from chalicelib.domain.opportunities import Opportunity
+    from chalicelib.domain.routing import Team, User
+    from chalicelib.domain.scoring import Score
     from chalicelib.domain.stored import Job, ModelHead, ModelVersion
     from chalicelib.services.data_rights import ContactExport
     from chalicelib.services.dead_letters import DeadLetters
     from chalicelib.services.duplicates import Suggestion
     from chalicelib.services.erasure import ErasureRequested
     from chalicelib.services.imports import ImportAccepted, ImportProgress, UploadOffered
+    from chalicelib.services.lifecycle import TransitionDone
     from chalicelib.services.linkedin import LinkedInMapping
     from chalicelib.services.merges import MergeDone, MergeUndone
     from chalicelib.services.models import DraftSaved, ModelDetail, Simulation
@@ -34,6 +29,125 @@ if TYPE_CHECKING:
     from chalicelib.services.rules import Definition
     from chalicelib.services.segments import SavedSegment, SegmentPage
     from chalicelib.services.webhooks import ActiveSecrets, SecretAdded
+
+
+# ---------------------------------------------------------------- one entity each
+
+
+def score_view(score: Score) -> dict[str, Any]:
+    return {
+        **score.summary(),
+        "previous_score": score.previous_score,
+        "trend": score.trend,
+        "as_of": iso(score.as_of),
+        "breakdown": [entry.as_dict() for entry in score.breakdown],
+    }
+
+
+def lead_view(lead: Lead) -> dict[str, Any]:
+    return {
+        "lead_id": lead.lead_id,
+        "contact_id": lead.contact_id,
+        "account_id": lead.account_id,
+        "state": lead.state,
+        "status": lead.status,
+        "topic": lead.topic,
+        "source": lead.source,
+        "fields": lead.fields,
+        "conflicts": lead.conflicts,
+        "owner": lead.owner,
+        "team": lead.team,
+        "created_at": iso(lead.created_at),
+        "updated_at": iso(lead.updated_at),
+    }
+
+
+def contact_view(contact: Contact) -> dict[str, Any]:
+    return {
+        "contact_id": contact.contact_id,
+        "email": contact.email,
+        "account_id": contact.account_id,
+        "marketing_only": contact.marketing_only,
+        "consent": contact.consent,
+        "consent_history": [
+            {"level": c.level, "source": c.source, "at": iso(c.at)} for c in contact.consent_history
+        ],
+        "fields": contact.fields,
+        "last_interaction_at": iso(contact.last_interaction_at) if contact.last_interaction_at else None,
+        "created_at": iso(contact.created_at),
+        "updated_at": iso(contact.updated_at),
+    }
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id,
+        "name": account.name,
+        "domain": account.domain,
+        "fields": account.fields,
+        "created_at": iso(account.created_at),
+    }
+
+
+def opportunity_view(opportunity: Opportunity) -> dict[str, Any]:
+    return {
+        "opportunity_id": opportunity.opportunity_id,
+        "lead_id": opportunity.lead_id,
+        "contact_id": opportunity.contact_id,
+        "account_id": opportunity.account_id,
+        "name": opportunity.name,
+        "stage": opportunity.stage,
+        "status": opportunity.status,
+        "owner": opportunity.owner,
+        "estimated_value": None
+        if opportunity.estimated_value is None
+        else float(opportunity.estimated_value),
+        "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
+        "reason": opportunity.reason,
+        "closed_at": iso(opportunity.closed_at) if opportunity.closed_at else None,
+        "created_at": iso(opportunity.created_at),
+        "updated_at": iso(opportunity.updated_at),
+        "version": opportunity.version or 0,
+    }
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "user_id": user.user_id,
+        "name": user.name,
+        "email": user.email,
+        "roles": list(user.roles),
+        "teams": list(user.teams),
+        "capacity": user.capacity,
+        "available": user.available,
+        "created_at": iso(user.created_at) if user.created_at else None,
+        "updated_at": iso(user.updated_at) if user.updated_at else None,
+    }
+
+
+def team_view(team: Team, members: list[User] | None = None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "team_id": team.team_id,
+        "name": team.name,
+        "distribution": team.distribution,
+        "manager": team.manager,
+        "created_at": iso(team.created_at) if team.created_at else None,
+        "updated_at": iso(team.updated_at) if team.updated_at else None,
+    }
+    if members is not None:
+        shown["members"] = sorted(u.user_id for u in members)
+    return shown
+
+
+def transition_done(done: TransitionDone) -> dict[str, Any]:
+    """A lifecycle transition's answer: the lead as it became, the transition, and the opportunity it
+    made or those it closed."""
+    answer = {**lead_view(done.lead), "transition": done.transition.as_dict()}
+    if done.opportunity_id is not None:
+        answer["opportunity_id"] = done.opportunity_id
+    if done.closed_opportunities:
+        answer["closed_opportunities"] = list(done.closed_opportunities)
+    return answer
 
 
 def lead_detail(detail: LeadDetail, duplicate_of: list[dict[str, Any]]) -> dict[str, Any]:
@@ -132,7 +246,7 @@ def contact_export(export: ContactExport) -> dict[str, Any]:
             for exported in export.leads
         ],
         "interactions": [_interaction(i) for i in export.interactions],
-        "opportunities": export.opportunities,
+        "opportunities": [opportunity_view(o) for o in export.opportunities],
         "suspected_duplicates": export.suspected_duplicates,
     }
 

@@ -161,8 +161,8 @@ def log_activity(request: Request, lead_id: str, body: ActivityRequest) -> Respo
 
 
 def _link(request: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.api.views import contact_view, lead_view
     from chalicelib.services import working
-    from chalicelib.services.leads import contact_view, lead_view
 
     deps = wiring.deps()
     payload = request["payload"]
@@ -226,8 +226,7 @@ def link(request: Request, lead_id: str, body: LinkRequest) -> Response:
 
 
 def _lead_work(work: LeadWork) -> dict[str, Any]:
-    from chalicelib.services.leads import lead_view, score_view
-    from chalicelib.services.opportunities import opportunity_view
+    from chalicelib.api.views import lead_view, opportunity_view, score_view
 
     return {
         **lead_view(work.lead),
@@ -261,8 +260,8 @@ def _interaction(interaction: Any) -> dict[str, Any]:
     query="working.OverviewQuery",
 )
 def contact_overview(request: Request, contact_id: str, query: OverviewQuery) -> Response:
+    from chalicelib.api.views import account_view, contact_view
     from chalicelib.services import overview
-    from chalicelib.services.leads import account_view, contact_view
 
     found = overview.contact_overview(contact_id, query.limit, query.cursor, wiring.deps())
     return json_response(
@@ -287,8 +286,8 @@ def contact_overview(request: Request, contact_id: str, query: OverviewQuery) ->
     summary="an account with its contacts, leads and account-scoped scores",
 )
 def get_account(request: Request, account_id: str) -> Response:
+    from chalicelib.api.views import account_view, contact_view
     from chalicelib.services import overview
-    from chalicelib.services.leads import account_view, contact_view
 
     found = overview.account_overview(account_id, wiring.deps())
     return json_response(

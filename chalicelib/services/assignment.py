@@ -96,11 +96,10 @@ def route_qualified(
 
 def assign_lead(
     lead_id: str, owner: str, reason: str | None, by: str, acting: User | None, deps: Deps
-) -> dict[str, Any]:
+) -> Lead:
     """Give the lead to ``owner`` (on demand): 422 naming ``owner`` for an unknown or away user, 403
     when ``acting`` is a rep and the lead is another team's. Repeating it changes nothing (the lead
     already has that owner)."""
-    from chalicelib.services.leads import lead_view
 
     def attempt() -> Lead:
         now = datetime.now(UTC)
@@ -137,8 +136,7 @@ def assign_lead(
         count("LeadReassigned")
         return updated
 
-    updated = on_conflict(attempt, Conflict("the lead kept changing; retry the request"))
-    return lead_view(updated)
+    return on_conflict(attempt, Conflict("the lead kept changing; retry the request"))
 
 
 def check_may_act(lead_id: str, acting: User | None, deps: Deps) -> None:

@@ -15,6 +15,7 @@ from chalicelib.services.lifecycle import timeline
 from chalicelib.wiring import Deps
 
 if TYPE_CHECKING:
+    from chalicelib.domain.opportunities import Opportunity
     from chalicelib.domain.ports import ErasureStore
 
 
@@ -40,7 +41,7 @@ class ContactExport:
     account: Account | None
     leads: list[ExportedLead]
     interactions: list[Interaction]
-    opportunities: list[dict[str, Any]]
+    opportunities: list[Opportunity]
     suspected_duplicates: list[dict[str, Any]]
 
 

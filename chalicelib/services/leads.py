@@ -1,8 +1,7 @@
 """Reading leads and contacts as sales and operators see them: typed results (``LeadDetail``,
 ``LeadPage``, ``ContactDetail``, ``ContactPage``) that ``api/views.py`` shapes to JSON.
 
-The ``*_view`` functions are the JSON shape of one entity; the identity services (consent, segments,
-data rights) still answer with them, so they stay here until those return typed results too."""
+"""
 
 from __future__ import annotations
 
@@ -11,66 +10,10 @@ from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Lead
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.interactions import iso
 from chalicelib.domain.scoring import Score, grade_bounds
 from chalicelib.domain.stored import LeadFilter
 from chalicelib.services import scoring
 from chalicelib.wiring import Deps
-
-
-def score_view(score: Score) -> dict[str, Any]:
-    return {
-        **score.summary(),
-        "previous_score": score.previous_score,
-        "trend": score.trend,
-        "as_of": iso(score.as_of),
-        "breakdown": [entry.as_dict() for entry in score.breakdown],
-    }
-
-
-def lead_view(lead: Lead) -> dict[str, Any]:
-    return {
-        "lead_id": lead.lead_id,
-        "contact_id": lead.contact_id,
-        "account_id": lead.account_id,
-        "state": lead.state,
-        "status": lead.status,
-        "topic": lead.topic,
-        "source": lead.source,
-        "fields": lead.fields,
-        "conflicts": lead.conflicts,
-        "owner": lead.owner,
-        "team": lead.team,
-        "created_at": iso(lead.created_at),
-        "updated_at": iso(lead.updated_at),
-    }
-
-
-def contact_view(contact: Contact) -> dict[str, Any]:
-    return {
-        "contact_id": contact.contact_id,
-        "email": contact.email,
-        "account_id": contact.account_id,
-        "marketing_only": contact.marketing_only,
-        "consent": contact.consent,
-        "consent_history": [
-            {"level": c.level, "source": c.source, "at": iso(c.at)} for c in contact.consent_history
-        ],
-        "fields": contact.fields,
-        "last_interaction_at": iso(contact.last_interaction_at) if contact.last_interaction_at else None,
-        "created_at": iso(contact.created_at),
-        "updated_at": iso(contact.updated_at),
-    }
-
-
-def account_view(account: Account) -> dict[str, Any]:
-    return {
-        "account_id": account.account_id,
-        "name": account.name,
-        "domain": account.domain,
-        "fields": account.fields,
-        "created_at": iso(account.created_at),
-    }
 
 
 @dataclass(frozen=True)

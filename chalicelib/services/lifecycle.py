@@ -5,7 +5,7 @@ lead and decides again (409 with the current state when the transition is no lon
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,12 +17,22 @@ from chalicelib.domain.interactions import iso
 from chalicelib.domain.opportunities import Opportunity
 from chalicelib.domain.working import ACTIVITY_SOURCE
 from chalicelib.observability import count
-from chalicelib.services.leads import lead_view
 from chalicelib.store.retry import on_conflict
 from chalicelib.wiring import Deps
 
 
-def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TransitionDone:
+    """The lead as a transition left it, the transition, and the opportunity it made (qualify) or
+    those it closed (disqualify, reopen)."""
+
+    lead: Lead
+    transition: Any
+    opportunity_id: str | None = None
+    closed_opportunities: tuple[str, ...] = ()
+
+
+def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: Deps) -> TransitionDone:
     """accept | contacted | qualify | disqualify | reopen; 409 with the current state when impossible."""
     from chalicelib.services.assignment import on_transition  # routing: imported when a lead moves
 
@@ -65,12 +75,12 @@ def transition(lead_id: str, action: str, body: dict[str, Any], by: str, deps: D
         attempt, Conflict("the lead kept changing; retry the request")
     )
     count(f"Lead{action.capitalize()}")
-    answer = {**lead_view(updated), "transition": moved.as_dict()}
-    if opportunity is not None:
-        answer["opportunity_id"] = opportunity.opportunity_id
-    if closed:
-        answer["closed_opportunities"] = [o.opportunity_id for o in closed]
-    return answer
+    return TransitionDone(
+        updated,
+        moved,
+        opportunity.opportunity_id if opportunity is not None else None,
+        tuple(o.opportunity_id for o in closed),
+    )
 
 
 def _conversion(

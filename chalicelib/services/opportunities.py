@@ -8,37 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import opportunities
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
-from chalicelib.domain.interactions import iso
 from chalicelib.domain.opportunities import Opportunity, OpportunityChanges, StaleVersion
-from chalicelib.domain.stored import OpportunityFilter
+from chalicelib.domain.stored import OpportunityFilter, Page
 
 if TYPE_CHECKING:  # the ports are Protocol classes: imported for typing only (cold start)
     from chalicelib.domain.ports import OpportunityStore
 
 #: The pipeline report reads at most this many opportunities (newest first) and says when it stopped.
 PIPELINE_LIMIT = 10_000
-
-
-def opportunity_view(opportunity: Opportunity) -> dict[str, Any]:
-    return {
-        "opportunity_id": opportunity.opportunity_id,
-        "lead_id": opportunity.lead_id,
-        "contact_id": opportunity.contact_id,
-        "account_id": opportunity.account_id,
-        "name": opportunity.name,
-        "stage": opportunity.stage,
-        "status": opportunity.status,
-        "owner": opportunity.owner,
-        "estimated_value": None
-        if opportunity.estimated_value is None
-        else float(opportunity.estimated_value),
-        "close_date": opportunity.close_date.isoformat() if opportunity.close_date else None,
-        "reason": opportunity.reason,
-        "closed_at": iso(opportunity.closed_at) if opportunity.closed_at else None,
-        "created_at": iso(opportunity.created_at),
-        "updated_at": iso(opportunity.updated_at),
-        "version": opportunity.version or 0,
-    }
 
 
 def get_opportunity(opportunity_id: str, store: OpportunityStore) -> Opportunity:
@@ -50,9 +27,8 @@ def get_opportunity(opportunity_id: str, store: OpportunityStore) -> Opportunity
 
 def list_opportunities(
     where: OpportunityFilter, limit: int, cursor: str | None, store: OpportunityStore
-) -> dict[str, Any]:
-    page = store.list_opportunities(where, limit, cursor)
-    return {"opportunities": [opportunity_view(o) for o in page.items], "next_cursor": page.next_cursor}
+) -> Page:
+    return store.list_opportunities(where, limit, cursor)
 
 
 def update_opportunity(
@@ -89,6 +65,6 @@ def pipeline(store: OpportunityStore) -> dict[str, Any]:
     }
 
 
-def of_leads(lead_ids: list[str], store: OpportunityStore) -> list[dict[str, Any]]:
+def of_leads(lead_ids: list[str], store: OpportunityStore) -> list[Opportunity]:
     """Every opportunity of these leads (a contact's export)."""
-    return [opportunity_view(o) for lead_id in lead_ids for o in store.opportunities_of_lead(lead_id)]
+    return [o for lead_id in lead_ids for o in store.opportunities_of_lead(lead_id)]

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.interactions import iso
 from chalicelib.domain.routing import (
     AssignmentRule,
     Team,
@@ -23,34 +22,6 @@ from chalicelib.domain.routing import (
 
 if TYPE_CHECKING:
     from chalicelib.domain.ports import PeopleStore, ScoringRepository
-
-
-def user_view(user: User) -> dict[str, Any]:
-    return {
-        "user_id": user.user_id,
-        "name": user.name,
-        "email": user.email,
-        "roles": list(user.roles),
-        "teams": list(user.teams),
-        "capacity": user.capacity,
-        "available": user.available,
-        "created_at": iso(user.created_at) if user.created_at else None,
-        "updated_at": iso(user.updated_at) if user.updated_at else None,
-    }
-
-
-def team_view(team: Team, members: list[User] | None = None) -> dict[str, Any]:
-    shown: dict[str, Any] = {
-        "team_id": team.team_id,
-        "name": team.name,
-        "distribution": team.distribution,
-        "manager": team.manager,
-        "created_at": iso(team.created_at) if team.created_at else None,
-        "updated_at": iso(team.updated_at) if team.updated_at else None,
-    }
-    if members is not None:
-        shown["members"] = sorted(u.user_id for u in members)
-    return shown
 
 
 def put_user(user: User, people: PeopleStore) -> tuple[bool, User]:

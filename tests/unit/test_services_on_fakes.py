@@ -187,14 +187,17 @@ def test_the_sweeper_sends_hand_offs_the_publisher_never_sent(deps: Deps, ada: t
 
 
 def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(deps: Deps, ada: tuple[str, str]):
-    assert lifecycle.transition("l_ada", "accept", {}, "sales", deps)["status"] == "sales_accepted"
+    assert (
+        views.transition_done(lifecycle.transition("l_ada", "accept", {}, "sales", deps))["status"]
+        == "sales_accepted"
+    )
     with pytest.raises(TransitionRefused) as again:
         lifecycle.transition("l_ada", "accept", {}, "sales", deps)
     assert again.value.code == "invalid_transition"
     with pytest.raises(ValidationFailed) as bad_reason:
         lifecycle.transition("l_ada", "disqualify", {"reason": "bored"}, "sales", deps)
     assert bad_reason.value.field == "reason"
-    converted = lifecycle.transition("l_ada", "qualify", {}, "sales", deps)
+    converted = views.transition_done(lifecycle.transition("l_ada", "qualify", {}, "sales", deps))
     assert (converted["state"], converted["status"]) == ("qualified", "qualified")
     opportunity = deps.handoffs.get_opportunity(converted["opportunity_id"])
     assert opportunity is not None and opportunity.name == "Analytical Engines Ltd: Pricing"
@@ -202,7 +205,7 @@ def test_lifecycle_transitions_are_recorded_and_impossible_ones_are_409(deps: De
     with pytest.raises(TransitionRefused) as refused:
         lifecycle.transition("l_ada", "disqualify", {"reason": "lost"}, "sales", deps)
     assert "qualified" in refused.value.message
-    reopened = lifecycle.transition("l_ada", "reopen", {}, "sales", deps)
+    reopened = views.transition_done(lifecycle.transition("l_ada", "reopen", {}, "sales", deps))
     assert (reopened["state"], reopened["transition"]["round"]) == ("open", 2)
     timeline = lifecycle.timeline("l_ada", deps)["entries"]
     assert [e["action"] for e in timeline if e["kind"] == "transition"] == ["reopen", "qualify", "accept"]
@@ -213,7 +216,7 @@ def test_a_transition_that_loses_its_race_is_decided_again_on_the_lead_as_it_now
 ):
     store = records(deps)
     store.races.lose(1)
-    answer = lifecycle.transition("l_ada", "accept", {}, "sales", deps)
+    answer = views.transition_done(lifecycle.transition("l_ada", "accept", {}, "sales", deps))
     assert store.races.lost == 1 and answer["status"] == "sales_accepted"
     assert isinstance(deps.handoffs, FakeHandoffs)
     assert [e["action"] for e in deps.handoffs.history("l_ada", 10)] == ["accept"], "one transition recorded"
