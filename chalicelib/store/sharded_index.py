@@ -33,6 +33,39 @@ _ID = re.compile(r"^[A-Za-z0-9_\-:.#]{1,256}$")
 BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
 
 
+def merge_newest(
+    live: list[int],
+    fetch: Callable[[int], tuple[list[Any], bool]],
+    positions: Sequence[Any],
+    limit: int,
+    order: Callable[[Any], Any],
+    position_of: Callable[[Any], dict[str, str]],
+) -> tuple[list[Any], list[Any]]:
+    """Fetch each live source (in parallel: ``fetch(i)`` gives its items, newest first, and whether it
+    has more), take the newest ``limit`` across them, and say where each source stands after the page
+    (the position of the last item taken from it, :data:`_DONE` when it is exhausted). The leads'
+    ``state_index`` and :class:`ShardedIndex` both page this way."""
+    with ThreadPoolExecutor(max_workers=min(len(live), 16) or 1) as pool:
+        fetched = dict(zip(live, pool.map(fetch, live), strict=True))
+    taken: list[Any] = []
+    used = dict.fromkeys(live, 0)
+    while len(taken) < limit:
+        heads = [(i, fetched[i][0][used[i]]) for i in live if used[i] < len(fetched[i][0])]
+        if not heads:
+            break
+        i, record = max(heads, key=lambda pair: order(pair[1]))
+        taken.append(record)
+        used[i] += 1
+    after = list(positions)
+    for i in live:
+        records, more = fetched[i]
+        if used[i]:
+            after[i] = position_of(records[used[i] - 1])
+        if used[i] == len(records) and not more:
+            after[i] = _DONE
+    return taken, after
+
+
 @dataclass(frozen=True)
 class ShardedIndex:
     """How a table's sharded index is named: ``index`` is the PynamoDB index object (``Record.by_x``)."""
@@ -77,32 +110,21 @@ class ShardedIndex:
             found = list(results)
             return found, len(found) >= limit and results.last_evaluated_key is not None
 
-        with ThreadPoolExecutor(max_workers=min(len(live), 16) or 1) as pool:
-            fetched = dict(zip(live, pool.map(fetch, live), strict=True))
         order: Callable[[Any], tuple[datetime, str]] = lambda r: (  # noqa: E731
             getattr(r, self.time_attribute),
             getattr(r, self.id_attribute),
         )
-        taken: list[Any] = []
-        used = dict.fromkeys(live, 0)
-        while len(taken) < limit:
-            heads = [(i, fetched[i][0][used[i]]) for i in live if used[i] < len(fetched[i][0])]
-            if not heads:
-                break
-            i, record = max(heads, key=lambda pair: order(pair[1]))
-            taken.append(record)
-            used[i] += 1
-        after = list(positions)
-        for i in live:
-            records, more = fetched[i]
-            if used[i]:
-                last = records[used[i] - 1]
-                after[i] = {
-                    "id": getattr(last, self.id_attribute),
-                    "at": self.time_serializer.serialize(getattr(last, self.time_attribute)),
-                }
-            if used[i] == len(records) and not more:
-                after[i] = _DONE
+        taken, after = merge_newest(
+            live,
+            fetch,
+            positions,
+            limit,
+            order,
+            lambda last: {
+                "id": getattr(last, self.id_attribute),
+                "at": self.time_serializer.serialize(getattr(last, self.time_attribute)),
+            },
+        )
         if all(position == _DONE for position in after):
             return taken, None
         data = json.dumps({"groups": wanted, "shards": after}, separators=(",", ":")).encode()

@@ -21,17 +21,16 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.store.records import LeadRecord
+from chalicelib.store.sharded_index import _DONE, merge_newest
 
 #: Partition values per state: 16 x ~1,000 writes/s of index throughput (100x today's measured ingest
 #: is ~8,500 new leads/s: ~530/s per shard); a page reads 16 queries, in parallel.
 SHARDS = 16
-_DONE = "done"
 _ID = re.compile(r"^[A-Za-z0-9_\-:.#]{1,256}$")
 BAD_CURSOR = ValidationFailed([FieldError("cursor", "cursor is not one this API returned")])
 
@@ -108,24 +107,7 @@ def page(
         found = list(results)
         return found, len(found) >= limit and results.last_evaluated_key is not None
 
-    with ThreadPoolExecutor(max_workers=min(len(live), SHARDS) or 1) as pool:
-        fetched = dict(zip(live, pool.map(fetch, live), strict=True))
-    taken: list[LeadRecord] = []
-    used = dict.fromkeys(live, 0)
-    while len(taken) < limit:
-        heads = [(i, fetched[i][0][used[i]]) for i in live if used[i] < len(fetched[i][0])]
-        if not heads:
-            break
-        i, record = max(heads, key=lambda pair: _order(pair[1]))
-        taken.append(record)
-        used[i] += 1
-    after = list(positions)
-    for i in live:
-        records, more = fetched[i]
-        if used[i]:
-            after[i] = _position(records[used[i] - 1])
-        if used[i] == len(records) and not more:
-            after[i] = _DONE
+    taken, after = merge_newest(live, fetch, positions, limit, _order, _position)
     finished = all(position == _DONE for position in after)
     return taken, None if finished else encode(wanted, after)
 
