@@ -276,7 +276,9 @@ def test_the_first_logged_activity_is_kept_once_and_timed_beside_acceptance(deps
     report = assignment.speed_to_lead(qualified - timedelta(hours=1), datetime.now(UTC), deps)
     ann = report["reps"]["ann"]
     assert (ann["accepted"], ann["first_activity"]) == (0, 1)
-    assert ann["first_activity_median_minutes"] == round((call.occurred_at - qualified).total_seconds() / 60, 2)
+    assert ann["first_activity_median_minutes"] == round(
+        (call.occurred_at - qualified).total_seconds() / 60, 2
+    )
 
 
 def test_contacted_is_the_first_activity_when_nothing_was_logged_before(deps: Deps):

@@ -259,7 +259,11 @@ def test_speed_to_first_activity_is_median_and_p90_minutes_beside_acceptance():
     records += [record("l98", "bob", None, 5.0), record("l99", "bob", 2.0, None)]
     report = routing.speed_to_lead(records)
     ann, bob = report["reps"]["ann"], report["reps"]["bob"]
-    assert (ann["first_activity"], ann["first_activity_median_minutes"], ann["first_activity_p90_minutes"]) == (
+    assert (
+        ann["first_activity"],
+        ann["first_activity_median_minutes"],
+        ann["first_activity_p90_minutes"],
+    ) == (
         10,
         5.0,
         9.0,
