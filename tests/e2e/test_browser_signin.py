@@ -188,7 +188,7 @@ def test_an_invited_person_chooses_a_new_password_at_the_first_sign_in_and_lands
 
     from tests.e2e.test_local_stack import stack_aws_endpoint
 
-    email, temporary = "newbie@leadflow.local", "Temporary-Pass-1"
+    email, temporary = "nell@example.com", "Temporary-Pass-1"
     user = {"name": "Nell Newbie", "email": email, "roles": ["sales_rep"], "teams": [], "capacity": 5}
     status, answer = call("PUT", f"{stack}/v1/users/nell", user, ADMIN)
     assert status in (200, 201), answer
