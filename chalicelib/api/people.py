@@ -220,7 +220,7 @@ def lead_assignments(request: Request, lead_id: str) -> Response:
     "/v1/reports/speed-to-lead",
     "GET",
     scope="sales",
-    summary="qualified -> accepted, median and p90 minutes per team and rep",
+    summary="qualified -> accepted and -> first activity, median and p90 minutes per team and rep",
     query="people.SpeedQuery",
 )
 def speed_to_lead(request: Request, query: SpeedQuery) -> Response:

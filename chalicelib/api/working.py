@@ -110,8 +110,9 @@ def _activity(request: dict[str, Any]) -> dict[str, Any]:
     activity = rules.parse_activity(
         payload["type"], payload["subject"], payload["outcome"], payload["occurred_at"], datetime.now(UTC)
     )
+    deps = wiring.deps()
     logged = working.log_activity(
-        request["lead_id"], activity, request["interaction_id"], request["by"], wiring.deps().store
+        request["lead_id"], activity, request["interaction_id"], request["by"], deps.store, deps.assignments
     )
     return {"status": 201, "body": logged.as_dict()}
 

@@ -138,21 +138,26 @@ export async function signInPage(ui, keyForm) {
   const form = h("form", { class: "card", id: "sign-in-form" },
     h("p", {}, h("label", {}, "E-mail ", email)), h("p", {}, h("label", {}, "Password ", password)),
     h("button", { type: "submit" }, "Sign in"), result);
+  const signedInAs = (authenticated, who) => {
+    keep(authenticated, who);
+    location.hash = groups().some((g) => g === "sales_rep" || g === "sales_manager") ? "#/mine" : "#/leads";
+  };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     result.replaceChildren(h("p", { class: "muted" }, "Signing in…"));
     try {
+      const who = email.value.trim().toLowerCase();
       const answer = await cognito(found, "InitiateAuth", {
         AuthFlow: "USER_PASSWORD_AUTH", ClientId: found.client_id,
         AuthParameters: { USERNAME: email.value.trim(), PASSWORD: password.value },
       });
-      if (!answer.AuthenticationResult) {
-        throw new Error(answer.ChallengeName === "NEW_PASSWORD_REQUIRED"
-          ? "Your invitation's password must be changed first: ask an admin (leadflow users invite) or use the AWS CLI (respond-to-auth-challenge)."
-          : `Cognito asks for ${answer.ChallengeName}, which the console does not support.`);
+      if (answer.AuthenticationResult) return signedInAs(answer.AuthenticationResult, who);
+      if (answer.ChallengeName !== "NEW_PASSWORD_REQUIRED") {
+        throw new Error(`Cognito asks for ${answer.ChallengeName}, which the console does not support.`);
       }
-      keep(answer.AuthenticationResult, email.value.trim().toLowerCase());
-      location.hash = groups().some((g) => g === "sales_rep" || g === "sales_manager") ? "#/mine" : "#/leads";
+      // an invited person's first sign-in (AdminCreateUser's temporary password): they choose theirs
+      result.replaceChildren();
+      form.replaceWith(newPasswordForm(ui, found, answer, email.value.trim(), who, signedInAs));
     } catch (error) {
       result.replaceChildren(h("p", { class: "error", role: "alert" }, error.message));
     }
@@ -161,6 +166,46 @@ export async function signInPage(ui, keyForm) {
     found.sign_in ? form : h("p", { class: "muted" }, found.error ? found.error.message : "This stage has no user pool: use an API key."),
     keyForm);
   if (found.sign_in) email.focus();
+}
+
+// "Choose a new password": RespondToAuthChallenge (NEW_PASSWORD_REQUIRED) with the challenge's Session;
+// Cognito checks the pool's password policy and says what is wrong (shown as it says it); the person
+// tries another password with the same Session. A Session expires after a few minutes: Cognito's
+// message is shown then, and signing in again (the temporary password still works) starts over.
+function newPasswordForm(ui, found, challenge, typed, who, signedInAs) {
+  const { h } = ui;
+  const result = h("div", { id: "new-password-result" });
+  const chosen = h("input", { type: "password", name: "new-password", autocomplete: "new-password", required: true, size: 32 });
+  const again = h("input", { type: "password", name: "confirm-password", autocomplete: "new-password", required: true, size: 32 });
+  const params = challenge.ChallengeParameters || {};
+  const username = params.USERNAME || params.USER_ID_FOR_SRP || typed;
+  const session = challenge.Session;
+  const form = h("form", { class: "card", id: "new-password-form" },
+    h("p", {}, "This is your first sign-in with the temporary password of your invitation: choose a new password."),
+    h("p", {}, h("label", {}, "New password ", chosen)), h("p", {}, h("label", {}, "New password again ", again)),
+    h("button", { type: "submit" }, "Set password and sign in"), result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (chosen.value !== again.value) {
+      result.replaceChildren(h("p", { class: "error", role: "alert" }, "The two passwords differ."));
+      return;
+    }
+    result.replaceChildren(h("p", { class: "muted" }, "Setting your password…"));
+    try {
+      const answer = await cognito(found, "RespondToAuthChallenge", {
+        ChallengeName: "NEW_PASSWORD_REQUIRED", ClientId: found.client_id, Session: session,
+        ChallengeResponses: { USERNAME: username, NEW_PASSWORD: chosen.value },
+      });
+      if (!answer.AuthenticationResult) {
+        throw new Error(`Cognito asks for ${answer.ChallengeName}, which the console does not support.`);
+      }
+      signedInAs(answer.AuthenticationResult, who);
+    } catch (error) {
+      result.replaceChildren(h("p", { class: "error", role: "alert" }, error.message));
+    }
+  });
+  setTimeout(() => chosen.focus(), 0);
+  return form;
 }
 
 // ------------------------------------------------------------------ My leads

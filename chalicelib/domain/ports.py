@@ -365,6 +365,11 @@ class AssignmentStore(Protocol):
 
     def settle_timer(self, lead_id: str, number: int, now: datetime) -> bool: ...
 
+    def note_first_activity(self, lead_id: str, number: int, at: datetime) -> bool:
+        """Assignment ``number``'s first activity, kept once; ``False`` when one is kept already (or
+        ``at`` is before the assignment)."""
+        ...
+
     def forget_lead(self, lead_id: str) -> int:
         """Delete a lead's assignments (an erasure); the number deleted."""
         ...

@@ -422,6 +422,8 @@ class AssignmentWrite:
     record: AssignmentRecord | None = None
     settle_timer: int | None = None
     accepted: tuple[int, datetime] | None = None
+    #: ``(assignment number, at)``: the lead was marked ``contacted``; kept only if no activity came first
+    first_activity: tuple[int, datetime] | None = None
     history: dict[str, Any] | None = None
 
 
@@ -442,6 +444,8 @@ class AssignmentRecord:
     due_at: datetime | None = None
     on_lapse: str | None = None
     accepted_at: datetime | None = None
+    #: The first completed activity logged or the ``contacted`` transition under this assignment, once.
+    first_activity_at: datetime | None = None
 
 
 def assign(
@@ -524,20 +528,30 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 
 
 def speed_to_lead(records: Sequence[AssignmentRecord]) -> dict[str, Any]:
-    """Qualified -> accepted, in minutes, per team and per rep (the owner who accepted): count,
-    accepted, median, p90; leads still waiting are counted, not timed."""
+    """Qualified -> accepted and qualified -> first activity (the first completed call, meeting or
+    e-mail logged, or the ``contacted`` transition, whichever came first), in minutes, per team and per
+    rep (the owner who holds the lead): count, median, p90 of each; leads still waiting are counted, not
+    timed."""
+
+    def minutes(group: Sequence[AssignmentRecord], attribute: str) -> list[float]:
+        found: list[float] = []
+        for r in group:
+            at = getattr(r, attribute)
+            if at is not None and r.qualified_at is not None:
+                found.append((at - r.qualified_at).total_seconds() / 60)
+        return found
 
     def summary(group: Sequence[AssignmentRecord]) -> dict[str, Any]:
-        minutes = [
-            (r.accepted_at - r.qualified_at).total_seconds() / 60
-            for r in group
-            if r.accepted_at is not None and r.qualified_at is not None
-        ]
+        accepted = minutes(group, "accepted_at")
+        active = minutes(group, "first_activity_at")
         return {
             "leads": len(group),
-            "accepted": len(minutes),
-            "median_minutes": _round(percentile(minutes, 0.5)),
-            "p90_minutes": _round(percentile(minutes, 0.9)),
+            "accepted": len(accepted),
+            "median_minutes": _round(percentile(accepted, 0.5)),
+            "p90_minutes": _round(percentile(accepted, 0.9)),
+            "first_activity": len(active),
+            "first_activity_median_minutes": _round(percentile(active, 0.5)),
+            "first_activity_p90_minutes": _round(percentile(active, 0.9)),
         }
 
     # a lead's current (last) assignment of each round stands for it

@@ -150,13 +150,16 @@ def check_may_act(lead_id: str, acting: User | None, deps: Deps) -> None:
 
 
 def on_transition(before: Lead, after: Lead, action: str, now: datetime) -> AssignmentWrite | None:
-    """What a lifecycle transition moves: acceptance stops the SLA and times speed to lead; closing a
-    lead takes it from its owner's open leads, reopening gives it back."""
+    """What a lifecycle transition moves: acceptance stops the SLA and times speed to lead; marking an
+    assigned lead ``contacted`` is its first activity unless one was logged before (kept once); closing
+    a lead takes it from its owner's open leads, reopening gives it back."""
     load = routing.release(after, before)
     accepted = (before.assignment, now) if action == "accept" and before.assignment else None
-    if not load and accepted is None:
+    assigned = bool(before.assignment and before.owner)
+    first_activity = (before.assignment, now) if action == "contacted" and assigned else None
+    if not load and accepted is None and first_activity is None:
         return None
-    return AssignmentWrite(load=load, accepted=accepted)
+    return AssignmentWrite(load=load, accepted=accepted, first_activity=first_activity)
 
 
 def sweep_lapsed(deps: Deps, now: datetime, limit: int = SWEEP_LIMIT) -> dict[str, int]:
@@ -247,7 +250,8 @@ def forget_leads(lead_ids: list[str], deps: Deps, now: datetime) -> int:
 
 
 def speed_to_lead(since: datetime | None, until: datetime | None, deps: Deps) -> dict[str, Any]:
-    """Qualified -> accepted per team and rep, for leads qualified in ``[since, until]``."""
+    """Qualified -> accepted and -> first activity per team and rep, for leads qualified in
+    ``[since, until]``."""
     until = until or datetime.now(UTC)
     since = since or until - timedelta(days=30)
     if since.tzinfo is None or until.tzinfo is None:
@@ -275,6 +279,7 @@ def lead_assignments(lead_id: str, deps: Deps) -> list[dict[str, Any]]:
             "previous_owner": a.previous_owner,
             "due_at": iso(a.due_at) if a.due_at else None,
             "accepted_at": iso(a.accepted_at) if a.accepted_at else None,
+            "first_activity_at": iso(a.first_activity_at) if a.first_activity_at else None,
         }
         for a in deps.assignments.assignments_of(lead_id)
     ]

@@ -26,7 +26,7 @@ from chalicelib.observability import count
 from chalicelib.store.retry import on_conflict
 
 if TYPE_CHECKING:  # the ports are Protocol classes: imported for typing only (cold start)
-    from chalicelib.domain.ports import ErasureStore, LeadStore, OpportunityStore, WorkStore
+    from chalicelib.domain.ports import AssignmentStore, ErasureStore, LeadStore, OpportunityStore, WorkStore
 
 
 def _lead(lead_id: str, store: LeadStore) -> Lead:
@@ -131,11 +131,20 @@ def activity_id(key_owner: str | None, idempotency_key: str | None) -> str:
 
 
 def log_activity(
-    lead_id: str, activity: Activity, interaction_id: str, by: str, store: LeadStore
+    lead_id: str,
+    activity: Activity,
+    interaction_id: str,
+    by: str,
+    store: LeadStore,
+    assignments: AssignmentStore,
 ) -> LoggedActivity:
     """A completed call, meeting or e-mail, recorded as an interaction of the lead's contact naming the
     lead: the interactions stream scores it and shows it on the timeline. Refused (409) for a contact
-    being erased; the same interaction id is recorded once."""
+    being erased; the same interaction id is recorded once.
+
+    On an assigned open lead, the first activity is kept on its current assignment (speed to first
+    activity), once: at the activity's time (never later than now); a retry (even one whose interaction
+    was recorded before: it completes a write cut short) or a later activity changes nothing."""
     lead = _lead(lead_id, store)
     contact = store.get_contact(lead.contact_id)
     if contact is None or contact.erasing:
@@ -144,6 +153,10 @@ def log_activity(
     recorded = store.record_interaction(interaction)
     if recorded:
         count("ActivityLogged")
+    if lead.owner and lead.assignment and lead.is_open:
+        at = min(activity.occurred_at, datetime.now(UTC))
+        if assignments.note_first_activity(lead_id, lead.assignment, at):
+            count("FirstActivity")
     return LoggedActivity(interaction_id, lead_id, lead.contact_id, activity, by, recorded)
 
 

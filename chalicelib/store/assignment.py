@@ -57,6 +57,7 @@ def item_record(record: AssignmentRecord) -> AssignmentItemRecord:
         due_shard=due_shard(record.lead_id) if record.due_at else None,
         on_lapse=record.on_lapse,
         accepted_at=record.accepted_at,
+        first_activity_at=record.first_activity_at,
     )
 
 
@@ -75,6 +76,7 @@ def assignment_from(item: AssignmentItemRecord) -> AssignmentRecord:
         due_at=item.due_at,
         on_lapse=item.on_lapse,
         accepted_at=item.accepted_at,
+        first_activity_at=item.first_activity_at,
     )
 
 
@@ -107,6 +109,16 @@ def add_assignment(tx: TransactWrite, lead_id: str, write: AssignmentWrite, now:
         tx.update(
             AssignmentItemRecord(lead_id, sort_key(number)),
             actions=[AssignmentItemRecord.accepted_at.set(at), AssignmentItemRecord.due_shard.remove()],
+            condition=AssignmentItemRecord.lead_id.exists(),
+        )
+    if write.first_activity is not None:
+        # if_not_exists rather than a condition: an activity logged before the ``contacted`` transition
+        # keeps its time, and the transition's transaction must not fail for it
+        number, at = write.first_activity
+        first = AssignmentItemRecord.first_activity_at
+        tx.update(
+            AssignmentItemRecord(lead_id, sort_key(number)),
+            actions=[first.set(first | at)],
             condition=AssignmentItemRecord.lead_id.exists(),
         )
 
@@ -151,6 +163,25 @@ class AssignmentRepository:
             AssignmentItemRecord(lead_id, sort_key(number)).update(
                 actions=[AssignmentItemRecord.due_shard.remove(), AssignmentItemRecord.lapsed_at.set(now)],
                 condition=AssignmentItemRecord.due_shard.exists(),
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def note_first_activity(self, lead_id: str, number: int, at: datetime) -> bool:
+        """The first activity under assignment ``number``, kept once (``attribute_not_exists``): a
+        retry or a later activity changes nothing (``False``), and neither does an activity dated
+        before the assignment was made."""
+        from pynamodb.exceptions import UpdateError
+
+        try:
+            AssignmentItemRecord(lead_id, sort_key(number)).update(
+                actions=[AssignmentItemRecord.first_activity_at.set(at)],
+                condition=AssignmentItemRecord.lead_id.exists()
+                & AssignmentItemRecord.first_activity_at.does_not_exist()
+                & (AssignmentItemRecord.at <= at),
             )
         except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":

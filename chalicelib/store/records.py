@@ -703,6 +703,7 @@ class AssignmentItemRecord(Model):
     on_lapse = UnicodeAttribute(null=True)
     lapsed_at = UTCDateTimeAttribute(null=True)
     accepted_at = UTCDateTimeAttribute(null=True)
+    first_activity_at = UTCDateTimeAttribute(null=True)
 
     by_due = AssignmentsDue()
     by_qualified_day = AssignmentsByDay()

@@ -175,3 +175,79 @@ def test_a_wrong_password_is_said_on_the_page_and_the_key_form_still_works(
     page.fill("#key-form input[name=key]", API_KEY)
     page.click("#key-form button[type=submit]")
     page.locator("#leads").wait_for(timeout=15_000)
+
+
+def test_an_invited_person_chooses_a_new_password_at_the_first_sign_in_and_lands_on_my_leads(
+    stack: str,  # noqa: F811
+    browser_context: Any,  # noqa: F811
+):
+    """``leadflow users invite`` makes the People user and the Cognito user (AdminCreateUser): the first
+    sign-in with the temporary password gets the NEW_PASSWORD_REQUIRED challenge; the page asks for a
+    new password and answers it (RespondToAuthChallenge), showing Cognito's refusal of a weak one."""
+    import boto3
+
+    from tests.e2e.test_local_stack import stack_aws_endpoint
+
+    email, temporary = "nell@example.com", "Temporary-Pass-1"
+    user = {"name": "Nell Newbie", "email": email, "roles": ["sales_rep"], "teams": [], "capacity": 5}
+    status, answer = call("PUT", f"{stack}/v1/users/nell", user, ADMIN)
+    assert status in (200, 201), answer
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=stack_aws_endpoint(stack),
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    (pool,) = cognito.list_user_pools(MaxResults=10)["UserPools"]
+    cognito.admin_create_user(
+        UserPoolId=pool["Id"],
+        Username=email,
+        TemporaryPassword=temporary,
+        UserAttributes=[
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": "Nell Newbie"},
+        ],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool["Id"], Username=email, GroupName="sales_rep")
+
+    page = browser_context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(f"{stack}/console")
+    page.fill("#sign-in-form input[name=email]", email)
+    page.fill("#sign-in-form input[name=password]", temporary)
+    page.click("#sign-in-form button[type=submit]")
+    form = page.locator("#new-password-form")
+    form.wait_for(timeout=15_000)
+    assert page.evaluate("sessionStorage.getItem('leadflow.session')") is None, "not signed in yet"
+
+    # too weak for the pool's policy (12 characters, upper, lower, digit, symbol): Cognito's words
+    page.fill("#new-password-form input[name=new-password]", "short")
+    page.fill("#new-password-form input[name=confirm-password]", "short")
+    page.click("#new-password-form button[type=submit]")
+    page.locator("#new-password-result .error").wait_for(timeout=15_000)
+    refused = page.locator("#new-password-result").inner_text()
+    assert "password policy" in refused, refused
+    assert page.evaluate("sessionStorage.getItem('leadflow.session')") is None
+    shot(page, "signin-new-password-refused.png")
+
+    chosen = "Nell-Chose-This-1"
+    page.fill("#new-password-form input[name=new-password]", chosen)
+    page.fill("#new-password-form input[name=confirm-password]", chosen)
+    page.click("#new-password-form button[type=submit]")
+    page.locator("#my-leads").wait_for(timeout=20_000)
+    assert email in page.locator("#sign-out").inner_text()
+    assert "No leads are yours yet" in page.locator("#my-leads").inner_text()
+    shot(page, "signin-new-password-my-leads.png")
+    assert page.errors == []
+
+    # the new password is theirs from now on: a plain sign-in, no challenge
+    signed = cognito.initiate_auth(
+        ClientId=call("GET", f"{stack}/v1/console/config", None, {})[1]["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": chosen},
+    )
+    assert "AuthenticationResult" in signed and "ChallengeName" not in signed

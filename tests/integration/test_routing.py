@@ -269,3 +269,56 @@ def test_erasing_a_contact_releases_its_owners_open_lead_and_deletes_the_assignm
     assert job["state"] == "done" and job["result"]["counts"]["assignments"] == 1
     assert wiring.deps().people.roster().open_leads == {"ann": 0}
     assert wiring.deps().assignments.assignments_of(created["lead_id"]) == []
+
+
+def test_speed_to_first_activity_keeps_the_first_activity_once_on_dynamodb(
+    client: Any, admin_key: str, deps: Any, pump: Any, team: None
+):
+    """The first activity is a conditional update (attribute_not_exists) on the current assignment: a
+    retry, a second activity and the later ``contacted`` transition (if_not_exists in its transaction)
+    change nothing; the report times it beside acceptance."""
+    rule = {"priority": 10, "assign": {"user": "ann"}}
+    assert put_json(client, "/v1/assignment-rules/ann-all", rule, admin_key).status_code == 201
+    publish(client, admin_key, MODEL, pump)
+    assert put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key).status_code == 201
+    put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
+    lead_id = make_ready(client, admin_key, pump)["lead_id"]
+    ann = key_of(deps, "ann")
+    assignments = get(client, f"/v1/leads/{lead_id}/assignments", admin_key).json_body["assignments"]
+    assert assignments[-1]["owner"] == "ann" and assignments[-1]["first_activity_at"] is None
+
+    when = datetime.now(UTC)  # after the assignment: one dated before it is not its first activity
+    call = {"type": "call", "subject": "Discovery call", "occurred_at": when.isoformat()}
+    headers = {"X-Api-Key": ann, "Idempotency-Key": "first-call"}
+    for _ in range(2):  # the second is a retry
+        assert post_json(client, f"/v1/leads/{lead_id}/activities", call, headers).status_code == 201
+    later = {"type": "meeting", "subject": "Demo", "occurred_at": (when + timedelta(minutes=5)).isoformat()}
+    second = post_json(client, f"/v1/leads/{lead_id}/activities", later, {"X-Api-Key": ann})
+    assert second.status_code == 201
+    contacted = post_json(client, f"/v1/leads/{lead_id}/contacted", {}, {"X-Api-Key": ann})
+    assert contacted.status_code == 200, contacted.body
+    assignments = get(client, f"/v1/leads/{lead_id}/assignments", admin_key).json_body["assignments"]
+    kept = datetime.fromisoformat(assignments[-1]["first_activity_at"])
+    assert abs(kept - when) < timedelta(milliseconds=1), "the API shows milliseconds"
+
+    report = get(client, "/v1/reports/speed-to-lead", admin_key).json_body
+    assert report["reps"]["ann"]["first_activity"] == 1 and report["reps"]["ann"]["accepted"] == 0
+    assert report["reps"]["ann"]["first_activity_median_minutes"] is not None
+
+
+def test_contacted_is_the_first_activity_on_dynamodb_when_nothing_was_logged(
+    client: Any, admin_key: str, deps: Any, pump: Any, team: None
+):
+    rule = {"priority": 10, "assign": {"user": "ann"}}
+    assert put_json(client, "/v1/assignment-rules/ann-all", rule, admin_key).status_code == 201
+    publish(client, admin_key, MODEL, pump)
+    assert put_json(client, "/v1/qualification-rules/mql-default", RULE, admin_key).status_code == 201
+    put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key)
+    lead_id = make_ready(client, admin_key, pump)["lead_id"]
+    ann = key_of(deps, "ann")
+    contacted = post_json(client, f"/v1/leads/{lead_id}/contacted", {}, {"X-Api-Key": ann})
+    assert contacted.status_code == 200, contacted.body
+    assignments = get(client, f"/v1/leads/{lead_id}/assignments", admin_key).json_body["assignments"]
+    assert assignments[-1]["first_activity_at"] is not None
+    report = get(client, "/v1/reports/speed-to-lead", admin_key).json_body
+    assert report["overall"]["first_activity"] == 1 and report["reps"]["ann"]["first_activity"] == 1

@@ -252,3 +252,57 @@ def test_an_erasure_releases_the_owners_open_lead_once_and_deletes_its_assignmen
     assert routing_of(deps).loads == {"ann": 0}, "released once"
     assert deps.assignments.assignments_of("l1") == [] and routing_of(deps).due == {}
     assert records(deps).leads["l1"].owner is None
+
+
+def test_the_first_logged_activity_is_kept_once_and_timed_beside_acceptance(deps: Deps):
+    from chalicelib.domain import working as activities
+    from chalicelib.services import working
+
+    qualified = datetime.now(UTC) - timedelta(hours=2)
+    sla_rule(deps, minutes=600)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, qualified)
+    call = activities.parse_activity("call", "Call", None, None, datetime.now(UTC))
+    working.log_activity("l1", call, "i_call", "user:ann", deps.store, deps.assignments)
+    first = deps.assignments.get_assignment("l1", 1)
+    assert first is not None and first.first_activity_at == call.occurred_at
+    # a retry of the same activity, a second activity and the contacted transition change nothing
+    working.log_activity("l1", call, "i_call", "user:ann", deps.store, deps.assignments)
+    mail = activities.parse_activity("email", "Mail", None, None, datetime.now(UTC))
+    working.log_activity("l1", mail, "i_mail", "user:ann", deps.store, deps.assignments)
+    lifecycle.transition("l1", "contacted", {}, "user:ann", deps)
+    again = deps.assignments.get_assignment("l1", 1)
+    assert again is not None and again.first_activity_at == call.occurred_at
+    report = assignment.speed_to_lead(qualified - timedelta(hours=1), datetime.now(UTC), deps)
+    ann = report["reps"]["ann"]
+    assert (ann["accepted"], ann["first_activity"]) == (0, 1)
+    assert ann["first_activity_median_minutes"] == round(
+        (call.occurred_at - qualified).total_seconds() / 60, 2
+    )
+
+
+def test_contacted_is_the_first_activity_when_nothing_was_logged_before(deps: Deps):
+    qualified = datetime.now(UTC) - timedelta(minutes=30)
+    sla_rule(deps, minutes=600)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, qualified)
+    lifecycle.transition("l1", "contacted", {}, "user:ann", deps)
+    record = deps.assignments.get_assignment("l1", 1)
+    assert record is not None and record.first_activity_at is not None
+    report = assignment.speed_to_lead(qualified - timedelta(hours=1), datetime.now(UTC), deps)
+    assert report["teams"]["emea"]["first_activity"] == 1
+
+
+def test_an_activity_dated_before_the_assignment_is_not_its_first_activity(deps: Deps):
+    from chalicelib.domain import working as activities
+    from chalicelib.services import working
+
+    qualified = datetime.now(UTC) - timedelta(minutes=30)
+    sla_rule(deps, minutes=600)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, qualified)
+    earlier = (qualified - timedelta(hours=1)).isoformat()
+    call = activities.parse_activity("call", "Call", None, earlier, datetime.now(UTC))
+    working.log_activity("l1", call, "i_old", "user:ann", deps.store, deps.assignments)
+    record = deps.assignments.get_assignment("l1", 1)
+    assert record is not None and record.first_activity_at is None

@@ -227,9 +227,50 @@ def test_speed_to_lead_is_median_and_p90_minutes_per_team_and_rep():
     records = [record(f"l{i}", "ann", float(i)) for i in range(1, 11)]
     records += [record("l99", "cat", None), record("l99", "ann", 3.0, number=2)]
     report = routing.speed_to_lead(records)
-    assert report["reps"]["ann"] == {"leads": 11, "accepted": 11, "median_minutes": 5.0, "p90_minutes": 9.0}
+    assert report["reps"]["ann"] == {
+        "leads": 11,
+        "accepted": 11,
+        "median_minutes": 5.0,
+        "p90_minutes": 9.0,
+        "first_activity": 0,
+        "first_activity_median_minutes": None,
+        "first_activity_p90_minutes": None,
+    }
     assert "cat" not in report["reps"], "a lead counts once, for its last assignment"
     assert report["teams"]["emea"]["leads"] == 11
+
+
+def test_speed_to_first_activity_is_median_and_p90_minutes_beside_acceptance():
+    def record(lead_id: str, owner: str, active: float | None, accepted: float | None) -> AssignmentRecord:
+        return AssignmentRecord(
+            lead_id,
+            1,
+            owner,
+            "emea",
+            NOW,
+            "routing",
+            "r",
+            qualified_at=NOW,
+            accepted_at=NOW + timedelta(minutes=accepted) if accepted is not None else None,
+            first_activity_at=NOW + timedelta(minutes=active) if active is not None else None,
+        )
+
+    records = [record(f"l{i}", "ann", float(i), float(i * 10)) for i in range(1, 11)]
+    records += [record("l98", "bob", None, 5.0), record("l99", "bob", 2.0, None)]
+    report = routing.speed_to_lead(records)
+    ann, bob = report["reps"]["ann"], report["reps"]["bob"]
+    assert (
+        ann["first_activity"],
+        ann["first_activity_median_minutes"],
+        ann["first_activity_p90_minutes"],
+    ) == (
+        10,
+        5.0,
+        9.0,
+    )
+    assert (ann["median_minutes"], ann["p90_minutes"]) == (50.0, 90.0)
+    assert (bob["leads"], bob["accepted"], bob["first_activity"]) == (2, 1, 1)
+    assert report["overall"]["first_activity"] == 11 and report["teams"]["emea"]["first_activity"] == 11
 
 
 def test_qualification_batches_leave_room_for_the_assignment_in_the_transaction():

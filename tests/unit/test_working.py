@@ -259,8 +259,8 @@ def test_the_overview_reads_at_most_the_newest_leads_and_pages_interactions(deps
 
 def test_a_logged_activity_is_recorded_once_per_interaction_id(deps: Deps):
     activity = working.parse_activity("call", "Call", None, None, datetime.now(UTC))
-    first = service.log_activity("l_1", activity, "i_call", "k", deps.store)
-    second = service.log_activity("l_1", activity, "i_call", "k", deps.store)
+    first = service.log_activity("l_1", activity, "i_call", "k", deps.store, deps.assignments)
+    second = service.log_activity("l_1", activity, "i_call", "k", deps.store, deps.assignments)
     assert (first.recorded, second.recorded) == (True, False)
     assert [i.interaction_id for i in records(deps).interactions["c_ada"]] == ["i_call"]
     assert (
