@@ -21,7 +21,6 @@ Run: ``.venv/bin/python bench/routing.py`` (prints a table and writes bench/resu
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -36,34 +35,6 @@ RESULTS = ROOT / "bench" / "results"
 LEADS = 1000
 THREADS = 4
 AWAY = range(300, 600)
-
-
-def _environment() -> Any:
-    import boto3
-
-    from leadflow_local import moto_transactions
-    from leadflow_local.resources import create_resources, environment, load_template
-
-    moto_transactions.install()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        os.environ[name] = value
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    template = load_template()
-    found = create_resources(
-        template, boto3.client("dynamodb"), boto3.client("sqs"), "bench-", boto3.client("s3")
-    )
-    os.environ.update(environment(template, found))
-    from chalicelib import wiring
-
-    wiring.reset()
-    return found
 
 
 def _put(client: Any, headers: dict[str, str], path: str, body: dict[str, Any]) -> None:
@@ -180,6 +151,8 @@ def run() -> dict[str, Any]:
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
+        from bench.capture import _environment  # the benches' one moto environment
+
         _environment()
         from app import app
         from chalicelib import wiring
