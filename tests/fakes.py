@@ -535,12 +535,14 @@ class FakeRouting:
             held = self.items.get((lead_id, number))
             if held is not None and held.first_activity_at is None:
                 self.items[(lead_id, number)] = replace(held, first_activity_at=at)
+            self.due.pop((lead_id, number), None)
 
     def note_first_activity(self, lead_id: str, number: int, at: datetime) -> bool:
         held = self.items.get((lead_id, number))
         if held is None or held.first_activity_at is not None or held.at > at:
             return False
         self.items[(lead_id, number)] = replace(held, first_activity_at=at)
+        self.due.pop((lead_id, number), None)
         return True
 
     def get_assignment(self, lead_id: str, number: int) -> AssignmentRecord | None:

@@ -218,12 +218,13 @@ export function countdown(dueAt, now = Date.now()) {
   return `overdue by ${-minutes} min`;
 }
 
-// The deadline of the lead's open SLA: its latest assignment's, while not accepted.
+// The deadline of the lead's open SLA: its latest assignment's, while neither accepted nor worked (the
+// owner's first activity stops the timer, as acceptance does).
 async function slaDue(ui, lead) {
   if (lead.state !== "open" || lead.status === "sales_accepted") return null;
   const found = await ui.api("GET", `/v1/leads/${encodeURIComponent(lead.lead_id)}/assignments`).catch(() => null);
   const latest = found?.assignments?.at(-1);
-  return latest && latest.due_at && !latest.accepted_at ? latest.due_at : null;
+  return latest && latest.due_at && !latest.accepted_at && !latest.first_activity_at ? latest.due_at : null;
 }
 
 export async function myLeadsPage(ui, params) {

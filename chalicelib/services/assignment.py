@@ -164,8 +164,9 @@ def on_transition(before: Lead, after: Lead, action: str, now: datetime) -> Assi
 
 def sweep_lapsed(deps: Deps, now: datetime, limit: int = SWEEP_LIMIT) -> dict[str, int]:
     """The one-minute schedule: every SLA timer due by ``now`` is acted on once: the lead is reassigned
-    or escalated when it still waits for acceptance under the assignment the timer was set for;
-    otherwise the timer is only settled."""
+    or escalated when it still waits for acceptance under the assignment the timer was set for and its
+    owner has not acted on it (no first activity: a logged activity or ``contacted``); otherwise the
+    timer is only settled."""
     done = {"due": 0, "reassigned": 0, "escalated": 0, "settled": 0, "unassigned": 0}
     for lead_id, number in deps.assignments.due_timers(now, limit):
         done["due"] += 1
@@ -191,6 +192,7 @@ def _lapse(lead_id: str, number: int, deps: Deps, now: datetime) -> str:
         or timer is None
         or timer.due_at is None
         or lead.assignment != number
+        or timer.first_activity_at is not None
         or not lead.is_open
         or lead.status not in AWAITING_ACCEPTANCE
     ):

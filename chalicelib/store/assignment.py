@@ -115,10 +115,11 @@ def add_assignment(tx: TransactWrite, lead_id: str, write: AssignmentWrite, now:
         # if_not_exists rather than a condition: an activity logged before the ``contacted`` transition
         # keeps its time, and the transition's transaction must not fail for it
         number, at = write.first_activity
+        # the owner acted on the lead: its SLA timer (if one still runs) stops, as acceptance stops it
         first = AssignmentItemRecord.first_activity_at
         tx.update(
             AssignmentItemRecord(lead_id, sort_key(number)),
-            actions=[first.set(first | at)],
+            actions=[first.set(first | at), AssignmentItemRecord.due_shard.remove()],
             condition=AssignmentItemRecord.lead_id.exists(),
         )
 
@@ -173,12 +174,16 @@ class AssignmentRepository:
     def note_first_activity(self, lead_id: str, number: int, at: datetime) -> bool:
         """The first activity under assignment ``number``, kept once (``attribute_not_exists``): a
         retry or a later activity changes nothing (``False``), and neither does an activity dated
-        before the assignment was made."""
+        before the assignment was made. The owner having acted, the SLA timer stops (it leaves the
+        ``by_due`` index, as at acceptance)."""
         from pynamodb.exceptions import UpdateError
 
         try:
             AssignmentItemRecord(lead_id, sort_key(number)).update(
-                actions=[AssignmentItemRecord.first_activity_at.set(at)],
+                actions=[
+                    AssignmentItemRecord.first_activity_at.set(at),
+                    AssignmentItemRecord.due_shard.remove(),
+                ],
                 condition=AssignmentItemRecord.lead_id.exists()
                 & AssignmentItemRecord.first_activity_at.does_not_exist()
                 & (AssignmentItemRecord.at <= at),

@@ -242,6 +242,29 @@ def test_an_sla_lapse_reassigns_once_and_never_twice(client: Any, admin_key: str
     assert json.loads(json.dumps(history))[0]["due_at"]
 
 
+def test_marking_a_lead_contacted_takes_its_sla_timer_out_of_the_due_index_on_dynamodb(
+    client: Any, admin_key: str, deps: Any, team: None
+):
+    """``contacted`` removes ``due_shard`` in the transition's own transaction, so the sweep never
+    sees the timer (an owner working the lead keeps it)."""
+    from chalicelib.handlers.assignment import sla_sweep
+    from chalicelib.services import qualification
+
+    rule = {"priority": 1, "assign": {"team": "emea"}, "sla": {"accept_within_minutes": 1}}
+    assert put_json(client, "/v1/assignment-rules/emea-all", rule, admin_key).status_code == 201
+    first, second = _mql_ready(deps, 2)
+    for lead_id in (first, second):
+        qualification.qualify_lead(lead_id, deps, datetime.now(UTC))
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert len(deps.assignments.due_timers(later, 10)) == 2
+    owner = deps.store.get_lead(first).owner
+    contacted = post_json(client, f"/v1/leads/{first}/contacted", {}, {"X-Api-Key": key_of(deps, owner)})
+    assert contacted.status_code == 200, contacted.body
+    assert [lead for lead, _ in deps.assignments.due_timers(later, 10)] == [second]
+    assert sla_sweep(later)["reassigned"] == 1
+    assert deps.store.get_lead(first).owner == owner, "the owner who acted keeps the lead"
+
+
 def test_erasing_a_contact_releases_its_owners_open_lead_and_deletes_the_assignments(
     client: Any, admin_key: str, deps: Any, pump: Any, team: None, monkeypatch: pytest.MonkeyPatch
 ):

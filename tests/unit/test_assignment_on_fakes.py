@@ -5,6 +5,7 @@ an SLA lapse, each exactly once, including when a write loses its race."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,6 +205,46 @@ def test_an_accepted_lead_is_not_reassigned_and_speed_to_lead_times_it(deps: Dep
     }, "acceptance stopped the timer"
     report = assignment.speed_to_lead(NOW - timedelta(days=1), NOW + timedelta(days=1), deps)
     assert report["reps"]["ann"]["accepted"] == 1
+
+
+def test_an_owner_who_marked_the_lead_contacted_keeps_it_when_the_sla_lapses(deps: Deps):
+    """Acting on a lead is a response: ``contacted`` stops the SLA timer as acceptance does, so the
+    sweep neither reassigns nor escalates a lead its owner is working."""
+    sla_rule(deps, minutes=60)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, NOW)
+    lifecycle.transition("l1", "contacted", {}, "user:ann", deps)
+    done = assignment.sweep_lapsed(deps, datetime.now(UTC) + timedelta(days=1))
+    assert (done["reassigned"], done["escalated"]) == (0, 0)
+    assert records(deps).leads["l1"].owner == "ann"
+
+
+def test_an_owner_who_logged_an_activity_keeps_the_lead_when_the_sla_lapses(deps: Deps):
+    from chalicelib.domain import working as activities
+    from chalicelib.services import working
+
+    qualified = datetime.now(UTC) - timedelta(minutes=30)  # an activity is never dated in the future
+    sla_rule(deps, minutes=60, on_lapse="escalate")
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, qualified)
+    call = activities.parse_activity("call", "Call", None, None, datetime.now(UTC))
+    working.log_activity("l1", call, "i_call", "user:ann", deps.store, deps.assignments)
+    done = assignment.sweep_lapsed(deps, qualified + timedelta(minutes=61))
+    assert (done["reassigned"], done["escalated"]) == (0, 0)
+    assert records(deps).leads["l1"].owner == "ann"
+
+
+def test_a_due_timer_whose_owner_already_acted_is_only_settled(deps: Deps):
+    """The sweep checks the first activity itself: a timer still in the index (written before the
+    activity stopped timers) is settled, not acted on."""
+    sla_rule(deps, minutes=60)
+    add_lead(deps, "l1")
+    qualification.qualify_lead("l1", deps, NOW)
+    held = deps.assignments.get_assignment("l1", 1)
+    assert held is not None
+    routing_of(deps).items[("l1", 1)] = replace(held, first_activity_at=NOW + timedelta(minutes=5))
+    done = assignment.sweep_lapsed(deps, NOW + timedelta(minutes=61))
+    assert done["settled"] == 1 and records(deps).leads["l1"].owner == "ann"
 
 
 def test_a_lapse_whose_lead_moved_on_only_settles_the_timer(deps: Deps):
