@@ -258,6 +258,11 @@ def _figures(
             table: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2)}
             for table, (w, r) in sorted(meter.by_table.items())
         },
+        # where the units go: table, operation, and the service and store functions that made the call
+        "units_by_call_site": {
+            site: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2), "calls": round(c / leads, 2)}
+            for site, (w, r, c) in sorted(meter.by_site.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0]))
+        },
     }
     # every lead stored (the warm-up's and the measured ones): what a lead keeps, on average
     kept = leads + 1
