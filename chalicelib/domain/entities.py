@@ -104,3 +104,7 @@ class Interaction:
     #: Written with its contact's ``last_interaction_at`` already set to it (a capture's own, in one
     #: transaction): the activity function has nothing to note (issue 19: one write less a capture).
     noted: bool = False
+    #: Written in one transaction with a change of its contact that rescores the contact anyway (a new
+    #: contact, or a new lead in its ``lead_ids``): the interaction's own record does not rescore it
+    #: again (issue 19: scoring once per capture, not once per stream).
+    scored_with_contact: bool = False

@@ -207,6 +207,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         expires_at=interaction.occurred_at + timedelta(days=retention_days),
         correlation_id=correlation_id(),
         noted=True if interaction.noted else None,
+        with_contact=True if interaction.scored_with_contact else None,
     )
 
 
@@ -220,6 +221,7 @@ def interaction_from(record: InteractionRecord) -> Interaction:
         lead_id=record.lead_id,
         source=record.source,
         noted=bool(record.noted),
+        scored_with_contact=bool(record.with_contact),
     )
 
 

@@ -231,6 +231,8 @@ class InteractionRecord(Model):
     correlation_id = UnicodeAttribute(null=True)
     #: ``Interaction.noted``: set only when true.
     noted = BooleanAttribute(null=True)
+    #: ``Interaction.scored_with_contact``: set only when true.
+    with_contact = BooleanAttribute(null=True)
 
     by_time = InteractionsByTime()
 
