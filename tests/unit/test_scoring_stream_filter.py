@@ -89,9 +89,7 @@ def test_a_leads_qualification_rescores_it_only_when_a_model_reads_its_status(mo
     new = {**old, "status": "marketing_qualified"}
     _models(monkeypatch, {"id": "t", "points": 5, "when": {"field": "contact.job_title", "op": "exists"}})
     assert touched("MODIFY", {"lead_id": "l1"}, old, new) == []
-    _models(
-        monkeypatch,
-        {"id": "q", "points": 5, "when": {"field": "lead.status", "op": "eq", "value": "marketing_qualified"}},
-    )
+    status = {"field": "lead.status", "op": "eq", "value": "marketing_qualified"}
+    _models(monkeypatch, {"id": "q", "points": 5, "when": status})
     assert touched("MODIFY", {"lead_id": "l1"}, old, new) == ["c1"]
     assert touched("MODIFY", {"lead_id": "l1"}, old, {**old, "state": "closed"}) == []
