@@ -149,7 +149,7 @@ class FakeRecordStore:
     def contact_by_email(self, email: str) -> Contact | None:
         return next((c for c in self.contacts.values() if c.email == email), None)
 
-    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+    def get_contacts(self, contact_ids: Sequence[str], consistent: bool = True) -> list[Contact]:
         return [self.contacts[i] for i in dict.fromkeys(contact_ids) if i in self.contacts]
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
@@ -705,7 +705,7 @@ class FakeHandoffs:
         entries[:] = [e for e in entries if (e[0], e[1], e[2].get("_id")) != (at, kind, ident)]
         entries.append((at, kind, {**json.loads(json.dumps(data, default=str)), "_id": ident}))
 
-    def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
+    def history(self, lead_id: str, limit: int, held: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
         entries = sorted(self.timeline.get(lead_id, []), key=lambda e: e[0], reverse=True)[:limit]
         return [
             {**{k: v for k, v in data.items() if k != "_id"}, "kind": kind, "at": iso(at)}

@@ -76,6 +76,9 @@ class Lead:
     #: ``{"field", "submitted", "current", "source", "at"}``, newest last, at most 20.
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
+    #: The newest timeline entries its own changes wrote (transitions, hand-offs), kept on the lead
+    #: (``store/history.py``: issue 19, no item of their own): ``{"sk", "kind", "at", "data"}``.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def topic(self) -> str | None:

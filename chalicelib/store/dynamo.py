@@ -39,6 +39,7 @@ from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact
 from chalicelib.domain.stored import LeadFilter, Page
 from chalicelib.observability import correlation_id
 from chalicelib.store import secrets, state_index
+from chalicelib.store.history import pack_timeline, unpack_timeline
 from chalicelib.store.receipts import ReceiptRepository
 from chalicelib.store.records import (
     AccountRecord,
@@ -168,6 +169,7 @@ def lead_from(record: LeadRecord) -> Lead:
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
+        timeline=unpack_timeline(record.timeline_z),
     )
 
 
@@ -186,6 +188,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         team=lead.team,
         assignment=lead.assignment or None,
         conflicts=json.dumps(lead.conflicts, default=str) if lead.conflicts else None,
+        timeline_z=pack_timeline(lead.timeline),
         created_at=lead.created_at,
         updated_at=lead.updated_at,
         correlation_id=correlation_id(),
@@ -523,9 +526,12 @@ class LeadRepository(ReceiptRepository):
             return None
         return self.get_contact(owner)
 
-    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+    def get_contacts(self, contact_ids: Sequence[str], consistent: bool = True) -> list[Contact]:
+        """``consistent=False``: half the read units, for readers a change a moment old cannot mislead."""
         ids = list(dict.fromkeys(contact_ids))
-        return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=True)] if ids else []
+        return (
+            [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=consistent)] if ids else []
+        )
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
         for record in InteractionRecord.by_time.query(contact_id, scan_index_forward=False):

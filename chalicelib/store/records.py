@@ -192,6 +192,8 @@ class LeadRecord(Model):
     assignment = NumberAttribute(null=True)
     #: What captures said differently from the contact and lead (JSON list; ``Lead.conflicts``).
     conflicts = UnicodeAttribute(null=True)
+    #: The lead's newest timeline entries, zlib-compressed JSON (``store/history.py``; issue 19).
+    timeline_z = BinaryAttribute(null=True, legacy_encoding=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

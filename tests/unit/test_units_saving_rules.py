@@ -39,3 +39,31 @@ def test_a_models_paths_are_those_its_rules_and_audience_read():
     }
     assert paths_read(parse_any("m", 1, spec)) >= {"contact.job_title", "lead.status", "account.employees"}
     assert "lead.state" not in paths_read(parse_any("m", 1, spec))
+
+
+def test_a_leads_own_timeline_keeps_the_newest_entries_that_fit_and_reads_from_a_lambda_image():
+    import base64
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.store.history import (
+        LEAD_TIMELINE_BYTES,
+        keep_on_lead,
+        pack_timeline,
+        timeline_entry,
+        unpack_timeline,
+    )
+
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    entries = [
+        timeline_entry("transition", f"t{n}", start + timedelta(minutes=n), {"reason": secrets.token_hex(20)})
+        for n in range(12)
+    ]
+    kept, spilled = keep_on_lead([], entries)
+    assert spilled and kept and [*spilled, *kept] == entries  # the oldest move, none is lost or repeated
+    assert len(pack_timeline(kept) or b"") <= LEAD_TIMELINE_BYTES
+    assert keep_on_lead(kept, kept[-1:]) == (kept, [])  # a retried entry is kept once
+    packed = pack_timeline(kept)
+    assert unpack_timeline(packed) == kept
+    # Lambda's stream images carry binary values base64-encoded
+    assert unpack_timeline(base64.b64encode(packed or b"").decode()) == kept
