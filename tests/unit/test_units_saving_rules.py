@@ -67,3 +67,33 @@ def test_a_leads_own_timeline_keeps_the_newest_entries_that_fit_and_reads_from_a
     assert unpack_timeline(packed) == kept
     # Lambda's stream images carry binary values base64-encoded
     assert unpack_timeline(base64.b64encode(packed or b"").decode()) == kept
+
+
+def test_a_dispatchers_consumers_read_each_contact_once_and_nothing_is_shared_outside_it():
+    """Issue 19: scoring, qualification and duplicate detection on one contacts-stream batch read the
+    contact (and account) once between them; outside the dispatcher's block every read goes to the
+    table."""
+    from chalicelib.store import shared_reads
+
+    reads: list[object] = []
+
+    def one(key: str) -> str | None:
+        reads.append(key)
+        return None if key == "gone" else f"item {key}"
+
+    def many(keys: list[str]) -> list[str]:
+        reads.append(tuple(keys))
+        return [f"item {k}" for k in keys if k != "gone"]
+
+    def key_of(item: str) -> str:
+        return item.removeprefix("item ")
+
+    with shared_reads.shared():
+        assert shared_reads.many("contact", ["c1", "c2", "gone"], many, key_of) == ["item c1", "item c2"]
+        assert shared_reads.one("contact", "c1", one) == "item c1"
+        assert shared_reads.one("contact", "gone", one) is None
+        assert shared_reads.many("contact", ["c2", "c3"], many, key_of) == ["item c2", "item c3"]
+        assert shared_reads.one("account", "c1", one) == "item c1"  # another kind: read
+    assert reads == [("c1", "c2", "gone"), ("c3",), "c1"]
+    assert shared_reads.one("contact", "c1", one) == "item c1" and reads[-1] == "c1"
+    assert shared_reads.many("contact", ["c1"], many, key_of) == ["item c1"] and reads[-1] == ("c1",)
