@@ -188,7 +188,11 @@ class ScoreStore(Protocol):
 
     def put_score(self, lead: Lead, score: Score, ages: bool) -> bool: ...
 
-    def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool: ...
+    def delete_score(
+        self, lead_id: str, model_id: str, as_of: datetime, held: Sequence[dict[str, Any]] = ()
+    ) -> bool:
+        """``held``: the removed score's timeline entries (``Score.timeline``), kept as history."""
+        ...
 
     def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
         """``(lead_id, model_id, contact_id)`` whose timer (``Score.next_check_at``) is due."""

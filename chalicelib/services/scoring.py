@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.predictive import AnyModel, evaluate, parse_any, paths_read
 from chalicelib.domain.scoring import Score
+from chalicelib.domain.timeline import timeline_entry
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
@@ -161,34 +163,27 @@ def _apply(
             new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now)
             old = stored.get(model.model_id)
             if new is None:
-                if old is not None and deps.scoring.delete_score(lead.lead_id, model.model_id, now):
+                if old is not None and deps.scoring.delete_score(
+                    lead.lead_id, model.model_id, now, old.timeline
+                ):
                     changed += 1
                     count("ScoreRemoved")
                 continue
             if new.same_result(old):
                 continue
             new = new.following(old)
+            if old is None or old.summary() != new.summary():
+                # a change to show on the timeline (not a breakdown moved by decay alone), kept on the
+                # score item it is written with (issue 19: no LeadHistory item of its own)
+                shown = {**new.summary(), "previous_score": old.score if old else None}
+                new = replace(
+                    new, timeline=(*new.timeline, timeline_entry("score", model.model_id, now, shown))
+                )
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
                 if written is not None:
                     written.add((lead.lead_id, model.model_id))
                 count("LeadScored")
-                if old is not None and old.summary() == new.summary():
-                    continue  # the breakdown moved (decay), the score did not: not a change to show
-                deps.handoffs.add_history(
-                    lead.lead_id,
-                    "score",
-                    model.model_id,
-                    now,
-                    {
-                        "model_id": model.model_id,
-                        "model_version": new.model_version,
-                        "score": new.score,
-                        "grade": new.grade,
-                        "sales_ready": new.sales_ready,
-                        "previous_score": old.score if old else None,
-                    },
-                )
     return changed
 
 

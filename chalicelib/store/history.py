@@ -19,13 +19,18 @@ from typing import Any
 from pynamodb.connection import Connection
 
 from chalicelib.domain.interactions import iso
+from chalicelib.domain.timeline import Entry, timeline_entry
+
+__all__ = ["Entry", "timeline_entry"]
 from chalicelib.store.records import LeadHistoryRecord
 
 #: The compressed size the lead's own timeline entries may take: the lead item stays well under 1 KB
 #: (one write unit; 387 bytes without them in the lifecycle benchmark), each entry ~150 bytes packed.
 LEAD_TIMELINE_BYTES = 420
 
-Entry = dict[str, Any]
+#: A score keeps its own changes' entries while they fit this (packed; the score item stays under
+#: 1 KB: 532 bytes without them in the lifecycle benchmark).
+SCORE_TIMELINE_BYTES = 300
 
 
 def history_item(
@@ -38,16 +43,6 @@ def history_item(
         at=at,
         data=json.dumps(data, separators=(",", ":"), default=str),
     )
-
-
-def timeline_entry(kind: str, ident: str, at: datetime, data: dict[str, Any]) -> Entry:
-    """An entry kept on the lead item: what :func:`history_item` would store, as JSON."""
-    return {
-        "sk": f"{iso(at)}#{kind}#{ident}",
-        "kind": kind,
-        "at": iso(at),
-        "data": json.loads(json.dumps(data, default=str)),
-    }
 
 
 def entry_item(lead_id: str, entry: Entry) -> LeadHistoryRecord:
@@ -76,12 +71,14 @@ def unpack_timeline(raw: bytes | str | None) -> list[Entry]:
     return found if isinstance(found, list) else []
 
 
-def keep_on_lead(held: Sequence[Entry], new: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
-    """The entries the lead keeps (the newest that fit :data:`LEAD_TIMELINE_BYTES` packed) and those
-    that move to ``LeadHistory`` items (the oldest), in key order."""
+def keep_on_lead(
+    held: Sequence[Entry], new: Sequence[Entry], budget: int = LEAD_TIMELINE_BYTES
+) -> tuple[list[Entry], list[Entry]]:
+    """The entries the item keeps (the newest that fit ``budget`` bytes packed) and those that move to
+    ``LeadHistory`` items (the oldest), in key order."""
     kept = sorted({e["sk"]: e for e in [*held, *new]}.values(), key=lambda e: e["sk"])
     spilled: list[Entry] = []
-    while kept and len(pack_timeline(kept) or b"") > LEAD_TIMELINE_BYTES:
+    while kept and len(pack_timeline(kept) or b"") > budget:
         spilled.append(kept.pop(0))
     return kept, spilled
 
@@ -99,9 +96,10 @@ class HistoryRepository:
 
     def history(self, lead_id: str, limit: int, held: Sequence[Entry] = ()) -> list[dict[str, Any]]:
         """The newest ``limit`` entries, newest first: the ``LeadHistory`` items merged with ``held``,
-        the entries the lead item keeps (``Lead.timeline``)."""
+        the entries the lead and its scores keep (``Lead.timeline``, ``Score.timeline``)."""
         found = LeadHistoryRecord.query(lead_id, scan_index_forward=False, limit=limit)
         keyed = [(r.sk, _shown(json.loads(r.data), r.kind, iso(r.at))) for r in found]
         keyed += [(e["sk"], _shown(e["data"], e["kind"], e["at"])) for e in held]
-        keyed.sort(key=lambda pair: pair[0], reverse=True)
-        return [shown for _, shown in keyed[:limit]]
+        # an entry moved to its own item by a write that failed after it is in both: shown once
+        unique = dict(sorted(keyed, key=lambda pair: pair[0], reverse=True))
+        return list(unique.values())[:limit]

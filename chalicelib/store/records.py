@@ -400,6 +400,8 @@ class ScoreRecord(Model):
     #: while a timer is set.
     next_check_at = UnicodeAttribute(null=True)
     due = UnicodeAttribute(null=True)
+    #: The newest timeline entries of this score's changes, zlib-compressed JSON (issue 19).
+    timeline_z = BinaryAttribute(null=True, legacy_encoding=False)
 
     by_model = ScoresByModel()
     by_due = ScoresDue()
