@@ -28,6 +28,19 @@ from chalicelib.store.records import LeadHistoryRecord
 #: (one write unit; 387 bytes without them in the lifecycle benchmark), each entry ~150 bytes packed.
 LEAD_TIMELINE_BYTES = 420
 
+#: What an item may weigh with the entries it keeps: under 1 KB, one write unit (and one for each index
+#: that projects it). An item already heavier keeps none (every entry is a ``LeadHistory`` item then).
+ITEM_BYTES = 1000
+
+
+def entries_budget(record: Any, most: int) -> int:
+    """The packed bytes ``record`` (its timeline not set yet) may keep: at most ``most``, and what
+    leaves the item under :data:`ITEM_BYTES`. The item's size is over-estimated (its serialized JSON,
+    type tags and quotes included), so the entries never take it over 1 KB."""
+    size = len(json.dumps(record.serialize(), separators=(",", ":"), default=str))
+    return max(0, min(most, ITEM_BYTES - size))
+
+
 #: A score keeps its own changes' entries while they fit this (packed; the score item stays under
 #: 1 KB: 532 bytes without them in the lifecycle benchmark).
 SCORE_TIMELINE_BYTES = 300

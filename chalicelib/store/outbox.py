@@ -21,7 +21,15 @@ from chalicelib.domain.outbox import OutboxEntry, shown_work
 from chalicelib.domain.routing import AssignmentWrite
 from chalicelib.store.assignment import add_assignment
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
-from chalicelib.store.history import Entry, entry_item, history_item, keep_on_lead, timeline_entry
+from chalicelib.store.history import (
+    LEAD_TIMELINE_BYTES,
+    Entry,
+    entries_budget,
+    entry_item,
+    history_item,
+    keep_on_lead,
+    timeline_entry,
+)
 from chalicelib.store.opportunities import opportunity_record
 from chalicelib.store.records import (
     HandoffRecord,
@@ -111,7 +119,8 @@ class OutboxRepository:
             with TransactWrite(connection=self._connection) as tx:
                 self._outbox(tx, own, now, entries)
                 self._outbox(tx, others, now)
-                kept, spilled = keep_on_lead(lead.timeline, entries)
+                budget = entries_budget(lead_record(replace(lead, timeline=[])), LEAD_TIMELINE_BYTES)
+                kept, spilled = keep_on_lead(lead.timeline, entries, budget)
                 tx.save(lead_record(replace(lead, timeline=kept)))
                 for entry in spilled:
                     tx.save(entry_item(lead.lead_id, entry))

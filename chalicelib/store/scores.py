@@ -23,6 +23,7 @@ from chalicelib.store.dynamo import (
 )
 from chalicelib.store.history import (
     SCORE_TIMELINE_BYTES,
+    entries_budget,
     entry_item,
     keep_on_lead,
     pack_timeline,
@@ -109,9 +110,6 @@ class ScoreRepository:
         """Write a score unless a newer evaluation (a later ``as_of``) is stored already. Its timeline
         entries stay on the item while they fit; the oldest move to ``LeadHistory`` items first (a
         failure in between shows them once: the timeline merges by key)."""
-        kept, spilled = keep_on_lead(score.timeline, [], SCORE_TIMELINE_BYTES)
-        for entry in spilled:
-            entry_item(lead.lead_id, entry).save()
         record = ScoreRecord(
             lead.lead_id,
             score.model_id,
@@ -128,8 +126,11 @@ class ScoreRepository:
             aging=json.dumps(score.aging.as_dict(), separators=(",", ":")) if score.aging else None,
             next_check_at=_iso(score.next_check_at) if score.next_check_at else None,
             due=due_key(lead.lead_id) if score.next_check_at else None,
-            timeline_z=pack_timeline(kept),
         )
+        kept, spilled = keep_on_lead(score.timeline, [], entries_budget(record, SCORE_TIMELINE_BYTES))
+        for entry in spilled:
+            entry_item(lead.lead_id, entry).save()
+        record.timeline_z = pack_timeline(kept)
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
         except PutError as exc:

@@ -510,3 +510,24 @@ def test_transition_and_handoff_entries_live_on_the_lead_and_the_oldest_move_to_
     assert shown == expected[::-1]
     assert [e["at"] for e in timeline] == sorted((e["at"] for e in timeline), reverse=True)
     assert deps.handoffs.history("l-tl", 3, held) == timeline[:3]
+
+
+def test_a_heavy_lead_keeps_no_timeline_entry_that_would_take_it_over_one_kilobyte(aws: Any, deps: Any):
+    """Issue 19: the entries a lead keeps never make it cost a second write unit (nor its indexes that
+    project it): a lead already near 1 KB moves them to LeadHistory items, as before."""
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.lifecycle import Transition
+    from chalicelib.store.records import LeadHistoryRecord, LeadRecord
+
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    heavy = {"topic": "Pricing", "notes": secrets.token_hex(400)}  # 800 characters of fields
+    kept(Lead("l-heavy", "c-heavy", heavy, start, start))
+    lead = deps.store.get_lead("l-heavy")
+    transition = Transition("l-heavy", "marketing_qualify", "open", "new", "open", "new", start, "t", None, 1)
+    body = json.dumps({"id": "hh", "data": {"work": {"subject": "Call"}}})
+    deps.handoffs.write_lead_change(lead, transition, [("hh", "l-heavy", "task", "rule:r", body)], start)
+    record = LeadRecord.get("l-heavy", consistent_read=True)
+    assert record.timeline_z is None
+    assert len(list(LeadHistoryRecord.query("l-heavy"))) == 2
+    kinds = [e["kind"] for e in deps.handoffs.history("l-heavy", 10, deps.store.get_lead("l-heavy").timeline)]
+    assert kinds == ["transition", "handoff"]
