@@ -258,9 +258,15 @@ def _figures(
             table: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2)}
             for table, (w, r) in sorted(meter.by_table.items())
         },
+        # where the units go: table, operation, and the service and store functions that made the call
+        "units_by_call_site": {
+            site: {"wcu": round(w / leads, 2), "rcu": round(r / leads, 2), "calls": round(c / leads, 2)}
+            for site, (w, r, c) in sorted(meter.by_site.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0]))
+        },
     }
     # every lead stored (the warm-up's and the measured ones): what a lead keeps, on average
     kept = leads + 1
+    figures["largest_item_bytes_by_table"] = dict(sorted(LARGEST.items()))
     figures["stored_bytes_per_lead"] = round(stored_bytes / kept)
     figures["stored_items_per_lead"] = round(stored_items / kept, 1)
     figures["cost_per_million_captures"] = per_million_captures(figures)
@@ -284,16 +290,24 @@ _LEAD_TABLES = (
 )
 
 
+#: The largest item of each lead table at the end of the last :func:`units_figures` run (bytes, as
+#: DynamoDB sizes them): an item over 1 KB costs a write unit per started KB, each time it is written.
+LARGEST: dict[str, int] = {}
+
+
 def _stored(dynamodb: Any, item_size: Any) -> tuple[int, int]:
     """Bytes and items held in the lead tables (hand-offs expire after 90 days: counted all the same)."""
     size = items = 0
+    LARGEST.clear()
     for name in dynamodb.list_tables()["TableNames"]:
-        if name.rsplit("-", 1)[-1] not in _LEAD_TABLES:
+        table = name.rsplit("-", 1)[-1]
+        if table not in _LEAD_TABLES:
             continue
         for page in dynamodb.get_paginator("scan").paginate(TableName=name):
             for item in page["Items"]:
                 size += item_size(item)
                 items += 1
+                LARGEST[table] = max(LARGEST.get(table, 0), item_size(item))
     return size, items
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -133,13 +134,23 @@ class Meter:
     calls: Counter[str] = field(default_factory=Counter)
     #: computed units by table (logical id without the stack's prefix): ``{"LeadsTable": [wcu, rcu]}``
     by_table: dict[str, list[float]] = field(default_factory=dict)
+    #: computed units and calls by call site: ``{"LeadsTable GetItem services.x:f <- store.y:g": [wcu,
+    #: rcu, calls]}`` (the caller is found by :func:`call_site` when the hooks run)
+    by_site: dict[str, list[float]] = field(default_factory=dict)
+    #: the call site of the call being metered (set by the hooks; "" when fed by hand)
+    site: str = ""
+    operation: str = ""
 
     def _charge(self, table: str, wcu: float, rcu: float) -> None:
         self.wcu += wcu
         self.rcu += rcu
-        entry = self.by_table.setdefault(table.rsplit("-", 1)[-1], [0.0, 0.0])
+        name = table.rsplit("-", 1)[-1]
+        entry = self.by_table.setdefault(name, [0.0, 0.0])
         entry[0] += wcu
         entry[1] += rcu
+        site = self.by_site.setdefault(f"{name} {self.operation} {self.site}".rstrip(), [0.0, 0.0, 0.0])
+        site[0] += wcu
+        site[1] += rcu
 
     @property
     def dynamodb_calls(self) -> int:
@@ -158,6 +169,11 @@ class Meter:
 
     def before(self, name: str, params: dict[str, Any]) -> None:
         self.calls[name] += 1
+        self.operation = name
+        for table in _tables(name, params):
+            self.by_site.setdefault(
+                f"{table.rsplit('-', 1)[-1]} {name} {self.site}".rstrip(), [0.0, 0.0, 0.0]
+            )[2] += 1
         if name == "PutItem":
             self._write(params["TableName"], params["Item"], 1)
         elif name in ("UpdateItem", "DeleteItem"):
@@ -174,6 +190,7 @@ class Meter:
                         self._change(table, request["DeleteRequest"], 1)
 
     def after(self, name: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+        self.operation = name
         if name == "GetItem":
             item = parsed.get("Item")
             self._charge(
@@ -237,6 +254,37 @@ class Meter:
         return sum(per * max(1, math.ceil(item_size(i) / 4096)) for i in items)
 
 
+def _tables(name: str, params: dict[str, Any]) -> list[str]:
+    if "TableName" in params:
+        return [params["TableName"]]
+    if name == "TransactWriteItems":
+        return sorted({next(iter(e.values()))["TableName"] for e in params["TransactItems"]})
+    return sorted(params.get("RequestItems", {}))
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def call_site() -> str:
+    """Where the call comes from: the innermost function of ``chalicelib/services`` (or the handler's
+    module) and the innermost of ``chalicelib/store``, as ``"services.x:f <- store.y:g"``."""
+    frame = sys._getframe(2)
+    store = service = ""
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith(_ROOT) and "/bench/" not in path and "/.venv/" not in path:
+            module = os.path.relpath(path, _ROOT).removesuffix(".py").replace(os.sep, ".")
+            module = module.removeprefix("chalicelib.")
+            where = f"{module}:{frame.f_code.co_name}"
+            if module.startswith("store.") or module.startswith("leadflow_local"):
+                store = store or where
+            elif not service:
+                service = where
+                break
+        frame = frame.f_back  # type: ignore[assignment]
+    return " <- ".join(w for w in (service, store) if w)
+
+
 # ---------------------------------------------------------------- botocore event hooks
 
 _active: list[Meter] = []
@@ -247,13 +295,17 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
     if model.name in CAPACITY_OPERATIONS:
         params.setdefault("ReturnConsumedCapacity", "TOTAL")
     context["bench_params"] = params
+    site = call_site() if _active else ""
+    context["bench_site"] = site
     for meter in _active:
+        meter.site = site
         meter.before(model.name, params)
 
 
 def _after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
     params = context.get("bench_params", {})
     for meter in _active:
+        meter.site = context.get("bench_site", "")
         meter.after(model.name, params, parsed)
         meter.reported(model.name, parsed)
 

@@ -149,7 +149,7 @@ class FakeRecordStore:
     def contact_by_email(self, email: str) -> Contact | None:
         return next((c for c in self.contacts.values() if c.email == email), None)
 
-    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
+    def get_contacts(self, contact_ids: Sequence[str], consistent: bool = True) -> list[Contact]:
         return [self.contacts[i] for i in dict.fromkeys(contact_ids) if i in self.contacts]
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
@@ -334,12 +334,14 @@ class FakeScoring:
         held[score.model_id] = score
         return True
 
-    def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool:
-        held = self.scores.get(lead_id, {})
-        old = held.get(model_id)
+    def delete_score(
+        self, lead_id: str, model_id: str, as_of: datetime, held: Sequence[dict[str, Any]] = ()
+    ) -> bool:
+        scores = self.scores.get(lead_id, {})
+        old = scores.get(model_id)
         if old is None or old.as_of > as_of:
             return False
-        del held[model_id]
+        del scores[model_id]
         return True
 
     def due_scores(self, now: datetime, limit: int = 500) -> list[tuple[str, str, str]]:
@@ -707,12 +709,14 @@ class FakeHandoffs:
         entries[:] = [e for e in entries if (e[0], e[1], e[2].get("_id")) != (at, kind, ident)]
         entries.append((at, kind, {**json.loads(json.dumps(data, default=str)), "_id": ident}))
 
-    def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
-        entries = sorted(self.timeline.get(lead_id, []), key=lambda e: e[0], reverse=True)[:limit]
-        return [
-            {**{k: v for k, v in data.items() if k != "_id"}, "kind": kind, "at": iso(at)}
+    def history(self, lead_id: str, limit: int, held: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+        entries = sorted(self.timeline.get(lead_id, []), key=lambda e: e[0], reverse=True)
+        shown = [
+            (iso(at), {**{k: v for k, v in data.items() if k != "_id"}, "kind": kind, "at": iso(at)})
             for at, kind, data in entries
         ]
+        shown += [(e["at"], {**e["data"], "kind": e["kind"], "at": e["at"]}) for e in held]
+        return [entry for _, entry in sorted(shown, key=lambda pair: pair[0], reverse=True)][:limit]
 
     def get_opportunity(self, opportunity_id: str) -> Opportunity | None:
         return self.opportunities.get(opportunity_id)

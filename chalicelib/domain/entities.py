@@ -76,6 +76,9 @@ class Lead:
     #: ``{"field", "submitted", "current", "source", "at"}``, newest last, at most 20.
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
+    #: The newest timeline entries its own changes wrote (transitions, hand-offs), kept on the lead
+    #: (``store/history.py``: issue 19, no item of their own): ``{"sk", "kind", "at", "data"}``.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def topic(self) -> str | None:
@@ -104,3 +107,7 @@ class Interaction:
     #: Written with its contact's ``last_interaction_at`` already set to it (a capture's own, in one
     #: transaction): the activity function has nothing to note (issue 19: one write less a capture).
     noted: bool = False
+    #: Written in one transaction with a change of its contact that rescores the contact anyway (a new
+    #: contact, or a new lead in its ``lead_ids``): the interaction's own record does not rescore it
+    #: again (issue 19: scoring once per capture, not once per stream).
+    scored_with_contact: bool = False

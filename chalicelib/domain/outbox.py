@@ -33,3 +33,14 @@ def shown_work(envelope: str) -> dict[str, str]:
         return {}
     shown = {key: work.get(key) for key in ("subject", "name", "owner", "due_at")}
     return {key: str(value)[:200] for key, value in shown.items() if value not in (None, "")}
+
+
+def contact_of(envelope: str) -> str | None:
+    """The contact a hand-off's envelope carries (``data.contact.contact_id``): the person whose
+    consent decides whether it is sent; ``None`` when it carries none (read the lead then)."""
+    try:
+        contact = json.loads(envelope).get("data", {}).get("contact")
+    except (ValueError, AttributeError):
+        return None
+    found = contact.get("contact_id") if isinstance(contact, dict) else None
+    return found if isinstance(found, str) and found else None

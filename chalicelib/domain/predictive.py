@@ -654,3 +654,34 @@ def _parameters(raw: Any, compiler: Compiler) -> tuple[float, FeatureSpec]:
         levels = {str(k): _number(v, f"{where}.weights", compiler) for k, v in weights.items()}
         features.append(CategoricalFeature(entry["field"], levels))
     return intercept, FeatureSpec(features)
+
+
+#: What :func:`paths_read` answers for a model whose definition is not known (built in code): it may
+#: read anything a change touches.
+_ANY_LEAD_PATH = frozenset({"lead.state", "lead.status", "lead.owner", "lead.round"})
+
+
+def paths_read(model: AnyModel) -> frozenset[str]:
+    """The attribute paths (``lead.status``, ``contact.job_title``...) a model's rules, audience or
+    features read: a change to nothing among them cannot change its scores (issue 19: a lead's
+    qualification does not rescore it unless a model reads ``lead.status``)."""
+    if isinstance(model, PredictiveModel):
+        features = model.trees.features if model.trees else model.spec.features
+        return frozenset(f.path for f in features)
+    if not model.definition:
+        return _ANY_LEAD_PATH
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "field" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(model.definition)
+    return frozenset(found)

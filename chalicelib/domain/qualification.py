@@ -11,13 +11,23 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.rules import OPERATORS, Attribute, Compiler, Condition, EventLeaf, Extra, Facts
+from chalicelib.domain.rules import (
+    OPERATORS,
+    All,
+    AnyOf,
+    Attribute,
+    Compiler,
+    Condition,
+    EventLeaf,
+    Extra,
+    Facts,
+)
 from chalicelib.domain.scoring import Score
 
 HANDOFF_TYPES = ("task", "phone_call", "appointment", "opportunity")
@@ -333,3 +343,20 @@ def _lead_data(lead: Lead) -> dict[str, Any]:
 def _score_data(score: Score) -> dict[str, Any]:
     reasons = sorted(score.breakdown, key=lambda entry: -abs(entry.points))[:3]
     return {**score.summary(), "top_reasons": [{"rule_id": r.rule_id, "points": r.points} for r in reasons]}
+
+
+def needs_score(rule: QualificationRule) -> bool:
+    """True when the rule cannot hold for a lead without any score (every way it can hold goes through
+    a ``score``/``grade``/``sales_ready`` leaf that a missing score fails): qualification skips such
+    rules for a lead not scored yet (its score's change qualifies it)."""
+    return _needs_score(rule.when)
+
+
+def _needs_score(condition: Condition) -> bool:
+    if isinstance(condition, Extra):
+        return not condition.test(Facts(None, None, None, [], datetime.min.replace(tzinfo=UTC)))[0]
+    if isinstance(condition, All):
+        return any(_needs_score(part) for part in condition.parts)
+    if isinstance(condition, AnyOf):
+        return all(_needs_score(part) for part in condition.parts)
+    return False  # an attribute, an event, a negation: may hold without a score

@@ -186,6 +186,9 @@ class Score:
     previous_score: int | None = field(default=None, compare=False)
     #: How the score ages (``None``: it does not), and when its timer is due.
     aging: Aging | None = field(default=None, compare=False)
+    #: The newest timeline entries of this score's changes, kept on the score item (issue 19: no
+    #: ``LeadHistory`` item of their own; ``domain/timeline.py``).
+    timeline: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def next_check_at(self) -> datetime | None:
@@ -220,8 +223,12 @@ class Score:
         return "up" if self.score > self.previous_score else "down"
 
     def following(self, previous: Score | None) -> Score:
-        """This score, with the trend from the one it replaces."""
-        return replace(self, previous_score=previous.score if previous is not None else None)
+        """This score, with the trend from the one it replaces (and the timeline entries it kept)."""
+        return replace(
+            self,
+            previous_score=previous.score if previous is not None else None,
+            timeline=previous.timeline if previous is not None else (),
+        )
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -88,9 +88,19 @@ def retry_message(name: str, stream: str, record: dict[str, Any]) -> str | None:
 def dispatch(stream: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Every consumer of ``stream`` on the batch; failures to their retry queues. Safe to repeat: every
     consumer is idempotent, and a record queued twice for retry is processed twice harmlessly."""
-    from chalicelib import wiring
+    from chalicelib.store.shared_reads import shared
 
     records = list(event.get("Records", []))
+    # the consumers read the batch's contacts and accounts once between them (store/shared_reads.py)
+    with shared():
+        unqueued = _run_all(stream, records, context)
+    order = [_sequence(r) for r in records]
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in order if s in unqueued]}
+
+
+def _run_all(stream: str, records: list[dict[str, Any]], context: Any) -> set[str]:
+    from chalicelib import wiring
+
     unqueued: set[str] = set()
     try:
         for name in STREAMS[stream]:
@@ -102,8 +112,7 @@ def dispatch(stream: str, event: dict[str, Any], context: Any) -> dict[str, Any]
                 )
     finally:
         flush()
-    order = [_sequence(r) for r in records]
-    return {"batchItemFailures": [{"itemIdentifier": s} for s in order if s in unqueued]}
+    return unqueued
 
 
 def _queue_for_retry(queue: Any, name: str, stream: str, records: list[dict[str, Any]]) -> set[str]:

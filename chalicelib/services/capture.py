@@ -79,7 +79,11 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             last = plan.contact.last_interaction_at
             if last is None or last < interaction.occurred_at:
                 plan.contact.last_interaction_at = interaction.occurred_at
-            interaction = replace(interaction, noted=True)
+            # a new contact, or a new lead in its lead_ids: the contact's change rescores it (and
+            # qualifies the lead), so the interaction's record need not rescore it a second time
+            interaction = replace(
+                interaction, noted=True, scored_with_contact=plan.contact_created or plan.lead_created
+            )
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
         except AlreadyReceived as exc:

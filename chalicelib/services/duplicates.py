@@ -30,7 +30,9 @@ def detect(contact_id: str, deps: Deps, now: datetime) -> int:
     deps.identity.replace_keys(contact_id, keys, now)
     if not others:
         return 0
-    found = dup.suspicions(contact, deps.store.get_contacts(sorted(others)))
+    # eventually consistent (half the units: issue 19): a candidate changed a moment ago is judged
+    # again against this contact when its own change is detected
+    found = dup.suspicions(contact, deps.store.get_contacts(sorted(others), consistent=False))
     written = deps.identity.record_suspicions(found, now)
     if written:
         count("DuplicateSuspected", written)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.domain.outbox import OutboxEntry, shown_work
+from chalicelib.domain.outbox import OutboxEntry, contact_of, shown_work
 from chalicelib.domain.qualification import (
     Handoff,
 )
@@ -48,9 +48,16 @@ def _withhold(entry: OutboxEntry, deps: Deps, now: datetime) -> bool:
     kept as withheld and the lead's timeline says why, naming the work (its subject, not its id).
     Repeatable: only a pending one is withheld."""
     handoff_id, lead_id, kind = entry.handoff_id, entry.lead_id, entry.kind
-    lead = deps.store.get_lead(lead_id)
-    contact = deps.store.get_contact(lead.contact_id) if lead else None
-    if lead is None or contact is None or contact.erasing:
+    # the person the envelope is about, while the lead is still theirs (issue 19: no read of the lead
+    # for its contact id); otherwise (no such contact, the lead moved or was removed) the lead's own
+    contact_id = contact_of(entry.envelope)
+    contact = deps.store.get_contact(contact_id) if contact_id else None
+    if contact is None or lead_id not in contact.lead_ids:
+        lead = deps.store.get_lead(lead_id)
+        contact = deps.store.get_contact(lead.contact_id) if lead else None
+        if lead is None:
+            return True  # removed (an erased capture): never sent
+    if contact is None or contact.erasing:
         return True  # erased or being erased: never sent (the erasure removes the hand-off itself)
     reason = withheld_reason(contact)
     if reason is None:

@@ -114,7 +114,9 @@ def timeline(lead_id: str, deps: Deps, limit: int = 200) -> dict[str, Any]:
     lead = deps.store.get_lead(lead_id)
     if lead is None:
         raise NotFound("lead", lead_id)
-    entries = deps.handoffs.history(lead_id, limit)
+    # the entries the lead and its scores keep, with the LeadHistory items (store/history.py)
+    held = [*lead.timeline, *(e for s in deps.scoring.scores_of(lead_id).values() for e in s.timeline)]
+    entries = deps.handoffs.history(lead_id, limit, held)
     # a lead linked from another contact keeps that person's interactions on its timeline
     former = [e["from_contact_id"] for e in entries if e.get("kind") == "link" and e.get("from_contact_id")]
     for contact_id in dict.fromkeys([lead.contact_id, *former]):

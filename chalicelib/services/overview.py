@@ -64,7 +64,7 @@ def _lead_work(leads: list[Lead], models: set[str], deps: Deps) -> list[LeadWork
     found = []
     for lead in leads:
         stored = deps.scoring.scores_of(lead.lead_id)
-        history = deps.handoffs.history(lead.lead_id, HISTORY_PER_LEAD)
+        history = deps.handoffs.history(lead.lead_id, HISTORY_PER_LEAD, lead.timeline)
         found.append(
             LeadWork(
                 lead=lead,

@@ -19,6 +19,7 @@ from chalicelib.domain.qualification import (
     first_batch,
     handoffs,
     lookback,
+    needs_score,
     rules_that_fire,
 )
 from chalicelib.domain.routing import AssignmentWrite
@@ -78,13 +79,20 @@ def _evaluate(
     batch, or a rule the new status fires)."""
     if not rules:
         return None
+    # issue 19: what can end the evaluation is read first, the rest only when it may fire something
     lead = deps.store.get_lead(lead_id)
     if lead is None or not lead.is_open:
         return None
-    contact = deps.store.get_contact(lead.contact_id)
-    account = deps.store.get_account(lead.account_id) if lead.account_id else None
+    if all(rule.rule_id in lead.fired_rules for rule in rules):
+        return None  # every rule fired in this round already (a score's change after its hand-off)
     active = {m.model_id for m in scoring.active_models(deps)}
     scores = {k: v for k, v in deps.scoring.scores_of(lead_id).items() if k in active}
+    if not scores and all(needs_score(rule) for rule in rules):
+        # a new lead qualified through its contact's change before it was scored: no rule can fire,
+        # and its score's change qualifies it again (no read of its contact and account for nothing)
+        return None
+    contact = deps.store.get_contact(lead.contact_id)
+    account = deps.store.get_account(lead.account_id) if lead.account_id else None
     days = lookback(rules)
     interactions = (
         []

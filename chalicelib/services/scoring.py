@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
-from chalicelib.domain.predictive import AnyModel, evaluate, parse_any
+from chalicelib.domain.predictive import AnyModel, evaluate, parse_any, paths_read
 from chalicelib.domain.scoring import Score
+from chalicelib.domain.timeline import timeline_entry
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
 
@@ -34,6 +36,11 @@ def active_models(deps: Deps) -> list[AnyModel]:
         return [parse_any(model_id, version, spec) for model_id, version, spec in definitions]
 
     return deps.models_cache.get("active", load, deps.settings.models_cache_seconds)
+
+
+def lead_paths_read(deps: Deps) -> frozenset[str]:
+    """The ``lead.*`` attribute paths the active models read (rules, audience, features)."""
+    return frozenset(path for m in active_models(deps) for path in paths_read(m) if path.startswith("lead."))
 
 
 def forget_models(deps: Deps) -> None:
@@ -156,34 +163,27 @@ def _apply(
             new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now)
             old = stored.get(model.model_id)
             if new is None:
-                if old is not None and deps.scoring.delete_score(lead.lead_id, model.model_id, now):
+                if old is not None and deps.scoring.delete_score(
+                    lead.lead_id, model.model_id, now, old.timeline
+                ):
                     changed += 1
                     count("ScoreRemoved")
                 continue
             if new.same_result(old):
                 continue
             new = new.following(old)
+            if old is None or old.summary() != new.summary():
+                # a change to show on the timeline (not a breakdown moved by decay alone), kept on the
+                # score item it is written with (issue 19: no LeadHistory item of its own)
+                shown = {**new.summary(), "previous_score": old.score if old else None}
+                new = replace(
+                    new, timeline=(*new.timeline, timeline_entry("score", model.model_id, now, shown))
+                )
             if deps.scoring.put_score(lead, new, model.ages):
                 changed += 1
                 if written is not None:
                     written.add((lead.lead_id, model.model_id))
                 count("LeadScored")
-                if old is not None and old.summary() == new.summary():
-                    continue  # the breakdown moved (decay), the score did not: not a change to show
-                deps.handoffs.add_history(
-                    lead.lead_id,
-                    "score",
-                    model.model_id,
-                    now,
-                    {
-                        "model_id": model.model_id,
-                        "model_version": new.model_version,
-                        "score": new.score,
-                        "grade": new.grade,
-                        "sales_ready": new.sales_ready,
-                        "previous_score": old.score if old else None,
-                    },
-                )
     return changed
 
 
@@ -196,14 +196,25 @@ def contacts_touched(change: AnyChange, deps: Deps) -> list[str]:
     from chalicelib.domain.changes import AccountChange, ContactChange, InteractionChange, LeadChange, differs
 
     if isinstance(change, InteractionChange):
-        return [change.contact_id] if change.event == "INSERT" else []
+        if change.event != "INSERT" or (change.new is not None and change.new.scored_with_contact):
+            # written with a change of its contact that rescores the contact (capture: issue 19)
+            return []
+        return [change.contact_id]
     if isinstance(change, LeadChange):
         # a new lead is always written with its contact's lead_ids (one transaction), whose change
         # rescores the contact already: the INSERT would only repeat the work
         lead = change.new or change.old
         relevant = change.event == "REMOVE" or (
             change.event == "MODIFY"
-            and differs(change.old, change.new, ("fields", "state", "status", "account_id"))
+            and (
+                differs(change.old, change.new, ("fields", "account_id"))
+                # the lifecycle (qualification's status, a closed lead) matters only to a model that
+                # reads it: a lead's qualification does not rescore it otherwise (issue 19)
+                or any(
+                    differs(change.old, change.new, (name,)) and f"lead.{name}" in lead_paths_read(deps)
+                    for name in ("state", "status")
+                )
+            )
         )
         return [lead.contact_id] if relevant and lead is not None else []
     if isinstance(change, AccountChange):

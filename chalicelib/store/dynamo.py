@@ -38,7 +38,8 @@ from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.stored import LeadFilter, Page
 from chalicelib.observability import correlation_id
-from chalicelib.store import secrets, state_index
+from chalicelib.store import secrets, shared_reads, state_index
+from chalicelib.store.history import pack_timeline, unpack_timeline
 from chalicelib.store.receipts import ReceiptRepository
 from chalicelib.store.records import (
     AccountRecord,
@@ -168,6 +169,7 @@ def lead_from(record: LeadRecord) -> Lead:
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
+        timeline=unpack_timeline(record.timeline_z),
     )
 
 
@@ -186,6 +188,7 @@ def lead_record(lead: Lead) -> LeadRecord:
         team=lead.team,
         assignment=lead.assignment or None,
         conflicts=json.dumps(lead.conflicts, default=str) if lead.conflicts else None,
+        timeline_z=pack_timeline(lead.timeline),
         created_at=lead.created_at,
         updated_at=lead.updated_at,
         correlation_id=correlation_id(),
@@ -207,6 +210,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         expires_at=interaction.occurred_at + timedelta(days=retention_days),
         correlation_id=correlation_id(),
         noted=True if interaction.noted else None,
+        with_contact=True if interaction.scored_with_contact else None,
     )
 
 
@@ -220,6 +224,7 @@ def interaction_from(record: InteractionRecord) -> Interaction:
         lead_id=record.lead_id,
         source=record.source,
         noted=bool(record.noted),
+        scored_with_contact=bool(record.with_contact),
     )
 
 
@@ -441,12 +446,20 @@ class LeadRepository(ReceiptRepository):
     # ------------------------------------------------------------ reads
 
     def get_contact(self, contact_id: str) -> Contact | None:
+        return shared_reads.one("contact", contact_id, self._get_contact)
+
+    @staticmethod
+    def _get_contact(contact_id: str) -> Contact | None:
         try:
             return contact_from(ContactRecord.get(contact_id, consistent_read=True))
         except DoesNotExist:
             return None
 
     def get_account(self, account_id: str) -> Account | None:
+        return shared_reads.one("account", account_id, self._get_account)
+
+    @staticmethod
+    def _get_account(account_id: str) -> Account | None:
         try:
             return account_from(AccountRecord.get(account_id, consistent_read=True))
         except DoesNotExist:
@@ -521,9 +534,17 @@ class LeadRepository(ReceiptRepository):
             return None
         return self.get_contact(owner)
 
-    def get_contacts(self, contact_ids: Sequence[str]) -> list[Contact]:
-        ids = list(dict.fromkeys(contact_ids))
-        return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=True)] if ids else []
+    def get_contacts(self, contact_ids: Sequence[str], consistent: bool = True) -> list[Contact]:
+        """``consistent=False``: half the read units, for readers a change a moment old cannot mislead
+        (never shared: :mod:`shared_reads` holds consistent reads only)."""
+
+        def read(ids: list[str]) -> list[Contact]:
+            return [contact_from(r) for r in ContactRecord.batch_get(ids, consistent_read=consistent)]
+
+        if not consistent:
+            ids = list(dict.fromkeys(contact_ids))
+            return read(ids) if ids else []
+        return shared_reads.many("contact", contact_ids, read, lambda c: c.contact_id)
 
     def interactions_of(self, contact_id: str) -> Iterator[Interaction]:
         for record in InteractionRecord.by_time.query(contact_id, scan_index_forward=False):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
@@ -20,7 +21,15 @@ from chalicelib.domain.outbox import OutboxEntry, shown_work
 from chalicelib.domain.routing import AssignmentWrite
 from chalicelib.store.assignment import add_assignment
 from chalicelib.store.dynamo import contact_record, is_race, lead_record
-from chalicelib.store.history import history_item
+from chalicelib.store.history import (
+    LEAD_TIMELINE_BYTES,
+    Entry,
+    entries_budget,
+    entry_item,
+    history_item,
+    keep_on_lead,
+    timeline_entry,
+)
 from chalicelib.store.opportunities import opportunity_record
 from chalicelib.store.records import (
     HandoffRecord,
@@ -52,8 +61,14 @@ class OutboxRepository:
         self._connection = connection
 
     def _outbox(
-        self, tx: TransactWrite, handoffs: Sequence[tuple[str, str, str, str, str]], now: datetime
+        self,
+        tx: TransactWrite,
+        handoffs: Sequence[tuple[str, str, str, str, str]],
+        now: datetime,
+        entries: list[Entry] | None = None,
     ) -> None:
+        """The hand-offs, each with its timeline entry: an item of its own, or (``entries``: the lead
+        is written in the same transaction) an entry appended to ``entries`` for the lead to keep."""
         for handoff_id, lead_id, kind, origin, body in handoffs:
             tx.save(
                 HandoffRecord(
@@ -69,15 +84,11 @@ class OutboxRepository:
                 ),
                 condition=HandoffRecord.handoff_id.does_not_exist(),
             )
-            tx.save(
-                history_item(
-                    lead_id,
-                    "handoff",
-                    handoff_id,
-                    now,
-                    {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **shown_work(body)},
-                )
-            )
+            shown = {"handoff_id": handoff_id, "handoff_kind": kind, "origin": origin, **shown_work(body)}
+            if entries is not None:
+                entries.append(timeline_entry("handoff", handoff_id, now, shown))
+            else:
+                tx.save(history_item(lead_id, "handoff", handoff_id, now, shown))
 
     def write_lead_change(
         self,
@@ -92,16 +103,27 @@ class OutboxRepository:
     ) -> None:
         """The lead (conditioned on the version read), its transition, its hand-offs (each written once,
         ever), what a conversion creates and what its assignment moves (``store/assignment.py``) — all
-        or nothing. A lost race raises ConcurrentUpdate."""
+        or nothing. A lost race raises ConcurrentUpdate.
+
+        The transition's and the hand-offs' timeline entries are kept on the lead item (issue 19: no
+        item of their own in the transaction), the oldest moving to history items when they no longer
+        fit (``store/history.py``)."""
+        entries: list[Entry] = []
+        if transition is not None:
+            entries.append(
+                timeline_entry("transition", transition.action, transition.at, transition.as_dict())
+            )
+        own = [h for h in handoffs if h[1] == lead.lead_id]
+        others = [h for h in handoffs if h[1] != lead.lead_id]
         try:
             with TransactWrite(connection=self._connection) as tx:
-                tx.save(lead_record(lead))
-                if transition is not None:
-                    tx.save(
-                        history_item(
-                            lead.lead_id, "transition", transition.action, transition.at, transition.as_dict()
-                        )
-                    )
+                self._outbox(tx, own, now, entries)
+                self._outbox(tx, others, now)
+                budget = entries_budget(lead_record(replace(lead, timeline=[])), LEAD_TIMELINE_BYTES)
+                kept, spilled = keep_on_lead(lead.timeline, entries, budget)
+                tx.save(lead_record(replace(lead, timeline=kept)))
+                for entry in spilled:
+                    tx.save(entry_item(lead.lead_id, entry))
                 if contact is not None:
                     tx.save(contact_record(contact))
                 if opportunity is not None:
@@ -113,7 +135,6 @@ class OutboxRepository:
                     tx.save(opportunity_record(closed), condition=OpportunityRecord.opportunity_id.exists())
                 if assignment is not None:
                     add_assignment(tx, lead.lead_id, assignment, now)
-                self._outbox(tx, handoffs, now)
         except TransactWriteError as exc:
             if is_race(exc):
                 raise ConcurrentUpdate("the lead changed while it was being updated") from exc

@@ -192,6 +192,8 @@ class LeadRecord(Model):
     assignment = NumberAttribute(null=True)
     #: What captures said differently from the contact and lead (JSON list; ``Lead.conflicts``).
     conflicts = UnicodeAttribute(null=True)
+    #: The lead's newest timeline entries, zlib-compressed JSON (``store/history.py``; issue 19).
+    timeline_z = BinaryAttribute(null=True, legacy_encoding=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -231,6 +233,8 @@ class InteractionRecord(Model):
     correlation_id = UnicodeAttribute(null=True)
     #: ``Interaction.noted``: set only when true.
     noted = BooleanAttribute(null=True)
+    #: ``Interaction.scored_with_contact``: set only when true.
+    with_contact = BooleanAttribute(null=True)
 
     by_time = InteractionsByTime()
 
@@ -396,6 +400,8 @@ class ScoreRecord(Model):
     #: while a timer is set.
     next_check_at = UnicodeAttribute(null=True)
     due = UnicodeAttribute(null=True)
+    #: The newest timeline entries of this score's changes, zlib-compressed JSON (issue 19).
+    timeline_z = BinaryAttribute(null=True, legacy_encoding=False)
 
     by_model = ScoresByModel()
     by_due = ScoresDue()

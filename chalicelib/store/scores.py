@@ -21,6 +21,14 @@ from chalicelib.store.dynamo import (
     decode_cursor,
     encode_cursor,
 )
+from chalicelib.store.history import (
+    SCORE_TIMELINE_BYTES,
+    entries_budget,
+    entry_item,
+    keep_on_lead,
+    pack_timeline,
+    unpack_timeline,
+)
 from chalicelib.store.records import (
     ScoreRecord,
 )
@@ -71,6 +79,7 @@ def _stored_score(record: ScoreRecord) -> Score:
         ),
         previous_score=int(record.previous_score) if record.previous_score is not None else None,
         aging=aging,
+        timeline=tuple(unpack_timeline(record.timeline_z)),
     )
 
 
@@ -98,7 +107,9 @@ class ScoreRepository:
         return found
 
     def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
-        """Write a score unless a newer evaluation (a later ``as_of``) is stored already."""
+        """Write a score unless a newer evaluation (a later ``as_of``) is stored already. Its timeline
+        entries stay on the item while they fit; the oldest move to ``LeadHistory`` items first (a
+        failure in between shows them once: the timeline merges by key)."""
         record = ScoreRecord(
             lead.lead_id,
             score.model_id,
@@ -116,6 +127,10 @@ class ScoreRepository:
             next_check_at=_iso(score.next_check_at) if score.next_check_at else None,
             due=due_key(lead.lead_id) if score.next_check_at else None,
         )
+        kept, spilled = keep_on_lead(score.timeline, [], entries_budget(record, SCORE_TIMELINE_BYTES))
+        for entry in spilled:
+            entry_item(lead.lead_id, entry).save()
+        record.timeline_z = pack_timeline(kept)
         try:
             record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
         except PutError as exc:
@@ -124,8 +139,13 @@ class ScoreRepository:
             raise
         return True
 
-    def delete_score(self, lead_id: str, model_id: str, as_of: datetime) -> bool:
-        """Replace the score by a tombstone (no score, this ``as_of``), unless a newer one is stored."""
+    def delete_score(
+        self, lead_id: str, model_id: str, as_of: datetime, held: Sequence[dict[str, Any]] = ()
+    ) -> bool:
+        """Replace the score by a tombstone (no score, this ``as_of``), unless a newer one is stored.
+        The timeline entries it ``held`` become ``LeadHistory`` items first (a tombstone keeps none)."""
+        for entry in held:
+            entry_item(lead_id, entry).save()
         try:
             ScoreRecord(lead_id, model_id).update(
                 actions=[
@@ -136,6 +156,7 @@ class ScoreRepository:
                     ScoreRecord.aging.remove(),
                     ScoreRecord.next_check_at.remove(),
                     ScoreRecord.due.remove(),
+                    ScoreRecord.timeline_z.remove(),
                     ScoreRecord.sales_ready.set(False),
                     ScoreRecord.as_of.set(as_of),
                 ],

@@ -11,7 +11,7 @@ from pynamodb.connection import Connection
 
 from chalicelib.domain.entities import Account, Interaction, Lead
 from chalicelib.domain.interactions import iso
-from chalicelib.store import state_index
+from chalicelib.store import shared_reads, state_index
 from chalicelib.store.dynamo import (
     account_from,
     interaction_from,
@@ -56,9 +56,13 @@ class ScoringReadRepository:
         return [lead_from(r) for r in itertools.islice(state_index.newest(state, page_size=500), limit)]
 
     def get_accounts(self, account_ids: Sequence[str], consistent: bool = False) -> list[Account]:
-        ids = list(dict.fromkeys(account_ids))
-        found = AccountRecord.batch_get(ids, consistent_read=consistent) if ids else []
-        return [account_from(r) for r in found]
+        def read(ids: list[str]) -> list[Account]:
+            return [account_from(r) for r in AccountRecord.batch_get(ids, consistent_read=consistent)]
+
+        if not consistent:
+            ids = list(dict.fromkeys(account_ids))
+            return read(ids) if ids else []
+        return shared_reads.many("account", account_ids, read, lambda a: a.account_id)
 
     def iter_leads(self, page_size: int) -> Iterator[Lead]:
         for record in LeadRecord.scan(page_size=page_size):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -469,3 +470,64 @@ def test_an_outbox_item_of_the_old_layout_is_read_with_its_plain_envelope(deps: 
     ).save()
     entry = deps.handoffs.get_handoff("h_old")
     assert entry is not None and entry.envelope == body
+
+
+def test_transition_and_handoff_entries_live_on_the_lead_and_the_oldest_move_to_history_items(
+    aws: Any, deps: Any
+):
+    """Issue 19: a lead change's timeline entries are kept on the lead item (no LeadHistory item in the
+    transaction) while they fit; the oldest then move to LeadHistory items in the same transaction. The
+    timeline reads both: every entry once, newest first, as before."""
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.lifecycle import Transition
+    from chalicelib.store.history import LEAD_TIMELINE_BYTES, pack_timeline
+    from chalicelib.store.records import LeadHistoryRecord, LeadRecord
+
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    lead = kept(Lead("l-tl", "c-tl", {"topic": "Pricing"}, start, start))
+    written: list[str] = []
+    for n in range(8):
+        lead = deps.store.get_lead("l-tl")
+        at = start + timedelta(minutes=n + 1)
+        action = ("reopen", "marketing_qualify")[n % 2]
+        # random text, as real subjects and reasons are: entries that compress like real ones
+        reason = secrets.token_hex(24)
+        transition = Transition("l-tl", action, "open", "new", "open", "new", at, "test", reason, n + 1)
+        body = json.dumps({"id": f"h{n}", "data": {"work": {"subject": f"Call {secrets.token_hex(12)}"}}})
+        deps.handoffs.write_lead_change(lead, transition, [(f"h{n}", "l-tl", "task", "rule:r", body)], at)
+        written += [f"transition:{action}", f"handoff:h{n}"]
+    record = LeadRecord.get("l-tl", consistent_read=True)
+    held = deps.store.get_lead("l-tl").timeline
+    moved = list(LeadHistoryRecord.query("l-tl"))
+    assert held and moved, "the newest entries are on the lead, the oldest moved to history items"
+    assert len(held) + len(moved) == 16 and {m.sk for m in moved}.isdisjoint(e["sk"] for e in held)
+    assert len(pack_timeline(held) or b"") <= LEAD_TIMELINE_BYTES and record.timeline_z is not None
+
+    timeline = deps.handoffs.history("l-tl", 200, held)
+    shown = [f"{e['kind']}:{e.get('action') or e.get('handoff_id')}" for e in timeline]
+    # newest first; at one moment the transition's key sorts after the hand-off's (as LeadHistory did)
+    expected = [entry for pair in zip(written[0::2], written[1::2], strict=True) for entry in pair[::-1]]
+    assert shown == expected[::-1]
+    assert [e["at"] for e in timeline] == sorted((e["at"] for e in timeline), reverse=True)
+    assert deps.handoffs.history("l-tl", 3, held) == timeline[:3]
+
+
+def test_a_heavy_lead_keeps_no_timeline_entry_that_would_take_it_over_one_kilobyte(aws: Any, deps: Any):
+    """Issue 19: the entries a lead keeps never make it cost a second write unit (nor its indexes that
+    project it): a lead already near 1 KB moves them to LeadHistory items, as before."""
+    from chalicelib.domain.entities import Lead
+    from chalicelib.domain.lifecycle import Transition
+    from chalicelib.store.records import LeadHistoryRecord, LeadRecord
+
+    start = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    heavy = {"topic": "Pricing", "notes": secrets.token_hex(400)}  # 800 characters of fields
+    kept(Lead("l-heavy", "c-heavy", heavy, start, start))
+    lead = deps.store.get_lead("l-heavy")
+    transition = Transition("l-heavy", "marketing_qualify", "open", "new", "open", "new", start, "t", None, 1)
+    body = json.dumps({"id": "hh", "data": {"work": {"subject": "Call"}}})
+    deps.handoffs.write_lead_change(lead, transition, [("hh", "l-heavy", "task", "rule:r", body)], start)
+    record = LeadRecord.get("l-heavy", consistent_read=True)
+    assert record.timeline_z is None
+    assert len(list(LeadHistoryRecord.query("l-heavy"))) == 2
+    kinds = [e["kind"] for e in deps.handoffs.history("l-heavy", 10, deps.store.get_lead("l-heavy").timeline)]
+    assert kinds == ["transition", "handoff"]

@@ -260,3 +260,46 @@ def test_the_lead_view_shows_the_trend_since_the_previous_scoring(
     [second] = get(client, f"/v1/leads/{created['lead_id']}", admin_key).json_body["scores"]
     assert second["score"] == first["score"] + 5
     assert (second["trend"], second["previous_score"]) == ("up", first["score"])
+
+
+def test_score_changes_are_on_the_timeline_from_the_score_item_and_none_is_lost(
+    client: Any, admin_key: str, form: None, pump: Any, deps: Any
+):
+    """Issue 19: a score change's timeline entry is kept on the score item (no LeadHistory write); the
+    oldest move to LeadHistory items when they no longer fit, and a removed score's entries too; the
+    timeline shows every change once, newest first."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.domain.timeline import timeline_entry
+    from chalicelib.store.records import LeadHistoryRecord
+
+    publish(client, admin_key, MODEL, pump)
+    created = submit(client, ADA)
+    pump.drain()
+    lead_id = created["lead_id"]
+    assert list(LeadHistoryRecord.query(lead_id)) == [], "the first score's entry is on the score item"
+    timeline = get(client, f"/v1/leads/{lead_id}/timeline", admin_key).json_body["entries"]
+    [first] = [e for e in timeline if e["kind"] == "score"]
+    assert first["model_id"] == "b2b-default" and first["previous_score"] is None
+
+    lead = deps.store.get_lead(lead_id)
+    score = deps.scoring.scores_of(lead_id)["b2b-default"]
+    start = datetime.now(UTC)
+    for n in range(1, 41):  # forty more changes, as rescoring would write them
+        at = start + timedelta(seconds=n)
+        entry = timeline_entry(
+            "score", "b2b-default", at, {**score.summary(), "score": n, "previous_score": n}
+        )
+        score = replace(score, as_of=at, score=n, timeline=(*score.timeline, entry))
+        assert deps.scoring.put_score(lead, score, False)
+        score = deps.scoring.scores_of(lead_id)["b2b-default"]
+    moved = list(LeadHistoryRecord.query(lead_id))
+    assert moved and score.timeline and len(moved) + len(score.timeline) == 41
+    timeline = get(client, f"/v1/leads/{lead_id}/timeline", admin_key).json_body["entries"]
+    assert [e["score"] for e in timeline if e["kind"] == "score"] == [*range(40, 0, -1), first["score"]]
+
+    assert deps.scoring.delete_score(lead_id, "b2b-default", start + timedelta(minutes=1), score.timeline)
+    timeline = get(client, f"/v1/leads/{lead_id}/timeline", admin_key).json_body["entries"]
+    assert [e["score"] for e in timeline if e["kind"] == "score"] == [*range(40, 0, -1), first["score"]]
+    assert len(list(LeadHistoryRecord.query(lead_id))) == 41
