@@ -64,6 +64,10 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
         change = changes.decode(record)
         if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
             triggers.run_triggers(change.new, deps, datetime.now(UTC), loaded)
+            # journeys (issue 18): wake engagement branches, count opens/clicks, trigger entries
+            from chalicelib.services import journeys
+
+            journeys.on_interaction(change.new, deps, datetime.now(UTC))
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 
