@@ -540,7 +540,7 @@ def event_keys(interaction: Interaction) -> list[str]:
 
 
 def engaged(step: Step, events: Mapping[str, datetime], since: datetime) -> bool:
-    """Did the person do what the branch asks, since they reached it (a visit matches by substring)?"""
+    """Did the person do what the branch asks since ``since`` (a visit matches by substring)?"""
     wanted = engagement_key(step.spec["engagement"])
     if wanted.startswith("visited:") and wanted != "visited:*":
         part = wanted.removeprefix("visited:")
@@ -600,10 +600,11 @@ def after(step: Step, via: str = "next") -> Outcome:
 
 
 def decide_branch(step: Step, enrollment: Enrollment, facts: Facts | None, now: datetime) -> Outcome:
-    """An engagement branch: ``yes`` as soon as the person engaged, ``no`` when the window closed,
-    else stay. A condition branch: ``yes``/``no`` at once."""
+    """An engagement branch: ``yes`` as soon as the person engaged (since they entered the journey: a
+    click during an earlier wait counts), ``no`` when the window closed, else stay. A condition branch:
+    ``yes``/``no`` at once."""
     if "engagement" in step.spec:
-        if engaged(step, enrollment.events, enrollment.step_at):
+        if engaged(step, enrollment.events, enrollment.entered_at):
             return after(step, "yes")
         if enrollment.due_at is not None and now >= enrollment.due_at:
             return after(step, "no")
