@@ -136,7 +136,7 @@ def _duration(spec: dict[str, Any], where: str, compiler: Compiler) -> timedelta
     return timedelta(seconds=float(value) * _UNIT_SECONDS[unit])
 
 
-def _check_wait(spec: dict[str, Any], where: str, compiler: Compiler) -> None:
+def _check_wait(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:  # noqa: ARG001 - one signature for every step check
     kinds = [k for k in ("minutes", "hours", "days", "until", "time_of_day") if k in spec]
     if len(kinds) != 1:
         compiler.fail(where, f"{where}: a wait needs one of minutes, hours, days, until or time_of_day")
@@ -230,7 +230,11 @@ def _check_entry(spec: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf |
         if spec["api"] is not True:
             compiler.fail("entry.api", "entry.api must be true")
         return None
-    trigger = spec["trigger"]
+    return _check_trigger(spec["trigger"], catalog, compiler)
+
+
+def _check_trigger(trigger: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf | None:
+    """``{form_id}``, ``{grade, value}`` (a lead of a model reaching a grade) or one event condition."""
     if not isinstance(trigger, dict):
         compiler.fail("entry.trigger", "entry.trigger must be an object")
         return None
@@ -279,38 +283,17 @@ def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0
     compiler.extra_leaf = _extra_leaves(catalog.models, compiler)
     for key in sorted(set(body) - _DEFINITION_KEYS):
         compiler.fail(key, f"{key} is not a property of a journey")
-    name = body.get("name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 200:
-        compiler.fail("name", "name must be text of 1-200 characters")
-    consent = body.get("consent", "marketing")
-    if consent not in CONSENT_LEVELS or consent == "none":
-        compiler.fail("consent", f"consent must be one of {', '.join(CONSENT_LEVELS[1:])}")
+    name, consent = _header(body, compiler)
     trigger = _check_entry(body.get("entry"), catalog, compiler)
     re_entry = _re_entry(body.get("re_entry"), compiler)
-    exits = body.get("exits", {})
-    if not isinstance(exits, dict) or set(exits) - {"qualified", "unsubscribed", "goal"}:
-        compiler.fail("exits", "exits may hold qualified, unsubscribed (true/false) and goal (a condition)")
-        exits = {}
-    for key in ("qualified", "unsubscribed"):
-        if not isinstance(exits.get(key, True), bool):
-            compiler.fail(f"exits.{key}", f"exits.{key} must be true or false")
+    exits = _exits(body, compiler)
     goal_spec = body.get("goal", exits.get("goal"))
     goal = compiler.condition(goal_spec, "goal") if goal_spec is not None else None
-
     raw = body.get("steps")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_STEPS:
         compiler.fail("steps", f"steps must be a list of 1-{MAX_STEPS} steps")
         raise ValidationFailed(compiler.errors)
-    ids: list[str] = []
-    for index, step in enumerate(raw):
-        where = f"steps[{index}]"
-        step_id = step.get("id") if isinstance(step, dict) else None
-        if not isinstance(step_id, str) or not _ID.fullmatch(step_id):
-            compiler.fail(f"{where}.id", f"{where}.id must be 1-64 letters, digits, _ or -")
-        elif step_id in ids:
-            compiler.fail(f"{where}.id", f"{where}.id {step_id!r} is used by another step")
-        ids.append(step_id if isinstance(step_id, str) else f"#{index}")
-    known = set(ids)
+    ids = _step_ids(raw, compiler)
     links = frozenset(
         link
         for step in raw
@@ -319,73 +302,9 @@ def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0
     )
     steps: dict[str, Step] = {}
     for index, spec in enumerate(raw):
-        where = f"steps[{index}]"
-        if not isinstance(spec, dict):
-            compiler.fail(where, f"{where} must be a step object")
-            continue
-        kind = spec.get("type")
-        if kind not in STEP_TYPES:
-            compiler.fail(f"{where}.type", f"{where}.type must be one of {', '.join(STEP_TYPES)}")
-            continue
-        following = ids[index + 1] if index + 1 < len(ids) else None
-        step_exits: dict[str, str | None] = {}
-        condition: Condition | None = None
-        action: Action | None = None
-        if kind == "branch":
-            step_exits = {
-                "yes": _target(spec, "yes", where, known, compiler) or following,
-                "no": _target(spec, "no", where, known, compiler) or following,
-            }
-            if ("engagement" in spec) == ("condition" in spec):
-                compiler.fail(where, f"{where}: a branch needs engagement or condition")
-            elif "engagement" in spec:
-                _check_engagement(spec["engagement"], f"{where}.engagement", links, catalog, compiler)
-                hours = spec.get("within_hours")
-                if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 8760:
-                    compiler.fail(f"{where}.within_hours", f"{where}.within_hours must be 1-8760 hours")
-            else:
-                condition = compiler.condition(spec["condition"], f"{where}.condition")
-        elif kind == "split":
-            step_exits = {
-                "a": _target(spec, "a", where, known, compiler) or following,
-                "b": _target(spec, "b", where, known, compiler) or following,
-            }
-            percent = spec.get("percent")
-            if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
-                compiler.fail(f"{where}.percent", f"{where}.percent must be 1-99 (the share sent to a)")
-        elif kind != "exit":
-            step_exits = {"next": _target(spec, "next", where, known, compiler) or following}
-        if kind == "email":
-            template_id = spec.get("template_id")
-            found = catalog.templates.get(template_id) if isinstance(template_id, str) else None
-            if found is None:
-                compiler.fail(
-                    f"{where}.template_id", f"{where}.template_id: {template_id!r} is not an e-mail template"
-                )
-            elif found[1] is not None:
-                compiler.fail(
-                    f"{where}.template_id", f"{where}.template_id: the template does not render: {found[1]}"
-                )
-        elif kind == "wait":
-            _check_wait(spec, where, compiler)
-        elif kind == "update_field":
-            if not isinstance(spec.get("field"), str) or not _FIELD.fullmatch(spec["field"]):
-                compiler.fail(f"{where}.field", f"{where}.field must be contact.<name> or lead.<name>")
-            value = spec.get("value")
-            if not isinstance(value, str | int | float | bool) or (
-                isinstance(value, str) and len(value) > 500
-            ):
-                compiler.fail(
-                    f"{where}.value", f"{where}.value must be text (up to 500), a number or a boolean"
-                )
-        elif kind == "create_lead":
-            for key in ("topic", "source"):
-                if key in spec and (not isinstance(spec[key], str) or not 1 <= len(spec[key]) <= 200):
-                    compiler.fail(f"{where}.{key}", f"{where}.{key} must be text")
-        elif kind == "sales_work":
-            made = _actions([spec.get("action")], f"{where}.action", compiler.errors, HANDOFF_TYPES)
-            action = made[0] if made else None
-        steps[ids[index]] = Step(ids[index], kind, spec, step_exits, condition, action)
+        step = _step(index, spec, ids, links, catalog, compiler)
+        if step is not None:
+            steps[step.step_id] = step
     if not compiler.errors:
         _check_loops(steps, ids, compiler)
     if compiler.errors:
@@ -406,6 +325,136 @@ def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0
         trigger=trigger,
         definition=body,
     )
+
+
+def _header(body: dict[str, Any], compiler: Compiler) -> tuple[Any, Any]:
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 200:
+        compiler.fail("name", "name must be text of 1-200 characters")
+    consent = body.get("consent", "marketing")
+    if consent not in CONSENT_LEVELS or consent == "none":
+        compiler.fail("consent", f"consent must be one of {', '.join(CONSENT_LEVELS[1:])}")
+    return name, consent
+
+
+def _exits(body: dict[str, Any], compiler: Compiler) -> dict[str, Any]:
+    exits = body.get("exits", {})
+    if not isinstance(exits, dict) or set(exits) - {"qualified", "unsubscribed", "goal"}:
+        compiler.fail("exits", "exits may hold qualified, unsubscribed (true/false) and goal (a condition)")
+        return {}
+    for key in ("qualified", "unsubscribed"):
+        if not isinstance(exits.get(key, True), bool):
+            compiler.fail(f"exits.{key}", f"exits.{key} must be true or false")
+    return exits
+
+
+def _step_ids(raw: list[Any], compiler: Compiler) -> list[str]:
+    ids: list[str] = []
+    for index, step in enumerate(raw):
+        where = f"steps[{index}]"
+        step_id = step.get("id") if isinstance(step, dict) else None
+        if not isinstance(step_id, str) or not _ID.fullmatch(step_id):
+            compiler.fail(f"{where}.id", f"{where}.id must be 1-64 letters, digits, _ or -")
+        elif step_id in ids:
+            compiler.fail(f"{where}.id", f"{where}.id {step_id!r} is used by another step")
+        ids.append(step_id if isinstance(step_id, str) else f"#{index}")
+    return ids
+
+
+def _step(
+    index: int, spec: Any, ids: list[str], links: frozenset[str], catalog: Catalog, compiler: Compiler
+) -> Step | None:
+    """One step checked (its place named ``steps[index]``), with where it goes."""
+    where = f"steps[{index}]"
+    if not isinstance(spec, dict):
+        compiler.fail(where, f"{where} must be a step object")
+        return None
+    kind = spec.get("type")
+    if kind not in STEP_TYPES:
+        compiler.fail(f"{where}.type", f"{where}.type must be one of {', '.join(STEP_TYPES)}")
+        return None
+    following = ids[index + 1] if index + 1 < len(ids) else None
+    known = set(ids)
+
+    def target(key: str) -> str | None:
+        return _target(spec, key, where, known, compiler) or following
+
+    exits: dict[str, str | None] = {
+        "branch": lambda: {"yes": target("yes"), "no": target("no")},
+        "split": lambda: {"a": target("a"), "b": target("b")},
+        "exit": dict,
+    }.get(str(kind), lambda: {"next": target("next")})()
+    condition: Condition | None = None
+    action: Action | None = None
+    if kind == "branch":
+        condition = _check_branch(spec, where, links, catalog, compiler)
+    elif kind == "sales_work":
+        made = _actions([spec.get("action")], f"{where}.action", compiler.errors, HANDOFF_TYPES)
+        action = made[0] if made else None
+    else:
+        _CHECKS.get(str(kind), _nothing)(spec, where, catalog, compiler)
+    return Step(ids[index], str(kind), spec, exits, condition, action)
+
+
+def _nothing(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:  # noqa: ARG001 - one signature for every step check
+    return None
+
+
+def _check_split(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:  # noqa: ARG001 - one signature for every step check
+    percent = spec.get("percent")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 99:
+        compiler.fail(f"{where}.percent", f"{where}.percent must be 1-99 (the share sent to a)")
+
+
+def _check_create_lead(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:  # noqa: ARG001 - one signature for every step check
+    for key in ("topic", "source"):
+        if key in spec and (not isinstance(spec[key], str) or not 1 <= len(spec[key]) <= 200):
+            compiler.fail(f"{where}.{key}", f"{where}.{key} must be text")
+
+
+def _check_branch(
+    spec: dict[str, Any], where: str, links: frozenset[str], catalog: Catalog, compiler: Compiler
+) -> Condition | None:
+    if ("engagement" in spec) == ("condition" in spec):
+        compiler.fail(where, f"{where}: a branch needs engagement or condition")
+        return None
+    if "condition" in spec:
+        return compiler.condition(spec["condition"], f"{where}.condition")
+    _check_engagement(spec["engagement"], f"{where}.engagement", links, catalog, compiler)
+    hours = spec.get("within_hours")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 8760:
+        compiler.fail(f"{where}.within_hours", f"{where}.within_hours must be 1-8760 hours")
+    return None
+
+
+def _check_email(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:
+    template_id = spec.get("template_id")
+    found = catalog.templates.get(template_id) if isinstance(template_id, str) else None
+    if found is None:
+        compiler.fail(
+            f"{where}.template_id", f"{where}.template_id: {template_id!r} is not an e-mail template"
+        )
+    elif found[1] is not None:
+        compiler.fail(
+            f"{where}.template_id", f"{where}.template_id: the template does not render: {found[1]}"
+        )
+
+
+def _check_update(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Compiler) -> None:  # noqa: ARG001 - one signature for every step check
+    if not isinstance(spec.get("field"), str) or not _FIELD.fullmatch(spec["field"]):
+        compiler.fail(f"{where}.field", f"{where}.field must be contact.<name> or lead.<name>")
+    value = spec.get("value")
+    if not isinstance(value, str | int | float | bool) or (isinstance(value, str) and len(value) > 500):
+        compiler.fail(f"{where}.value", f"{where}.value must be text (up to 500), a number or a boolean")
+
+
+_CHECKS = {
+    "email": _check_email,
+    "wait": _check_wait,
+    "update_field": _check_update,
+    "create_lead": _check_create_lead,
+    "split": _check_split,
+}
 
 
 def _check_loops(steps: dict[str, Step], order: list[str], compiler: Compiler) -> None:

@@ -317,9 +317,9 @@ def _look(enrollment: Enrollment, deps: Deps, now: datetime) -> str | None:
     journey = version_of(enrollment.journey_id, enrollment.version, deps)
     contact = deps.store.get_contact(enrollment.contact_id)
     if contact is None or contact.erasing:
-        return _finish(enrollment, journey, "gone", now, deps, {})
+        return _finish(enrollment, "gone", now, deps, {})
     if head.state == "stopped":
-        return _finish(enrollment, journey, "stopped", now, deps, {})
+        return _finish(enrollment, "stopped", now, deps, {})
     if head.state != "live":
         return None
     step = journey.step(str(enrollment.step))
@@ -331,34 +331,40 @@ def _look(enrollment: Enrollment, deps: Deps, now: datetime) -> str | None:
     facts = _facts(lead, contact, deps, now) if _needs_facts(journey, step) else None
     reason = exit_reason(journey, contact, leads, facts)
     if reason is not None:
-        return _finish(enrollment, journey, reason, now, deps, {})
-    counts: dict[str, int] = {}
-    message: tuple[str, datetime] | None = None
-    if step.type == "email":
-        counts, message = _send(enrollment, journey, step, lead, deps)
-        outcome = after(step)
-    elif step.type == "wait":
-        outcome = after(step)
-    elif step.type == "branch":
-        if waiting:
-            enrollment = replace(enrollment, events=deps.journeys.events_of(enrollment.contact_id))
-        outcome = decide_branch(step, enrollment, facts, now)
-    elif step.type == "split":
-        outcome = after(step, split_choice(enrollment.contact_id, journey.journey_id, step))
-    elif step.type == "update_field":
-        _update_field(step, contact, lead, deps)
-        outcome = after(step)
-    elif step.type == "create_lead":
-        _create_lead(journey, step, contact, deps)
-        outcome = after(step)
-    elif step.type == "sales_work":
-        _sales_work(enrollment, journey, step, contact, lead, deps, now)
-        outcome = after(step)
-    else:
-        outcome = after(step)
+        return _finish(enrollment, reason, now, deps, {})
+    outcome, counts, message = _do(step, enrollment, journey, contact, lead, facts, deps, now)
     if outcome.stay:
         return None
     return _move(enrollment, journey, step, outcome, now, deps, counts, contact, message)
+
+
+def _do(
+    step: Step,
+    enrollment: Enrollment,
+    journey: Journey,
+    contact: Contact,
+    lead: Lead | None,
+    facts: Facts | None,
+    deps: Deps,
+    now: datetime,
+) -> tuple[Outcome, dict[str, int], tuple[str, datetime] | None]:
+    """Do the step (its effect is idempotent: a redelivery repeats it harmlessly) and say where next."""
+    if step.type == "email":
+        counts, message = _send(enrollment, journey, step, lead, deps)
+        return after(step), counts, message
+    if step.type == "branch":
+        if _waits_on_engagement(step):
+            enrollment = replace(enrollment, events=deps.journeys.events_of(enrollment.contact_id))
+        return decide_branch(step, enrollment, facts, now), {}, None
+    if step.type == "split":
+        return after(step, split_choice(enrollment.contact_id, journey.journey_id, step)), {}, None
+    if step.type == "update_field":
+        _update_field(step, contact, lead, deps)
+    elif step.type == "create_lead":
+        _create_lead(journey, step, contact, deps)
+    elif step.type == "sales_work":
+        _sales_work(enrollment, journey, step, contact, lead, deps, now)
+    return after(step), {}, None
 
 
 def _needs_facts(journey: Journey, step: Step) -> bool:
@@ -370,7 +376,7 @@ def _facts(lead: Lead | None, contact: Contact, deps: Deps, now: datetime) -> Fa
 
     account = deps.store.get_account(contact.account_id) if contact.account_id else None
     scores = deps.scoring.scores_of(lead.lead_id) if lead else {}
-    interactions = deps.store.interactions_since(contact.contact_id, now - timedelta(days=90))
+    interactions = deps.scoring.interactions_since(contact.contact_id, now - timedelta(days=90))
     return Facts(lead, contact, account, interactions, now, score_facts(scores))
 
 
@@ -506,7 +512,7 @@ def _move(
     message: tuple[str, datetime] | None = None,
 ) -> str | None:
     if outcome.next_step is None:
-        return _finish(enrollment, journey, outcome.reason or "completed", now, deps, counts, message)
+        return _finish(enrollment, outcome.reason or "completed", now, deps, counts, message)
     target = journey.step(outcome.next_step)
     moved = replace(
         enrollment,
@@ -524,7 +530,6 @@ def _move(
 
 def _finish(
     enrollment: Enrollment,
-    journey: Journey,
     reason: str,
     now: datetime,
     deps: Deps,

@@ -26,6 +26,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -37,8 +38,15 @@ UNBOUND = "unbound"
 HEADS = "journeys"
 SHARDS = 8
 #: The counters of a step (``at_step`` is ``entered - left``).
-COUNTERS = ("entered", "left", "sent", "refused", "opened", "clicked", "qualified") + tuple(
-    f"exited_{reason}" for reason in EXIT_REASONS
+COUNTERS = (
+    "entered",
+    "left",
+    "sent",
+    "refused",
+    "opened",
+    "clicked",
+    "qualified",
+    *(f"exited_{reason}" for reason in EXIT_REASONS),
 )
 
 
@@ -144,7 +152,8 @@ class JourneyRepository:
 
     def __init__(self, connection: Connection, table: str, region: str, host: str | None) -> None:
         self._connection = connection
-        for record in (JourneyRecord, CounterRecord):
+        records: tuple[type[Model], ...] = (JourneyRecord, CounterRecord)
+        for record in records:
             record.Meta.table_name = table
             record.Meta.region = region
             record.Meta.host = host
@@ -296,7 +305,7 @@ class JourneyRepository:
         counter -> n), in one transaction conditioned on ``seq`` and state as read: of two deliveries
         of the same step only one moves it. ``False`` for the one that lost."""
         record = self._record(after, waiting)
-        actions = [
+        actions: list[Action] = [
             JourneyRecord.step.set(after.step) if after.step else JourneyRecord.step.remove(),
             JourneyRecord.seq.set(after.seq),
             JourneyRecord.state.set(after.state),

@@ -27,7 +27,7 @@ HELLO = {
     "text": "Hi {{ contact.first_name | default('there') }}",
 }
 NUDGE = {**HELLO, "subject": "Still curious, {{ contact.first_name }}?"}
-JOURNEY = {
+JOURNEY: dict[str, Any] = {
     "name": "Pricing nurture",
     "entry": {"api": True},
     "consent": "marketing",
@@ -42,7 +42,11 @@ JOURNEY = {
             "yes": "call",
             "no": "nudge",
         },
-        {"id": "call", "type": "sales_work", "action": {"type": "phone_call", "subject": "Call {contact.first_name}"}},
+        {
+            "id": "call",
+            "type": "sales_work",
+            "action": {"type": "phone_call", "subject": "Call {contact.first_name}"},
+        },
         {"id": "done", "type": "exit"},
         {"id": "nudge", "type": "email", "template_id": "nudge"},
     ],
@@ -83,7 +87,9 @@ def live(client: Any, key: str, journey_id: str = "nurture", body: dict[str, Any
 
 
 def enroll(client: Any, key: str, contact_id: str, journey_id: str = "nurture") -> Any:
-    return post_json(client, f"/v1/journeys/{journey_id}/enroll", {"contact_id": contact_id}, {"X-Api-Key": key})
+    return post_json(
+        client, f"/v1/journeys/{journey_id}/enroll", {"contact_id": contact_id}, {"X-Api-Key": key}
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +111,7 @@ def test_a_bad_definition_is_422_naming_the_step_and_nothing_is_saved(
 ) -> None:
     import copy
 
-    body = copy.deepcopy(JOURNEY)
+    body: dict[str, Any] = copy.deepcopy(JOURNEY)
     change(body)
     answer = put_json(client, "/v1/journeys/bad", body, admin_key)
     assert answer.status_code == 422, answer.body
@@ -114,7 +120,13 @@ def test_a_bad_definition_is_422_naming_the_step_and_nothing_is_saved(
 
 
 def test_garbage_bodies_are_4xx_never_500(client: Any, admin_key: str, people: dict[str, str]) -> None:
-    for body in ([], {"steps": "x"}, {"name": "x", "entry": {"api": True}, "steps": [None, 3]}, {"zzz": 1}):
+    bodies: list[Any] = [
+        [],
+        {"steps": "x"},
+        {"name": "x", "entry": {"api": True}, "steps": [None, 3]},
+        {"zzz": 1},
+    ]
+    for body in bodies:
         answer = put_json(client, "/v1/journeys/junk", body, admin_key)
         assert answer.status_code in (400, 422), (body, answer.body)
     assert enroll(client, admin_key, people["ada"], "none").status_code == 404
@@ -174,7 +186,7 @@ def test_a_click_wakes_the_branch_and_the_person_goes_to_sales_once(
     pump.drain()
     enrollment = deps.journeys.get_enrollment(people["ada"], "nurture")
     assert enrollment.state == "done" and enrollment.reason == "exit_step"
-    handoffs = [h for h in deps.handoffs.history(deps.store.get_contact(people["ada"]).lead_ids[0], 50)]
+    handoffs = list(deps.handoffs.history(deps.store.get_contact(people["ada"]).lead_ids[0], 50))
     assert any("journey:nurture" in str(h) for h in handoffs), handoffs
     assert len(ses_sent()) == 1  # no nudge for someone who clicked
     report = get(client, "/v1/journeys/nurture/report", admin_key).json_body
@@ -260,7 +272,9 @@ def test_an_unsubscribed_person_exits_before_the_next_email(
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert answer.status_code == 200
-    assert journeys.run(people["grace"], "nurture", deps, now + timedelta(days=2)) == ["pause->exit:unsubscribed"]
+    assert journeys.run(people["grace"], "nurture", deps, now + timedelta(days=2)) == [
+        "pause->exit:unsubscribed"
+    ]
     assert len(ses_sent()) == 1
     assert journeys.report("nurture", deps)["exited"] == {"unsubscribed": 1}
 
@@ -270,16 +284,30 @@ def test_a_new_version_applies_to_new_entrants_only_and_re_entry_follows_the_pol
 ) -> None:
     from chalicelib.services import journeys
 
-    short = {**JOURNEY, "re_entry": {"after_days": 1}, "steps": [JOURNEY["steps"][0], {"id": "end", "type": "exit"}]}
-    live(client, admin_key, "short", {**short, "steps": [{"id": "pause", "type": "wait", "hours": 1}, *short["steps"]]})
+    short = {
+        **JOURNEY,
+        "re_entry": {"after_days": 1},
+        "steps": [JOURNEY["steps"][0], {"id": "end", "type": "exit"}],
+    }
+    live(
+        client,
+        admin_key,
+        "short",
+        {**short, "steps": [{"id": "pause", "type": "wait", "hours": 1}, *short["steps"]]},
+    )
     enroll(client, admin_key, people["ada"], "short")
     second = put_json(client, "/v1/journeys/short", short, admin_key)
-    assert second.status_code == 200 and second.json_body["version"] == 2 and second.json_body["state"] == "live"
+    assert (
+        second.status_code == 200 and second.json_body["version"] == 2 and second.json_body["state"] == "live"
+    )
     enroll(client, admin_key, people["grace"], "short")
     assert deps.journeys.get_enrollment(people["ada"], "short").version == 1
     assert deps.journeys.get_enrollment(people["grace"], "short").version == 2
     now = datetime.now(UTC)
     assert journeys.run(people["grace"], "short", deps, now) == ["hello->end", "end->exit:exit_step"]
     assert journeys.enroll("short", people["grace"], deps, now).result == "not_again"
-    assert journeys.enroll("short", people["grace"], deps, now + timedelta(days=1, minutes=1)).result == "enrolled"
+    assert (
+        journeys.enroll("short", people["grace"], deps, now + timedelta(days=1, minutes=1)).result
+        == "enrolled"
+    )
     assert deps.journeys.get_enrollment(people["grace"], "short").run == 2

@@ -33,7 +33,9 @@ class JourneyRequest(RequestModel):
         WithJsonSchema(
             {
                 "type": "object",
-                "description": "{segment_id} | {trigger: event condition | {form_id} | {grade, value}} | {api: true}",
+                "description": (
+                    "{segment_id} | {trigger: event condition | {form_id} | {grade, value}} | {api: true}"
+                ),
             }
         ),
     ] = None
