@@ -180,7 +180,7 @@ def test_interactions_become_the_engagement_keys_branches_look_for() -> None:
     step = parse_journey(
         "j", _with(lambda b: b["steps"][2].update(engagement={"visited": "/pricing"})), CATALOG
     ).step("clicked")
-    assert engaged(step, {k: NOW for k in event_keys(visit)}, NOW)
+    assert engaged(step, dict.fromkeys(event_keys(visit), NOW), NOW)
     assert event_keys(Interaction("i3", "c1", "meeting_completed", NOW, {})) == []
 
 
