@@ -33,11 +33,19 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     last = last_touches(event, touched)
 
+    entering: list[Any] | None = None
+
     def handle(record: DynamoDBRecord) -> None:
+        nonlocal entering
         sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
         for lead_id in touched(record):
             if lead_id not in done and last.get(lead_id, sequence) == sequence:
                 qualification.qualify_lead(lead_id, deps, now, loaded)
+                # journeys (issue 18): a person newly in a journey's segment, or at its grade, enters
+                from chalicelib.services import journeys
+
+                entering = journeys.entries_on_change(deps) if entering is None else entering
+                journeys.on_lead_change(lead_id, deps, now, entering)
                 done.add(lead_id)
 
     return process(event, context, EventType.DynamoDBStreams, handle)

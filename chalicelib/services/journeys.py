@@ -120,18 +120,15 @@ def head_of(journey_id: str, deps: Deps) -> JourneyHead:
 
 
 def version_of(journey_id: str, version: int, deps: Deps) -> Journey:
-    """A saved version, parsed (kept: versions never change). A version that no longer validates
-    against today's templates still runs as saved (a deleted template refuses at its step)."""
+    """A saved version, parsed (and kept: versions never change). Its references were checked when it
+    was saved, so it is parsed here against what it names (no reads): a template deleted since refuses
+    at its step, as a send would."""
     key = (journey_id, version)
     if key not in _versions:
         body = deps.journeys.get_version(journey_id, version)
         if body is None:
             raise NotFound("journey version", f"{journey_id} v{version}")
-        try:
-            journey = parse_journey(journey_id, body, _catalog(body, deps), version)
-        except ValidationFailed:
-            journey = parse_journey(journey_id, body, _lenient(body), version)
-        _versions[key] = journey
+        _versions[key] = parse_journey(journey_id, body, _lenient(body), version)
     return _versions[key]
 
 
@@ -606,7 +603,7 @@ def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime) -> int
                 and (interaction.properties or {}).get("form_id") == trigger["form_id"]
             )
         elif "grade" in trigger:
-            matches = False  # grades enter through the scores (on_grade)
+            matches = False  # a grade is reached through the scores: on_lead_change
         else:
             journey = version_of(head.journey_id, head.version, deps)
             matches = (
@@ -621,6 +618,49 @@ def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime) -> int
             except (NotFound, PersonErased):
                 continue
             entered += done.result == "enrolled"
+    return entered
+
+
+def entries_on_change(deps: Deps) -> list[tuple[JourneyHead, Journey]]:
+    """The live journeys that people enter by a segment or by reaching a grade (read once per batch of
+    lead, contact and score changes; usually none, and then a change costs one query)."""
+    found = []
+    for head in deps.journeys.heads():
+        trigger = head.entry.get("trigger")
+        if head.state == "live" and (
+            "segment_id" in head.entry or (isinstance(trigger, dict) and "grade" in trigger)
+        ):
+            found.append((head, version_of(head.journey_id, head.version, deps)))
+    return found
+
+
+def on_lead_change(lead_id: str, deps: Deps, now: datetime, live: list[tuple[JourneyHead, Journey]]) -> int:
+    """A lead, its contact or its score changed: enter the person into each live journey whose segment
+    the lead now matches, or whose grade it reached (exact: the segment's condition on this lead, not a
+    re-run of the segment; bounded: one lead per change). Already in, or not again: nothing."""
+    from chalicelib.domain.segments import compile_condition
+
+    if not live:
+        return 0
+    lead = deps.store.get_lead(lead_id)
+    contact = deps.store.get_contact(lead.contact_id) if lead else None
+    if lead is None or contact is None or contact.erasing or not lead.is_open:
+        return 0
+    account = deps.store.get_account(lead.account_id) if lead.account_id else None
+    facts = Facts(lead, contact, account, [], now)
+    scores: dict[str, Any] | None = None
+    entered = 0
+    for head, _journey in live:
+        trigger = head.entry.get("trigger")
+        if "segment_id" in head.entry:
+            segment = deps.identity.get_segment(str(head.entry["segment_id"]))
+            matches = segment is not None and compile_condition(segment["condition"])[0].test(facts)[0]
+        else:
+            scores = scores if scores is not None else deps.scoring.scores_of(lead_id)
+            score = scores.get(str(trigger["grade"])) if isinstance(trigger, dict) else None
+            matches = score is not None and isinstance(trigger, dict) and score.grade == trigger["value"]
+        if matches:
+            entered += enroll(head.journey_id, contact.contact_id, deps, now, lead_id).result == "enrolled"
     return entered
 
 
