@@ -65,17 +65,18 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Each new interaction is offered to the triggers, once."""
+    from chalicelib.services import journeys
+
     deps = wiring.deps()
     loaded = rules.load_triggers(deps)  # once per batch, not per record
+    heads = deps.journeys.heads()  # journeys (issue 18): likewise
 
     def handle(record: DynamoDBRecord) -> None:
         change = changes.decode(record)
         if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
             triggers.run_triggers(change.new, deps, datetime.now(UTC), loaded)
-            # journeys (issue 18): wake engagement branches, count opens/clicks, trigger entries
-            from chalicelib.services import journeys
-
-            journeys.on_interaction(change.new, deps, datetime.now(UTC))
+            # journeys: wake engagement branches, count opens/clicks, enter by trigger
+            journeys.on_interaction(change.new, deps, datetime.now(UTC), heads)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

@@ -557,7 +557,9 @@ def _finish(
 # ---------------------------------------------------------------- the interactions stream
 
 
-def on_interaction(interaction: Interaction, deps: Deps, now: datetime) -> int:
+def on_interaction(
+    interaction: Interaction, deps: Deps, now: datetime, heads: list[JourneyHead] | None = None
+) -> int:
     """A new interaction: count a journey e-mail's first open/click on its step, note the person's
     engagement and wake their enrollments waiting on it (a keyed query), and enter the person into live
     journeys whose trigger it matches. How many enrollments were woken or entered."""
@@ -574,7 +576,7 @@ def on_interaction(interaction: Interaction, deps: Deps, now: datetime) -> int:
         ]
         _queue(deps, waiting)
         touched += len(waiting)
-    touched += _trigger_entries(interaction, deps, now)
+    touched += _trigger_entries(interaction, deps, now, deps.journeys.heads() if heads is None else heads)
     return touched
 
 
@@ -591,9 +593,9 @@ def _count_engagement(interaction: Interaction, deps: Deps) -> None:
         deps.journeys.count_once(parts[1], parts[3], f"{message_id}#{kind}", kind)
 
 
-def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime) -> int:
+def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime, heads: list[JourneyHead]) -> int:
     entered = 0
-    for head in deps.journeys.heads():
+    for head in heads:
         trigger = head.entry.get("trigger") if head.state == "live" else None
         if not isinstance(trigger, dict):
             continue
