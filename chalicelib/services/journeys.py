@@ -712,8 +712,21 @@ def _step_counts(step_id: str, kind: str | None, c: dict[str, int]) -> dict[str,
     }
 
 
-def messages(journey_id: str, limit: int, deps: Deps) -> list[Any]:
-    """The journey's e-mails, newest first: its own index of message ids, then each message."""
+def messages(
+    journey_id: str,
+    limit: int,
+    deps: Deps,
+    contact_id: str | None = None,
+    template_id: str | None = None,
+) -> list[Any]:
+    """The journey's e-mails, newest first: its own index of message ids (one query), then each
+    message; ``contact_id``/``template_id`` narrow the page read (at most ``limit`` of the journey's)."""
     head_of(journey_id, deps)
     found = [deps.mail.get_message(mid) for mid in deps.journeys.message_ids(journey_id, limit)]
-    return [m for m in found if m is not None]
+    return [
+        m
+        for m in found
+        if m is not None
+        and (contact_id is None or m.contact_id == contact_id)
+        and (template_id is None or m.template_id == template_id)
+    ]

@@ -189,6 +189,9 @@ def test_a_click_wakes_the_branch_and_the_person_goes_to_sales_once(
     handoffs = list(deps.handoffs.history(deps.store.get_contact(people["ada"]).lead_ids[0], 50))
     assert any("journey:nurture" in str(h) for h in handoffs), handoffs
     assert len(ses_sent()) == 1  # no nudge for someone who clicked
+    listed = get(client, f"/v1/messages?journey_id=nurture&contact_id={people['ada']}", admin_key).json_body
+    assert [m["subject"] for m in listed["items"]] == ["Hello Ada"]
+    assert get(client, "/v1/messages?journey_id=nurture&contact_id=other", admin_key).json_body["items"] == []
     report = get(client, "/v1/journeys/nurture/report", admin_key).json_body
     steps = {s["step"]: s for s in report["steps"]}
     assert report["entered"] == 1 and report["exited"] == {"exit_step": 1} and report["active"] == 0
