@@ -380,3 +380,29 @@ def test_a_trigger_journey_enters_on_the_interaction_it_names(
     enrollment = deps.journeys.get_enrollment(people["grace"], "ebook")
     assert enrollment is not None and enrollment.step == "pause"  # entered and e-mailed at once
     assert deps.journeys.get_enrollment(people["ada"], "ebook") is None
+
+
+def test_a_grade_journey_enters_a_person_when_a_change_finds_their_lead_at_the_grade(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, pump: Any
+) -> None:
+    model = load_event("models/b2b_default.json")
+    assert put_json(client, "/v1/scoring-models/b2b-default", model, admin_key).status_code == 201
+    assert (
+        post_json(client, "/v1/scoring-models/b2b-default/publish", {}, {"X-Api-Key": admin_key}).status_code
+        == 202
+    )
+    pump.drain()
+    lead_id = deps.store.get_contact(people["ada"]).lead_ids[0]
+    grade = deps.scoring.scores_of(lead_id)["b2b-default"].grade
+    body = {**JOURNEY, "entry": {"trigger": {"grade": "b2b-default", "value": grade}}}
+    live(client, admin_key, "graded", body)
+    assert deps.journeys.get_enrollment(people["ada"], "graded") is None  # nothing changed yet
+    # a rep edits Ada's lead: the leads stream's qualify consumer looks at the lead's grade
+    from chalicelib.domain.working import LeadEdit
+    from chalicelib.services.working import edit_lead
+
+    lead = deps.store.get_lead(lead_id)
+    edit_lead(lead_id, lead.version or 0, LeadEdit(lead={"budget": "50k"}), "user:ann", deps.store, deps.work)
+    pump.drain()
+    entered = deps.journeys.get_enrollment(people["ada"], "graded")
+    assert entered is not None and entered.lead_id == lead_id
