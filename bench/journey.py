@@ -64,7 +64,11 @@ JOURNEY = {
             "yes": "call",
             "no": "nudge",
         },
-        {"id": "call", "type": "sales_work", "action": {"type": "phone_call", "subject": "Call {contact.first_name}"}},
+        {
+            "id": "call",
+            "type": "sales_work",
+            "action": {"type": "phone_call", "subject": "Call {contact.first_name}"},
+        },
         {"id": "done", "type": "exit"},
         {"id": "nudge", "type": "email", "template_id": "nudge"},
     ],
@@ -109,7 +113,7 @@ class Engine:
 
 
 def _phase(name: str, meter: Any, people: int, seconds: float) -> dict[str, Any]:
-    calls = {k: v for k, v in sorted(meter.calls.items())}
+    calls = dict(sorted(meter.calls.items()))
     return {
         "phase": name,
         "people": people,
@@ -161,7 +165,9 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
         boto3.client("sesv2").create_email_identity(EmailIdentity=deps.settings.mail_from)
         pump = build_pump(app, found, None)
         # the journeys' queue is drained below with the bench's clock, not by the pump's real one
-        pump.pollers = [p for p in pump.pollers if getattr(p, "queue_url", None) != found.queue_urls["JourneyStepsQueue"]]
+        pump.pollers = [
+            p for p in pump.pollers if getattr(p, "queue_url", None) != found.queue_urls["JourneyStepsQueue"]
+        ]
         engine = Engine(deps, found.queue_urls["JourneyStepsQueue"])
         key, _ = create_key("bench", ["admin"], deps.store)
         headers = {"Content-Type": "application/json", "X-Api-Key": key}
@@ -172,12 +178,26 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
                 answer = client.http.put(path, headers=headers, body=json.dumps(body))
                 assert answer.status_code in (200, 201), (path, answer.body)
 
-            put("/v1/scoring-models/b2b-default", json.loads((ROOT / "events/models/b2b_default.json").read_text()))
-            assert client.http.post("/v1/scoring-models/b2b-default/publish", headers=headers, body="{}").status_code == 202
+            put(
+                "/v1/scoring-models/b2b-default",
+                json.loads((ROOT / "events/models/b2b_default.json").read_text()),
+            )
+            assert (
+                client.http.post(
+                    "/v1/scoring-models/b2b-default/publish", headers=headers, body="{}"
+                ).status_code
+                == 202
+            )
             put("/v1/email-templates/hello", TEMPLATE)
-            put("/v1/email-templates/nudge", {**TEMPLATE, "subject": "Still curious, {{ contact.first_name }}?"})
+            put(
+                "/v1/email-templates/nudge",
+                {**TEMPLATE, "subject": "Still curious, {{ contact.first_name }}?"},
+            )
             put("/v1/journeys/nurture", JOURNEY)
-            assert client.http.post("/v1/journeys/nurture/activate", headers=headers, body="{}").status_code == 200
+            assert (
+                client.http.post("/v1/journeys/nurture/activate", headers=headers, body="{}").status_code
+                == 200
+            )
 
             contacts: list[str] = []
             for n in range(PEOPLE):
@@ -204,14 +224,22 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             with metering(Meter(indexes=indexes)) as meter:
                 started = time.perf_counter()
                 engine.drain(t0)
-                phases.append(_phase("step 1: e-mail hello (x2 deliveries)", meter, PEOPLE, time.perf_counter() - started))
+                phases.append(
+                    _phase(
+                        "step 1: e-mail hello (x2 deliveries)", meter, PEOPLE, time.perf_counter() - started
+                    )
+                )
             hello = Counter(m.destinations["ToAddresses"][0] for m in _sent())
-            assert len(hello) == PEOPLE and set(hello.values()) == {1}, "hello sent once to each"
+            assert len(hello) == PEOPLE, "hello sent to each"
+            assert set(hello.values()) == {1}, "hello sent once to each"
 
             # during the wait: 300 click pricing, 100 unsubscribe (public routes), the streams score them
             message_of = {m.contact_id: m.message_id for m in journeys.messages("nurture", 2 * PEOPLE, deps)}
             for n in CLICKERS:
-                assert client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code == 302
+                assert (
+                    client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code
+                    == 302
+                )
             for n in UNSUBSCRIBERS:
                 answer = client.http.post(
                     _tracked(deps, message_of[contacts[n]], "u"),
@@ -224,13 +252,20 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             stream_seconds = time.perf_counter() - started
             assert engine.drain(t0) == 0  # a click during a wait wakes nothing: the wait is not over
 
-            # 2. the wait ends (the sweep, clock 2 days ahead): clickers go to sales, the rest wait on the branch
+            # 2. the wait ends (the sweep, clock 2 days ahead): clickers go to sales, the rest wait
             t1 = t0 + timedelta(days=2, minutes=1)
             with metering(Meter(indexes=indexes)) as meter:
                 started = time.perf_counter()
                 queued = journeys.sweep(deps, t1)["queued"]
                 engine.drain(t1)
-                phases.append(_phase("step 2: wait ends (sweep + branch/exit)", meter, PEOPLE, time.perf_counter() - started))
+                phases.append(
+                    _phase(
+                        "step 2: wait ends (sweep + branch/exit)",
+                        meter,
+                        PEOPLE,
+                        time.perf_counter() - started,
+                    )
+                )
             assert queued == PEOPLE, queued
             assert journeys.sweep(deps, t1)["queued"] == 0  # no timer left due
 
@@ -239,13 +274,24 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             with metering(Meter(indexes=indexes)) as meter:
                 for n in LATE_CLICKERS:
                     started = time.perf_counter()
-                    assert client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code == 302
+                    assert (
+                        client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code
+                        == 302
+                    )
                     pump.drain(60)  # interactions stream -> scoring, triggers, the journey wake -> queue
                     engine.drain(t1 + timedelta(seconds=1), twice=False)
                     enrollment = deps.journeys.get_enrollment(contacts[n], "nurture")
-                    assert enrollment.state == "done" and enrollment.reason == "exit_step", enrollment
+                    assert enrollment is not None, contacts[n]
+                    assert (enrollment.state, enrollment.reason) == ("done", "exit_step"), enrollment
                     latencies.append(time.perf_counter() - started)
-                phases.append(_phase("step 3: click -> branch yes -> sales (woken)", meter, len(LATE_CLICKERS), sum(latencies)))
+                phases.append(
+                    _phase(
+                        "step 3: click -> branch yes -> sales (woken)",
+                        meter,
+                        len(LATE_CLICKERS),
+                        sum(latencies),
+                    )
+                )
 
             # 4. the window closes (clock 5 days ahead): the rest get the nudge
             t2 = t0 + timedelta(days=5, hours=1)
@@ -254,7 +300,11 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
                 started = time.perf_counter()
                 journeys.sweep(deps, t2)
                 engine.drain(t2)
-                phases.append(_phase("step 4: window closes -> e-mail nudge", meter, rest, time.perf_counter() - started))
+                phases.append(
+                    _phase(
+                        "step 4: window closes -> e-mail nudge", meter, rest, time.perf_counter() - started
+                    )
+                )
             assert journeys.sweep(deps, t2 + timedelta(days=30))["queued"] == 0
             pump.drain(600)
 
@@ -266,18 +316,22 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             for n in range(PEOPLE)
             if n not in CLICKERS and n not in UNSUBSCRIBERS and n not in LATE_CLICKERS
         }
-        assert nudged == expected_nudged and by_subject["Still"] == len(expected_nudged), "nudge once, to the rest"
+        assert nudged == expected_nudged, "nudge to the rest"
+        assert by_subject["Still"] == len(expected_nudged), "nudge once"
         report = journeys.report("nurture", deps)
         handoffs = 0
         scored: dict[str, list[float]] = {"clicked": [], "did not click": []}
         clickers = {contacts[n] for n in (*CLICKERS, *LATE_CLICKERS)}
         for contact_id in contacts:
             contact = deps.store.get_contact(contact_id)
+            assert contact is not None, contact_id
             lead_id = contact.lead_ids[0]
             history = deps.handoffs.history(lead_id, 50)
             handoffs += sum(1 for h in history if "journey:nurture" in json.dumps(h, default=str))
             score = deps.scoring.scores_of(lead_id).get("b2b-default")
-            scored["clicked" if contact_id in clickers else "did not click"].append(score.score if score else 0.0)
+            scored["clicked" if contact_id in clickers else "did not click"].append(
+                score.score if score else 0.0
+            )
         assert handoffs == len(clickers), handoffs
         unsubscribed_exits = report["exited"].get("unsubscribed", 0)
         assert unsubscribed_exits == len(UNSUBSCRIBERS), report["exited"]
@@ -307,9 +361,14 @@ def main() -> None:
     figures = run()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "journey.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"e-mails on moto's SES: {figures['ses_sent']} (hello {figures['hello_sent']}, nudge {figures['nudge_sent']})")
-    print(f"clickers {figures['clickers']}, handed to sales {figures['sales_handoffs_from_the_journey']};"
-          f" unsubscribed {figures['unsubscribed']}; mean score {figures['mean_score']}")
+    print(
+        f"e-mails on moto's SES: {figures['ses_sent']}"
+        f" (hello {figures['hello_sent']}, nudge {figures['nudge_sent']})"
+    )
+    print(
+        f"clickers {figures['clickers']}, handed to sales {figures['sales_handoffs_from_the_journey']};"
+        f" unsubscribed {figures['unsubscribed']}; mean score {figures['mean_score']}"
+    )
     print(f"click -> next step: {figures['click_to_next_step_seconds']}")
     print(f"{'phase':48} {'people':>6} {'WCU/p':>6} {'RCU/p':>6} {'DDB/p':>6} {'AWS/p':>6} {'s':>6}")
     for p in figures["phases"]:
