@@ -25,6 +25,7 @@ Run: ``.venv/bin/python bench/journey.py`` (prints the figures, writes bench/res
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -36,10 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
-PEOPLE = 1000
-CLICKERS = range(0, 300)
-UNSUBSCRIBERS = range(300, 400)
-LATE_CLICKERS = range(400, 450)
+PEOPLE = int(os.environ.get("BENCH_JOURNEY_PEOPLE", "1000"))
+CLICKERS = range(0, PEOPLE * 3 // 10)  # 300 of 1,000
+UNSUBSCRIBERS = range(PEOPLE * 3 // 10, PEOPLE * 4 // 10)  # 100
+LATE_CLICKERS = range(PEOPLE * 4 // 10, PEOPLE * 9 // 20)  # 50
 TEMPLATE = {
     "subject": "Hello {{ contact.first_name | default('there') }}",
     "html": (
@@ -113,6 +114,7 @@ class Engine:
 
 
 def _phase(name: str, meter: Any, people: int, seconds: float) -> dict[str, Any]:
+    print(f"phase done: {name} ({seconds:.1f} s)", file=sys.stderr, flush=True)
     calls = dict(sorted(meter.calls.items()))
     return {
         "phase": name,
