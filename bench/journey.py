@@ -206,7 +206,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
                 made = capture.capture(
                     Capture(
                         contact={"email": f"person{n}@example.com", "first_name": f"P{n}"},
-                        lead={"topic": "Pricing", "source": "web"},
+                        lead={"topic": "Pricing", "source": "landing_page"},  # in b2b-default's audience
                         consent="marketing",
                         origin="api",
                         update_policy="overwrite",
