@@ -69,7 +69,7 @@ def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     deps = wiring.deps()
     loaded = rules.load_triggers(deps)  # once per batch, not per record
-    heads = deps.journeys.heads()  # journeys (issue 18): likewise
+    heads = deps.journeys.heads(deps.settings.models_cache_seconds)  # journeys (issue 18): likewise
 
     def handle(record: DynamoDBRecord) -> None:
         change = changes.decode(record)

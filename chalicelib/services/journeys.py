@@ -562,22 +562,29 @@ def on_interaction(
 ) -> int:
     """A new interaction: count a journey e-mail's first open/click on its step, note the person's
     engagement and wake their enrollments waiting on it (a keyed query), and enter the person into live
-    journeys whose trigger it matches. How many enrollments were woken or entered."""
+    journeys whose trigger it matches. How many enrollments were woken or entered. While no journey is
+    live or paused it reads and writes nothing (``heads``: read once per batch, kept a few seconds)."""
+    heads = deps.journeys.heads(deps.settings.models_cache_seconds) if heads is None else heads
+    if not any(head.state in ("live", "paused") for head in heads):
+        return 0  # no journey runs: an interaction costs nothing more
     touched = 0
-    keys = event_keys(interaction)
-    if keys:
-        for key in keys:
-            deps.journeys.note_event(interaction.contact_id, key, interaction.occurred_at)
-        _count_engagement(interaction, deps)
-        waiting = [
-            (e.contact_id, e.journey_id)
-            for e in deps.journeys.enrollments_of(interaction.contact_id)
-            if e.state == "active" and e.waiting
-        ]
-        _queue(deps, waiting)
-        touched += len(waiting)
-    touched += _trigger_entries(interaction, deps, now, deps.journeys.heads() if heads is None else heads)
-    return touched
+    if event_keys(interaction):
+        touched += _engagement(interaction, deps)
+    return touched + _trigger_entries(interaction, deps, now, heads)
+
+
+def _engagement(interaction: Interaction, deps: Deps) -> int:
+    """Count a journey e-mail's first open/click; for a person in a journey, note the engagement and
+    wake their enrollments waiting on it (one keyed query of the person's partition)."""
+    _count_engagement(interaction, deps)
+    active = [e for e in deps.journeys.enrollments_of(interaction.contact_id) if e.state == "active"]
+    if not active:
+        return 0
+    for key in event_keys(interaction):
+        deps.journeys.note_event(interaction.contact_id, key, interaction.occurred_at)
+    waiting = [(e.contact_id, e.journey_id) for e in active if e.waiting]
+    _queue(deps, waiting)
+    return len(waiting)
 
 
 def _count_engagement(interaction: Interaction, deps: Deps) -> None:
@@ -627,7 +634,7 @@ def entries_on_change(deps: Deps) -> list[tuple[JourneyHead, Journey]]:
     """The live journeys that people enter by a segment or by reaching a grade (read once per batch of
     lead, contact and score changes; usually none, and then a change costs one query)."""
     found = []
-    for head in deps.journeys.heads():
+    for head in deps.journeys.heads(deps.settings.models_cache_seconds):
         trigger = head.entry.get("trigger")
         if head.state == "live" and (
             "segment_id" in head.entry or (isinstance(trigger, dict) and "grade" in trigger)

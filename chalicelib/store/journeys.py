@@ -152,6 +152,7 @@ class JourneyRepository:
 
     def __init__(self, connection: Connection, table: str, region: str, host: str | None) -> None:
         self._connection = connection
+        self._heads: tuple[float, list[JourneyHead]] | None = None
         records: tuple[type[Model], ...] = (JourneyRecord, CounterRecord)
         for record in records:
             record.Meta.table_name = table
@@ -213,8 +214,16 @@ class JourneyRepository:
             entry=json.loads(record.data or "{}"),
         )
 
-    def heads(self) -> list[JourneyHead]:
-        return [self._head(r) for r in JourneyRecord.query(HEADS, JourneyRecord.sk.startswith("j#"))]
+    def heads(self, max_age: float = 0.0) -> list[JourneyHead]:
+        """Every journey's head; ``max_age`` > 0: a list read at most that many seconds ago may be
+        given (the stream consumers: a change reads no journey while there are none)."""
+        import time
+
+        if max_age > 0 and self._heads is not None and time.monotonic() - self._heads[0] < max_age:
+            return list(self._heads[1])
+        found = [self._head(r) for r in JourneyRecord.query(HEADS, JourneyRecord.sk.startswith("j#"))]
+        self._heads = (time.monotonic(), found)
+        return list(found)
 
     def get_version(self, journey_id: str, version: int) -> dict[str, Any] | None:
         try:

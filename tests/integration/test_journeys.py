@@ -383,8 +383,20 @@ def test_a_trigger_journey_enters_on_the_interaction_it_names(
 
 
 def test_a_grade_journey_enters_a_person_when_a_change_finds_their_lead_at_the_grade(
-    client: Any, admin_key: str, people: dict[str, str], deps: Any, pump: Any
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],
+    deps: Any,
+    pump: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from chalicelib import wiring
+
+    # the consumers keep the journeys' list a few seconds (MODELS_CACHE_SECONDS); this test creates
+    # its journey after they first read it
+    monkeypatch.setenv("MODELS_CACHE_SECONDS", "0")
+    wiring.reset()
+    deps = wiring.deps()
     model = load_event("models/b2b_default.json")
     assert put_json(client, "/v1/scoring-models/b2b-default", model, admin_key).status_code == 201
     assert (
