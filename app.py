@@ -23,6 +23,7 @@ from chalicelib.api import (
     signin,
     webhooks,
 )
+from chalicelib.api import journeys as journeys_api
 from chalicelib.api import mail as mail_api
 from chalicelib.api import predictive as predictive_api
 from chalicelib.api import working as working_api
@@ -46,6 +47,7 @@ app.register_blueprint(imports.bp)
 app.register_blueprint(predictive_api.bp)
 app.register_blueprint(identity.bp)
 app.register_blueprint(mail_api.bp)
+app.register_blueprint(journeys_api.bp)
 
 # operator experience: the web console, capture.js and the reports they read
 from chalicelib.api import console  # noqa: E402
@@ -214,3 +216,19 @@ def mail_events(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import mail
 
     return mail.mail_events(event.to_dict(), event.context)
+
+
+# journeys (issue 18, docs/journeys.md): the minute sweep queues enrollments that are due; the worker
+# moves each one step at a time, exactly once per step (conditional moves on the enrollment's seq)
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="journey_sweep")
+def journey_sweep(_event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import journeys
+
+    return journeys.journey_sweep()
+
+
+@app.on_sqs_message(queue_arn=PLACEHOLDER_QUEUE, batch_size=10, name="journey_steps")
+def journey_steps(event: Any) -> dict[str, Any]:
+    from chalicelib.handlers import journeys
+
+    return journeys.journey_steps(event.to_dict(), event.context)

@@ -44,10 +44,14 @@ class Settings(BaseSettings):
     people_table: str = Field("leadflow-people", alias="PEOPLE_TABLE")
     #: Each lead's assignments, with their SLA timers (``store/assignment.py``).
     assignments_table: str = Field("leadflow-assignments", alias="ASSIGNMENTS_TABLE")
+    #: Journeys (issue 18): definitions, enrollments with their timers, the report's counters.
+    journeys_table: str = Field("leadflow-journeys", alias="JOURNEYS_TABLE")
     imports_bucket: str = Field("leadflow-imports", alias="IMPORTS_BUCKET")
     import_queue_url: str = Field("", alias="IMPORT_QUEUE_URL")
     linkedin_queue_url: str = Field("", alias="LINKEDIN_QUEUE_URL")
     handoff_queue_url: str = Field("", alias="HANDOFF_QUEUE_URL")
+    #: Enrollments due for their next step (the sweep, an enrollment, a click put them there).
+    journey_queue_url: str = Field("", alias="JOURNEY_QUEUE_URL")
     #: The hand-off dead-letter queue (the console lists and redrives it).
     handoff_dlq_url: str = Field("", alias="HANDOFF_DLQ_URL")
     tracking_queue_url: str = Field("", alias="TRACKING_QUEUE_URL")

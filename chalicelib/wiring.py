@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         HandoffRepository,
         IdentityRepository,
         ImportStore,
+        JourneyStore,
         Mailer,
         MailStore,
         ObjectStore,
@@ -87,6 +88,9 @@ class Deps:
     tracking_key: Callable[[], bytes]
     #: The user pool's token signing keys (``integrations/jwks.py``): Cognito sign-in (issue 17).
     signing_keys: SigningKeys
+    #: Journeys (issue 18, docs/journeys.md): definitions, enrollments, counters; the steps' queue.
+    journeys: JourneyStore
+    journey_queue: Queue
 
 
 #: Settings that name a stream consumer's retry queue: ``<consumer>_retry_queue_url``.
@@ -111,6 +115,7 @@ def deps() -> Deps:
     from chalicelib.store.identity import IdentityStore
     from chalicelib.store.imports import ImportStore
     from chalicelib.store.integrations import IntegrationStore
+    from chalicelib.store.journeys import JourneyRepository
     from chalicelib.store.messages import MailRepository
     from chalicelib.store.people import PeopleRepository
     from chalicelib.store.ratelimits import RateLimits
@@ -170,6 +175,10 @@ def deps() -> Deps:
         mailer=SesMailer(settings.ses_configuration_set, settings.region, settings.aws_endpoint_url),
         tracking_key=partial(_tracking_key, settings),
         signing_keys=JwksKeys(settings.cognito_jwks_url),
+        journeys=JourneyRepository(
+            connection, settings.journeys_table, settings.region, settings.aws_endpoint_url
+        ),
+        journey_queue=queue(settings.journey_queue_url),
     )
 
 

@@ -1187,6 +1187,8 @@ def fake_deps(settings: Settings | None = None, **overrides: Any) -> Deps:
         "mailer": FakeMailer(),
         "tracking_key": lambda: b"test-tracking-key",
         "signing_keys": FakeSigningKeys(),
+        "journeys": None,  # journeys run on moto (tests/integration/test_journeys.py)
+        "journey_queue": FakeQueue(),
     }
     parts.update(overrides)
     return Deps(**parts)

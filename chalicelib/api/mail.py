@@ -153,7 +153,12 @@ def list_messages(request: Request, query: MessagesQuery) -> Response:
     from chalicelib.api import mail_views
     from chalicelib.services import mail
 
-    found = mail.list_messages(_deps(), query.contact_id, query.template_id, query.limit)
+    if query.journey_id is not None:  # issue 18's journeys: their own index of what they sent
+        from chalicelib.services import journeys
+
+        found = journeys.messages(query.journey_id, query.limit, _deps(), query.contact_id, query.template_id)
+    else:
+        found = mail.list_messages(_deps(), query.contact_id, query.template_id, query.limit)
     return json_response(200, {"items": [mail_views.message(m) for m in found]})
 
 

@@ -6,6 +6,7 @@ import { barList, breakdownChart, funnelChart, histogram } from "./charts.js";
 import { assignmentText, ownerCard, peoplePage } from "./people.js";
 import { accountPage, contactPage, peopleLinks, workEntry, workPanel } from "./workspace.js";
 import { messagePage, outboxPage, templatesPage } from "./outbox.js";
+import { journeyPage, journeysPage } from "./journeys.js";
 import { credentials, groups, myLeadsPage, navFor, opportunitiesPage, pipelinePage, scheduleRefresh, signInPage, signOut as endSession, signedIn, who } from "./session.js";
 
 const KEY = "leadflow.apiKey";
@@ -521,6 +522,8 @@ function route() {
   if (parts[0] === "outbox" && parts[1]) return messagePage({ h, api, show, when, query }, parts[1]);
   if (parts[0] === "outbox") return outboxPage({ h, api, show, when, query }, params);
   if (parts[0] === "templates") return templatesPage({ h, api, show, when, query }, parts[1]);
+  if (parts[0] === "journeys" && parts[1]) return journeyPage({ h, api, show, when, query }, parts[1]);
+  if (parts[0] === "journeys") return journeysPage({ h, api, show, when, query });
   return leadsPage(params);
 }
 

@@ -19,6 +19,7 @@ from chalicelib.domain.email import EmailTemplate, Message, Rendered
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
+from chalicelib.domain.journeys import Enrollment, JourneyHead
 from chalicelib.domain.lifecycle import Transition
 from chalicelib.domain.matching import CapturePlan, Known
 from chalicelib.domain.opportunities import Opportunity
@@ -662,3 +663,50 @@ class Mailer(Protocol):
     def send(
         self, sender: str, to: str, rendered: Rendered, headers: dict[str, str], tags: dict[str, str]
     ) -> str: ...
+
+
+# ---------------------------------------------------------------- journeys (issue 18)
+
+
+class JourneyStore(Protocol):
+    """Journeys: versioned definitions and their heads, enrollments (with their due timers), each
+    person's last engagements, and the report's counters (``store/journeys.py``)."""
+
+    def put_version(
+        self, journey_id: str, name: str, entry: dict[str, Any], definition: dict[str, Any], now: datetime
+    ) -> JourneyHead: ...
+
+    def get_head(self, journey_id: str) -> JourneyHead | None: ...
+
+    def heads(self, max_age: float = 0.0) -> list[JourneyHead]: ...
+
+    def get_version(self, journey_id: str, version: int) -> dict[str, Any] | None: ...
+
+    def set_state(self, journey_id: str, expected: Sequence[str], state: str, now: datetime) -> bool: ...
+
+    def get_enrollment(self, contact_id: str, journey_id: str) -> Enrollment | None: ...
+
+    def enrollments_of(self, contact_id: str) -> list[Enrollment]: ...
+
+    def enroll(self, enrollment: Enrollment, previous: Enrollment | None, waiting: bool) -> bool: ...
+
+    def advance(
+        self,
+        before: Enrollment,
+        after: Enrollment,
+        waiting: bool,
+        counts: dict[str, dict[str, int]],
+        message: tuple[str, datetime] | None = None,
+    ) -> bool: ...
+
+    def message_ids(self, journey_id: str, limit: int) -> list[str]: ...
+
+    def due(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]: ...
+
+    def note_event(self, contact_id: str, key: str, at: datetime) -> None: ...
+
+    def events_of(self, contact_id: str) -> dict[str, datetime]: ...
+
+    def count_once(self, journey_id: str, step: str, marker: str, counter: str) -> bool: ...
+
+    def counters(self, journey_id: str) -> dict[str, dict[str, int]]: ...

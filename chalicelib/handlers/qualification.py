@@ -33,11 +33,19 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     last = last_touches(event, touched)
 
+    entering: list[Any] | None = None
+
     def handle(record: DynamoDBRecord) -> None:
+        nonlocal entering
         sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
         for lead_id in touched(record):
             if lead_id not in done and last.get(lead_id, sequence) == sequence:
                 qualification.qualify_lead(lead_id, deps, now, loaded)
+                # journeys (issue 18): a person newly in a journey's segment, or at its grade, enters
+                from chalicelib.services import journeys
+
+                entering = journeys.entries_on_change(deps) if entering is None else entering
+                journeys.on_lead_change(lead_id, deps, now, entering)
                 done.add(lead_id)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
@@ -57,13 +65,18 @@ def publish_handoffs(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def run_triggers(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Each new interaction is offered to the triggers, once."""
+    from chalicelib.services import journeys
+
     deps = wiring.deps()
     loaded = rules.load_triggers(deps)  # once per batch, not per record
+    heads = deps.journeys.heads(deps.settings.models_cache_seconds)  # journeys (issue 18): likewise
 
     def handle(record: DynamoDBRecord) -> None:
         change = changes.decode(record)
         if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
             triggers.run_triggers(change.new, deps, datetime.now(UTC), loaded)
+            # journeys: wake engagement branches, count opens/clicks, enter by trigger
+            journeys.on_interaction(change.new, deps, datetime.now(UTC), heads)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

@@ -50,6 +50,8 @@ class MessagesQuery(RequestModel):
 
     contact_id: str | None = Field(None, max_length=128)
     template_id: str | None = Field(None, max_length=64)
+    #: A journey's e-mails (read from the journey's own index: docs/journeys.md).
+    journey_id: str | None = Field(None, max_length=64)
     limit: int = Field(50, ge=1, le=200)
 
 
