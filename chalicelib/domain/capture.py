@@ -42,6 +42,9 @@ class Capture:
     #: Anonymous sources (forms, webhooks, LinkedIn) and imports fill only what is empty; the
     #: authenticated API overwrites unless told otherwise.
     update_policy: UpdatePolicy = "fill_empty"
+    #: ``False``: a contact-only capture (a newsletter form): the contact, its account and consent are
+    #: written, no lead is created or updated.
+    creates_lead: bool = True
 
     @property
     def email(self) -> str | None:

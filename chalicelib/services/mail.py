@@ -359,6 +359,30 @@ def request_confirmation(contact_id: str, level: str, cause: str, deps: Deps) ->
     )
 
 
+def confirm_form_consent(form_id: str, level: str, contact_id: str, deps: Deps) -> Message | None:
+    """A double opt-in form's submission: send the confirmation e-mail for ``level`` unless the contact
+    has it already. The cause is the form and the contact's consent state (how many consent changes it
+    holds), so a replayed or repeated submission (or someone posting another person's address over and
+    over) sends one e-mail, and a person who unsubscribed and signs up again gets a new one. The
+    capture is written already: a failure to send is logged and counted, the submission stands (the
+    outbox shows the message ``unknown``, or nothing when SES was never reached)."""
+    from chalicelib.domain.consent import consent_rank
+
+    contact = deps.store.get_contact(contact_id)
+    if contact is None or contact.erasing or consent_rank(contact.consent) >= consent_rank(level):
+        return None
+    try:
+        sent = request_confirmation(contact_id, level, f"form:{form_id}:{len(contact.consent_history)}", deps)
+    except Exception:  # the capture stands; the person can sign up again
+        logger.exception(
+            "double opt-in e-mail not sent", extra={"contact_id": contact_id, "form_id": form_id}
+        )
+        count("ConfirmationNotSent")
+        return None
+    count("ConfirmationRequested")
+    return sent.message
+
+
 def display_html(message: Message) -> str:
     """The e-mail's HTML as the console shows it: the open pixel taken out and every tracked link back
     to its address, so that looking at an e-mail records no open and no click."""

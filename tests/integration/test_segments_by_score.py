@@ -152,11 +152,11 @@ def aws_calls() -> Iterator[list[str]]:
         made.append(f"{operation} {params.get('TableName', '')} {params.get('IndexName', '')}".strip())
         return original(self, operation, params)
 
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    BaseClient._make_api_call = counting
     try:
         yield made
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        BaseClient._make_api_call = original
 
 
 def test_a_segment_by_grade_is_a_keyed_query_of_the_scores_index_never_a_scan(
