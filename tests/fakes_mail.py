@@ -79,6 +79,21 @@ class FakeMail:
             and counts_to_cap(m.consent)
         )
 
+    def claim_within_cap(
+        self, message: Message, cap: int, since: datetime
+    ) -> tuple[Message | None, int | None]:
+        """One thread at a time (the fakes are not raced): the count and the claim together."""
+        if message.message_id in self.messages:
+            return self.messages[message.message_id], None
+        held = self.sent_since(message.contact_id, since)
+        if held >= cap:
+            return None, held
+        self.messages[message.message_id] = message
+        return None, None
+
+    def release_cap(self, contact_id: str, message_id: str) -> None:
+        return None  # a failed message does not count in ``sent_since``
+
     def count_event(self, message_id: str, kind: str) -> None:
         m = self.messages[message_id]
         self.messages[message_id] = replace(

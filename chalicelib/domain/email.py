@@ -285,8 +285,12 @@ def refusal(
     if suppressed:
         return Refusal("suppressed", f"the address is suppressed ({suppressed})")
     if counts_to_cap and sent_recently >= cap:
-        return Refusal("capped", f"{sent_recently} e-mails in the last 24 hours; the cap is {cap}")
+        return cap_refusal(sent_recently, cap)
     return None
+
+
+def cap_refusal(sent_recently: int, cap: int) -> Refusal:
+    return Refusal("capped", f"{sent_recently} e-mails in the last 24 hours; the cap is {cap}")
 
 
 def counts_to_cap(consent_needed: str) -> bool:

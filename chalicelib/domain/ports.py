@@ -634,6 +634,19 @@ class MailStore(Protocol):
         """Messages that count against the frequency cap (sending or sent, marketing) since ``since``."""
         ...
 
+    def claim_within_cap(
+        self, message: Message, cap: int, since: datetime
+    ) -> tuple[Message | None, int | None]:
+        """:meth:`claim_message` and a slot of the contact's frequency cap in one conditional write:
+        ``(None, None)`` claimed; ``(earlier, None)`` the message existed (nothing taken); ``(None, n)``
+        refused, ``n`` e-mails since ``since`` hold the cap (nothing written). Two concurrent calls
+        cannot both take the last slot."""
+        ...
+
+    def release_cap(self, contact_id: str, message_id: str) -> None:
+        """Give back the slot of a message SES refused for certain (it was not sent)."""
+        ...
+
     def count_event(self, message_id: str, kind: str) -> None:
         """One more open (``opens``) or click (``clicks``) on the message."""
         ...

@@ -25,10 +25,12 @@ from typing import Any
 from chalicelib.domain.email import (
     EmailTemplate,
     Message,
+    Refusal,
     Rendered,
     SendRejected,
     TokenClaims,
     TrackedLink,
+    cap_refusal,
     counts_to_cap,
     expiry,
     message_id,
@@ -178,39 +180,17 @@ def send_template(
         lead_id=lead.lead_id if lead else None,
         consent=needed,
     )
-    refused = refusal(
-        contact.consent,
-        needed,
-        deps.mail.suppression(to),
-        deps.mail.sent_since(contact.contact_id, now - timedelta(hours=24)),
-        deps.settings.mail_cap_per_day,
-        counts_to_cap(needed),
-    )
+    # the cap is not judged here: its slot is taken with the claim, in one conditional write
+    refused = refusal(contact.consent, needed, deps.mail.suppression(to), 0, 0, False)
     if refused is not None:
-        message = replace(message, status=refused.status, reason=refused.reason)
-        earlier = deps.mail.claim_message(message)
-        count(f"EmailRefused_{refused.status}")
-        logger.info("email refused", extra={"message_id": mid, "status": refused.status})
-        return SendResult(earlier or message, new=earlier is None)
+        return _refuse(message, refused, deps)
 
-    expires = expiry(now)
-    unsubscribe = tracking_url(deps, "u", TokenClaims("u", mid, expires))
-    context = _context(contact, lead, deps, unsubscribe)
-    if confirm_level is not None:
-        context["confirm_url"] = tracking_url(deps, "k", TokenClaims("k", mid, expires, confirm_level))
-    rendered = render(template, context)
-
-    def tracked(link: TrackedLink) -> str | None:
-        if link.url.startswith(deps.settings.public_base_url.rstrip("/") + "/t/"):
-            return None  # the unsubscribe link (and any other tracking link) stays as it is
-        return tracking_url(deps, "c", TokenClaims("c", mid, expires, link.name, link.url))
-
-    html, links = rewrite_links(rendered.html, tracked)
-    pixel = tracking_url(deps, "o", TokenClaims("o", mid, expires))
-    html = _with_pixel(html, pixel)
-    rendered = Rendered(rendered.subject, html, rendered.text)
+    rendered, links, unsubscribe = _compose(template, contact, lead, mid, confirm_level, deps, now)
     message = replace(message, subject=rendered.subject, html=rendered.html, text=rendered.text, links=links)
-    earlier = deps.mail.claim_message(message)
+    capped = counts_to_cap(needed)
+    earlier, over = _claim(message, capped, deps, now)
+    if over is not None:
+        return _refuse(message, over, deps)
     if earlier is not None:  # a concurrent call claimed it first: it sends, not us
         return SendResult(earlier, new=False)
     headers = {
@@ -224,6 +204,8 @@ def send_template(
         )
     except SendRejected as rejected:
         deps.mail.finish_message(mid, "failed", None, str(rejected), _now())
+        if capped:
+            deps.mail.release_cap(contact.contact_id, mid)  # not sent: it takes no slot
         count("EmailFailed")
         return SendResult(replace(message, status="failed", reason=str(rejected)), new=True)
     sent_at = _now()
@@ -242,6 +224,57 @@ def send_template(
     count("EmailSent")
     logger.info("email sent", extra={"message_id": mid, "template_id": template.template_id})
     return SendResult(replace(message, status="sent", ses_message_id=ses_id, sent_at=sent_at), new=True)
+
+
+def _compose(
+    template: EmailTemplate,
+    contact: Contact,
+    lead: Lead | None,
+    mid: str,
+    confirm_level: str | None,
+    deps: Deps,
+    now: datetime,
+) -> tuple[Rendered, list[TrackedLink], str]:
+    """The e-mail as sent: rendered for the person, links rewritten through signed tracking tokens,
+    the open pixel added; with the tracked links and the unsubscribe URL."""
+    expires = expiry(now)
+    unsubscribe = tracking_url(deps, "u", TokenClaims("u", mid, expires))
+    context = _context(contact, lead, deps, unsubscribe)
+    if confirm_level is not None:
+        context["confirm_url"] = tracking_url(deps, "k", TokenClaims("k", mid, expires, confirm_level))
+    rendered = render(template, context)
+
+    def tracked(link: TrackedLink) -> str | None:
+        if link.url.startswith(deps.settings.public_base_url.rstrip("/") + "/t/"):
+            return None  # the unsubscribe link (and any other tracking link) stays as it is
+        return tracking_url(deps, "c", TokenClaims("c", mid, expires, link.name, link.url))
+
+    html, links = rewrite_links(rendered.html, tracked)
+    html = _with_pixel(html, tracking_url(deps, "o", TokenClaims("o", mid, expires)))
+    return Rendered(rendered.subject, html, rendered.text), links, unsubscribe
+
+
+def _claim(
+    message: Message, capped: bool, deps: Deps, now: datetime
+) -> tuple[Message | None, Refusal | None]:
+    """Claim the message (and, for a capped e-mail, a slot of the contact's cap in the same write):
+    ``(earlier message, None)`` when it was claimed before, ``(None, refusal)`` when the cap is full."""
+    if not capped:
+        return deps.mail.claim_message(message), None
+    cap = deps.settings.mail_cap_per_day
+    earlier, held = deps.mail.claim_within_cap(message, cap, now - timedelta(hours=24))
+    return earlier, (cap_refusal(held, cap) if held is not None else None)
+
+
+def _refuse(message: Message, refused: Refusal, deps: Deps) -> SendResult:
+    """Write the refusal as the message (a retry gets the same answer; the outbox shows why)."""
+    message = replace(
+        message, status=refused.status, reason=refused.reason, subject="", html="", text="", links=[]
+    )
+    earlier = deps.mail.claim_message(message)
+    count(f"EmailRefused_{refused.status}")
+    logger.info("email refused", extra={"message_id": message.message_id, "status": refused.status})
+    return SendResult(earlier or message, new=earlier is None)
 
 
 def _with_pixel(html: str, pixel_url: str) -> str:

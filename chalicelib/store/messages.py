@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.email import REFUSALS, EmailTemplate, Message, TrackedLink, counts_to_cap
@@ -21,6 +21,8 @@ from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.store.records import MailRecord
 
 HEAD = "head"
+#: The sort key of a contact's frequency-cap item (``cap#<contact id>``).
+CAP = "cap"
 
 
 def _iso(moment: datetime) -> str:
@@ -67,6 +69,22 @@ def _message(record: MailRecord) -> Message:
         consent=data.get("consent", "marketing"),
         opens=int(record.opens or 0),
         clicks=int(record.clicks or 0),
+    )
+
+
+def _message_record(message: Message) -> MailRecord:
+    data = asdict(message)
+    for key in ("status", "created_at", "opens", "clicks", "sent_at"):
+        data.pop(key)
+    return MailRecord(
+        f"message#{message.message_id}",
+        "message",
+        data=json.dumps(data),
+        status=message.status,
+        contact_id=message.contact_id,
+        created_at=_iso(message.created_at),
+        opens=0,
+        clicks=0,
     )
 
 
@@ -133,26 +151,78 @@ class MailRepository:
     # ------------------------------------------------------------ messages
 
     def claim_message(self, message: Message) -> Message | None:
-        data = asdict(message)
-        for key in ("status", "created_at", "opens", "clicks", "sent_at"):
-            data.pop(key)
-        record = MailRecord(
-            f"message#{message.message_id}",
-            "message",
-            data=json.dumps(data),
-            status=message.status,
-            contact_id=message.contact_id,
-            created_at=_iso(message.created_at),
-            opens=0,
-            clicks=0,
-        )
         try:
-            record.save(condition=MailRecord.pk.does_not_exist())
+            _message_record(message).save(condition=MailRecord.pk.does_not_exist())
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
             return self.get_message(message.message_id)
         return None
+
+    def claim_within_cap(
+        self, message: Message, cap: int, since: datetime, attempts: int = 8
+    ) -> tuple[Message | None, int | None]:
+        """The message and a slot of the contact's cap in one transaction. The cap item
+        (``cap#<contact>``, ``cap``) holds the ids and times of the e-mails that took a slot in the last
+        24 hours and a version; the transaction writes it back with one more, conditioned on the version
+        read, so of two concurrent sends for the last slot one wins and the other reads again and is
+        refused. (Counting the contact's messages and then claiming, as increment 1 did, let both pass.)"""
+        pk, at = f"cap#{message.contact_id}", _iso(since)
+        for _ in range(attempts):
+            try:
+                item: MailRecord | None = MailRecord.get(pk, CAP, consistent_read=True)
+            except DoesNotExist:
+                item = None
+            held = {mid: when for mid, when in json.loads(item.data).items() if when >= at} if item else {}
+            if message.message_id not in held and len(held) >= cap:
+                return None, len(held)
+            held[message.message_id] = _iso(message.created_at)
+            version = int(item.version or 0) if item else 0
+            window = MailRecord(
+                pk,
+                CAP,
+                data=json.dumps(held, separators=(",", ":")),
+                contact_id=message.contact_id,  # erased with the contact (``forget_contact``)
+                created_at=_iso(message.created_at),
+                version=version + 1,
+            )
+            read = MailRecord.pk.does_not_exist() if item is None else MailRecord.version == version
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.save(_message_record(message), condition=MailRecord.pk.does_not_exist())
+                    transaction.save(window, condition=read)
+            except TransactWriteError as error:
+                reasons = getattr(error, "cancellation_reasons", None) or []
+                if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                    return self.get_message(message.message_id), None  # claimed before: a replay
+                if error.cause_response_code == "TransactionCanceledException":
+                    continue  # the cap item moved meanwhile: read it again
+                raise
+            return None, None
+        raise ConcurrentUpdate("too many e-mails to this contact at once; retry")
+
+    def release_cap(self, contact_id: str, message_id: str) -> None:
+        for _ in range(8):
+            try:
+                item = MailRecord.get(f"cap#{contact_id}", CAP, consistent_read=True)
+            except DoesNotExist:
+                return
+            held = json.loads(item.data)
+            if held.pop(message_id, None) is None:
+                return
+            try:
+                item.update(
+                    actions=[
+                        MailRecord.data.set(json.dumps(held, separators=(",", ":"))),
+                        MailRecord.version.add(1),
+                    ],
+                    condition=MailRecord.version == int(item.version or 0),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return
 
     def finish_message(
         self, message_id: str, status: str, ses_message_id: str | None, reason: str | None, now: datetime
@@ -176,7 +246,9 @@ class MailRepository:
     def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]:
         records: Any
         if contact_id:
-            records = MailRecord.by_contact.query(contact_id, scan_index_forward=False)
+            records = MailRecord.by_contact.query(
+                contact_id, scan_index_forward=False, filter_condition=MailRecord.sk == "message"
+            )
         else:  # the outbox of every contact: a scan (bounded by limit after sorting; see docs/email.md)
             records = MailRecord.scan(MailRecord.pk.startswith("message#"))
         messages = [_message(record) for record in records]
@@ -188,7 +260,7 @@ class MailRepository:
     def sent_since(self, contact_id: str, since: datetime) -> int:
         count = 0
         for record in MailRecord.by_contact.query(contact_id, MailRecord.created_at >= _iso(since)):
-            if record.status in REFUSALS or record.status == "failed":
+            if record.sk != "message" or record.status in REFUSALS or record.status == "failed":
                 continue
             if counts_to_cap(json.loads(record.data).get("consent", "marketing")):
                 count += 1
@@ -218,5 +290,5 @@ class MailRepository:
         deleted = 0
         for record in MailRecord.by_contact.query(contact_id):
             MailRecord(record.pk, record.sk).delete()
-            deleted += 1
+            deleted += record.sk == "message"  # the messages; their cap item and listings go too
         return deleted
