@@ -153,8 +153,17 @@ def list_messages(request: Request, query: MessagesQuery) -> Response:
     from chalicelib.api import mail_views
     from chalicelib.services import mail
 
-    found = mail.list_messages(_deps(), query.contact_id, query.template_id, query.limit)
-    return json_response(200, {"items": [mail_views.message(m) for m in found]})
+    found = mail.list_messages(
+        _deps(),
+        query.contact_id,
+        query.template_id,
+        query.limit,
+        query.journey_id,
+        query.status,
+        query.cursor,
+    )
+    items = [mail_views.message(m) for m in found.messages]
+    return json_response(200, {"items": items, "next_cursor": found.next_cursor})
 
 
 @endpoint(

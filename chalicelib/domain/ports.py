@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.duplicates import Suspicion
-from chalicelib.domain.email import EmailTemplate, Message, Rendered
+from chalicelib.domain.email import EmailTemplate, Message, MessageFilter, Rendered
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
@@ -628,7 +628,9 @@ class MailStore(Protocol):
 
     def get_message(self, message_id: str) -> Message | None: ...
 
-    def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]: ...
+    def list_messages(self, where: MessageFilter, limit: int, cursor: str | None) -> Page:
+        """Messages (``Message``) newest first from a keyed read (never a scan), and the next cursor."""
+        ...
 
     def sent_since(self, contact_id: str, since: datetime) -> int:
         """Messages that count against the frequency cap (sending or sent, marketing) since ``since``."""

@@ -25,6 +25,7 @@ from typing import Any
 from chalicelib.domain.email import (
     EmailTemplate,
     Message,
+    MessageFilter,
     Refusal,
     Rendered,
     SendRejected,
@@ -289,10 +290,28 @@ def reported_status(message: Message) -> str:
     return "unknown" if message.status == "sending" else message.status
 
 
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    next_cursor: str | None
+
+
 def list_messages(
-    deps: Deps, contact_id: str | None = None, template_id: str | None = None, limit: int = 50
-) -> list[Message]:
-    return deps.mail.list_messages(contact_id, template_id, max(1, min(limit, MAX_LIST)))
+    deps: Deps,
+    contact_id: str | None = None,
+    template_id: str | None = None,
+    limit: int = 50,
+    journey_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+) -> MessagePage:
+    """The outbox newest first, from a keyed read (``docs/email.md``: by contact, journey, template or
+    status; all of them merged). ``status`` as the API says it (``unknown`` is a message left
+    ``sending``)."""
+    stored = "sending" if status == "unknown" else status
+    where = MessageFilter(contact_id, template_id, journey_id, stored)
+    page = deps.mail.list_messages(where, max(1, min(limit, MAX_LIST)), cursor)
+    return MessagePage(list(page.items), page.next_cursor)
 
 
 def get_message(message_id_: str, deps: Deps) -> Message:

@@ -120,7 +120,9 @@ def test_a_sign_up_never_raises_a_consent_the_person_withdrew(client: Any, admin
 
 
 def confirm_path(deps: Any, contact_id: str) -> str:
-    [message] = deps.mail.list_messages(contact_id, None, 10)
+    from chalicelib.domain.email import MessageFilter
+
+    [message] = deps.mail.list_messages(MessageFilter(contact_id=contact_id), 10, None).items
     match = re.search(r"http://[^\"]+(/t/k/[^\"]+)", message.html)
     assert match is not None
     return match.group(1)

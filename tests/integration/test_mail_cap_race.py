@@ -37,7 +37,7 @@ def test_twenty_concurrent_marketing_sends_to_one_person_send_exactly_the_cap(mo
 
     assert statuses.count("sent") == cap, statuses
     assert statuses.count("capped") == 20 - cap
-    listed = mail.list_messages(deps, contact_id=person.contact_id, limit=100)
+    listed = mail.list_messages(deps, contact_id=person.contact_id, limit=100).messages
     assert sorted(m.status for m in listed) == sorted(statuses)
     # the cap holds afterwards too, and a replay of a sent one answers the same message
     assert mail.send_template("news", person.contact_id, "later", deps).message.status == "capped"
