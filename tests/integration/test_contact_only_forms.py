@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import load_event
 from tests.integration.helpers import FORM, post_json, put_json
 
-NEWSLETTER = {
+NEWSLETTER: dict[str, Any] = {
     "name": "Newsletter",
     "source": "newsletter",
     "campaign": "winter-2026",
