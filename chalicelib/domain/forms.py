@@ -254,11 +254,14 @@ def capture_from_submission(
     for key, default in (("topic", form.topic), ("campaign", form.campaign)):
         if default is not None:
             lead[key] = default
+    asked = highest(*consents)
     return Capture(
         contact=sections["contact"],
         account=sections["account"],
         lead={**lead, **sections["lead"]},
-        consent=highest(*consents),
+        # a double opt-in form gives no consent by any path (a form, a released quarantine, a webhook)
+        consent=None if form.double_opt_in else asked,
+        pending_consent=asked if form.double_opt_in else None,
         origin=origin or f"form:{form_id}",
         lead_matching=form.lead_matching,
         update_policy=form.update_policy,

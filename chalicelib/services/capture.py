@@ -159,6 +159,9 @@ class SubmissionAccepted:
 
     submission_id: str
     captured: Captured | None
+    #: A double opt-in form's: the consent the submission asked for, given only by the person's
+    #: confirmation (``services/forms.py: submit`` sends the e-mail).
+    confirm_level: str | None = None
 
     @property
     def status(self) -> str:
@@ -186,17 +189,14 @@ def submit_form(
     """Capture a form submission, or set it aside when the screening ``verdict``
     (:func:`chalicelib.domain.screening.screen`) says so. Signals that did not set it aside are noted on
     the ``form_submitted`` interaction, for review. A contact-only form (``creates_lead`` false) writes
-    no lead; a form with ``double_opt_in`` gives no consent itself: the person is sent the confirmation
-    e-mail (``services/mail.py: confirm_form_consent``), once per form and consent state."""
+    no lead; a form with ``double_opt_in`` gives no consent itself: the level it asked for is
+    ``confirm_level``, for the confirmation e-mail (``services/forms.py: submit``)."""
     form = load_form(form_id, deps)
     if verdict.reason is not None:
         return set_aside(form_id, verdict.reason, submitted, deps, verdict.signals)
     if verdict.signals:
         count("SubmissionSuspected")
     submission = capture_from_submission(form_id, form, submitted)
-    asked = submission.consent if form.double_opt_in else None
-    if form.double_opt_in:
-        submission = replace(submission, consent=None)  # given by the person's confirmation, not the post
     submission_id = new_id("s")
     signals = list(verdict.signals)
     properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
@@ -207,11 +207,7 @@ def submit_form(
     except PersonErased:
         return SubmissionAccepted(submission_id, None)
     count("FormSubmitted")
-    if asked is not None:
-        from chalicelib.services.mail import confirm_form_consent
-
-        confirm_form_consent(form_id, asked, result.contact_id, deps)
-    return SubmissionAccepted(submission_id, result)
+    return SubmissionAccepted(submission_id, result, submission.pending_consent)
 
 
 def set_aside(

@@ -48,3 +48,11 @@ def test_a_contact_only_form_naming_a_lead_field_is_refused():
     with pytest.raises(ValidationFailed) as refused:
         parse_form(body)
     assert "creates_lead" in refused.value.errors[0].message
+
+
+def test_a_double_opt_in_form_gives_no_consent_by_any_path_only_asks_for_it():
+    form = parse_form({**NEWSLETTER, "double_opt_in": True})
+    asked = capture_from_submission("newsletter", form, {"email": "a@example.org", "news": "on"})
+    assert asked.consent is None and asked.pending_consent == "marketing"
+    plan = plan_capture(asked, Known(), NOW, counter_ids())
+    assert plan.contact.consent == "none" and plan.contact.consent_history == []
