@@ -371,15 +371,17 @@ class FakeScoring:
         cursor: str | None,
         below: float | None = None,
     ) -> Page:
+        """``(lead_id, score)`` pairs, highest first, as the store's index query answers."""
         found = [
-            self.records.leads[lead_id]
+            (lead_id, scores[model_id].score)
             for lead_id, scores in self.scores.items()
             if model_id in scores
             and (grade is None or scores[model_id].grade == grade)
             and (min_score is None or (scores[model_id].score or 0) >= min_score)
+            and (below is None or (scores[model_id].score or 0) < below)
             and lead_id in self.records.leads
         ]
-        found.sort(key=lambda lead: -(self.scores[lead.lead_id][model_id].score or 0))
+        found.sort(key=lambda pair: -(pair[1] or 0))
         return _page(found, limit, cursor)
 
     # ------------------------------------------------------------ ScoringReads

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.domain.email import REFUSALS, EmailTemplate, Message, Rendered, SendRejected, counts_to_cap
+from chalicelib.domain.email import (
+    REFUSALS,
+    EmailTemplate,
+    Message,
+    MessageFilter,
+    Rendered,
+    SendRejected,
+    counts_to_cap,
+)
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.stored import Page
 
 
 class FakeMail:
@@ -60,14 +69,12 @@ class FakeMail:
     def get_message(self, message_id: str) -> Message | None:
         return self.messages.get(message_id)
 
-    def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]:
-        found = [
-            m
-            for m in self.messages.values()
-            if (contact_id is None or m.contact_id == contact_id)
-            and (template_id is None or m.template_id == template_id)
-        ]
-        return sorted(found, key=lambda m: m.created_at, reverse=True)[:limit]
+    def list_messages(self, where: MessageFilter, limit: int, cursor: str | None) -> Page:
+        found = sorted(
+            (m for m in self.messages.values() if where.holds(m)), key=lambda m: m.created_at, reverse=True
+        )
+        start = int(cursor or 0)
+        return Page(found[start : start + limit], str(start + limit) if start + limit < len(found) else None)
 
     def sent_since(self, contact_id: str, since: datetime) -> int:
         return sum(
@@ -78,6 +85,21 @@ class FakeMail:
             and m.status not in (*REFUSALS, "failed")
             and counts_to_cap(m.consent)
         )
+
+    def claim_within_cap(
+        self, message: Message, cap: int, since: datetime
+    ) -> tuple[Message | None, int | None]:
+        """One thread at a time (the fakes are not raced): the count and the claim together."""
+        if message.message_id in self.messages:
+            return self.messages[message.message_id], None
+        held = self.sent_since(message.contact_id, since)
+        if held >= cap:
+            return None, held
+        self.messages[message.message_id] = message
+        return None, None
+
+    def release_cap(self, contact_id: str, message_id: str) -> None:
+        return None  # a failed message does not count in ``sent_since``
 
     def count_event(self, message_id: str, kind: str) -> None:
         m = self.messages[message_id]

@@ -83,13 +83,13 @@ def _submit(request: dict[str, Any]) -> dict[str, Any]:
     aside. Runs inside the replay-safe call, so a retry gets the first answer and a single-use CAPTCHA
     token is checked once."""
     from chalicelib.domain.screening import screen
-    from chalicelib.services import capture
+    from chalicelib.services import capture, forms
 
     deps = wiring.deps()
     form_id, fields = request["form_id"], request["payload"]
     form = capture.load_form(form_id, deps)
     verdict = screen(form, fields, request.get("signals") or {}, bool(request.get("from_page")), _captcha())
-    return _submission_answer(capture.submit_form(form_id, fields, deps, verdict))
+    return _submission_answer(forms.submit(form_id, fields, deps, verdict))
 
 
 def _create_lead(request: dict[str, Any]) -> dict[str, Any]:

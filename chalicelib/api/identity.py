@@ -154,7 +154,10 @@ def query_segment(request: Request, body: SegmentQueryRequest) -> Response:
 def put_segment(request: Request, segment_id: str) -> Response:
     from chalicelib.api import views
 
-    created, saved = _service("segments").put_segment(segment_id, read_json(request), wiring.deps().identity)
+    deps = wiring.deps()
+    created, saved = _service("segments").put_segment(
+        segment_id, read_json(request), deps.identity, deps.scoring
+    )
     return json_response(201 if created else 200, views.saved_segment(saved))
 
 

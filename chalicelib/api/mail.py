@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         SendRequest,
         TemplateRequest,
     )
+    from chalicelib.services.tracking import Preferences
 
 bp = Blueprint(__name__)
 
@@ -153,13 +154,17 @@ def list_messages(request: Request, query: MessagesQuery) -> Response:
     from chalicelib.api import mail_views
     from chalicelib.services import mail
 
-    if query.journey_id is not None:  # issue 18's journeys: their own index of what they sent
-        from chalicelib.services import journeys
-
-        found = journeys.messages(query.journey_id, query.limit, _deps(), query.contact_id, query.template_id)
-    else:
-        found = mail.list_messages(_deps(), query.contact_id, query.template_id, query.limit)
-    return json_response(200, {"items": [mail_views.message(m) for m in found]})
+    found = mail.list_messages(
+        _deps(),
+        query.contact_id,
+        query.template_id,
+        query.limit,
+        query.journey_id,
+        query.status,
+        query.cursor,
+    )
+    items = [mail_views.message(m) for m in found.messages]
+    return json_response(200, {"items": items, "next_cursor": found.next_cursor})
 
 
 @endpoint(
@@ -254,16 +259,30 @@ def preference_page(request: Request, token: str) -> Response:
     found = tracking.preferences(token, _deps())
     if found is None:
         return _redirect("../gone")
-    if not found.subscribed:
-        return _page(
-            "You are unsubscribed", f"<p>{html_lib.escape(found.masked_email)} gets no marketing e-mail.</p>"
-        )
-    form = (
-        f"<p>Marketing e-mail to {html_lib.escape(found.masked_email)}.</p>"
-        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit" style="font-size:1em;padding:.5em 1em">Unsubscribe</button></form>'
+    return _page("E-mail preferences", _preferences_form(found))
+
+
+def _preferences_form(found: Preferences) -> str:
+    """What the person gets now and a plain form (no script) to lower it: one choice per lower level,
+    the unsubscribe (one step below this e-mail's kind) chosen already."""
+    from chalicelib.domain.consent import LEVEL_WORDS
+
+    email = html_lib.escape(found.masked_email)
+    now = f"<p>{email} now gets: <strong>{html_lib.escape(LEVEL_WORDS[found.consent])}</strong>.</p>"
+    if not found.choices:
+        return now + "<p>There is nothing lower to choose.</p>"
+    chosen = found.unsubscribe_to or found.choices[0]
+    options = "".join(
+        f'<p><label><input type="radio" name="level" value="{level}"'
+        f"{' checked' if level == chosen else ''}> {html_lib.escape(LEVEL_WORDS[level])}</label></p>"
+        for level in found.choices
     )
-    return _page("E-mail preferences", form)
+    return (
+        f"{now}<form method='post'><fieldset style='border:0;padding:0'>"
+        "<legend>Unsubscribe, or choose what you still want:</legend>"
+        f"{options}</fieldset><input type='hidden' name='List-Unsubscribe' value='One-Click'>"
+        "<button type='submit' style='font-size:1em;padding:.5em 1em'>Save my choice</button></form>"
+    )
 
 
 @endpoint(
@@ -275,7 +294,16 @@ def preference_page(request: Request, token: str) -> Response:
         "one-click unsubscribe (RFC 8058: body List-Unsubscribe=One-Click): lowers the contact's consent"
         " below the e-mail's, answers 200 without a redirect"
     ),
-    body={"type": "object", "properties": {"List-Unsubscribe": {"enum": ["One-Click"]}}},
+    body={
+        "type": "object",
+        "properties": {
+            "List-Unsubscribe": {"enum": ["One-Click"]},
+            "level": {
+                "enum": ["none", "consent_given", "transactional", "subscriptions", "marketing", "profiling"],
+                "description": "the preference page's choice (lower only); absent: just below the e-mail's",
+            },
+        },
+    },
     media=(URLENCODED,),
     produces="text/html",
     any_id=True,
@@ -290,9 +318,27 @@ def one_click_unsubscribe(request: Request, token: str) -> Response:
         from chalicelib.api.errors import ApiError
 
         raise ApiError("the body must be List-Unsubscribe=One-Click (RFC 8058)", "List-Unsubscribe")
-    if not tracking.unsubscribe(token, _request_id(request), _deps()):
+    level = _chosen_level(form.get("level"))
+    if not tracking.unsubscribe(token, _request_id(request), _deps(), level):
         return _page("This link is no longer valid", "<p>Nothing was changed.</p>")
+    if level is not None:
+        from chalicelib.domain.consent import LEVEL_WORDS
+
+        return _page("Your choice is saved", f"<p>From now on: {html_lib.escape(LEVEL_WORDS[level])}.</p>")
     return _page("You are unsubscribed", "<p>You will get no more marketing e-mail from us.</p>")
+
+
+def _chosen_level(given: list[str] | None) -> str | None:
+    """The preference page's ``level`` (absent in an RFC 8058 one-click POST): one consent level, else 400."""
+    from chalicelib.domain.consent import CONSENT_LEVELS
+
+    if given is None:
+        return None
+    if len(given) != 1 or given[0] not in CONSENT_LEVELS:
+        from chalicelib.api.errors import ApiError
+
+        raise ApiError(f"level must be one of {', '.join(CONSENT_LEVELS)}", "level")
+    return given[0]
 
 
 # ---------------------------------------------------------------- double opt-in

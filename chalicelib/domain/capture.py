@@ -42,6 +42,12 @@ class Capture:
     #: Anonymous sources (forms, webhooks, LinkedIn) and imports fill only what is empty; the
     #: authenticated API overwrites unless told otherwise.
     update_policy: UpdatePolicy = "fill_empty"
+    #: ``False``: a contact-only capture (a newsletter form): the contact, its account and consent are
+    #: written, no lead is created or updated.
+    creates_lead: bool = True
+    #: A double opt-in form's: the consent the submission asked for, which the capture does not give
+    #: (``consent`` is then ``None``); the person's confirmation does.
+    pending_consent: str | None = None
 
     @property
     def email(self) -> str | None:

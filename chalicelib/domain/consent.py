@@ -11,6 +11,22 @@ ConsentLevel = Literal["none", "consent_given", "transactional", "subscriptions"
 CONSENT_LEVELS: tuple[str, ...] = get_args(ConsentLevel)
 
 
+#: How the preference page names each level (what the person keeps getting at that level).
+LEVEL_WORDS: dict[str, str] = {
+    "profiling": "Marketing e-mail chosen from what I read",
+    "marketing": "Marketing e-mail: offers and news",
+    "subscriptions": "Only the newsletters I subscribed to",
+    "transactional": "Only e-mail about my requests and orders",
+    "consent_given": "No e-mail; you may keep what I sent you",
+    "none": "No e-mail, and withdraw my consent",
+}
+
+
+def lower_choices(current: str) -> list[str]:
+    """The levels a person may lower their consent to from ``current``, highest first (never a raise)."""
+    return [level for level in reversed(CONSENT_LEVELS) if consent_rank(level) < consent_rank(current)]
+
+
 def consent_rank(level: str) -> int:
     return CONSENT_LEVELS.index(level)
 

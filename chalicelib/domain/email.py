@@ -285,8 +285,43 @@ def refusal(
     if suppressed:
         return Refusal("suppressed", f"the address is suppressed ({suppressed})")
     if counts_to_cap and sent_recently >= cap:
-        return Refusal("capped", f"{sent_recently} e-mails in the last 24 hours; the cap is {cap}")
+        return cap_refusal(sent_recently, cap)
     return None
+
+
+#: What a message's status may be, as stored (``sending`` is reported as ``unknown``).
+STATUSES = ("sending", "sent", "failed", *REFUSALS)
+
+
+def journey_of(cause: str) -> str | None:
+    """The journey a message was sent for (its cause ``journey:<id>:<version>:<step>``), else ``None``."""
+    kind, _, rest = cause.partition(":")
+    journey_id = rest.split(":", 1)[0]
+    return journey_id if kind == "journey" and journey_id else None
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """``GET /v1/messages``: at most one of contact, journey, template is the key read (in that order);
+    the others and ``status`` are checked on the messages read."""
+
+    contact_id: str | None = None
+    template_id: str | None = None
+    journey_id: str | None = None
+    #: as stored (``sending``, not ``unknown``)
+    status: str | None = None
+
+    def holds(self, message: Message) -> bool:
+        return (
+            (self.contact_id is None or message.contact_id == self.contact_id)
+            and (self.template_id is None or message.template_id == self.template_id)
+            and (self.journey_id is None or journey_of(message.cause) == self.journey_id)
+            and (self.status is None or message.status == self.status)
+        )
+
+
+def cap_refusal(sent_recently: int, cap: int) -> Refusal:
+    return Refusal("capped", f"{sent_recently} e-mails in the last 24 hours; the cap is {cap}")
 
 
 def counts_to_cap(consent_needed: str) -> bool:

@@ -135,6 +135,12 @@ class FormDefinition(BaseModel):
     rate_limit: RateLimitSpec | None = None
     #: A public source is anonymous: by default it only fills what a known person's record lacks.
     update_policy: Literal["fill_empty", "overwrite"] = "fill_empty"
+    #: ``False``: a contact-only form (a newsletter sign-up): it creates or updates the contact (a new
+    #: one is ``marketing_only``), its account and consent, and records ``form_submitted``; no lead.
+    creates_lead: bool = True
+    #: ``True``: the consent a submission asks for (``consent_on_submit``, ticked boxes) is not given
+    #: by the submission; the person gets the double opt-in e-mail and their click gives it.
+    double_opt_in: bool = False
 
     @field_validator("fields")
     @classmethod
@@ -153,6 +159,19 @@ class FormDefinition(BaseModel):
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
         return value
+
+    @model_validator(mode="after")
+    def _contact_only_sets_no_lead(self) -> FormDefinition:
+        if self.creates_lead:
+            return self
+        lead_fields = sorted(n for n, f in self.fields.items() if f.maps_to.startswith("lead."))
+        if lead_fields:
+            raise ValueError(
+                f"a contact-only form (creates_lead false) sets no lead field: {', '.join(lead_fields)}"
+            )
+        if self.topic is not None or self.lead_matching != DEFAULT_LEAD_MATCHING:
+            raise ValueError("a contact-only form (creates_lead false) has no topic and no lead_matching")
+        return self
 
     @model_validator(mode="after")
     def _honeypot_is_not_a_field(self) -> FormDefinition:
@@ -235,14 +254,18 @@ def capture_from_submission(
     for key, default in (("topic", form.topic), ("campaign", form.campaign)):
         if default is not None:
             lead[key] = default
+    asked = highest(*consents)
     return Capture(
         contact=sections["contact"],
         account=sections["account"],
         lead={**lead, **sections["lead"]},
-        consent=highest(*consents),
+        # a double opt-in form gives no consent by any path (a form, a released quarantine, a webhook)
+        consent=None if form.double_opt_in else asked,
+        pending_consent=asked if form.double_opt_in else None,
         origin=origin or f"form:{form_id}",
         lead_matching=form.lead_matching,
         update_policy=form.update_policy,
+        creates_lead=form.creates_lead,
     )
 
 

@@ -119,9 +119,9 @@ class JourneyHead:
 
 def _extra_leaves(models: frozenset[str], compiler: Compiler) -> Any:
     """The qualification rules' ``score``/``grade``/``sales_ready`` leaves (domain/qualification.py)."""
-    from chalicelib.domain.qualification import _score_leaves
+    from chalicelib.domain.qualification import score_leaves
 
-    return _score_leaves(models, set(), compiler)
+    return score_leaves(models, set(), compiler)
 
 
 def _duration(spec: dict[str, Any], where: str, compiler: Compiler) -> timedelta | None:

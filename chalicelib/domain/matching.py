@@ -177,7 +177,8 @@ class Known:
 class CapturePlan:
     contact: Contact
     contact_created: bool
-    lead: Lead
+    #: ``None`` for a contact-only capture (``Capture.creates_lead`` false): no lead is written.
+    lead: Lead | None
     lead_created: bool
     account: Account | None = None
     account_created: bool = False
@@ -206,14 +207,19 @@ def plan_capture(capture: Capture, known: Known, now: datetime, new_id: Callable
     new_keys += account_keys_to_claim
     if account is not None:
         contact.account_id = account.account_id
-    lead, lead_created = _plan_lead(capture, contact, known.open_leads, now, new_id, conflicts)
-    lead.account_id = contact.account_id
-    if conflicts:
-        lead.conflicts = _noted(lead.conflicts, conflicts)
-    if lead_created:
-        contact.lead_ids = [*contact.lead_ids, lead.lead_id]
+    lead: Lead | None = None
+    lead_created = False
+    if capture.creates_lead:
+        lead, lead_created = _plan_lead(capture, contact, known.open_leads, now, new_id, conflicts)
+        lead.account_id = contact.account_id
+        if conflicts:
+            lead.conflicts = _noted(lead.conflicts, conflicts)
+        if lead_created:
+            contact.lead_ids = [*contact.lead_ids, lead.lead_id]
+        _check_size("lead", lead.fields)
+    # a contact-only capture has no lead to keep its conflicts on: the contact's values are kept
+    # (``fill_empty``) and a withdrawn consent stays withdrawn all the same
     _check_size("contact", contact.fields)
-    _check_size("lead", lead.fields)
     if account is not None:
         _check_size("account", account.fields)
     return CapturePlan(

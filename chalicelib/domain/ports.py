@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.domain.access import ApiKey
 from chalicelib.domain.capture import Capture
 from chalicelib.domain.duplicates import Suspicion
-from chalicelib.domain.email import EmailTemplate, Message, Rendered
+from chalicelib.domain.email import EmailTemplate, Message, MessageFilter, Rendered
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.forms import FormDefinition
 from chalicelib.domain.import_jobs import ChunkResult, ImportChunk, ImportHead
@@ -635,10 +635,25 @@ class MailStore(Protocol):
 
     def get_message(self, message_id: str) -> Message | None: ...
 
-    def list_messages(self, contact_id: str | None, template_id: str | None, limit: int) -> list[Message]: ...
+    def list_messages(self, where: MessageFilter, limit: int, cursor: str | None) -> Page:
+        """Messages (``Message``) newest first from a keyed read (never a scan), and the next cursor."""
+        ...
 
     def sent_since(self, contact_id: str, since: datetime) -> int:
         """Messages that count against the frequency cap (sending or sent, marketing) since ``since``."""
+        ...
+
+    def claim_within_cap(
+        self, message: Message, cap: int, since: datetime
+    ) -> tuple[Message | None, int | None]:
+        """:meth:`claim_message` and a slot of the contact's frequency cap in one conditional write:
+        ``(None, None)`` claimed; ``(earlier, None)`` the message existed (nothing taken); ``(None, n)``
+        refused, ``n`` e-mails since ``since`` hold the cap (nothing written). Two concurrent calls
+        cannot both take the last slot."""
+        ...
+
+    def release_cap(self, contact_id: str, message_id: str) -> None:
+        """Give back the slot of a message SES refused for certain (it was not sent)."""
         ...
 
     def count_event(self, message_id: str, kind: str) -> None:
@@ -696,10 +711,7 @@ class JourneyStore(Protocol):
         after: Enrollment,
         waiting: bool,
         counts: dict[str, dict[str, int]],
-        message: tuple[str, datetime] | None = None,
     ) -> bool: ...
-
-    def message_ids(self, journey_id: str, limit: int) -> list[str]: ...
 
     def due(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]: ...
 

@@ -160,15 +160,16 @@ def _actions(spec: Any, where: str, errors: list[FieldError], allowed: Sequence[
     return tuple(actions)
 
 
-def _score_leaves(known_models: frozenset[str], used: set[str], compiler: Compiler) -> Any:
-    """The qualification-only leaves: ``score``, ``grade``, ``sales_ready`` of a named model."""
+def score_leaves(known_models: frozenset[str] | None, used: set[str], compiler: Compiler) -> Any:
+    """The score leaves: ``score``, ``grade``, ``sales_ready`` of a named model (qualification rules and
+    segments); ``known_models=None`` takes any model name (the caller checks it later)."""
 
     def leaf(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
         kind = next((k for k in ("score", "grade", "sales_ready") if k in spec), None)
         if kind is None:
             return None
         model_id = spec[kind]
-        if not isinstance(model_id, str) or model_id not in known_models:
+        if not isinstance(model_id, str) or (known_models is not None and model_id not in known_models):
             errors.append(
                 FieldError(f"{where}.{kind}", f"{where}.{kind}: {model_id!r} is not a scoring model")
             )
@@ -198,7 +199,7 @@ def parse_rule(rule_id: str, spec: Any, known_models: frozenset[str]) -> Qualifi
         raise ValidationFailed([FieldError("body", "a qualification rule must be a JSON object")])
     used: set[str] = set()
     compiler = Compiler()
-    compiler.extra_leaf = _score_leaves(known_models, used, compiler)
+    compiler.extra_leaf = score_leaves(known_models, used, compiler)
     for key in sorted(set(spec) - {"id", "when", "actions", "description"}):
         compiler.fail(key, f"{key} is not a property of a qualification rule")
     if spec.get("id", rule_id) != rule_id:

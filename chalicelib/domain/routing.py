@@ -176,13 +176,13 @@ def _sla(spec: Any, errors: list[FieldError]) -> Sla | None:
 def parse_assignment_rule(rule_id: str, spec: Any, known_models: frozenset[str]) -> AssignmentRule:
     """Validate an assignment rule's shape; ValidationFailed names each bad field. Whether the users and
     teams it names exist is checked by the service (``check_targets``)."""
-    from chalicelib.domain.qualification import _score_leaves
+    from chalicelib.domain.qualification import score_leaves
 
     valid_id(rule_id, "rule_id")
     if not isinstance(spec, dict):
         raise ValidationFailed([FieldError("body", "an assignment rule must be a JSON object")])
     compiler = Compiler()
-    compiler.extra_leaf = _score_leaves(known_models, set(), compiler)
+    compiler.extra_leaf = score_leaves(known_models, set(), compiler)
     for key in sorted(set(spec) - {"id", "priority", "when", "assign", "sla", "description"}):
         compiler.fail(key, f"{key} is not a property of an assignment rule")
     if spec.get("id", rule_id) != rule_id:

@@ -1,15 +1,17 @@
-"""Segments: a condition over lead, contact and account fields (the scoring models' language, without
-event conditions) that selects leads, and through them contacts."""
+"""Segments: a condition over lead, contact and account fields and the leads' scores (the scoring
+models' language, without event conditions, with qualification's ``score``/``grade``/``sales_ready``
+leaves) that selects leads, and through them contacts."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.rules import Compiler, Condition
+from chalicelib.domain.rules import Compiler, Condition, as_number
 
 _SEGMENT_KEYS = {"name", "condition"}
 _SEGMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -22,6 +24,23 @@ class Segment:
     #: ``lead.state`` when the condition requires one value of it (an index can then be used).
     state: str | None
     definition: dict[str, Any]
+    #: a model's score range every match must be in, when the condition says so (``by_model_score``).
+    score_pin: ScorePin | None = None
+
+
+@dataclass(frozen=True)
+class ScorePin:
+    """What the top level of a condition requires of one model's score: that the lead has one, in
+    ``[low, below)`` (``None``: unbounded), of one of ``grades``, sales-ready. The service turns grades
+    and sales-readiness into a range of scores with the model's lines, and reads that range from the
+    scores' ``by_model_score`` index; the whole condition is then checked on every lead read, so the
+    range only has to hold every match (it may hold more)."""
+
+    model_id: str
+    low: float | None = None
+    below: float | None = None
+    grades: tuple[str, ...] | None = None
+    sales_ready: bool = False
 
 
 SEGMENT_PAGE = 100
@@ -86,15 +105,85 @@ def pinned_state(spec: Any) -> str | None:
     return None
 
 
-def compile_condition(spec: Any, where: str = "condition") -> tuple[Condition, str | None]:
-    compiler = Compiler(extra_leaf=_no_events)
+def _top_leaves(spec: Any) -> list[dict[str, Any]]:
+    """The leaves every match must satisfy: the condition itself, or the parts of its top-level
+    ``all`` (nested ``all`` too)."""
+    if not isinstance(spec, dict):
+        return []
+    if isinstance(spec.get("all"), list):
+        return [leaf for part in spec["all"] for leaf in _top_leaves(part)]
+    return [spec]
+
+
+_SCORE_KINDS = ("score", "grade", "sales_ready")
+
+
+def _narrow(pin: ScorePin, leaf: dict[str, Any]) -> ScorePin:
+    op, value = leaf.get("op"), leaf.get("value")
+    if "sales_ready" in leaf:
+        return ScorePin(pin.model_id, pin.low, pin.below, pin.grades, True)
+    if "grade" in leaf:
+        wanted = (value,) if op == "eq" else tuple(value) if op == "in" and isinstance(value, list) else None
+        if wanted is None:
+            return pin
+        named = tuple(str(g) for g in wanted)
+        grades = named if pin.grades is None else tuple(g for g in pin.grades if g in named)
+        return ScorePin(pin.model_id, pin.low, pin.below, grades, pin.sales_ready)
+    number = as_number(value)
+    if number is None:
+        return pin
+    low = number if op in ("gt", "gte", "eq") else None
+    below = number if op == "lt" else math.nextafter(number, math.inf) if op in ("lte", "eq") else None
+    return ScorePin(
+        pin.model_id,
+        low if pin.low is None or (low is not None and low > pin.low) else pin.low,
+        below if pin.below is None or (below is not None and below < pin.below) else pin.below,
+        pin.grades,
+        pin.sales_ready,
+    )
+
+
+def pinned_score(spec: Any) -> ScorePin | None:
+    """The score range of the first model a top-level leaf names (any ``score``/``grade``/
+    ``sales_ready`` leaf but ``missing`` requires the lead to have that model's score: a lead without
+    one makes every other operator false), narrowed by that model's other top-level leaves."""
+    pin: ScorePin | None = None
+    for leaf in _top_leaves(spec):
+        kind = next((k for k in _SCORE_KINDS if k in leaf), None)
+        if kind is None or not isinstance(leaf[kind], str) or leaf.get("op") == "missing":
+            continue
+        if pin is None:
+            pin = ScorePin(leaf[kind])
+        if leaf[kind] == pin.model_id:
+            pin = _narrow(pin, leaf)
+    return pin
+
+
+def _segment_leaves(known_models: frozenset[str] | None, compiler: Compiler) -> Any:
+    from chalicelib.domain.qualification import score_leaves
+
+    scores = score_leaves(known_models, set(), compiler)
+
+    def leaf(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
+        return scores(spec, where, errors) or _no_events(spec, where, errors)
+
+    return leaf
+
+
+def compile_condition(
+    spec: Any, where: str = "condition", known_models: frozenset[str] | None = None
+) -> tuple[Condition, str | None]:
+    """The compiled condition and the ``lead.state`` it pins. ``known_models`` are the scoring models
+    a score leaf may name (``None``: any name, checked when the query runs)."""
+    compiler = Compiler()
+    compiler.extra_leaf = _segment_leaves(known_models, compiler)
     condition = compiler.condition(spec, where)
     if compiler.errors or condition is None:
         raise ValidationFailed(compiler.errors or [FieldError(where, f"{where} is not a condition")])
     return condition, pinned_state(spec)
 
 
-def parse_segment(segment_id: str | None, spec: Any) -> Segment:
+def parse_segment(segment_id: str | None, spec: Any, known_models: frozenset[str] | None = None) -> Segment:
     if not isinstance(spec, dict):
         raise ValidationFailed([FieldError("body", "a segment must be a JSON object")])
     unknown = sorted(set(spec) - _SEGMENT_KEYS)
@@ -102,8 +191,8 @@ def parse_segment(segment_id: str | None, spec: Any) -> Segment:
         raise ValidationFailed([FieldError(k, f"{k} is not a property of a segment") for k in unknown])
     if "condition" not in spec:
         raise ValidationFailed([FieldError("condition", "condition is required")])
-    condition, state = compile_condition(spec["condition"])
-    return Segment(segment_id, condition, state, spec)
+    condition, state = compile_condition(spec["condition"], known_models=known_models)
+    return Segment(segment_id, condition, state, spec, pinned_score(spec["condition"]))
 
 
 def expand_segments(

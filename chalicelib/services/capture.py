@@ -26,7 +26,8 @@ from chalicelib.wiring import Deps
 
 @dataclass(frozen=True)
 class Captured:
-    lead_id: str
+    #: ``None``: a contact-only form's capture (no lead).
+    lead_id: str | None
     contact_id: str
     lead_created: bool
     contact_created: bool
@@ -90,11 +91,10 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             count("DuplicateEvent")
             return _first_capture(exc.detail)
         _count(plan)
-        logger.info(
-            "capture written", extra={"lead_id": plan.lead.lead_id, "contact_id": plan.contact.contact_id}
-        )
+        lead_id = plan.lead.lead_id if plan.lead is not None else None
+        logger.info("capture written", extra={"lead_id": lead_id, "contact_id": plan.contact.contact_id})
         return Captured(
-            lead_id=plan.lead.lead_id,
+            lead_id=lead_id,
             contact_id=plan.contact.contact_id,
             lead_created=plan.lead_created,
             contact_created=plan.contact_created,
@@ -110,7 +110,7 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
 
 def _first_capture(detail: dict[str, Any]) -> Captured:
     return Captured(
-        lead_id=str(detail.get("lead_id") or ""),
+        lead_id=str(detail["lead_id"]) if detail.get("lead_id") else None,
         contact_id=str(detail.get("contact_id") or ""),
         lead_created=bool(detail.get("lead_created")),
         contact_created=bool(detail.get("contact_created")),
@@ -125,7 +125,7 @@ def _interaction(plan: CapturePlan, capture: Capture, received: Received, now: d
         contact_id=plan.contact.contact_id,
         type=received.type or "form_submitted",
         occurred_at=received.occurred_at or now,
-        lead_id=plan.lead.lead_id,
+        lead_id=plan.lead.lead_id if plan.lead is not None else None,
         properties=received.properties or {"form_id": capture.lead.get("form_id")},
         source=capture.origin,
     )
@@ -136,7 +136,8 @@ def _count(plan: CapturePlan) -> None:
         count("ContactCreated")
     if plan.account_created:
         count("AccountCreated")
-    count("LeadCreated" if plan.lead_created else "LeadUpdated")
+    if plan.lead is not None:
+        count("LeadCreated" if plan.lead_created else "LeadUpdated")
 
 
 #: Form definitions change rarely and every submission needs one: each Lambda container keeps what it
@@ -162,6 +163,9 @@ class SubmissionAccepted:
 
     submission_id: str
     captured: Captured | None
+    #: A double opt-in form's: the consent the submission asked for, given only by the person's
+    #: confirmation (``services/forms.py: submit`` sends the e-mail).
+    confirm_level: str | None = None
 
     @property
     def status(self) -> str:
@@ -188,7 +192,9 @@ def submit_form(
 ) -> SubmissionOutcome:
     """Capture a form submission, or set it aside when the screening ``verdict``
     (:func:`chalicelib.domain.screening.screen`) says so. Signals that did not set it aside are noted on
-    the ``form_submitted`` interaction, for review."""
+    the ``form_submitted`` interaction, for review. A contact-only form (``creates_lead`` false) writes
+    no lead; a form with ``double_opt_in`` gives no consent itself: the level it asked for is
+    ``confirm_level``, for the confirmation e-mail (``services/forms.py: submit``)."""
     form = load_form(form_id, deps)
     if verdict.reason is not None:
         return set_aside(form_id, verdict.reason, submitted, deps, verdict.signals)
@@ -198,12 +204,14 @@ def submit_form(
     submission_id = new_id("s")
     signals = list(verdict.signals)
     properties: dict[str, Any] = {"form_id": form_id, **({"signals": signals} if signals else {})}
+    if not form.creates_lead and form.campaign:
+        properties["campaign"] = form.campaign  # no lead to carry it
     try:
         result = capture(submission, deps, Received(submission_id, properties=properties))
     except PersonErased:
         return SubmissionAccepted(submission_id, None)
     count("FormSubmitted")
-    return SubmissionAccepted(submission_id, result)
+    return SubmissionAccepted(submission_id, result, submission.pending_consent)
 
 
 def set_aside(

@@ -329,10 +329,10 @@ def _look(enrollment: Enrollment, deps: Deps, now: datetime) -> str | None:
     reason = exit_reason(journey, contact, leads, facts)
     if reason is not None:
         return _finish(enrollment, reason, now, deps, {})
-    outcome, counts, message = _do(step, enrollment, journey, contact, lead, facts, deps, now)
+    outcome, counts = _do(step, enrollment, journey, contact, lead, facts, deps, now)
     if outcome.stay:
         return None
-    return _move(enrollment, journey, step, outcome, now, deps, counts, contact, message)
+    return _move(enrollment, journey, step, outcome, now, deps, counts, contact)
 
 
 def _do(
@@ -344,24 +344,23 @@ def _do(
     facts: Facts | None,
     deps: Deps,
     now: datetime,
-) -> tuple[Outcome, dict[str, int], tuple[str, datetime] | None]:
+) -> tuple[Outcome, dict[str, int]]:
     """Do the step (its effect is idempotent: a redelivery repeats it harmlessly) and say where next."""
     if step.type == "email":
-        counts, message = _send(enrollment, journey, step, lead, deps)
-        return after(step), counts, message
+        return after(step), _send(enrollment, journey, step, lead, deps)
     if step.type == "branch":
         if _waits_on_engagement(step):
             enrollment = replace(enrollment, events=deps.journeys.events_of(enrollment.contact_id))
-        return decide_branch(step, enrollment, facts, now), {}, None
+        return decide_branch(step, enrollment, facts, now), {}
     if step.type == "split":
-        return after(step, split_choice(enrollment.contact_id, journey.journey_id, step)), {}, None
+        return after(step, split_choice(enrollment.contact_id, journey.journey_id, step)), {}
     if step.type == "update_field":
         _update_field(step, contact, lead, deps)
     elif step.type == "create_lead":
         _create_lead(journey, step, contact, deps)
     elif step.type == "sales_work":
         _sales_work(enrollment, journey, step, contact, lead, deps, now)
-    return after(step), {}, None
+    return after(step), {}
 
 
 def _needs_facts(journey: Journey, step: Step) -> bool:
@@ -394,9 +393,9 @@ def _cause(enrollment: Enrollment, journey: Journey, step: Step) -> str:
 
 def _send(
     enrollment: Enrollment, journey: Journey, step: Step, lead: Lead | None, deps: Deps
-) -> tuple[dict[str, int], tuple[str, datetime] | None]:
+) -> dict[str, int]:
     """The e-mail, once per (journey, version, step, run): a redelivery finds the message sent. The
-    counters of the move, and the message (for the journey's list of its e-mails)."""
+    counters of the move. (The mail table lists it under the journey: its cause names the journey.)"""
     from chalicelib.services import mail
 
     try:
@@ -412,9 +411,8 @@ def _send(
         logger.warning(
             "journey e-mail not sent", extra={"journey_id": journey.journey_id, "why": str(refused)}
         )
-        return {"refused": 1}, None
-    message = (result.message.message_id, result.message.created_at)
-    return ({"sent": 1} if result.message.status in ("sent", "sending") else {"refused": 1}), message
+        return {"refused": 1}
+    return {"sent": 1} if result.message.status in ("sent", "sending") else {"refused": 1}
 
 
 def _update_field(step: Step, contact: Contact, lead: Lead | None, deps: Deps) -> None:
@@ -506,10 +504,9 @@ def _move(
     deps: Deps,
     counts: dict[str, int],
     contact: Contact,
-    message: tuple[str, datetime] | None = None,
 ) -> str | None:
     if outcome.next_step is None:
-        return _finish(enrollment, outcome.reason or "completed", now, deps, counts, message)
+        return _finish(enrollment, outcome.reason or "completed", now, deps, counts)
     target = journey.step(outcome.next_step)
     moved = replace(
         enrollment,
@@ -519,7 +516,7 @@ def _move(
         due_at=_due(target, now, contact, deps),
     )
     changes = {step.step_id: {**counts, "left": 1}, target.step_id: {"entered": 1}}
-    if not deps.journeys.advance(enrollment, moved, _waits_on_engagement(target), changes, message):
+    if not deps.journeys.advance(enrollment, moved, _waits_on_engagement(target), changes):
         return None
     count("JourneyStep")
     return f"{step.step_id}->{target.step_id}"
@@ -531,7 +528,6 @@ def _finish(
     now: datetime,
     deps: Deps,
     counts: dict[str, int],
-    message: tuple[str, datetime] | None = None,
 ) -> str | None:
     finished = replace(
         enrollment,
@@ -548,7 +544,7 @@ def _finish(
     }
     if enrollment.step:
         changes[enrollment.step] = {**counts, "left": 1}
-    if not deps.journeys.advance(enrollment, finished, False, changes, message):
+    if not deps.journeys.advance(enrollment, finished, False, changes):
         return None
     count(f"JourneyExited_{reason}")
     return f"{enrollment.step}->exit:{reason}"
@@ -726,14 +722,10 @@ def messages(
     contact_id: str | None = None,
     template_id: str | None = None,
 ) -> list[Any]:
-    """The journey's e-mails, newest first: its own index of message ids (one query), then each
-    message; ``contact_id``/``template_id`` narrow the page read (at most ``limit`` of the journey's)."""
+    """The journey's e-mails, newest first: the mail table's keyed list of them (``journey#<id>`` on
+    its ``by_list`` index, written with each message's claim: ``docs/email.md``), one page of at most
+    ``limit``; ``contact_id``/``template_id`` narrow the page read."""
+    from chalicelib.services import mail
+
     head_of(journey_id, deps)
-    found = [deps.mail.get_message(mid) for mid in deps.journeys.message_ids(journey_id, limit)]
-    return [
-        m
-        for m in found
-        if m is not None
-        and (contact_id is None or m.contact_id == contact_id)
-        and (template_id is None or m.template_id == template_id)
-    ]
+    return mail.list_messages(deps, contact_id, template_id, limit, journey_id=journey_id).messages

@@ -25,10 +25,13 @@ from typing import Any
 from chalicelib.domain.email import (
     EmailTemplate,
     Message,
+    MessageFilter,
+    Refusal,
     Rendered,
     SendRejected,
     TokenClaims,
     TrackedLink,
+    cap_refusal,
     counts_to_cap,
     expiry,
     message_id,
@@ -178,39 +181,17 @@ def send_template(
         lead_id=lead.lead_id if lead else None,
         consent=needed,
     )
-    refused = refusal(
-        contact.consent,
-        needed,
-        deps.mail.suppression(to),
-        deps.mail.sent_since(contact.contact_id, now - timedelta(hours=24)),
-        deps.settings.mail_cap_per_day,
-        counts_to_cap(needed),
-    )
+    # the cap is not judged here: its slot is taken with the claim, in one conditional write
+    refused = refusal(contact.consent, needed, deps.mail.suppression(to), 0, 0, False)
     if refused is not None:
-        message = replace(message, status=refused.status, reason=refused.reason)
-        earlier = deps.mail.claim_message(message)
-        count(f"EmailRefused_{refused.status}")
-        logger.info("email refused", extra={"message_id": mid, "status": refused.status})
-        return SendResult(earlier or message, new=earlier is None)
+        return _refuse(message, refused, deps)
 
-    expires = expiry(now)
-    unsubscribe = tracking_url(deps, "u", TokenClaims("u", mid, expires))
-    context = _context(contact, lead, deps, unsubscribe)
-    if confirm_level is not None:
-        context["confirm_url"] = tracking_url(deps, "k", TokenClaims("k", mid, expires, confirm_level))
-    rendered = render(template, context)
-
-    def tracked(link: TrackedLink) -> str | None:
-        if link.url.startswith(deps.settings.public_base_url.rstrip("/") + "/t/"):
-            return None  # the unsubscribe link (and any other tracking link) stays as it is
-        return tracking_url(deps, "c", TokenClaims("c", mid, expires, link.name, link.url))
-
-    html, links = rewrite_links(rendered.html, tracked)
-    pixel = tracking_url(deps, "o", TokenClaims("o", mid, expires))
-    html = _with_pixel(html, pixel)
-    rendered = Rendered(rendered.subject, html, rendered.text)
+    rendered, links, unsubscribe = _compose(template, contact, lead, mid, confirm_level, deps, now)
     message = replace(message, subject=rendered.subject, html=rendered.html, text=rendered.text, links=links)
-    earlier = deps.mail.claim_message(message)
+    capped = counts_to_cap(needed)
+    earlier, over = _claim(message, capped, deps, now)
+    if over is not None:
+        return _refuse(message, over, deps)
     if earlier is not None:  # a concurrent call claimed it first: it sends, not us
         return SendResult(earlier, new=False)
     headers = {
@@ -224,6 +205,8 @@ def send_template(
         )
     except SendRejected as rejected:
         deps.mail.finish_message(mid, "failed", None, str(rejected), _now())
+        if capped:
+            deps.mail.release_cap(contact.contact_id, mid)  # not sent: it takes no slot
         count("EmailFailed")
         return SendResult(replace(message, status="failed", reason=str(rejected)), new=True)
     sent_at = _now()
@@ -244,6 +227,57 @@ def send_template(
     return SendResult(replace(message, status="sent", ses_message_id=ses_id, sent_at=sent_at), new=True)
 
 
+def _compose(
+    template: EmailTemplate,
+    contact: Contact,
+    lead: Lead | None,
+    mid: str,
+    confirm_level: str | None,
+    deps: Deps,
+    now: datetime,
+) -> tuple[Rendered, list[TrackedLink], str]:
+    """The e-mail as sent: rendered for the person, links rewritten through signed tracking tokens,
+    the open pixel added; with the tracked links and the unsubscribe URL."""
+    expires = expiry(now)
+    unsubscribe = tracking_url(deps, "u", TokenClaims("u", mid, expires))
+    context = _context(contact, lead, deps, unsubscribe)
+    if confirm_level is not None:
+        context["confirm_url"] = tracking_url(deps, "k", TokenClaims("k", mid, expires, confirm_level))
+    rendered = render(template, context)
+
+    def tracked(link: TrackedLink) -> str | None:
+        if link.url.startswith(deps.settings.public_base_url.rstrip("/") + "/t/"):
+            return None  # the unsubscribe link (and any other tracking link) stays as it is
+        return tracking_url(deps, "c", TokenClaims("c", mid, expires, link.name, link.url))
+
+    html, links = rewrite_links(rendered.html, tracked)
+    html = _with_pixel(html, tracking_url(deps, "o", TokenClaims("o", mid, expires)))
+    return Rendered(rendered.subject, html, rendered.text), links, unsubscribe
+
+
+def _claim(
+    message: Message, capped: bool, deps: Deps, now: datetime
+) -> tuple[Message | None, Refusal | None]:
+    """Claim the message (and, for a capped e-mail, a slot of the contact's cap in the same write):
+    ``(earlier message, None)`` when it was claimed before, ``(None, refusal)`` when the cap is full."""
+    if not capped:
+        return deps.mail.claim_message(message), None
+    cap = deps.settings.mail_cap_per_day
+    earlier, held = deps.mail.claim_within_cap(message, cap, now - timedelta(hours=24))
+    return earlier, (cap_refusal(held, cap) if held is not None else None)
+
+
+def _refuse(message: Message, refused: Refusal, deps: Deps) -> SendResult:
+    """Write the refusal as the message (a retry gets the same answer; the outbox shows why)."""
+    message = replace(
+        message, status=refused.status, reason=refused.reason, subject="", html="", text="", links=[]
+    )
+    earlier = deps.mail.claim_message(message)
+    count(f"EmailRefused_{refused.status}")
+    logger.info("email refused", extra={"message_id": message.message_id, "status": refused.status})
+    return SendResult(earlier or message, new=earlier is None)
+
+
 def _with_pixel(html: str, pixel_url: str) -> str:
     tag = f'<img src="{pixel_url}" width="1" height="1" alt="" style="display:none">'
     at = html.lower().rfind("</body>")
@@ -256,10 +290,28 @@ def reported_status(message: Message) -> str:
     return "unknown" if message.status == "sending" else message.status
 
 
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    next_cursor: str | None
+
+
 def list_messages(
-    deps: Deps, contact_id: str | None = None, template_id: str | None = None, limit: int = 50
-) -> list[Message]:
-    return deps.mail.list_messages(contact_id, template_id, max(1, min(limit, MAX_LIST)))
+    deps: Deps,
+    contact_id: str | None = None,
+    template_id: str | None = None,
+    limit: int = 50,
+    journey_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+) -> MessagePage:
+    """The outbox newest first, from a keyed read (``docs/email.md``: by contact, journey, template or
+    status; all of them merged). ``status`` as the API says it (``unknown`` is a message left
+    ``sending``)."""
+    stored = "sending" if status == "unknown" else status
+    where = MessageFilter(contact_id, template_id, journey_id, stored)
+    page = deps.mail.list_messages(where, max(1, min(limit, MAX_LIST)), cursor)
+    return MessagePage(list(page.items), page.next_cursor)
 
 
 def get_message(message_id_: str, deps: Deps) -> Message:
@@ -357,6 +409,30 @@ def request_confirmation(contact_id: str, level: str, cause: str, deps: Deps) ->
     return send_template(
         CONFIRM_TEMPLATE, contact_id, f"{cause}:{level}", deps, needs_consent="none", confirm_level=level
     )
+
+
+def confirm_form_consent(form_id: str, level: str, contact_id: str, deps: Deps) -> Message | None:
+    """A double opt-in form's submission: send the confirmation e-mail for ``level`` unless the contact
+    has it already. The cause is the form and the contact's consent state (how many consent changes it
+    holds), so a replayed or repeated submission (or someone posting another person's address over and
+    over) sends one e-mail, and a person who unsubscribed and signs up again gets a new one. The
+    capture is written already: a failure to send is logged and counted, the submission stands (the
+    outbox shows the message ``unknown``, or nothing when SES was never reached)."""
+    from chalicelib.domain.consent import consent_rank
+
+    contact = deps.store.get_contact(contact_id)
+    if contact is None or contact.erasing or consent_rank(contact.consent) >= consent_rank(level):
+        return None
+    try:
+        sent = request_confirmation(contact_id, level, f"form:{form_id}:{len(contact.consent_history)}", deps)
+    except Exception:  # the capture stands; the person can sign up again
+        logger.exception(
+            "double opt-in e-mail not sent", extra={"contact_id": contact_id, "form_id": form_id}
+        )
+        count("ConfirmationNotSent")
+        return None
+    count("ConfirmationRequested")
+    return sent.message
 
 
 def display_html(message: Message) -> str:

@@ -97,11 +97,14 @@ def opened(token: str, request_id: str, deps: Deps) -> bool:
 
 @dataclass(frozen=True)
 class Preferences:
-    """What the preference page shows: the address (masked) and whether marketing e-mail is on."""
+    """What the preference page shows: the address (masked), whether this e-mail's kind is on, the
+    levels the person may lower their consent to (highest first) and the one an unsubscribe sets."""
 
     masked_email: str
     consent: str
     subscribed: bool
+    choices: tuple[str, ...] = ()
+    unsubscribe_to: str | None = None
 
 
 def _mask(email: str) -> str:
@@ -115,17 +118,24 @@ def preferences(token: str, deps: Deps) -> Preferences | None:
     if found is None:
         return None
     message, contact = found
+    from chalicelib.domain.consent import lower_choices
+
+    lowered = lowered_for_unsubscribe(contact.consent, message.consent)
     return Preferences(
         _mask(contact.email or ""),
         contact.consent,
         consent_rank(contact.consent) >= consent_rank(message.consent),
+        tuple(lower_choices(contact.consent)),
+        lowered if lowered != contact.consent else None,
     )
 
 
-def unsubscribe(token: str, request_id: str, deps: Deps) -> bool:
-    """Lower the contact's consent just below the e-mail's (marketing -> subscriptions), with the
-    change on the contact's history and an ``email_unsubscribed`` interaction. ``False``: the token is
-    not valid (or the person is gone); nothing changed. Repeating it changes nothing more."""
+def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = None) -> bool:
+    """Lower the contact's consent just below the e-mail's (marketing -> subscriptions), or to the
+    ``level`` the person chose on the preference page (lower only: a level at or above theirs changes
+    nothing), with the change on the contact's history and an ``email_unsubscribed`` interaction.
+    ``False``: the token is not valid (or the person is gone); nothing changed. Repeating it changes
+    nothing more."""
     from chalicelib.services.consent import set_consent
 
     claims = _claims(token, "u", deps)
@@ -134,6 +144,8 @@ def unsubscribe(token: str, request_id: str, deps: Deps) -> bool:
         return False
     message, contact = found
     lowered = lowered_for_unsubscribe(contact.consent, message.consent)
+    if level is not None:
+        lowered = level if consent_rank(level) < consent_rank(contact.consent) else contact.consent
     if lowered != contact.consent:
         set_consent(contact.contact_id, ConsentUpdate(lowered, f"unsubscribe:{message.message_id}"), deps)
         logger.info(

@@ -67,7 +67,7 @@ def _trigger_lead(trigger: Trigger, email: str | None, contact_id: str, deps: De
             )
         except PersonErased:
             return None  # erased (or being erased): no lead, no hand-off
-        return deps.store.get_lead(made.lead_id)
+        return deps.store.get_lead(made.lead_id) if made.lead_id else None  # a Capture creates one
     contact = deps.store.get_contact(contact_id)
     leads = deps.store.get_leads(contact.lead_ids) if contact else []
     open_leads = [lead for lead in leads if lead.is_open]

@@ -1,4 +1,6 @@
-"""Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``).
+"""Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``),
+and e-mail messages written before the outbox's ``by_list`` index (issue 18) its key and their
+listing items.
 
 A contact or quarantined submission written before these indexes existed has no ``audience_shard`` /
 ``state_shard``, so the lists (served from the indexes) would not show it. This one-off pass finds such
@@ -24,17 +26,31 @@ from chalicelib.store.records import ContactRecord, QuarantineRecord
 
 def backfill_list_keys() -> dict[str, int]:
     """Set the missing index keys; how many items of each table got one."""
-    counts = {"contacts": 0, "quarantine": 0}
+    counts = {"contacts": 0, "quarantine": 0, "messages": 0}
     for contact in ContactRecord.scan(ContactRecord.audience_shard.does_not_exist()):
         key = BY_AUDIENCE.key(audience(bool(contact.marketing_only)), contact.contact_id)
         counts["contacts"] += _set(contact, ContactRecord.audience_shard, key)
     for held in QuarantineRecord.scan(QuarantineRecord.state_shard.does_not_exist()):
         key = BY_STATE.key(held.state or "held", held.quarantine_id)
         counts["quarantine"] += _set(held, QuarantineRecord.state_shard, key)
+    counts["messages"] = backfill_message_listings()
     return counts
 
 
-def _set(record: ContactRecord | QuarantineRecord, attribute: Any, key: str) -> int:
+def backfill_message_listings() -> int:
+    """Messages without a ``by_list`` key get it (their status's) and their listing items."""
+    from chalicelib.store.messages import _listings, _message
+    from chalicelib.store.records import MailRecord
+
+    done = 0
+    for record in MailRecord.scan((MailRecord.sk == "message") & MailRecord.list_key.does_not_exist()):
+        for listing in _listings(_message(record)):
+            listing.save()
+        done += _set(record, MailRecord.list_key, f"status#{record.status or 'sending'}")
+    return done
+
+
+def _set(record: Any, attribute: Any, key: str) -> int:
     """``record.update``: a contact's version condition comes with it, so a contact written since the
     scan is left alone (that write set the key)."""
     try:

@@ -353,7 +353,7 @@ class LeadRepository(ReceiptRepository):
                             detail=json.dumps(
                                 {
                                     "contact_id": plan.contact.contact_id,
-                                    "lead_id": plan.lead.lead_id,
+                                    "lead_id": plan.lead.lead_id if plan.lead else None,
                                     "account_id": plan.contact.account_id,
                                     "lead_created": plan.lead_created,
                                     "contact_created": plan.contact_created,
@@ -376,7 +376,8 @@ class LeadRepository(ReceiptRepository):
                     self._save(
                         tx, account_record(plan.account), AccountRecord.account_id, plan.account_created
                     )
-                self._save(tx, lead_record(plan.lead), LeadRecord.lead_id, plan.lead_created)
+                if plan.lead is not None:  # None: a contact-only capture (a newsletter form)
+                    self._save(tx, lead_record(plan.lead), LeadRecord.lead_id, plan.lead_created)
                 if interaction is not None:
                     tx.save(
                         interaction_record(interaction, self._retention_days),

@@ -308,7 +308,6 @@ class JourneyRepository:
         after: Enrollment,
         waiting: bool,
         counts: dict[str, dict[str, int]],
-        message: tuple[str, datetime] | None = None,
     ) -> bool:
         """Move an enrollment from ``before`` to ``after`` with the counters of the move (step ->
         counter -> n), in one transaction conditioned on ``seq`` and state as read: of two deliveries
@@ -333,28 +332,11 @@ class JourneyRepository:
                 )
                 for step, step_counts in counts.items():
                     _counter_update(transaction, before.journey_id, step, step_counts)
-                if message is not None:  # the journey's own index of its e-mails, newest first
-                    message_id, at = message
-                    transaction.save(
-                        JourneyRecord(f"journey#{before.journey_id}", f"msg#{_iso(at)}#{message_id}", at=at)
-                    )
         except TransactWriteError as error:
             if _cancelled(error):
                 return False
             raise
         return True
-
-    def message_ids(self, journey_id: str, limit: int) -> list[str]:
-        """The journey's e-mails, newest first (its ``msg#`` items: one query, no scan)."""
-        return [
-            r.sk.rsplit("#", 1)[1]
-            for r in JourneyRecord.query(
-                f"journey#{journey_id}",
-                JourneyRecord.sk.startswith("msg#"),
-                scan_index_forward=False,
-                limit=limit,
-            )
-        ]
 
     def due(self, now: datetime, limit: int = 500) -> list[tuple[str, str]]:
         """(contact id, journey id) of enrollments due by ``now``, from every shard of ``by_due``."""

@@ -623,6 +623,20 @@ class MailByContact(GlobalSecondaryIndex["MailRecord"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class MailByList(GlobalSecondaryIndex["MailRecord"]):
+    """The outbox by one filter, newest first (issue 18, increment 3): a message's own item is keyed
+    ``status#<status>`` (the key moves with its status), and two small listing items of the message
+    (``list#template``, ``list#journey``) are keyed ``template#<id>`` and ``journey#<id>``. Keys only:
+    the messages are then read by key (``BatchGetItem``), so no e-mail body is stored twice."""
+
+    class Meta:
+        index_name = "by_list"
+        projection = KeysOnlyProjection()
+
+    list_key = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class MailRecord(Model):
     """E-mail (issue 18), typed by ``pk`` prefix: template versions and their head, messages (written
     ``sending`` before SES is called, then ``sent``) and suppressed addresses. ``data`` is JSON;
@@ -640,7 +654,10 @@ class MailRecord(Model):
     version = NumberAttribute(null=True)
     opens = NumberAttribute(null=True)
     clicks = NumberAttribute(null=True)
+    #: The ``by_list`` index's key (messages and their listing items only).
+    list_key = UnicodeAttribute(null=True)
     by_contact = MailByContact()
+    by_list = MailByList()
 
 
 class PeopleRecord(Model):

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain.email import (
     EmailTemplate,
+    MessageFilter,
     TokenClaims,
     lowered_for_unsubscribe,
     parse_template,
@@ -151,7 +152,9 @@ def test_frequency_cap_refuses_the_next_marketing_email_with_its_reason() -> Non
     statuses = [mail.send_template("t1", "c1", f"api:{n}", w.deps).message.status for n in range(3)]
     assert statuses == ["sent", "sent", "capped"]
     assert len(w.mailer.sent) == 2
-    assert "cap is 2" in (w.mail.list_messages("c1", None, 10)[0].reason or "")
+    assert "cap is 2" in (
+        w.mail.list_messages(MessageFilter(contact_id="c1"), 10, None).items[0].reason or ""
+    )
 
 
 def test_transactional_email_is_not_capped_and_needs_only_transactional_consent() -> None:

@@ -271,7 +271,7 @@ def test_segment_query_returns_the_contacts_of_matching_leads_and_says_when_it_s
         if not cursor:
             break
     assert sorted(seen) == ["c_ada", "c_grace"]
-    assert segments.put_segment("uk", {"name": "UK", **by_country}, deps.identity)[0] is True
+    assert segments.put_segment("uk", {"name": "UK", **by_country}, deps.identity, deps.scoring)[0] is True
     by_id = views.segment_page(segments.query_segment(SegmentQuery(segment_id="uk"), deps))
     assert [c["contact_id"] for c in by_id["contacts"]] == ["c_ada"]
 

@@ -124,6 +124,7 @@ def test_no_capture_raises_consent_after_a_withdrawal(policy: str):
     plan = plan_capture(hostile(policy), Known(contact=gone, open_leads=[open_lead()]), NOW, ids())
     assert plan.contact.consent == "none"
     assert plan.contact.consent_history == WITHDRAWN
+    assert plan.lead is not None
     assert {"field": "consent", "submitted": "marketing", "current": "none"}.items() <= next(
         c for c in plan.lead.conflicts if c["field"] == "consent"
     ).items()

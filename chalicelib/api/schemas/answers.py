@@ -23,7 +23,8 @@ class PublicSubmission(ResponseModel):
 
 
 class Captured(ResponseModel):
-    lead_id: str
+    #: ``null`` for a contact-only form (``"creates_lead": false``): no lead was created or updated.
+    lead_id: str | None
     contact_id: str
     lead_created: bool
     contact_created: bool

@@ -4,7 +4,7 @@ and line of a template that does not parse."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator
 
@@ -50,9 +50,10 @@ class MessagesQuery(RequestModel):
 
     contact_id: str | None = Field(None, max_length=128)
     template_id: str | None = Field(None, max_length=64)
-    #: A journey's e-mails (read from the journey's own index: docs/journeys.md).
     journey_id: str | None = Field(None, max_length=64)
+    status: Literal["unknown", "sent", "failed", "no_consent", "suppressed", "capped"] | None = None
     limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=4000)
 
 
 class PreviewQuery(RequestModel):
