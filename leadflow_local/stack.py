@@ -49,11 +49,13 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        from leadflow_local import moto_transactions
+        from leadflow_local import inprocess, moto_transactions
 
         # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
         # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves
         moto_transactions.install()
+        # the stack's own clients (functions, pump) reach moto without a socket: leadflow_local/inprocess.py
+        inprocess.install()
         self.gate = Gate(DomainDispatcherApplication(create_backend_app))
         self.server = make_server(host, port, self.gate, threaded=True, request_handler=MotoRequestHandler)
         self.server.socket.listen(LISTEN_BACKLOG)  # werkzeug listens with 128
@@ -64,10 +66,16 @@ class MotoServer:
     def start(self) -> None:
         import logging
 
+        from leadflow_local import inprocess
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.thread.start()
+        inprocess.route(self.endpoint, self.gate)
 
     def stop(self) -> None:
+        from leadflow_local import inprocess
+
+        inprocess.unroute(self.endpoint)
         self.server.shutdown()
         self.thread.join(timeout=5)
         self.server.server_close()  # the port is free again (a restart in the same process binds it)
