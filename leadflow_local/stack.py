@@ -198,6 +198,9 @@ class Stack:
     snapshot_seconds: float = 30.0
     #: The demo people who can sign in to the console (``leadflow_local/people.py``).
     people: tuple[DemoPerson, ...] = ()
+    #: What warming the functions did before the stack was ready (``leadflow_local/warm.py``), and how
+    #: long it took; ``None`` with ``LEADFLOW_LOCAL_WARM=0``.
+    warmed: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -212,7 +215,9 @@ def running(
     """Everything up, inside the ``with``; everything stopped after it (a last snapshot first, with a
     ``data_dir``)."""
     from chalicelib import wiring
+    from leadflow_local import warm
 
+    warming = _warming()
     try:
         moto = MotoServer(host, aws_port)
     except OSError as exc:
@@ -239,6 +244,8 @@ def running(
         except OSError as exc:
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = _pump(app, found, moto, restored)
+        # a developer's first request is not a cold one: imports, models and clients, before serving
+        warmed = warm.warm() if warming else None
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         web.start()
         pump.start()
@@ -257,6 +264,7 @@ def running(
                 restored,
                 snapshot_seconds,
                 people,
+                warmed,
             )
         finally:
             if persistence is not None:
@@ -269,6 +277,17 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+def _warming() -> bool:
+    """Warm the functions at startup (``LEADFLOW_LOCAL_WARM=0``: leave them cold, to compare)? The
+    shared botocore loader comes first, before any client: every later one reads models from memory."""
+    from leadflow_local import warm
+
+    if os.environ.get("LEADFLOW_LOCAL_WARM", "1") == "0":
+        return False
+    warm.share_botocore_loader()
+    return True
 
 
 def _pump(app: Any, found: LocalResources, moto: MotoServer, restored: Any) -> Any:
