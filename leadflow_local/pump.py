@@ -455,6 +455,9 @@ class ScheduleRunner:
         self.region = region
         self.next_run = time.monotonic()
 
+    def ready(self) -> bool:
+        return time.monotonic() >= self.next_run
+
     def poll(self) -> bool:
         if time.monotonic() < self.next_run:
             return False
@@ -502,7 +505,11 @@ class _Lane(threading.Thread):
             self.wake.clear()  # a write from here on wakes the wait below
             generation = pump.generation
             try:
-                busy = bool(poller.poll()) if ready is None or ready() else False
+                busy = False
+                if ready is None or ready():
+                    self.clean = None  # something to deliver: not idle while it is delivered
+                    pump.idle.clear()
+                    busy = bool(poller.poll())
             except Exception:
                 logger.exception("pump poll failed", extra={"source": self.name})
                 busy = False
