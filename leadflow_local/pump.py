@@ -524,34 +524,6 @@ class _Lane(threading.Thread):
                 time.sleep(BATCHING_WINDOW_SECONDS)
 
 
-class _Together:
-    """The DynamoDB streams, read one after the other on one lane (as the pump did before lanes).
-
-    Lambda reads each stream on its own, so in AWS the stream functions run side by side. Run so
-    here, three of them score the same new lead at once (interaction, contact, lead changes), and
-    ``services/scoring.py`` can write the lead's first score twice, each with a "no score before"
-    timeline entry (``tests/e2e/test_browser.py`` saw two): its ``put_score`` keeps the newest
-    evaluation but does not check the score it read. Until scoring writes compare-and-set, the local
-    stack reads its streams on one lane; ``LEADFLOW_LOCAL_STREAM_LANES=each`` gives each its own."""
-
-    def __init__(self, pollers: list[Any]) -> None:
-        self.pollers = pollers
-        self.name = "streams"
-
-    def ready(self) -> bool:
-        return any(p.ready() for p in self.pollers)
-
-    def has_pending(self) -> bool:
-        return any(p.has_pending() for p in self.pollers)
-
-    def poll(self) -> bool:
-        delivered = False
-        for poller in self.pollers:
-            if poller.ready():
-                delivered = poller.poll() or delivered
-        return delivered
-
-
 def _label(poller: Any) -> str:
     source = getattr(poller, "source", None)
     if source is not None:
@@ -560,8 +532,7 @@ def _label(poller: Any) -> str:
 
 
 class Pump:
-    """Every event source polled on a thread of its own (:class:`_Lane`; the streams share one, see
-    :class:`_Together`) until stopped.
+    """Every event source, each polled on its own thread (:class:`_Lane`) until stopped.
 
     A lane that finds nothing sleeps ``idle_seconds``, or until :meth:`wake` (the local stack wakes the
     pump on every write to moto, so a new stream record or message is delivered at once and an idle
@@ -627,17 +598,7 @@ class Pump:
                 }
 
     def start(self) -> None:
-        """One lane per queue, bucket and schedule; the DynamoDB streams share one lane unless
-        ``LEADFLOW_LOCAL_STREAM_LANES=each`` (see :class:`_Together`)."""
-        import os
-
-        streams = [p for p in self.pollers if isinstance(p, StreamPoller)]
-        lanes: list[Any] = [p for p in self.pollers if not isinstance(p, StreamPoller)]
-        if os.environ.get("LEADFLOW_LOCAL_STREAM_LANES", "one") == "each":
-            lanes += streams
-        elif streams:
-            lanes.append(_Together(streams))
-        self._lanes = [_Lane(self, poller) for poller in lanes]
+        self._lanes = [_Lane(self, poller) for poller in self.pollers]
         for lane in self._lanes:
             lane.start()
 
