@@ -248,10 +248,10 @@ def running(
         # a developer's first request is not a cold one: imports, models and clients, before serving
         warmed = warm.warm() if warming else None
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
-        web.start()
         pump.start()
         if persistence is not None:
             persistence.start_periodic(pump.positions)
+        web.start()  # the API answers last: when it does, everything behind it runs
         try:
             url = f"http://{host}:{server.server.server_port}"
             yield Stack(
