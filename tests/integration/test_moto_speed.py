@@ -99,8 +99,20 @@ def operations(dynamodb: Any) -> list[Callable[[], Any]]:
     ]
 
 
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process moto only, whatever earlier tests left in the environment."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # or moto's streams answer 404
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 def answers(install: bool, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")  # or moto's streams answer 404
+    isolated(monkeypatch)
     (moto_speed.install if install else moto_speed.uninstall)()
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
@@ -167,7 +179,8 @@ def test_json_writer_answers_parse_exactly_as_moto_serializers_do(
     assert len(records) > 10 and {"INSERT", "MODIFY", "REMOVE"} <= {r["eventName"] for r in records}
 
 
-def test_only_data_plane_operations_take_the_json_writer(restore_moto: None):
+def test_only_data_plane_operations_take_the_json_writer(restore_moto: None, monkeypatch: pytest.MonkeyPatch):
+    isolated(monkeypatch)
     moto_speed.install()
     calls: list[Any] = []
     original = moto_speed.write
