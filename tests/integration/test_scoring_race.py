@@ -14,7 +14,7 @@ from chalicelib.domain.entities import Lead
 from chalicelib.domain.scoring import Score
 from chalicelib.services.scoring import _replace
 
-MODEL = SimpleNamespace(model_id="m", ages=False)
+MODEL: Any = SimpleNamespace(model_id="m", ages=False)  # what _replace reads of a model
 
 
 def test_a_score_write_fails_when_the_score_read_was_replaced_meanwhile(deps: Any):
