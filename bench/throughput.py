@@ -162,13 +162,14 @@ def run(leads: int, clients: int, idle_seconds: float) -> dict[str, Any]:
             stack.resources.queue_urls["SalesHandoffQueue"],
         )
         consumer.start()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         accepted, failures = _submit_all(api, key, sample, leads, clients)
         posted = time.perf_counter()
         deadline = time.monotonic() + 600
         while len(set(consumer.received) & set(accepted)) < len(accepted) and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = consumer.last_arrival - started
+        cpu_used = cpu_seconds() - cpu_started
         consumer.done.set()
         consumer.join(timeout=5)  # the sales system stops polling: what is left is the stack alone
         time.sleep(3)
@@ -186,6 +187,8 @@ def run(leads: int, clients: int, idle_seconds: float) -> dict[str, Any]:
         "posting_seconds": round(posted - started, 2),
         "seconds_to_last_handoff": round(elapsed, 2),
         "leads_per_second": round(len(accepted) / elapsed, 1) if elapsed > 0 else None,
+        # the whole process (stack, clients, consumer): CPU per lead bounds leads/s at one core per GIL
+        "cpu_seconds_per_lead": round(cpu_used / len(accepted), 4) if accepted else None,
         "idle_seconds": idle_seconds,
         "idle_cpu_share_of_one_core": round(idle_cpu, 4),
         "load_average_before": [round(x, 2) for x in load_before],

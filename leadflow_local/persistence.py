@@ -81,7 +81,13 @@ class Gate:
         self.on_write: Callable[[], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        wrote = is_write(environ)
+        with self.passing(is_write(environ)):
+            return list(self.app(environ, start_response))
+
+    @contextlib.contextmanager
+    def passing(self, wrote: bool) -> Iterator[None]:
+        """One request through the gate (the WSGI path above, and ``leadflow_local/inprocess.py``'s
+        direct one): held back while a snapshot copies, counted, and the pump woken after a write."""
         with self._cond:
             while self._closed:
                 self._cond.wait()
@@ -89,7 +95,7 @@ class Gate:
             if wrote:
                 self.writes += 1
         try:
-            return list(self.app(environ, start_response))
+            yield
         finally:
             with self._cond:
                 self._active -= 1

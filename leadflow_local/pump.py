@@ -28,6 +28,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 #: How long a received message stays invisible while its handler runs, and before a failed one returns.
 VISIBILITY_SECONDS = 30
 RETRY_DELAY_SECONDS = 1
+#: How often a stream poller asks for the stream's shards (a new shard is rare; moto keeps one).
+SHARD_REFRESH_SECONDS = 10.0
 
 
 class LambdaContext:
@@ -56,6 +58,49 @@ def invoke(handler: Handler, function: str, event: dict[str, Any]) -> set[str] |
         return None
     failures = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
     return {str(item["itemIdentifier"]) for item in failures}
+
+
+# ---------------------------------------------------------------- what moto holds, read without a call
+# A lane asks these before polling (``ready()``): in the local stack moto runs in this process, so
+# "is anything there?" is a look at moto's memory instead of two API calls. They read moto's internals
+# (pinned, like ``persistence.py``): on any surprise they answer ``None`` and the lane just polls.
+
+#: moto's account (``resources.PSEUDO``): the one the local stack's resources live in.
+_ACCOUNT = "123456789012"
+
+
+def _moto_backend(service: str, region: str) -> Any:
+    from moto.backends import get_backend
+
+    return get_backend(service)[_ACCOUNT][region]  # type: ignore[call-overload]
+
+
+def _stream_length(stream_arn: str) -> int | None:
+    """How many records moto's (single) shard of this stream holds."""
+    try:
+        _, _, _, region, _, rest = stream_arn.split(":", 5)
+        table = _moto_backend("dynamodb", region).tables[rest.split("/")[1]]
+        return len(table.stream_shard.items)
+    except Exception:
+        return None
+
+
+def _queue_has_visible(queue_url: str, region: str) -> bool | None:
+    try:
+        queue = _moto_backend("sqs", region).queues[queue_url.rstrip("/").rsplit("/", 1)[-1]]
+        return any(message.visible and not message.delayed for message in list(queue._messages))
+    except Exception:
+        return None
+
+
+def _bucket_fingerprint(bucket: str, prefix: str) -> frozenset[tuple[str, int]] | None:
+    """The objects under ``prefix`` as (key, identity of moto's object): a new or replaced object
+    changes it."""
+    try:
+        keys = _moto_backend("s3", "global").buckets[bucket].keys
+        return frozenset((name, id(key)) for name, key in list(keys.items()) if name.startswith(prefix))
+    except Exception:
+        return None
 
 
 # ---------------------------------------------------------------- DynamoDB streams
@@ -126,8 +171,22 @@ class StreamPoller:
         self.shards: dict[str, _Shard] = {}
         #: Where to resume each shard after a restart (shard id -> last sequence number done with).
         self.resume: dict[str, str] = {}
+        self._refresh_at = 0.0
+        #: moto's stream length when it was last read to the end (:meth:`ready`).
+        self._read_length: int | None = None
+
+    def ready(self) -> bool:
+        """Anything to deliver? (moto's memory: no call.)"""
+        if not self.shards or any(shard.pending for shard in self.shards.values()):
+            return True
+        length = _stream_length(self.stream_arn)
+        return length is None or length != self._read_length
 
     def _refresh(self) -> None:
+        # new shards are looked for every few seconds, not on every poll (moto keeps one shard)
+        if self.shards and time.monotonic() < self._refresh_at:
+            return
+        self._refresh_at = time.monotonic() + SHARD_REFRESH_SECONDS
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
@@ -151,7 +210,9 @@ class StreamPoller:
     def _fill(self, shard: _Shard) -> None:
         if shard.iterator is None or len(shard.pending) >= shard.size:
             return
+        length = _stream_length(self.stream_arn)
         page = self.streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        self._read_length = length if len(page["Records"]) < 1000 else None
         shard.iterator = page.get("NextShardIterator")
         shard.pending.extend(stream_record(r, self.stream_arn, self.region) for r in page["Records"])
 
@@ -285,6 +346,10 @@ class QueuePoller:
             "awsRegion": self.region,
         }
 
+    def ready(self) -> bool:
+        """A visible message waiting? (moto's memory: no call.)"""
+        return _queue_has_visible(self.queue_url, self.region) is not False
+
     def poll(self) -> bool:
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
@@ -323,8 +388,17 @@ class BucketPoller:
         self.region = region
         self.seen: set[tuple[str, str]] = set()
         self.failures: dict[tuple[str, str], int] = {}
+        self._listed: frozenset[tuple[str, int]] | None = None
+
+    def ready(self) -> bool:
+        """A new or replaced object, or one whose delivery failed? (moto's memory: no call.)"""
+        if self.failures.keys() - self.seen:
+            return True
+        fingerprint = _bucket_fingerprint(self.bucket, self.prefix)
+        return fingerprint is None or fingerprint != self._listed
 
     def poll(self) -> bool:
+        self._listed = _bucket_fingerprint(self.bucket, self.prefix)
         # listed on every poll (one cheap call): a drain must never miss an object that just arrived
         fresh = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
@@ -381,6 +455,9 @@ class ScheduleRunner:
         self.region = region
         self.next_run = time.monotonic()
 
+    def ready(self) -> bool:
+        return time.monotonic() >= self.next_run
+
     def poll(self) -> bool:
         if time.monotonic() < self.next_run:
             return False
@@ -400,25 +477,102 @@ class ScheduleRunner:
         return True
 
 
-class Pump(threading.Thread):
-    """Polls every event source until stopped. When nothing arrives it sleeps ``idle_seconds``, or until
-    :meth:`wake` (the local stack wakes it on every write to moto: a new stream record or message is
-    delivered at once, and an idle stack polls every few seconds instead of five times a second)."""
+#: How long a lane that a write woke waits before it looks (seconds): the records and messages written
+#: together arrive in one batch (Lambda's ``MaximumBatchingWindowInSeconds``, here a fixed 20 ms), and
+#: an idle lane looks at most 50 times a second however many writes wake it.
+BATCHING_WINDOW_SECONDS = 0.02
+#: How often a lane with a failed batch waiting out its back-off looks again (seconds).
+RETRY_TICK_SECONDS = 0.05
+
+
+class _Lane(threading.Thread):
+    """One event source's own thread: Lambda reads every mapping on its own, so a slow function (a
+    rescoring job, an import) holds up only its own source."""
+
+    def __init__(self, pump: Pump, poller: Any) -> None:
+        super().__init__(name=f"leadflow-pump:{_label(poller)}", daemon=True)
+        self.pump = pump
+        self.poller = poller
+        self.wake = threading.Event()
+        #: The pump's write count when this lane last found nothing (``None``: it has work).
+        self.clean: int | None = None
+
+    def run(self) -> None:
+        pump, poller = self.pump, self.poller
+        ready = getattr(poller, "ready", None)
+        has_pending = getattr(poller, "has_pending", None)
+        while not pump.stopping.is_set():
+            self.wake.clear()  # a write from here on wakes the wait below
+            generation = pump.generation
+            try:
+                busy = False
+                if ready is None or ready():
+                    self.clean = None  # something to deliver: not idle while it is delivered
+                    pump.idle.clear()
+                    busy = bool(poller.poll())
+            except Exception:
+                logger.exception("pump poll failed", extra={"source": self.name})
+                busy = False
+            if busy:
+                self.clean = None
+                pump.idle.clear()
+                continue
+            self.clean = generation
+            pump.lane_idle()
+            pending = has_pending is not None and has_pending()
+            if self.wake.wait(RETRY_TICK_SECONDS if pending else pump.idle_seconds):
+                time.sleep(BATCHING_WINDOW_SECONDS)
+
+
+def _label(poller: Any) -> str:
+    source = getattr(poller, "source", None)
+    if source is not None:
+        return f"{source.function}<-{source.source}"
+    return str(getattr(poller, "name", None) or getattr(poller, "function", type(poller).__name__))
+
+
+class Pump:
+    """Every event source, each polled on its own thread (:class:`_Lane`) until stopped.
+
+    A lane that finds nothing sleeps ``idle_seconds``, or until :meth:`wake` (the local stack wakes the
+    pump on every write to moto, so a new stream record or message is delivered at once and an idle
+    stack looks every few seconds). A poller may have a cheap ``ready()`` (is there anything to read?
+    asked of moto's memory, no API call) so that the many wakes of a busy stack cost the idle lanes
+    almost nothing; ``poll()`` itself always goes through the AWS API.
+
+    **Registering an event source** is one line: append its poller to :attr:`pollers` before
+    :meth:`start` (``leadflow_local/stack.py`` builds them from ``infra/template.json``'s event source
+    mappings and bucket notifications, and from the app's ``@app.schedule`` functions). A poller is
+    any object with ``poll() -> bool`` (``True`` when it delivered something), optionally
+    ``ready() -> bool`` and ``has_pending() -> bool`` (records waiting out a retry back-off)."""
 
     def __init__(self, pollers: list[Any], idle_seconds: float = 0.2) -> None:
-        super().__init__(name="leadflow-pump", daemon=True)
         self.pollers = pollers
         self.idle_seconds = idle_seconds
-        self._stop_event = threading.Event()
-        self._wake = threading.Event()
+        self.stopping = threading.Event()
+        #: Set while every lane found nothing since the last write (``bench``, ``scripts/hostile.py``).
         self.idle = threading.Event()
+        #: Writes seen (:meth:`wake`); a lane is clean when it found nothing after the last of them.
+        self.generation = 0
+        self._lanes: list[_Lane] = []
+        self._lock = threading.Lock()
 
     def wake(self) -> None:
-        """Something was written: poll again now."""
-        self._wake.set()
+        """Something was written: every lane looks again (after its batching window)."""
+        self.generation += 1
+        self.idle.clear()
+        for lane in self._lanes:
+            if not lane.wake.is_set():
+                lane.wake.set()
+
+    def lane_idle(self) -> None:
+        generation = self.generation
+        with self._lock:
+            if all(lane.clean == generation for lane in self._lanes):
+                self.idle.set()
 
     def drain(self, timeout: float = 300.0) -> None:
-        """Deliver everything that is waiting (only when the thread is not running)."""
+        """Deliver everything that is waiting (only when the lanes are not running)."""
         drain(list(self.pollers), timeout)
 
     def positions(self) -> dict[str, Any]:
@@ -443,20 +597,21 @@ class Pump(threading.Thread):
                     (key, tag) for key, tag in buckets.get(f"{poller.function}:{poller.bucket}", [])
                 }
 
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self._wake.clear()  # a write from here on wakes the wait below
-            try:
-                busy = sum(poller.poll() for poller in self.pollers) > 0
-            except Exception:
-                logger.exception("pump poll failed")
-                busy = False
-            if busy:
-                self.idle.clear()
-            else:
-                self.idle.set()
-                self._wake.wait(self.idle_seconds)
+    def start(self) -> None:
+        self._lanes = [_Lane(self, poller) for poller in self.pollers]
+        for lane in self._lanes:
+            lane.start()
+
+    def is_alive(self) -> bool:
+        return any(lane.is_alive() for lane in self._lanes)
 
     def stop(self) -> None:
-        self._stop_event.set()
-        self._wake.set()
+        self.stopping.set()
+        for lane in self._lanes:
+            lane.wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for every lane (each finishes the batch it is delivering) up to ``timeout`` in all."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for lane in self._lanes:
+            lane.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

@@ -49,11 +49,14 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        from leadflow_local import moto_transactions
+        from leadflow_local import inprocess, moto_speed, moto_transactions
 
         # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
         # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves
         moto_transactions.install()
+        moto_speed.install()  # DynamoDB's data-plane answers written with json (moto_speed.py)
+        # the stack's own clients (functions, pump) reach moto without a socket: leadflow_local/inprocess.py
+        inprocess.install()
         self.gate = Gate(DomainDispatcherApplication(create_backend_app))
         self.server = make_server(host, port, self.gate, threaded=True, request_handler=MotoRequestHandler)
         self.server.socket.listen(LISTEN_BACKLOG)  # werkzeug listens with 128
@@ -64,10 +67,16 @@ class MotoServer:
     def start(self) -> None:
         import logging
 
+        from leadflow_local import inprocess
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.thread.start()
+        inprocess.route(self.endpoint, self.gate)
 
     def stop(self) -> None:
+        from leadflow_local import inprocess
+
+        inprocess.unroute(self.endpoint)
         self.server.shutdown()
         self.thread.join(timeout=5)
         self.server.server_close()  # the port is free again (a restart in the same process binds it)
@@ -190,6 +199,9 @@ class Stack:
     snapshot_seconds: float = 30.0
     #: The demo people who can sign in to the console (``leadflow_local/people.py``).
     people: tuple[DemoPerson, ...] = ()
+    #: What warming the functions did before the stack was ready (``leadflow_local/warm.py``), and how
+    #: long it took; ``None`` with ``LEADFLOW_LOCAL_WARM=0``.
+    warmed: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -204,7 +216,9 @@ def running(
     """Everything up, inside the ``with``; everything stopped after it (a last snapshot first, with a
     ``data_dir``)."""
     from chalicelib import wiring
+    from leadflow_local import warm
 
+    warming = _warming()
     try:
         moto = MotoServer(host, aws_port)
     except OSError as exc:
@@ -231,11 +245,13 @@ def running(
         except OSError as exc:
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = _pump(app, found, moto, restored)
+        # a developer's first request is not a cold one: imports, models and clients, before serving
+        warmed = warm.warm() if warming else None
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
-        web.start()
         pump.start()
         if persistence is not None:
             persistence.start_periodic(pump.positions)
+        web.start()  # the API answers last: when it does, everything behind it runs
         try:
             url = f"http://{host}:{server.server.server_port}"
             yield Stack(
@@ -249,6 +265,7 @@ def running(
                 restored,
                 snapshot_seconds,
                 people,
+                warmed,
             )
         finally:
             if persistence is not None:
@@ -261,6 +278,17 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+def _warming() -> bool:
+    """Warm the functions at startup (``LEADFLOW_LOCAL_WARM=0``: leave them cold, to compare)? The
+    shared botocore loader comes first, before any client: every later one reads models from memory."""
+    from leadflow_local import warm
+
+    if os.environ.get("LEADFLOW_LOCAL_WARM", "1") == "0":
+        return False
+    warm.share_botocore_loader()
+    return True
 
 
 def _pump(app: Any, found: LocalResources, moto: MotoServer, restored: Any) -> Any:

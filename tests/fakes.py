@@ -326,10 +326,14 @@ class FakeScoring:
             for lead_id in lead_ids
         }
 
-    def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
+    def put_score(
+        self, lead: Lead, score: Score, ages: bool, replacing: Score | None = None, *, compare: bool = False
+    ) -> bool:
         held = self.scores.setdefault(lead.lead_id, {})
         old = held.get(score.model_id)
         if old is not None and (old.as_of > score.as_of or old == score):
+            return False
+        if compare and (old.as_of if old else None) != (replacing.as_of if replacing else None):
             return False
         held[score.model_id] = score
         return True

@@ -187,7 +187,9 @@ class ScoreStore(Protocol):
         self, lead_ids: Sequence[str], model_ids: Sequence[str]
     ) -> dict[str, dict[str, Score]]: ...
 
-    def put_score(self, lead: Lead, score: Score, ages: bool) -> bool: ...
+    def put_score(
+        self, lead: Lead, score: Score, ages: bool, replacing: Score | None = None, *, compare: bool = False
+    ) -> bool: ...
 
     def delete_score(
         self, lead_id: str, model_id: str, as_of: datetime, held: Sequence[dict[str, Any]] = ()

@@ -169,22 +169,47 @@ def _apply(
                     changed += 1
                     count("ScoreRemoved")
                 continue
-            if new.same_result(old):
+            score, old = _replace(deps, lead, model, new, old, now)
+            if score is None:
                 continue
-            new = new.following(old)
-            if old is None or old.summary() != new.summary():
-                # a change to show on the timeline (not a breakdown moved by decay alone), kept on the
-                # score item it is written with (issue 19: no LeadHistory item of its own)
-                shown = {**new.summary(), "previous_score": old.score if old else None}
-                new = replace(
-                    new, timeline=(*new.timeline, timeline_entry("score", model.model_id, now, shown))
-                )
-            if deps.scoring.put_score(lead, new, model.ages):
-                changed += 1
-                if written is not None:
-                    written.add((lead.lead_id, model.model_id))
-                count("LeadScored")
+            changed += 1
+            if written is not None:
+                written.add((lead.lead_id, model.model_id))
+            count("LeadScored")
     return changed
+
+
+#: How often a score write that lost a race (another evaluation replaced the score read) reads the
+#: score again and retries.
+REPLACE_ATTEMPTS = 5
+
+
+def _replace(
+    deps: Deps, lead: Lead, model: AnyModel, new: Score, old: Score | None, now: datetime
+) -> tuple[Score | None, Score | None]:
+    """Write ``new`` in place of ``old`` (the score read); ``(written, replaced)``, or ``(None, _)``
+    when nothing was written (the same result is stored, or a newer evaluation). Stream functions run
+    side by side (a new lead's interaction, contact and lead changes each rescore it), so the write
+    is a compare-and-set on the score read: the evaluation that loses reads the winner's score and
+    writes only if its result differs (one "no score before" entry in the timeline, not two)."""
+    for _ in range(REPLACE_ATTEMPTS):
+        if new.same_result(old):
+            return None, old
+        candidate = new.following(old)
+        if old is None or old.summary() != candidate.summary():
+            # a change to show on the timeline (not a breakdown moved by decay alone), kept on the
+            # score item it is written with (issue 19: no LeadHistory item of its own)
+            shown = {**candidate.summary(), "previous_score": old.score if old else None}
+            candidate = replace(
+                candidate,
+                timeline=(*candidate.timeline, timeline_entry("score", model.model_id, now, shown)),
+            )
+        if deps.scoring.put_score(lead, candidate, model.ages, old, compare=True):
+            return candidate, old
+        old = deps.scoring.scores_of(lead.lead_id).get(model.model_id)
+        if old is not None and old.as_of > new.as_of:
+            return None, old  # a newer evaluation is stored
+    return None, old
 
 
 # ---------------------------------------------------------------- what a change touches

@@ -106,8 +106,12 @@ class ScoreRepository:
                 found[r.lead_id][r.model_id] = score_from(r)
         return found
 
-    def put_score(self, lead: Lead, score: Score, ages: bool) -> bool:
-        """Write a score unless a newer evaluation (a later ``as_of``) is stored already. Its timeline
+    def put_score(
+        self, lead: Lead, score: Score, ages: bool, replacing: Score | None = None, *, compare: bool = False
+    ) -> bool:
+        """Write a score unless a newer evaluation (a later ``as_of``) is stored already; with
+        ``compare``, also only if the stored score is still ``replacing`` (none, or a tombstone, for
+        ``None``): two evaluations of the same moment cannot both replace the same score. Its timeline
         entries stay on the item while they fit; the oldest move to ``LeadHistory`` items first (a
         failure in between shows them once: the timeline merges by key)."""
         record = ScoreRecord(
@@ -131,8 +135,15 @@ class ScoreRepository:
         for entry in spilled:
             entry_item(lead.lead_id, entry).save()
         record.timeline_z = pack_timeline(kept)
+        condition = ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of)
+        if compare:
+            condition &= (
+                ScoreRecord.score.does_not_exist()
+                if replacing is None
+                else ScoreRecord.as_of == replacing.as_of
+            )
         try:
-            record.save(condition=ScoreRecord.as_of.does_not_exist() | (ScoreRecord.as_of <= score.as_of))
+            record.save(condition=condition)
         except PutError as exc:
             if _conditional_failed(exc):
                 return False

@@ -27,6 +27,7 @@ ADMIN = {"X-Api-Key": KEY}
 @contextmanager
 def local_stack(data_dir: Path, log: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port, aws_port = free_port(), free_port()
+    banners = log.read_text().count("Ready.") if log.exists() else 0
     command = [sys.executable, "-m", "leadflow_local.cli", "local", "--port", str(port)]
     command += ["--aws-port", str(aws_port), "--data-dir", str(data_dir), *extra]
     with log.open("a") as out:
@@ -41,6 +42,10 @@ def local_stack(data_dir: Path, log: Path, *extra: str) -> Iterator[tuple[str, s
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process, log, 90)
+        # the API answers a moment before the CLI prints this start's banner (appended to the log)
+        deadline = time.monotonic() + 60
+        while log.read_text().count("Ready.") <= banners and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield url, process
     finally:
         if process.poll() is None:

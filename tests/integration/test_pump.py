@@ -153,3 +153,125 @@ def test_stream_records_older_than_the_maximum_age_are_dead_lettered_unprocessed
     assert delivered == []
     messages = boto3.client("sqs").receive_message(QueueUrl=aws.queue_urls["StreamFailuresQueue"])["Messages"]
     assert json.loads(messages[0]["Body"])["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+# ---------------------------------------------------------------- the pump's lanes (issue 19, item 4)
+
+
+class Counting:
+    """A boto3 client that counts the calls made through it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.calls = client, 0
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.client, name)
+        if not callable(found) or name == "exceptions":
+            return found
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return found(*args, **kwargs)
+
+        return counted
+
+
+def wait_for(condition: Any, seconds: float = 10) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_each_source_has_its_own_lane_so_a_slow_function_holds_up_only_its_own(aws: Any):
+    import threading
+
+    from leadflow_local.pump import Pump
+
+    sqs = boto3.client("sqs")
+    release = threading.Event()
+    fast: list[str] = []
+
+    def slow_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        release.wait(10)
+        return {"batchItemFailures": []}
+
+    def fast_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        fast.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    pump = Pump(
+        [
+            QueuePoller(source("ImportRows"), slow_handler, 10, aws, sqs, "us-east-1"),
+            QueuePoller(source("RecordInteractions"), fast_handler, 10, aws, sqs, "us-east-1"),
+        ],
+        idle_seconds=0.05,
+    )
+    pump.start()
+    try:
+        sqs.send_message(QueueUrl=aws.queue_urls["ImportQueue"], MessageBody="a long import")
+        assert wait_for(lambda: not pump.idle.is_set(), 5)
+        sqs.send_message(QueueUrl=aws.queue_urls["TrackingQueue"], MessageBody="a click")
+        assert wait_for(lambda: fast == ["a click"], 5), "delivered while the import's function still runs"
+        assert not release.is_set()
+    finally:
+        release.set()
+        pump.stop()
+        pump.join(timeout=10)
+    assert not pump.is_alive()
+
+
+def test_idle_lanes_ask_moto_memory_and_make_no_aws_calls(aws: Any):
+    import time
+
+    from leadflow_local.pump import Pump
+
+    sqs = Counting(boto3.client("sqs"))
+    streams = Counting(boto3.client("dynamodbstreams"))
+    delivered: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        delivered.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    stream = StreamPoller(source("InteractionsStream"), handler, 100, aws, streams, sqs, "us-east-1")
+    queue = QueuePoller(source("RecordInteractions"), handler, 10, aws, sqs, "us-east-1")
+    pump = Pump([stream, queue], idle_seconds=0.02)
+    pump.start()
+    try:
+        assert wait_for(pump.idle.is_set)
+        before = sqs.calls + streams.calls
+        time.sleep(1.0)  # some 50 looks per lane
+        assert sqs.calls + streams.calls == before, "an idle lane polls moto's memory, not its API"
+        put_interactions(aws, 2)
+        pump.wake()  # what the local stack's gate does after each write
+        assert wait_for(lambda: sum(delivered) == 2)
+        assert wait_for(pump.idle.is_set)
+    finally:
+        pump.stop()
+        pump.join(timeout=10)
+
+
+def test_pump_is_idle_only_once_every_lane_found_nothing_after_the_last_write(aws: Any):
+    from leadflow_local.pump import Pump
+
+    sqs = boto3.client("sqs")
+    pollers = [
+        QueuePoller(source(name), lambda e, c: {"batchItemFailures": []}, 10, aws, sqs, "us-east-1")
+        for name in ("RecordInteractions", "ImportRows")
+    ]
+    pump = Pump(pollers, idle_seconds=30)  # the lanes look again only when woken
+    pump.start()
+    try:
+        assert wait_for(pump.idle.is_set)
+        pump.wake()
+        assert not pump.idle.is_set(), "a write: not idle until every lane has looked again"
+        assert wait_for(pump.idle.is_set, 2), "woken lanes look (after the batching window) and settle"
+    finally:
+        pump.stop()
+        pump.join(timeout=10)
+    assert not pump.is_alive()

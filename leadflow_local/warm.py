@@ -1,0 +1,169 @@
+"""Warm the local stack's functions before it says it is ready (issue 19, item 4: a developer's first
+request is not a cold one).
+
+In Lambda each function is its own process and pays its cold start once (``import app`` is kept
+small on purpose: routes name their models and import their services when first served, see
+``docs/house-report.md``). The local stack is one long-lived process, so the lazy part of every cold
+start (the modules the routes and handlers import when first called, the pydantic models the routes
+name, the AWS clients the stores build) was paid by whoever called first: a form POST took about
+ten times its warm time. Here the stack pays it once at startup, without writing anything:
+
+1. every module of ``chalicelib`` is imported, and every module those modules import inside a
+   function (found by reading their source: the lazy imports, e.g. Powertools' batch and idempotency
+   utilities, PynamoDB, the services), so nothing is left to import on a first call;
+2. every model a route names (``chalicelib.api.http.OPERATIONS``) is built;
+3. every PynamoDB model's connection builds its botocore client, and every store in
+   ``wiring.deps()`` builds its clients (each ``cached_property`` of theirs that makes one);
+4. Powertools' Tracer is made (the middleware makes it on the first invocation of any function);
+5. botocore's data loader is shared by every botocore session of the process: a client built later
+   (PynamoDB makes a session per thread, the idempotency layer one per operation) reads its service
+   model from memory instead of parsing botocore's JSON files again (about 0.1 s each here).
+
+Local stack only: Lambda never imports this module.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import pkgutil
+import threading
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from chalicelib.observability import logger
+
+#: Lazy imports left cold: ``app`` (the Chalice app is loaded from its file once; a second import would
+#: build a second app) and the predictive model's training libraries (scikit-learn, numpy: seconds of
+#: import for a job that runs rarely; its function still pays them on its first run).
+SKIP = ("app", "sklearn", "numpy", "threadpoolctl")
+
+#: The names the stores give the ``cached_property`` that builds their AWS client.
+_CLIENT_PROPERTIES = ("client", "_client", "_sqs", "sqs", "s3")
+
+_SHARED_LOADER: list[Any] = []
+_LOCK = threading.Lock()
+
+
+def share_botocore_loader() -> None:
+    """Every botocore session created from now on reads service models through one loader (whose
+    cache is per loader: by default each new session parses the same JSON files again)."""
+    from botocore import loaders, session
+
+    with _LOCK:
+        if _SHARED_LOADER:
+            return
+        original = loaders.create_loader
+
+        def create_loader(search_path_string: str | None = None) -> Any:
+            if search_path_string is not None:  # a session with its own data path keeps its own loader
+                return original(search_path_string)
+            if not _SHARED_LOADER:
+                _SHARED_LOADER.append(original())
+            return _SHARED_LOADER[0]
+
+        loaders.create_loader = create_loader
+        session.create_loader = create_loader  # botocore.session imported the name
+
+
+def _lazy_imports(path: Path) -> set[str]:
+    """The modules a source file imports inside its functions (absolute imports only)."""
+    found: set[str] = set()
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                found.update(alias.name for alias in inner.names)
+            elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                found.add(inner.module)
+                found.update(f"{inner.module}.{alias.name}" for alias in inner.names)
+    return found
+
+
+def _import_all() -> int:
+    import chalicelib
+
+    names = {info.name for info in pkgutil.walk_packages(chalicelib.__path__, "chalicelib.")}
+    lazy: set[str] = set()
+    for root in chalicelib.__path__:
+        for source in Path(root).rglob("*.py"):
+            lazy |= _lazy_imports(source)
+    imported = 0
+    for name in sorted(names) + sorted(lazy - names):
+        if name.split(".")[0] in SKIP:
+            continue
+        try:
+            importlib.import_module(name)
+            imported += 1
+        except Exception:  # noqa: S112 - optional (training) dependencies, names that are not modules
+            continue
+    return imported
+
+
+def _build_models() -> int:
+    from chalicelib.api.http import OPERATIONS, model
+
+    built = 0
+    for operation in list(OPERATIONS.values()):
+        for name in (operation.body, operation.query, operation.response):
+            if isinstance(name, str):
+                with contextlib.suppress(Exception):
+                    model(name)
+                    built += 1
+    return built
+
+
+def _subclasses(cls: Any) -> list[Any]:
+    found: list[Any] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def _build_clients() -> int:
+    from pynamodb.models import Model
+
+    from chalicelib import wiring
+
+    built = 0
+    for model in _subclasses(Model):
+        meta = getattr(model, "Meta", None)
+        if getattr(meta, "table_name", None) and getattr(meta, "host", None) is not None:
+            with contextlib.suppress(Exception):
+                model._get_connection().connection.client  # noqa: B018 - built on first access
+                built += 1
+    deps = wiring.deps()
+    for dependency in list(vars(deps).values()):
+        for klass in type(dependency).__mro__:
+            for name, attribute in vars(klass).items():
+                if isinstance(attribute, cached_property) and name in _CLIENT_PROPERTIES:
+                    with contextlib.suppress(Exception):
+                        getattr(dependency, name)
+                        built += 1
+    return built
+
+
+def warm() -> dict[str, Any]:
+    """Do it all (the stack's environment already set, ``wiring`` reset); what was done and how long."""
+    started = time.perf_counter()
+    share_botocore_loader()
+    modules = _import_all()
+    models = _build_models()
+    clients = _build_clients()
+    from chalicelib.observability import tracer
+
+    tracer()  # Powertools' Tracer, made on a function's first invocation (its SDK's import)
+    report = {
+        "modules": modules,
+        "models": models,
+        "clients": clients,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    logger.debug("functions warmed", extra=report)
+    return report
