@@ -509,6 +509,23 @@ class Enrollment:
     waiting: bool = False
 
 
+def journey_facts(enrollments: Sequence[Enrollment]) -> dict[str, Any]:
+    """What a segment's ``journey.<id>.<attribute>`` leaves read (``domain/segments.py``): a person in
+    a journey is ``in`` it at a step; one who left is ``exited`` with the reason and when; one never
+    enrolled has no values (``missing``)."""
+    from chalicelib.domain.segments import journey_key
+
+    facts: dict[str, Any] = {}
+    for e in enrollments:
+        active = e.state == "active"
+        facts[journey_key(e.journey_id, "state")] = "in" if active else "exited"
+        facts[journey_key(e.journey_id, "entered_at")] = e.entered_at
+        facts[journey_key(e.journey_id, "step")] = e.step if active else None
+        facts[journey_key(e.journey_id, "exited_at")] = None if active else e.finished_at
+        facts[journey_key(e.journey_id, "exit_reason")] = None if active else e.reason
+    return facts
+
+
 def may_enter(previous: Enrollment | None, re_entry: str | int, now: datetime) -> bool:
     """Whether a person (with this earlier enrollment, if any) may enter again now."""
     if previous is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
-from chalicelib.domain.rules import Compiler, Condition, as_number
+from chalicelib.domain.rules import OPERATORS, Attribute, Compiler, Condition, Extra, as_number
 
 _SEGMENT_KEYS = {"name", "condition"}
 _SEGMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -159,13 +159,73 @@ def pinned_score(spec: Any) -> ScorePin | None:
     return pin
 
 
+#: What a segment may ask of a person's journeys: ``journey.<journey id>.<one of these>``.
+JOURNEY_FIELDS = ("state", "entered_at", "exited_at", "exit_reason", "step")
+_JOURNEY_FIELD = re.compile(r"journey\.([A-Za-z0-9_-]{1,64})\.([a-z_]{1,32})")
+
+
+def journey_key(journey_id: str, attribute: str) -> str:
+    """The name a journey leaf reads its value under in ``Facts.extra``."""
+    return f"journey:{journey_id}:{attribute}"
+
+
+def _journey_leaf(spec: dict[str, Any], where: str, compiler: Compiler) -> Condition | None:
+    """``{"field": "journey.<id>.<attribute>", "op", "value"}``: a value the evaluator supplies from the
+    person's enrollments (``domain/journeys.py: journey_facts``), else ``None`` for other leaves."""
+    path = spec.get("field")
+    if not isinstance(path, str) or not path.startswith("journey."):
+        return None
+    found = _JOURNEY_FIELD.fullmatch(path)
+    if found is None or found.group(2) not in JOURNEY_FIELDS:
+        compiler.fail(
+            f"{where}.field",
+            f"{where}.field: {path[:80]!r} is not journey.<journey id>.<{'|'.join(JOURNEY_FIELDS)}>",
+        )
+        return Extra(path, None)
+    for key in sorted(set(spec) - {"field", "op", "value"}):
+        compiler.fail(f"{where}.{key}", f"{where}: {key} is not a property of a field condition")
+    op = spec.get("op")
+    if op not in OPERATORS:
+        compiler.fail(f"{where}.op", f"{where}.op {op!r} is not an operator")
+    elif op not in ("exists", "missing") and "value" not in spec:
+        compiler.fail(f"{where}.value", f"{where}: {op} needs a value")
+    elif compiler.check_value(op, spec.get("value"), where):
+        return Extra(
+            journey_key(found.group(1), found.group(2)), Attribute(op, spec.get("value"), lambda v: v)
+        )
+    return Extra(path, None)
+
+
+def journeys_named(spec: Any) -> list[str]:
+    """Every journey a ``journey.<id>.*`` leaf of the condition names (anywhere in it)."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            path = node.get("field")
+            if isinstance(path, str) and (hit := _JOURNEY_FIELD.fullmatch(path)):
+                found[hit.group(1)] = None
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return list(found)
+
+
 def _segment_leaves(known_models: frozenset[str] | None, compiler: Compiler) -> Any:
     from chalicelib.domain.qualification import score_leaves
 
     scores = score_leaves(known_models, set(), compiler)
 
     def leaf(spec: dict[str, Any], where: str, errors: list[FieldError]) -> Condition | None:
-        return scores(spec, where, errors) or _no_events(spec, where, errors)
+        return (
+            scores(spec, where, errors)
+            or _journey_leaf(spec, where, compiler)
+            or _no_events(spec, where, errors)
+        )
 
     return leaf
 

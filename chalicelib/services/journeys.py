@@ -644,6 +644,7 @@ def on_lead_change(lead_id: str, deps: Deps, now: datetime, live: list[tuple[Jou
     the lead now matches, or whose grade it reached (exact: the segment's condition on this lead, not a
     re-run of the segment; bounded: one lead per change). Already in, or not again: nothing."""
     from chalicelib.domain.segments import compile_condition
+    from chalicelib.services.segments import extras_for
 
     if not live:
         return 0
@@ -652,14 +653,17 @@ def on_lead_change(lead_id: str, deps: Deps, now: datetime, live: list[tuple[Jou
     if lead is None or contact is None or contact.erasing or not lead.is_open:
         return 0
     account = deps.store.get_account(lead.account_id) if lead.account_id else None
-    facts = Facts(lead, contact, account, [], now)
     scores: dict[str, Any] | None = None
     entered = 0
     for head, _journey in live:
         trigger = head.entry.get("trigger")
         if "segment_id" in head.entry:
             segment = deps.identity.get_segment(str(head.entry["segment_id"]))
-            matches = segment is not None and compile_condition(segment["condition"])[0].test(facts)[0]
+            if segment is None:
+                continue
+            spec = segment["condition"]  # its score and journey leaves read as a segment query does
+            facts = Facts(lead, contact, account, [], now, extras_for(spec, [lead], deps)[lead_id])
+            matches = compile_condition(spec)[0].test(facts)[0]
         else:
             scores = scores if scores is not None else deps.scoring.scores_of(lead_id)
             score = scores.get(str(trigger["grade"])) if isinstance(trigger, dict) else None

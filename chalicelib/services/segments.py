@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.rules import Facts
-from chalicelib.domain.segments import ScorePin, SegmentQuery, compile_condition, parse_segment, pinned_score
+from chalicelib.domain.segments import (
+    ScorePin,
+    SegmentQuery,
+    compile_condition,
+    journeys_named,
+    parse_segment,
+    pinned_score,
+)
 from chalicelib.wiring import Deps
 
 if TYPE_CHECKING:
@@ -104,9 +112,7 @@ def query_segment(query: SegmentQuery, deps: Deps) -> SegmentPage:
         page = deps.store.list_leads(LeadFilter(state=state), query.limit, query.cursor)
         leads = list(page.items)
         index = None if state is None else "by_state"
-    models = _score_models(spec)
-    scores = deps.scoring.scores_for([lead.lead_id for lead in leads], models) if models else {}
-    matched = _matching(condition, leads, scores, deps)
+    matched = _matching(condition, leads, extras_for(spec, leads, deps), deps)
     return SegmentPage(
         matches=matched,
         leads_read=len(page.items),
@@ -116,9 +122,31 @@ def query_segment(query: SegmentQuery, deps: Deps) -> SegmentPage:
     )
 
 
-def _matching(condition: Any, leads: list[Lead], scores: dict[str, Any], deps: Deps) -> list[SegmentMatch]:
+def extras_for(spec: Any, leads: Sequence[Lead], deps: Deps) -> dict[str, dict[str, Any]]:
+    """What the condition's score and journey leaves read, per lead id (``Facts.extra``): the scores
+    of the models it names as they are now (one batch read), and the enrollments of each contact in
+    the journeys it names (one keyed query per contact, only when it names one)."""
+    from chalicelib.domain.journeys import journey_facts
     from chalicelib.domain.qualification import score_facts
 
+    models = _score_models(spec)
+    scores = deps.scoring.scores_for([lead.lead_id for lead in leads], models) if models else {}
+    journeys = journeys_named(spec)
+    activity = {
+        contact_id: journey_facts(
+            [e for e in deps.journeys.enrollments_of(contact_id) if e.journey_id in journeys]
+        )
+        for contact_id in (dict.fromkeys(lead.contact_id for lead in leads) if journeys else ())
+    }
+    return {
+        lead.lead_id: {**score_facts(scores.get(lead.lead_id, {})), **activity.get(lead.contact_id, {})}
+        for lead in leads
+    }
+
+
+def _matching(
+    condition: Any, leads: list[Lead], extras: dict[str, dict[str, Any]], deps: Deps
+) -> list[SegmentMatch]:
     contacts = {c.contact_id: c for c in deps.store.get_contacts([lead.contact_id for lead in leads])}
     accounts: dict[str, Any] = {}
     now = _now()
@@ -126,9 +154,13 @@ def _matching(condition: Any, leads: list[Lead], scores: dict[str, Any], deps: D
     for lead in leads:
         if lead.account_id and lead.account_id not in accounts:
             accounts[lead.account_id] = deps.store.get_account(lead.account_id)
-        extra = score_facts(scores.get(lead.lead_id, {}))
         facts = Facts(
-            lead, contacts.get(lead.contact_id), accounts.get(lead.account_id or ""), [], now, extra
+            lead,
+            contacts.get(lead.contact_id),
+            accounts.get(lead.account_id or ""),
+            [],
+            now,
+            extras.get(lead.lead_id, {}),
         )
         if condition.test(facts)[0] and lead.contact_id in contacts:
             matched.setdefault(lead.contact_id, []).append(lead.lead_id)

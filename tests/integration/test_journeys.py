@@ -418,3 +418,72 @@ def test_a_grade_journey_enters_a_person_when_a_change_finds_their_lead_at_the_g
     pump.drain()
     entered = deps.journeys.get_enrollment(people["ada"], "graded")
     assert entered is not None and entered.lead_id == lead_id
+
+
+def _publish_b2b(client: Any, admin_key: str, pump: Any) -> None:
+    model = load_event("models/b2b_default.json")
+    assert put_json(client, "/v1/scoring-models/b2b-default", model, admin_key).status_code == 201
+    published = post_json(client, "/v1/scoring-models/b2b-default/publish", {}, {"X-Api-Key": admin_key})
+    assert published.status_code == 202
+    pump.drain()
+
+
+def test_a_segment_journey_whose_segment_names_a_score_enters_a_person_who_newly_matches(
+    client: Any, admin_key: str, people: dict[str, str], pump: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change evaluates the live journeys' segments on the changed lead with its scores (as a segment
+    query does): a score leaf is not read as missing."""
+    from chalicelib import wiring
+
+    monkeypatch.setenv("MODELS_CACHE_SECONDS", "0")  # the journey is made after the consumers first ran
+    wiring.reset()
+    deps = wiring.deps()
+    _publish_b2b(client, admin_key, pump)
+    condition = {
+        "all": [
+            {"field": "contact.country", "op": "eq", "value": "GB"},
+            {"score": "b2b-default", "op": "gte", "value": -1000},
+        ]
+    }
+    segment = {"name": "Scored Britons", "condition": condition}
+    assert put_json(client, "/v1/segments/scored-gb", segment, admin_key).status_code in (200, 201)
+    live(client, admin_key, "scored-uk", {**JOURNEY, "entry": {"segment_id": "scored-gb"}})
+    pump.drain()
+    assert deps.journeys.get_enrollment(people["ada"], "scored-uk") is not None
+    assert deps.journeys.get_enrollment(people["grace"], "scored-uk") is None
+    from chalicelib.domain.capture import Capture
+    from chalicelib.services import capture
+
+    capture.capture(
+        Capture(contact={"email": GRACE["email"], "country": "GB"}, update_policy="overwrite"), deps
+    )
+    pump.drain()
+    assert deps.journeys.get_enrollment(people["grace"], "scored-uk") is not None
+
+
+def test_a_segment_by_journey_activity_selects_who_is_in_a_journey_and_who_never_entered(
+    client: Any, admin_key: str, people: dict[str, str], pump: Any
+) -> None:
+    live(client, admin_key)
+    assert enroll(client, admin_key, people["ada"]).status_code in (200, 201, 202)
+    pump.drain()
+
+    def contacts(condition: dict[str, Any]) -> set[str]:
+        answer = post_json(client, "/v1/segments/query", {"condition": condition}, {"X-Api-Key": admin_key})
+        assert answer.status_code == 200, answer.body
+        return {c["contact_id"] for c in answer.json_body["contacts"]}
+
+    assert contacts({"field": "journey.nurture.state", "op": "eq", "value": "in"}) == {people["ada"]}
+    assert contacts({"field": "journey.nurture.state", "op": "missing"}) == {people["grace"]}
+    assert contacts({"field": "journey.nurture.step", "op": "eq", "value": "pause"}) == {people["ada"]}
+    assert contacts({"field": "journey.nurture.entered_at", "op": "gte", "value": "2020-01-01"}) == {
+        people["ada"]
+    }
+    assert contacts({"field": "journey.other.state", "op": "eq", "value": "in"}) == set()
+    bad = post_json(
+        client,
+        "/v1/segments/query",
+        {"condition": {"field": "journey.nurture.mood", "op": "eq", "value": "in"}},
+        {"X-Api-Key": admin_key},
+    )
+    assert bad.status_code == 422 and bad.json_body["error"]["field"] == "condition.field", bad.body
