@@ -164,12 +164,13 @@ def report(request: Request, journey_id: str) -> Response:
     "/v1/journeys/{journey_id}/messages",
     "GET",
     scope="admin",
-    summary="the e-mails the journey sent (or refused), newest first (read from the journey's own index)",
+    summary="the e-mails the journey sent (or refused), newest first, a page at a time (next_cursor)",
     query="journeys.JourneyMessagesQuery",
 )
 def messages(request: Request, journey_id: str, query: JourneyMessagesQuery) -> Response:
     from chalicelib.api import mail_views
     from chalicelib.services import journeys
 
-    found = journeys.messages(journey_id, query.limit, _deps())
-    return json_response(200, {"items": [mail_views.message(m) for m in found]})
+    found = journeys.messages(journey_id, query.limit, _deps(), cursor=query.cursor)
+    items = [mail_views.message(m) for m in found.messages]
+    return json_response(200, {"items": items, "next_cursor": found.next_cursor})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Contact, Interaction, Lead
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, PersonErased, ValidationFailed
@@ -40,6 +40,9 @@ from chalicelib.domain.journeys import (
 from chalicelib.domain.rules import Facts
 from chalicelib.observability import count, logger
 from chalicelib.wiring import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.services.mail import MessagePage
 
 #: Steps one look may take in a row (a definition has no loop without a wait; this bounds the rest).
 MAX_STEPS_PER_RUN = 60
@@ -725,11 +728,12 @@ def messages(
     deps: Deps,
     contact_id: str | None = None,
     template_id: str | None = None,
-) -> list[Any]:
+    cursor: str | None = None,
+) -> MessagePage:
     """The journey's e-mails, newest first: the mail table's keyed list of them (``journey#<id>`` on
     its ``by_list`` index, written with each message's claim: ``docs/email.md``), one page of at most
-    ``limit``; ``contact_id``/``template_id`` narrow the page read."""
+    ``limit`` after ``cursor``; ``contact_id``/``template_id`` narrow the page read."""
     from chalicelib.services import mail
 
     head_of(journey_id, deps)
-    return mail.list_messages(deps, contact_id, template_id, limit, journey_id=journey_id).messages
+    return mail.list_messages(deps, contact_id, template_id, limit, journey_id=journey_id, cursor=cursor)

@@ -181,7 +181,7 @@ def test_a_click_wakes_the_branch_and_the_person_goes_to_sales_once(
     enrollment = deps.journeys.get_enrollment(people["ada"], "nurture")
     assert enrollment.step == "clicked" and enrollment.waiting
     # the click: tracked link -> interaction -> stream -> the enrollment woken through the queue
-    message_id = journeys.messages("nurture", 10, deps)[0].message_id
+    message_id = journeys.messages("nurture", 10, deps).messages[0].message_id
     assert client.http.get(_tracked(deps, message_id, "pricing")).status_code == 302
     pump.drain()
     enrollment = deps.journeys.get_enrollment(people["ada"], "nurture")
@@ -192,6 +192,9 @@ def test_a_click_wakes_the_branch_and_the_person_goes_to_sales_once(
     listed = get(client, f"/v1/messages?journey_id=nurture&contact_id={people['ada']}", admin_key).json_body
     assert [m["subject"] for m in listed["items"]] == ["Hello Ada"]
     assert get(client, "/v1/messages?journey_id=nurture&contact_id=other", admin_key).json_body["items"] == []
+    own = get(client, "/v1/journeys/nurture/messages?limit=1", admin_key).json_body
+    assert [m["subject"] for m in own["items"]] == ["Hello Ada"]
+    assert own["next_cursor"] is None, "one e-mail: one page"
     report = get(client, "/v1/journeys/nurture/report", admin_key).json_body
     steps = {s["step"]: s for s in report["steps"]}
     assert report["entered"] == 1 and report["exited"] == {"exit_step": 1} and report["active"] == 0
@@ -266,7 +269,7 @@ def test_an_unsubscribed_person_exits_before_the_next_email(
     enroll(client, admin_key, people["grace"])
     now = datetime.now(UTC)
     journeys.run(people["grace"], "nurture", deps, now)
-    message = journeys.messages("nurture", 10, deps)[0]
+    message = journeys.messages("nurture", 10, deps).messages[0]
     unsubscribe = re.search(r"http://[^\"]+/t/u/[^\"]+", message.html)
     assert unsubscribe is not None
     answer = client.http.post(

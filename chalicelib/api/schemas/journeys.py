@@ -72,6 +72,7 @@ class JourneyMessagesQuery(RequestModel):
     unknown_message: ClassVar[str] = "{name} is not a filter of this list"
 
     limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=4000)
 
 
 class JourneyAnswer(ResponseModel):
