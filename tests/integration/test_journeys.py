@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import load_event
 from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.test_mail import ses_sent
 
 ADA = {**load_event("http/form_submissions.json")[0], "newsletter": "on"}  # consent: marketing
 GRACE = {**load_event("http/form_submissions.json")[1], "newsletter": "on"}
@@ -51,12 +52,6 @@ JOURNEY: dict[str, Any] = {
         {"id": "nudge", "type": "email", "template_id": "nudge"},
     ],
 }
-
-
-def ses_sent() -> list[Any]:
-    from moto.backends import get_backend
-
-    return list(get_backend("ses")["123456789012"]["us-east-1"].sent_messages)
 
 
 @pytest.fixture
