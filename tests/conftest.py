@@ -57,6 +57,29 @@ def _share_motos_signing_key() -> None:
     models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=import_key), shared_by_the_tests=True)  # type: ignore[assignment]
 
 
+_MODEL_FILES: dict[str, Any] = {}
+
+
+def _share_botocore_model_files() -> None:
+    """Every test's moto starts from a new boto3 session, and every new session (boto3's, PynamoDB's,
+    Powertools') parses the same service-model JSON files again (80 ms a fixture); the tests parse
+    each once. The files never change within a run; botocore's own cache (``instance_cache``) already
+    hands one session the same objects every time, so sharing them across sessions changes nothing."""
+    from botocore import loaders
+
+    if getattr(loaders.JSONFileLoader.load_file, "shared_by_the_tests", False):
+        return
+    original = loaders.JSONFileLoader.load_file
+
+    def load_file(self: Any, file_path: str) -> Any:
+        if file_path not in _MODEL_FILES:
+            _MODEL_FILES[file_path] = original(self, file_path)
+        return _MODEL_FILES[file_path]
+
+    load_file.shared_by_the_tests = True  # type: ignore[attr-defined]
+    loaders.JSONFileLoader.load_file = load_file
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Every table and queue of the cloud template, on in-process moto; the app's settings point at them."""
@@ -69,6 +92,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     moto_transactions.install()
     _share_motos_signing_key()
+    _share_botocore_model_files()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in _AWS_ENV.items():
         monkeypatch.setenv(name, value)
