@@ -125,6 +125,8 @@ def provisioned(
         for name, r in template["Resources"].items()
         if r.get("Type") == "AWS::DynamoDB::Table" and r["Properties"].get("BillingMode") != "PAY_PER_REQUEST"
     }
+    if "CapacityMinUnits" not in template["Parameters"]:  # a template before infra/capacity.py
+        return {}
     floor = int(template["Parameters"]["CapacityMinUnits"]["Default"])
     rate = captures_per_month / (HOURS_PER_MONTH * 3600)  # captures a second
     millions = captures_per_month / 1_000_000
