@@ -49,12 +49,13 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        from leadflow_local import inprocess, moto_speed, moto_transactions
+        from leadflow_local import inprocess, moto_index, moto_speed, moto_transactions
 
         # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
         # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves
         moto_transactions.install()
         moto_speed.install()  # DynamoDB's data-plane answers written with json (moto_speed.py)
+        moto_index.install()  # a query reads its partition, not the whole table (moto_index.py)
         # the stack's own clients (functions, pump) reach moto without a socket: leadflow_local/inprocess.py
         inprocess.install()
         self.gate = Gate(DomainDispatcherApplication(create_backend_app))
