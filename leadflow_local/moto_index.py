@@ -12,10 +12,11 @@ attributes equal the query's, from an index kept per table and index (hash-key v
 Everything else is moto's own code, unchanged: the candidates go through the same matching, range
 conditions, sorting, ``ScanIndexForward``, ``Limit``/``ExclusiveStartKey``, projection and filters.
 moto then sorts the candidates by keys that are unique per item (an index's keys, then the table's;
-on a table, the range key within one partition), so the order they come in does not matter. The only claim this module makes is that the candidates include
-every item moto would keep (a superset is still exact, since moto's matching runs again);
-``tests/integration/test_moto_index.py`` runs the same random queries against patched and unpatched
-moto over random puts, updates, deletes and transactions.
+on a table, the range key within one partition), so the order they come in does not matter. The
+only claim this module makes is that the candidates include every item moto would keep (a superset
+is still exact, since moto's matching runs again); ``tests/integration/test_moto_index.py`` runs the
+same random queries against patched and unpatched moto over random puts, updates, deletes, batch
+writes and transactions.
 
 The index is kept by marking keys dirty on every write path (``Table.put_item``/``delete_item``,
 ``DynamoDBBackend.update_item``, which changes an item in place, and

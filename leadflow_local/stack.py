@@ -293,13 +293,17 @@ def _warming() -> bool:
 
 
 def _pump(app: Any, found: LocalResources, moto: MotoServer, restored: Any) -> Any:
-    """The stream, queue and schedule pump, woken by every write to moto: it need not poll often when
+    """The stream, queue and schedule pump, woken by what moto adds to a stream or a queue (each lane
+    by its own: ``pump.listen_to_moto``) and S3's lane by every write: it need not poll often when
     idle (issue 19: idle CPU); what arrives with no write (a retry's delay, a message becoming
     visible, a schedule) waits at most :data:`IDLE_POLL_SECONDS`."""
+    from leadflow_local.pump import listen_to_moto
+
     pump = build_pump(app, found, moto.endpoint)
     pump.pollers.extend(schedules(app))
     pump.idle_seconds = IDLE_POLL_SECONDS
-    moto.gate.on_write = pump.wake
+    moto.gate.on_write = pump.written
+    listen_to_moto(pump)
     if restored is not None:
         pump.resume(restored.pump)
     return pump
