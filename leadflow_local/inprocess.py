@@ -129,7 +129,9 @@ def _before_call(model: Any, params: dict[str, Any], request_signer: Any = None,
     from moto.core.request import Request
 
     headers["Authorization"] = _authorization(request_signer, model)
-    request = Request.from_primitives("POST", url, headers, params.get("body"))
+    # the WSGI environ a server would make (werkzeug's EnvironBuilder, what moto's from_primitives
+    # uses, cost 3% of the stack's CPU for the same dict)
+    request = Request(_environ("POST", parts, headers, _data(params.get("body"))))
     status, answer_headers, content = _direct(app, handler, request, target)
     return _parsed(url, status, answer_headers, content, model)
 
@@ -211,18 +213,18 @@ def _direct(gate: Any, handler: Any, request: Any, target: str) -> tuple[int, di
     return int(status), {str(k): str(v) for k, v in (headers or {}).items()}, body
 
 
-def call(
-    app: Callable[..., Any], method: str, parts: Any, headers: Any, body: Any
-) -> tuple[int, dict[str, str], bytes]:
-    """One request to a WSGI application, as werkzeug's server would make it (status, headers, body)."""
+def _data(body: Any) -> bytes:
     if body is None:
-        data = b""
-    elif isinstance(body, bytes | bytearray):
-        data = bytes(body)
-    elif isinstance(body, str):
-        data = body.encode()
-    else:  # a file-like body (S3 uploads)
-        data = body.read()
+        return b""
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode()
+    return bytes(body.read())  # a file-like body (S3 uploads)
+
+
+def _environ(method: str, parts: Any, headers: Any, data: bytes) -> dict[str, Any]:
+    """The WSGI environ of one request, as werkzeug's server would make it."""
     host = parts.hostname or "127.0.0.1"
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
@@ -252,6 +254,14 @@ def call(
             environ["CONTENT_TYPE"] = text
         elif key != "CONTENT_LENGTH":
             environ[f"HTTP_{key}"] = text
+    return environ
+
+
+def call(
+    app: Callable[..., Any], method: str, parts: Any, headers: Any, body: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """One request to a WSGI application, as werkzeug's server would make it (status, headers, body)."""
+    environ = _environ(method, parts, headers, _data(body))
     answer: dict[str, Any] = {}
 
     def start_response(status: str, response_headers: list[tuple[str, str]], _exc_info: Any = None) -> Any:
