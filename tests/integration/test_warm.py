@@ -1,0 +1,31 @@
+"""The local stack's warm-up (``leadflow_local/warm.py``) fills the caches the stream functions read
+on every call, so their first call is not the one that reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.services import scoring
+from leadflow_local import warm
+
+
+def test_warming_fills_the_active_models_cache_so_the_first_scoring_call_reads_nothing(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+):
+    filled = warm._fill_caches()
+    assert filled == 5
+    reads: list[int] = []
+    original = type(deps.scoring).active_definitions
+
+    def counted(self: Any) -> Any:
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(type(deps.scoring), "active_definitions", counted)
+    scoring.active_models(deps)  # what score_changes asks first
+    assert reads == []
+    scoring.forget_models(deps)
+    scoring.active_models(deps)  # the cache emptied: read again (the spy sees reads)
+    assert reads == [1]
