@@ -93,10 +93,15 @@ class _Consumer(threading.Thread):
     def run(self) -> None:
         while not self.done.is_set():
             answer = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            for message in answer.get("Messages", []):
+            messages = answer.get("Messages", [])
+            for message in messages:
                 self.received[json.loads(message["Body"])["subject"]] += 1
                 self.last_arrival = time.monotonic()
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+            if messages:  # one call for the batch, as a sales system would
+                entries = [
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
+                ]
+                self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
 
 
 def _submit_all(

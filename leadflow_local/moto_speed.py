@@ -12,6 +12,11 @@ every kind of attribute value and answer these operations give. DynamoDB Streams
 (the pump's every read: 10% of the CPU left after that) is written the same way, its timestamps as
 epoch seconds. Every other operation (tables, streams' descriptions, errors) keeps moto's serializer.
 
+moto's SQS checks each message it receives against the queue's retention period by asking for that one
+attribute through ``get_queue_attributes``, which builds every attribute of the queue three times,
+message counts included (each a pass over every message): a receive cost the square of the queue's
+depth. Here the check reads the queue's retention period itself (the same integer).
+
 Two pure functions moto calls on every request are memoised: ``method_names_from_class`` (which
 lists a response class's methods with ``inspect.getmembers``, 2.4% of the stack's CPU under load)
 and ``camelcase_to_underscores`` (the action's name, 1.4%); their answers depend only on their
@@ -70,6 +75,14 @@ def write(result: Any) -> str:
     return json.dumps(_without_none(result), default=_default, separators=(",", ":"))
 
 
+def _within_retention(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's ``SQSBackend.is_message_valid_based_on_retention_period``, reading the one attribute."""
+    from moto.core.utils import unix_time
+
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+
 def install() -> None:
     """Data-plane answers (and DynamoDB Streams' ``GetRecords``: the pump's every read) through
     :func:`write` (idempotent; for every caller of this process's moto)."""
@@ -87,6 +100,11 @@ def install() -> None:
         method_names_from_class=responses.method_names_from_class,
         camelcase_to_underscores=responses.camelcase_to_underscores,
     )
+    from moto.sqs.models import SQSBackend
+
+    retention = "is_message_valid_based_on_retention_period"
+    _MEMOISED[retention] = getattr(SQSBackend, retention)
+    setattr(SQSBackend, retention, _within_retention)
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
     responses.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(responses.camelcase_to_underscores)
 
@@ -121,6 +139,10 @@ def uninstall() -> None:
 
     if _ORIGINAL:
         DynamoResult.execute_result, DynamoDBStreamsHandler.get_records = _ORIGINAL.pop()  # type: ignore[method-assign]
+        from moto.sqs.models import SQSBackend
+
+        retention = "is_message_valid_based_on_retention_period"
+        setattr(SQSBackend, retention, _MEMOISED.pop(retention))
         for name, function in _MEMOISED.items():
             setattr(responses, name, function)
         _MEMOISED.clear()
