@@ -148,7 +148,14 @@ def _build_clients() -> int:
                 model._get_connection().connection.client  # noqa: B018 - built on first access
                 built += 1
     deps = wiring.deps()
-    for dependency in list(vars(deps).values()):
+    dependencies = list(vars(deps).values())
+    dependencies += [d for found in dependencies if isinstance(found, dict) for d in found.values()]
+    for dependency in dependencies:
+        lazy_sqs = getattr(dependency, "_sqs", None)  # integrations/sqs.py: a method, not a property
+        if callable(lazy_sqs):
+            with contextlib.suppress(Exception):
+                lazy_sqs()
+                built += 1
         for klass in type(dependency).__mro__:
             for name, attribute in vars(klass).items():
                 if isinstance(attribute, cached_property) and name in _CLIENT_PROPERTIES:

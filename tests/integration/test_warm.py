@@ -29,3 +29,20 @@ def test_warming_fills_the_active_models_cache_so_the_first_scoring_call_reads_n
     scoring.forget_models(deps)
     scoring.active_models(deps)  # the cache emptied: read again (the spy sees reads)
     assert reads == [1]
+
+
+def test_warming_builds_the_clients_a_first_call_would_build(deps: Any):
+    """The hand-off queue's client (built by a method on first send), the capture transaction's
+    connection client, and every idempotent route's persistence layer."""
+    from chalicelib import wiring
+    from chalicelib.api import capture
+
+    assert deps.handoff_queue._client is None
+    wiring.idempotent.cache_clear()
+    warm._build_clients()
+    assert deps.handoff_queue._client is not None
+    assert all(queue._client is not None for queue in deps.retry_queues.values())
+    assert deps.store._connection._client is not None
+    hits = wiring.idempotent.cache_info().hits
+    wiring.idempotent("submit_form", capture._submit)  # what the form route asks on its first call
+    assert wiring.idempotent.cache_info().hits == hits + 1
