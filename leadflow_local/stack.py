@@ -220,6 +220,7 @@ def running(
     from leadflow_local import warm
 
     warming = _warming()
+    serialise_metrics()
     try:
         moto = MotoServer(host, aws_port)
     except OSError as exc:
@@ -279,6 +280,42 @@ def running(
                 persistence.save(pump.positions)
     finally:
         moto.stop()
+
+
+_METRICS_LOCK = threading.RLock()
+
+
+def serialise_metrics() -> None:
+    """Powertools' Metrics, one per process, is not thread-safe: Lambda runs one invocation per
+    process at a time, the local stack serves its API on threads and runs its lanes side by side. A
+    flush that found metrics could serialise a set another thread's flush had just emptied
+    (``SchemaValidationError: Must contain at least one metric``, a 500 now and then under
+    ``scripts/hostile.py``'s crowd). Here every change and flush of the process's metrics takes one
+    lock (idempotent; local stack only)."""
+    import functools
+
+    from chalicelib.observability import metrics
+
+    provider = getattr(metrics, "provider", metrics)
+    for name in (
+        "add_metric",
+        "add_dimension",
+        "add_metadata",
+        "add_cold_start_metric",
+        "clear_metrics",
+        "flush_metrics",
+    ):
+        method = getattr(provider, name, None)
+        if method is None or getattr(method, "_leadflow_serialised", False):
+            continue
+
+        def locked(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with _METRICS_LOCK:
+                return _method(*args, **kwargs)
+
+        functools.update_wrapper(locked, method)
+        locked._leadflow_serialised = True  # type: ignore[attr-defined]
+        setattr(provider, name, locked)
 
 
 def _warming() -> bool:
