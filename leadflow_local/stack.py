@@ -248,7 +248,7 @@ def running(
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = _pump(app, found, moto, restored)
         # a developer's first request is not a cold one: imports, models and clients, before serving
-        warmed = warm.warm() if warming else None
+        warmed = warm.warm(app) if warming else None
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         pump.start()
         if persistence is not None:

@@ -243,8 +243,23 @@ def _fill_caches() -> int:
     return filled
 
 
-def warm() -> dict[str, Any]:
-    """Do it all (the stack's environment already set, ``wiring`` reset); what was done and how long."""
+def _build_middleware_chains(app: Any) -> int:
+    """What Chalice does on a stream, queue or schedule function's first invocation: its middleware
+    chain (``EventSourceHandler.__call__`` builds it when ``handler`` is ``None``), built the same way."""
+    built = 0
+    for function in getattr(app, "handler_map", {}).values():
+        if getattr(function, "handler", False) is None and hasattr(function, "_build_middleware_handlers"):
+            with contextlib.suppress(Exception):
+                function.handler = function._build_middleware_handlers(
+                    function.middleware_handlers, original_handler=function.func
+                )
+                built += 1
+    return built
+
+
+def warm(app: Any = None) -> dict[str, Any]:
+    """Do it all (the stack's environment already set, ``wiring`` reset); what was done and how long.
+    With the Chalice ``app``, its functions' middleware chains are built too."""
     started = time.perf_counter()
     share_botocore_loader()
     modules = _import_all() + _import_moto_lazy()
@@ -254,11 +269,13 @@ def warm() -> dict[str, Any]:
 
     tracer()  # Powertools' Tracer, made on a function's first invocation (its SDK's import)
     caches = _fill_caches()
+    chains = _build_middleware_chains(app) if app is not None else 0
     report = {
         "modules": modules,
         "models": models,
         "clients": clients,
         "caches": caches,
+        "middleware_chains": chains,
         "seconds": round(time.perf_counter() - started, 2),
     }
     logger.debug("functions warmed", extra=report)

@@ -46,3 +46,13 @@ def test_warming_builds_the_clients_a_first_call_would_build(deps: Any):
     hits = wiring.idempotent.cache_info().hits
     wiring.idempotent("submit_form", capture._submit)  # what the form route asks on its first call
     assert wiring.idempotent.cache_info().hits == hits + 1
+
+
+def test_warming_builds_the_event_functions_middleware_chains(deps: Any):
+    """Chalice builds a stream or queue function's middleware chain on its first invocation."""
+    from app import app
+
+    function: Any = app.handler_map["score_changes"]
+    function.handler = None
+    assert warm._build_middleware_chains(app) >= 1
+    assert function.handler is not None
