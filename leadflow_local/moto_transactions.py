@@ -150,6 +150,10 @@ def _apply(self: Any, plan: list[tuple[str, dict[str, Any], str, dict[str, Any]]
 def _restore(table: Any, key: dict[str, Any], item: Any) -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    from leadflow_local import moto_index
+
+    moto_index.mark(table, key)  # the item changes under the partition index (leadflow_local/moto_index.py)
+
     hash_value = DynamoType(key[table.hash_key_attr])
     range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
     if range_value is not None:

@@ -494,8 +494,8 @@ class _Lane(threading.Thread):
         self.pump = pump
         self.poller = poller
         self.wake = threading.Event()
-        #: The pump's write count when this lane last found nothing (``None``: it has work).
-        self.clean: int | None = None
+        #: Its last look found nothing (and no wake came since: :meth:`Pump.lane_idle`).
+        self.settled = False
 
     def run(self) -> None:
         pump, poller = self.pump, self.poller
@@ -503,21 +503,20 @@ class _Lane(threading.Thread):
         has_pending = getattr(poller, "has_pending", None)
         while not pump.stopping.is_set():
             self.wake.clear()  # a write from here on wakes the wait below
-            generation = pump.generation
             try:
                 busy = False
                 if ready is None or ready():
-                    self.clean = None  # something to deliver: not idle while it is delivered
+                    self.settled = False  # something to deliver: not idle while it is delivered
                     pump.idle.clear()
                     busy = bool(poller.poll())
             except Exception:
                 logger.exception("pump poll failed", extra={"source": self.name})
                 busy = False
             if busy:
-                self.clean = None
+                self.settled = False
                 pump.idle.clear()
                 continue
-            self.clean = generation
+            self.settled = True
             pump.lane_idle()
             pending = has_pending is not None and has_pending()
             if self.wake.wait(RETRY_TICK_SECONDS if pending else pump.idle_seconds):
@@ -531,14 +530,31 @@ def _label(poller: Any) -> str:
     return str(getattr(poller, "name", None) or getattr(poller, "function", type(poller).__name__))
 
 
+def wake_key(poller: Any) -> tuple[str, str] | None:
+    """What wakes a poller's lane: a stream's lane a record in its table, a queue's lane a message in
+    its queue (``("table", name)``, ``("queue", name)``: :func:`listen_to_moto`), a schedule only its
+    clock (``("clock", name)``); ``None``: any write (a bucket's objects, a poller of unknown kind)."""
+    if isinstance(poller, StreamPoller):
+        return ("table", poller.stream_arn.split(":", 5)[5].split("/")[1])
+    if isinstance(poller, QueuePoller):
+        return ("queue", poller.queue_url.rstrip("/").rsplit("/", 1)[-1])
+    if isinstance(poller, ScheduleRunner):
+        return ("clock", poller.name)
+    return None
+
+
 class Pump:
     """Every event source, each polled on its own thread (:class:`_Lane`) until stopped.
 
-    A lane that finds nothing sleeps ``idle_seconds``, or until :meth:`wake` (the local stack wakes the
-    pump on every write to moto, so a new stream record or message is delivered at once and an idle
-    stack looks every few seconds). A poller may have a cheap ``ready()`` (is there anything to read?
-    asked of moto's memory, no API call) so that the many wakes of a busy stack cost the idle lanes
-    almost nothing; ``poll()`` itself always goes through the AWS API.
+    A lane that finds nothing sleeps ``idle_seconds``, or until something it reads may have arrived:
+    in the local stack moto tells the pump of each stream record and each message it adds
+    (:func:`listen_to_moto`), so a stream's lane wakes for a record in its table and a queue's lane
+    for a message in its queue (not for every write: the stack has some 25 lanes, and waking them all
+    on each of a lead's 30 writes was a tenth of the stack's CPU under load); every other write
+    (:meth:`written`, the gate's) wakes the lanes without a key (S3's). What arrives with no write (a
+    retry's delay, a message becoming visible, a schedule) waits at most ``idle_seconds``. A poller
+    may have a cheap ``ready()`` (is there anything to read? asked of moto's memory, no API call) so
+    that wakes cost an idle lane almost nothing; ``poll()`` itself always goes through the AWS API.
 
     **Registering an event source** is one line: append its poller to :attr:`pollers` before
     :meth:`start` (``leadflow_local/stack.py`` builds them from ``infra/template.json``'s event source
@@ -550,25 +566,43 @@ class Pump:
         self.pollers = pollers
         self.idle_seconds = idle_seconds
         self.stopping = threading.Event()
-        #: Set while every lane found nothing since the last write (``bench``, ``scripts/hostile.py``).
+        #: Set while every lane found nothing since it was last woken (``bench``, ``scripts/hostile.py``).
         self.idle = threading.Event()
-        #: Writes seen (:meth:`wake`); a lane is clean when it found nothing after the last of them.
+        #: Wakes so far (any kind).
         self.generation = 0
         self._lanes: list[_Lane] = []
+        self._by_key: dict[tuple[str, str], list[_Lane]] = {}
+        self._on_any_write: list[_Lane] = []
         self._lock = threading.Lock()
 
     def wake(self) -> None:
-        """Something was written: every lane looks again (after its batching window)."""
-        self.generation += 1
-        self.idle.clear()
-        for lane in self._lanes:
-            if not lane.wake.is_set():
-                lane.wake.set()
+        """Every lane looks again (after its batching window)."""
+        self._wake(self._lanes)
+
+    def written(self) -> None:
+        """Something was written to moto (the local stack's gate): the lanes without a key look again."""
+        if self._on_any_write:
+            self._wake(self._on_any_write)
+
+    def arrived(self, kind: str, name: str) -> None:
+        """A stream record in table ``name`` (``kind`` ``"table"``) or a message in queue ``name``
+        (``"queue"``): the lanes reading it look again."""
+        lanes = self._by_key.get((kind, name))
+        if lanes:
+            self._wake(lanes)
+
+    def _wake(self, lanes: list[_Lane]) -> None:
+        # under the lock that lane_idle takes: a lane settling at this moment cannot set idle after it
+        with self._lock:
+            self.generation += 1
+            for lane in lanes:
+                if not lane.wake.is_set():
+                    lane.wake.set()
+            self.idle.clear()
 
     def lane_idle(self) -> None:
-        generation = self.generation
         with self._lock:
-            if all(lane.clean == generation for lane in self._lanes):
+            if all(lane.settled and not lane.wake.is_set() for lane in self._lanes):
                 self.idle.set()
 
     def drain(self, timeout: float = 300.0) -> None:
@@ -600,6 +634,12 @@ class Pump:
     def start(self) -> None:
         self._lanes = [_Lane(self, poller) for poller in self.pollers]
         for lane in self._lanes:
+            key = wake_key(lane.poller)
+            if key is None:
+                self._on_any_write.append(lane)
+            else:
+                self._by_key.setdefault(key, []).append(lane)
+        for lane in self._lanes:
             lane.start()
 
     def is_alive(self) -> bool:
@@ -607,6 +647,9 @@ class Pump:
 
     def stop(self) -> None:
         self.stopping.set()
+        with _LISTENING_LOCK:
+            if self in _LISTENING:
+                _LISTENING.remove(self)
         for lane in self._lanes:
             lane.wake.set()
 
@@ -615,3 +658,42 @@ class Pump:
         deadline = None if timeout is None else time.monotonic() + timeout
         for lane in self._lanes:
             lane.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+
+# ---------------------------------------------------------------- moto tells the pump what arrived
+
+#: The pumps moto tells of each stream record and message it adds (:func:`listen_to_moto`).
+_LISTENING: list[Pump] = []
+_LISTENING_LOCK = threading.Lock()
+_MOTO_PATCHED: list[bool] = []
+
+
+def listen_to_moto(pump: Pump) -> None:
+    """From now until ``pump.stop()``, moto (in this process) calls :meth:`Pump.arrived` after adding
+    a stream record (``StreamShard.add``: every write to a table with a stream) or a message to a queue
+    (``Queue.add_message``: every send). Reads moto's internals (pinned, like ``persistence.py``)."""
+    from moto.dynamodb.models.table import StreamShard
+    from moto.sqs.models import Queue
+
+    with _LISTENING_LOCK:
+        if not _MOTO_PATCHED:
+            add_record, add_message = StreamShard.add, Queue.add_message
+
+            def record_added(self: Any, old: Any, new: Any) -> None:
+                add_record(self, old, new)
+                _arrived("table", self.table.name)
+
+            def message_added(self: Any, message: Any) -> None:
+                add_message(self, message)
+                _arrived("queue", self.name)
+
+            StreamShard.add = record_added  # type: ignore[method-assign]
+            Queue.add_message = message_added  # type: ignore[method-assign]
+            _MOTO_PATCHED.append(True)
+        if pump not in _LISTENING:
+            _LISTENING.append(pump)
+
+
+def _arrived(kind: str, name: str) -> None:
+    for pump in list(_LISTENING):
+        pump.arrived(kind, name)

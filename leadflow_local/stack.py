@@ -49,12 +49,13 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        from leadflow_local import inprocess, moto_speed, moto_transactions
+        from leadflow_local import inprocess, moto_index, moto_speed, moto_transactions
 
         # one DynamoDB request at a time, as DynamoDB applies each conditional write atomically
         # (moto_transactions.DYNAMODB_LOCK); the gate lets snapshots copy moto's state while nothing moves
         moto_transactions.install()
         moto_speed.install()  # DynamoDB's data-plane answers written with json (moto_speed.py)
+        moto_index.install()  # a query reads its partition, not the whole table (moto_index.py)
         # the stack's own clients (functions, pump) reach moto without a socket: leadflow_local/inprocess.py
         inprocess.install()
         self.gate = Gate(DomainDispatcherApplication(create_backend_app))
@@ -219,6 +220,7 @@ def running(
     from leadflow_local import warm
 
     warming = _warming()
+    serialise_metrics()
     try:
         moto = MotoServer(host, aws_port)
     except OSError as exc:
@@ -246,7 +248,7 @@ def running(
             raise StartFailed(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         pump = _pump(app, found, moto, restored)
         # a developer's first request is not a cold one: imports, models and clients, before serving
-        warmed = warm.warm() if warming else None
+        warmed = warm.warm(app) if warming else None
         web = threading.Thread(target=server.serve_forever, name="chalice-local", daemon=True)
         pump.start()
         if persistence is not None:
@@ -280,6 +282,42 @@ def running(
         moto.stop()
 
 
+_METRICS_LOCK = threading.RLock()
+
+
+def serialise_metrics() -> None:
+    """Powertools' Metrics, one per process, is not thread-safe: Lambda runs one invocation per
+    process at a time, the local stack serves its API on threads and runs its lanes side by side. A
+    flush that found metrics could serialise a set another thread's flush had just emptied
+    (``SchemaValidationError: Must contain at least one metric``, a 500 now and then under
+    ``scripts/hostile.py``'s crowd). Here every change and flush of the process's metrics takes one
+    lock (idempotent; local stack only)."""
+    import functools
+
+    from chalicelib.observability import metrics
+
+    provider = getattr(metrics, "provider", metrics)
+    for name in (
+        "add_metric",
+        "add_dimension",
+        "add_metadata",
+        "add_cold_start_metric",
+        "clear_metrics",
+        "flush_metrics",
+    ):
+        method = getattr(provider, name, None)
+        if method is None or getattr(method, "_leadflow_serialised", False):
+            continue
+
+        def locked(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with _METRICS_LOCK:
+                return _method(*args, **kwargs)
+
+        functools.update_wrapper(locked, method)
+        locked._leadflow_serialised = True  # type: ignore[attr-defined]
+        setattr(provider, name, locked)
+
+
 def _warming() -> bool:
     """Warm the functions at startup (``LEADFLOW_LOCAL_WARM=0``: leave them cold, to compare)? The
     shared botocore loader comes first, before any client: every later one reads models from memory."""
@@ -292,13 +330,17 @@ def _warming() -> bool:
 
 
 def _pump(app: Any, found: LocalResources, moto: MotoServer, restored: Any) -> Any:
-    """The stream, queue and schedule pump, woken by every write to moto: it need not poll often when
+    """The stream, queue and schedule pump, woken by what moto adds to a stream or a queue (each lane
+    by its own: ``pump.listen_to_moto``) and S3's lane by every write: it need not poll often when
     idle (issue 19: idle CPU); what arrives with no write (a retry's delay, a message becoming
     visible, a schedule) waits at most :data:`IDLE_POLL_SECONDS`."""
+    from leadflow_local.pump import listen_to_moto
+
     pump = build_pump(app, found, moto.endpoint)
     pump.pollers.extend(schedules(app))
     pump.idle_seconds = IDLE_POLL_SECONDS
-    moto.gate.on_write = pump.wake
+    moto.gate.on_write = pump.written
+    listen_to_moto(pump)
     if restored is not None:
         pump.resume(restored.pump)
     return pump

@@ -353,7 +353,8 @@ def traces(stack: Any) -> list[str]:
         for name, table in stack.resources.tables.items()
         for page in dynamodb.get_paginator("scan").paginate(TableName=table)
         for item in page["Items"]
-        if holds(json.dumps(item, ensure_ascii=False))
+        # binary attributes (a hash, a token) as their repr: json cannot write bytes
+        if holds(json.dumps(item, ensure_ascii=False, default=repr))
     ]
     found += [
         f"queue:{queue.name}"

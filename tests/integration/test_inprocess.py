@@ -152,6 +152,121 @@ def test_in_process_writes_pass_the_gate_counted_woken_and_held_back_by_a_snapsh
     assert done.is_set()
 
 
+def _answers(dynamodb: Any, sqs: Any) -> list[Any]:
+    """The data-plane operations of ``test_moto_speed`` and some SQS ones, answers and errors, on a
+    fresh table ``t`` and queue ``q`` (ids and times left out)."""
+    from tests.integration.test_moto_speed import operations
+
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "number", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_number",
+                "KeySchema": [{"AttributeName": "number", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    calls = [
+        *operations(dynamodb),
+        lambda: dynamodb.put_item(
+            TableName="t",
+            Item={"pk": {"S": "a"}, "sk": {"N": "7"}},
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        ),
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "n"}, "sk": {"N": "1"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "a"}, "sk": {"N": "7"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        ),
+        lambda: dynamodb.get_item(TableName="no-such-table", Key={"pk": {"S": "a"}}),
+        lambda: dynamodb.query(TableName="t", KeyConditionExpression="nope = :p"),
+        lambda: sqs.send_message(QueueUrl=url, MessageBody="é", MessageAttributes=_ATTRIBUTES),
+        lambda: sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], AttributeNames=["All"]),
+        lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]),
+        lambda: sqs.get_queue_url(QueueName="no-such-queue"),
+    ]
+    found: list[Any] = []
+    for call in calls:
+        try:
+            answer = call()
+        except ClientError as exc:
+            answer = {"error": exc.response}
+        _without_ids(answer)
+        found.append(answer)
+    dynamodb.delete_table(TableName="t")
+    sqs.delete_queue(QueueUrl=url)
+    return found
+
+
+_ATTRIBUTES = {"kind": {"DataType": "String", "StringValue": "x"}}
+
+
+def _without_ids(answer: dict[str, Any]) -> None:
+    for response in (answer, answer.get("error", {})):
+        metadata = response.pop("ResponseMetadata", {})
+        assert metadata.get("RetryAttempts", 0) == 0
+    for message in answer.get("Messages", []):
+        for name in ("MessageId", "ReceiptHandle"):
+            message.pop(name)
+        for name in ("SentTimestamp", "ApproximateFirstReceiveTimestamp"):
+            message["Attributes"].pop(name)
+    answer.pop("MessageId", None)
+
+
+def test_json_calls_are_answered_before_signing_as_the_socket_answers_them(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+):
+    from botocore.auth import SigV4Auth
+
+    signed: list[str] = []
+    sign = SigV4Auth.add_auth
+
+    def spy(self: Any, request: Any) -> None:
+        signed.append(request.url)
+        sign(self, request)
+
+    monkeypatch.setattr(SigV4Auth, "add_auth", spy)
+    inside = _answers(client("dynamodb", moto_server.endpoint), client("sqs", moto_server.endpoint))
+    assert signed == []  # nothing signed: answered at before-call
+    outside_endpoint = over_the_socket(moto_server.endpoint)
+    outside = _answers(client("dynamodb", outside_endpoint), client("sqs", outside_endpoint))
+    assert signed  # the socket's requests are signed
+    assert inside == outside
+    errors = [answer["error"]["Error"]["Code"] for answer in inside if "error" in answer]
+    assert errors == [
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+        "ResourceNotFoundException",
+        "ValidationException",
+        "AWS.SimpleQueueService.NonExistentQueue",
+    ]
+    cancelled = next(
+        a for a in inside if a.get("error", {}).get("Error", {}).get("Code") == "TransactionCanceledException"
+    )
+    assert [r["Code"] for r in cancelled["error"]["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert inside[-3]["Messages"][0]["Body"] == "é"
+
+
 def test_other_endpoints_are_left_alone(moto_server: MotoServer):
     inprocess.unroute(moto_server.endpoint)
     moto_server.server.shutdown()

@@ -248,7 +248,7 @@ def test_idle_lanes_ask_moto_memory_and_make_no_aws_calls(aws: Any):
         time.sleep(1.0)  # some 50 looks per lane
         assert sqs.calls + streams.calls == before, "an idle lane polls moto's memory, not its API"
         put_interactions(aws, 2)
-        pump.wake()  # what the local stack's gate does after each write
+        pump.wake()  # every lane looks again (the local stack wakes each by its own stream or queue)
         assert wait_for(lambda: sum(delivered) == 2)
         assert wait_for(pump.idle.is_set)
     finally:
@@ -275,3 +275,46 @@ def test_pump_is_idle_only_once_every_lane_found_nothing_after_the_last_write(aw
         pump.stop()
         pump.join(timeout=10)
     assert not pump.is_alive()
+
+
+def test_moto_wakes_only_the_lanes_of_the_stream_or_queue_it_added_to(aws: Any):
+    """``listen_to_moto``: a record in the interactions table wakes the interactions stream's lane and
+    not the queue's; a message in the tracking queue wakes the queue's lane (the lanes sleep 30 s
+    otherwise)."""
+    from leadflow_local.pump import Pump, listen_to_moto
+
+    sqs = Counting(boto3.client("sqs"))
+    streams = Counting(boto3.client("dynamodbstreams"))
+    delivered: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        delivered.extend(r.get("eventSource", "") for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    stream = StreamPoller(source("InteractionsStream"), handler, 100, aws, streams, sqs, "us-east-1")
+    queue = QueuePoller(source("RecordInteractions"), handler, 10, aws, sqs, "us-east-1")
+    pump = Pump([stream, queue], idle_seconds=30)
+    listen_to_moto(pump)
+    pump.start()
+    lanes = {lane.poller: lane for lane in pump._lanes}
+    try:
+        assert wait_for(pump.idle.is_set)
+        woken: list[str] = []
+        for poller, name in ((stream, "stream"), (queue, "queue")):
+            event = lanes[poller].wake
+            original = event.set
+
+            def spy(_original: Any = original, _name: str = name) -> None:
+                woken.append(_name)
+                _original()
+
+            event.set = spy  # type: ignore[method-assign]
+        put_interactions(aws, 2)
+        assert wait_for(lambda: delivered.count("aws:dynamodb") == 2, 5)
+        assert "queue" not in woken and "stream" in woken
+        sqs.send_message(QueueUrl=aws.queue_urls["TrackingQueue"], MessageBody="a click")
+        assert wait_for(lambda: "aws:sqs" in delivered, 5), "the queue's lane woke for its message"
+        assert wait_for(pump.idle.is_set, 5)
+    finally:
+        pump.stop()
+        pump.join(timeout=10)
