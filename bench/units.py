@@ -115,9 +115,20 @@ def indexes_of(template: dict[str, Any]) -> dict[str, list[Index]]:
                 projection=index["Projection"]["ProjectionType"],
                 include=tuple(index["Projection"].get("NonKeyAttributes", [])),
             )
-            for index in [*props.get("GlobalSecondaryIndexes", []), *props.get("LocalSecondaryIndexes", [])]
+            for index in map(
+                _deployed, [*props.get("GlobalSecondaryIndexes", []), *props.get("LocalSecondaryIndexes", [])]
+            )
+            if index is not None
         ]
     return found
+
+
+def _deployed(index: dict[str, Any]) -> dict[str, Any] | None:
+    """An index under a condition (``Fn::If``: its parameter's default is to have it) is metered."""
+    if "Fn::If" in index:
+        chosen = index["Fn::If"][1]
+        return chosen if isinstance(chosen, dict) and "IndexName" in chosen else None
+    return index
 
 
 @dataclass

@@ -254,6 +254,9 @@ def _create_table(
 ) -> None:
     name = f"{prefix}{logical_id}"
     kwargs: dict[str, Any] = {key: props[key] for key in _TABLE_KEYS if key in props}
+    for key in ("AttributeDefinitions", "GlobalSecondaryIndexes"):  # an index under a condition
+        if key in kwargs:
+            kwargs[key] = [v for v in (found.resolve(x) for x in kwargs[key]) if v is not NO_VALUE]
     if "SSESpecification" in props:  # CloudFormation says SSEEnabled where the API says Enabled
         kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
     if "StreamSpecification" in props:
@@ -265,7 +268,7 @@ def _create_table(
                 TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
             )
     except dynamodb.exceptions.ResourceInUseException:
-        _add_new_indexes(name, props, dynamodb)
+        _add_new_indexes(name, {**props, **kwargs}, dynamodb)
     found.tables[logical_id] = name
     stream = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
     if stream:
