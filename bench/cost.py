@@ -47,6 +47,17 @@ PRICES_USD = {
     # X-Ray: per million traces recorded (the API's trace; sampling: 1/s + 5%, so 5% at volume)
     "xray_per_million_traces": 5.00,
 }
+#: DynamoDB provisioned capacity (standard table class, us-east-1): per unit-hour, whether used or not.
+#: Not read on the price page in this session (the machine has no internet): AWS's list prices as
+#: published for years; on-demand's per-request prices were halved in November 2024, these were not.
+PROVISIONED_USD = {"wcu_hour": 0.00065, "rcu_hour": 0.00013}
+#: ``CapacityTargetUtilization``'s default (infra/capacity.py): auto scaling keeps capacity at
+#: about used / 0.7, so each unit used is paid for 1 / 0.7 times.
+TARGET_UTILIZATION = 0.70
+HOURS_PER_MONTH = 730
+#: The volume the provisioned figure is given at: a stage with steady traffic, where each table's
+#: demand is above its minimum (at a lower volume the minimum capacity dominates: the figure says so).
+PROVISIONED_CAPTURES_PER_MONTH = 10_000_000
 XRAY_SAMPLED_SHARE = 0.05
 #: Network allowance per AWS request (DynamoDB, SQS), added to the in-process durations (see above).
 AWS_REQUEST_MS = 6.0
@@ -96,6 +107,64 @@ def per_million_captures(figures: dict[str, Any]) -> dict[str, Any]:
         "lambda_invocations_per_lead": round(invocations, 2),
         "prices_date": PRICES_DATE,
         "aws_request_ms_allowance": AWS_REQUEST_MS,
+    }
+
+
+def provisioned(
+    figures: dict[str, Any], captures_per_month: int = PROVISIONED_CAPTURES_PER_MONTH
+) -> dict[str, Any]:
+    """The all-in cost per million captures on a stage deployed with ``TableCapacity=provisioned``
+    (infra/capacity.py), at ``captures_per_month`` arriving evenly: each provisioned table (and its
+    indexes, one unit each at least: ``CapacityMinUnits``) holds the larger of its minimum and its
+    demand / ``TARGET_UTILIZATION``, billed every hour; the other tables stay on demand. Demand is the
+    lifecycle's units per table (``units_by_table``, index writes included) x the capture rate; the
+    split between a table and its indexes is not measured, so each gets the table's floor only."""
+    template = json.loads((ROOT / "infra" / "template.json").read_text())
+    tables = {
+        name: 1 + len(r["Properties"].get("GlobalSecondaryIndexes", []))
+        for name, r in template["Resources"].items()
+        if r.get("Type") == "AWS::DynamoDB::Table" and r["Properties"].get("BillingMode") != "PAY_PER_REQUEST"
+    }
+    floor = int(template["Parameters"]["CapacityMinUnits"]["Default"])
+    rate = captures_per_month / (HOURS_PER_MONTH * 3600)  # captures a second
+    millions = captures_per_month / 1_000_000
+    p, hourly = PRICES_USD, PROVISIONED_USD
+    writes = reads = minimum = 0.0
+    for table, units in figures["units_by_table"].items():
+        if table not in tables:  # on demand
+            writes += units["wcu"] * p["dynamodb_per_million_wru"]
+            reads += units["rcu"] * p["dynamodb_per_million_rru"]
+            continue
+        for kind, price in (("wcu", hourly["wcu_hour"]), ("rcu", hourly["rcu_hour"])):
+            needed = units[kind] * rate / TARGET_UTILIZATION
+            held = max(needed, floor * tables[table])
+            usd = held * price * HOURS_PER_MONTH / millions
+            minimum += (held - needed) * price * HOURS_PER_MONTH / millions
+            if kind == "wcu":
+                writes += usd
+            else:
+                reads += usd
+    # tables the lifecycle does not touch still hold their minimum
+    for table, entities in tables.items():
+        if table not in figures["units_by_table"]:
+            usd = floor * entities * (hourly["wcu_hour"] + hourly["rcu_hour"]) * HOURS_PER_MONTH / millions
+            writes += usd
+            minimum += usd
+    on_demand = per_million_captures(figures)
+    lines = dict(on_demand["usd_by_service"])
+    lines["dynamodb_writes"], lines["dynamodb_reads"] = round(writes, 2), round(reads, 2)
+    total = on_demand["usd_total"] - sum(
+        on_demand["usd_by_service"][k] for k in ("dynamodb_writes", "dynamodb_reads")
+    )
+    return {
+        "captures_per_month": captures_per_month,
+        "target_utilization": TARGET_UTILIZATION,
+        "usd_by_service": lines,
+        "usd_total": round(total + writes + reads, 2),
+        "usd_of_unused_minimum_capacity": round(minimum, 2),
+        "minimum_capacity_usd_per_month": round(
+            floor * sum(tables.values()) * (hourly["wcu_hour"] + hourly["rcu_hour"]) * HOURS_PER_MONTH, 2
+        ),
     }
 
 

@@ -219,7 +219,7 @@ def _figures(
     stored_bytes: int,
     stored_items: int,
 ) -> dict[str, Any]:
-    from bench.cost import memory_mb, per_million_captures, stored_per_million_per_month
+    from bench.cost import memory_mb, per_million_captures, provisioned, stored_per_million_per_month
 
     stream_reads = sum(v for k, v in meter.calls.items() if k.startswith("dynamodbstreams:"))
     # the lead's own SQS requests: what the functions send, and the sales system's receive and delete of
@@ -270,6 +270,7 @@ def _figures(
     figures["stored_bytes_per_lead"] = round(stored_bytes / kept)
     figures["stored_items_per_lead"] = round(stored_items / kept, 1)
     figures["cost_per_million_captures"] = per_million_captures(figures)
+    figures["cost_per_million_captures_provisioned"] = provisioned(figures)
     figures["cost_per_million_stored_leads_per_month"] = stored_per_million_per_month(
         stored_bytes / kept, stored_items / kept
     )

@@ -192,6 +192,18 @@ def _cost_rows(lc: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"Lambda ${lambda_usd:.2f}, API ${parts['api_gateway']}, logs ${parts['cloudwatch_logs']}",
             )
         )
+    if steady := lc.get("cost_per_million_captures_provisioned"):
+        parts = steady["usd_by_service"]
+        rows.append(
+            (
+                "  the same, TableCapacity=provisioned (infra/capacity.py)",
+                f"${steady['usd_total']}",
+                f"DynamoDB ${parts['dynamodb_writes'] + parts['dynamodb_reads']:.2f} at "
+                f"{steady['captures_per_month'] / 1e6:g} M captures a month, "
+                f"{steady['target_utilization']:.0%} used; "
+                f"minimum ${steady['minimum_capacity_usd_per_month']}/month",
+            )
+        )
     if stored := lc.get("cost_per_million_stored_leads_per_month"):
         rows.append(
             (

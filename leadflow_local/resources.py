@@ -20,6 +20,7 @@ _TABLE_KEYS = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
     "BillingMode",
+    "ProvisionedThroughput",
 )
 _QUEUE_ATTRIBUTES = (
     "VisibilityTimeout",
@@ -253,10 +254,10 @@ def _create_table(
     found: LocalResources, logical_id: str, props: dict[str, Any], dynamodb: Any, prefix: str
 ) -> None:
     name = f"{prefix}{logical_id}"
-    kwargs: dict[str, Any] = {key: props[key] for key in _TABLE_KEYS if key in props}
-    for key in ("AttributeDefinitions", "GlobalSecondaryIndexes"):  # an index under a condition
-        if key in kwargs:
-            kwargs[key] = [v for v in (found.resolve(x) for x in kwargs[key]) if v is not NO_VALUE]
+    # the capacity mode and throughputs are ``Fn::If``s on ``TableCapacity`` (infra/capacity.py):
+    # locally on demand, the throughputs left out
+    kwargs: dict[str, Any] = {key: _resolved(found, props[key]) for key in _TABLE_KEYS if key in props}
+    kwargs = {key: value for key, value in kwargs.items() if value is not NO_VALUE}
     if "SSESpecification" in props:  # CloudFormation says SSEEnabled where the API says Enabled
         kwargs["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
     if "StreamSpecification" in props:
@@ -273,6 +274,18 @@ def _create_table(
     stream = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
     if stream:
         found.streams[logical_id] = stream
+
+
+def _resolved(found: LocalResources, value: Any) -> Any:
+    """``value`` with every intrinsic function inside it resolved, and what resolves to
+    ``AWS::NoValue`` left out."""
+    value = found.resolve(value)
+    if isinstance(value, dict):
+        pairs = ((key, _resolved(found, item)) for key, item in value.items())
+        return {key: item for key, item in pairs if item is not NO_VALUE}
+    if isinstance(value, list):
+        return [item for item in (_resolved(found, item) for item in value) if item is not NO_VALUE]
+    return value
 
 
 def _add_new_indexes(name: str, props: dict[str, Any], dynamodb: Any) -> None:

@@ -35,6 +35,51 @@ def load_event(relative: str) -> Any:
     return json.loads((EVENTS / relative).read_text())
 
 
+def _share_motos_signing_key() -> None:
+    """moto's every new user pool imports the same private key from the same JSON, recovering its RSA
+    primes (0.16 s a pool: a third of the ``aws`` fixture, which makes two pools per test); the tests
+    import it once. Only moto's Cognito module sees the shared key (``models.jwk``); any other data
+    is imported as before."""
+    from types import SimpleNamespace
+
+    from joserfc import jwk
+    from moto.cognitoidp import models
+    from moto.utilities.utils import load_resource
+
+    if getattr(models.jwk, "shared_by_the_tests", False):
+        return
+    data = load_resource("cognitoidp/resources/jwks-private.json")
+    key = jwk.RSAKey.import_key(data)
+
+    def import_key(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return key if value == data else jwk.RSAKey.import_key(value, *args, **kwargs)
+
+    models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=import_key), shared_by_the_tests=True)  # type: ignore[assignment]
+
+
+_MODEL_FILES: dict[str, Any] = {}
+
+
+def _share_botocore_model_files() -> None:
+    """Every test's moto starts from a new boto3 session, and every new session (boto3's, PynamoDB's,
+    Powertools') parses the same service-model JSON files again (80 ms a fixture); the tests parse
+    each once. The files never change within a run; botocore's own cache (``instance_cache``) already
+    hands one session the same objects every time, so sharing them across sessions changes nothing."""
+    from botocore import loaders
+
+    if getattr(loaders.JSONFileLoader.load_file, "shared_by_the_tests", False):
+        return
+    original = loaders.JSONFileLoader.load_file
+
+    def load_file(self: Any, file_path: str) -> Any:
+        if file_path not in _MODEL_FILES:
+            _MODEL_FILES[file_path] = original(self, file_path)
+        return _MODEL_FILES[file_path]
+
+    load_file.shared_by_the_tests = True  # type: ignore[attr-defined]
+    loaders.JSONFileLoader.load_file = load_file
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Every table and queue of the cloud template, on in-process moto; the app's settings point at them."""
@@ -46,6 +91,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from leadflow_local.resources import create_resources, environment, load_template
 
     moto_transactions.install()
+    _share_motos_signing_key()
+    _share_botocore_model_files()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in _AWS_ENV.items():
         monkeypatch.setenv(name, value)

@@ -104,6 +104,37 @@ def test_a_changed_parameter_updates_the_stack_and_keeps_the_others(moto: str, b
     assert values["Stage"] == STAGE
 
 
+def test_a_stage_deployed_with_provisioned_capacity_provisions_the_lead_tables_only(moto: str, build: Path):
+    """``TableCapacity=provisioned`` (infra/capacity.py) gives the tables that grow with leads their
+    capacity (and, on AWS, auto scaling: moto's CloudFormation creates no scaling targets, so
+    ``test_template.py`` checks those) while configuration tables stay on demand. A stage of its own:
+    moto's CloudFormation loses a table that an update changes (AWS changes the mode in place)."""
+    stage = "capacity"
+    base = ("deploy", "--stage", stage, "--region", "us-east-1", "--out", str(build))
+    result = leadflow(*base, "--param", "TableCapacity=provisioned")
+    assert result.exit_code == 0, result.output
+    dynamodb = boto3.client("dynamodb")
+    names = dynamodb.list_tables(Limit=100)["TableNames"]
+
+    def described(logical_id: str) -> dict[str, Any]:
+        (name,) = (n for n in names if n.startswith(f"leadflow-{stage}-{logical_id}-"))
+        return dict(dynamodb.describe_table(TableName=name)["Table"])
+
+    leads, forms = described("LeadsTable"), described("FormsTable")
+    assert leads["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert leads["ProvisionedThroughput"]["WriteCapacityUnits"] == 1  # CapacityMinUnits' default
+    assert {
+        i["IndexName"]: i["ProvisionedThroughput"]["ReadCapacityUnits"]
+        for i in leads["GlobalSecondaryIndexes"]
+    } == {
+        "by_state_shard": 1,
+        "by_owner": 1,
+    }
+    assert forms["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    gone = leadflow("destroy", "--stage", stage, "--region", "us-east-1", "--yes")
+    assert gone.exit_code == 0, gone.output
+
+
 def test_bad_parameters_and_stage_names_are_one_clear_line(moto: str, build: Path):
     base = ("deploy", "--region", "us-east-1", "--out", str(build))
     assert "--stage 'Prod_1'" in one_line_error(leadflow(*base, "--stage", "Prod_1"))

@@ -461,3 +461,62 @@ def test_only_the_training_function_carries_the_training_layer_built_beside_the_
     assert layer["Properties"]["ContentUri"] == "./training-layer.zip"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_the_capacity_settings_are_what_infra_capacity_writes():
+    """A table added to ``infra/capacity.py``'s list, or an index added to one of its tables, gets its
+    throughput and scaling resources from the script: this fails until it is run."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "capacity.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_provisioned_capacity_scales_reads_and_writes_of_every_lead_table_and_index(sam: dict[str, Any]):
+    resources = sam["Resources"]
+    assert sam["Parameters"]["TableCapacity"]["Default"] == "on-demand"  # bursts absorbed unless asked
+    targets = {
+        (json.dumps(r["Properties"]["ResourceId"]), r["Properties"]["ScalableDimension"]): name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    }
+    policies = {
+        r["Properties"]["ScalingTargetId"]["Ref"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy"
+    }
+    provisioned = set()
+    for name, table in resources.items():
+        if table["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = table["Properties"]
+        if props["BillingMode"] == "PAY_PER_REQUEST":
+            assert "ProvisionedThroughput" not in props, name
+            continue
+        provisioned.add(name)
+        assert props["BillingMode"] == {"Fn::If": ["ProvisionedTables", "PROVISIONED", "PAY_PER_REQUEST"]}
+        # an index under a condition of its own (``Fn::If``: the contacts' by_dup_phone) scales under both
+        indexes = [
+            (i["Fn::If"][1], f"ProvisionedTablesAnd{i['Fn::If'][0]}")
+            if "Fn::If" in i
+            else (i, "ProvisionedTables")
+            for i in props.get("GlobalSecondaryIndexes", [])
+        ]
+        scaled = [("table/${Table}", "table", props, "ProvisionedTables")] + [
+            (f"table/${{Table}}/index/{i['IndexName']}", "index", i, condition) for i, condition in indexes
+        ]
+        for path, kind, holder, condition in scaled:
+            assert holder["ProvisionedThroughput"]["Fn::If"][0] == "ProvisionedTables", (name, path)
+            for units, metric in (
+                ("ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
+                ("WriteCapacityUnits", "DynamoDBWriteCapacityUtilization"),
+            ):
+                key = (json.dumps({"Fn::Sub": [path, {"Table": {"Ref": name}}]}), f"dynamodb:{kind}:{units}")
+                target = targets.pop(key)
+                assert resources[target]["Condition"] == condition
+                tracking = policies[target]["TargetTrackingScalingPolicyConfiguration"]
+                assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == metric
+                assert tracking["TargetValue"] == {"Ref": "CapacityTargetUtilization"}
+    assert targets == {}  # no target for a table or index that is not there
+    assert {"LeadsTable", "ContactsTable", "InteractionsTable", "ScoresTable", "HandoffsTable"} <= provisioned
+    assert "FormsTable" not in provisioned
