@@ -162,10 +162,10 @@ def apply(template: dict[str, Any]) -> dict[str, Any]:
         props["BillingMode"] = {"Fn::If": [CONDITION, "PROVISIONED", "PAY_PER_REQUEST"]}
         props["ProvisionedThroughput"] = _throughput()
         resources.update(_scaling(table, None))
-        for index in props.get("GlobalSecondaryIndexes", []):
-            condition = CONDITION
-            if "Fn::If" in index:  # an index under a condition (``{"Fn::If": [c, index, NoValue]}``)
-                own, index = index["Fn::If"][0], index["Fn::If"][1]
+        for entry in props.get("GlobalSecondaryIndexes", []):
+            condition, index = CONDITION, entry
+            if "Fn::If" in entry:  # an index under a condition (``{"Fn::If": [c, index, NoValue]}``)
+                own, index = entry["Fn::If"][0], entry["Fn::If"][1]
                 condition = f"{CONDITION}And{own}"
                 out["Conditions"][condition] = {"Fn::And": [{"Condition": CONDITION}, {"Condition": own}]}
             index["ProvisionedThroughput"] = _throughput()
