@@ -126,7 +126,7 @@ def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from bench.units import Meter, metering
+    from bench.units import Meter, metering, moto_peek
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
@@ -163,7 +163,7 @@ def capture_figures(submissions: int = SUBMISSIONS) -> dict[str, Any]:
                     lambda n: {**sample, "email": "warmup@bench.example.org", "first_name": f"P{n}"},
                 ),
             ):
-                with metering(Meter(indexes=indexes)) as meter:
+                with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                     for n in range(20):
                         submit(make(n))
                 per_case[case] = {

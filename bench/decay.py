@@ -69,7 +69,7 @@ def run(leads: int, days: int) -> dict[str, Any]:
 
     from bench.capture import _environment
     from bench.cost import PRICES_USD
-    from bench.units import Meter, metering
+    from bench.units import Meter, metering, moto_peek
 
     logging.disable(logging.CRITICAL)
     model = json.loads((ROOT / "events/models/b2b_default.json").read_text())
@@ -88,7 +88,7 @@ def run(leads: int, days: int) -> dict[str, Any]:
             scoring.forget_models(deps)
             contacts = _seed(leads, start)
             scoring.rescore_contacts(contacts, deps, start)
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 for day in range(1, days + 1):
                     at = start + timedelta(days=day)
                     if way == "before":

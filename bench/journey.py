@@ -167,7 +167,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
     logging.disable(logging.CRITICAL)
     with mock_aws():
         from bench.capture import _environment  # the benches' one moto environment
-        from bench.units import Meter, metering
+        from bench.units import Meter, metering, moto_peek
 
         found, indexes = _environment()
         from app import app
@@ -232,12 +232,12 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             t0 = datetime.now(UTC)
 
             # 1. enter (the API's enroll), then the first step (the e-mail), each message delivered twice
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 entered = Counter(journeys.enroll("nurture", c, deps, t0).result for c in contacts)
                 phases.append(_phase("enter (enroll)", meter, PEOPLE, time.perf_counter() - started))
             assert entered == {"enrolled": PEOPLE}, entered
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 engine.drain(t0)
                 phases.append(
@@ -270,7 +270,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
 
             # 2. the wait ends (the sweep, clock 2 days ahead): clickers go to sales, the rest wait
             t1 = t0 + timedelta(days=2, minutes=1)
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 queued = journeys.sweep(deps, t1)["queued"]
                 engine.drain(t1)
@@ -287,7 +287,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
 
             # 3. a click while the branch waits: timed from the request to the person leaving the branch
             latencies = []
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 for n in LATE_CLICKERS:
                     started = time.perf_counter()
                     assert (
@@ -312,7 +312,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             # 4. the window closes (clock 5 days ahead): the rest get the nudge
             t2 = t0 + timedelta(days=5, hours=1)
             rest = PEOPLE - len(CLICKERS) - len(UNSUBSCRIBERS) - len(LATE_CLICKERS)
-            with metering(Meter(indexes=indexes)) as meter:
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 journeys.sweep(deps, t2)
                 engine.drain(t2)

@@ -165,7 +165,7 @@ def units_figures(leads: int) -> dict[str, Any]:
     from moto import mock_aws
 
     from bench.capture import _environment
-    from bench.units import Meter, item_size, metering
+    from bench.units import Meter, item_size, metering, moto_peek
 
     logging.disable(logging.CRITICAL)
     with mock_aws():
@@ -192,7 +192,7 @@ def units_figures(leads: int) -> dict[str, Any]:
             )
             pump.drain()
             timings: dict[str, list[float]] = {}
-            with _observed(app, timings) as logged, metering(Meter(indexes=indexes)) as meter:
+            with _observed(app, timings) as logged, metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 for n in range(leads):
                     started = time.perf_counter()
                     response = client.http.post(

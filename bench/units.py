@@ -8,11 +8,19 @@ DynamoDB those are the units billed. moto answers with a constant (and nothing f
 the meter also sizes every item written or read the way DynamoDB does and charges (the *computed*
 units, the figures the benchmarks report on moto):
 
-- writes: 1 WCU per started KB of the item (the larger of old and new is not known here: the new item
-  is used; an update or delete is charged its minimum, 1), x2 inside a transaction; plus, for every
-  secondary index the item is in (it has the index's keys: indexes are sparse), 1 WCU per
-  started KB of what the index projects (``ALL``: the item; ``KEYS_ONLY``/``INCLUDE``: the keys and
-  the included attributes); an update is charged 1 per index whose attributes it names. Index writes
+- writes: 1 WCU per started KB of the larger of the item before and after the write (a delete: the
+  item deleted), x2 inside a transaction; plus each secondary index the write changes, by DynamoDB's
+  rule (Developer Guide, "Global Secondary Indexes", "Write Capacity Units": "if a write to a table
+  does not require a global secondary index update, then no write capacity is consumed from the
+  index"): an item entering or leaving the index (indexes are sparse: it holds the index's keys) or
+  changing a projected attribute, 1 WCU per started KB of what the index projects (``ALL``: the item;
+  ``KEYS_ONLY``/``INCLUDE``: the keys and the included attributes); an index key changed (A to B), 2
+  (the old entry deleted, the new one put); nothing projected changed, nothing. The item before and
+  after come from :attr:`Meter.peek` (moto's memory: :func:`moto_peek`), read around each write.
+  Without it (a meter fed by hand) the old approximation stands: a put is charged every index its new
+  item is in, an update or delete its minimum, 1, and 1 per index whose attributes it names (a delete:
+  every index) — an update of an ``ALL``-projected index was charged even when the item is not in it,
+  and a put that changes nothing an index holds was charged that index. Index writes
   are charged x1 inside a transaction too (``TRANSACTION_INDEX_FACTOR``): DynamoDB's guide ("Capacity
   management for transactions") doubles the *item* writes of a transaction (prepare and commit), and
   an index is updated from the committed item, asynchronously, as for any write. Until 2026-12-07 the
@@ -29,7 +37,7 @@ import math
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +106,19 @@ class Index:
     def names(self) -> set[str]:
         return {*self.keys, *self.include}
 
+    def writes(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
+        """Write units the index takes when ``old`` becomes ``new`` (``None``: no item), by DynamoDB's
+        rule (the module's docstring): 0 when nothing it holds changes, 2 when its key changes."""
+        before = self.projected(old) if old is not None else None
+        after = self.projected(new) if new is not None else None
+        if before == after:
+            return 0
+        if before is None or after is None:
+            return max(1, math.ceil(item_size(before or after or {}) / 1024))
+        if any(before[k] != after[k] for k in self.keys):
+            return max(1, math.ceil(item_size(before) / 1024)) + max(1, math.ceil(item_size(after) / 1024))
+        return max(1, math.ceil(item_size(after) / 1024))
+
 
 def indexes_of(template: dict[str, Any]) -> dict[str, list[Index]]:
     """The secondary indexes (global and local) of every table of a CloudFormation template, by logical
@@ -115,9 +136,20 @@ def indexes_of(template: dict[str, Any]) -> dict[str, list[Index]]:
                 projection=index["Projection"]["ProjectionType"],
                 include=tuple(index["Projection"].get("NonKeyAttributes", [])),
             )
-            for index in [*props.get("GlobalSecondaryIndexes", []), *props.get("LocalSecondaryIndexes", [])]
+            for index in map(
+                _deployed, [*props.get("GlobalSecondaryIndexes", []), *props.get("LocalSecondaryIndexes", [])]
+            )
+            if index is not None
         ]
     return found
+
+
+def _deployed(index: dict[str, Any]) -> dict[str, Any] | None:
+    """An index under a condition (``Fn::If``: its parameter's default is to have it) is metered."""
+    if "Fn::If" in index:
+        chosen = index["Fn::If"][1]
+        return chosen if isinstance(chosen, dict) and "IndexName" in chosen else None
+    return index
 
 
 @dataclass
@@ -140,6 +172,9 @@ class Meter:
     #: the call site of the call being metered (set by the hooks; "" when fed by hand)
     site: str = ""
     operation: str = ""
+    #: ``peek(table name, item or key)``: the item stored under that key now (DynamoDB JSON), or
+    #: ``None``; with it, writes are charged from the items before and after (:func:`moto_peek`)
+    peek: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None
 
     def _charge(self, table: str, wcu: float, rcu: float) -> None:
         self.wcu += wcu
@@ -167,13 +202,17 @@ class Meter:
             else:
                 self.reported_rcu += float(entry.get("CapacityUnits", 0.0))
 
-    def before(self, name: str, params: dict[str, Any]) -> None:
+    def before(self, name: str, params: dict[str, Any]) -> list[_Pending] | None:
+        """Count the call; charge a write now, or (with :attr:`peek`) read the items it writes and
+        return them, for :meth:`after` to charge once it is done."""
         self.calls[name] += 1
         self.operation = name
         for table in _tables(name, params):
             self.by_site.setdefault(
                 f"{table.rsplit('-', 1)[-1]} {name} {self.site}".rstrip(), [0.0, 0.0, 0.0]
             )[2] += 1
+        if self.peek is not None and name in _WRITES:
+            return self._before_write(name, params)
         if name == "PutItem":
             self._write(params["TableName"], params["Item"], 1)
         elif name in ("UpdateItem", "DeleteItem"):
@@ -188,9 +227,53 @@ class Meter:
                         self._write(table, put, 1)
                     else:
                         self._change(table, request["DeleteRequest"], 1)
+        return None
 
-    def after(self, name: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
+    def _before_write(self, name: str, params: dict[str, Any]) -> list[_Pending]:
+        assert self.peek is not None
+        writes: list[tuple[str, dict[str, Any], int, bool]] = []  # table, key or item, factor, delete
+        if name == "PutItem":
+            writes.append((params["TableName"], params["Item"], 1, False))
+        elif name in ("UpdateItem", "DeleteItem"):
+            writes.append((params["TableName"], params["Key"], 1, name == "DeleteItem"))
+        elif name == "BatchWriteItem":
+            for table, requests in params["RequestItems"].items():
+                for request in requests:
+                    if "PutRequest" in request:
+                        writes.append((table, request["PutRequest"]["Item"], 1, False))
+                    else:
+                        writes.append((table, request["DeleteRequest"]["Key"], 1, True))
+        else:  # TransactWriteItems
+            for entry in params["TransactItems"]:
+                ((kind, body),) = entry.items()
+                if kind == "ConditionCheck":
+                    self._charge(body["TableName"], 0.0, 2.0)
+                else:
+                    writes.append((body["TableName"], body.get("Item") or body["Key"], 2, kind == "Delete"))
+        return [
+            _Pending(table, key, factor, delete, self.peek(table, key))
+            for table, key, factor, delete in writes
+        ]
+
+    def _after_write(self, pending: list[_Pending]) -> None:
+        """Charge each write from its item before and after (a failed one changed nothing: its item
+        units only, as DynamoDB charges a failed conditional write)."""
+        assert self.peek is not None
+        for write in pending:
+            new = None if write.delete else self.peek(write.table, write.key)
+            size = max(item_size(write.old or {}), item_size(new or {}))
+            units = write.factor * max(1, math.ceil(size / 1024))
+            index_factor = TRANSACTION_INDEX_FACTOR if write.factor > 1 else 1
+            for index in self.indexes.get(write.table, []):
+                units += index_factor * index.writes(write.old, new)
+            self._charge(write.table, units, 0.0)
+
+    def after(
+        self, name: str, params: dict[str, Any], parsed: dict[str, Any], pending: list[_Pending] | None = None
+    ) -> None:
         self.operation = name
+        if pending is not None:
+            self._after_write(pending)
         if name == "GetItem":
             item = parsed.get("Item")
             self._charge(
@@ -254,6 +337,33 @@ class Meter:
         return sum(per * max(1, math.ceil(item_size(i) / 4096)) for i in items)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A write being made: its table, key (or item), factor (2 in a transaction), and the item before."""
+
+    table: str
+    key: dict[str, Any]
+    factor: int
+    delete: bool
+    old: dict[str, Any] | None
+
+
+def moto_peek(table_name: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    """The item stored under ``item``'s key in moto's memory (in-process ``mock_aws``), unmetered."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)][
+        os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    ]
+    table = backend.get_table(table_name)
+    key = {table.hash_key_attr: item[table.hash_key_attr]}
+    if table.range_key_attr:
+        key[table.range_key_attr] = item[table.range_key_attr]
+    found = backend.get_item(table_name, key)
+    return dict(found.to_json()["Attributes"]) if found is not None else None
+
+
 def _tables(name: str, params: dict[str, Any]) -> list[str]:
     if "TableName" in params:
         return [params["TableName"]]
@@ -297,16 +407,18 @@ def _before_parameter_build(params: dict[str, Any], model: Any, context: dict[st
     context["bench_params"] = params
     site = call_site() if _active else ""
     context["bench_site"] = site
+    pending = context.setdefault("bench_pending", {})
     for meter in _active:
         meter.site = site
-        meter.before(model.name, params)
+        pending[id(meter)] = meter.before(model.name, params)
 
 
 def _after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
     params = context.get("bench_params", {})
+    pending = context.get("bench_pending", {})
     for meter in _active:
         meter.site = context.get("bench_site", "")
-        meter.after(model.name, params, parsed)
+        meter.after(model.name, params, parsed, pending.get(id(meter)))
         meter.reported(model.name, parsed)
 
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     integrations_table: str = Field("leadflow-integrations", alias="INTEGRATIONS_TABLE")
     imports_table: str = Field("leadflow-imports", alias="IMPORTS_TABLE")
     identity_table: str = Field("leadflow-identity", alias="IDENTITY_TABLE")
+    #: Whether the contacts table has its ``by_dup_phone`` index (the template's ``DuplicatePhoneIndex``:
+    #: false only between the two updates that bring a stage from before issue 19 its two indexes).
+    duplicate_phone_index: bool = Field(True, alias="DUPLICATE_PHONE_INDEX")
     #: E-mail templates, messages and suppressed addresses (issue 18).
     mail_table: str = Field("leadflow-mail", alias="MAIL_TABLE")
     #: Users, teams, assignment rules, team turns and rep loads (``store/people.py``).

@@ -141,7 +141,9 @@ def deps() -> Deps:
         store=DynamoStore(connection, settings.interaction_retention_days),
         scoring=ScoringStore(connection),
         handoffs=HandoffStore(connection),
-        identity=IdentityStore(connection, settings.idempotency_table),
+        identity=IdentityStore(
+            connection, settings.idempotency_table, phone_index=settings.duplicate_phone_index
+        ),
         handoff_queue=queue(settings.handoff_queue_url),
         tracking=SqsTrackingQueue(
             settings.tracking_queue_url, settings.region, settings.aws_endpoint_url, boto_config

@@ -105,8 +105,9 @@ def _camel(index: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", index) if part)
 
 
-def _scaling(table: str, index: str | None) -> dict[str, Any]:
-    """The scalable targets and target-tracking policies of one table or one of its indexes."""
+def _scaling(table: str, index: str | None, condition: str = CONDITION) -> dict[str, Any]:
+    """The scalable targets and target-tracking policies of one table or one of its indexes (under
+    ``condition``: an index that exists only under a condition of its own scales only with it)."""
     kind = "index" if index else "table"
     resource_id: dict[str, Any] = (
         {"Fn::Sub": ["table/${Table}/index/" + index, {"Table": {"Ref": table}}]}
@@ -119,7 +120,7 @@ def _scaling(table: str, index: str | None) -> dict[str, Any]:
         target = f"{name}{dimension}ScalingTarget"
         resources[target] = {
             "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
-            "Condition": CONDITION,
+            "Condition": condition,
             "Properties": {
                 "ServiceNamespace": "dynamodb",
                 "ScalableDimension": f"dynamodb:{kind}:{units}",
@@ -130,7 +131,7 @@ def _scaling(table: str, index: str | None) -> dict[str, Any]:
         }
         resources[f"{name}{dimension}ScalingPolicy"] = {
             "Type": "AWS::ApplicationAutoScaling::ScalingPolicy",
-            "Condition": CONDITION,
+            "Condition": condition,
             "Properties": {
                 "PolicyName": {"Fn::Sub": f"${{AWS::StackName}}-{name}-{dimension.lower()}"},
                 "PolicyType": "TargetTrackingScaling",
@@ -161,9 +162,14 @@ def apply(template: dict[str, Any]) -> dict[str, Any]:
         props["BillingMode"] = {"Fn::If": [CONDITION, "PROVISIONED", "PAY_PER_REQUEST"]}
         props["ProvisionedThroughput"] = _throughput()
         resources.update(_scaling(table, None))
-        for index in props.get("GlobalSecondaryIndexes", []):
+        for entry in props.get("GlobalSecondaryIndexes", []):
+            condition, index = CONDITION, entry
+            if "Fn::If" in entry:  # an index under a condition (``{"Fn::If": [c, index, NoValue]}``)
+                own, index = entry["Fn::If"][0], entry["Fn::If"][1]
+                condition = f"{CONDITION}And{own}"
+                out["Conditions"][condition] = {"Fn::And": [{"Condition": CONDITION}, {"Condition": own}]}
             index["ProvisionedThroughput"] = _throughput()
-            resources.update(_scaling(table, index["IndexName"]))
+            resources.update(_scaling(table, index["IndexName"], condition))
     out["Resources"] = resources
     return out
 

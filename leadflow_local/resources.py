@@ -269,7 +269,7 @@ def _create_table(
                 TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"]
             )
     except dynamodb.exceptions.ResourceInUseException:
-        _add_new_indexes(name, props, dynamodb)
+        _add_new_indexes(name, {**props, **kwargs}, dynamodb)
     found.tables[logical_id] = name
     stream = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
     if stream:

@@ -106,12 +106,14 @@ def stage_environment(stage: str = "dev") -> dict[str, str]:
 
 def _upgrade_restored() -> None:
     """A snapshot from before issue 19's list indexes: its contacts and quarantined submissions get the
-    index keys the lists read (``chalicelib/store/backfill.py``; nothing to do the next time)."""
+    index keys the lists read, its contacts their duplicate blocking keys (``chalicelib/store/
+    backfill.py``; nothing to do the next time)."""
     from chalicelib import wiring
-    from chalicelib.store.backfill import backfill_list_keys
+    from chalicelib.store.backfill import backfill_duplicate_keys, backfill_list_keys
 
     wiring.deps()
     backfill_list_keys()
+    backfill_duplicate_keys()
 
 
 def provision(endpoint: str) -> tuple[LocalResources, dict[str, str]]:

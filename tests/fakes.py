@@ -761,7 +761,6 @@ class FakeIdentity:
     """Blocking keys, suspicions, merges, segments and erasure markers."""
 
     records: FakeRecordStore
-    keys: dict[str, set[str]] = field(default_factory=dict)
     suspicions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     merges: dict[str, dict[str, Any]] = field(default_factory=dict)
     segments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -770,12 +769,17 @@ class FakeIdentity:
 
     # ------------------------------------------------------------ DuplicateStore
 
-    def candidates(self, keys: Iterable[str], limit: int = 50) -> set[str]:
-        wanted = set(keys)
-        return {contact_id for contact_id, held in self.keys.items() if held & wanted}
+    def candidates(self, contact: Contact, limit: int = 50) -> set[str]:
+        """The stored contacts sharing a blocking key (the store's indexes hold them on the contacts;
+        one being erased holds none)."""
+        from chalicelib.domain.duplicates import blocking_keys
 
-    def replace_keys(self, contact_id: str, keys: set[str], now: datetime) -> None:
-        self.keys[contact_id] = set(keys)
+        wanted = blocking_keys(contact) if not contact.erasing else set()
+        return {
+            c.contact_id
+            for c in self.records.contacts.values()
+            if not c.erasing and blocking_keys(c) & wanted
+        }
 
     def record_suspicions(self, suspicions: Iterable[Suspicion], now: datetime) -> int:
         written = 0
@@ -797,7 +801,7 @@ class FakeIdentity:
         return page.items, page.next_cursor
 
     def forget_contact(self, contact_id: str) -> int:
-        removed = len(self.keys.pop(contact_id, set()))
+        removed = 0
         for pair in [p for p in self.suspicions if contact_id in p]:
             del self.suspicions[pair]
             removed += 1

@@ -7,11 +7,14 @@ here merges anything: the operator decides (``POST /v1/contacts/{id}/merge``).
 Candidates are found by *blocking keys*: values two duplicates share exactly (email, phone, account,
 company email domain). Only contacts that share a key are compared, so detection reads a handful of
 contacts, never the whole table. The store keeps the keys hashed (:func:`hashed`): they are personal
-data, and a hash is enough to find who shares one.
+data, and a hash is enough to find who shares one. Since issue 19 they are attributes of the contact
+itself (:func:`indexed_keys`), each kind a sparse index of the contacts table: written with the contact,
+moved when its email or phone changes, gone with it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import unicodedata
 from dataclasses import dataclass
@@ -105,6 +108,40 @@ def blocking_keys(contact: Contact) -> set[str]:
 
 def hashed(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def digest(key: str) -> str:
+    """A blocking key as the contact item holds it: 120 bits of SHA-256, base64url (20 characters, half
+    of :func:`hashed`'s 40: the contact item stays small). Two keys sharing a digest only make one more
+    candidate, which :func:`compare` judges on the contacts themselves."""
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).digest()[:15]).decode()
+
+
+@dataclass(frozen=True)
+class IndexedKeys:
+    """A contact's blocking keys as its item carries them (hashed), each the key of a sparse index.
+
+    ``mail``: the company email domain's key, or, for a free-mail or domainless address, the email's
+    own; ``email``: the email's key, the index's sort key under ``mail`` (two contacts with one email
+    share their ``mail`` too: a domain's contacts and an exact email are one index); ``phone``: the
+    phone's. An account's key needs none: the contacts' ``by_account`` index answers it."""
+
+    mail: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def indexed_keys(contact: Contact) -> IndexedKeys:
+    """What the contact's item carries; nothing for a contact being erased (no longer a candidate)."""
+    if contact.erasing:
+        return IndexedKeys()
+    email, phone = email_of(contact), phone_of(contact)
+    domain = email_domain(email) if email else None
+    return IndexedKeys(
+        mail=digest(f"domain#{domain}" if domain else f"email#{email}") if email else None,
+        email=digest(f"email#{email}") if email else None,
+        phone=digest(f"phone#{phone}") if phone else None,
+    )
 
 
 def _lcs(a: str, b: str) -> int:

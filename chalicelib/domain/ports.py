@@ -443,11 +443,10 @@ class WorkStore(Protocol):
 
 
 class DuplicateStore(Protocol):
-    """Blocking keys and suspected duplicates; rewriting the same items changes nothing."""
+    """Who shares a contact's blocking keys (held on the contacts themselves), and suspected duplicates;
+    rewriting the same items changes nothing."""
 
-    def candidates(self, keys: Iterable[str], limit: int = 50) -> set[str]: ...
-
-    def replace_keys(self, contact_id: str, keys: set[str], now: datetime) -> None: ...
+    def candidates(self, contact: Contact, limit: int = 50) -> set[str]: ...
 
     def record_suspicions(self, suspicions: Iterable[Suspicion], now: datetime) -> int: ...
 

@@ -1,6 +1,6 @@
 """Duplicate detection: the contacts stream -> blocking keys and suspected duplicates.
 
-Safe to repeat: a redelivered record rewrites the same keys and suspicions. It consumes contacts and
+Safe to repeat: a redelivered record rewrites the same suspicions. It consumes contacts and
 writes only the identity table, so it never feeds itself."""
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ from chalicelib.store import changes
 
 #: Contact attributes duplicates are judged on; other changes (activity time, version) are ignored.
 _WATCHED = ("email", "fields", "account_id")
+#: The contact item's blocking keys (``records.ContactRecord``): a change of them alone is the backfill
+#: giving a contact written before issue 19 its keys, which makes it findable: it is judged then.
+_KEY_ATTRIBUTES = ("dup_mail", "dup_email", "dup_phone")
+
+
+def _keys_changed(record: DynamoDBRecord) -> bool:
+    images = record.raw_event.get("dynamodb", {})
+    old, new = images.get("OldImage") or {}, images.get("NewImage") or {}
+    return any(old.get(name) != new.get(name) for name in _KEY_ATTRIBUTES)
 
 
 def _detect(record: DynamoDBRecord) -> None:
@@ -30,7 +39,8 @@ def _detect(record: DynamoDBRecord) -> None:
     if change.event == "REMOVE":
         wiring.deps().identity.forget_contact(change.contact_id)
         return
-    if change.event == "MODIFY" and not differs(change.old, change.new, _WATCHED):
+    unchanged = not differs(change.old, change.new, _WATCHED) and not _keys_changed(record)
+    if change.event == "MODIFY" and unchanged:
         return
     duplicates.detect(change.contact_id, wiring.deps(), datetime.now(UTC))
 

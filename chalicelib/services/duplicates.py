@@ -1,7 +1,7 @@
 """Suspected duplicates: detection on the contacts stream, and the suggestions operators review.
 
-Retries: detection only ever rewrites the same items (blocking keys, suspicions), so a redelivered
-record changes nothing. It never merges: strong suspicions are suggestions like weak ones."""
+Retries: detection only ever rewrites the same suspicions, so a redelivered record changes nothing.
+It never merges: strong suspicions are suggestions like weak ones."""
 
 from __future__ import annotations
 
@@ -20,14 +20,13 @@ Strength = Literal["strong", "weak"]
 
 
 def detect(contact_id: str, deps: Deps, now: datetime) -> int:
-    """Refresh the contact's blocking keys and record every suspicion against contacts sharing one;
-    returns how many. Never merges: strong suspicions are suggestions like weak ones."""
+    """Record every suspicion against contacts sharing one of the contact's blocking keys; returns how
+    many. The keys are on the contact's own item (written with it: ``IndexedKeys``), so detection only
+    reads. Never merges: strong suspicions are suggestions like weak ones."""
     contact = deps.store.get_contact(contact_id)
     if contact is None or contact.erasing:
-        return 0  # gone, or being erased: its keys are removed, not refreshed
-    keys = dup.blocking_keys(contact)
-    others = deps.identity.candidates(keys) - {contact_id}
-    deps.identity.replace_keys(contact_id, keys, now)
+        return 0  # gone, or being erased: its keys went with the write that began the erasure
+    others = deps.identity.candidates(contact) - {contact_id}
     if not others:
         return 0
     # eventually consistent (half the units: issue 19): a candidate changed a moment ago is judged

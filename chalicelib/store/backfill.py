@@ -1,6 +1,7 @@
 """Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``),
-and e-mail messages written before the outbox's ``by_list`` index (issue 18) its key and their
-listing items.
+e-mail messages written before the outbox's ``by_list`` index (issue 18) its key and their listing
+items, and contacts written before issue 19's duplicate indexes their blocking keys (``dup_mail``,
+``dup_email``, ``dup_phone``), removing the identity table's per-key items they replace.
 
 A contact or quarantined submission written before these indexes existed has no ``audience_shard`` /
 ``state_shard``, so the lists (served from the indexes) would not show it. This one-off pass finds such
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.store.dynamo import BY_AUDIENCE, audience
 from chalicelib.store.quarantine import BY_STATE
@@ -34,6 +36,45 @@ def backfill_list_keys() -> dict[str, int]:
         key = BY_STATE.key(held.state or "held", held.quarantine_id)
         counts["quarantine"] += _set(held, QuarantineRecord.state_shard, key)
     counts["messages"] = backfill_message_listings()
+    return counts
+
+
+def backfill_duplicate_keys() -> dict[str, int]:
+    """Every contact whose item lacks (or holds other) blocking keys than its email and phone give gets
+    them, in one update conditioned on the version scanned (a contact written since has them: that
+    write set them); then the identity table's ``block#``/``keys#`` items of the layout before issue 19
+    are deleted (nothing reads them any more; they are hashed personal data).
+
+    Each update is a contacts-stream change that duplicate detection judges (``handlers/identity.py``
+    watches the key attributes): a contact kept from before is compared with every contact sharing a
+    key the moment it gets its keys, so a duplicate captured between the deployment and this run is
+    found here. Hence the old items need not stay readable until then."""
+    from chalicelib.domain.duplicates import indexed_keys
+    from chalicelib.store.dynamo import contact_from
+    from chalicelib.store.records import IdentityRecord
+
+    counts = {"contact_duplicate_keys": 0, "old_duplicate_key_items": 0}
+    attributes = (ContactRecord.dup_mail, ContactRecord.dup_email, ContactRecord.dup_phone)
+    for contact in ContactRecord.scan():
+        keys = indexed_keys(contact_from(contact))
+        wanted = (keys.mail, keys.email, keys.phone)
+        held = tuple(getattr(contact, a.attr_name) for a in attributes)
+        if held == wanted:
+            continue
+        actions: list[Action] = [
+            a.set(v) if v is not None else a.remove() for a, v in zip(attributes, wanted, strict=True)
+        ]
+        try:
+            contact.update(actions=actions)  # conditioned on the version scanned
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue  # written since (or gone): that write set its keys
+        counts["contact_duplicate_keys"] += 1
+    old = IdentityRecord.pk.startswith("block#") | IdentityRecord.pk.startswith("keys#")
+    for record in IdentityRecord.scan(old):
+        record.delete()
+        counts["old_duplicate_key_items"] += 1
     return counts
 
 
@@ -66,4 +107,4 @@ if __name__ == "__main__":  # pragma: no cover - an operator's one-off
     from chalicelib import wiring
 
     wiring.deps()  # binds the table names from the environment
-    print(backfill_list_keys())
+    print({**backfill_list_keys(), **backfill_duplicate_keys()})

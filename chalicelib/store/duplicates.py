@@ -1,4 +1,5 @@
-"""Suspected duplicates: each contact's blocking keys (hashed) and the suspicions between contacts."""
+"""Suspected duplicates: the contacts sharing a blocking key (from the contacts' own indexes) and the
+suspicions between contacts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.duplicates import Suspicion, hashed
+from chalicelib.domain.duplicates import Suspicion, indexed_keys
+from chalicelib.domain.entities import Contact
 from chalicelib.store.dynamo import decode_cursor, encode_cursor
 from chalicelib.store.identity_table import (
     DUPLICATES,
@@ -19,62 +21,56 @@ from chalicelib.store.records import (
     IdentityRecord,
 )
 
-#: The sort key of a contact's one item listing its hashed blocking keys.
+#: The sort key of a contact's one item listing its hashed blocking keys (the layout before issue 19:
+#: read only to remove it, by erasure and the backfill).
 KEYS_ITEM = "all"
-#: The blocking key of a contact's account (``domain/duplicates.py``): read from the contacts' own
-#: ``by_account`` index, never stored here.
-ACCOUNT_KEY = "account#"
+#: Contacts read per blocking key: a key shared by thousands (a big account or company domain) says
+#: little, and only its first ``LIMIT`` are judged.
+LIMIT = 50
 
 
 class DuplicateRepository(IdentityTable):
-    """``DuplicateStore``: rewriting the same keys and suspicions changes nothing."""
+    """``DuplicateStore``: rewriting the same suspicions changes nothing. A contact's blocking keys are
+    attributes of its own item (``dynamo.contact_record``, ``domain.duplicates.IndexedKeys``), each kind
+    a sparse keys-only index of the contacts table: the capture that writes the contact writes them (an
+    index write each, no item of their own: issue 19, 4 write units a new contact to 2), a change of
+    email or phone moves them in the same write, and the contact's deletion or erasure removes them."""
 
-    def candidates(self, keys: Iterable[str], limit: int = 50) -> set[str]:
-        """Contacts that share one of these (clear) blocking keys, at most ``limit`` per key (a key
-        shared by thousands, such as a big account, says little). An account's key is answered by the
-        contacts' ``by_account`` index, which every contact of an account is in already: no item of
-        its own (issue 19: one write a contact less)."""
+    def candidates(self, contact: Contact, limit: int = LIMIT) -> set[str]:
+        """Contacts that share one of ``contact``'s blocking keys (itself included), at most ``limit``
+        per key; eventually consistent, as every index (a contact written a moment ago is found when its
+        own change is judged). One query per kind: the email's ``mail`` key (a company domain's contacts:
+        the same address among them, unless the domain has more than ``limit``, then the address is
+        asked for as well), the phone's (unless the stage is between the two updates that add the
+        indexes: ``Settings.duplicate_phone_index``), and the account's (the ``by_account`` index)."""
+        keys = indexed_keys(contact)
         found: set[str] = set()
-        for key in keys:
-            if key.startswith(ACCOUNT_KEY):
-                account_id = key[len(ACCOUNT_KEY) :]
-                found |= {r.contact_id for r in ContactRecord.by_account.query(account_id, limit=limit)}
-            else:
-                found |= {r.sk for r in IdentityRecord.query(f"block#{hashed(key)}", limit=limit)}
+        if keys.mail is not None:
+            page = ContactRecord.by_dup_mail.query(keys.mail, limit=limit)
+            found |= {r.contact_id for r in page}
+            if page.last_evaluated_key is not None and keys.email is not None:
+                found |= {
+                    r.contact_id
+                    for r in ContactRecord.by_dup_mail.query(
+                        keys.mail, ContactRecord.dup_email == keys.email, limit=limit
+                    )
+                }
+        if keys.phone is not None and self._phone_index:
+            found |= {r.contact_id for r in ContactRecord.by_dup_phone.query(keys.phone, limit=limit)}
+        if contact.account_id and not contact.erasing:
+            found |= {r.contact_id for r in ContactRecord.by_account.query(contact.account_id, limit=limit)}
         return found
 
-    def _held_keys(self, contact_id: str) -> tuple[set[str], list[IdentityRecord]]:
-        """The contact's hashed keys, from its one ``keys#<contact>`` / ``all`` item, and the per-key
-        items an older layout wrote (``keys#<contact>`` / ``<hash>``: read, then replaced)."""
-        held: set[str] = set()
-        legacy: list[IdentityRecord] = []
+    @staticmethod
+    def _legacy_items(contact_id: str) -> list[IdentityRecord]:
+        """The contact's blocking-key items of the layout before issue 19: its ``keys#<contact>`` items
+        (the list ``all``, or one per key) and the ``block#<hash>`` item of each key they name."""
+        found: list[IdentityRecord] = []
         for record in IdentityRecord.query(f"keys#{contact_id}"):
-            if record.sk == KEYS_ITEM:
-                held |= set(json.loads(record.data).get("hashes", []))
-            else:
-                held.add(record.sk)
-                legacy.append(record)
-        return held, legacy
-
-    def replace_keys(self, contact_id: str, keys: set[str], now: datetime) -> None:
-        """The contact's blocking keys become ``keys`` (stored hashed): one ``block#<hash>`` item per
-        key (what :meth:`candidates` queries) and the contact's list of them in one item (issue 19: was
-        one item per key, 2 writes per key instead of 1 + 1 per contact)."""
-        wanted = {hashed(k) for k in keys if not k.startswith(ACCOUNT_KEY)}
-        held, legacy = self._held_keys(contact_id)
-        if held == wanted and not legacy:
-            return
-        with IdentityRecord.batch_write() as batch:
-            for gone in held - wanted:
-                batch.delete(IdentityRecord(f"block#{gone}", contact_id))
-            for new in wanted - held:
-                batch.save(_item(f"block#{new}", contact_id, {}, now))
-            for record in legacy:
-                batch.delete(record)
-        if wanted:
-            _item(f"keys#{contact_id}", KEYS_ITEM, {"hashes": sorted(wanted)}, now).save()
-        elif held:
-            IdentityRecord(f"keys#{contact_id}", KEYS_ITEM).delete()
+            hashes = json.loads(record.data).get("hashes", []) if record.sk == KEYS_ITEM else [record.sk]
+            found += [IdentityRecord(f"block#{h}", contact_id) for h in hashes]
+            found.append(record)
+        return found
 
     def record_suspicions(self, suspicions: Iterable[Suspicion], now: datetime) -> int:
         written = 0
@@ -99,16 +95,13 @@ class DuplicateRepository(IdentityTable):
         return items, encode_cursor(results.last_evaluated_key) if more else None
 
     def forget_contact(self, contact_id: str) -> int:
-        """Every identity item about the contact: its keys, blocks and suspicions (both sides)."""
+        """Every identity item about the contact: its suspicions (both sides), and the blocking-key items
+        of the layout before issue 19 if the backfill has not removed them yet (its keys now go with its
+        item: erasure marks it ``erasing``, which drops them, then deletes it)."""
         removed = 0
-        held, legacy = self._held_keys(contact_id)
-        for hash_ in held:
-            IdentityRecord(f"block#{hash_}", contact_id).delete()
-            removed += 1
-        for record in legacy:
+        for record in self._legacy_items(contact_id):
             record.delete()
-        if held:
-            IdentityRecord(f"keys#{contact_id}", KEYS_ITEM).delete()
+            removed += record.pk.startswith("block#")
         for suspect in IdentityRecord.query(f"suspect#{contact_id}"):
             first, second = sorted((contact_id, suspect.sk))
             IdentityRecord(DUPLICATES, f"{first}#{second}").delete()

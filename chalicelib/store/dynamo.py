@@ -25,6 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import jsontext
 from chalicelib.domain.capture import Capture
+from chalicelib.domain.duplicates import indexed_keys
 from chalicelib.domain.entities import Account, ConsentChange, Contact, Interaction, Lead
 from chalicelib.domain.errors import (
     AlreadyReceived,
@@ -107,6 +108,9 @@ def contact_from(record: ContactRecord) -> Contact:
 
 
 def contact_record(contact: Contact) -> ContactRecord:
+    """The contact's item, with its duplicate blocking keys (``IndexedKeys``) computed from its email and
+    phone: every write of the whole item moves them with a change, in the same write."""
+    keys = indexed_keys(contact)
     record = ContactRecord(
         contact.contact_id,
         email=contact.email,
@@ -124,6 +128,9 @@ def contact_record(contact: Contact) -> ContactRecord:
         updated_at=contact.updated_at,
         correlation_id=correlation_id(),
         audience_shard=BY_AUDIENCE.key(audience(contact.marketing_only), contact.contact_id),
+        dup_mail=keys.mail,
+        dup_email=keys.email,
+        dup_phone=keys.phone,
     )
     return _versioned(record, contact.version)
 

@@ -58,9 +58,11 @@ def _merge_out(data: dict[str, Any]) -> dict[str, Any]:
 class IdentityTable:
     """The connection (for transactions) and the contact writes every identity repository makes."""
 
-    def __init__(self, connection: Connection, idempotency_table: str) -> None:
+    def __init__(self, connection: Connection, idempotency_table: str, phone_index: bool = True) -> None:
         self._connection = connection
         self._idempotency_table = idempotency_table
+        #: Whether the contacts' ``by_dup_phone`` index exists (``Settings.duplicate_phone_index``).
+        self._phone_index = phone_index
 
     def save_contact(self, contact: Contact) -> None:
         """The contact, on the version read (:class:`ConcurrentUpdate` when another write came first)."""

@@ -22,7 +22,10 @@
 | JOBS_TABLE           | job_id         |                      | TTL expires_at                            |
 | CONTACTS_TABLE index |                |                      | by_account (account_id), keys only;       |
 |                      |                |                      | by_audience (marketing|sales#<n>,         |
-|                      |                |                      | created_at), keys only: the list          |
+|                      |                |                      | created_at), keys only: the list;         |
+|                      |                |                      | by_dup_mail (dup_mail, dup_email) and     |
+|                      |                |                      | by_dup_phone (dup_phone): duplicates'     |
+|                      |                |                      | blocking keys, hashed, sparse, keys only  |
 | RULES_TABLE          | kind           | rule_id              | qualification rules and triggers          |
 | HANDOFFS_TABLE       | handoff_id     |                      | the outbox; stream -> publisher; TTL      |
 | LEAD_HISTORY_TABLE   | lead_id        | sk = at#kind#id      | transitions, score changes, hand-offs     |
@@ -37,8 +40,9 @@
 | IMPORTS_TABLE        | import_id      | item = head or       | chunks done, with their rows' errors; TTL |
 |                      |                | chunk#000001         |                                           |
 | IDENTITY_TABLE       | pk             | sk                   | typed items (see ``IdentityRecord``):     |
-|                      |                |                      | block#<hash> / contact id (blocking keys, |
-|                      |                |                      | hashed), keys#<contact> / all (its hashes)|
+|                      |                |                      | (block#<hash> / contact id, keys#<contact>|
+|                      |                |                      | / all: blocking keys before issue 19, gone|
+|                      |                |                      | with the backfill)                        |
 |                      |                |                      | duplicates / <a>#<b>, suspect#<contact> / |
 |                      |                |                      | <other>, merge#<id> / merge,              |
 |                      |                |                      | contact-merges#<contact> / <merge id>,    |
@@ -110,6 +114,29 @@ class ContactsByAudience(GlobalSecondaryIndex["ContactRecord"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ContactsByDuplicateMail(GlobalSecondaryIndex["ContactRecord"]):
+    """Duplicate detection's email blocking keys (``domain/duplicates.py``, ``IndexedKeys``): the
+    contacts of a company email domain (or of one free-mail address), each under its email's key.
+    Sparse (a contact without an email is not in it), keys only."""
+
+    class Meta:
+        index_name = "by_dup_mail"
+        projection = KeysOnlyProjection()
+
+    dup_mail = UnicodeAttribute(hash_key=True)
+    dup_email = UnicodeAttribute(range_key=True)
+
+
+class ContactsByDuplicatePhone(GlobalSecondaryIndex["ContactRecord"]):
+    """Duplicate detection's phone blocking key: sparse, keys only."""
+
+    class Meta:
+        index_name = "by_dup_phone"
+        projection = KeysOnlyProjection()
+
+    dup_phone = UnicodeAttribute(hash_key=True)
+
+
 class ContactRecord(Model):
     class Meta:
         table_name = UNBOUND
@@ -131,9 +158,16 @@ class ContactRecord(Model):
     correlation_id = UnicodeAttribute(null=True)
     #: ``<marketing|sales>#<n>`` (the ``by_audience`` index), from ``marketing_only`` and the id.
     audience_shard = UnicodeAttribute(null=True)
+    #: Duplicate detection's blocking keys, hashed (``IndexedKeys``; issue 19: they were identity-table
+    #: items, a write each): set from the contact's email and phone by every write of the whole item.
+    dup_mail = UnicodeAttribute(null=True)
+    dup_email = UnicodeAttribute(null=True)
+    dup_phone = UnicodeAttribute(null=True)
 
     by_account = ContactsByAccount()
     by_audience = ContactsByAudience()
+    by_dup_mail = ContactsByDuplicateMail()
+    by_dup_phone = ContactsByDuplicatePhone()
 
 
 class AccountRecord(Model):
@@ -598,8 +632,9 @@ class ImportChunkRecord(Model):
 
 
 class IdentityRecord(Model):
-    """Identity and data rights, typed by ``pk`` prefix: blocking keys (hashed, never in clear),
-    suspected duplicates, merges (with the before-images an undo needs), saved segments, erasures (counts
+    """Identity and data rights, typed by ``pk`` prefix: suspected duplicates (their blocking keys are
+    on the contacts since issue 19; the older ``block#``/``keys#`` items until the backfill removes
+    them), merges (with the before-images an undo needs), saved segments, erasures (counts
     only) and erased-contact tombstones. ``data`` is JSON."""
 
     class Meta:

@@ -495,11 +495,17 @@ def test_provisioned_capacity_scales_reads_and_writes_of_every_lead_table_and_in
             continue
         provisioned.add(name)
         assert props["BillingMode"] == {"Fn::If": ["ProvisionedTables", "PROVISIONED", "PAY_PER_REQUEST"]}
-        scaled = [("table/${Table}", "table", props)] + [
-            (f"table/${{Table}}/index/{i['IndexName']}", "index", i)
+        # an index under a condition of its own (``Fn::If``: the contacts' by_dup_phone) scales under both
+        indexes = [
+            (i["Fn::If"][1], f"ProvisionedTablesAnd{i['Fn::If'][0]}")
+            if "Fn::If" in i
+            else (i, "ProvisionedTables")
             for i in props.get("GlobalSecondaryIndexes", [])
         ]
-        for path, kind, holder in scaled:
+        scaled = [("table/${Table}", "table", props, "ProvisionedTables")] + [
+            (f"table/${{Table}}/index/{i['IndexName']}", "index", i, condition) for i, condition in indexes
+        ]
+        for path, kind, holder, condition in scaled:
             assert holder["ProvisionedThroughput"]["Fn::If"][0] == "ProvisionedTables", (name, path)
             for units, metric in (
                 ("ReadCapacityUnits", "DynamoDBReadCapacityUtilization"),
@@ -507,7 +513,7 @@ def test_provisioned_capacity_scales_reads_and_writes_of_every_lead_table_and_in
             ):
                 key = (json.dumps({"Fn::Sub": [path, {"Table": {"Ref": name}}]}), f"dynamodb:{kind}:{units}")
                 target = targets.pop(key)
-                assert resources[target]["Condition"] == "ProvisionedTables"
+                assert resources[target]["Condition"] == condition
                 tracking = policies[target]["TargetTrackingScalingPolicyConfiguration"]
                 assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == metric
                 assert tracking["TargetValue"] == {"Ref": "CapacityTargetUtilization"}

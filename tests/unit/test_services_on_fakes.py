@@ -93,11 +93,15 @@ def test_same_phone_is_a_strong_duplicate_and_a_similar_name_on_the_same_domain_
     assert EMAIL not in json.dumps(answer)
 
 
-def test_a_contact_being_erased_is_not_judged_again(deps: Deps, ada: tuple[str, str]):
+def test_a_contact_being_erased_is_not_judged_again_nor_anyones_candidate(deps: Deps, ada: tuple[str, str]):
     store = records(deps)
     store.contacts["c_ada"].erasing = True
+    other = person("c_other", "ada@lovelace.example.net", first_name="Ada", last_name="Lovelace", phone=PHONE)
+    store.add(other)
     assert duplicates.detect("c_ada", deps, NOW) == 0
-    assert isinstance(deps.identity, FakeIdentity) and "c_ada" not in deps.identity.keys
+    assert isinstance(deps.identity, FakeIdentity)
+    assert "c_ada" not in deps.identity.candidates(other)
+    assert duplicates.detect("c_other", deps, NOW) == 0
 
 
 # ---------------------------------------------------------------- consent (test_identity.py)
