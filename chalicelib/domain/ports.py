@@ -705,6 +705,10 @@ class JourneyStore(Protocol):
 
     def enrollments_of(self, contact_id: str) -> list[Enrollment]: ...
 
+    def contacts_in_journey(
+        self, journey_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[str], str | None]: ...
+
     def enroll(self, enrollment: Enrollment, previous: Enrollment | None, waiting: bool) -> bool: ...
 
     def advance(

@@ -1,6 +1,6 @@
-"""Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``),
-and e-mail messages written before the outbox's ``by_list`` index (issue 18) its key and their
-listing items.
+"""Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``,
+the journeys' enrollments' ``by_journey``), and e-mail messages written before the outbox's
+``by_list`` index (issue 18) its key and their listing items.
 
 A contact or quarantined submission written before these indexes existed has no ``audience_shard`` /
 ``state_shard``, so the lists (served from the indexes) would not show it. This one-off pass finds such
@@ -26,7 +26,7 @@ from chalicelib.store.records import ContactRecord, QuarantineRecord
 
 def backfill_list_keys() -> dict[str, int]:
     """Set the missing index keys; how many items of each table got one."""
-    counts = {"contacts": 0, "quarantine": 0, "messages": 0}
+    counts = {"contacts": 0, "quarantine": 0, "messages": 0, "enrollments": 0}
     for contact in ContactRecord.scan(ContactRecord.audience_shard.does_not_exist()):
         key = BY_AUDIENCE.key(audience(bool(contact.marketing_only)), contact.contact_id)
         counts["contacts"] += _set(contact, ContactRecord.audience_shard, key)
@@ -34,7 +34,25 @@ def backfill_list_keys() -> dict[str, int]:
         key = BY_STATE.key(held.state or "held", held.quarantine_id)
         counts["quarantine"] += _set(held, QuarantineRecord.state_shard, key)
     counts["messages"] = backfill_message_listings()
+    counts["enrollments"] = backfill_enrollments()
     return counts
+
+
+def backfill_enrollments() -> int:
+    """Enrollments written before ``by_journey`` get their key (a segment by journey activity reads
+    that index; an enrollment without the key would not be found)."""
+    from chalicelib.store.journeys import BY_JOURNEY, JourneyRecord
+
+    done = 0
+    missing = (
+        JourneyRecord.pk.startswith("contact#")
+        & JourneyRecord.sk.startswith("j#")
+        & JourneyRecord.journey_shard.does_not_exist()
+    )
+    for record in JourneyRecord.scan(missing):
+        key = BY_JOURNEY.key(record.sk.removeprefix("j#"), record.pk.removeprefix("contact#"))
+        done += _set(record, JourneyRecord.journey_shard, key)
+    return done
 
 
 def backfill_message_listings() -> int:
