@@ -26,7 +26,7 @@ from chalicelib.store.records import ContactRecord, QuarantineRecord
 
 def backfill_list_keys() -> dict[str, int]:
     """Set the missing index keys; how many items of each table got one."""
-    counts = {"contacts": 0, "quarantine": 0, "messages": 0, "enrollments": 0}
+    counts = {"contacts": 0, "quarantine": 0, "messages": 0, "enrollments": 0, "interaction_counts": 0}
     for contact in ContactRecord.scan(ContactRecord.audience_shard.does_not_exist()):
         key = BY_AUDIENCE.key(audience(bool(contact.marketing_only)), contact.contact_id)
         counts["contacts"] += _set(contact, ContactRecord.audience_shard, key)
@@ -35,7 +35,43 @@ def backfill_list_keys() -> dict[str, int]:
         counts["quarantine"] += _set(held, QuarantineRecord.state_shard, key)
     counts["messages"] = backfill_message_listings()
     counts["enrollments"] = backfill_enrollments()
+    counts["interaction_counts"] = backfill_interaction_counts()
     return counts
+
+
+def backfill_interaction_counts(attempts: int = 5) -> int:
+    """Contacts written before interaction counts were kept (``Contact.agg``) get them, counted from
+    their history (issue 19, item 5): until then their models' "all time" rules read the history.
+    Each contact's count is written conditioned on its version as read with the history: an
+    interaction recorded meanwhile bumps the version (``record_interaction``), so the count is read
+    again rather than written short. Returns how many contacts were counted."""
+    from chalicelib.domain.interaction_counts import counted
+    from chalicelib.store.dynamo import interaction_from
+    from chalicelib.store.records import InteractionRecord
+
+    done = 0
+    for found in ContactRecord.scan(ContactRecord.agg.does_not_exist()):
+        record = found
+        for _ in range(attempts):
+            history = (interaction_from(r) for r in InteractionRecord.query(record.contact_id))
+            try:
+                record.update(
+                    actions=[ContactRecord.agg.set(counted({}, history))],
+                    condition=ContactRecord.agg.does_not_exist(),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                try:  # changed meanwhile (or counted already): read it again
+                    record = ContactRecord.get(record.contact_id, consistent_read=True)
+                except ContactRecord.DoesNotExist:
+                    break
+                if record.agg is not None:
+                    break
+                continue
+            done += 1
+            break
+    return done
 
 
 def backfill_enrollments() -> int:

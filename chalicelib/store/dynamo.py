@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -34,6 +36,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.interaction_counts import count_key
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.stored import LeadFilter, Page
@@ -103,6 +106,7 @@ def contact_from(record: ContactRecord) -> Contact:
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
+        agg={str(k): int(v) for k, v in record.agg.as_dict().items()} if record.agg is not None else None,
     )
 
 
@@ -124,6 +128,7 @@ def contact_record(contact: Contact) -> ContactRecord:
         updated_at=contact.updated_at,
         correlation_id=correlation_id(),
         audience_shard=BY_AUDIENCE.key(audience(contact.marketing_only), contact.contact_id),
+        agg=dict(contact.agg) if contact.agg is not None else None,
     )
     return _versioned(record, contact.version)
 
@@ -196,6 +201,10 @@ def lead_record(lead: Lead) -> LeadRecord:
     return _versioned(record, lead.version)
 
 
+#: How often recording an interaction reads its contact's account again after the contact moved.
+RECORD_ATTEMPTS = 3
+
+
 def interaction_record(interaction: Interaction, retention_days: int) -> InteractionRecord:
     return InteractionRecord(
         interaction.contact_id,
@@ -211,6 +220,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         correlation_id=correlation_id(),
         noted=True if interaction.noted else None,
         with_contact=True if interaction.scored_with_contact else None,
+        account_id=interaction.account_id,
     )
 
 
@@ -225,6 +235,7 @@ def interaction_from(record: InteractionRecord) -> Interaction:
         source=record.source,
         noted=bool(record.noted),
         scored_with_contact=bool(record.with_contact),
+        account_id=record.account_id,
     )
 
 
@@ -565,7 +576,12 @@ class LeadRepository(ReceiptRepository):
             if key in found:
                 return str(found[key])
             contact = Contact(
-                contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
+                contact_id=new_id("c"),
+                email=email,
+                fields={"email": email},
+                created_at=now,
+                updated_at=now,
+                agg={},  # new: its interactions are counted from the first
             )
             try:
                 with TransactWrite(connection=self._connection) as tx:
@@ -586,25 +602,89 @@ class LeadRepository(ReceiptRepository):
     def record_interaction(self, interaction: Interaction) -> bool:
         """Append an interaction once (an id seen before for the contact is not written again), and
         only while its contact exists and is not being erased: the check and the write are one
-        transaction, so an interaction queued before an erasure never lands after it began."""
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.condition_check(
-                    ContactRecord,
-                    interaction.contact_id,
-                    condition=ContactRecord.contact_id.exists() & ContactRecord.erasing.does_not_exist(),
+        transaction, so an interaction queued before an erasure never lands after it began.
+
+        It carries its contact's account (``by_account_time``, issue 19 item 5): the contact is read
+        (eventually consistent, half a read unit) and the transaction's check includes that account,
+        so a contact that moved meanwhile cancels it and the account is read again. The contact's
+        interaction count of its type is raised in the same transaction (``Contact.agg``: a redelivery
+        cancels on the interaction's condition and counts nothing), with the version, so a capture
+        planned on the contact before (a conditional put of the whole contact) does not write over the
+        count; a contact without counts (written before them) gets the version bump alone, which a
+        backfill that counts its history is conditioned on."""
+        for _ in range(RECORD_ATTEMPTS):
+            try:
+                contact = ContactRecord.get(
+                    interaction.contact_id, attributes_to_get=["contact_id", "account_id", "erasing", "agg"]
                 )
-                tx.save(
-                    interaction_record(interaction, self._retention_days),
-                    condition=InteractionRecord.contact_id.does_not_exist(),
-                )
-        except TransactWriteError as exc:
-            if any(
-                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
-            ):
-                return False  # no such contact (erased), or recorded before
-            raise
-        return True
+            except DoesNotExist:
+                return False  # no such contact (erased)
+            if contact.erasing:
+                return False
+            account_id = contact.account_id
+            same_account = (
+                ContactRecord.account_id == account_id
+                if account_id is not None
+                else ContactRecord.account_id.does_not_exist()
+            )
+            key = count_key(interaction)
+            counting = contact.agg is not None
+            actions: list[Action] = []
+            if counting:
+                actions.append(ContactRecord.agg[key].set((ContactRecord.agg[key] | 0) + 1))
+            record = ContactRecord(interaction.contact_id)
+            record.version = 0  # without the version condition only "ADD version 1" is sent
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    tx.update(
+                        record,
+                        actions=actions,
+                        add_version_condition=False,
+                        condition=ContactRecord.contact_id.exists()
+                        & ContactRecord.erasing.does_not_exist()
+                        & same_account
+                        & (ContactRecord.agg.exists() if counting else ContactRecord.agg.does_not_exist()),
+                    )
+                    tx.save(
+                        interaction_record(replace(interaction, account_id=account_id), self._retention_days),
+                        condition=InteractionRecord.contact_id.does_not_exist(),
+                    )
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                if (
+                    len(reasons) > 1
+                    and reasons[1] is not None
+                    and reasons[1].code == "ConditionalCheckFailed"
+                ):
+                    return False  # recorded before
+                if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                    continue  # erased or being erased (the next read says), moved, or counted since
+                raise
+            return True
+        raise ConcurrentUpdate("the contact's account kept changing while an interaction was recorded")
+
+    def restamp_interactions(self, contact_id: str, account_id: str | None) -> int:
+        """Give the contact's interactions its account now (after it moved: ``by_account_time``
+        holds an account's interactions by the account each carries). Paged over the contact's
+        history, one update per interaction that carries another; safe to repeat. Returns how many
+        were changed."""
+        changed = 0
+        for record in InteractionRecord.query(contact_id):
+            if record.account_id == account_id:
+                continue
+            action = (
+                InteractionRecord.account_id.set(account_id)
+                if account_id is not None
+                else InteractionRecord.account_id.remove()
+            )
+            try:
+                record.update(actions=[action], condition=InteractionRecord.contact_id.exists())
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise  # gone meanwhile (erased, moved by a merge): nothing to stamp
+                continue
+            changed += 1
+        return changed
 
     def note_activity(self, contact_id: str, at: datetime) -> None:
         """Keep the newest interaction time; an older or repeated one changes nothing. One conditional
