@@ -651,13 +651,11 @@ class LeadRepository(ReceiptRepository):
                     )
             except TransactWriteError as exc:
                 reasons = exc.cancellation_reasons or []
-                if (
-                    len(reasons) > 1
-                    and reasons[1] is not None
-                    and reasons[1].code == "ConditionalCheckFailed"
-                ):
+                # PynamoDB sends a transaction's puts before its updates: [interaction, contact]
+                failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons]
+                if failed[:1] == [True]:
                     return False  # recorded before
-                if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                if failed[1:2] == [True]:
                     continue  # erased or being erased (the next read says), moved, or counted since
                 raise
             return True
