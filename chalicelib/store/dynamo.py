@@ -415,7 +415,7 @@ class LeadRepository(ReceiptRepository):
         contact_id = str(detail.get("contact_id") or "")
         lead_id = str(detail.get("lead_id") or "")
         if detail.get("interaction_id"):
-            InteractionRecord(contact_id, str(detail["interaction_id"])).delete()
+            self._uncount_and_delete(contact_id, str(detail["interaction_id"]))
         if detail.get("lead_created") and lead_id:
             for score in ScoreRecord.query(lead_id):
                 score.delete()
@@ -423,6 +423,36 @@ class LeadRepository(ReceiptRepository):
                 entry.delete()
             LeadRecord(lead_id).delete(add_version_condition=False)  # erased whatever its version
             self._drop_lead_of_contact(contact_id, lead_id, bool(detail.get("contact_created")))
+
+    def _uncount_and_delete(self, contact_id: str, interaction_id: str) -> None:
+        """Delete one interaction and take it off its contact's counts (``Contact.agg``) in one
+        transaction, the delete conditioned on the interaction being there: a repeat changes nothing."""
+        try:
+            found = InteractionRecord.get(contact_id, interaction_id, consistent_read=True)
+        except DoesNotExist:
+            return
+        key = count_key(interaction_from(found))
+        contact = ContactRecord(contact_id)
+        contact.version = 0  # without the version condition only "ADD version 1" is sent
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(found, condition=InteractionRecord.contact_id.exists())
+                tx.update(
+                    contact,
+                    actions=[ContactRecord.agg[key].set(ContactRecord.agg[key] - 1)],
+                    condition=ContactRecord.agg[key] > 0,
+                    add_version_condition=False,
+                )
+        except TransactWriteError as exc:
+            failed = [
+                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
+            ]
+            if failed[:1] == [True]:
+                return  # deleted meanwhile: its count was taken off then
+            if failed[1:2] == [True]:
+                found.delete()  # a contact without counts (before them), or gone: nothing to take off
+                return
+            raise
 
     def _drop_lead_of_contact(self, contact_id: str, lead_id: str, contact_created: bool) -> None:
         def drop() -> None:

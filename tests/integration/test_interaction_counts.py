@@ -122,3 +122,17 @@ def test_contacts_written_before_the_counts_read_their_history_until_the_backfil
     assert backfill_interaction_counts() == 0, "a second run finds nothing to do"
     assert track(deps, contact_id, "later", "page_visited", timedelta(hours=1))
     assert deps.store.get_contact(contact_id).agg["page_visited|"] == 5
+
+
+def test_erasing_a_received_event_takes_its_interaction_off_the_counts_once(deps: Any) -> None:
+    contact_id, _ = person(deps)
+    assert track(deps, contact_id, "v1", "page_visited", timedelta(hours=1))
+    assert track(deps, contact_id, "v2", "page_visited", timedelta(hours=1))
+    for _ in range(2):  # a repeat finds the interaction gone and changes nothing
+        deps.store.erase_capture({"contact_id": contact_id, "interaction_id": "v1"})
+        assert deps.store.get_contact(contact_id).agg["page_visited|"] == 1
+    assert [
+        i.interaction_id
+        for i in deps.scoring.interactions_since(contact_id, None)
+        if i.type == "page_visited"
+    ] == ["v2"]
