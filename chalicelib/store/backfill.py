@@ -1,6 +1,7 @@
 """Give items written before issue 19's list indexes their index keys (``by_audience``, ``by_state``,
-the journeys' enrollments' ``by_journey``), and e-mail messages written before the outbox's
-``by_list`` index (issue 18) its key and their listing items.
+the journeys' enrollments' ``by_journey``), e-mail messages written before the outbox's ``by_list``
+index (issue 18) its key and their listing items, and (issue 19, item 5) contacts their interaction
+counts (``Contact.agg``) and interactions their contact's account (``by_account_time``).
 
 A contact or quarantined submission written before these indexes existed has no ``audience_shard`` /
 ``state_shard``, so the lists (served from the indexes) would not show it. This one-off pass finds such
@@ -26,7 +27,14 @@ from chalicelib.store.records import ContactRecord, QuarantineRecord
 
 def backfill_list_keys() -> dict[str, int]:
     """Set the missing index keys; how many items of each table got one."""
-    counts = {"contacts": 0, "quarantine": 0, "messages": 0, "enrollments": 0, "interaction_counts": 0}
+    counts = {
+        "contacts": 0,
+        "quarantine": 0,
+        "messages": 0,
+        "enrollments": 0,
+        "interaction_counts": 0,
+        "interaction_accounts": 0,
+    }
     for contact in ContactRecord.scan(ContactRecord.audience_shard.does_not_exist()):
         key = BY_AUDIENCE.key(audience(bool(contact.marketing_only)), contact.contact_id)
         counts["contacts"] += _set(contact, ContactRecord.audience_shard, key)
@@ -36,7 +44,47 @@ def backfill_list_keys() -> dict[str, int]:
     counts["messages"] = backfill_message_listings()
     counts["enrollments"] = backfill_enrollments()
     counts["interaction_counts"] = backfill_interaction_counts()
+    counts["interaction_accounts"] = backfill_interaction_accounts()
     return counts
+
+
+def backfill_interaction_accounts(page: int = 100) -> int:
+    """Interactions written before ``by_account_time`` get their contact's account (an account-scoped
+    model reads an account's interactions from that index). Each page's contacts are read in one
+    batch; each update is conditioned on the interaction having no account yet (one recorded or
+    re-stamped since has the right one). Returns how many were stamped."""
+    from chalicelib.store.records import InteractionRecord
+
+    done = 0
+    pending: list[Any] = []
+
+    def stamp() -> int:
+        ids = list(dict.fromkeys(r.contact_id for r in pending))
+        accounts = {c.contact_id: c.account_id for c in ContactRecord.batch_get(ids)}
+        stamped = 0
+        for record in pending:
+            account_id = accounts.get(record.contact_id)
+            if account_id is None:
+                continue
+            try:  # conditioned on the item being there too: an erased interaction is not made again
+                record.update(
+                    actions=[InteractionRecord.account_id.set(account_id)],
+                    condition=InteractionRecord.contact_id.exists()
+                    & InteractionRecord.account_id.does_not_exist(),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            stamped += 1
+        pending.clear()
+        return stamped
+
+    for record in InteractionRecord.scan(InteractionRecord.account_id.does_not_exist(), page_size=page):
+        pending.append(record)
+        if len(pending) >= page:
+            done += stamp()
+    return done + (stamp() if pending else 0)
 
 
 def backfill_interaction_counts(attempts: int = 5) -> int:

@@ -152,3 +152,17 @@ def test_a_contact_that_moves_takes_its_interactions_to_its_new_account(deps: An
     assert deps.store.restamp_interactions(old[0], "a_new") == 0, "a repeat changes nothing"
     rescore_contacts([new[0]], deps, NOW, [MODEL])
     assert deps.scoring.scores_of("a_new_l00")["abm"].score == 3  # its two and the newcomer's visit
+
+
+def test_interactions_written_before_the_account_index_are_stamped_by_the_backfill(deps: Any) -> None:
+    from chalicelib.store.backfill import backfill_interaction_accounts
+    from chalicelib.store.records import InteractionRecord
+
+    large = an_account("a5", 5)
+    rescore_contacts(large, deps, NOW, [MODEL])
+    for record in InteractionRecord.scan():  # as written before the index: no account
+        record.update(actions=[InteractionRecord.account_id.remove()])
+    assert deps.scoring.interactions_of_account("a5", None) == []
+    assert backfill_interaction_accounts(page=2) == 5
+    assert len(deps.scoring.interactions_of_account("a5", None)) == 5
+    assert backfill_interaction_accounts() == 0, "a second run finds nothing to do"

@@ -142,6 +142,7 @@ def test_items_written_before_the_indexes_are_listed_after_the_backfill(deps: An
         "messages": 0,
         "enrollments": 0,
         "interaction_counts": 3,
+        "interaction_accounts": 0,
     }
     assert [c.contact_id for c in _contacts(deps, None, 10, None)[0]] == ["c_002", "c_001", "c_000"]
     assert [q["quarantine_id"] for q in deps.store.list_quarantined({}, 10, None)[0]] == [old]
@@ -151,4 +152,5 @@ def test_items_written_before_the_indexes_are_listed_after_the_backfill(deps: An
         "messages": 0,
         "enrollments": 0,
         "interaction_counts": 0,
+        "interaction_accounts": 0,
     }, "a second run finds nothing to do"
