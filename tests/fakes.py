@@ -171,6 +171,9 @@ class FakeRecordStore:
         held.append(replace(interaction, account_id=contact.account_id if contact else None))
         return True
 
+    def recount_interactions(self, contact_id: str, attempts: int = 5) -> bool:
+        raise NotImplementedError(f"recount_interactions {ON_MOTO}")
+
     def restamp_interactions(self, contact_id: str, account_id: str | None) -> int:
         held = self.interactions.get(contact_id, [])
         moved = [i for i in held if i.account_id != account_id]

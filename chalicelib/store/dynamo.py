@@ -36,7 +36,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.interaction_counts import count_key
+from chalicelib.domain.interaction_counts import count_key, counted
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.stored import LeadFilter, Page
@@ -690,6 +690,32 @@ class LeadRepository(ReceiptRepository):
                 raise
             return True
         raise ConcurrentUpdate("the contact's account kept changing while an interaction was recorded")
+
+    def recount_interactions(self, contact_id: str, attempts: int = 5) -> bool:
+        """Count the contact's interactions again from its history (``Contact.agg``), after some left it
+        by their retention's TTL (a removal no write of ours made, so none took it off the counts). The
+        write is conditioned on the version read with the history: a tracked interaction or a capture
+        meanwhile bumps it and the history is read again. Safe to repeat; ``True`` when the counts
+        changed. A contact without counts is left to the backfill."""
+        for _ in range(attempts):
+            try:
+                record = ContactRecord.get(contact_id, consistent_read=True)
+            except DoesNotExist:
+                return False
+            if record.agg is None:
+                return False
+            history = (interaction_from(r) for r in InteractionRecord.query(contact_id, consistent_read=True))
+            fresh = counted({}, history)
+            if fresh == {str(k): int(v) for k, v in record.agg.as_dict().items()}:
+                return False
+            try:
+                record.update(actions=[ContactRecord.agg.set(fresh)])
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return True
+        raise ConcurrentUpdate("the contact kept changing while its interactions were counted")
 
     def restamp_interactions(self, contact_id: str, account_id: str | None) -> int:
         """Give the contact's interactions its account now (after it moved: ``by_account_time``

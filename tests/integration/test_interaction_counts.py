@@ -136,3 +136,39 @@ def test_erasing_a_received_event_takes_its_interaction_off_the_counts_once(deps
         for i in deps.scoring.interactions_since(contact_id, None)
         if i.type == "page_visited"
     ] == ["v2"]
+
+
+def removal(contact_id: str, interaction_id: str, by_ttl: bool) -> dict[str, Any]:
+    from chalicelib.store.records import InteractionRecord
+
+    table = InteractionRecord.Meta.table_name
+    record: dict[str, Any] = {
+        "eventID": interaction_id,
+        "eventName": "REMOVE",
+        "eventSource": "aws:dynamodb",
+        "eventSourceARN": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/stream/x",
+        "dynamodb": {
+            "Keys": {"contact_id": {"S": contact_id}, "interaction_id": {"S": interaction_id}},
+            "SequenceNumber": "100",
+        },
+    }
+    if by_ttl:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return record
+
+
+def test_an_interaction_removed_by_its_retention_ttl_leaves_the_counts(deps: Any) -> None:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from chalicelib.handlers.tracking import _note_activity
+    from chalicelib.store.records import InteractionRecord
+
+    contact_id, _ = person(deps)
+    for n in range(3):
+        assert track(deps, contact_id, f"v{n}", "page_visited", timedelta(days=n))
+    InteractionRecord(contact_id, "v2").delete()  # as the TTL does, 730 days on
+    _note_activity(DynamoDBRecord(removal(contact_id, "v2", by_ttl=False)))  # not ours to count: a write's
+    assert deps.store.get_contact(contact_id).agg["page_visited|"] == 3
+    for _ in range(2):  # a redelivered record changes nothing more
+        _note_activity(DynamoDBRecord(removal(contact_id, "v2", by_ttl=True)))
+        assert deps.store.get_contact(contact_id).agg["page_visited|"] == 2
