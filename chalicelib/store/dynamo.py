@@ -641,11 +641,16 @@ class LeadRepository(ReceiptRepository):
         cancels on the interaction's condition and counts nothing), with the version, so a capture
         planned on the contact before (a conditional put of the whole contact) does not write over the
         count; a contact without counts (written before them) gets the version bump alone, which a
-        backfill that counts its history is conditioned on."""
+        backfill that counts its history is conditioned on. The contact's ``last_interaction_at`` is
+        set in the same update when the interaction is newer than the one read (conditioned on it being
+        unchanged), and the interaction is written ``noted`` (its time is set here, or an older one's
+        was newer already): the activity consumer has nothing to write, so a tracked interaction still
+        costs one contact write, as before the counts."""
         for _ in range(RECORD_ATTEMPTS):
             try:
                 contact = ContactRecord.get(
-                    interaction.contact_id, attributes_to_get=["contact_id", "account_id", "erasing", "agg"]
+                    interaction.contact_id,
+                    attributes_to_get=["contact_id", "account_id", "erasing", "agg", "last_interaction_at"],
                 )
             except DoesNotExist:
                 return False  # no such contact (erased)
@@ -662,6 +667,14 @@ class LeadRepository(ReceiptRepository):
             actions: list[Action] = []
             if counting:
                 actions.append(ContactRecord.agg[key].set((ContactRecord.agg[key] | 0) + 1))
+            last = contact.last_interaction_at
+            if last is None or last < interaction.occurred_at:
+                actions.append(ContactRecord.last_interaction_at.set(interaction.occurred_at))
+                same_account &= (
+                    ContactRecord.last_interaction_at == last
+                    if last is not None
+                    else ContactRecord.last_interaction_at.does_not_exist()
+                )
             record = ContactRecord(interaction.contact_id)
             record.version = 0  # without the version condition only "ADD version 1" is sent
             try:
@@ -676,7 +689,11 @@ class LeadRepository(ReceiptRepository):
                         & (ContactRecord.agg.exists() if counting else ContactRecord.agg.does_not_exist()),
                     )
                     tx.save(
-                        interaction_record(replace(interaction, account_id=account_id), self._retention_days),
+                        interaction_record(
+                            # noted: the contact's time is set here, or was newer already
+                            replace(interaction, account_id=account_id, noted=True),
+                            self._retention_days,
+                        ),
                         condition=InteractionRecord.contact_id.does_not_exist(),
                     )
             except TransactWriteError as exc:

@@ -172,3 +172,19 @@ def test_an_interaction_removed_by_its_retention_ttl_leaves_the_counts(deps: Any
     for _ in range(2):  # a redelivered record changes nothing more
         _note_activity(DynamoDBRecord(removal(contact_id, "v2", by_ttl=True)))
         assert deps.store.get_contact(contact_id).agg["page_visited|"] == 2
+
+
+def test_a_tracked_interaction_sets_the_contacts_last_activity_in_its_own_transaction(deps: Any) -> None:
+    from chalicelib.store.records import InteractionRecord
+
+    contact_id, _ = person(deps)
+    first = deps.store.get_contact(contact_id).last_interaction_at
+    assert track(deps, contact_id, "newer", "page_visited", timedelta(seconds=-30))
+    assert deps.store.get_contact(contact_id).last_interaction_at == NOW + timedelta(seconds=30)
+    assert track(deps, contact_id, "older", "page_visited", timedelta(days=3))
+    assert deps.store.get_contact(contact_id).last_interaction_at == NOW + timedelta(seconds=30)
+    assert first is not None and first < NOW + timedelta(seconds=30)
+    # the activity consumer has nothing left to write for either
+    assert (
+        InteractionRecord.get(contact_id, "newer").noted and InteractionRecord.get(contact_id, "older").noted
+    )
