@@ -167,8 +167,18 @@ class FakeRecordStore:
         held = self.interactions.setdefault(interaction.contact_id, [])
         if any(i.interaction_id == interaction.interaction_id for i in held):
             return False
-        held.append(interaction)
+        contact = self.contacts.get(interaction.contact_id)
+        held.append(replace(interaction, account_id=contact.account_id if contact else None))
         return True
+
+    def recount_interactions(self, contact_id: str, attempts: int = 5) -> bool:
+        raise NotImplementedError(f"recount_interactions {ON_MOTO}")
+
+    def restamp_interactions(self, contact_id: str, account_id: str | None) -> int:
+        held = self.interactions.get(contact_id, [])
+        moved = [i for i in held if i.account_id != account_id]
+        self.interactions[contact_id] = [replace(i, account_id=account_id) for i in held]
+        return len(moved)
 
     def note_activity(self, contact_id: str, at: datetime) -> None:
         contact = self.contacts.get(contact_id)
@@ -397,6 +407,17 @@ class FakeScoring:
         held = self.records.interactions.get(contact_id, [])
         return sorted(
             (i for i in held if since is None or i.occurred_at >= since), key=lambda i: i.occurred_at
+        )
+
+    def interactions_of_account(self, account_id: str, since: datetime | None) -> list[Interaction]:
+        return sorted(
+            (
+                i
+                for held in self.records.interactions.values()
+                for i in held
+                if i.account_id == account_id and (since is None or i.occurred_at >= since)
+            ),
+            key=lambda i: i.occurred_at,
         )
 
     def latest_interactions(self, contact_id: str, limit: int) -> list[Interaction]:
@@ -849,11 +870,15 @@ class FakeIdentity:
         self.records.leads[lead_id] = replace(lead, contact_id=to_id)
         return True
 
-    def move_interactions(self, from_id: str, to_id: str, only: set[str] | None = None) -> list[str]:
+    def move_interactions(
+        self, from_id: str, to_id: str, only: set[str] | None = None, account_id: str | None = None
+    ) -> list[str]:
         held = self.records.interactions.get(from_id, [])
         moving = [i for i in held if only is None or i.interaction_id in only]
         self.records.interactions[from_id] = [i for i in held if i not in moving]
-        self.records.interactions.setdefault(to_id, []).extend(replace(i, contact_id=to_id) for i in moving)
+        self.records.interactions.setdefault(to_id, []).extend(
+            replace(i, contact_id=to_id, account_id=account_id) for i in moving
+        )
         return [i.interaction_id for i in moving]
 
     # ------------------------------------------------------------ SegmentStore

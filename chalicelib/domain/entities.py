@@ -40,6 +40,10 @@ class Contact:
     #: scores, hand-offs), and the erasure job removes what is there.
     erasing: bool = False
     version: int | None = None
+    #: Interaction counts, ``<type>|<lead id or "">`` -> n, kept with each interaction's write
+    #: (``domain/interaction_counts.py``; issue 19, item 5). ``None``: not kept (a contact written
+    #: before them, until the backfill counts its history): its "all time" rules read the history.
+    agg: dict[str, int] | None = None
 
 
 @dataclass
@@ -111,3 +115,6 @@ class Interaction:
     #: contact, or a new lead in its ``lead_ids``): the interaction's own record does not rescore it
     #: again (issue 19: scoring once per capture, not once per stream).
     scored_with_contact: bool = False
+    #: The contact's account when the interaction was written (kept when the contact moves: the
+    #: account-scoped models read an account's interactions from one index, ``by_account_time``).
+    account_id: str | None = None

@@ -315,6 +315,7 @@ def _plan_contact(
             created_at=now,
             updated_at=now,
             marketing_only=True,
+            agg={},  # new: its interactions are counted from the first (the capture's own)
         )
         created = True
     else:

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.entities import ConsentChange, Contact
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.fields import merge_fields
+from chalicelib.domain.interaction_counts import summed
 
 MAX_DUPLICATES = 20
 
@@ -45,6 +46,20 @@ def check_merge(survivor_id: str, duplicate_ids: list[str]) -> None:
         raise Conflict("a duplicate is named twice", "duplicate_ids")
 
 
+def unmerged_counts(current: Contact, restored: list[Contact]) -> dict[str, int] | None:
+    """The survivor's counts after an undo: what it has now less what the restored duplicates take
+    back (the interactions they brought; those it recorded since the merge stay)."""
+    if current.agg is None or any(c.agg is None for c in restored):
+        return None
+    left = dict(current.agg)
+    for contact in restored:
+        for key, n in (contact.agg or {}).items():
+            left[key] = left.get(key, 0) - n
+    if any(n < 0 for n in left.values()):
+        return None  # not what the merge left (counted before it was kept): the backfill recounts
+    return {key: n for key, n in left.items() if n}
+
+
 def merged(survivor: Contact, duplicates: list[Contact], now: datetime) -> Contact:
     """The survivor after the merge: the newest non-empty value of each field (contacts applied oldest
     update first), every lead, the consent histories together, and the consent level of the most recent
@@ -71,4 +86,6 @@ def merged(survivor: Contact, duplicates: list[Contact], now: datetime) -> Conta
         last_interaction_at=max(last_activity) if last_activity else None,
         created_at=min(c.created_at for c in everyone),
         updated_at=now,
+        # every duplicate's interactions move to the survivor: its counts are the sum
+        agg=summed(survivor.agg, *(d.agg for d in duplicates)),
     )

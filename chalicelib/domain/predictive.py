@@ -497,11 +497,13 @@ def evaluate(
     account: Account | None,
     interactions: Sequence[Interaction],
     as_of: datetime,
+    totals: Mapping[str, int] | None = None,
 ) -> Score | None:
-    """The lead's score under a model of either kind, with its timer when it ages (``with_timer``)."""
+    """The lead's score under a model of either kind, with its timer when it ages (``with_timer``).
+    ``totals``: the lead's kept interaction counts (a rule model's "all time" rules count from them)."""
     if isinstance(model, PredictiveModel):
         return model.score(lead, contact, account, interactions, as_of)
-    found = score(model, lead, contact, account, interactions, as_of)
+    found = score(model, lead, contact, account, interactions, as_of, totals)
     return with_timer(model, found, lead, contact, account, interactions) if found is not None else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -58,6 +58,11 @@ class Facts:
     interactions: Sequence[Interaction]
     as_of: datetime
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The lead's interaction counts per type (``*``: all), of every time, kept with the contact
+    #: (``domain/interaction_counts.py``): an "all time" event condition without ``where`` counts from
+    #: them, ``interactions`` being only those of the models' longest window. ``None``: count what
+    #: ``interactions`` holds.
+    totals: Mapping[str, int] | None = None
     _by_type: dict[str, list[Interaction]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -298,9 +303,20 @@ class EventLeaf(Condition):
             found.append(interaction)
         return found
 
-    def test(self, facts: Facts) -> tuple[bool, frozenset[str]]:
+    def counted(self, facts: Facts) -> tuple[int, list[Interaction]]:
+        """How many interactions this leaf counts, and those of them read. From ``facts.totals`` for an
+        "all time" leaf without ``where``: the kept count less the interactions dated after ``as_of``
+        (all of them are read: a window's read has no upper bound); the interactions named are then
+        only those read (the models' longest window)."""
         found = self.matching(facts)
-        holds = len(found) >= self.min_count and (self.max_count is None or len(found) <= self.max_count)
+        if facts.totals is None or self.window is not None or self.where is not None:
+            return len(found), found
+        later = sum(1 for i in facts.of_type(self.event_type) if i.occurred_at > facts.as_of)
+        return facts.totals.get(self.event_type, 0) - later, found
+
+    def test(self, facts: Facts) -> tuple[bool, frozenset[str]]:
+        count, found = self.counted(facts)
+        holds = count >= self.min_count and (self.max_count is None or count <= self.max_count)
         return holds, (frozenset(i.interaction_id for i in found) if holds else NO_IDS)
 
     def events(self) -> list[EventLeaf]:

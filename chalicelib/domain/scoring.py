@@ -7,7 +7,7 @@ says which rule gave which points from which interactions (see ``scoring.md``, t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -286,11 +286,14 @@ def score(
     account: Account | None,
     interactions: Sequence[Interaction],
     as_of: datetime,
+    totals: Mapping[str, int] | None = None,
 ) -> Score | None:
     """The lead's score under ``model`` at ``as_of``; ``None`` when the model does not score this lead
     (outside the audience, or consent below ``min_consent``). ``interactions`` are those of the
-    contact (or, for an account-scoped model, of every contact of the account)."""
-    facts = Facts(lead, contact, account, counted_interactions(lead, interactions), as_of)
+    contact (or, for an account-scoped model, of every contact of the account); with ``totals`` (the
+    lead's kept counts per type, ``interaction_counts.totals_for``) only those of the model's longest
+    window need be given: its "all time" rules count from ``totals``."""
+    facts = Facts(lead, contact, account, counted_interactions(lead, interactions), as_of, totals=totals)
     if not in_audience(model, facts):
         return None
     breakdown = []
@@ -453,12 +456,14 @@ def _rule_points(model: ScoringModel, rule: Rule, facts: Facts) -> RuleScore | N
         holds, ids = rule.when.test(facts)
         return RuleScore(rule.rule_id, float(rule.points), tuple(sorted(ids))) if holds else None
     leaf = rule.event
-    found = leaf.matching(facts)
-    count = len(found)
+    count, found = leaf.counted(facts)
     if count == 0 or count < leaf.min_count or (leaf.max_count is not None and count > leaf.max_count):
         return None
-    # fsum: the same interactions give the same points in whatever order they arrive
-    total = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
+    if count != len(found):  # counted from totals: no decay (``interaction_counts.countable``)
+        total = float(rule.points * count)
+    else:
+        # fsum: the same interactions give the same points in whatever order they arrive
+        total = math.fsum(rule.points * _decay(model, facts.as_of, interaction) for interaction in found)
     return RuleScore(
         rule.rule_id, _capped(total, rule.max_points), tuple(sorted(i.interaction_id for i in found))
     )

@@ -196,6 +196,20 @@ def _journey_leaf(spec: dict[str, Any], where: str, compiler: Compiler) -> Condi
     return Extra(path, None)
 
 
+def pinned_journey(spec: Any) -> str | None:
+    """The journey of the first top-level ``journey.<id>.*`` leaf that only a person enrolled in that
+    journey (now or before) can satisfy: every operator but ``missing`` is false on a missing value,
+    and one never enrolled has none. The segment is then read from that journey's enrollments."""
+    for leaf in _top_leaves(spec):
+        path = leaf.get("field")
+        if not isinstance(path, str) or leaf.get("op") == "missing":
+            continue
+        found = _JOURNEY_FIELD.fullmatch(path)
+        if found is not None and found.group(2) in JOURNEY_FIELDS:
+            return found.group(1)
+    return None
+
+
 def journeys_named(spec: Any) -> list[str]:
     """Every journey a ``journey.<id>.*`` leaf of the condition names (anywhere in it)."""
     found: dict[str, None] = {}

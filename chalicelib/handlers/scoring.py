@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
-from chalicelib.domain.changes import AccountChange
+from chalicelib.domain.changes import AccountChange, ContactChange
 from chalicelib.handlers.batch import last_touches, process
 from chalicelib.observability import flush, logger
 from chalicelib.services import scoring
@@ -43,6 +43,17 @@ def score_changes(event: dict[str, Any], context: Any) -> dict[str, Any]:
     last = last_touches(event, without_io)
 
     def handle(record: DynamoDBRecord) -> None:
+        change = decoded(record)
+        if (
+            isinstance(change, ContactChange)
+            and change.event == "MODIFY"
+            and change.old is not None
+            and change.new is not None
+            and change.old.account_id != change.new.account_id
+        ):
+            # the contact moved: its interactions carry their account for the account index (issue
+            # 19, item 5); before rescoring, so the new account's read finds them
+            deps.store.restamp_interactions(change.contact_id, change.new.account_id)
         sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
         fresh = [
             contact_id

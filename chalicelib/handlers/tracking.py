@@ -30,8 +30,23 @@ def record_interactions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process(event, context, EventType.SQS, _record_message)
 
 
+#: Who removes an item whose TTL passed (the stream record's ``userIdentity``).
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+
+def expired(record: DynamoDBRecord) -> bool:
+    """A removal by DynamoDB's TTL (an interaction past its retention), not by a write of ours."""
+    identity = record.raw_event.get("userIdentity") or {}
+    return record.raw_event.get("eventName") == "REMOVE" and identity.get("principalId") == TTL_PRINCIPAL
+
+
 def _note_activity(record: DynamoDBRecord) -> None:
     change = changes.decode(record)
+    if isinstance(change, InteractionChange) and expired(record):
+        # an interaction past its retention leaves the contact's counts (issue 19, item 5): counted
+        # again from the history, which is idempotent where a decrement would not be on redelivery
+        interactions.recount(change.contact_id, wiring.deps())
+        return
     if isinstance(change, InteractionChange) and change.event == "INSERT" and change.new is not None:
         if change.new.noted:
             return  # its capture wrote the contact's last_interaction_at with it

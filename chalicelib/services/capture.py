@@ -17,6 +17,7 @@ from chalicelib.domain.entities import Interaction
 from chalicelib.domain.errors import AlreadyReceived, Conflict, NotFound, PersonErased
 from chalicelib.domain.forms import FormDefinition, capture_from_submission
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.interaction_counts import counted
 from chalicelib.domain.matching import CapturePlan, plan_capture
 from chalicelib.domain.screening import Verdict
 from chalicelib.observability import count, logger
@@ -85,6 +86,11 @@ def capture(capture: Capture, deps: Deps, received: Received | None = None) -> C
             interaction = replace(
                 interaction, noted=True, scored_with_contact=plan.contact_created or plan.lead_created
             )
+            if plan.contact.agg is not None:
+                # counted with the contact it is written with (one transaction: a retried or replayed
+                # capture cannot count it twice); a contact from before the counts keeps none until
+                # the backfill counts its history
+                plan.contact.agg = counted(plan.contact.agg, [interaction])
         try:
             store.write_capture(plan, interaction, received.receipt if received else None)
         except AlreadyReceived as exc:
@@ -128,6 +134,7 @@ def _interaction(plan: CapturePlan, capture: Capture, received: Received, now: d
         lead_id=plan.lead.lead_id if plan.lead is not None else None,
         properties=received.properties or {"form_id": capture.lead.get("form_id")},
         source=capture.origin,
+        account_id=plan.contact.account_id,
     )
 
 

@@ -113,6 +113,12 @@ def record_batch(message: dict[str, Any], deps: Deps) -> int:
     return recorded
 
 
+def recount(contact_id: str, deps: Deps) -> None:
+    """The contact's interaction counts again from its history (after a retention TTL removed some)."""
+    if deps.store.recount_interactions(contact_id):
+        count("InteractionCountsCorrected")
+
+
 def note_activity(contact_id: str, occurred_at: datetime, deps: Deps) -> None:
     """Keep the contact's last-interaction time (newest wins, so a replayed record changes nothing)."""
     deps.store.note_activity(contact_id, occurred_at)

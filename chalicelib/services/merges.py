@@ -13,7 +13,7 @@ from chalicelib.domain.entities import Contact
 from chalicelib.domain.errors import ConcurrentUpdate, Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
-from chalicelib.domain.merging import MergeOrder, check_merge, merged
+from chalicelib.domain.merging import MergeOrder, check_merge, merged, unmerged_counts
 from chalicelib.observability import count, logger
 from chalicelib.services import scoring
 from chalicelib.services.data_rights import contact_or_refuse
@@ -80,7 +80,7 @@ def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> MergeDone:
         for lead_id in duplicate.lead_ids:
             deps.identity.move_lead(lead_id, duplicate.contact_id, survivor_id)
         interactions[duplicate.contact_id] = deps.identity.move_interactions(
-            duplicate.contact_id, survivor_id
+            duplicate.contact_id, survivor_id, account_id=result.account_id
         )
         deps.identity.forget_contact(duplicate.contact_id)
     deps.identity.note_moved_interactions(merge_id, interactions)
@@ -119,6 +119,7 @@ def undo_merge(merge_id: str, deps: Deps) -> MergeUndone:
             lead_ids=[i for i in current.lead_ids if i not in moved],
             version=current.version,
             updated_at=now,
+            agg=unmerged_counts(current, restored),
         )
         undone = {**record, "state": "undone", "undone_at": iso(now)}
         deps.identity.write_unmerge(survivor, restored, merge_id, undone, now)
@@ -144,4 +145,6 @@ def _move_back_interactions(record: dict[str, Any], restored: list[Contact], ide
     for contact in restored:
         ids = set(record.get("moved_interactions", {}).get(contact.contact_id, []))
         if ids:
-            identity.move_interactions(record["survivor_id"], contact.contact_id, only=ids)
+            identity.move_interactions(
+                record["survivor_id"], contact.contact_id, only=ids, account_id=contact.account_id
+            )

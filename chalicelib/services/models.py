@@ -202,10 +202,11 @@ def _leads_with_context(deps: Deps, model: AnyModel, limit: int) -> Any:
         if lead.contact_id not in seen:
             contact = deps.store.get_contact(lead.contact_id)
             account = deps.store.get_account(contact.account_id) if contact and contact.account_id else None
-            members = [contact] if contact else []
-            if model.scope == "account" and contact is not None:
-                members = scoring.account_contacts(contact, account, deps)
-            interactions = [i for c in members for i in deps.scoring.interactions_since(c.contact_id, since)]
+            interactions = []
+            if contact is not None and model.scope == "account":
+                interactions = scoring.account_context([contact], account, since, deps)[1]
+            elif contact is not None:
+                interactions = deps.scoring.interactions_since(contact.contact_id, since)
             seen = {lead.contact_id: (contact, account, interactions)}
         contact, account, interactions = seen[lead.contact_id]
         yield lead, contact, account, interactions

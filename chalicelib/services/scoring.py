@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
+from chalicelib.domain.interaction_counts import bounded_lookback, totals_for
 from chalicelib.domain.predictive import AnyModel, evaluate, parse_any, paths_read
 from chalicelib.domain.scoring import Score
 from chalicelib.domain.timeline import timeline_entry
@@ -64,7 +65,10 @@ def rescore_contacts(
 ) -> int:
     """Rescore the leads of these contacts with every active model (or ``models``); returns how many
     scores were written or removed. The contacts, their accounts, leads and stored scores are read in
-    batches (a rescoring page is a few calls, not a few per lead); interactions, one query per contact."""
+    batches (a rescoring page is a few calls, not a few per lead); interactions, one query per contact.
+    Account-scoped models rescore each account once per call, however many of its contacts changed
+    (issue 19, item 5): its contacts, their leads and scores in batches, its interactions from one
+    index query (``by_account_time``), so the calls do not grow with the account's size."""
     chosen = list(models) if models is not None else active_models(deps)
     if not chosen:
         return 0
@@ -80,51 +84,47 @@ def rescore_contacts(
     lead_ids = [lead_id for c in contacts.values() for lead_id in c.lead_ids]
     leads = {lead.lead_id: lead for lead in deps.store.get_leads(lead_ids)}
     scores = deps.scoring.scores_for(lead_ids, [m.model_id for m in chosen])
+    by_contact = [m for m in chosen if m.scope == "contact"]
+    by_account = [m for m in chosen if m.scope == "account"]
     changed = 0
+    # the account-scoped models: each account once, with every contact of it that changed
+    changing: dict[str, list[Contact]] = {}
     for contact_id in ids:
         contact = contacts.get(contact_id)
         if contact is None:
             continue
         account = accounts.get(contact.account_id) if contact.account_id else None
         mine = [leads[lead_id] for lead_id in contact.lead_ids if lead_id in leads]
-        changed += _rescore_contact(contact, account, mine, chosen, deps, now, scores, written)
-    return changed
-
-
-def _rescore_contact(
-    contact: Contact,
-    account: Account | None,
-    leads: list[Lead],
-    models: Sequence[AnyModel],
-    deps: Deps,
-    now: datetime,
-    scores: dict[str, dict[str, Score]],
-    written: set[tuple[str, str]] | None = None,
-) -> int:
-    by_contact = [m for m in models if m.scope == "contact"]
-    by_account = [m for m in models if m.scope == "account"]
-    changed = 0
-    if by_contact and leads:
-        interactions = deps.scoring.interactions_since(contact.contact_id, lookback_start(by_contact, now))
+        if by_contact and mine:
+            since, counts = read_plan(by_contact, [contact], now)
+            interactions = deps.scoring.interactions_since(contact.contact_id, since)
+            changed += _apply(
+                mine,
+                {contact_id: contact},
+                account,
+                interactions,
+                by_contact,
+                deps,
+                now,
+                scores,
+                written,
+                counts,
+            )
+        if by_account:
+            changing.setdefault(account.account_id if account else f"contact:{contact_id}", []).append(
+                contact
+            )
+    for key, changed_contacts in changing.items():
+        account = accounts.get(key)
+        members = account_members(changed_contacts, account, deps)
+        since, counts = read_plan(by_account, members, now)
+        interactions = account_interactions(changed_contacts, members, account, since, deps)
+        member_leads = deps.store.get_leads([lead_id for c in members for lead_id in c.lead_ids])
+        unread = [lead.lead_id for lead in member_leads if lead.lead_id not in scores]
+        scores.update(deps.scoring.scores_for(unread, [m.model_id for m in by_account]) if unread else {})
         changed += _apply(
-            leads,
-            {contact.contact_id: contact},
-            account,
-            interactions,
-            by_contact,
-            deps,
-            now,
-            scores,
-            written,
-        )
-    if by_account:
-        contacts = account_contacts(contact, account, deps)
-        since = lookback_start(by_account, now)
-        interactions = [i for c in contacts for i in deps.scoring.interactions_since(c.contact_id, since)]
-        colleagues = deps.store.get_leads([lead_id for c in contacts for lead_id in c.lead_ids])
-        changed += _apply(
-            colleagues,
-            {c.contact_id: c for c in contacts},
+            member_leads,
+            {c.contact_id: c for c in members},
             account,
             interactions,
             by_account,
@@ -132,16 +132,64 @@ def _rescore_contact(
             now,
             scores,
             written,
+            counts,
         )
     return changed
 
 
-def account_contacts(contact: Contact, account: Account | None, deps: Deps) -> list[Contact]:
-    """Everyone at the contact's account (the contact alone when it has none)."""
+def read_plan(
+    models: Sequence[AnyModel], contacts: Sequence[Contact], now: datetime
+) -> tuple[datetime | None, dict[str, dict[str, int]] | None]:
+    """Where to start reading interactions, and the contacts' kept counts when the models' "all time"
+    rules count from them (then only the longest window is read: issue 19, item 5). The whole history
+    when a model needs each interaction of all time (``interaction_counts.countable``) or a contact has
+    no counts yet (written before them, until the backfill)."""
+    days = bounded_lookback(models)
+    if days is None or any(c.agg is None for c in contacts):
+        return lookback_start(models, now), None
+    return now - timedelta(days=days), {c.contact_id: c.agg or {} for c in contacts}
+
+
+def account_members(changed: Sequence[Contact], account: Account | None, deps: Deps) -> list[Contact]:
+    """The account's contacts: those whose change is being handled (read consistently) and the others
+    (``by_account``, one query, then one batch read); the changed contacts alone without an account."""
     if account is None:
-        return [contact]
-    others = [c for c in deps.scoring.contacts_of_account(account.account_id) if c != contact.contact_id]
-    return [contact, *deps.store.get_contacts(others)]
+        return list(changed)
+    mine = {c.contact_id for c in changed}
+    others = [c for c in deps.scoring.contacts_of_account(account.account_id) if c not in mine]
+    return [*changed, *(c for c in deps.store.get_contacts(others) if not c.erasing)]
+
+
+def account_interactions(
+    changed: Sequence[Contact],
+    members: Sequence[Contact],
+    account: Account | None,
+    since: datetime | None,
+    deps: Deps,
+) -> list[Interaction]:
+    """The account's interactions since ``since``: the changed contacts' from ``by_time``
+    (consistently: a new interaction is there at once), the others' from the account's index
+    (``by_account_time``, one query). An interaction counts for the account of its contact now: one
+    stamped with an account its contact has left is dropped, and a contact that joins one has its
+    interactions stamped again (``restamp_interactions``)."""
+    own = [i for c in changed for i in deps.scoring.interactions_since(c.contact_id, since)]
+    if account is None:
+        return own
+    mine = {c.contact_id for c in changed}
+    member_ids = {c.contact_id for c in members}
+    return own + [
+        i
+        for i in deps.scoring.interactions_of_account(account.account_id, since)
+        if i.contact_id in member_ids and i.contact_id not in mine
+    ]
+
+
+def account_context(
+    changed: Sequence[Contact], account: Account | None, since: datetime | None, deps: Deps
+) -> tuple[list[Contact], list[Interaction]]:
+    """The account's contacts and their interactions since ``since`` (a draft's simulation)."""
+    members = account_members(changed, account, deps)
+    return members, account_interactions(changed, members, account, since, deps)
 
 
 def _apply(
@@ -154,13 +202,15 @@ def _apply(
     now: datetime,
     scores: dict[str, dict[str, Score]],
     written: set[tuple[str, str]] | None = None,
+    counts: dict[str, dict[str, int]] | None = None,
 ) -> int:
     changed = 0
     for lead in leads:
         # read with the page when it could be; a colleague's lead (account scope) is read here
         stored = scores[lead.lead_id] if lead.lead_id in scores else deps.scoring.scores_of(lead.lead_id)
+        totals = totals_for(lead, counts) if counts is not None else None
         for model in models:
-            new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now)
+            new = evaluate(model, lead, contacts.get(lead.contact_id), account, interactions, now, totals)
             old = stored.get(model.model_id)
             if new is None:
                 if old is not None and deps.scoring.delete_score(

@@ -16,6 +16,7 @@ from chalicelib.domain.segments import (
     compile_condition,
     journeys_named,
     parse_segment,
+    pinned_journey,
     pinned_score,
 )
 from chalicelib.wiring import Deps
@@ -104,10 +105,14 @@ def query_segment(query: SegmentQuery, deps: Deps) -> SegmentPage:
     condition, state = compile_condition(spec, known_models=known_models(spec, deps.scoring))
     pin = pinned_score(spec)
     index: str | None
+    journey = pinned_journey(spec) if pin is None else None
     if pin is not None:
         page = _by_score(pin, query, deps)
         leads = deps.store.get_leads([lead_id for lead_id, _ in page.items])
         index = "by_model_score"
+    elif journey is not None:
+        page, leads = _by_journey(journey, query, deps)
+        index = "by_journey"
     else:
         page = deps.store.list_leads(LeadFilter(state=state), query.limit, query.cursor)
         leads = list(page.items)
@@ -120,6 +125,17 @@ def query_segment(query: SegmentQuery, deps: Deps) -> SegmentPage:
         index=index,
         next_cursor=page.next_cursor,
     )
+
+
+def _by_journey(journey_id: str, query: SegmentQuery, deps: Deps) -> tuple[Page, list[Lead]]:
+    """A page of the journey's enrolled people (``limit`` of them), and all their leads: two batch
+    reads (contacts, leads) after the index's query."""
+    from chalicelib.domain.stored import Page
+
+    contact_ids, next_cursor = deps.journeys.contacts_in_journey(journey_id, query.limit, query.cursor)
+    contacts = deps.store.get_contacts(contact_ids)
+    leads = deps.store.get_leads([lead_id for c in contacts for lead_id in c.lead_ids])
+    return Page(items=leads, next_cursor=next_cursor), leads
 
 
 def extras_for(spec: Any, leads: Sequence[Lead], deps: Deps) -> dict[str, dict[str, Any]]:

@@ -215,6 +215,7 @@ def _target(
             updated_at=now,
             account_id=lead.account_id or (old.account_id if old else None),
             marketing_only=False,  # a rep made it to work the lead: a sales contact
+            agg={},  # new: no interactions to count yet
         ),
         True,
     )

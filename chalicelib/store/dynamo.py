@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -35,6 +37,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.interaction_counts import count_key, counted
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.matching import CapturePlan, Known, account_keys, contact_key
 from chalicelib.domain.stored import LeadFilter, Page
@@ -104,6 +107,7 @@ def contact_from(record: ContactRecord) -> Contact:
         created_at=record.created_at,
         updated_at=record.updated_at,
         version=record.version,
+        agg={str(k): int(v) for k, v in record.agg.as_dict().items()} if record.agg is not None else None,
     )
 
 
@@ -131,6 +135,7 @@ def contact_record(contact: Contact) -> ContactRecord:
         dup_mail=keys.mail,
         dup_email=keys.email,
         dup_phone=keys.phone,
+        agg=dict(contact.agg) if contact.agg is not None else None,
     )
     return _versioned(record, contact.version)
 
@@ -203,6 +208,10 @@ def lead_record(lead: Lead) -> LeadRecord:
     return _versioned(record, lead.version)
 
 
+#: How often recording an interaction reads its contact's account again after the contact moved.
+RECORD_ATTEMPTS = 3
+
+
 def interaction_record(interaction: Interaction, retention_days: int) -> InteractionRecord:
     return InteractionRecord(
         interaction.contact_id,
@@ -218,6 +227,7 @@ def interaction_record(interaction: Interaction, retention_days: int) -> Interac
         correlation_id=correlation_id(),
         noted=True if interaction.noted else None,
         with_contact=True if interaction.scored_with_contact else None,
+        account_id=interaction.account_id,
     )
 
 
@@ -232,6 +242,7 @@ def interaction_from(record: InteractionRecord) -> Interaction:
         source=record.source,
         noted=bool(record.noted),
         scored_with_contact=bool(record.with_contact),
+        account_id=record.account_id,
     )
 
 
@@ -411,7 +422,7 @@ class LeadRepository(ReceiptRepository):
         contact_id = str(detail.get("contact_id") or "")
         lead_id = str(detail.get("lead_id") or "")
         if detail.get("interaction_id"):
-            InteractionRecord(contact_id, str(detail["interaction_id"])).delete()
+            self._uncount_and_delete(contact_id, str(detail["interaction_id"]))
         if detail.get("lead_created") and lead_id:
             for score in ScoreRecord.query(lead_id):
                 score.delete()
@@ -419,6 +430,36 @@ class LeadRepository(ReceiptRepository):
                 entry.delete()
             LeadRecord(lead_id).delete(add_version_condition=False)  # erased whatever its version
             self._drop_lead_of_contact(contact_id, lead_id, bool(detail.get("contact_created")))
+
+    def _uncount_and_delete(self, contact_id: str, interaction_id: str) -> None:
+        """Delete one interaction and take it off its contact's counts (``Contact.agg``) in one
+        transaction, the delete conditioned on the interaction being there: a repeat changes nothing."""
+        try:
+            found = InteractionRecord.get(contact_id, interaction_id, consistent_read=True)
+        except DoesNotExist:
+            return
+        key = count_key(interaction_from(found))
+        contact = ContactRecord(contact_id)
+        contact.version = 0  # without the version condition only "ADD version 1" is sent
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(found, condition=InteractionRecord.contact_id.exists())
+                tx.update(
+                    contact,
+                    actions=[ContactRecord.agg[key].set(ContactRecord.agg[key] - 1)],
+                    condition=ContactRecord.agg[key] > 0,
+                    add_version_condition=False,
+                )
+        except TransactWriteError as exc:
+            failed = [
+                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
+            ]
+            if failed[:1] == [True]:
+                return  # deleted meanwhile: its count was taken off then
+            if failed[1:2] == [True]:
+                found.delete()  # a contact without counts (before them), or gone: nothing to take off
+                return
+            raise
 
     def _drop_lead_of_contact(self, contact_id: str, lead_id: str, contact_created: bool) -> None:
         def drop() -> None:
@@ -572,7 +613,12 @@ class LeadRepository(ReceiptRepository):
             if key in found:
                 return str(found[key])
             contact = Contact(
-                contact_id=new_id("c"), email=email, fields={"email": email}, created_at=now, updated_at=now
+                contact_id=new_id("c"),
+                email=email,
+                fields={"email": email},
+                created_at=now,
+                updated_at=now,
+                agg={},  # new: its interactions are counted from the first
             )
             try:
                 with TransactWrite(connection=self._connection) as tx:
@@ -593,25 +639,130 @@ class LeadRepository(ReceiptRepository):
     def record_interaction(self, interaction: Interaction) -> bool:
         """Append an interaction once (an id seen before for the contact is not written again), and
         only while its contact exists and is not being erased: the check and the write are one
-        transaction, so an interaction queued before an erasure never lands after it began."""
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.condition_check(
-                    ContactRecord,
+        transaction, so an interaction queued before an erasure never lands after it began.
+
+        It carries its contact's account (``by_account_time``, issue 19 item 5): the contact is read
+        (eventually consistent, half a read unit) and the transaction's check includes that account,
+        so a contact that moved meanwhile cancels it and the account is read again. The contact's
+        interaction count of its type is raised in the same transaction (``Contact.agg``: a redelivery
+        cancels on the interaction's condition and counts nothing), with the version, so a capture
+        planned on the contact before (a conditional put of the whole contact) does not write over the
+        count; a contact without counts (written before them) gets the version bump alone, which a
+        backfill that counts its history is conditioned on. The contact's ``last_interaction_at`` is
+        set in the same update when the interaction is newer than the one read (conditioned on it being
+        unchanged), and the interaction is written ``noted`` (its time is set here, or an older one's
+        was newer already): the activity consumer has nothing to write, so a tracked interaction still
+        costs one contact write, as before the counts."""
+        for _ in range(RECORD_ATTEMPTS):
+            try:
+                contact = ContactRecord.get(
                     interaction.contact_id,
-                    condition=ContactRecord.contact_id.exists() & ContactRecord.erasing.does_not_exist(),
+                    attributes_to_get=["contact_id", "account_id", "erasing", "agg", "last_interaction_at"],
                 )
-                tx.save(
-                    interaction_record(interaction, self._retention_days),
-                    condition=InteractionRecord.contact_id.does_not_exist(),
+            except DoesNotExist:
+                return False  # no such contact (erased)
+            if contact.erasing:
+                return False
+            account_id = contact.account_id
+            same_account = (
+                ContactRecord.account_id == account_id
+                if account_id is not None
+                else ContactRecord.account_id.does_not_exist()
+            )
+            key = count_key(interaction)
+            counting = contact.agg is not None
+            actions: list[Action] = []
+            if counting:
+                actions.append(ContactRecord.agg[key].set((ContactRecord.agg[key] | 0) + 1))
+            last = contact.last_interaction_at
+            if last is None or last < interaction.occurred_at:
+                actions.append(ContactRecord.last_interaction_at.set(interaction.occurred_at))
+                same_account &= (
+                    ContactRecord.last_interaction_at == last
+                    if last is not None
+                    else ContactRecord.last_interaction_at.does_not_exist()
                 )
-        except TransactWriteError as exc:
-            if any(
-                r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []
-            ):
-                return False  # no such contact (erased), or recorded before
-            raise
-        return True
+            record = ContactRecord(interaction.contact_id)
+            record.version = 0  # without the version condition only "ADD version 1" is sent
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    tx.update(
+                        record,
+                        actions=actions,
+                        add_version_condition=False,
+                        condition=ContactRecord.contact_id.exists()
+                        & ContactRecord.erasing.does_not_exist()
+                        & same_account
+                        & (ContactRecord.agg.exists() if counting else ContactRecord.agg.does_not_exist()),
+                    )
+                    tx.save(
+                        interaction_record(
+                            # noted: the contact's time is set here, or was newer already
+                            replace(interaction, account_id=account_id, noted=True),
+                            self._retention_days,
+                        ),
+                        condition=InteractionRecord.contact_id.does_not_exist(),
+                    )
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                # PynamoDB sends a transaction's puts before its updates: [interaction, contact]
+                failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons]
+                if failed[:1] == [True]:
+                    return False  # recorded before
+                if failed[1:2] == [True]:
+                    continue  # erased or being erased (the next read says), moved, or counted since
+                raise
+            return True
+        raise ConcurrentUpdate("the contact's account kept changing while an interaction was recorded")
+
+    def recount_interactions(self, contact_id: str, attempts: int = 5) -> bool:
+        """Count the contact's interactions again from its history (``Contact.agg``), after some left it
+        by their retention's TTL (a removal no write of ours made, so none took it off the counts). The
+        write is conditioned on the version read with the history: a tracked interaction or a capture
+        meanwhile bumps it and the history is read again. Safe to repeat; ``True`` when the counts
+        changed. A contact without counts is left to the backfill."""
+        for _ in range(attempts):
+            try:
+                record = ContactRecord.get(contact_id, consistent_read=True)
+            except DoesNotExist:
+                return False
+            if record.agg is None:
+                return False
+            history = (interaction_from(r) for r in InteractionRecord.query(contact_id, consistent_read=True))
+            fresh = counted({}, history)
+            if fresh == {str(k): int(v) for k, v in record.agg.as_dict().items()}:
+                return False
+            try:
+                record.update(actions=[ContactRecord.agg.set(fresh)])
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return True
+        raise ConcurrentUpdate("the contact kept changing while its interactions were counted")
+
+    def restamp_interactions(self, contact_id: str, account_id: str | None) -> int:
+        """Give the contact's interactions its account now (after it moved: ``by_account_time``
+        holds an account's interactions by the account each carries). Paged over the contact's
+        history, one update per interaction that carries another; safe to repeat. Returns how many
+        were changed."""
+        changed = 0
+        for record in InteractionRecord.query(contact_id):
+            if record.account_id == account_id:
+                continue
+            action = (
+                InteractionRecord.account_id.set(account_id)
+                if account_id is not None
+                else InteractionRecord.account_id.remove()
+            )
+            try:
+                record.update(actions=[action], condition=InteractionRecord.contact_id.exists())
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise  # gone meanwhile (erased, moved by a merge): nothing to stamp
+                continue
+            changed += 1
+        return changed
 
     def note_activity(self, contact_id: str, at: datetime) -> None:
         """Keep the newest interaction time; an older or repeated one changes nothing. One conditional

@@ -33,6 +33,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.journeys import EXIT_REASONS, Enrollment, JourneyHead
+from chalicelib.store.sharded_index import ShardedIndex
 
 UNBOUND = "unbound"
 HEADS = "journeys"
@@ -59,6 +60,19 @@ class JourneysDue(GlobalSecondaryIndex["JourneyRecord"]):
     due_at = UTCDateTimeAttribute(range_key=True)
 
 
+class JourneysByJourney(GlobalSecondaryIndex["JourneyRecord"]):
+    """Enrollments by journey (issue 19, item 5: a segment by journey activity reads the journey's
+    enrollments, not every lead): ``<journey id>#<n>`` over :data:`JOURNEY_SHARDS`, newest entry first;
+    only enrollment items carry ``journey_shard`` (sparse)."""
+
+    class Meta:
+        index_name = "by_journey"
+        projection = KeysOnlyProjection()
+
+    journey_shard = UnicodeAttribute(hash_key=True)
+    entered_at = UTCDateTimeAttribute(range_key=True)
+
+
 class JourneyRecord(Model):
     class Meta:
         table_name = UNBOUND
@@ -81,7 +95,9 @@ class JourneyRecord(Model):
     due_at = UTCDateTimeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     waiting = NumberAttribute(null=True)
+    journey_shard = UnicodeAttribute(null=True)
     by_due = JourneysDue()
+    by_journey = JourneysByJourney()
 
 
 class CounterRecord(Model):
@@ -106,6 +122,20 @@ class CounterRecord(Model):
     exited_goal = NumberAttribute(null=True)
     exited_stopped = NumberAttribute(null=True)
     exited_gone = NumberAttribute(null=True)
+
+
+#: Shards of one journey's enrollments in ``by_journey``: a journey enrolling past about 1,000
+#: people a second would be one hot key value unsharded.
+JOURNEY_SHARDS = 8
+BY_JOURNEY = ShardedIndex(
+    index=JourneyRecord.by_journey,
+    id_attribute="pk",
+    key_attribute="journey_shard",
+    time_attribute="entered_at",
+    time_serializer=JourneyRecord.entered_at,
+    shards=JOURNEY_SHARDS,
+    range_of_group=("sk", lambda journey_id: f"j#{journey_id}"),
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -261,6 +291,14 @@ class JourneyRepository:
             for r in JourneyRecord.query(f"contact#{contact_id}", JourneyRecord.sk.startswith("j#"))
         ]
 
+    def contacts_in_journey(
+        self, journey_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[str], str | None]:
+        """The people enrolled in a journey (now or before), newest entry first, a page of ``limit``
+        from the ``by_journey`` index (its shards merged), and the cursor after it (``None``: done)."""
+        entries, next_cursor = BY_JOURNEY.page([journey_id], limit, cursor)
+        return [e.pk.removeprefix("contact#") for e in entries], next_cursor
+
     def enroll(self, enrollment: Enrollment, previous: Enrollment | None, waiting: bool) -> bool:
         """Write a new enrollment (its first step due at ``due_at``) with the counters of entering,
         conditioned on there being none, or on the earlier one being finished and unchanged (a
@@ -300,6 +338,7 @@ class JourneyRepository:
             reason=e.reason,
             finished_at=e.finished_at,
             waiting=1 if waiting and active else None,
+            journey_shard=BY_JOURNEY.key(e.journey_id, e.contact_id),
         )
 
     def advance(

@@ -121,14 +121,18 @@ class MergeRepository(IdentityTable):
             score.update(actions=[ScoreRecord.contact_id.set(to_id)])
         return moved
 
-    def move_interactions(self, from_id: str, to_id: str, only: set[str] | None = None) -> list[str]:
+    def move_interactions(
+        self, from_id: str, to_id: str, only: set[str] | None = None, account_id: str | None = None
+    ) -> list[str]:
         """Copy each interaction to the other contact, then delete the original (a repeat finds the
-        copy there and deletes the original again: safe)."""
+        copy there and deletes the original again: safe). The copy carries ``account_id``, the
+        receiving contact's account (``by_account_time``)."""
         moved = []
         for record in InteractionRecord.query(from_id):
             if only is not None and record.interaction_id not in only:
                 continue
             record.contact_id = to_id
+            record.account_id = account_id
             try:
                 record.save(condition=InteractionRecord.contact_id.does_not_exist())
             except PutError as exc:

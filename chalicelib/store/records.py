@@ -163,6 +163,9 @@ class ContactRecord(Model):
     dup_mail = UnicodeAttribute(null=True)
     dup_email = UnicodeAttribute(null=True)
     dup_phone = UnicodeAttribute(null=True)
+    #: ``Contact.agg``: interaction counts, ``<type>|<lead id>`` -> n (``domain/interaction_counts``);
+    #: absent on a contact written before them (the backfill counts its history).
+    agg = MapAttribute[str, Any](null=True)
 
     by_account = ContactsByAccount()
     by_audience = ContactsByAudience()
@@ -247,6 +250,19 @@ class InteractionsByTime(LocalSecondaryIndex["InteractionRecord"]):
     at = UnicodeAttribute(range_key=True)
 
 
+class InteractionsByAccountTime(GlobalSecondaryIndex["InteractionRecord"]):
+    """An account's interactions in time order (issue 19, item 5): an account-scoped model reads the
+    window of the whole account in one query, not one query per colleague. ``ALL``: scoring reads
+    every attribute (an interaction is well under 1 KB, so the index write is one unit either way)."""
+
+    class Meta:
+        index_name = "by_account_time"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    at = UnicodeAttribute(range_key=True)
+
+
 class InteractionRecord(Model):
     """Keyed by (contact, interaction id), so an id seen before is not recorded again whatever its time;
     read in time order through ``by_time``."""
@@ -270,7 +286,12 @@ class InteractionRecord(Model):
     #: ``Interaction.scored_with_contact``: set only when true.
     with_contact = BooleanAttribute(null=True)
 
+    #: The contact's account (``Interaction.account_id``): absent for a contact without one, so the
+    #: account index is sparse.
+    account_id = UnicodeAttribute(null=True)
+
     by_time = InteractionsByTime()
+    by_account_time = InteractionsByAccountTime()
 
 
 class KeyRecord(Model):

@@ -37,6 +37,14 @@ class ScoringReadRepository:
         condition = InteractionRecord.at >= iso(since) if since is not None else None
         return [interaction_from(r) for r in InteractionRecord.by_time.query(contact_id, condition)]
 
+    def interactions_of_account(self, account_id: str, since: datetime | None) -> list[Interaction]:
+        """The account's interactions from ``since`` (all when ``None``), whoever of its contacts they
+        are of: one query of ``by_account_time`` (paged by DynamoDB past 1 MB), not one per contact.
+        The index is eventually consistent: the caller reads the contacts whose change it is handling
+        from ``by_time`` (consistently)."""
+        condition = InteractionRecord.at >= iso(since) if since is not None else None
+        return [interaction_from(r) for r in InteractionRecord.by_account_time.query(account_id, condition)]
+
     def latest_interactions(self, contact_id: str, limit: int) -> list[Interaction]:
         query = InteractionRecord.by_time.query(contact_id, scan_index_forward=False, limit=limit)
         return [interaction_from(r) for r in query]

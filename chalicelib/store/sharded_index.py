@@ -76,6 +76,9 @@ class ShardedIndex:
     time_attribute: str  # the index's sort key: a UTCDateTimeAttribute
     time_serializer: Any  # the attribute, to (de)serialize times in cursors
     shards: int
+    #: A table with a range key: its name, and its value for a group (every entry of a group has the
+    #: same one: a journey's enrollments are ``sk = j#<journey>``); ``None`` for a hash-key table.
+    range_of_group: tuple[str, Callable[[str], str]] | None = None
 
     def key(self, group: str, item_id: str) -> str:
         """The index key of item ``item_id`` in ``group``."""
@@ -131,11 +134,15 @@ class ShardedIndex:
         return taken, base64.urlsafe_b64encode(data).decode().rstrip("=")
 
     def _start_key(self, group: str, shard: int, position: dict[str, str]) -> dict[str, Any]:
-        return {
+        key = {
             self.id_attribute: {"S": position["id"]},
             self.key_attribute: {"S": f"{group}#{shard}"},
             self.time_attribute: {"S": position["at"]},
         }
+        if self.range_of_group is not None:
+            name, value_of = self.range_of_group
+            key[name] = {"S": value_of(group)}
+        return key
 
     def _decode(self, cursor: str | None, groups: list[str]) -> list[Any]:
         if not cursor:

@@ -136,9 +136,21 @@ def test_items_written_before_the_indexes_are_listed_after_the_backfill(deps: An
         record.update(actions=[ContactRecord.audience_shard.remove()])
     QuarantineRecord(old).update(actions=[QuarantineRecord.state_shard.remove()])
     assert _contacts(deps, None, 10, None)[0] == [] and deps.store.list_quarantined({}, 10, None)[0] == []
-    assert backfill_list_keys() == {"contacts": 3, "quarantine": 1, "messages": 0}
+    assert backfill_list_keys() == {
+        "contacts": 3,
+        "quarantine": 1,
+        "messages": 0,
+        "enrollments": 0,
+        "interaction_counts": 3,
+        "interaction_accounts": 0,
+    }
     assert [c.contact_id for c in _contacts(deps, None, 10, None)[0]] == ["c_002", "c_001", "c_000"]
     assert [q["quarantine_id"] for q in deps.store.list_quarantined({}, 10, None)[0]] == [old]
-    assert backfill_list_keys() == {"contacts": 0, "quarantine": 0, "messages": 0}, (
-        "a second run finds nothing to do"
-    )
+    assert backfill_list_keys() == {
+        "contacts": 0,
+        "quarantine": 0,
+        "messages": 0,
+        "enrollments": 0,
+        "interaction_counts": 0,
+        "interaction_accounts": 0,
+    }, "a second run finds nothing to do"

@@ -65,3 +65,26 @@ def test_the_journeys_a_condition_names_are_found_anywhere_in_it():
         ]
     }
     assert journeys_named(condition) == ["spring", "autumn"]
+
+
+def test_a_journey_leaf_that_needs_an_enrollment_pins_the_segment_to_that_journeys_enrollments():
+    from chalicelib.domain.segments import pinned_journey
+
+    assert pinned_journey({"field": "journey.spring.state", "op": "eq", "value": "in"}) == "spring"
+    assert pinned_journey({"field": "journey.spring.state", "op": "ne", "value": "in"}) == "spring"
+    assert (
+        pinned_journey(
+            {
+                "all": [
+                    {"field": "lead.source", "op": "eq", "value": "web"},
+                    {"field": "journey.b.step", "op": "exists"},
+                ]
+            }
+        )
+        == "b"
+    )
+    # one never enrolled satisfies ``missing``; under ``any``/``not`` a leaf is not required
+    assert pinned_journey({"field": "journey.spring.state", "op": "missing"}) is None
+    assert pinned_journey({"any": [{"field": "journey.spring.state", "op": "exists"}]}) is None
+    assert pinned_journey({"not": {"field": "journey.spring.state", "op": "exists"}}) is None
+    assert pinned_journey({"field": "journey.spring.mood", "op": "exists"}) is None
