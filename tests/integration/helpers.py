@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 FORM = "contact-us"
@@ -52,3 +54,25 @@ def item_text(item: dict[str, Any]) -> str:
         return value
 
     return json.dumps(opened(item), ensure_ascii=False)
+
+
+@contextmanager
+def aws_calls(with_table: bool = True) -> Iterator[list[str]]:
+    """Every AWS operation botocore makes meanwhile (PynamoDB's and boto3's clients both go through
+    ``BaseClient._make_api_call``), as ``Operation Table Index`` (``Operation Index`` without
+    ``with_table``), for tests that count what a request reads."""
+    from botocore.client import BaseClient
+
+    made: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(self: Any, operation: str, params: Any) -> Any:
+        table = f" {params.get('TableName', '')}" if with_table else ""
+        made.append(f"{operation}{table} {params.get('IndexName', '')}".strip())
+        return original(self, operation, params)
+
+    BaseClient._make_api_call = counting
+    try:
+        yield made
+    finally:
+        BaseClient._make_api_call = original

@@ -8,8 +8,6 @@ reads, so the calls are the same for an account of 10 contacts and one of 50."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +15,7 @@ from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.scoring import parse_model
 from chalicelib.services.scoring import rescore_contacts
 from chalicelib.store.dynamo import account_record, contact_record, interaction_record, lead_record
+from tests.integration.helpers import aws_calls
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 MODEL = parse_model(
@@ -36,26 +35,6 @@ MODEL = parse_model(
     },
 )
 READS = ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems")
-
-
-@contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """Every DynamoDB operation made meanwhile, as ``Operation Index`` (botocore's ``before-call``
-    event on every client: PynamoDB's and boto3's)."""
-    from botocore.client import BaseClient
-
-    made: list[str] = []
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation: str, params: Any) -> Any:
-        made.append(f"{operation} {params.get('IndexName', '')}".strip())
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = counting
-    try:
-        yield made
-    finally:
-        BaseClient._make_api_call = original
 
 
 def an_account(account_id: str, size: int) -> list[str]:
@@ -91,7 +70,7 @@ def one_more(deps: Any, contact_id: str, kind: str) -> dict[str, Any]:
     assert deps.store.record_interaction(
         Interaction(f"{contact_id}_{kind}", contact_id, kind, NOW - timedelta(hours=1))
     )
-    with dynamodb_calls() as made:
+    with aws_calls(with_table=False) as made:
         changed = rescore_contacts([contact_id], deps, NOW, [MODEL])
     ops = Counter(call.split()[0] for call in made)
     return {
@@ -135,7 +114,7 @@ def test_a_batch_of_contacts_of_one_account_reads_the_account_once(deps: Any) ->
         assert deps.store.record_interaction(
             Interaction(f"{contact_id}_p2", contact_id, "page_visited", NOW - timedelta(hours=1))
         )
-    with dynamodb_calls() as made:
+    with aws_calls(with_table=False) as made:
         assert rescore_contacts(large[:5], deps, NOW, [MODEL]) == 50
     assert sum(call == "Query by_account_time" for call in made) == 1
     assert deps.scoring.scores_of("a50_l49")["abm"].score == 55

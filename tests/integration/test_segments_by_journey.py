@@ -4,8 +4,6 @@ true``) and each page's people's enrollments, so its reads grew with the lead ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,27 +14,9 @@ from chalicelib.domain.journeys import Enrollment
 from chalicelib.domain.segments import SegmentQuery
 from chalicelib.services.segments import query_segment
 from chalicelib.store.dynamo import contact_record, lead_record
+from tests.integration.helpers import aws_calls as dynamodb_calls
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-@contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """Every DynamoDB operation botocore makes meanwhile (``Operation Table Index``)."""
-    from botocore.client import BaseClient
-
-    made: list[str] = []
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation: str, params: Any) -> Any:
-        made.append(f"{operation} {params.get('TableName', '')} {params.get('IndexName', '')}".strip())
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = counting
-    try:
-        yield made
-    finally:
-        BaseClient._make_api_call = original
 
 
 def people(deps: Any, count: int, enrolled_every: int) -> dict[str, list[str]]:

@@ -5,14 +5,12 @@ index (a keyed query), never a scan of a table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.integration.helpers import get, post_json, put_json, submit_as_server
+from tests.integration.helpers import aws_calls, get, post_json, put_json, submit_as_server
 from tests.integration.test_scoring import ADA, MODEL, publish
 
 #: (clicks, pricing visits, job, company) per person; b2b-default gives 20 for a senior title, 10 for a
@@ -138,25 +136,6 @@ def test_a_score_leaf_under_any_or_not_is_checked_on_every_lead_of_a_scan(
     answer = query(client, admin_key, condition)
     assert answer["leads"] == sorted(lead for lead, s in scored.items() if s["grade"] != "C")
     assert answer["indexes"] == {(None, True)}
-
-
-@contextmanager
-def aws_calls() -> Iterator[list[str]]:
-    """Every AWS operation botocore makes meanwhile (PynamoDB and boto3 both go through it)."""
-    from botocore.client import BaseClient
-
-    made: list[str] = []
-    original = BaseClient._make_api_call
-
-    def counting(self: Any, operation: str, params: Any) -> Any:
-        made.append(f"{operation} {params.get('TableName', '')} {params.get('IndexName', '')}".strip())
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = counting
-    try:
-        yield made
-    finally:
-        BaseClient._make_api_call = original
 
 
 def test_a_segment_by_grade_is_a_keyed_query_of_the_scores_index_never_a_scan(
