@@ -51,29 +51,9 @@ TEMPLATE = {
     ),
     "text": "Hi {{ contact.first_name | default('there') }}",
 }
-JOURNEY = {
-    "name": "Pricing nurture",
-    "entry": {"api": True},
-    "steps": [
-        {"id": "hello", "type": "email", "template_id": "hello"},
-        {"id": "pause", "type": "wait", "days": 2},
-        {
-            "id": "clicked",
-            "type": "branch",
-            "engagement": {"clicked": "pricing"},
-            "within_hours": 72,
-            "yes": "call",
-            "no": "nudge",
-        },
-        {
-            "id": "call",
-            "type": "sales_work",
-            "action": {"type": "phone_call", "subject": "Call {contact.first_name}"},
-        },
-        {"id": "done", "type": "exit"},
-        {"id": "nudge", "type": "email", "template_id": "nudge"},
-    ],
-}
+#: The journey the tests run too (``events/journeys/pricing_nurture.json``): e-mail, wait 2 days, branch
+#: on a click on "pricing" within 72 hours, a phone call for who clicked, a nudge for who did not.
+JOURNEY = json.loads((ROOT / "events" / "journeys" / "pricing_nurture.json").read_text())
 
 
 def _sent() -> list[Any]:

@@ -76,3 +76,19 @@ def aws_calls(with_table: bool = True) -> Iterator[list[str]]:
         yield made
     finally:
         BaseClient._make_api_call = original
+
+
+def submit_people(client: Any, key: str, people: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The contact-us form defined (``events/http/form_contact_us.json``) and each body submitted to it
+    with the admin key: each person's contact id by name, and their lead's as ``<name>_lead``."""
+    from tests.conftest import load_event
+
+    form = load_event("http/form_contact_us.json")
+    assert put_json(client, f"/v1/forms/{FORM}", form, key).status_code == 201
+    ids: dict[str, str] = {}
+    for name, body in people.items():
+        answer = post_json(client, f"/v1/forms/{FORM}/submissions", body, {"X-Api-Key": key})
+        assert answer.status_code == 201, answer.body
+        ids[name] = answer.json_body["contact_id"]
+        ids[f"{name}_lead"] = answer.json_body["lead_id"]
+    return ids

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import FORM, get, post_json, put_json, submit_people
 from tests.integration.test_mail import ses_sent
 
 ADA = {**load_event("http/form_submissions.json")[0], "newsletter": "on"}  # consent: marketing
@@ -28,43 +28,12 @@ HELLO = {
     "text": "Hi {{ contact.first_name | default('there') }}",
 }
 NUDGE = {**HELLO, "subject": "Still curious, {{ contact.first_name }}?"}
-JOURNEY: dict[str, Any] = {
-    "name": "Pricing nurture",
-    "entry": {"api": True},
-    "consent": "marketing",
-    "steps": [
-        {"id": "hello", "type": "email", "template_id": "hello"},
-        {"id": "pause", "type": "wait", "days": 2},
-        {
-            "id": "clicked",
-            "type": "branch",
-            "engagement": {"clicked": "pricing"},
-            "within_hours": 72,
-            "yes": "call",
-            "no": "nudge",
-        },
-        {
-            "id": "call",
-            "type": "sales_work",
-            "action": {"type": "phone_call", "subject": "Call {contact.first_name}"},
-        },
-        {"id": "done", "type": "exit"},
-        {"id": "nudge", "type": "email", "template_id": "nudge"},
-    ],
-}
+JOURNEY: dict[str, Any] = load_event("journeys/pricing_nurture.json")
 
 
 @pytest.fixture
 def people(client: Any, admin_key: str) -> dict[str, str]:
-    assert (
-        put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code
-        == 201
-    )
-    ids = {}
-    for name, body in (("ada", ADA), ("grace", GRACE)):
-        answer = post_json(client, f"/v1/forms/{FORM}/submissions", body, {"X-Api-Key": admin_key})
-        assert answer.status_code == 201, answer.body
-        ids[name] = answer.json_body["contact_id"]
+    ids = submit_people(client, admin_key, {"ada": ADA, "grace": GRACE})
     assert put_json(client, "/v1/email-templates/hello", HELLO, admin_key).status_code == 201
     assert put_json(client, "/v1/email-templates/nudge", NUDGE, admin_key).status_code == 201
     return ids

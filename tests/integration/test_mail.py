@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import FORM, get, post_json, put_json
+from tests.integration.helpers import get, post_json, put_json, submit_people
 
 ADA = {**load_event("http/form_submissions.json")[0], "newsletter": "on"}  # consent: marketing
 GRACE = load_event("http/form_submissions.json")[1]  # no newsletter: below marketing
@@ -33,16 +33,7 @@ def ses_sent() -> list[Any]:
 
 @pytest.fixture
 def people(client: Any, admin_key: str) -> dict[str, str]:
-    assert (
-        put_json(client, f"/v1/forms/{FORM}", load_event("http/form_contact_us.json"), admin_key).status_code
-        == 201
-    )
-    ids = {}
-    for name, body in (("ada", ADA), ("grace", GRACE)):
-        answer = post_json(client, f"/v1/forms/{FORM}/submissions", body, {"X-Api-Key": admin_key})
-        assert answer.status_code == 201, answer.body
-        ids[name] = answer.json_body["contact_id"]
-        ids[f"{name}_lead"] = answer.json_body["lead_id"]
+    ids = submit_people(client, admin_key, {"ada": ADA, "grace": GRACE})
     assert put_json(client, "/v1/email-templates/welcome", TEMPLATE, admin_key).status_code == 201
     return ids
 
