@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from chalicelib.domain.changes import AnyChange, ContactChange, LeadChange, ScoreChange, differs
 from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError, ValidationFailed
@@ -655,6 +656,74 @@ def exit_reason(
     if journey.goal is not None and facts is not None and journey.goal.test(facts)[0]:
         return "goal"
     return None
+
+
+@dataclass(frozen=True)
+class ExitWatch:
+    """What the exits of the running (live or paused) journeys read, over every version people may be
+    on: which stream changes may make someone leave now (``exit_wakes``). An erasure always may."""
+
+    qualified: bool = False
+    unsubscribed: bool = False
+    #: Some goal exists: it may read any field, score or status (the scoring language), so any
+    #: change of the lead, its contact or its scores may reach it.
+    goal: bool = False
+
+
+def exit_watch(journeys: Sequence[Journey]) -> ExitWatch | None:
+    """The watch of these journeys' exits; ``None`` when there are none (then no change wakes)."""
+    if not journeys:
+        return None
+    return ExitWatch(
+        qualified=any(j.exit_on_qualified for j in journeys),
+        unsubscribed=any(j.exit_on_unsubscribed for j in journeys),
+        goal=any(j.goal is not None for j in journeys),
+    )
+
+
+def exit_wakes(change: AnyChange, watch: ExitWatch) -> bool:
+    """Whether this lead, contact or score change may make its person leave a running journey now, so
+    the person's enrollments are worth one keyed query and a look (``services/journeys.py:
+    wake_exits``). Without a goal, only the transitions the exits read: a lead becoming
+    marketing-qualified (or beyond), a contact's consent going down, an erasure beginning. With a goal,
+    any change the goal may read (status, state, fields, account, a score).
+
+    Decided for the images a record may lack: a change without its old image (trimmed to fit a retry)
+    wakes (it cannot be told apart, and a look is harmless); a new contact wakes nothing (it is in no
+    journey yet); a new lead wakes when it is already qualified (an import) or a goal may read it; a
+    removal wakes nothing (an erased person's enrollments go with the erasure, and a look finds them
+    gone)."""
+    if change.event == "REMOVE":
+        return False
+    if isinstance(change, ContactChange):
+        return _contact_wakes(change, watch)
+    if isinstance(change, LeadChange):
+        return _lead_wakes(change, watch)
+    return isinstance(change, ScoreChange) and watch.goal
+
+
+def _contact_wakes(change: ContactChange, watch: ExitWatch) -> bool:
+    if change.new is None or change.event == "INSERT":
+        return False
+    if change.old is None:
+        return True
+    if change.new.erasing and not change.old.erasing:
+        return True
+    if watch.unsubscribed and consent_rank(change.new.consent) < consent_rank(change.old.consent):
+        return True
+    return watch.goal and differs(change.old, change.new, ("fields", "account_id", "consent"))
+
+
+def _lead_wakes(change: LeadChange, watch: ExitWatch) -> bool:
+    if change.new is None:
+        return False
+    newly_qualified = qualified([change.new]) and (change.old is None or not qualified([change.old]))
+    if change.event == "INSERT":
+        return (watch.qualified and newly_qualified) or watch.goal
+    if change.old is None or (watch.qualified and newly_qualified):
+        return True
+    read = ("status", "state", "fields", "account_id", "round")
+    return watch.goal and differs(change.old, change.new, read)
 
 
 def after(step: Step, via: str = "next") -> Outcome:

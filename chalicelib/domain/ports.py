@@ -710,6 +710,10 @@ class JourneyStore(Protocol):
 
     def get_enrollment(self, contact_id: str, journey_id: str) -> Enrollment | None: ...
 
+    def get_enrollments(self, contact_ids: Sequence[str], journey_id: str) -> list[Enrollment]:
+        """These people's enrollments in one journey (a stopped journey's page), read consistently."""
+        ...
+
     def enrollments_of(self, contact_id: str) -> list[Enrollment]: ...
 
     def contacts_in_journey(

@@ -27,6 +27,10 @@ def _one(record: SQSRecord) -> None:
             "journey segment page entered", extra={"journey_id": body["populate"], "entered": entered}
         )
         return
+    if "stop" in body:
+        left = journeys.leave_stopped(str(body["stop"]), body.get("cursor"), deps)
+        logger.info("stopped journey page left", extra={"journey_id": body["stop"], "left": left})
+        return
     done = journeys.run(str(body["contact_id"]), str(body["journey_id"]), deps)
     if done:
         logger.info("journey steps", extra={"journey_id": body["journey_id"], "done": done})

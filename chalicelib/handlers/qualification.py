@@ -19,11 +19,18 @@ from chalicelib.store import changes
 
 def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A score, a lead or a contact changed: fire the qualification rules that now hold (each lead once
-    per batch, at its last record: ``last_touches``)."""
+    per batch, at its last record: ``last_touches``); a person whose change may end their journeys (an
+    unsubscribe, a lead qualified, a goal) has their enrollments looked at now (``ExitWakes``)."""
+    from chalicelib.services import journeys
+
     deps = wiring.deps()
     now = datetime.now(UTC)
     done: set[str] = set()
     loaded = rules.load_rules(deps)  # once per batch, not per record
+    # journeys (issue 18): the journeys' heads read once per batch (kept a few seconds), for entries
+    # and exits alike
+    wakes = journeys.ExitWakes(deps)
+    entering: list[Any] | None = None
 
     decoded = changes.decoder()
 
@@ -33,20 +40,22 @@ def qualify(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     last = last_touches(event, touched)
 
-    entering: list[Any] | None = None
-
     def handle(record: DynamoDBRecord) -> None:
         nonlocal entering
         sequence = str(record.dynamodb.sequence_number) if record.dynamodb else ""
         for lead_id in touched(record):
             if lead_id not in done and last.get(lead_id, sequence) == sequence:
                 qualification.qualify_lead(lead_id, deps, now, loaded)
-                # journeys (issue 18): a person newly in a journey's segment, or at its grade, enters
-                from chalicelib.services import journeys
-
-                entering = journeys.entries_on_change(deps) if entering is None else entering
+                # journeys: a person newly in a journey's segment, or at its grade, enters
+                entering = journeys.entries_on_change(deps, wakes.heads()) if entering is None else entering
                 journeys.on_lead_change(lead_id, deps, now, entering)
                 done.add(lead_id)
+        # journeys: an unsubscribe, a lead qualified (qualification's own status write included: it is
+        # not in ``leads_to_qualify``), a goal reached ends the person's journeys now, not at their next
+        # step; no read while no journey runs
+        change = decoded(record)
+        if change is not None:
+            wakes.offer(change)
 
     return process(event, context, EventType.DynamoDBStreams, handle)
 

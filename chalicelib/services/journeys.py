@@ -17,12 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.changes import AnyChange, ContactChange, LeadChange, ScoreChange
 from chalicelib.domain.entities import Contact, Interaction, Lead
 from chalicelib.domain.errors import Conflict, FieldError, NotFound, PersonErased, ValidationFailed
 from chalicelib.domain.journeys import (
     MOVES,
     Catalog,
     Enrollment,
+    ExitWatch,
     Journey,
     JourneyHead,
     Outcome,
@@ -32,6 +34,8 @@ from chalicelib.domain.journeys import (
     due_at,
     event_keys,
     exit_reason,
+    exit_wakes,
+    exit_watch,
     may_enter,
     parse_journey,
     split_choice,
@@ -48,6 +52,8 @@ if TYPE_CHECKING:
 MAX_STEPS_PER_RUN = 60
 #: Due enrollments one sweep queues (the next minute takes the rest).
 SWEEP_LIMIT = 2000
+#: Enrollments of a stopped journey that one queue message finishes (``leave_stopped``).
+STOP_PAGE = 100
 _versions: dict[tuple[str, int], Journey] = {}
 
 
@@ -160,8 +166,9 @@ def list_journeys(deps: Deps) -> list[JourneyHead]:
 
 def move(journey_id: str, action: str, deps: Deps) -> JourneyHead:
     """``activate`` (draft/paused -> live), ``pause`` (live -> paused), ``stop`` (-> stopped: its people
-    leave at their next look). 409 from any other state. Activating a segment journey enters the people
-    who match now (queued, a page of the segment at a time)."""
+    leave through the queue, a page of its enrollments at a time: ``leave_stopped``). 409 from any other
+    state. Activating a segment journey enters the people who match now (queued, a page of the segment
+    at a time)."""
     expected, target = MOVES[action]
     head = head_of(journey_id, deps)
     if head.state == target:
@@ -170,6 +177,8 @@ def move(journey_id: str, action: str, deps: Deps) -> JourneyHead:
         raise Conflict(f"a {head.state} journey cannot be {action}d")
     if action == "activate" and "segment_id" in head.entry:
         deps.journey_queue.send_json({"populate": journey_id})
+    if action == "stop":
+        deps.journey_queue.send_json({"stop": journey_id})  # its people leave, a page at a time
     return replace(head, state=target)
 
 
@@ -260,6 +269,26 @@ def populate(journey_id: str, cursor: str | None, deps: Deps) -> int:
     return entered
 
 
+def leave_stopped(journey_id: str, cursor: str | None, deps: Deps, now: datetime | None = None) -> int:
+    """A stopped journey's people leave (``exited.stopped``), one page of its enrollments (the
+    ``by_journey`` index, keys only) per message, each page queuing the next, as ``populate`` pages a
+    segment: never in the request, never a scan. How many left. Safe to repeat: a finished enrollment
+    is skipped and each exit is the move conditioned on ``seq``. Someone the index does not list yet
+    (it is eventually consistent: an entry racing the stop) still leaves at their next look."""
+    now = now or _now()
+    head = head_of(journey_id, deps)
+    if head.state != "stopped":
+        return 0
+    contacts, next_cursor = deps.journeys.contacts_in_journey(journey_id, STOP_PAGE, cursor)
+    left = 0
+    for enrollment in deps.journeys.get_enrollments(contacts, journey_id):
+        if enrollment.state == "active":
+            left += _finish(enrollment, "stopped", now, deps, {}) is not None
+    if next_cursor:
+        deps.journey_queue.send_json({"stop": journey_id, "cursor": next_cursor})
+    return left
+
+
 def _queue(deps: Deps, due: list[tuple[str, str]]) -> None:
     bodies = [{"contact_id": c, "journey_id": j} for c, j in due]
     for start in range(0, len(bodies), 10):
@@ -320,18 +349,22 @@ def _look(enrollment: Enrollment, deps: Deps, now: datetime) -> str | None:
         return _finish(enrollment, "gone", now, deps, {})
     if head.state == "stopped":
         return _finish(enrollment, "stopped", now, deps, {})
-    if head.state != "live":
+    if head.state not in ("live", "paused"):
         return None
     step = journey.step(str(enrollment.step))
-    waiting = _waits_on_engagement(step)
-    if not waiting and enrollment.due_at is not None and enrollment.due_at > now:
-        return None  # early (a redelivery, a sweep racing a move): its time comes
+    # the exits first, whether the step is due or not: a person woken by a change (an unsubscribe, a
+    # lead qualified, a goal reached: ``wake_exits``) during a wait, or while the journey is paused,
+    # leaves now rather than when the wait ends
     leads = deps.store.get_leads(contact.lead_ids)
     lead = _lead_for(enrollment, leads)
     facts = _facts(lead, contact, deps, now) if _needs_facts(journey, step) else None
     reason = exit_reason(journey, contact, leads, facts)
     if reason is not None:
         return _finish(enrollment, reason, now, deps, {})
+    if head.state == "paused":
+        return None  # paused: people stay at their step (only an exit moves them)
+    if not _waits_on_engagement(step) and enrollment.due_at is not None and enrollment.due_at > now:
+        return None  # early (a wake, a redelivery, a sweep racing a move): its time comes
     outcome, counts = _do(step, enrollment, journey, contact, lead, facts, deps, now)
     if outcome.stay:
         return None
@@ -629,11 +662,92 @@ def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime, heads:
     return entered
 
 
-def entries_on_change(deps: Deps) -> list[tuple[JourneyHead, Journey]]:
+# ---------------------------------------------------------------- exits woken by changes
+
+
+def running_watch(deps: Deps, heads: list[JourneyHead] | None = None) -> tuple[ExitWatch, set[str]] | None:
+    """What the running (live or paused) journeys' exits read, over every version people may be on,
+    and their ids; ``None`` when no journey runs (then a change costs nothing more: ``heads`` is the
+    list the stream consumers keep a few seconds, and versions are read once per container)."""
+    heads = deps.journeys.heads(deps.settings.models_cache_seconds) if heads is None else heads
+    running = [head for head in heads if head.state in ("live", "paused")]
+    versions = [
+        version_of(head.journey_id, version, deps)
+        for head in running
+        for version in range(1, head.version + 1)
+    ]
+    watch = exit_watch(versions)
+    return (watch, {head.journey_id for head in running}) if watch is not None else None
+
+
+def wake_exits(contact_id: str, deps: Deps, running: set[str]) -> int:
+    """A change may make this person leave a running journey (``domain/journeys.py: exit_wakes``):
+    queue their active enrollments in those journeys (one keyed query of their own partition, as a
+    click's wake does); the worker checks the exits before anything else and the person leaves now.
+    How many were queued. Safe to repeat: a second look finds the enrollment finished."""
+    active = [
+        (e.contact_id, e.journey_id)
+        for e in deps.journeys.enrollments_of(contact_id)
+        if e.state == "active" and e.journey_id in running
+    ]
+    _queue(deps, active)
+    if active:
+        count("JourneyExitWakes", len(active))
+    return len(active)
+
+
+class ExitWakes:
+    """One batch of the ``qualify`` consumer's changes (leads, contacts, scores): each change that may
+    end a running journey for its person (``domain/journeys.py: exit_wakes``) wakes that person once
+    (``wake_exits``). The journeys' heads are read once per batch (the list kept a few seconds) and the
+    running journeys' versions once per container: while no journey is live or paused, a change costs
+    no read at all."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+        self._heads: list[JourneyHead] | None = None
+        self._watch: list[tuple[ExitWatch, set[str]] | None] = []  # worked out at the first change
+        self._woken: set[str] = set()
+
+    def heads(self) -> list[JourneyHead]:
+        if self._heads is None:
+            self._heads = self._deps.journeys.heads(self._deps.settings.models_cache_seconds)
+        return self._heads
+
+    def offer(self, change: AnyChange) -> int:
+        """Wake the change's person when it may end a running journey for them; how many enrollments
+        were queued."""
+        if not isinstance(change, ContactChange | LeadChange | ScoreChange):
+            return 0
+        if not self._watch:
+            self._watch.append(running_watch(self._deps, self.heads()))
+        watching = self._watch[0]
+        if watching is None or not exit_wakes(change, watching[0]):
+            return 0
+        contact_id = self._contact_of(change)
+        if contact_id is None or contact_id in self._woken:
+            return 0
+        self._woken.add(contact_id)
+        return wake_exits(contact_id, self._deps, watching[1])
+
+    def _contact_of(self, change: ContactChange | LeadChange | ScoreChange) -> str | None:
+        if isinstance(change, ContactChange):
+            return change.contact_id
+        if isinstance(change, LeadChange):
+            image = change.new or change.old
+            return image.contact_id if image is not None else None
+        lead = self._deps.store.get_lead(change.lead_id)  # a score names its lead only (goals only)
+        return lead.contact_id if lead is not None else None
+
+
+def entries_on_change(
+    deps: Deps, heads: list[JourneyHead] | None = None
+) -> list[tuple[JourneyHead, Journey]]:
     """The live journeys that people enter by a segment or by reaching a grade (read once per batch of
     lead, contact and score changes; usually none, and then a change costs one query)."""
     found = []
-    for head in deps.journeys.heads(deps.settings.models_cache_seconds):
+    heads = deps.journeys.heads(deps.settings.models_cache_seconds) if heads is None else heads
+    for head in heads:
         trigger = head.entry.get("trigger")
         if head.state == "live" and (
             "segment_id" in head.entry or (isinstance(trigger, dict) and "grade" in trigger)

@@ -285,6 +285,11 @@ class JourneyRepository:
             return None
         return _enrollment(record)
 
+    def get_enrollments(self, contact_ids: Sequence[str], journey_id: str) -> list[Enrollment]:
+        """These people's enrollments in one journey (a consistent batch read; the missing left out)."""
+        keys = [(f"contact#{c}", f"j#{journey_id}") for c in dict.fromkeys(contact_ids)]
+        return [_enrollment(r) for r in JourneyRecord.batch_get(keys, consistent_read=True)] if keys else []
+
     def enrollments_of(self, contact_id: str) -> list[Enrollment]:
         return [
             _enrollment(r)
