@@ -3,6 +3,7 @@ cold starts stay short and tests can start moto before the first client exists."
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
@@ -259,3 +260,7 @@ def reset() -> None:
     secrets.reset()
     deps.cache_clear()  # with it every adapter and cache it built
     idempotent.cache_clear()
+    # the parsed journey versions (immutable in one table, but a test's fresh table reuses their ids)
+    journeys = sys.modules.get("chalicelib.services.journeys")
+    if journeys is not None:
+        journeys._versions.clear()
