@@ -314,6 +314,7 @@ def test_with_no_journey_running_a_lead_or_contact_change_costs_no_extra_read(
     table = deps.settings.journeys_table
     deps.journeys.heads(60)  # the consumers' list of journeys, as a running container keeps it
     lead = deps.store.get_lead(people["ada_lead"])
+    assert lead is not None
     with aws_calls() as calls:
         _withdraw(client, admin_key, people["grace"])
         edit_lead(
