@@ -12,18 +12,23 @@ The journey (``nurture``): e-mail ``hello`` -> wait 2 days -> branch "clicked th
   engagement branches). The sweep (``sweep(deps, now)``, the minute schedule's function) runs with the
   clock 2 days, then 5 days ahead.
 - 300 people click ``pricing`` during the wait and 100 unsubscribe (one-click, ``POST /t/u``) through the
-  public routes; 50 more click while their branch waits: each click is timed from the request to the
-  person leaving the branch (stream -> wake -> queue -> worker).
+  public routes: the unsubscribers leave at once (the contacts stream's ``qualify`` consumer wakes them:
+  a phase of its own); 50 more click while their branch waits: each click is timed from the request to
+  the person leaving the branch (stream -> wake -> queue -> worker).
+- Then a second journey (``hold``: a 7-day wait, then an e-mail) takes everyone in and is stopped: its
+  people leave through the queue, a page of its enrollments per message (``leave_stopped``).
 - Every phase runs twice (a redelivery of each message): nothing more is sent.
 - Checked on moto's SES backend: each person got ``hello`` once; ``nudge`` went once to each person who
   neither clicked nor unsubscribed and to no one else; each clicker got one phone-call hand-off.
 - Metered (``bench/units.py``): DynamoDB units (computed from item sizes) and AWS calls per person for
   each phase.
 
-Run: ``.venv/bin/python bench/journey.py`` (prints the figures, writes bench/results/journey.json)."""
+Run: ``.venv/bin/python bench/journey.py [--people N]`` (1,000 by default, or ``BENCH_JOURNEY_PEOPLE``;
+at least 20; prints the figures, writes bench/results/journey.json)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -37,10 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
-PEOPLE = int(os.environ.get("BENCH_JOURNEY_PEOPLE", "1000"))
-CLICKERS = range(0, PEOPLE * 3 // 10)  # 300 of 1,000
-UNSUBSCRIBERS = range(PEOPLE * 3 // 10, PEOPLE * 4 // 10)  # 100
-LATE_CLICKERS = range(PEOPLE * 4 // 10, PEOPLE * 9 // 20)  # 50
+#: The smallest run in which every cohort below has someone (a twentieth clicks late).
+MIN_PEOPLE = 20
 TEMPLATE = {
     "subject": "Hello {{ contact.first_name | default('there') }}",
     "html": (
@@ -54,6 +57,15 @@ TEMPLATE = {
 #: The journey the tests run too (``events/journeys/pricing_nurture.json``): e-mail, wait 2 days, branch
 #: on a click on "pricing" within 72 hours, a phone call for who clicked, a nudge for who did not.
 JOURNEY = json.loads((ROOT / "events" / "journeys" / "pricing_nurture.json").read_text())
+#: The journey that is stopped while everyone waits in it.
+HOLD = {
+    "name": "Hold",
+    "entry": {"api": True},
+    "steps": [
+        {"id": "week", "type": "wait", "days": 7},
+        {"id": "later", "type": "email", "template_id": "nudge"},
+    ],
+}
 
 
 def _sent() -> list[Any]:
@@ -83,6 +95,10 @@ class Engine:
                 return moved
             for message in messages:
                 body = json.loads(message["Body"])
+                if "stop" in body:  # a stopped journey's page: its people leave, the next page queued
+                    moved += journeys.leave_stopped(body["stop"], body.get("cursor"), self.deps, now)
+                    self.handled += 1
+                    continue
                 moved += len(journeys.run(body["contact_id"], body["journey_id"], self.deps, now))
                 if twice:  # a redelivery of the same message: must change nothing
                     assert journeys.run(body["contact_id"], body["journey_id"], self.deps, now) == []
@@ -137,7 +153,10 @@ def _journey_messages(journey_id: str, deps: Any) -> list[Any]:
         cursor = page.next_cursor
 
 
-def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
+def run(people: int) -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
+    clicking = range(0, people * 3 // 10)  # 300 of 1,000
+    unsubscribing = range(people * 3 // 10, people * 4 // 10)  # 100
+    clicking_late = range(people * 4 // 10, people * 9 // 20)  # 50
     import logging
 
     import boto3
@@ -196,7 +215,7 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             )
 
             contacts: list[str] = []
-            for n in range(PEOPLE):
+            for n in range(people):
                 made = capture.capture(
                     Capture(
                         contact={"email": f"person{n}@example.com", "first_name": f"P{n}"},
@@ -215,38 +234,56 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 entered = Counter(journeys.enroll("nurture", c, deps, t0).result for c in contacts)
-                phases.append(_phase("enter (enroll)", meter, PEOPLE, time.perf_counter() - started))
-            assert entered == {"enrolled": PEOPLE}, entered
+                phases.append(_phase("enter (enroll)", meter, people, time.perf_counter() - started))
+            assert entered == {"enrolled": people}, entered
             with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 engine.drain(t0)
                 phases.append(
                     _phase(
-                        "step 1: e-mail hello (x2 deliveries)", meter, PEOPLE, time.perf_counter() - started
+                        "step 1: e-mail hello (x2 deliveries)", meter, people, time.perf_counter() - started
                     )
                 )
             hello = Counter(m.destinations["ToAddresses"][0] for m in _sent())
-            assert len(hello) == PEOPLE, "hello sent to each"
+            assert len(hello) == people, "hello sent to each"
             assert set(hello.values()) == {1}, "hello sent once to each"
 
-            # during the wait: 300 click pricing, 100 unsubscribe (public routes), the streams score them
+            # during the wait: 300 click pricing (public routes), the streams score them
             message_of = {m.contact_id: m.message_id for m in _journey_messages("nurture", deps)}
-            for n in CLICKERS:
+            for n in clicking:
                 assert (
                     client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code
                     == 302
                 )
-            for n in UNSUBSCRIBERS:
-                answer = client.http.post(
-                    _tracked(deps, message_of[contacts[n]], "u"),
-                    headers={"Content-Type": "application/x-www-form-urlencoded"},
-                    body="List-Unsubscribe=One-Click",
-                )
-                assert answer.status_code == 200, answer.body
             started = time.perf_counter()
             pump.drain(600)
             stream_seconds = time.perf_counter() - started
             assert engine.drain(t0) == 0  # a click during a wait wakes nothing: the wait is not over
+
+            # and 100 unsubscribe (one-click): the contacts stream wakes each, who leaves at once
+            unsubscribe_paths = [_tracked(deps, message_of[contacts[n]], "u") for n in unsubscribing]
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
+                started = time.perf_counter()
+                for path in unsubscribe_paths:
+                    answer = client.http.post(
+                        path,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        body="List-Unsubscribe=One-Click",
+                    )
+                    assert answer.status_code == 200, answer.body
+                pump.drain(600)  # contacts stream -> qualify consumer -> the wake -> JourneySteps
+                left = engine.drain(t0)  # each wake delivered twice: the second moves nothing
+                phases.append(
+                    _phase(
+                        "during the wait: unsubscribe -> exit now (woken)",
+                        meter,
+                        len(unsubscribing),
+                        time.perf_counter() - started,
+                    )
+                )
+            assert left == len(unsubscribing), left
+            early = journeys.report("nurture", deps)
+            assert early["exited"] == {"unsubscribed": len(unsubscribing)}, early["exited"]
 
             # 2. the wait ends (the sweep, clock 2 days ahead): clickers go to sales, the rest wait
             t1 = t0 + timedelta(days=2, minutes=1)
@@ -256,19 +293,19 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
                 engine.drain(t1)
                 phases.append(
                     _phase(
-                        "step 2: wait ends (sweep + branch/exit)",
+                        "step 2: wait ends (sweep + branch)",
                         meter,
-                        PEOPLE,
+                        people - len(unsubscribing),
                         time.perf_counter() - started,
                     )
                 )
-            assert queued == PEOPLE, queued
+            assert queued == people - len(unsubscribing), queued  # who left has no timer any more
             assert journeys.sweep(deps, t1)["queued"] == 0  # no timer left due
 
             # 3. a click while the branch waits: timed from the request to the person leaving the branch
             latencies = []
             with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
-                for n in LATE_CLICKERS:
+                for n in clicking_late:
                     started = time.perf_counter()
                     assert (
                         client.http.get(_tracked(deps, message_of[contacts[n]], "c", "pricing")).status_code
@@ -284,14 +321,14 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
                     _phase(
                         "step 3: click -> branch yes -> sales (woken)",
                         meter,
-                        len(LATE_CLICKERS),
+                        len(clicking_late),
                         sum(latencies),
                     )
                 )
 
             # 4. the window closes (clock 5 days ahead): the rest get the nudge
             t2 = t0 + timedelta(days=5, hours=1)
-            rest = PEOPLE - len(CLICKERS) - len(UNSUBSCRIBERS) - len(LATE_CLICKERS)
+            rest = people - len(clicking) - len(unsubscribing) - len(clicking_late)
             with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
                 started = time.perf_counter()
                 journeys.sweep(deps, t2)
@@ -304,20 +341,46 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             assert journeys.sweep(deps, t2 + timedelta(days=30))["queued"] == 0
             pump.drain(600)
 
+            # 5. stop a journey everyone waits in: they leave through the queue, a page per message
+            put("/v1/journeys/hold", HOLD)
+            assert (
+                client.http.post("/v1/journeys/hold/activate", headers=headers, body="{}").status_code == 200
+            )
+            holding = Counter(journeys.enroll("hold", c, deps, t2).result for c in contacts)
+            assert holding == {"enrolled": people}, holding
+            with metering(Meter(indexes=indexes, peek=moto_peek)) as meter:
+                started = time.perf_counter()
+                stopped = client.http.post("/v1/journeys/hold/stop", headers=headers, body="{}")
+                assert stopped.status_code == 200, stopped.body
+                left_hold = engine.drain(t2)
+                phases.append(
+                    _phase(
+                        f"stop: everyone leaves (pages of {journeys.STOP_PAGE})",
+                        meter,
+                        people,
+                        time.perf_counter() - started,
+                    )
+                )
+            assert left_hold == people, left_hold
+            hold = journeys.report("hold", deps)
+            assert hold["exited"] == {"stopped": people}, hold
+            assert hold["active"] == 0, hold
+            pump.drain(600)
+
         sent = _sent()
         by_subject = Counter(m.subject.split(",")[0].split(" ")[0] for m in sent)
         nudged = {m.destinations["ToAddresses"][0] for m in sent if m.subject.startswith("Still")}
         expected_nudged = {
             f"person{n}@example.com"
-            for n in range(PEOPLE)
-            if n not in CLICKERS and n not in UNSUBSCRIBERS and n not in LATE_CLICKERS
+            for n in range(people)
+            if n not in clicking and n not in unsubscribing and n not in clicking_late
         }
         assert nudged == expected_nudged, "nudge to the rest"
         assert by_subject["Still"] == len(expected_nudged), "nudge once"
         report = journeys.report("nurture", deps)
         handoffs = 0
         scored: dict[str, list[float]] = {"clicked": [], "did not click": []}
-        clickers = {contacts[n] for n in (*CLICKERS, *LATE_CLICKERS)}
+        clickers = {contacts[n] for n in (*clicking, *clicking_late)}
         for contact_id in contacts:
             contact = deps.store.get_contact(contact_id)
             assert contact is not None, contact_id
@@ -330,16 +393,16 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             )
         assert handoffs == len(clickers), handoffs
         unsubscribed_exits = report["exited"].get("unsubscribed", 0)
-        assert unsubscribed_exits == len(UNSUBSCRIBERS), report["exited"]
+        assert unsubscribed_exits == len(unsubscribing), report["exited"]
 
     return {
         "measured_on": datetime.now(UTC).date().isoformat(),
-        "people": PEOPLE,
+        "people": people,
         "ses_sent": len(sent),
         "hello_sent": by_subject["Hello"],
         "nudge_sent": by_subject["Still"],
         "clickers": len(clickers),
-        "unsubscribed": len(UNSUBSCRIBERS),
+        "unsubscribed": len(unsubscribing),
         "sales_handoffs_from_the_journey": handoffs,
         "mean_score": {k: round(statistics.mean(v), 1) for k, v in scored.items()},
         "click_to_next_step_seconds": {
@@ -347,14 +410,33 @@ def run() -> dict[str, Any]:  # noqa: PLR0915 - one scenario, read top to bottom
             "max": round(max(latencies), 3),
             "clicks": len(latencies),
         },
-        "streams_after_400_clicks_and_unsubscribes_seconds": round(stream_seconds, 1),
+        "streams_after_the_wait_clicks_seconds": round(stream_seconds, 1),
         "report": report,
         "phases": phases,
     }
 
 
-def main() -> None:
-    figures = run()
+def _people(text: str) -> int:
+    value = int(text)
+    if value < MIN_PEOPLE:
+        raise argparse.ArgumentTypeError(f"at least {MIN_PEOPLE} (a twentieth of them clicks late)")
+    return value
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """``--people N`` (default: ``BENCH_JOURNEY_PEOPLE``, else 1,000); anything else is refused."""
+    parser = argparse.ArgumentParser(description="A three-step journey measured on in-process moto.")
+    parser.add_argument(
+        "--people",
+        type=_people,
+        default=_people(os.environ.get("BENCH_JOURNEY_PEOPLE", "1000")),
+        help="how many contacts go through the journey (default: BENCH_JOURNEY_PEOPLE, else 1000)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    figures = run(arguments(argv).people)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "journey.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(
