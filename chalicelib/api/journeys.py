@@ -102,7 +102,10 @@ def activate(request: Request, journey_id: str) -> Response:
     "/v1/journeys/{journey_id}/pause",
     "POST",
     scope="admin",
-    summary="live -> paused: people stay where they are until it is activated again",
+    summary=(
+        "live -> paused: people stay where they are until it is activated again (an exit still takes"
+        " them out: an unsubscribe, a lead qualified, the goal)"
+    ),
     response="journeys.JourneyAnswer",
     optional_body=True,
 )
@@ -115,7 +118,10 @@ def pause(request: Request, journey_id: str) -> Response:
     "/v1/journeys/{journey_id}/stop",
     "POST",
     scope="admin",
-    summary="-> stopped (for good): people leave at their next step (exited: stopped)",
+    summary=(
+        "-> stopped (for good): its people leave at once, through the queue a page of them at a time"
+        " (exited: stopped); the answer does not wait for them"
+    ),
     response="journeys.JourneyAnswer",
     optional_body=True,
 )
