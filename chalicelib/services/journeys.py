@@ -330,6 +330,8 @@ def run(contact_id: str, journey_id: str, deps: Deps, now: datetime | None = Non
         enrollment = deps.journeys.get_enrollment(contact_id, journey_id)
         if enrollment is None or enrollment.state != "active" or enrollment.step is None:
             return done
+        if done and not enrollment.waiting and enrollment.due_at is not None and enrollment.due_at > now:
+            return done  # this run just moved it to a step not due yet, its exits checked a moment ago
         moved = _look(enrollment, deps, now)
         if moved is None:
             return done
