@@ -222,10 +222,10 @@ def validate_journeys(paths: tuple[Path, ...], template_paths: tuple[Path, ...])
             journey = parse_journey(journey_id, body, offline_catalog(body, templates))
         except ValidationFailed as exc:
             failed = True
-            out.print(styled("invalid", "red"), printable(f"{path} ({journey_id})"))
-            for error in exc.errors:
+            out.print(styled("invalid", "red"), printable(f"{path} ({journey_id})"), soft_wrap=True)
+            for error in exc.errors:  # one line each, whatever the terminal's width (for grep)
                 message = field_message({"field": error.field, "message": error.message})
-                out.print(printable(f"  {error.field}: {message}"))
+                out.print(printable(f"  {error.field}: {message}"), soft_wrap=True)
             continue
         out.print(
             styled("valid", "green"),
@@ -543,12 +543,12 @@ def validate_templates(path: Path | None, **options: Any) -> None:
         links, problem = template_links(ident, body)
         if problem is not None:
             failed = True
-            out.print(styled("invalid", "red"), printable(f"template {ident}"))
+            out.print(styled("invalid", "red"), printable(f"template {ident}"), soft_wrap=True)
             for error in _template_errors(ident, body):
-                out.print(printable(f"  {error}"))
+                out.print(printable(f"  {error}"), soft_wrap=True)
             continue
         named = ", ".join(sorted(links)) or "none"
-        out.print(styled("valid", "green"), printable(f"  template {ident} (links: {named})"))
+        out.print(styled("valid", "green"), printable(f"  template {ident} (links: {named})"), soft_wrap=True)
     if failed:
         raise SystemExit(1)
 

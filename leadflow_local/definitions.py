@@ -178,10 +178,15 @@ def _json(text: str) -> Any:
 
 def _yaml(text: str) -> list[Any]:
     loader = _Loader(text)
+    found: list[Any] = []
     try:
-        return [doc for doc in iter(loader.get_data, None) if doc is not None] if loader.check_data() else []
+        while loader.check_data():
+            document = loader.get_data()
+            if document is not None:  # an empty document (``---`` twice) is skipped
+                found.append(document)
     finally:
         loader.dispose()
+    return found
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
