@@ -225,6 +225,8 @@ def validate_journeys(paths: tuple[Path, ...], template_paths: tuple[Path, ...])
             out.print(styled("invalid", "red"), printable(f"{path} ({journey_id})"), soft_wrap=True)
             for error in exc.errors:  # one line each, whatever the terminal's width (for grep)
                 message = field_message({"field": error.field, "message": error.message})
+                if error.field == "journey_id" and not _named_inside(path):
+                    message += " (the id is the file's name here: give the file an id key)"
                 out.print(printable(f"  {error.field}: {message}"), soft_wrap=True)
             continue
         out.print(
@@ -239,6 +241,11 @@ def validate_journeys(paths: tuple[Path, ...], template_paths: tuple[Path, ...])
     out.print(styled(what, "dim"))
     if failed:
         raise SystemExit(1)
+
+
+def _named_inside(path: Path) -> bool:
+    docs = documents(path)
+    return len(docs) == 1 and any(isinstance(docs[0].get(k), str) for k in JOURNEY_ID_KEYS)
 
 
 @journeys.command("apply")
@@ -324,8 +331,6 @@ def list_journeys(as_json: bool, api: Api) -> None:
 def show_journey(journey_id: str, as_json: bool, api: Api) -> None:
     """A journey's steps as the console shows them: numbered, what each does, where it goes, how many
     entered it and are there now."""
-    from rich.table import Table
-
     path = f"/v1/journeys/{_quoted(journey_id)}"
     journey = api.call("GET", path)
     report = api.call("GET", f"{path}/report")
@@ -339,27 +344,19 @@ def show_journey(journey_id: str, as_json: bool, api: Api) -> None:
     )
     steps = (journey.get("definition") or {}).get("steps") or []
     counts = {s["step"]: s for s in report.get("steps", [])}
-    table = Table("#", "step", "type", "does", "goes", "entered", "here now", title_justify="left")
+    # a numbered list, not a table: each line whole on any terminal (and for grep)
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
             continue
-        following = (
-            steps[index + 1].get("id")
-            if index + 1 < len(steps) and isinstance(steps[index + 1], dict)
-            else None
-        )
+        after = steps[index + 1] if index + 1 < len(steps) else None
+        following = after.get("id") if isinstance(after, dict) else None
         goes = ", ".join(f"{label} -> {target or 'end'}" for label, target in step_exits(step, following))
         seen = counts.get(step.get("id"), {})
-        table.add_row(
-            str(index + 1),
-            printable(step.get("id", "")),
-            printable(step.get("type", "")),
-            printable(step_text(step)),
-            printable(goes or "leaves the journey"),
-            str(seen.get("entered", 0)),
-            str(seen.get("at_step", 0)),
-        )
-    print_table(out, table)
+        head = f"{index + 1:>2}. {step.get('id')} ({step.get('type')}): {step_text(step)}"
+        here = f"entered {seen.get('entered', 0)}, here now {seen.get('at_step', 0)}"
+        where = f"{goes or 'leaves the journey'}; {here}"
+        out.print(printable(head), soft_wrap=True)
+        out.print(styled("    " + printable(where), "dim"), soft_wrap=True)
 
 
 @journeys.command("report")
@@ -381,7 +378,8 @@ def report(journey_id: str, as_json: bool, api: Api) -> None:
             f"journey {found['journey_id']} ({found['state']}, version {found['version']}): entered "
             f"{found['entered']}, in the journey {found['active']}, sent {found['sent']}, opened "
             f"{found['opened']}, clicked {found['clicked']}, qualified {found['qualified']}; exited: {exited}"
-        )
+        ),
+        soft_wrap=True,
     )
     columns = ("entered", "at_step", "sent", "refused", "opened", "clicked")
     table = Table("step", "type", *(c.replace("_", " ") for c in columns))

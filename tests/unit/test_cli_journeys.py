@@ -145,6 +145,7 @@ def test_a_file_id_that_is_not_a_journey_id_is_named(tmp_path: Path):
     done = run("journeys", "validate", str(write(tmp_path, "no good.yaml", JOURNEY_YAML.read_text())))
     assert done.exit_code == 1
     assert "journey_id: must be 1-64 letters" in done.output
+    assert "the id is the file's name here: give the file an id key" in done.output
 
 
 def test_templates_validate_names_the_part_and_line(tmp_path: Path):
