@@ -217,7 +217,12 @@ def validate_journeys(paths: tuple[Path, ...], template_paths: tuple[Path, ...])
         }
     out, failed = console(), False
     for path in paths:
-        journey_id, body = journey_file(path, None)
+        try:
+            journey_id, body = journey_file(path, None)
+        except click.ClickException as unreadable:  # bad YAML: said, and on to the next file
+            failed = True
+            out.print(styled("invalid", "red"), unreadable.message, soft_wrap=True)
+            continue
         try:
             journey = parse_journey(journey_id, body, offline_catalog(body, templates))
         except ValidationFailed as exc:

@@ -136,9 +136,15 @@ def test_validate_with_template_files_checks_templates_and_link_names_offline(tm
 
 
 def test_bad_yaml_is_one_line_and_exit_code_1(tmp_path: Path):
-    done = run("journeys", "validate", str(write(tmp_path, "j.yaml", "name: a\nsteps: [\n")))
+    done = run(
+        "journeys", "validate", str(write(tmp_path, "j.yaml", "name: a\nsteps: [\n")), str(JOURNEY_JSON)
+    )
     assert done.exit_code == 1
-    assert done.output.count("\n") == 1 and "is not valid YAML: line 3" in done.output
+    bad = [line for line in done.output.splitlines() if "j.yaml" in line]
+    assert len(bad) == 1 and bad[0].startswith("invalid") and "is not valid YAML: line 3" in bad[0]
+    assert any(line.startswith("valid") for line in done.output.splitlines()), "the next file is checked"
+    done = run("templates", "validate", str(write(tmp_path, "t.yaml", "subject: [\n")))
+    assert done.exit_code == 1 and done.output.count("\n") == 1 and "is not valid YAML" in done.output
 
 
 def test_a_file_id_that_is_not_a_journey_id_is_named(tmp_path: Path):
