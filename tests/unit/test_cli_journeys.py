@@ -309,6 +309,21 @@ def test_what_people_typed_is_printed_escaped(fake: FakeApi):
             ("GET", "/v1/journeys/j"): (200, journey),
             ("GET", "/v1/journeys"): (200, {"items": [{**journey, "report": report}]}),
             ("GET", "/v1/email-templates/t/preview"): (200, {"subject": evil, "html": evil, "text": evil}),
+            ("GET", "/v1/email-templates/t"): (
+                200,
+                {
+                    "template_id": "t",
+                    "version": 1,
+                    "subject": evil,
+                    "html": evil,
+                    "text": evil,
+                    "consent": "marketing",
+                },
+            ),
+            ("GET", "/v1/email-templates"): (
+                200,
+                {"items": [{"template_id": "t", "version": 1, "subject": evil, "consent": "marketing"}]},
+            ),
         }
     )
     for args in (
@@ -316,6 +331,8 @@ def test_what_people_typed_is_printed_escaped(fake: FakeApi):
         ["journeys", "show", "j"],
         ["journeys", "messages", "j"],
         ["templates", "preview", "t", "--contact-id", "c", "--html"],
+        ["templates", "show", "t"],
+        ["templates", "list"],
     ):
         done = run(*args)
         assert done.exit_code == 0, (args, done.output)
