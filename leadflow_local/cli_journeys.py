@@ -262,10 +262,16 @@ def apply_journey(path: Path, journey_id: str | None, api: Api) -> None:
     The API's refusal names each step that is wrong; exit code 1."""
     journey_id, body = journey_file(path, journey_id)
     saved = api.call("PUT", f"/v1/journeys/{_quoted(journey_id)}", body)
-    console().print(
+    out = console()
+    out.print(
         styled("saved", "green"),
         printable(f"journey {journey_id} version {saved['version']} ({saved['state']})"),
     )
+    if saved["state"] in ("live", "paused") and saved["version"] > 1:
+        out.print(
+            styled(f"  new entrants get version {saved['version']}; people already in keep theirs", "dim"),
+            soft_wrap=True,
+        )
 
 
 def _move(action: str, journey_id: str, api: Api) -> None:

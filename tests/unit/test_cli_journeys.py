@@ -210,6 +210,9 @@ def test_apply_sends_the_definition_without_its_id_to_the_id_chosen(fake: FakeAp
     assert fake.calls[-1][1] == "/v1/journeys/given"
     assert run("journeys", "apply", str(JOURNEY_YAML)).exit_code == 0
     assert fake.calls[-1][1] == "/v1/journeys/pricing_nurture"  # the file's name
+    fake.answers[("PUT", "/v1/journeys/")] = (200, {**SAVED, "state": "live"})
+    live = run("journeys", "apply", str(JOURNEY_YAML))
+    assert "new entrants get version 3; people already in keep theirs" in live.output
     clash = run("journeys", "apply", str(named), "--journey-id", "other")
     assert clash.exit_code == 1 and "is journey 'from-file', not 'other'" in clash.output
 
