@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from leadflow_local import cli_ops, cli_users, http, profiles
+from leadflow_local import cli_journeys, cli_ops, cli_users, http, profiles
 
 
 @click.group()
@@ -364,12 +364,10 @@ def import_file(
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        return dict(yaml.safe_load(text))
-    return dict(json.loads(text))
+    found = cli_ops.documents(path)  # YAML or JSON, read safely (leadflow_local/definitions.py)
+    if len(found) != 1:
+        raise click.ClickException(f"{path} must hold one column mapping")
+    return found[0]
 
 
 @main.group()
@@ -571,6 +569,7 @@ def destroy(stage: str, region: str | None, yes: bool) -> None:
 
 cli_ops.register(main)
 cli_users.register(main)
+cli_journeys.register(main)
 
 
 if __name__ == "__main__":

@@ -214,13 +214,14 @@ def styled(text: str, style: str) -> Any:
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
-    """The definitions in a YAML or JSON file: one, a list, or several YAML documents."""
-    import yaml
+    """The definitions in a YAML or JSON file: one, a list, or several YAML documents (read safely and
+    as JSON would have them: :mod:`leadflow_local.definitions`)."""
+    from leadflow_local import definitions
 
     try:
-        loaded = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise click.ClickException(f"{path} is not valid YAML or JSON: {exc}") from None
+        loaded = definitions.load(path)
+    except definitions.DefinitionError as exc:
+        raise click.ClickException(printable(str(exc))) from None
     found: list[Any] = []
     for doc in loaded:
         found.extend(doc if isinstance(doc, list) else [doc])

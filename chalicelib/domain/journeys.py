@@ -118,6 +118,27 @@ class JourneyHead:
 # ---------------------------------------------------------------- parsing and validation
 
 
+def lenient_catalog(body: Any) -> Catalog:
+    """A catalog that accepts every name the body uses: to run a saved version whose references went
+    (``services/journeys.py: version_of``), and to check a definition offline, where the templates,
+    segments, forms and models it names cannot be looked up (``leadflow journeys validate``)."""
+    names: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            names.add(value)
+
+    walk(body)
+    everything = frozenset(names)
+    return Catalog(dict.fromkeys(names, (everything, None)), everything, everything, everything)
+
+
 def _extra_leaves(models: frozenset[str], compiler: Compiler) -> Any:
     """The qualification rules' ``score``/``grade``/``sales_ready`` leaves (domain/qualification.py)."""
     from chalicelib.domain.qualification import score_leaves

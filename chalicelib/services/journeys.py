@@ -36,6 +36,7 @@ from chalicelib.domain.journeys import (
     exit_reason,
     exit_wakes,
     exit_watch,
+    lenient_catalog,
     may_enter,
     parse_journey,
     split_choice,
@@ -137,27 +138,8 @@ def version_of(journey_id: str, version: int, deps: Deps) -> Journey:
         body = deps.journeys.get_version(journey_id, version)
         if body is None:
             raise NotFound("journey version", f"{journey_id} v{version}")
-        _versions[key] = parse_journey(journey_id, body, _lenient(body), version)
+        _versions[key] = parse_journey(journey_id, body, lenient_catalog(body), version)
     return _versions[key]
-
-
-def _lenient(body: Any) -> Catalog:
-    """A catalog that accepts every name the body uses (to run a saved version whose references went)."""
-    names: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str):
-            names.add(value)
-
-    walk(body)
-    everything = frozenset(names)
-    return Catalog(dict.fromkeys(names, (everything, None)), everything, everything, everything)
 
 
 def list_journeys(deps: Deps) -> list[JourneyHead]:
