@@ -1,0 +1,252 @@
+"""Issue 18 audit (helper audit18): the engine's semantics where a person or a definition does something
+the happy path does not (a merge, an erasure, a template edited mid-journey, a loop, a journey that
+triggers itself). Each test states the behaviour the issue asks for; the ones marked ``xfail(strict)``
+fail on main today and are reported to the lead (they pass, and then fail as XPASS, once fixed)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.integration.helpers import get, post_json, put_json
+from tests.integration.test_journeys import HELLO, JOURNEY, enroll, live, people  # noqa: F401 - fixture
+from tests.integration.test_mail import ses_sent
+
+# the pricing-nurture journey's steps, without the sales step (no hand-off queue needed here)
+EMAIL = {"id": "hello", "type": "email", "template_id": "hello"}
+
+
+def _person(client: Any, key: str, email: str, consent: str) -> str:
+    answer = post_json(
+        client,
+        "/v1/leads",
+        {"contact": {"email": email, "first_name": "Lin"}, "consent": consent},
+        {"X-Api-Key": key},
+    )
+    assert answer.status_code == 201, answer.body
+    return str(answer.json_body["contact_id"])
+
+
+def _unsubscribe_path(deps: Any, message_id: str) -> str:
+    message = deps.mail.get_message(message_id)
+    found = re.search(r"http://[^\"]+/t/u/[^\"]+", message.html)
+    assert found is not None
+    return urlparse(found.group(0)).path
+
+
+def _one_click(client: Any, path: str) -> Any:
+    return client.http.post(
+        path,
+        body="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: a loop through a wait repeats its e-mail step; the message is found (no second "
+    "e-mail) but the step's 'sent' counter grows each round, so the report disagrees with SES",
+)
+def test_a_loop_through_a_wait_counts_one_sent_for_its_one_email(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    from chalicelib.services import journeys
+
+    body = {
+        **JOURNEY,
+        "steps": [EMAIL, {"id": "again", "type": "wait", "minutes": 1, "next": "hello"}],
+    }
+    live(client, admin_key, "reminder", body)
+    enroll(client, admin_key, people["ada"], "reminder")
+    now = datetime.now(UTC)
+    for minute in range(0, 8, 2):
+        journeys.run(people["ada"], "reminder", deps, now + timedelta(minutes=minute))
+    assert len(ses_sent()) == 1  # one e-mail: the cause is per (journey, version, step, run)
+    report = journeys.report("reminder", deps)
+    assert report["sent"] == len(ses_sent()), report
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: a journey whose trigger is its own e-mail's email_sent, re_entry always, "
+    "transactional consent: each e-mail re-enters the person (a new run, a new cause): no end",
+)
+def test_a_journey_triggered_by_its_own_email_does_not_email_without_end(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+    pump: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib import wiring
+
+    monkeypatch.setenv("MODELS_CACHE_SECONDS", "0")  # the journey is made after the consumers first ran
+    wiring.reset()
+    receipt = {**HELLO, "consent": "transactional"}
+    assert put_json(client, "/v1/email-templates/receipt", receipt, admin_key).status_code == 201
+    body = {
+        "name": "Echo",
+        "entry": {"trigger": {"event": "email_sent"}},
+        "consent": "transactional",
+        "re_entry": "always",
+        "steps": [{"id": "hello", "type": "email", "template_id": "receipt"}],
+    }
+    live(client, admin_key, "echo", body)
+    pump.drain()
+    enroll(client, admin_key, people["ada"], "echo")
+    for _ in range(12):  # a bounded number of polls (drain would never finish)
+        for poller in pump.pollers:
+            poller.poll()
+    assert len(ses_sent()) <= 2, f"{len(ses_sent())} e-mails and counting"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: the journey's e-mail uses the template's current version and the message id "
+    "includes it: a template saved between SES's answer and the move makes the redelivery send again",
+)
+def test_a_template_edited_between_the_send_and_the_move_sends_no_second_email(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.services import journeys
+
+    live(client, admin_key)
+    enroll(client, admin_key, people["ada"])
+    original = deps.journeys.advance
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("the function died after SES answered")
+
+    monkeypatch.setattr(deps.journeys, "advance", crash)
+    with pytest.raises(RuntimeError):
+        journeys.run(people["ada"], "nurture", deps)
+    assert len(ses_sent()) == 1
+    edited = {**HELLO, "subject": "Hello again {{ contact.first_name }}"}
+    assert put_json(client, "/v1/email-templates/hello", edited, admin_key).status_code == 200
+    monkeypatch.setattr(deps.journeys, "advance", original)
+    journeys.run(people["ada"], "nurture", deps)  # the redelivery
+    assert len(ses_sent()) == 1, [m.subject for m in ses_sent()]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: a journey's consent replaces its template's (needs_consent=journey.consent): a "
+    "transactional journey sends a marketing template to people who never gave marketing consent",
+)
+def test_a_journey_below_its_templates_consent_does_not_send_it_to_people_below_the_template(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    from chalicelib.services import journeys
+
+    lin = _person(client, admin_key, "lin@example.org", "transactional")
+    body = {**JOURNEY, "consent": "transactional", "steps": [EMAIL]}
+    live(client, admin_key, "receipts", body)
+    enroll(client, admin_key, lin, "receipts")
+    journeys.run(lin, "receipts", deps)
+    template = get(client, "/v1/email-templates/hello", admin_key).json_body
+    assert template["consent"] == "marketing"
+    assert len(ses_sent()) == 0, "a marketing template went to a transactional contact"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: an erasure deletes messages but never the journeys table's items keyed by the "
+    "person (enrollments with the lead id, e#visited:<url> engagement notes)",
+)
+def test_an_erasure_removes_the_persons_enrollments_and_engagement_notes(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    from chalicelib.services import erasure, journeys
+
+    live(client, admin_key)
+    enroll(client, admin_key, people["ada"])
+    journeys.run(people["ada"], "nurture", deps)
+    deps.journeys.note_event(people["ada"], "visited:https://example.com/?email=ada@example.org", datetime.now(UTC))
+    job = erasure.request_erasure(people["ada"], deps)
+    for number in (1, 2):
+        erasure.run_erasure(
+            {"job_id": job.job_id, "contact_id": people["ada"], "pass": number}, deps, datetime.now(UTC)
+        )
+    assert deps.store.get_contact(people["ada"]) is None
+    assert deps.journeys.enrollments_of(people["ada"]) == []
+    assert deps.journeys.events_of(people["ada"]) == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit18 F: merging a contact away ends its enrollment as 'gone' (as if erased) and the "
+    "survivor is not in the journey: a segment/trigger can then enter the survivor from step one again",
+)
+def test_a_merged_away_contact_in_a_journey_continues_as_the_survivor(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    from chalicelib.services import journeys
+
+    live(client, admin_key)
+    enroll(client, admin_key, people["ada"])
+    now = datetime.now(UTC)
+    journeys.run(people["ada"], "nurture", deps, now)
+    merged = post_json(
+        client,
+        f"/v1/contacts/{people['grace']}/merge",
+        {"duplicate_ids": [people["ada"]]},
+        {"X-Api-Key": admin_key},
+    )
+    assert merged.status_code == 200, merged.body
+    journeys.run(people["ada"], "nurture", deps, now + timedelta(days=2, minutes=1))
+    assert journeys.report("nurture", deps)["exited"].get("gone", 0) == 0
+    assert deps.journeys.get_enrollment(people["grace"], "nurture") is not None
+
+
+def test_the_unsubscribe_link_of_an_email_to_a_merged_away_contact_unsubscribes_the_survivor(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    """The e-mail is in the person's inbox after the merge: its one-click unsubscribe (and its
+    preference page, and its click tracking) must act on the contact that now owns the address."""
+    sent = post_json(
+        client,
+        "/v1/email-templates/hello/send",
+        {"contact_id": people["ada"]},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "merge-1"},
+    )
+    assert sent.status_code == 201 and sent.json_body["status"] == "sent", sent.body
+    message_id = sent.json_body["message_id"]
+    merged = post_json(
+        client,
+        f"/v1/contacts/{people['grace']}/merge",
+        {"duplicate_ids": [people["ada"]]},
+        {"X-Api-Key": admin_key},
+    )
+    assert merged.status_code == 200, merged.body
+    path = _unsubscribe_path(deps, message_id)
+    page = client.http.get(path)
+    assert page.status_code == 200 and b"E-mail preferences" in page.body, page.headers
+    answer = _one_click(client, path)
+    assert answer.status_code == 200 and b"You are unsubscribed" in answer.body, answer.body
+    survivor = deps.store.get_contact(people["grace"])
+    assert survivor.consent == "subscriptions"
+    assert survivor.consent_history[-1].source == f"unsubscribe:{message_id}"
