@@ -10,7 +10,7 @@ seconds, like any interaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from chalicelib.domain.consent import ConsentUpdate, consent_rank
@@ -48,6 +48,13 @@ def _message_and_contact(claims: TokenClaims, deps: Deps) -> tuple[Message, Cont
     if message is None:
         return None
     contact = deps.store.get_contact(message.contact_id)
+    if contact is None and message.to:
+        # merged into another contact since the e-mail went out: the address's claim moved to the
+        # survivor, who now owns this inbox (its unsubscribe must still work); an erased person's
+        # claim is gone, so they stay gone
+        contact = deps.store.contact_by_email(message.to)
+        if contact is not None:
+            message = replace(message, contact_id=contact.contact_id)
     if contact is None or contact.erasing:
         return None
     return message, contact
