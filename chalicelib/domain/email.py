@@ -139,7 +139,7 @@ def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
             line = getattr(error, "lineno", None)
             where = f"line {line}: " if line else ""
             raise RenderFailed([FieldError(part, f"{part}: {where}{error}")]) from None
-        except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as error:
             raise RenderFailed([FieldError(part, f"{part}: {type(error).__name__}: {error}")]) from None
     subject = " ".join(out["subject"].split())  # one line: a header cannot hold a newline
     return Rendered(subject, out["html"], out["text"])

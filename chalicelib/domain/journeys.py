@@ -133,6 +133,8 @@ def _duration(spec: dict[str, Any], where: str, compiler: Compiler) -> timedelta
     if isinstance(value, bool) or not isinstance(value, int | float):
         compiler.fail(f"{where}.{unit}", f"{where}.{unit} must be a number")
         return timedelta(0)
+    if not -MAX_WAIT.total_seconds() <= value * _UNIT_SECONDS[unit] <= MAX_WAIT.total_seconds():
+        return MAX_WAIT * 2  # beyond a year (timedelta would overflow on 1e308 days): refused below
     return timedelta(seconds=float(value) * _UNIT_SECONDS[unit])
 
 
@@ -212,8 +214,13 @@ def _check_engagement(
             )
     if "visited" in spec and (not isinstance(spec["visited"], str) or not 1 <= len(spec["visited"]) <= 500):
         compiler.fail(f"{where}.visited", f"{where}.visited must be (part of) a page address")
-    if "form" in spec and spec["form"] not in catalog.forms:
+    if "form" in spec and not _named(spec["form"], catalog.forms):
         compiler.fail(f"{where}.form", f"{where}.form: {spec['form']!r} is not a form")
+
+
+def _named(value: Any, names: frozenset[str]) -> bool:
+    """``value`` is one of ``names`` (a list or an object names nothing; ``in`` would raise on them)."""
+    return isinstance(value, str) and value in names
 
 
 def _check_entry(spec: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf | None:
@@ -221,7 +228,7 @@ def _check_entry(spec: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf |
         compiler.fail("entry", "entry must be {segment_id}, {trigger} or {api: true}")
         return None
     if "segment_id" in spec:
-        if spec["segment_id"] not in catalog.segments:
+        if not _named(spec["segment_id"], catalog.segments):
             compiler.fail(
                 "entry.segment_id", f"entry.segment_id: {spec['segment_id']!r} is not a saved segment"
             )
@@ -239,13 +246,13 @@ def _check_trigger(trigger: Any, catalog: Catalog, compiler: Compiler) -> EventL
         compiler.fail("entry.trigger", "entry.trigger must be an object")
         return None
     if "form_id" in trigger:
-        if trigger["form_id"] not in catalog.forms:
+        if not _named(trigger["form_id"], catalog.forms):
             compiler.fail(
                 "entry.trigger.form_id", f"entry.trigger.form_id: {trigger['form_id']!r} is not a form"
             )
         return None
     if "grade" in trigger:
-        if trigger["grade"] not in catalog.models:
+        if not _named(trigger["grade"], catalog.models):
             compiler.fail(
                 "entry.trigger.grade", f"entry.trigger.grade: {trigger['grade']!r} is not a scoring model"
             )
@@ -272,9 +279,13 @@ def _re_entry(value: Any, compiler: Compiler) -> str | int:
     return "never"
 
 
-def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0) -> Journey:
+def parse_journey(
+    journey_id: str, body: Any, catalog: Catalog, version: int = 0, now: datetime | None = None
+) -> Journey:
     """Validate a definition against what it refers to; :class:`ValidationFailed` names every problem
-    (``steps[2].template_id``, ``steps[1].days``, ``steps[3].next``...)."""
+    (``steps[2].template_id``, ``steps[1].days``, ``steps[3].next``...). ``now`` (on save): a wait
+    ``until`` a moment must be after it and at most a year later (a saved version is parsed again
+    without it when it runs, so a date that has passed since does not break its people)."""
     if not _ID.fullmatch(journey_id):
         raise ValidationFailed([FieldError("journey_id", "journey_id must be 1-64 letters, digits, _ or -")])
     if not isinstance(body, dict):
@@ -305,6 +316,8 @@ def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0
         step = _step(index, spec, ids, links, catalog, compiler)
         if step is not None:
             steps[step.step_id] = step
+    if now is not None:
+        _check_untils(raw, now, compiler)
     if not compiler.errors:
         _check_loops(steps, ids, compiler)
     if compiler.errors:
@@ -455,6 +468,19 @@ _CHECKS = {
     "create_lead": _check_create_lead,
     "split": _check_split,
 }
+
+
+def _check_untils(raw: list[Any], now: datetime, compiler: Compiler) -> None:
+    """A wait until a moment already past is a wait of zero; one more than a year away, of years."""
+    for index, spec in enumerate(raw):
+        if not (isinstance(spec, dict) and spec.get("type") == "wait" and "until" in spec):
+            continue
+        until = parse_until(spec["until"])
+        if until is not None and not now < until <= now + MAX_WAIT:
+            compiler.fail(
+                f"steps[{index}].until",
+                f"steps[{index}].until must be after now and at most a year from now",
+            )
 
 
 def _check_loops(steps: dict[str, Step], order: list[str], compiler: Compiler) -> None:

@@ -137,18 +137,18 @@ def preferences(token: str, deps: Deps) -> Preferences | None:
     )
 
 
-def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = None) -> bool:
+def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = None) -> str | None:
     """Lower the contact's consent just below the e-mail's (marketing -> subscriptions), or to the
     ``level`` the person chose on the preference page (lower only: a level at or above theirs changes
     nothing), with the change on the contact's history and an ``email_unsubscribed`` interaction.
-    ``False``: the token is not valid (or the person is gone); nothing changed. Repeating it changes
-    nothing more."""
+    The person's consent after it; ``None``: the token is not valid (or the person is gone), nothing
+    changed. Repeating it changes nothing more."""
     from chalicelib.services.consent import set_consent
 
     claims = _claims(token, "u", deps)
     found = _message_and_contact(claims, deps) if claims else None
     if found is None:
-        return False
+        return None
     message, contact = found
     lowered = lowered_for_unsubscribe(contact.consent, message.consent)
     if level is not None:
@@ -160,7 +160,7 @@ def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = Non
         )
     deps.store.record_interaction(_record(message, "email_unsubscribed", request_id, {"consent": lowered}))
     count("EmailUnsubscribed")
-    return True
+    return lowered
 
 
 def confirmation(token: str, deps: Deps) -> tuple[str, str] | None:

@@ -179,7 +179,9 @@ def test_an_erasure_removes_the_persons_enrollments_and_engagement_notes(
     live(client, admin_key)
     enroll(client, admin_key, people["ada"])
     journeys.run(people["ada"], "nurture", deps)
-    deps.journeys.note_event(people["ada"], "visited:https://example.com/?email=ada@example.org", datetime.now(UTC))
+    deps.journeys.note_event(
+        people["ada"], "visited:https://example.com/?email=ada@example.org", datetime.now(UTC)
+    )
     job = erasure.request_erasure(people["ada"], deps)
     for number in (1, 2):
         erasure.run_erasure(
@@ -250,3 +252,29 @@ def test_the_unsubscribe_link_of_an_email_to_a_merged_away_contact_unsubscribes_
     survivor = deps.store.get_contact(people["grace"])
     assert survivor.consent == "subscriptions"
     assert survivor.consent_history[-1].source == f"unsubscribe:{message_id}"
+
+
+def test_the_preference_page_says_what_the_person_gets_when_they_choose_a_higher_level(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    """The page never raises consent; choosing a level above the person's must not claim it did."""
+    sent = post_json(
+        client,
+        "/v1/email-templates/hello/send",
+        {"contact_id": people["ada"]},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "pref-1"},
+    )
+    path = _unsubscribe_path(deps, sent.json_body["message_id"])
+    assert _one_click(client, path).status_code == 200  # marketing -> subscriptions
+    answer = client.http.post(
+        path,
+        body="List-Unsubscribe=One-Click&level=profiling",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 200
+    assert deps.store.get_contact(people["ada"]).consent == "subscriptions"
+    assert b"Only the newsletters I subscribed to" in answer.body, answer.body
+    assert b"chosen from what I read" not in answer.body

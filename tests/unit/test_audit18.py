@@ -1,0 +1,85 @@
+"""Issue 18 audit (helper audit18): definitions and templates that crashed the API (500) or slipped
+past the save checks; each must be a 422 naming its place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.email import RenderFailed, parse_template
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.journeys import Catalog, parse_journey
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+CATALOG = Catalog(
+    templates={"hello": (frozenset({"pricing"}), None)},
+    segments=frozenset({"uk"}),
+    forms=frozenset({"contact-us"}),
+    models=frozenset({"b2b"}),
+)
+EMAIL = {"id": "hello", "type": "email", "template_id": "hello"}
+
+
+def _fields(body: dict[str, Any], now: datetime | None = None) -> list[str]:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_journey("j", body, CATALOG, now=now)
+    return [error.field for error in refused.value.errors]
+
+
+def _journey(steps: list[Any], entry: Any = None) -> dict[str, Any]:
+    return {"name": "J", "entry": entry or {"api": True}, "steps": steps}
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"segment_id": {"a": 1}}, "entry.segment_id"),
+        ({"segment_id": ["uk"]}, "entry.segment_id"),
+        ({"trigger": {"form_id": ["contact-us"]}}, "entry.trigger.form_id"),
+        ({"trigger": {"grade": ["b2b"], "value": "A"}}, "entry.trigger.grade"),
+        ({"trigger": {"grade": {}, "value": "A"}}, "entry.trigger.grade"),
+    ],
+)
+def test_an_entry_naming_a_list_or_an_object_is_refused_naming_it_not_a_crash(
+    entry: dict[str, Any], field: str
+) -> None:
+    assert field in _fields(_journey([EMAIL], entry))
+
+
+def test_an_engagement_form_that_is_an_object_is_refused_naming_it_not_a_crash() -> None:
+    branch = {"id": "b", "type": "branch", "engagement": {"form": {"x": 1}}, "within_hours": 1}
+    assert "steps[1].engagement.form" in _fields(_journey([EMAIL, branch]))
+
+
+@pytest.mark.parametrize("days", [1e308, 10**30, 10**4000, -(10**30)])
+def test_a_wait_too_large_for_a_timedelta_is_refused_naming_it_not_a_crash(days: Any) -> None:
+    assert _fields(_journey([{"id": "w", "type": "wait", "days": days}])) == ["steps[0].days"]
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "2001-01-01T00:00:00Z",
+        (NOW - timedelta(minutes=1)).isoformat(),
+        "2099-01-01T00:00:00Z",
+        "9999-12-31T23:59:59+00:00",
+    ],
+)
+def test_a_wait_until_a_past_moment_or_years_away_is_refused_on_save(until: str) -> None:
+    body = _journey([{"id": "w", "type": "wait", "until": until}])
+    assert _fields(body, NOW) == ["steps[0].until"]
+    parse_journey("j", body, CATALOG)  # a saved version runs again after its date: no now, no check
+
+
+def test_a_wait_until_next_month_is_accepted() -> None:
+    until = (NOW + timedelta(days=30)).isoformat()
+    parse_journey("j", _journey([{"id": "w", "type": "wait", "until": until}]), CATALOG, now=NOW)
+
+
+def test_a_template_that_recurses_without_end_is_refused_naming_its_part() -> None:
+    body = {"subject": "s", "text": "t", "html": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}"}
+    with pytest.raises(RenderFailed) as refused:
+        parse_template("loop", body)
+    assert refused.value.errors[0].field == "html"
