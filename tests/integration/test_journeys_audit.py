@@ -278,3 +278,25 @@ def test_the_preference_page_says_what_the_person_gets_when_they_choose_a_higher
     assert deps.store.get_contact(people["ada"]).consent == "subscriptions"
     assert b"Only the newsletters I subscribed to" in answer.body, answer.body
     assert b"chosen from what I read" not in answer.body
+
+
+def test_an_account_without_a_name_renders_the_templates_default_not_none(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    """README's template says ``{{ account.name | default("your team") }}``: a person created by API
+    without an account has one without a name; the e-mail must say "your team", not "None"."""
+    template = {
+        "subject": "News for {{ account.name | default('your team') }}",
+        "html": "<p>For {{ account.name | default('your team') }}</p>",
+        "text": "For {{ account.name | default('your team') }}",
+    }
+    assert put_json(client, "/v1/email-templates/team", template, admin_key).status_code == 201
+    lin = _person(client, admin_key, "lin@nameless.example.org", "marketing")
+    account = deps.store.get_account(deps.store.get_contact(lin).account_id)
+    assert account is not None and account.name is None
+    preview = get(client, f"/v1/email-templates/team/preview?contact_id={lin}", admin_key).json_body
+    assert preview["subject"] == "News for your team", preview
+    assert preview["html"] == "<p>For your team</p>" and preview["text"] == "For your team"
