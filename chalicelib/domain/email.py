@@ -184,7 +184,7 @@ def rewrite_links(
             return tag
         named = _NAME.search(tag)
         link = TrackedLink(
-            named.group(2) if named else f"link{len(links) + 1}", html_lib.unescape(href.group(2))
+            named.group(2) if named else f"link{len(links) + 1}", _safe_url(html_lib.unescape(href.group(2)))
         )
         target = tracked_url(link)
         if target is None:
@@ -195,6 +195,15 @@ def rewrite_links(
         return tag[: href.start()] + replaced + tag[href.end() :]
 
     return _ANCHOR.sub(anchor, html), links
+
+
+def _safe_url(url: str) -> str:
+    """The address as a redirect's ``Location`` may carry it: whitespace and control characters (a
+    person's field with a line break, rendered into a link) percent-encoded, as a browser would; the
+    rest (reserved characters, existing escapes) as written."""
+    from urllib.parse import quote
+
+    return quote(url, safe="".join(chr(c) for c in range(0x21, 0x7F)))
 
 
 # ---------------------------------------------------------------- signed tokens

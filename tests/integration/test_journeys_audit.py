@@ -300,3 +300,38 @@ def test_an_account_without_a_name_renders_the_templates_default_not_none(
     preview = get(client, f"/v1/email-templates/team/preview?contact_id={lin}", admin_key).json_body
     assert preview["subject"] == "News for your team", preview
     assert preview["html"] == "<p>For your team</p>" and preview["text"] == "For your team"
+
+
+def test_a_link_holding_a_persons_field_with_a_line_break_redirects_instead_of_failing(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    answer = post_json(
+        client,
+        "/v1/leads",
+        {"contact": {"email": "crlf@example.org", "ref": "x\r\nSet-Cookie: a=b"}, "consent": "marketing"},
+        {"X-Api-Key": admin_key},
+    )
+    contact_id = answer.json_body["contact_id"]
+    template = {
+        "subject": "s",
+        "html": '<a data-link="ref" href="https://example.com/r?x={{ contact.fields.ref }}">go</a>',
+        "text": "t",
+    }
+    assert put_json(client, "/v1/email-templates/reflink", template, admin_key).status_code == 201
+    sent = post_json(
+        client,
+        "/v1/email-templates/reflink/send",
+        {"contact_id": contact_id},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "crlf-1"},
+    )
+    message = deps.mail.get_message(sent.json_body["message_id"])
+    found = re.search(r"http://[^\"]+/t/c/[^\"]+", message.html)
+    assert found is not None
+    click = client.http.get(urlparse(found.group(0)).path)
+    assert click.status_code == 302, click.body
+    location = click.headers["Location"]
+    assert "\r" not in location and "\n" not in location
+    assert location == "https://example.com/r?x=x%0D%0ASet-Cookie:%20a=b"

@@ -83,3 +83,20 @@ def test_a_template_that_recurses_without_end_is_refused_naming_its_part() -> No
     with pytest.raises(RenderFailed) as refused:
         parse_template("loop", body)
     assert refused.value.errors[0].field == "html"
+
+
+@pytest.mark.parametrize(
+    ("href", "url"),
+    [
+        ("https://example.com/r?x=a\r\nSet-Cookie: b=c", "https://example.com/r?x=a%0D%0ASet-Cookie:%20b=c"),
+        ("https://example.com/caf\u00e9/\U0001f600", "https://example.com/caf%C3%A9/%F0%9F%98%80"),
+        ("https://example.com/a%20b?q=1&r=2#top", "https://example.com/a%20b?q=1&r=2#top"),
+    ],
+)
+def test_a_tracked_links_address_is_one_a_location_header_can_carry(href: str, url: str) -> None:
+    """A person's field with a line break rendered into a link, or a non-ASCII path, made the click's
+    302 fail (500 / an empty reply): the address kept for the redirect is percent-encoded."""
+    from chalicelib.domain.email import rewrite_links
+
+    _, links = rewrite_links(f'<a href="{href}">go</a>', lambda link: "tracked")
+    assert [link.url for link in links] == [url]
