@@ -166,10 +166,18 @@ def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = Non
 def confirmation(token: str, deps: Deps) -> tuple[str, str] | None:
     """The (masked address, level) a confirmation link would set; ``None``: not a valid link."""
     found = _confirming(token, deps)
-    if found is None:
+    if found is None or _spent(*found):
         return None
     contact, _, level = found
     return _mask(contact.email or ""), level
+
+
+def _spent(contact: Contact, message: Message, level: str) -> bool:
+    """A confirmation raises consent once: after it was used, the person's consent fell below its
+    level again (an unsubscribe, a withdrawal), and only a new confirmation may raise it; the old
+    link, replayed by anyone who has it (a forwarded e-mail, a scanner that submits forms), may not."""
+    used = any(entry.source == f"double-opt-in:{message.message_id}" for entry in contact.consent_history)
+    return used and consent_rank(contact.consent) < consent_rank(level)
 
 
 def _confirming(token: str, deps: Deps) -> tuple[Contact, Message, str] | None:
@@ -188,7 +196,7 @@ def confirm(token: str, deps: Deps) -> bool:
     from chalicelib.services.consent import set_consent
 
     found = _confirming(token, deps)
-    if found is None:
+    if found is None or _spent(*found):
         return False
     contact, message, level = found
     if consent_rank(contact.consent) < consent_rank(level):

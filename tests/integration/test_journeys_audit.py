@@ -335,3 +335,45 @@ def test_a_link_holding_a_persons_field_with_a_line_break_redirects_instead_of_f
     location = click.headers["Location"]
     assert "\r" not in location and "\n" not in location
     assert location == "https://example.com/r?x=x%0D%0ASet-Cookie:%20a=b"
+
+
+def test_a_used_double_opt_in_link_replayed_after_a_withdrawal_raises_nothing(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    """The trust issue's way back after a withdrawal is a NEW confirmation: the old link (valid 90
+    days, in a forwarded e-mail or a scanner's log) must not undo the person's later withdrawal."""
+    lin = _person(client, admin_key, "lin@optin.example.org", "transactional")
+    asked = post_json(
+        client,
+        f"/v1/contacts/{lin}/confirm-request",
+        {"level": "marketing"},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "doi-1"},
+    )
+    assert asked.status_code == 201, asked.body
+    message = deps.mail.get_message(asked.json_body["message_id"])
+    found = re.search(r"http://[^\"]+/t/k/[^\"]+", message.html)
+    assert found is not None
+    confirm = urlparse(found.group(0)).path
+    assert client.http.post(confirm).status_code == 200
+    assert deps.store.get_contact(lin).consent == "marketing"
+    assert client.http.post(confirm).status_code == 200  # a double click: still confirmed, no change
+    sent = post_json(
+        client,
+        "/v1/email-templates/hello/send",
+        {"contact_id": lin},
+        {"X-Api-Key": admin_key, "Idempotency-Key": "doi-news"},
+    )
+    withdrawn = client.http.post(
+        _unsubscribe_path(deps, sent.json_body["message_id"]),
+        body="List-Unsubscribe=One-Click&level=none",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert withdrawn.status_code == 200
+    assert deps.store.get_contact(lin).consent == "none"
+    replay = client.http.post(confirm)
+    assert b"no longer valid" in replay.body, replay.body
+    assert deps.store.get_contact(lin).consent == "none"
+    assert client.http.get(confirm).headers.get("Location") == "../gone"
