@@ -198,12 +198,17 @@ def rewrite_links(
 
 
 def _safe_url(url: str) -> str:
-    """The address as a redirect's ``Location`` may carry it: whitespace and control characters (a
-    person's field with a line break, rendered into a link) percent-encoded, as a browser would; the
-    rest (reserved characters, existing escapes) as written."""
-    from urllib.parse import quote
-
-    return quote(url, safe="".join(chr(c) for c in range(0x21, 0x7F)))
+    """The address as a redirect's ``Location`` may carry it: whitespace, control and non-ASCII
+    characters (a person's field with a line break, rendered into a link) percent-encoded as UTF-8, as
+    a browser would; the rest (reserved characters, existing escapes) as written. Hand-written: the
+    domain may not import urllib (the import contract), and this is ``quote`` with every printable
+    ASCII character safe."""
+    return "".join(
+        char
+        if "!" <= char <= "~"
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in url
+    )
 
 
 # ---------------------------------------------------------------- signed tokens
