@@ -316,8 +316,7 @@ def parse_journey(
         step = _step(index, spec, ids, links, catalog, compiler)
         if step is not None:
             steps[step.step_id] = step
-    if now is not None:
-        _check_untils(raw, now, compiler)
+    _check_across_steps(raw, trigger, re_entry, now, compiler)
     if not compiler.errors:
         _check_loops(steps, ids, compiler)
     if compiler.errors:
@@ -468,6 +467,43 @@ _CHECKS = {
     "create_lead": _check_create_lead,
     "split": _check_split,
 }
+
+
+def _check_across_steps(
+    raw: list[Any], trigger: EventLeaf | None, re_entry: str | int, now: datetime | None, compiler: Compiler
+) -> None:
+    """The checks that need the whole definition: waits ``until`` a moment (on save, ``now`` given)
+    and a trigger the journey's own e-mail would match again."""
+    if now is not None:
+        _check_untils(raw, now, compiler)
+    if trigger is not None and re_entry == "always":
+        _check_self_trigger(trigger, raw, compiler)
+
+
+def _check_self_trigger(trigger: EventLeaf, raw: list[Any], compiler: Compiler) -> None:
+    """A journey entered by an interaction its own e-mail records (``email_sent``, or any event) and
+    re-entered ``always`` is a loop without a wait: each e-mail enters the person again, for ever
+    (transactional e-mail is not capped). Tested on the ``email_sent`` each of its e-mails records."""
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
+    for step in raw:
+        if not (isinstance(step, dict) and step.get("type") == "email"):
+            continue
+        sent = Interaction(
+            interaction_id="journey-check",
+            contact_id="journey-check",
+            type="email_sent",
+            occurred_at=moment,
+            properties={"message_id": "journey-check", "template_id": str(step.get("template_id"))},
+            source="email",
+        )
+        if trigger.test(Facts(None, None, None, [sent], moment))[0]:
+            compiler.fail(
+                "entry.trigger",
+                f"entry.trigger: the journey's own e-mail ({step.get('template_id')}) records email_sent,"
+                " which enters the person again with re_entry always: a loop without end (use"
+                " re_entry never or after_days, or a where that leaves the journey's templates out)",
+            )
+            return
 
 
 def _check_untils(raw: list[Any], now: datetime, compiler: Compiler) -> None:

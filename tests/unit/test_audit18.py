@@ -100,3 +100,33 @@ def test_a_tracked_links_address_is_one_a_location_header_can_carry(href: str, u
 
     _, links = rewrite_links(f'<a href="{href}">go</a>', lambda link: "tracked")
     assert [link.url for link in links] == [url]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "re_entry", "refused"),
+    [
+        ({"event": "email_sent"}, "always", True),
+        ({"event": "*"}, "always", True),
+        (
+            {"event": "email_sent", "where": {"field": "template_id", "op": "eq", "value": "hello"}},
+            "always",
+            True,
+        ),
+        (
+            {"event": "email_sent", "where": {"field": "template_id", "op": "eq", "value": "other"}},
+            "always",
+            False,
+        ),
+        ({"event": "email_sent"}, "never", False),
+        ({"event": "email_sent"}, {"after_days": 1}, False),
+        ({"event": "content_downloaded"}, "always", False),
+    ],
+)
+def test_a_journey_its_own_email_would_enter_again_for_ever_is_refused_naming_its_trigger(
+    trigger: dict[str, Any], re_entry: Any, refused: bool
+) -> None:
+    body = {"name": "J", "entry": {"trigger": trigger}, "re_entry": re_entry, "steps": [EMAIL]}
+    if refused:
+        assert _fields(body) == ["entry.trigger"]
+    else:
+        parse_journey("j", body, CATALOG)
