@@ -472,10 +472,11 @@ _CHECKS = {
 def _check_across_steps(
     raw: list[Any], trigger: EventLeaf | None, re_entry: str | int, now: datetime | None, compiler: Compiler
 ) -> None:
-    """The checks that need the whole definition: waits ``until`` a moment (on save, ``now`` given)
-    and a trigger the journey's own e-mail would match again."""
-    if now is not None:
-        _check_untils(raw, now, compiler)
+    """The checks on save only (``now`` given; a version saved before them still runs): waits
+    ``until`` a moment, and a trigger the journey's own e-mail would match again."""
+    if now is None:
+        return
+    _check_untils(raw, now, compiler)
     if trigger is not None and re_entry == "always":
         _check_self_trigger(trigger, raw, compiler)
 
