@@ -319,12 +319,14 @@ def one_click_unsubscribe(request: Request, token: str) -> Response:
 
         raise ApiError("the body must be List-Unsubscribe=One-Click (RFC 8058)", "List-Unsubscribe")
     level = _chosen_level(form.get("level"))
-    if not tracking.unsubscribe(token, _request_id(request), _deps(), level):
+    now = tracking.unsubscribe(token, _request_id(request), _deps(), level)
+    if now is None:
         return _page("This link is no longer valid", "<p>Nothing was changed.</p>")
     if level is not None:
         from chalicelib.domain.consent import LEVEL_WORDS
 
-        return _page("Your choice is saved", f"<p>From now on: {html_lib.escape(LEVEL_WORDS[level])}.</p>")
+        # what the person gets now: a level at or above theirs changed nothing (the page never raises)
+        return _page("Your choice is saved", f"<p>From now on: {html_lib.escape(LEVEL_WORDS[now])}.</p>")
     return _page("You are unsubscribed", "<p>You will get no more marketing e-mail from us.</p>")
 
 

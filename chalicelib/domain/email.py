@@ -139,7 +139,7 @@ def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
             line = getattr(error, "lineno", None)
             where = f"line {line}: " if line else ""
             raise RenderFailed([FieldError(part, f"{part}: {where}{error}")]) from None
-        except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as error:
             raise RenderFailed([FieldError(part, f"{part}: {type(error).__name__}: {error}")]) from None
     subject = " ".join(out["subject"].split())  # one line: a header cannot hold a newline
     return Rendered(subject, out["html"], out["text"])
@@ -184,7 +184,7 @@ def rewrite_links(
             return tag
         named = _NAME.search(tag)
         link = TrackedLink(
-            named.group(2) if named else f"link{len(links) + 1}", html_lib.unescape(href.group(2))
+            named.group(2) if named else f"link{len(links) + 1}", _safe_url(html_lib.unescape(href.group(2)))
         )
         target = tracked_url(link)
         if target is None:
@@ -195,6 +195,20 @@ def rewrite_links(
         return tag[: href.start()] + replaced + tag[href.end() :]
 
     return _ANCHOR.sub(anchor, html), links
+
+
+def _safe_url(url: str) -> str:
+    """The address as a redirect's ``Location`` may carry it: whitespace, control and non-ASCII
+    characters (a person's field with a line break, rendered into a link) percent-encoded as UTF-8, as
+    a browser would; the rest (reserved characters, existing escapes) as written. Hand-written: the
+    domain may not import urllib (the import contract), and this is ``quote`` with every printable
+    ASCII character safe."""
+    return "".join(
+        char
+        if "!" <= char <= "~"
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in url
+    )
 
 
 # ---------------------------------------------------------------- signed tokens

@@ -155,6 +155,8 @@ def _duration(spec: dict[str, Any], where: str, compiler: Compiler) -> timedelta
     if isinstance(value, bool) or not isinstance(value, int | float):
         compiler.fail(f"{where}.{unit}", f"{where}.{unit} must be a number")
         return timedelta(0)
+    if not -MAX_WAIT.total_seconds() <= value * _UNIT_SECONDS[unit] <= MAX_WAIT.total_seconds():
+        return MAX_WAIT * 2  # beyond a year (timedelta would overflow on 1e308 days): refused below
     return timedelta(seconds=float(value) * _UNIT_SECONDS[unit])
 
 
@@ -234,8 +236,13 @@ def _check_engagement(
             )
     if "visited" in spec and (not isinstance(spec["visited"], str) or not 1 <= len(spec["visited"]) <= 500):
         compiler.fail(f"{where}.visited", f"{where}.visited must be (part of) a page address")
-    if "form" in spec and spec["form"] not in catalog.forms:
+    if "form" in spec and not _named(spec["form"], catalog.forms):
         compiler.fail(f"{where}.form", f"{where}.form: {spec['form']!r} is not a form")
+
+
+def _named(value: Any, names: frozenset[str]) -> bool:
+    """``value`` is one of ``names`` (a list or an object names nothing; ``in`` would raise on them)."""
+    return isinstance(value, str) and value in names
 
 
 def _check_entry(spec: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf | None:
@@ -243,7 +250,7 @@ def _check_entry(spec: Any, catalog: Catalog, compiler: Compiler) -> EventLeaf |
         compiler.fail("entry", "entry must be {segment_id}, {trigger} or {api: true}")
         return None
     if "segment_id" in spec:
-        if spec["segment_id"] not in catalog.segments:
+        if not _named(spec["segment_id"], catalog.segments):
             compiler.fail(
                 "entry.segment_id", f"entry.segment_id: {spec['segment_id']!r} is not a saved segment"
             )
@@ -261,13 +268,13 @@ def _check_trigger(trigger: Any, catalog: Catalog, compiler: Compiler) -> EventL
         compiler.fail("entry.trigger", "entry.trigger must be an object")
         return None
     if "form_id" in trigger:
-        if trigger["form_id"] not in catalog.forms:
+        if not _named(trigger["form_id"], catalog.forms):
             compiler.fail(
                 "entry.trigger.form_id", f"entry.trigger.form_id: {trigger['form_id']!r} is not a form"
             )
         return None
     if "grade" in trigger:
-        if trigger["grade"] not in catalog.models:
+        if not _named(trigger["grade"], catalog.models):
             compiler.fail(
                 "entry.trigger.grade", f"entry.trigger.grade: {trigger['grade']!r} is not a scoring model"
             )
@@ -294,9 +301,13 @@ def _re_entry(value: Any, compiler: Compiler) -> str | int:
     return "never"
 
 
-def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0) -> Journey:
+def parse_journey(
+    journey_id: str, body: Any, catalog: Catalog, version: int = 0, now: datetime | None = None
+) -> Journey:
     """Validate a definition against what it refers to; :class:`ValidationFailed` names every problem
-    (``steps[2].template_id``, ``steps[1].days``, ``steps[3].next``...)."""
+    (``steps[2].template_id``, ``steps[1].days``, ``steps[3].next``...). ``now`` (on save): a wait
+    ``until`` a moment must be after it and at most a year later (a saved version is parsed again
+    without it when it runs, so a date that has passed since does not break its people)."""
     if not _ID.fullmatch(journey_id):
         raise ValidationFailed([FieldError("journey_id", "journey_id must be 1-64 letters, digits, _ or -")])
     if not isinstance(body, dict):
@@ -327,6 +338,7 @@ def parse_journey(journey_id: str, body: Any, catalog: Catalog, version: int = 0
         step = _step(index, spec, ids, links, catalog, compiler)
         if step is not None:
             steps[step.step_id] = step
+    _check_across_steps(raw, trigger, re_entry, now, compiler)
     if not compiler.errors:
         _check_loops(steps, ids, compiler)
     if compiler.errors:
@@ -477,6 +489,57 @@ _CHECKS = {
     "create_lead": _check_create_lead,
     "split": _check_split,
 }
+
+
+def _check_across_steps(
+    raw: list[Any], trigger: EventLeaf | None, re_entry: str | int, now: datetime | None, compiler: Compiler
+) -> None:
+    """The checks on save only (``now`` given; a version saved before them still runs): waits
+    ``until`` a moment, and a trigger the journey's own e-mail would match again."""
+    if now is None:
+        return
+    _check_untils(raw, now, compiler)
+    if trigger is not None and re_entry == "always":
+        _check_self_trigger(trigger, raw, compiler)
+
+
+def _check_self_trigger(trigger: EventLeaf, raw: list[Any], compiler: Compiler) -> None:
+    """A journey entered by an interaction its own e-mail records (``email_sent``, or any event) and
+    re-entered ``always`` is a loop without a wait: each e-mail enters the person again, for ever
+    (transactional e-mail is not capped). Tested on the ``email_sent`` each of its e-mails records."""
+    moment = datetime(2000, 1, 1, tzinfo=UTC)
+    for step in raw:
+        if not (isinstance(step, dict) and step.get("type") == "email"):
+            continue
+        sent = Interaction(
+            interaction_id="journey-check",
+            contact_id="journey-check",
+            type="email_sent",
+            occurred_at=moment,
+            properties={"message_id": "journey-check", "template_id": str(step.get("template_id"))},
+            source="email",
+        )
+        if trigger.test(Facts(None, None, None, [sent], moment))[0]:
+            compiler.fail(
+                "entry.trigger",
+                f"entry.trigger: the journey's own e-mail ({step.get('template_id')}) records email_sent,"
+                " which enters the person again with re_entry always: a loop without end (use"
+                " re_entry never or after_days, or a where that leaves the journey's templates out)",
+            )
+            return
+
+
+def _check_untils(raw: list[Any], now: datetime, compiler: Compiler) -> None:
+    """A wait until a moment already past is a wait of zero; one more than a year away, of years."""
+    for index, spec in enumerate(raw):
+        if not (isinstance(spec, dict) and spec.get("type") == "wait" and "until" in spec):
+            continue
+        until = parse_until(spec["until"])
+        if until is not None and not now < until <= now + MAX_WAIT:
+            compiler.fail(
+                f"steps[{index}].until",
+                f"steps[{index}].until must be after now and at most a year from now",
+            )
 
 
 def _check_loops(steps: dict[str, Step], order: list[str], compiler: Compiler) -> None:

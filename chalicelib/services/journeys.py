@@ -117,7 +117,7 @@ def _catalog(body: Any, deps: Deps) -> Catalog:
 def put_journey(journey_id: str, body: Any, deps: Deps) -> tuple[JourneyHead, Journey]:
     """Validate (422 naming each step's problem) and save a new version. A live journey's new version
     is what new entrants get; people already in keep theirs."""
-    journey = parse_journey(journey_id, body, _catalog(body, deps))
+    journey = parse_journey(journey_id, body, _catalog(body, deps), now=_now())
     head = deps.journeys.put_version(journey_id, journey.name, journey.entry, body, _now())
     return head, replace(journey, version=head.version)
 

@@ -96,25 +96,37 @@ class SendResult:
 def _context(contact: Contact | None, lead: Lead | None, deps: Deps, unsubscribe_url: str) -> dict[str, Any]:
     account = deps.store.get_account(contact.account_id) if contact and contact.account_id else None
     return {
-        "contact": {
-            **(contact.fields if contact else {}),
-            "contact_id": contact.contact_id if contact else "",
-            "email": contact.email if contact else "",
-            "fields": contact.fields if contact else {},
-        },
-        "lead": {**lead.fields, "lead_id": lead.lead_id, "fields": lead.fields, "state": lead.state}
+        "contact": _present(
+            {
+                **(contact.fields if contact else {}),
+                "contact_id": contact.contact_id if contact else "",
+                "email": contact.email if contact else "",
+                "fields": _present(contact.fields) if contact else {},
+            }
+        ),
+        "lead": _present(
+            {**lead.fields, "lead_id": lead.lead_id, "fields": _present(lead.fields), "state": lead.state}
+        )
         if lead
         else {"fields": {}},
-        "account": {
-            **account.fields,
-            "name": account.name,
-            "domain": account.domain,
-            "fields": account.fields,
-        }
+        "account": _present(
+            {
+                **account.fields,
+                "name": account.name,
+                "domain": account.domain,
+                "fields": _present(account.fields),
+            }
+        )
         if account
         else {"fields": {}},
         "unsubscribe_url": unsubscribe_url,
     }
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    """Without the values that are ``None`` (an account without a name): a missing value is undefined
+    in the template, so ``{{ account.name | default("your team") }}`` renders its default, not "None"."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def tracking_url(deps: Deps, route: str, claims: TokenClaims) -> str:

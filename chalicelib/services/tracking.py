@@ -10,7 +10,7 @@ seconds, like any interaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from chalicelib.domain.consent import ConsentUpdate, consent_rank
@@ -48,6 +48,13 @@ def _message_and_contact(claims: TokenClaims, deps: Deps) -> tuple[Message, Cont
     if message is None:
         return None
     contact = deps.store.get_contact(message.contact_id)
+    if contact is None and message.to:
+        # merged into another contact since the e-mail went out: the address's claim moved to the
+        # survivor, who now owns this inbox (its unsubscribe must still work); an erased person's
+        # claim is gone, so they stay gone
+        contact = deps.store.contact_by_email(message.to)
+        if contact is not None:
+            message = replace(message, contact_id=contact.contact_id)
     if contact is None or contact.erasing:
         return None
     return message, contact
@@ -130,18 +137,18 @@ def preferences(token: str, deps: Deps) -> Preferences | None:
     )
 
 
-def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = None) -> bool:
+def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = None) -> str | None:
     """Lower the contact's consent just below the e-mail's (marketing -> subscriptions), or to the
     ``level`` the person chose on the preference page (lower only: a level at or above theirs changes
     nothing), with the change on the contact's history and an ``email_unsubscribed`` interaction.
-    ``False``: the token is not valid (or the person is gone); nothing changed. Repeating it changes
-    nothing more."""
+    The person's consent after it; ``None``: the token is not valid (or the person is gone), nothing
+    changed. Repeating it changes nothing more."""
     from chalicelib.services.consent import set_consent
 
     claims = _claims(token, "u", deps)
     found = _message_and_contact(claims, deps) if claims else None
     if found is None:
-        return False
+        return None
     message, contact = found
     lowered = lowered_for_unsubscribe(contact.consent, message.consent)
     if level is not None:
@@ -153,16 +160,24 @@ def unsubscribe(token: str, request_id: str, deps: Deps, level: str | None = Non
         )
     deps.store.record_interaction(_record(message, "email_unsubscribed", request_id, {"consent": lowered}))
     count("EmailUnsubscribed")
-    return True
+    return lowered
 
 
 def confirmation(token: str, deps: Deps) -> tuple[str, str] | None:
     """The (masked address, level) a confirmation link would set; ``None``: not a valid link."""
     found = _confirming(token, deps)
-    if found is None:
+    if found is None or _spent(*found):
         return None
     contact, _, level = found
     return _mask(contact.email or ""), level
+
+
+def _spent(contact: Contact, message: Message, level: str) -> bool:
+    """A confirmation raises consent once: after it was used, the person's consent fell below its
+    level again (an unsubscribe, a withdrawal), and only a new confirmation may raise it; the old
+    link, replayed by anyone who has it (a forwarded e-mail, a scanner that submits forms), may not."""
+    used = any(entry.source == f"double-opt-in:{message.message_id}" for entry in contact.consent_history)
+    return used and consent_rank(contact.consent) < consent_rank(level)
 
 
 def _confirming(token: str, deps: Deps) -> tuple[Contact, Message, str] | None:
@@ -181,7 +196,7 @@ def confirm(token: str, deps: Deps) -> bool:
     from chalicelib.services.consent import set_consent
 
     found = _confirming(token, deps)
-    if found is None:
+    if found is None or _spent(*found):
         return False
     contact, message, level = found
     if consent_rank(contact.consent) < consent_rank(level):
