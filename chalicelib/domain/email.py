@@ -145,9 +145,12 @@ def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
     return Rendered(subject, out["html"], out["text"])
 
 
-def message_id(template_id: str, version: int, contact_id: str, cause: str) -> str:
-    """The same id for the same template version, person and cause: a retried send finds its message."""
-    digest = hashlib.sha256(f"{template_id}\x1f{version}\x1f{contact_id}\x1f{cause}".encode()).hexdigest()
+def message_id(template_id: str, contact_id: str, cause: str) -> str:
+    """The same id for the same template, person and cause: a retried send finds its message. Not the
+    template's version: a template saved between a send and its retry (a journey's redelivery after SES
+    answered, an API call retried with its Idempotency-Key) must find the e-mail already sent, not
+    send the new version as a second one."""
+    digest = hashlib.sha256(f"{template_id}\x1f{contact_id}\x1f{cause}".encode()).hexdigest()
     return f"msg_{digest[:32]}"
 
 

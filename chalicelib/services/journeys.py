@@ -415,7 +415,12 @@ def _send(
     enrollment: Enrollment, journey: Journey, step: Step, lead: Lead | None, deps: Deps
 ) -> dict[str, int]:
     """The e-mail, once per (journey, version, step, run): a redelivery finds the message sent. The
-    counters of the move. (The mail table lists it under the journey: its cause names the journey.)"""
+    counters of the move. (The mail table lists it under the journey: its cause names the journey.)
+
+    The level needed is the higher of the journey's and the template's. A step a loop comes back to
+    (through a wait) sends nothing again and counts nothing: its message is older than this visit of
+    the step (``step_at``). A redelivery of this visit (SES answered, the move did not happen) finds
+    the message made during the visit and counts it, once, with the move that follows."""
     from chalicelib.services import mail
 
     try:
@@ -425,13 +430,15 @@ def _send(
             _cause(enrollment, journey, step),
             deps,
             lead_id=lead.lead_id if lead and lead.contact_id == enrollment.contact_id else None,
-            needs_consent=journey.consent,
+            at_least=journey.consent,
         )
     except (NotFound, ValidationFailed) as refused:  # no such template any more; no address
         logger.warning(
             "journey e-mail not sent", extra={"journey_id": journey.journey_id, "why": str(refused)}
         )
         return {"refused": 1}
+    if not result.new and result.message.created_at < enrollment.step_at:
+        return {}  # sent on an earlier visit of this step (a loop): once per run, counted then
     return {"sent": 1} if result.message.status in ("sent", "sending") else {"refused": 1}
 
 
@@ -617,6 +624,8 @@ def _count_engagement(interaction: Interaction, deps: Deps) -> None:
 
 
 def _trigger_entries(interaction: Interaction, deps: Deps, now: datetime, heads: list[JourneyHead]) -> int:
+    if (interaction.properties or {}).get("journey_id"):
+        return 0  # a journey's own e-mail (email_sent) enters nobody: two journeys could feed each other
     entered = 0
     for head in heads:
         trigger = head.entry.get("trigger") if head.state == "live" else None

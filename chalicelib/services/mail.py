@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.consent import highest
 from chalicelib.domain.email import (
     EmailTemplate,
     Message,
@@ -34,6 +35,7 @@ from chalicelib.domain.email import (
     cap_refusal,
     counts_to_cap,
     expiry,
+    journey_of,
     message_id,
     parse_template,
     refusal,
@@ -164,19 +166,21 @@ def send_template(
     version: int | None = None,
     needs_consent: str | None = None,
     confirm_level: str | None = None,
+    at_least: str | None = None,
 ) -> SendResult:
     """Send template ``template_id`` (its current version, or ``version``) to the contact, once per
     ``cause``. A refused send (consent, suppression, cap) is a message too, with its reason.
     ``needs_consent`` overrides the template's level (the double opt-in e-mail needs none: the
-    person asked for it)."""
+    person asked for it); ``at_least`` only raises it (a journey's level: a transactional journey
+    does not make a marketing template transactional)."""
     template = deps.mail.get_template(template_id, version)
     if template is None:
         raise NotFound("email template", template_id if version is None else f"{template_id} v{version}")
     contact, to = _recipient(contact_id, deps)
     lead = _lead_of(contact, lead_id, deps)
     now = _now()
-    mid = message_id(template.template_id, template.version, contact.contact_id, cause)
-    needed = needs_consent or template.consent
+    mid = message_id(template.template_id, contact.contact_id, cause)
+    needed = highest(needs_consent or template.consent, at_least) or template.consent
     earlier = deps.mail.get_message(mid)
     if earlier is not None:
         count("EmailReplayed")
@@ -229,7 +233,7 @@ def send_template(
             contact_id=contact.contact_id,
             type="email_sent",
             occurred_at=sent_at,
-            properties={"message_id": mid, "template_id": template.template_id},
+            properties=_sent_properties(mid, template.template_id, cause),
             lead_id=lead.lead_id if lead else None,
             source="email",
         )
@@ -277,6 +281,17 @@ def _claim(
     cap = deps.settings.mail_cap_per_day
     earlier, held = deps.mail.claim_within_cap(message, cap, now - timedelta(hours=24))
     return earlier, (cap_refusal(held, cap) if held is not None else None)
+
+
+def _sent_properties(mid: str, template_id: str, cause: str) -> dict[str, str]:
+    """The ``email_sent`` interaction's properties; a journey's e-mail names its journey, so the
+    journeys' triggers can tell the engine's own sends from a person's doing (``services/journeys.py``:
+    an e-mail sent by a journey enters nobody into a journey, or two journeys could feed each other)."""
+    properties = {"message_id": mid, "template_id": template_id}
+    journey_id = journey_of(cause)
+    if journey_id is not None:
+        properties["journey_id"] = journey_id
+    return properties
 
 
 def _refuse(message: Message, refused: Refusal, deps: Deps) -> SendResult:

@@ -46,11 +46,6 @@ def _one_click(client: Any, path: str) -> Any:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit18 F: a loop through a wait repeats its e-mail step; the message is found (no second "
-    "e-mail) but the step's 'sent' counter grows each round, so the report disagrees with SES",
-)
 def test_a_loop_through_a_wait_counts_one_sent_for_its_one_email(
     client: Any,
     admin_key: str,
@@ -107,11 +102,6 @@ def test_a_journey_triggered_by_its_own_email_and_re_entered_always_is_refused_o
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit18 F: two journeys entered by each other's email_sent, re_entry always, transactional: "
-    "each e-mail enters the person into the other journey, without end (the save check sees one journey)",
-)
 def test_two_journeys_triggered_by_each_others_emails_do_not_email_without_end(
     client: Any,
     admin_key: str,
@@ -148,11 +138,6 @@ def test_two_journeys_triggered_by_each_others_emails_do_not_email_without_end(
     assert len(ses_sent()) <= 2, f"{len(ses_sent())} e-mails and counting"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit18 F: the journey's e-mail uses the template's current version and the message id "
-    "includes it: a template saved between SES's answer and the move makes the redelivery send again",
-)
 def test_a_template_edited_between_the_send_and_the_move_sends_no_second_email(
     client: Any,
     admin_key: str,
@@ -180,11 +165,6 @@ def test_a_template_edited_between_the_send_and_the_move_sends_no_second_email(
     assert len(ses_sent()) == 1, [m.subject for m in ses_sent()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit18 F: a journey's consent replaces its template's (needs_consent=journey.consent): a "
-    "transactional journey sends a marketing template to people who never gave marketing consent",
-)
 def test_a_journey_below_its_templates_consent_does_not_send_it_to_people_below_the_template(
     client: Any,
     admin_key: str,
