@@ -36,7 +36,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.observability import count, logger
-from chalicelib.services import assignment
+from chalicelib.services import assignment, journeys
 from chalicelib.wiring import Deps
 
 PASSES = 2
@@ -118,6 +118,7 @@ def run_erasure(message: dict[str, Any], deps: Deps, now: datetime) -> dict[str,
     sent: dict[str, list[str]] = counts.pop("sent_handoffs", {})
     counts["import_file_rows"] = _erase_import_rows(email, deps)
     counts["email_messages"] = deps.mail.forget_contact(contact_id)  # what was sent to them (issue 18)
+    counts["journey_items"] = journeys.forget_person(contact_id, deps, now)  # enrollments, engagement
     counts.update(_sweep_queues(deps, set(lead_ids), personal))
     if number == 1:
         counts["erasure_notices"] = _tell_sales(sent, contact_id, erasure_id, deps, now)

@@ -577,6 +577,21 @@ def _finish(
     return f"{enrollment.step}->exit:{reason}"
 
 
+def forget_person(contact_id: str, deps: Deps, now: datetime) -> int:
+    """An erasure's part of the journeys: the person leaves each journey they are in (counted
+    ``exited.gone``, so the funnel stays right), then their enrollments and engagement notes are
+    deleted. Safe to run again (the erasure's second pass): nothing is left to finish or delete. A
+    worker holding an enrollment read before the deletion cannot write it back: its move is
+    conditioned on the ``seq`` it read."""
+    for _ in range(3):  # a finish that lost a race to a worker's move reads the enrollment again
+        active = [e for e in deps.journeys.enrollments_of(contact_id) if e.state == "active"]
+        if not active:
+            break
+        for enrollment in active:
+            _finish(enrollment, "gone", now, deps, {})
+    return deps.journeys.forget_contact(contact_id)
+
+
 # ---------------------------------------------------------------- the interactions stream
 
 

@@ -406,6 +406,17 @@ class JourneyRepository:
             for r in JourneyRecord.query(f"contact#{contact_id}", JourneyRecord.sk.startswith("e#"))
         }
 
+    def forget_contact(self, contact_id: str) -> int:
+        """Delete the person's partition (``contact#<id>``: enrollments, which name a lead, and
+        engagement notes, which may hold a visited address): an erasure's part of this table. The
+        counters keep only numbers; the first-open markers only message ids."""
+        deleted = 0
+        with JourneyRecord.batch_write() as batch:
+            for record in JourneyRecord.query(f"contact#{contact_id}", attributes_to_get=["pk", "sk"]):
+                batch.delete(record)
+                deleted += 1
+        return deleted
+
     def count_once(self, journey_id: str, step: str, marker: str, counter: str) -> bool:
         """Add 1 to ``counter`` of the step the first time ``marker`` is seen (an e-mail's first open)."""
         try:
