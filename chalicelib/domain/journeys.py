@@ -37,7 +37,7 @@ MOVES = {
     "pause": ({"live"}, "paused"),
     "stop": ({"draft", "live", "paused"}, "stopped"),
 }
-EXIT_REASONS = ("completed", "exit_step", "qualified", "unsubscribed", "goal", "stopped", "gone")
+EXIT_REASONS = ("completed", "exit_step", "qualified", "unsubscribed", "goal", "stopped", "gone", "merged")
 ENGAGEMENTS = ("opened", "clicked", "visited", "form")
 #: What an engagement branch listens for, by interaction type.
 ENGAGEMENT_TYPES = {

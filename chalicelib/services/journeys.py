@@ -577,6 +577,35 @@ def _finish(
     return f"{enrollment.step}->exit:{reason}"
 
 
+def merge_person(duplicate_id: str, survivor_id: str, deps: Deps, now: datetime) -> int:
+    """A merge: the merged-away contact's enrollments become the survivor's, where they are (step,
+    version, timer; finished ones too, so re-entry rules still see them), and their engagement notes
+    follow. Where the survivor has an enrollment of the same journey already, that one stands and the
+    duplicate's active one ends as ``exited.merged``. The duplicate's partition is then deleted.
+    Repeatable (the merge's moves after its transaction are): nothing is left the second time. How
+    many enrollments the survivor took."""
+    taken = 0
+    for _ in range(3):  # a transfer or finish that lost a race to a worker's move reads again
+        left = deps.journeys.enrollments_of(duplicate_id)
+        held = {e.journey_id for e in deps.journeys.enrollments_of(survivor_id)}
+        raced = False
+        for enrollment in left:
+            if enrollment.journey_id not in held:
+                moved = deps.journeys.transfer(enrollment, survivor_id)
+                taken += moved
+                raced = raced or not moved
+            elif enrollment.state == "active":
+                raced = _finish(enrollment, "merged", now, deps, {}) is None or raced
+        if not raced:
+            break
+    kept = deps.journeys.events_of(survivor_id)
+    for key, at in deps.journeys.events_of(duplicate_id).items():
+        if key not in kept or kept[key] < at:
+            deps.journeys.note_event(survivor_id, key, at)
+    deps.journeys.forget_contact(duplicate_id)
+    return taken
+
+
 def forget_person(contact_id: str, deps: Deps, now: datetime) -> int:
     """An erasure's part of the journeys: the person leaves each journey they are in (counted
     ``exited.gone``, so the funnel stays right), then their enrollments and engagement notes are

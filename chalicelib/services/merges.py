@@ -15,7 +15,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.interactions import iso
 from chalicelib.domain.merging import MergeOrder, check_merge, merged, unmerged_counts
 from chalicelib.observability import count, logger
-from chalicelib.services import scoring
+from chalicelib.services import journeys, scoring
 from chalicelib.services.data_rights import contact_or_refuse
 from chalicelib.services.duplicates import detect
 from chalicelib.store.retry import on_conflict
@@ -82,6 +82,7 @@ def merge(survivor_id: str, order: MergeOrder, deps: Deps) -> MergeDone:
         interactions[duplicate.contact_id] = deps.identity.move_interactions(
             duplicate.contact_id, survivor_id, account_id=result.account_id
         )
+        journeys.merge_person(duplicate.contact_id, survivor_id, deps, now)  # their journeys follow
         deps.identity.forget_contact(duplicate.contact_id)
     deps.identity.note_moved_interactions(merge_id, interactions)
     scoring.rescore_contacts([survivor_id], deps, now)

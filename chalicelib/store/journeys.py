@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,6 +123,7 @@ class CounterRecord(Model):
     exited_goal = NumberAttribute(null=True)
     exited_stopped = NumberAttribute(null=True)
     exited_gone = NumberAttribute(null=True)
+    exited_merged = NumberAttribute(null=True)
 
 
 #: Shards of one journey's enrollments in ``by_journey``: a journey enrolling past about 1,000
@@ -376,6 +378,28 @@ class JourneyRepository:
                 )
                 for step, step_counts in counts.items():
                     _counter_update(transaction, before.journey_id, step, step_counts)
+        except TransactWriteError as error:
+            if _cancelled(error):
+                return False
+            raise
+        return True
+
+    def transfer(self, before: Enrollment, contact_id: str) -> bool:
+        """Give an enrollment to another contact (a merge's survivor) as it is (step, version, timer,
+        or finished): one transaction that writes the survivor's (conditioned on their having none in
+        this journey) and deletes the merged contact's (conditioned on ``seq`` and state as read: a
+        worker's move meanwhile wins). The counters do not change: the same person is at the same
+        step. ``False`` when either condition failed."""
+        moved = replace(before, contact_id=contact_id)
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(
+                    self._record(moved, before.waiting), condition=JourneyRecord.pk.does_not_exist()
+                )
+                transaction.delete(
+                    JourneyRecord(f"contact#{before.contact_id}", f"j#{before.journey_id}"),
+                    condition=(JourneyRecord.seq == before.seq) & (JourneyRecord.state == before.state),
+                )
         except TransactWriteError as error:
             if _cancelled(error):
                 return False

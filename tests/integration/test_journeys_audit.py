@@ -209,11 +209,6 @@ def test_an_erasure_removes_the_persons_enrollments_and_engagement_notes(
     assert report["exited"].get("gone") == 1 and report["active"] == 0, report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit18 F: merging a contact away ends its enrollment as 'gone' (as if erased) and the "
-    "survivor is not in the journey: a segment/trigger can then enter the survivor from step one again",
-)
 def test_a_merged_away_contact_in_a_journey_continues_as_the_survivor(
     client: Any,
     admin_key: str,
@@ -235,7 +230,38 @@ def test_a_merged_away_contact_in_a_journey_continues_as_the_survivor(
     assert merged.status_code == 200, merged.body
     journeys.run(people["ada"], "nurture", deps, now + timedelta(days=2, minutes=1))
     assert journeys.report("nurture", deps)["exited"].get("gone", 0) == 0
-    assert deps.journeys.get_enrollment(people["grace"], "nurture") is not None
+    survivor = deps.journeys.get_enrollment(people["grace"], "nurture")
+    assert survivor is not None and survivor.state == "active" and survivor.step == "pause", survivor
+    assert deps.journeys.enrollments_of(people["ada"]) == []
+    journeys.run(people["grace"], "nurture", deps, now + timedelta(days=2, minutes=1))  # goes on
+    assert deps.journeys.get_enrollment(people["grace"], "nurture").step != "pause"
+    report = journeys.report("nurture", deps)
+    assert report["entered"] == 1 and not report["exited"].get("merged"), report
+
+
+def test_a_merge_of_two_people_in_the_same_journey_keeps_the_survivors_and_ends_the_other_as_merged(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],  # noqa: F811 - the fixture
+    deps: Any,
+) -> None:
+    from chalicelib.services import journeys
+
+    live(client, admin_key)
+    for person in ("ada", "grace"):
+        enroll(client, admin_key, people[person])
+        journeys.run(people[person], "nurture", deps)
+    merged = post_json(
+        client,
+        f"/v1/contacts/{people['grace']}/merge",
+        {"duplicate_ids": [people["ada"]]},
+        {"X-Api-Key": admin_key},
+    )
+    assert merged.status_code == 200, merged.body
+    assert deps.journeys.enrollments_of(people["ada"]) == []
+    assert deps.journeys.get_enrollment(people["grace"], "nurture").state == "active"
+    report = journeys.report("nurture", deps)
+    assert report["exited"] == {"merged": 1} and report["active"] == 1, report
 
 
 def test_the_unsubscribe_link_of_an_email_to_a_merged_away_contact_unsubscribes_the_survivor(
