@@ -26,6 +26,7 @@ from chalicelib.domain.changes import AnyChange, ContactChange, LeadChange, Scor
 from chalicelib.domain.consent import CONSENT_LEVELS, consent_rank
 from chalicelib.domain.entities import Account, Contact, Interaction, Lead
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.fields import MANAGED_FIELDS, RESERVED_FIELDS
 from chalicelib.domain.qualification import HANDOFF_TYPES, Action, _actions
 from chalicelib.domain.rules import Compiler, Condition, EventLeaf, Facts
 
@@ -499,6 +500,7 @@ def _check_across_steps(
     if now is None:
         return
     _check_untils(raw, now, compiler)
+    _check_updated_fields(raw, compiler)
     if trigger is not None and re_entry == "always":
         _check_self_trigger(trigger, raw, compiler)
 
@@ -527,6 +529,27 @@ def _check_self_trigger(trigger: EventLeaf, raw: list[Any], compiler: Compiler) 
                 " re_entry never or after_days, or a where that leaves the journey's templates out)",
             )
             return
+
+
+#: What an ``update_field`` step may not set: what Leadflow keeps itself (ids, the lifecycle, consent,
+#: scores: ``domain/fields.py``) and the contact's address, which identifies the person (a merge or a
+#: capture changes it). Written as a custom field of the same name, each would only pose as the real one.
+NOT_UPDATABLE = RESERVED_FIELDS | MANAGED_FIELDS | {"contact.email"}
+
+
+def _check_updated_fields(raw: list[Any], compiler: Compiler) -> None:
+    for index, spec in enumerate(raw):
+        if (
+            isinstance(spec, dict)
+            and spec.get("type") == "update_field"
+            and spec.get("field") in NOT_UPDATABLE
+        ):
+            compiler.fail(
+                f"steps[{index}].field",
+                f"steps[{index}].field: {spec['field']} is kept by Leadflow itself and cannot be set by a"
+                " journey (consent changes through the preference page or PUT /v1/contacts/{id}/consent;"
+                " a lead's status through its lifecycle; a contact's address through a capture or a merge)",
+            )
 
 
 def _check_untils(raw: list[Any], now: datetime, compiler: Compiler) -> None:

@@ -131,3 +131,18 @@ def test_a_journey_its_own_email_would_enter_again_for_ever_is_refused_naming_it
     else:
         parse_journey("j", body, CATALOG, now=NOW)
     parse_journey("j", body, CATALOG)  # a version saved before this check still runs
+
+
+@pytest.mark.parametrize(
+    "field", ["contact.email", "contact.consent", "lead.status", "lead.owner", "lead.score"]
+)
+def test_an_update_field_step_cannot_set_what_leadflow_keeps_itself(field: str) -> None:
+    """Before: saved, and written as a custom field of the same name posing as the real one (the
+    contact's fields said consent 'profiling' while the consent itself was unchanged)."""
+    step = {"id": "set", "type": "update_field", "field": field, "value": "x"}
+    assert _fields(_journey([EMAIL, step]), NOW) == ["steps[1].field"]
+
+
+def test_an_update_field_step_sets_an_ordinary_field() -> None:
+    step = {"id": "set", "type": "update_field", "field": "contact.newsletter", "value": "weekly"}
+    assert parse_journey("j", _journey([EMAIL, step]), CATALOG, now=NOW).step("set").spec["value"] == "weekly"
