@@ -61,11 +61,19 @@ def _message_and_contact(claims: TokenClaims, deps: Deps) -> tuple[Message, Cont
 
 
 def _record(message: Message, kind: str, request_id: str, properties: dict[str, str]) -> Interaction:
+    """The open or click as an interaction. Its id is the message, the kind, the link and the minute
+    (not the request): the same link opened or clicked again within a minute, or a tracked URL replayed
+    in a loop, is the interaction already recorded, so replays write at most one item a minute per
+    link rather than one per request. (``request_id`` is only logged.)"""
+    now = _now()
+    logger.debug("tracked", extra={"request_id": request_id, "kind": kind})
     return Interaction(
-        interaction_id=derived_id("em", message.message_id, kind, request_id),
+        interaction_id=derived_id(
+            "em", message.message_id, kind, properties.get("link", ""), now.strftime("%Y%m%d%H%M")
+        ),
         contact_id=message.contact_id,
         type=kind,
-        occurred_at=_now(),
+        occurred_at=now,
         properties={"message_id": message.message_id, "template_id": message.template_id, **properties},
         lead_id=message.lead_id,
         source="email",

@@ -188,17 +188,25 @@ def test_an_erasing_contact_is_never_emailed() -> None:
     assert w.mailer.sent == []
 
 
-def test_a_replayed_click_request_is_recorded_once_and_a_new_click_again() -> None:
+def test_a_replayed_click_is_recorded_once_a_minute_and_a_later_click_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tracked URL replayed in a loop (or clicked twice) writes one interaction a minute per link,
+    not one per request: the redirect still answers every time."""
     import re
+    from datetime import UTC, datetime, timedelta
 
     w = _world()
     sent = mail.send_template("t1", "c1", "api:1", w.deps).message
     found = re.search(r"/t/c/([^\"]+)", sent.html)
     assert found is not None
     token = found.group(1)
-    assert tracking.clicked(token, "req-1", w.deps) == "https://x.test/p"
-    assert tracking.clicked(token, "req-1", w.deps) == "https://x.test/p"
-    assert tracking.clicked(token, "req-2", w.deps) == "https://x.test/p"
+    moment = datetime(2026, 12, 7, 10, 0, 5, tzinfo=UTC)
+    monkeypatch.setattr(tracking, "_now", lambda: moment)
+    for request in range(50):
+        assert tracking.clicked(token, f"req-{request}", w.deps) == "https://x.test/p"
+    monkeypatch.setattr(tracking, "_now", lambda: moment + timedelta(minutes=1))
+    assert tracking.clicked(token, "req-later", w.deps) == "https://x.test/p"
     clicks = [i for i in w.store.interactions_of("c1") if i.type == "email_clicked"]
     assert len(clicks) == 2 and w.mail.messages[sent.message_id].clicks == 2
 
