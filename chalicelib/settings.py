@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     #: The API's public address as people's mail clients reach it (tracked links, pixel, unsubscribe),
     #: e.g. ``https://abc.execute-api.eu-west-1.amazonaws.com/api``.
     public_base_url: str = Field("http://localhost:8000", alias="PUBLIC_BASE_URL")
+    #: An open or click this many seconds or fewer after the e-mail was sent is a mail scanner's or a
+    #: prefetcher's (Microsoft Defender Safe Links, Mimecast, Apple Mail Privacy Protection fetch at
+    #: delivery), not the person's: recorded as ``email_scanned``, neither scored nor a journey's
+    #: engagement (``services/tracking.py``). 0: every open and click is the person's. The local stack
+    #: and the tests set 0, so a demo's click right after its send counts.
+    mail_scan_seconds: int = Field(10, ge=0, le=3600, alias="MAIL_SCAN_SECONDS")
     #: At most this many marketing e-mails to one person in 24 hours (transactional ones not counted).
     mail_cap_per_day: int = Field(3, ge=1, alias="MAIL_CAP_PER_DAY")
     #: Signs tracking tokens; in AWS from Secrets Manager. Unset: derived from the deployment key.

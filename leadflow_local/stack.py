@@ -104,6 +104,16 @@ def stage_environment(stage: str = "dev") -> dict[str, str]:
     }
 
 
+def _functions_environment(env: dict[str, str], host: str, port: int) -> dict[str, str]:
+    """What the functions see: the stage's settings, the template's, and two of this stack's own."""
+    functions_env = {**stage_environment(), **env}
+    # e-mail's tracked links, pixel and unsubscribe point at this stack (unless told otherwise)
+    functions_env.setdefault("PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL") or f"http://{host}:{port}")
+    # a demo clicks its e-mail's link right after sending it: no scanner window (docs/email.md)
+    functions_env["MAIL_SCAN_SECONDS"] = os.environ.get("MAIL_SCAN_SECONDS", "0")
+    return functions_env
+
+
 def _upgrade_restored() -> None:
     """A snapshot from before issue 19's list indexes: its contacts and quarantined submissions get the
     index keys the lists read, its contacts their duplicate blocking keys (``chalicelib/store/
@@ -233,11 +243,7 @@ def running(
     try:
         os.environ.update(aws_environment(moto.endpoint))
         found, env = provision(moto.endpoint)
-        functions_env = {**stage_environment(), **env}
-        # e-mail's tracked links, pixel and unsubscribe point at this stack (unless told otherwise)
-        functions_env.setdefault(
-            "PUBLIC_BASE_URL", os.environ.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
-        )
+        functions_env = _functions_environment(env, host, port)
         os.environ.update(functions_env)
         wiring.reset()
         if restored is not None:

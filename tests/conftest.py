@@ -109,6 +109,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         for name, value in environment(template, found).items():
             monkeypatch.setenv(name, value)
+        # a test clicks right after its send: no scanner window unless the test sets one
+        monkeypatch.setenv("MAIL_SCAN_SECONDS", "0")
         wiring.reset()  # every adapter and cache the root built (API keys, forms, models)
         yield found
         wiring.reset()

@@ -310,6 +310,12 @@ def refusal(
 STATUSES = ("sending", "sent", "failed", *REFUSALS)
 
 
+def scanned(sent_at: datetime | None, at: datetime, seconds: int) -> bool:
+    """Whether an open or click at ``at`` came too soon after the send to be the person's: mail
+    scanners and prefetchers act as the message is delivered, people read it later."""
+    return seconds > 0 and sent_at is not None and at - sent_at <= timedelta(seconds=seconds)
+
+
 def journey_of(cause: str) -> str | None:
     """The journey a message was sent for (its cause ``journey:<id>:<version>:<step>``), else ``None``."""
     kind, _, rest = cause.partition(":")

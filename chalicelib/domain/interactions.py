@@ -15,6 +15,8 @@ KNOWN_TYPES = frozenset(
         "email_sent",
         "email_opened",
         "email_clicked",
+        # an open or click at delivery, by a mail scanner or prefetcher (services/tracking.py)
+        "email_scanned",
         "email_unsubscribed",
         "page_visited",
         "form_submitted",

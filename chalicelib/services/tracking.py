@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from chalicelib.domain.consent import ConsentUpdate, consent_rank
-from chalicelib.domain.email import Message, TokenClaims, lowered_for_unsubscribe, read_token, verify_token
+from chalicelib.domain.email import (
+    Message,
+    TokenClaims,
+    lowered_for_unsubscribe,
+    read_token,
+    scanned,
+    verify_token,
+)
 from chalicelib.domain.entities import Contact, Interaction
 from chalicelib.domain.ids import derived_id
 from chalicelib.observability import count, logger
@@ -60,13 +67,23 @@ def _message_and_contact(claims: TokenClaims, deps: Deps) -> tuple[Message, Cont
     return message, contact
 
 
-def _record(message: Message, kind: str, request_id: str, properties: dict[str, str]) -> Interaction:
+def _record(
+    message: Message, kind: str, request_id: str, properties: dict[str, str], scan_seconds: int = 0
+) -> Interaction:
     """The open or click as an interaction. Its id is the message, the kind, the link and the minute
     (not the request): the same link opened or clicked again within a minute, or a tracked URL replayed
     in a loop, is the interaction already recorded, so replays write at most one item a minute per
-    link rather than one per request. (``request_id`` is only logged.)"""
+    link rather than one per request. (``request_id`` is only logged.)
+
+    An open or click made within ``scan_seconds`` (``MAIL_SCAN_SECONDS``) of the send is a mail
+    scanner's (Safe Links and its kind follow every link of a message as it is delivered; privacy
+    proxies fetch the pixel): it is kept as ``email_scanned`` (``of``: the kind), which no model
+    scores and no journey branch waits on, and is not counted as an open or click of the message.
+    An unsubscribe is never a scanner's: it is a POST, which scanners do not send."""
     now = _now()
     logger.debug("tracked", extra={"request_id": request_id, "kind": kind})
+    if scanned(message.sent_at, now, scan_seconds):
+        kind, properties = "email_scanned", {**properties, "of": kind}
     return Interaction(
         interaction_id=derived_id(
             "em", message.message_id, kind, properties.get("link", ""), now.strftime("%Y%m%d%H%M")
@@ -89,8 +106,10 @@ def clicked(token: str, request_id: str, deps: Deps) -> str | None:
     found = _message_and_contact(claims, deps)
     if found is not None:
         message, _ = found
-        interaction = _record(message, "email_clicked", request_id, {"link": claims.link, "url": claims.url})
-        if deps.store.record_interaction(interaction):
+        properties = {"link": claims.link, "url": claims.url}
+        scan = deps.settings.mail_scan_seconds
+        interaction = _record(message, "email_clicked", request_id, properties, scan)
+        if deps.store.record_interaction(interaction) and interaction.type == "email_clicked":
             deps.mail.count_event(message.message_id, "clicks")
             count("EmailClicked")
     return claims.url  # the link works even for a person erased since: only nothing is recorded
@@ -104,7 +123,8 @@ def opened(token: str, request_id: str, deps: Deps) -> bool:
     if found is None:
         return False
     message, _ = found
-    if deps.store.record_interaction(_record(message, "email_opened", request_id, {})):
+    interaction = _record(message, "email_opened", request_id, {}, deps.settings.mail_scan_seconds)
+    if deps.store.record_interaction(interaction) and interaction.type == "email_opened":
         deps.mail.count_event(message.message_id, "opens")
         count("EmailOpened")
     return True

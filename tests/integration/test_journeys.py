@@ -454,3 +454,34 @@ def test_a_segment_by_journey_activity_selects_who_is_in_a_journey_and_who_never
         {"X-Api-Key": admin_key},
     )
     assert bad.status_code == 422 and bad.json_body["error"]["field"] == "condition.field", bad.body
+
+
+def test_a_mail_scanner_following_the_link_at_delivery_wakes_no_branch_and_scores_nothing(
+    client: Any,
+    admin_key: str,
+    people: dict[str, str],
+    deps: Any,
+    pump: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Safe Links fetches every link of an e-mail as it is delivered. Before, that fetch was the
+    person's click: the branch took `yes` and the person went to sales."""
+    from chalicelib import wiring
+    from chalicelib.services import journeys
+
+    monkeypatch.setenv("MAIL_SCAN_SECONDS", "10")
+    wiring.reset()
+    live(client, admin_key)
+    enroll(client, admin_key, people["ada"])
+    pump.drain()  # the first e-mail goes out
+    message_id = journeys.messages("nurture", 10, deps).messages[0].message_id
+    assert client.http.get(_tracked(deps, message_id, "pricing")).status_code == 302  # at delivery
+    pump.drain()
+    later = datetime.now(UTC) + timedelta(days=2, minutes=1)
+    journeys.run(people["ada"], "nurture", deps, later)
+    enrollment = deps.journeys.get_enrollment(people["ada"], "nurture")
+    assert enrollment.step == "clicked" and enrollment.waiting, enrollment  # no click: still waiting
+    kinds = [i.type for i in deps.store.interactions_of(people["ada"])]
+    assert "email_scanned" in kinds and "email_clicked" not in kinds, kinds
+    report = get(client, "/v1/journeys/nurture/report", admin_key).json_body
+    assert {s["step"]: s for s in report["steps"]}["hello"]["clicked"] == 0

@@ -116,9 +116,10 @@ class World:
     mailer: FakeMailer
 
 
-def _world(consent: str = "marketing", cap: int = 3) -> World:
+def _world(consent: str = "marketing", cap: int = 3, scan_seconds: int = 0) -> World:
     store, mail_store, mailer = FakeRecordStore(), FakeMail(), FakeMailer()
-    deps = fake_deps(Settings(MAIL_CAP_PER_DAY=cap), store=store, mail=mail_store, mailer=mailer)
+    settings = Settings(MAIL_CAP_PER_DAY=cap, MAIL_SCAN_SECONDS=scan_seconds)
+    deps = fake_deps(settings, store=store, mail=mail_store, mailer=mailer)
     store.add(Contact("c1", "ada@example.com", {"first_name": "Ada"}, NOW, NOW, consent=consent))
     mail_store.put_template(template(html='<a href="https://x.test/p">p</a>'), NOW)
     return World(deps, store, mail_store, mailer)
@@ -232,3 +233,34 @@ def test_a_complaint_suppresses_and_a_send_event_reconciles_a_message_left_unkno
     envelope = {"Type": "Notification", "Message": json.dumps(complaint)}
     assert mail.ses_event(envelope, w.deps) == "suppressed 1 (complaint)"
     assert mail.send_template("t1", "c1", "api:2", w.deps).message.status == "suppressed"
+
+
+def test_a_click_or_open_as_the_email_is_delivered_is_a_scanners_not_scored_or_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Safe Links and its kind follow every link of a message at delivery: before, each such fetch was
+    an email_clicked, which scored the person and woke a journey's branch (a sales call for everyone
+    behind a Microsoft 365 tenant). Within MAIL_SCAN_SECONDS of the send it is email_scanned."""
+    import re
+    from datetime import timedelta
+
+    w = _world(scan_seconds=10)
+    monkeypatch.setattr(mail, "_now", lambda: NOW)
+    sent = mail.send_template("t1", "c1", "api:1", w.deps).message
+    click = re.search(r"/t/c/([^\"]+)", sent.html)
+    pixel = re.search(r"/t/o/([^\"]+)", sent.html)
+    assert click is not None and pixel is not None
+    monkeypatch.setattr(tracking, "_now", lambda: NOW + timedelta(seconds=2))
+    assert tracking.clicked(click.group(1), "scan", w.deps) == "https://x.test/p"  # the link still works
+    assert tracking.opened(pixel.group(1), "scan", w.deps)
+    kinds = sorted((i.type, i.properties.get("of")) for i in w.store.interactions_of("c1"))
+    assert kinds == [
+        ("email_scanned", "email_clicked"),
+        ("email_scanned", "email_opened"),
+        ("email_sent", None),
+    ]
+    assert (w.mail.messages[sent.message_id].clicks, w.mail.messages[sent.message_id].opens) == (0, 0)
+    monkeypatch.setattr(tracking, "_now", lambda: NOW + timedelta(minutes=5))  # the person, later
+    tracking.clicked(click.group(1), "person", w.deps)
+    clicks = [i for i in w.store.interactions_of("c1") if i.type == "email_clicked"]
+    assert len(clicks) == 1 and w.mail.messages[sent.message_id].clicks == 1
