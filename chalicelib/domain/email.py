@@ -54,12 +54,12 @@ class EmailTemplate:
 
 @cache
 def _environment(autoescape: bool) -> Any:
-    from jinja2 import ChainableUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from chalicelib.domain.email_sandbox import BoundedEnvironment
 
-    # ChainableUndefined: {{ contact.fields.city }} on a contact without it renders "" (or its
-    # default), never an error; the immutable sandbox refuses attribute tricks and list.append alike.
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+    # the immutable sandbox (attribute tricks and list.append refused) with bounds on time and
+    # memory (email_sandbox.py); ChainableUndefined: {{ contact.fields.city }} on a contact without
+    # it renders "" (or its default), never an error
+    return BoundedEnvironment(autoescape)
 
 
 def parse_template(template_id: str, body: dict[str, Any]) -> EmailTemplate:
@@ -131,15 +131,18 @@ def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
     A sandbox violation or a runtime error is :class:`RenderFailed` naming the part."""
     from jinja2 import TemplateError
 
+    from chalicelib.domain.email_sandbox import Budget, render_part
+
+    budget = Budget()  # the three parts share one budget of steps, characters and time
     out: dict[str, str] = {}
     for part in PARTS:
         try:
-            out[part] = _environment(part == "html").from_string(getattr(template, part)).render(context)
+            out[part] = render_part(_environment(part == "html"), getattr(template, part), context, budget)
         except TemplateError as error:
             line = getattr(error, "lineno", None)
             where = f"line {line}: " if line else ""
             raise RenderFailed([FieldError(part, f"{part}: {where}{error}")]) from None
-        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as error:
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError, MemoryError) as error:
             raise RenderFailed([FieldError(part, f"{part}: {type(error).__name__}: {error}")]) from None
     subject = " ".join(out["subject"].split())  # one line: a header cannot hold a newline
     return Rendered(subject, out["html"], out["text"])
