@@ -152,6 +152,20 @@ def test_tracked_link_records_the_click_and_redirects(
     assert len(opens) == 1
 
 
+@pytest.mark.parametrize(
+    "accept", ["image/avif,image/webp,image/*,*/*;q=0.8", "image/*", "text/html", "application/json", None]
+)
+def test_the_open_pixel_answers_a_gif_whatever_the_accept_header(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, accept: str | None
+) -> None:
+    message = send(client, admin_key, people["ada"], "k-pixel").json_body
+    path = _tracked_links(deps, message["message_id"])["o"]
+    pixel = client.http.get(path, headers={"Accept": accept} if accept else {})
+    assert (pixel.status_code, pixel.headers["Content-Type"]) == (200, "image/gif"), pixel.body[:200]
+    assert pixel.body[:6] == b"GIF89a"
+    assert deps.mail.get_message(message["message_id"]).opens == 1
+
+
 @pytest.mark.parametrize("mangle", ["forge", "truncate", "garbage"])
 def test_forged_or_truncated_token_lands_on_the_neutral_page_and_records_nothing(
     client: Any, admin_key: str, people: dict[str, str], deps: Any, mangle: str
