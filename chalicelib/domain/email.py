@@ -28,6 +28,8 @@ _TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TOKEN_LIFETIME = timedelta(days=90)
 #: What a token is for: a click, the open pixel, an unsubscribe, a double opt-in confirmation.
 TOKEN_KINDS = ("c", "o", "u", "k")
+#: The longest token: a signed one is about 150 bytes (tests/unit/test_mail.py), a path id at most 256.
+MAX_TOKEN_BYTES = 256
 #: Consent a template needs unless it says otherwise.
 DEFAULT_CONSENT = "marketing"
 #: The statuses of a message: refused ones never reached SES.
@@ -250,7 +252,11 @@ def sign_token(key: bytes, claims: TokenClaims) -> str:
 
 
 def read_token(token: str) -> TokenClaims | None:
-    """The claims a token says it has, unverified (to find the link's URL); ``None``: not a token."""
+    """The claims a token says it has, unverified (to find the link's URL); ``None``: not a token
+    (also one longer than :data:`MAX_TOKEN_BYTES` or not ASCII: the public routes take any path
+    segment, and no key read with its claims may be longer than DynamoDB allows)."""
+    if len(token) > MAX_TOKEN_BYTES or not token.isascii():
+        return None
     try:
         payload_text, _ = token.split(".")
         kind, message, link, expires = json.loads(_unb64(payload_text))
