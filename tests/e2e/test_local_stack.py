@@ -399,3 +399,16 @@ def test_the_open_pixel_answers_a_gif_to_any_accept_header_over_http(stack: str)
             assert answer.read()[:6] == b"GIF89a"
     _, message = call("GET", f"{stack}/v1/messages/{sent['message_id']}", None, admin)
     assert message["opens"] == len(PIXEL_ACCEPTS)
+
+
+def test_an_unbounded_template_is_refused_over_http_with_a_422_naming_the_part(stack: str):
+    admin = {"X-Api-Key": API_KEY}
+    for part, source in (("text", "{{ 'x' * 10**9 }}"), ("html", "{{ lipsum(n=1000000) }}")):
+        body = {"subject": "Hi", "html": "<p>Hi</p>", "text": "Hi", part: source}
+        started = time.monotonic()
+        status, answer = call("PUT", f"{stack}/v1/email-templates/bounded-e2e", body, admin)
+        elapsed = time.monotonic() - started
+        assert status == 422, answer
+        assert [field["field"] for field in answer["error"]["fields"]] == [part], answer
+        assert elapsed < 5, f"{elapsed:.1f} s (the audit saw 19 s and 3 GB before the 201)"
+    assert call("GET", f"{stack}/v1/email-templates/bounded-e2e", None, admin)[0] == 404
