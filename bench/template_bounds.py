@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.domain.email import parse_template  # noqa: E402
-from chalicelib.domain.errors import ValidationFailed  # noqa: E402
-from tests.unit.test_mail_bounds import AUDIT_TEMPLATES  # noqa: E402
+from chalicelib.domain.email import parse_template
+from chalicelib.domain.errors import ValidationFailed
+from tests.unit.test_mail_bounds import AUDIT_TEMPLATES
 
 RUNS = 5
 
