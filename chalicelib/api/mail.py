@@ -218,7 +218,20 @@ def pixel(request: Request, token: str) -> Response:
     from chalicelib.services import tracking
 
     tracking.opened(token, _request_id(request), _deps())
+    _accept_the_gif(request)
     return Response(body=PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
+
+
+def _accept_the_gif(request: Request) -> None:
+    """The pixel is the same GIF whatever the client asked for. Chalice answers 400 instead of a
+    binary body when the request's ``Accept`` names no binary type (``Chalice._validate_binary_response``,
+    run in the Lambda as in ``chalice local``): ``image/*``, ``text/html`` or no ``Accept`` at all,
+    all of which mail clients and image proxies send. The check reads ``current_request.headers``
+    after the view returns, so this view says it accepts ``image/gif``. What API Gateway then does
+    with the base64 body is in docs/email.md ("The open pixel")."""
+    from chalice.app import CaseInsensitiveMapping
+
+    request.headers = CaseInsensitiveMapping({**dict(request.headers), "accept": "image/gif"})
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:

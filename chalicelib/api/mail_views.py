@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.email import EmailTemplate, Message
+from chalicelib.domain.email import EmailTemplate, Message, journey_of
 from chalicelib.domain.interactions import iso
 
 
@@ -30,6 +30,8 @@ def message(found: Message, full: bool = False) -> dict[str, Any]:
         "version": found.version,
         "contact_id": found.contact_id,
         "lead_id": found.lead_id,
+        "cause": found.cause,
+        "journey_id": journey_of(found.cause),
         "to": found.to,
         "subject": found.subject,
         "status": reported_status(found),

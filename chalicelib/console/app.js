@@ -524,7 +524,15 @@ function route() {
   if (parts[0] === "templates") return templatesPage({ h, api, show, when, query }, parts[1]);
   if (parts[0] === "journeys" && parts[1]) return journeyPage({ h, api, show, when, query }, parts[1]);
   if (parts[0] === "journeys") return journeysPage({ h, api, show, when, query });
-  return leadsPage(params);
+  if (!parts.length || parts[0] === "leads") return leadsPage(params);
+  return notFoundPage(path);
+}
+
+// a route the console does not have (a mistyped or old link): said, not silently the leads
+function notFoundPage(path) {
+  show(h("h1", { id: "not-found" }, "Page not found"),
+    h("p", {}, "The console has no page at ", h("code", {}, `#${path}`), "."),
+    h("p", {}, h("a", { href: "#/leads" }, "Go to the leads")));
 }
 
 signOut.addEventListener("click", async () => {

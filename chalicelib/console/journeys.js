@@ -4,21 +4,60 @@
 
 const STATE_CLASS = { live: "ok", paused: "warn", stopped: "muted", draft: "muted" };
 
+const OP_WORDS = { eq: "is", ne: "is not", in: "is one of", not_in: "is none of", contains: "contains",
+  not_contains: "does not contain", starts_with: "starts with", ends_with: "ends with", matches: "matches",
+  gt: ">", gte: "≥", lt: "<", lte: "≤", exists: "is set", missing: "is not set" };
+
+function valueText(value) {
+  if (Array.isArray(value)) return value.map(valueText).join(", ");
+  return typeof value === "string" ? `“${value}”` : String(value);
+}
+
+function comparison(subject, c) {
+  const op = OP_WORDS[c.op] || c.op || "is";
+  return c.op === "exists" || c.op === "missing" ? `${subject} ${op}` : `${subject} ${op} ${valueText(c.value)}`;
+}
+
+function plural(n, word) {
+  return `${n} ${word}${Number(n) === 1 ? "" : "s"}`;
+}
+
+// a condition of the scoring language (docs/scoring.md), in words: fields, events, score/grade/
+// sales-ready leaves and all/any/not, nested in parentheses
+export function conditionText(c) {
+  if (c === null || typeof c !== "object") return String(c);
+  if (Array.isArray(c.all)) return c.all.map((x) => `(${conditionText(x)})`).join(" and ") || "always";
+  if (Array.isArray(c.any)) return c.any.map((x) => `(${conditionText(x)})`).join(" or ") || "never";
+  if (c.not !== undefined) return `not (${conditionText(c.not)})`;
+  if (c.field !== undefined) return comparison(c.field, c);
+  if (c.score !== undefined) return comparison(`score of “${c.score}”`, c);
+  if (c.grade !== undefined) return comparison(`grade of “${c.grade}”`, c);
+  if (c.sales_ready !== undefined) return `sales-ready in “${c.sales_ready}”`;
+  if (c.event !== undefined) {
+    const what = c.event === "*" ? "any interaction" : c.event.replaceAll("_", " ");
+    const count = c.max_count === 0 ? "no" : c.min_count > 1 ? `at least ${c.min_count}×` : c.max_count !== undefined ? `at most ${c.max_count}×` : "";
+    const where = c.where ? ` where ${conditionText(c.where)}` : "";
+    const within = c.within_days !== undefined ? ` in the last ${plural(c.within_days, "day")}` : "";
+    return `${count ? `${count} ` : ""}${what}${where}${within}`;
+  }
+  return JSON.stringify(c);
+}
+
 function stepText(step) {
   switch (step.type) {
     case "email": return `send e-mail “${step.template_id}”`;
     case "wait": {
       const unit = ["minutes", "hours", "days"].find((u) => step[u] !== undefined);
-      if (unit) return `wait ${step[unit]} ${unit}`;
+      if (unit) return `wait ${plural(step[unit], unit.slice(0, -1))}`;
       if (step.until) return `wait until ${step.until}`;
       return `wait until ${step.time_of_day} (${step.time_zone || "the contact's time zone"})`;
     }
     case "branch": {
-      if (step.condition) return `if ${JSON.stringify(step.condition)}`;
+      if (step.condition) return `if ${conditionText(step.condition)}`;
       const [kind, value] = Object.entries(step.engagement || {})[0] || ["?", ""];
       const what = { opened: "opened the e-mail", clicked: value === true ? "clicked a link" : `clicked “${value}”`,
         visited: `visited a page with “${value}”`, form: `submitted form “${value}”` }[kind] || kind;
-      return `if they ${what} within ${step.within_hours} h`;
+      return `if they ${what} within ${plural(step.within_hours, "hour")}`;
     }
     case "split": return `A/B split: ${step.percent}% to a`;
     case "update_field": return `set ${step.field} = ${JSON.stringify(step.value)}`;
@@ -27,6 +66,12 @@ function stepText(step) {
     case "exit": return "exit";
     default: return step.type;
   }
+}
+
+function triggerText(trigger) {
+  if (trigger.form_id) return `form “${trigger.form_id}” submitted`;
+  if (trigger.grade) return `a lead reaches grade ${valueText(trigger.value)} in “${trigger.grade}”`;
+  return conditionText(trigger);
 }
 
 // where each step goes: next (default: the following step), yes/no, a/b
@@ -61,7 +106,8 @@ export async function journeysPage(ui) {
   const { h, api, show, when } = ui;
   const list = await api("GET", "/v1/journeys");
   const rows = list.items.map((j) => h("tr", { "data-journey": j.journey_id },
-    h("td", {}, h("a", { href: `#/journeys/${encodeURIComponent(j.journey_id)}` }, j.name || j.journey_id)),
+    h("td", {}, h("a", { href: `#/journeys/${encodeURIComponent(j.journey_id)}` }, j.name || j.journey_id),
+      " ", h("code", { class: "muted journey-id" }, j.journey_id)),
     h("td", {}, h("span", { class: `status ${STATE_CLASS[j.state] || ""}` }, j.state)),
     h("td", { class: "num" }, `v${j.version}`),
     ...["entered", "active", "sent", "opened", "clicked", "qualified"].map((k) => h("td", { class: "num" }, j.report[k])),
@@ -105,9 +151,9 @@ export async function journeyPage(ui, journeyId) {
         h("li", { class: "muted" }, `${label} → ${target || "end of the journey"}`))));
   }));
   const entry = journey.entry.segment_id ? `people in segment “${journey.entry.segment_id}” (now and as they match)`
-    : journey.entry.trigger ? `trigger ${JSON.stringify(journey.entry.trigger)}` : "enrolled through the API";
+    : journey.entry.trigger ? `trigger: ${triggerText(journey.entry.trigger)}` : "enrolled through the API";
   show(h("p", {}, h("a", { href: "#/journeys" }, "← Journeys")),
-    h("h1", {}, journey.name),
+    h("h1", {}, journey.name, " ", h("code", { class: "muted journey-id" }, journey.journey_id)),
     h("p", {}, h("span", { id: "journey-state", class: `status ${STATE_CLASS[journey.state] || ""}` }, journey.state),
       ` version ${journey.version}; entry: ${entry}`),
     h("div", { class: "actions" }, buttons), result,

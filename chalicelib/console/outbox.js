@@ -9,13 +9,17 @@ export async function outboxPage(ui, params) {
   const rows = page.items.map((m) => h("tr", {},
     h("td", {}, h("a", { href: `#/outbox/${encodeURIComponent(m.message_id)}` }, m.to)),
     h("td", {}, m.subject || "(not rendered)"),
+    h("td", { class: "journey" }, m.journey_id
+      ? h("a", { href: `#/journeys/${encodeURIComponent(m.journey_id)}`, title: m.cause }, m.journey_id)
+      : h("span", { class: "muted", title: m.cause }, "API")),
+    h("td", { class: "template" }, h("a", { href: `#/templates/${encodeURIComponent(m.template_id)}` }, m.template_id), ` v${m.version}`),
     h("td", {}, h("span", { class: `status ${STATUS_CLASS[m.status] || ""}`, title: m.reason || "" }, m.status)),
     h("td", {}, when(m.sent_at || m.created_at)),
     h("td", { class: "num" }, m.opens), h("td", { class: "num" }, m.clicks)));
   show(h("h1", {}, "Outbox"),
     h("p", { class: "muted" }, "Every e-mail sent or refused (consent, suppression, frequency cap), newest first."),
     page.items.length
-      ? h("table", { id: "outbox" }, h("thead", {}, h("tr", {}, ["To", "Subject", "Status", "Sent at", "Opens", "Clicks"].map((t) => h("th", {}, t)))), h("tbody", {}, rows))
+      ? h("table", { id: "outbox" }, h("thead", {}, h("tr", {}, ["To", "Subject", "Journey", "Template", "Status", "Sent at", "Opens", "Clicks"].map((t) => h("th", {}, t)))), h("tbody", {}, rows))
       : h("p", { id: "outbox-empty" }, "No e-mail yet."));
 }
 
@@ -28,6 +32,7 @@ export async function messagePage(ui, messageId) {
     h("h1", {}, m.subject || m.message_id),
     h("dl", { class: "facts" },
       [["To", m.to], ["Status", m.status + (m.reason ? ` (${m.reason})` : "")], ["Template", `${m.template_id} v${m.version}`],
+        ["Sent by", m.journey_id ? `journey ${m.journey_id} (${m.cause})` : m.cause],
         ["Sent at", when(m.sent_at)], ["Opens", m.opens], ["Clicks", m.clicks],
         ["Links", m.links.map((l) => `${l.name}: ${l.url}`).join(", ") || "none"]].flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v ?? ""))])),
     m.html ? frame : "",

@@ -28,6 +28,8 @@ _TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TOKEN_LIFETIME = timedelta(days=90)
 #: What a token is for: a click, the open pixel, an unsubscribe, a double opt-in confirmation.
 TOKEN_KINDS = ("c", "o", "u", "k")
+#: The longest token: a signed one is about 150 bytes (tests/unit/test_mail.py), a path id at most 256.
+MAX_TOKEN_BYTES = 256
 #: Consent a template needs unless it says otherwise.
 DEFAULT_CONSENT = "marketing"
 #: The statuses of a message: refused ones never reached SES.
@@ -54,12 +56,12 @@ class EmailTemplate:
 
 @cache
 def _environment(autoescape: bool) -> Any:
-    from jinja2 import ChainableUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from chalicelib.domain.email_sandbox import BoundedEnvironment
 
-    # ChainableUndefined: {{ contact.fields.city }} on a contact without it renders "" (or its
-    # default), never an error; the immutable sandbox refuses attribute tricks and list.append alike.
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, undefined=ChainableUndefined)
+    # the immutable sandbox (attribute tricks and list.append refused) with bounds on time and
+    # memory (email_sandbox.py); ChainableUndefined: {{ contact.fields.city }} on a contact without
+    # it renders "" (or its default), never an error
+    return BoundedEnvironment(autoescape)
 
 
 def parse_template(template_id: str, body: dict[str, Any]) -> EmailTemplate:
@@ -131,15 +133,18 @@ def render(template: EmailTemplate, context: dict[str, Any]) -> Rendered:
     A sandbox violation or a runtime error is :class:`RenderFailed` naming the part."""
     from jinja2 import TemplateError
 
+    from chalicelib.domain.email_sandbox import Budget, render_part
+
+    budget = Budget()  # the three parts share one budget of steps, characters and time
     out: dict[str, str] = {}
     for part in PARTS:
         try:
-            out[part] = _environment(part == "html").from_string(getattr(template, part)).render(context)
+            out[part] = render_part(_environment(part == "html"), getattr(template, part), context, budget)
         except TemplateError as error:
             line = getattr(error, "lineno", None)
             where = f"line {line}: " if line else ""
             raise RenderFailed([FieldError(part, f"{part}: {where}{error}")]) from None
-        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as error:
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError, MemoryError) as error:
             raise RenderFailed([FieldError(part, f"{part}: {type(error).__name__}: {error}")]) from None
     subject = " ".join(out["subject"].split())  # one line: a header cannot hold a newline
     return Rendered(subject, out["html"], out["text"])
@@ -250,7 +255,11 @@ def sign_token(key: bytes, claims: TokenClaims) -> str:
 
 
 def read_token(token: str) -> TokenClaims | None:
-    """The claims a token says it has, unverified (to find the link's URL); ``None``: not a token."""
+    """The claims a token says it has, unverified (to find the link's URL); ``None``: not a token
+    (also one longer than :data:`MAX_TOKEN_BYTES` or not ASCII: the public routes take any path
+    segment, and no key read with its claims may be longer than DynamoDB allows)."""
+    if len(token) > MAX_TOKEN_BYTES or not token.isascii():
+        return None
     try:
         payload_text, _ = token.split(".")
         kind, message, link, expires = json.loads(_unb64(payload_text))

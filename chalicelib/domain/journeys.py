@@ -51,6 +51,8 @@ ENGAGEMENT_TYPES = {
 QUALIFIED_STATUSES = frozenset({"marketing_qualified", "contacted", "sales_accepted"})
 MAX_STEPS = 50
 MAX_WAIT = timedelta(days=365)
+#: The shortest wait: the sweep that moves people on runs once a minute, a shorter wait means nothing.
+MIN_WAIT = timedelta(minutes=1)
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _FIELD = re.compile(r"(contact|lead)\.[a-z][a-z0-9_]{0,63}")
@@ -179,9 +181,9 @@ def _check_wait(spec: dict[str, Any], where: str, catalog: Catalog, compiler: Co
             compiler.fail(f"{where}.time_zone", f"{where}.time_zone {zone!r} is not an IANA time zone")
         return
     duration = _duration(spec, where, compiler)
-    if duration is not None and not timedelta(0) < duration <= MAX_WAIT:
+    if duration is not None and not MIN_WAIT <= duration <= MAX_WAIT:
         compiler.fail(
-            f"{where}.{kind}", f"{where}.{kind}: a wait must be longer than zero and at most a year"
+            f"{where}.{kind}", f"{where}.{kind}: a wait must be at least one minute and at most a year"
         )
 
 
@@ -321,6 +323,10 @@ def parse_journey(
     trigger = _check_entry(body.get("entry"), catalog, compiler)
     re_entry = _re_entry(body.get("re_entry"), compiler)
     exits = _exits(body, compiler)
+    if "goal" in body and "goal" in exits:
+        compiler.fail(
+            "exits.goal", "exits.goal and goal are the same exit: give the goal once, in one of them"
+        )
     goal_spec = body.get("goal", exits.get("goal"))
     goal = compiler.condition(goal_spec, "goal") if goal_spec is not None else None
     raw = body.get("steps")
@@ -457,8 +463,10 @@ def _check_branch(
         return compiler.condition(spec["condition"], f"{where}.condition")
     _check_engagement(spec["engagement"], f"{where}.engagement", links, catalog, compiler)
     hours = spec.get("within_hours")
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 8760:
-        compiler.fail(f"{where}.within_hours", f"{where}.within_hours must be 1-8760 hours")
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 8760:
+        compiler.fail(
+            f"{where}.within_hours", f"{where}.within_hours must be a whole number of hours, 1-8760"
+        )
     return None
 
 

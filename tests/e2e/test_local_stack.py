@@ -357,3 +357,58 @@ def test_a_hundred_simultaneous_clients_are_all_served_without_a_reset(stack: st
         thread.join(timeout=180)
     failures = [o for o in outcomes if o != "200"]
     assert len(outcomes) == clients and failures == [], failures
+
+
+#: What e-mail clients and their image proxies send for an <img>: a browser's list, only image/*,
+#: an HTML-first list (some webmail previews), or no Accept header at all.
+PIXEL_ACCEPTS = ["image/avif,image/webp,image/*,*/*;q=0.8", "image/*", "text/html", None]
+
+
+def test_the_open_pixel_answers_a_gif_to_any_accept_header_over_http(stack: str):
+    import re
+
+    admin = {"X-Api-Key": API_KEY}
+    status, _ = call("PUT", f"{stack}/v1/forms/contact-us", load_event("http/form_contact_us.json"), admin)
+    assert status in (200, 201)
+    person = {
+        **load_event("http/form_submissions.json")[0],
+        "email": "pixel.e2e@example.org",
+        "newsletter": "on",
+    }
+    status, created = call("POST", f"{stack}/v1/forms/contact-us/submissions", person, admin)
+    assert status == 201, created
+    template = {"subject": "Hi", "html": "<html><body><p>Hello</p></body></html>", "text": "Hello"}
+    assert call("PUT", f"{stack}/v1/email-templates/pixel-e2e", template, admin)[0] in (200, 201)
+    status, sent = call(
+        "POST",
+        f"{stack}/v1/email-templates/pixel-e2e/send",
+        {"contact_id": created["contact_id"]},
+        {**admin, "Idempotency-Key": "pixel-e2e-1"},
+    )
+    assert status in (200, 201) and sent["status"] == "sent", sent
+    _, message = call("GET", f"{stack}/v1/messages/{sent['message_id']}", None, admin)
+    found = re.search(r'src="https?://[^/"]+(/t/o/[^"]+)"', message["html"])
+    assert found is not None, message["html"]
+    for accept in PIXEL_ACCEPTS:
+        headers = {"Accept": accept} if accept else {}
+        request = urllib.request.Request(f"{stack}{found.group(1)}", headers=headers)
+        if accept is None:
+            request.remove_header("Accept")  # urllib sends none of its own; say so
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert (answer.status, answer.headers["Content-Type"]) == (200, "image/gif"), accept
+            assert answer.read()[:6] == b"GIF89a"
+    _, message = call("GET", f"{stack}/v1/messages/{sent['message_id']}", None, admin)
+    assert message["opens"] == len(PIXEL_ACCEPTS)
+
+
+def test_an_unbounded_template_is_refused_over_http_with_a_422_naming_the_part(stack: str):
+    admin = {"X-Api-Key": API_KEY}
+    for part, source in (("text", "{{ 'x' * 10**9 }}"), ("html", "{{ lipsum(n=1000000) }}")):
+        body = {"subject": "Hi", "html": "<p>Hi</p>", "text": "Hi", part: source}
+        started = time.monotonic()
+        status, answer = call("PUT", f"{stack}/v1/email-templates/bounded-e2e", body, admin)
+        elapsed = time.monotonic() - started
+        assert status == 422, answer
+        assert [field["field"] for field in answer["error"]["fields"]] == [part], answer
+        assert elapsed < 5, f"{elapsed:.1f} s (the audit saw 19 s and 3 GB before the 201)"
+    assert call("GET", f"{stack}/v1/email-templates/bounded-e2e", None, admin)[0] == 404

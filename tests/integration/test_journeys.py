@@ -114,6 +114,22 @@ def test_states_move_draft_live_paused_stopped_and_a_stopped_journey_stays_stopp
     assert [(j["journey_id"], j["state"]) for j in listed] == [("nurture", "stopped")]
 
 
+def test_activate_and_pause_answer_the_time_of_the_state_change(
+    client: Any, admin_key: str, people: dict[str, str]
+) -> None:
+    import time
+
+    headers = {"X-Api-Key": admin_key}
+    saved = put_json(client, "/v1/journeys/nurture", JOURNEY, admin_key).json_body
+    moments = [saved["updated_at"]]
+    for action in ("activate", "pause", "activate"):
+        time.sleep(0.005)  # the times are in milliseconds
+        answer = post_json(client, f"/v1/journeys/nurture/{action}", {}, headers).json_body
+        assert answer["updated_at"] == get(client, "/v1/journeys/nurture", admin_key).json_body["updated_at"]
+        moments.append(answer["updated_at"])
+    assert moments == sorted(set(moments)), moments  # each change later than the one before
+
+
 def _tracked(deps: Any, message_id: str, link: str) -> str:
     message = deps.mail.get_message(message_id)
     for match in re.finditer(r"http://[^\"]+/t/c/[^\"]+", message.html):

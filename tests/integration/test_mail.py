@@ -152,6 +152,20 @@ def test_tracked_link_records_the_click_and_redirects(
     assert len(opens) == 1
 
 
+@pytest.mark.parametrize(
+    "accept", ["image/avif,image/webp,image/*,*/*;q=0.8", "image/*", "text/html", "application/json", None]
+)
+def test_the_open_pixel_answers_a_gif_whatever_the_accept_header(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, accept: str | None
+) -> None:
+    message = send(client, admin_key, people["ada"], "k-pixel").json_body
+    path = _tracked_links(deps, message["message_id"])["o"]
+    pixel = client.http.get(path, headers={"Accept": accept} if accept else {})
+    assert (pixel.status_code, pixel.headers["Content-Type"]) == (200, "image/gif"), pixel.body[:200]
+    assert pixel.body[:6] == b"GIF89a"
+    assert deps.mail.get_message(message["message_id"]).opens == 1
+
+
 @pytest.mark.parametrize("mangle", ["forge", "truncate", "garbage"])
 def test_forged_or_truncated_token_lands_on_the_neutral_page_and_records_nothing(
     client: Any, admin_key: str, people: dict[str, str], deps: Any, mangle: str
@@ -165,6 +179,38 @@ def test_forged_or_truncated_token_lands_on_the_neutral_page_and_records_nothing
     assert answer.status_code == 302 and answer.headers["Location"] == "../gone"
     assert [i for i in deps.store.interactions_of(people["ada"]) if i.type == "email_clicked"] == []
     assert client.http.get("/t/gone").status_code == 200
+
+
+def _public_answer(client: Any, method: str, path: str) -> tuple[int, str, str, bytes]:
+    """What a person's client sees: status, Location, Content-Type, and the page's title (or body)."""
+    import re
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    if method == "POST":
+        answer = client.http.post(path, headers=form, body="List-Unsubscribe=One-Click")
+    else:
+        answer = client.http.get(path, headers={"Accept": "image/gif"} if "/t/o/" in path else {})
+    title = re.search(rb"<title>(.*?)</title>", answer.body or b"")
+    return (
+        answer.status_code,
+        answer.headers.get("Location", ""),
+        answer.headers.get("Content-Type", "").split(";")[0],
+        title.group(1) if title else (answer.body or b"")[:6],
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "kind"), [("GET", "c"), ("GET", "o"), ("GET", "u"), ("POST", "u"), ("GET", "k"), ("POST", "k")]
+)
+@pytest.mark.parametrize("malformed", ["a" * 257, "a" * 4000, "abc%01def", "%C3%A9t%C3%A9.x"])
+def test_a_malformed_token_gets_the_same_neutral_answer_as_a_forged_one(
+    client: Any, admin_key: str, people: dict[str, str], deps: Any, method: str, kind: str, malformed: str
+) -> None:
+    forged = _public_answer(client, method, f"/t/{kind}/{'x' * 40}")
+    assert forged[0] in (200, 302), forged
+    assert _public_answer(client, method, f"/t/{kind}/{malformed}") == forged
+    interactions = deps.store.interactions_of(people["ada"])
+    assert [i for i in interactions if i.type in ("email_clicked", "email_opened")] == []
 
 
 def test_one_click_unsubscribe_lowers_consent_and_stops_marketing(

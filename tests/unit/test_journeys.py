@@ -101,6 +101,20 @@ def test_a_good_definition_parses_into_a_graph_of_steps() -> None:
         ),
         (lambda b: b["steps"][2]["engagement"].update(clicked="careers"), "steps[2].engagement.clicked"),
         (lambda b: b["steps"][2].update(within_hours=0), "steps[2].within_hours"),
+        (lambda b: b["steps"][2].update(within_hours=0.02), "steps[2].within_hours"),
+        (lambda b: b["steps"][2].update(within_hours=1.5), "steps[2].within_hours"),
+        (lambda b: b["steps"][1].update(days=1e-9), "steps[1].days"),
+        (
+            lambda b: b["steps"][1].update(minutes=0.5, days=None) or b["steps"][1].pop("days"),
+            "steps[1].minutes",
+        ),
+        (
+            lambda b: b.update(
+                goal={"field": "lead.status", "op": "eq", "value": "won"},
+                exits={"goal": {"field": "lead.status", "op": "eq", "value": "lost"}},
+            ),
+            "exits.goal",
+        ),
         (lambda b: b["steps"][3]["condition"].update(score="nope"), "steps[3].condition.score"),
         (lambda b: b["steps"][4].update(percent=100), "steps[4].percent"),
         (lambda b: b["steps"][4].update(a="nowhere"), "steps[4].a"),
@@ -120,6 +134,14 @@ def test_a_good_definition_parses_into_a_graph_of_steps() -> None:
 )
 def test_each_mistake_is_refused_naming_its_place(change: Any, field: str) -> None:
     assert field in _fields(_with(change))
+
+
+def test_the_shortest_wait_is_a_minute_and_the_goal_may_be_given_in_either_place() -> None:
+    minute = _with(lambda b: b["steps"][1].update(minutes=1, days=None) or b["steps"][1].pop("days"))
+    assert parse_journey("j", minute, CATALOG).step("pause").spec["minutes"] == 1
+    goal = {"field": "lead.status", "op": "eq", "value": "won"}
+    assert parse_journey("j", {**BODY, "goal": goal}, CATALOG).goal is not None
+    assert parse_journey("j", {**BODY, "exits": {"goal": goal}}, CATALOG).goal is not None
 
 
 def test_a_loop_without_a_wait_is_refused_and_one_with_a_wait_is_not() -> None:

@@ -81,6 +81,10 @@ class MessageAnswer(ResponseModel):
     version: int
     contact_id: str
     lead_id: str | None
+    cause: str = Field(
+        description="why it was sent: journey:<id>:<version>:<step> (a journey's e-mail step) or api:<key>"
+    )
+    journey_id: str | None = Field(description="the journey that sent it (from its cause), else null")
     to: str
     subject: str
     status: str = Field(
