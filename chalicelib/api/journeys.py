@@ -81,11 +81,7 @@ def _move(journey_id: str, action: str) -> Response:
     from chalicelib.api import journey_views
     from chalicelib.services import journeys
 
-    deps = _deps()
-    journeys.move(journey_id, action, deps)
-    # read back: the answer shows the state's change time (move's head carries the time of the
-    # version saved before; one more read of one item)
-    return json_response(200, journey_views.journey(journeys.head_of(journey_id, deps)))
+    return json_response(200, journey_views.journey(journeys.move(journey_id, action, _deps())))
 
 
 @endpoint(

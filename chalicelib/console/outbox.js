@@ -1,7 +1,7 @@
 // E-mail pages of the console (issue 18): the outbox (what was sent to whom, opens and clicks) with
 // the e-mail as sent, and the templates with an editor and a preview. The app passes its helpers in.
 
-const STATUS_CLASS = { sent: "ok", unknown: "warn", failed: "bad", no_consent: "muted", suppressed: "muted", capped: "muted" };
+const STATUS_CLASS = { sent: "ok", unknown: "warn", failed: "bad", no_consent: "muted", suppressed: "muted", capped: "muted", unrenderable: "bad" };
 
 export async function outboxPage(ui, params) {
   const { h, api, show, when, query } = ui;

@@ -33,7 +33,7 @@ MAX_TOKEN_BYTES = 256
 #: Consent a template needs unless it says otherwise.
 DEFAULT_CONSENT = "marketing"
 #: The statuses of a message: refused ones never reached SES.
-REFUSALS = ("no_consent", "suppressed", "capped")
+REFUSALS = ("no_consent", "suppressed", "capped", "unrenderable")
 
 
 def valid_template_id(template_id: str) -> bool:

@@ -155,13 +155,14 @@ def move(journey_id: str, action: str, deps: Deps) -> JourneyHead:
     head = head_of(journey_id, deps)
     if head.state == target:
         return head  # a repeat (a retry) changes nothing
-    if not deps.journeys.set_state(journey_id, sorted(expected), target, _now()):
+    now = _now()
+    if not deps.journeys.set_state(journey_id, sorted(expected), target, now):
         raise Conflict(f"a {head.state} journey cannot be {action}d")
     if action == "activate" and "segment_id" in head.entry:
         deps.journey_queue.send_json({"populate": journey_id})
     if action == "stop":
         deps.journey_queue.send_json({"stop": journey_id})  # its people leave, a page at a time
-    return replace(head, state=target)
+    return replace(head, state=target, updated_at=now)
 
 
 # ---------------------------------------------------------------- entering

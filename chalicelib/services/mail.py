@@ -29,6 +29,7 @@ from chalicelib.domain.email import (
     MessageFilter,
     Refusal,
     Rendered,
+    RenderFailed,
     SendRejected,
     TokenClaims,
     TrackedLink,
@@ -202,7 +203,10 @@ def send_template(
     if refused is not None:
         return _refuse(message, refused, deps)
 
-    rendered, links, unsubscribe = _compose(template, contact, lead, mid, confirm_level, deps, now)
+    try:
+        rendered, links, unsubscribe = _compose(template, contact, lead, mid, confirm_level, deps, now)
+    except RenderFailed as failed:  # this person's fields push the render past a bound: nothing sent
+        return _refuse(message, Refusal("unrenderable", failed.errors[0].message), deps)
     message = replace(message, subject=rendered.subject, html=rendered.html, text=rendered.text, links=links)
     capped = counts_to_cap(needed)
     earlier, over = _claim(message, capped, deps, now)

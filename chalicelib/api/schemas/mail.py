@@ -14,6 +14,9 @@ from chalicelib.domain.consent import CONSENT_LEVELS
 _TEXT = {"type": "string", "minLength": 1}
 
 
+MessageStatus = Literal["unknown", "sent", "failed", "no_consent", "suppressed", "capped", "unrenderable"]
+
+
 class TemplateRequest(RequestModel):
     """``PUT /v1/email-templates/{template_id}``: Jinja2 placeholders over ``contact``, ``lead`` and
     ``account`` (``{{ contact.first_name | default("there") }}``), ``unsubscribe_url``."""
@@ -51,7 +54,7 @@ class MessagesQuery(RequestModel):
     contact_id: str | None = Field(None, max_length=128)
     template_id: str | None = Field(None, max_length=64)
     journey_id: str | None = Field(None, max_length=64)
-    status: Literal["unknown", "sent", "failed", "no_consent", "suppressed", "capped"] | None = None
+    status: MessageStatus | None = None
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=4000)
 
@@ -88,7 +91,10 @@ class MessageAnswer(ResponseModel):
     to: str
     subject: str
     status: str = Field(
-        description="sent, failed, unknown (sending when a crash came), no_consent, suppressed, capped"
+        description=(
+            "sent, failed, unknown (sending when a crash came), no_consent, suppressed, capped,"
+            " unrenderable (this person's fields took the template past a bound)"
+        )
     )
     reason: str | None
     created_at: str
