@@ -33,6 +33,10 @@ app = Chalice(app_name="leadflow")
 # UTF-16 export as UTF-8. Binary bodies reach Lambda base64-encoded (4/3 of the file), which is why
 # IMPORT_MAX_BODY_BYTES is 4 MiB: the event stays within Lambda's 6 MB (tests/unit/test_import_body_limit.py)
 app.api.binary_types.extend(["text/csv", "application/csv"])
+# The open pixel's GIF: API Gateway returns a binary answer as bytes only when the request's FIRST Accept
+# type is a binary media type, and mail clients' image fetches start with whatever image type they prefer
+# (image/avif, image/webp, image/*). No route takes an image body, so no request is changed by it.
+app.api.binary_types.append("image/*")
 app.register_blueprint(health.bp)
 app.register_blueprint(capture.bp)
 app.register_blueprint(leads.bp)

@@ -398,7 +398,7 @@ def test_the_open_pixel_answers_a_gif_to_any_accept_header_over_http(stack: str)
             assert (answer.status, answer.headers["Content-Type"]) == (200, "image/gif"), accept
             assert answer.read()[:6] == b"GIF89a"
     _, message = call("GET", f"{stack}/v1/messages/{sent['message_id']}", None, admin)
-    assert message["opens"] == len(PIXEL_ACCEPTS)
+    assert message["opens"] == 1  # every fetch answered; the same pixel within a minute is one open
 
 
 def test_an_unbounded_template_is_refused_over_http_with_a_422_naming_the_part(stack: str):

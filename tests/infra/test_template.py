@@ -520,3 +520,13 @@ def test_provisioned_capacity_scales_reads_and_writes_of_every_lead_table_and_in
     assert targets == {}  # no target for a table or index that is not there
     assert {"LeadsTable", "ContactsTable", "InteractionsTable", "ScoresTable", "HandoffsTable"} <= provisioned
     assert "FormsTable" not in provisioned
+
+
+def test_the_api_returns_the_open_pixel_as_bytes_to_any_image_accept_header(sam: dict[str, Any]):
+    """API Gateway decodes a base64 answer only when the request's first Accept type is a binary media
+    type; mail clients fetch images with their preferred image type first (image/avif, image/webp)."""
+    apis = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Api"]
+    assert apis, "no REST API in the packaged template"
+    types = apis[0]["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"]
+    assert "image/*" in types and "text/csv" in types
+    assert "*/*" not in types  # every request body would be base64-encoded (docs/email.md)

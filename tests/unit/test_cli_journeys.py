@@ -110,7 +110,7 @@ def test_validate_names_every_bad_step_and_goes_on_with_the_next_file(tmp_path: 
     done = run("journeys", "validate", str(bad), str(JOURNEY_JSON))
     assert done.exit_code == 1
     lines = done.output.splitlines()
-    assert "  steps[0].days: a wait must be longer than zero and at most a year" in lines
+    assert "  steps[0].days: a wait must be at least one minute and at most a year" in lines
     assert any(line.startswith("  steps[1].percent: must be 1-99") for line in lines), lines
     assert "  steps[1].a: 'nowhere' is not a step of this journey" in lines
     assert any(line.startswith("valid") and "pricing_nurture.json" in line for line in lines)
