@@ -85,24 +85,14 @@ def template_files(path: Path, template_id: str | None = None) -> list[tuple[str
 def template_links(template_id: str, body: dict[str, Any]) -> tuple[frozenset[str], str | None]:
     """What the API's catalog holds for a template (``services/journeys.py: _catalog``): the names of
     its tracked links, and why it does not parse or render (else ``None``)."""
-    from chalicelib.domain.email import parse_template, render, rewrite_links
+    from chalicelib.domain.email import link_names, parse_template
     from chalicelib.domain.errors import ValidationFailed
 
     try:
         template = parse_template(template_id, body)
-        rendered = render(
-            template,
-            {
-                "contact": {"fields": {}},
-                "lead": {"fields": {}},
-                "account": {"fields": {}},
-                "unsubscribe_url": "#",
-            },
-        )
     except ValidationFailed as failed:
         return frozenset(), "; ".join(e.message for e in failed.errors)
-    _, links = rewrite_links(rendered.html, lambda link: link.url)
-    return frozenset(link.name for link in links), None
+    return link_names(template)
 
 
 def offline_catalog(body: Any, templates: dict[str, tuple[frozenset[str], str | None]] | None) -> Any:

@@ -205,6 +205,21 @@ def rewrite_links(
     return _ANCHOR.sub(anchor, html), links
 
 
+def link_names(template: EmailTemplate) -> tuple[frozenset[str], str | None]:
+    """What a journey's save knows of a template: the names of its tracked links, and why it does not
+    render with no fields at all (else ``None``). The API's catalog (``services/journeys.py``) and the
+    CLI's offline check (``leadflow journeys validate --template``) both ask this."""
+    empty: dict[str, Any] = {"fields": {}}
+    try:
+        rendered = render(
+            template, {"contact": empty, "lead": empty, "account": empty, "unsubscribe_url": "#"}
+        )
+    except RenderFailed as failed:
+        return frozenset(), failed.errors[0].message
+    _, links = rewrite_links(rendered.html, lambda link: link.url)
+    return frozenset(link.name for link in links), None
+
+
 def _safe_url(url: str) -> str:
     """The address as a redirect's ``Location`` may carry it: whitespace, control and non-ASCII
     characters (a person's field with a line break, rendered into a link) percent-encoded as UTF-8, as

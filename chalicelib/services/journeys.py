@@ -68,7 +68,7 @@ def _now() -> datetime:
 def _catalog(body: Any, deps: Deps) -> Catalog:
     """What the definition refers to, read from the stores: each e-mail step's template (its link
     names, and whether it renders with no fields at all), segments, forms, scoring models."""
-    from chalicelib.domain.email import RenderFailed, render, rewrite_links
+    from chalicelib.domain.email import link_names
 
     steps = body.get("steps") if isinstance(body, dict) else None
     steps = steps if isinstance(steps, list) else []
@@ -82,21 +82,7 @@ def _catalog(body: Any, deps: Deps) -> Catalog:
             template = deps.mail.get_template(template_id)
             if template is None:
                 continue
-            try:
-                rendered = render(
-                    template,
-                    {
-                        "contact": {"fields": {}},
-                        "lead": {"fields": {}},
-                        "account": {"fields": {}},
-                        "unsubscribe_url": "#",
-                    },
-                )
-            except RenderFailed as failed:
-                templates[template_id] = (frozenset(), failed.errors[0].message)
-                continue
-            _, links = rewrite_links(rendered.html, lambda link: link.url)
-            templates[template_id] = (frozenset(link.name for link in links), None)
+            templates[template_id] = link_names(template)
         engagement = step.get("engagement")
         if isinstance(engagement, dict) and isinstance(engagement.get("form"), str):
             forms.add(engagement["form"])
