@@ -296,19 +296,27 @@ def stop(journey_id: str, api: Api) -> None:
 FUNNEL = ("entered", "active", "sent", "opened", "clicked", "qualified")
 
 
+def _listed(api: Api, path: str, as_json: bool, empty: str) -> list[dict[str, Any]]:
+    """The items a list command shows as a table; ``[]`` when it printed them already (``--json``) or
+    there are none (said so, with the command that makes one)."""
+    items: list[dict[str, Any]] = api.call("GET", path)["items"]
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return []
+    if not items:
+        console().print(styled(empty, "dim"))
+    return items
+
+
 @journeys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's answer as JSON.")
 @api_options
 def list_journeys(as_json: bool, api: Api) -> None:
     """Every journey with its state, version and funnel."""
-    items = api.call("GET", "/v1/journeys")["items"]
-    if as_json:
-        click.echo(json.dumps(items, indent=2))
+    items = _listed(api, "/v1/journeys", as_json, "no journeys yet: leadflow journeys apply FILE")
+    if not items:
         return
     out = console()
-    if not items:
-        out.print(styled("no journeys yet: leadflow journeys apply FILE", "dim"))
-        return
     table = table_with_ids("journey", [j["journey_id"] for j in items], "name", "state", "version")
     for name in (*FUNNEL, "changed"):
         table.add_column("in" if name == "active" else name, justify="right" if name != "changed" else "left")
@@ -585,14 +593,10 @@ def apply_templates(path: Path | None, api: Api, **options: Any) -> None:
 @api_options
 def list_templates(as_json: bool, api: Api) -> None:
     """Every e-mail template (its current version)."""
-    items = api.call("GET", "/v1/email-templates")["items"]
-    if as_json:
-        click.echo(json.dumps(items, indent=2))
+    items = _listed(api, "/v1/email-templates", as_json, "no templates yet: leadflow templates apply FILE")
+    if not items:
         return
     out = console()
-    if not items:
-        out.print(styled("no templates yet: leadflow templates apply FILE", "dim"))
-        return
     table = table_with_ids("template", [t["template_id"] for t in items], "version", "consent", "changed")
     table.add_column("subject", overflow="fold")
     for t in items:
