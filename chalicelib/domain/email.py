@@ -334,10 +334,13 @@ def refusal(
 STATUSES = ("sending", "sent", "failed", *REFUSALS)
 
 
-def scanned(sent_at: datetime | None, at: datetime, seconds: int) -> bool:
+def scanned(message: Message, at: datetime, seconds: int) -> bool:
     """Whether an open or click at ``at`` came too soon after the send to be the person's: mail
-    scanners and prefetchers act as the message is delivered, people read it later."""
-    return seconds > 0 and sent_at is not None and at - sent_at <= timedelta(seconds=seconds)
+    scanners and prefetchers act as the message is delivered, people read it later. A message not yet
+    marked ``sent`` (SES answered, the record not finished: a scanner can be that quick) counts from
+    its claim, just before SES was called."""
+    sent = message.sent_at or message.created_at
+    return seconds > 0 and at - sent <= timedelta(seconds=seconds)
 
 
 def journey_of(cause: str) -> str | None:

@@ -82,7 +82,7 @@ def _record(
     An unsubscribe is never a scanner's: it is a POST, which scanners do not send."""
     now = _now()
     logger.debug("tracked", extra={"request_id": request_id, "kind": kind})
-    if scanned(message.sent_at, now, scan_seconds):
+    if scanned(message, now, scan_seconds):
         kind, properties = "email_scanned", {**properties, "of": kind}
     return Interaction(
         interaction_id=derived_id(

@@ -264,3 +264,21 @@ def test_a_click_or_open_as_the_email_is_delivered_is_a_scanners_not_scored_or_c
     tracking.clicked(click.group(1), "person", w.deps)
     clicks = [i for i in w.store.interactions_of("c1") if i.type == "email_clicked"]
     assert len(clicks) == 1 and w.mail.messages[sent.message_id].clicks == 1
+
+
+def test_a_click_on_a_message_not_yet_marked_sent_is_judged_from_its_claim() -> None:
+    """SES answered, the scanner followed the link, the record still says ``sending`` (no sent_at):
+    before, no reference time meant the scanner's click counted as the person's."""
+    from datetime import timedelta
+
+    from chalicelib.domain.email import scanned
+
+    w = _world()
+    w.mail.crash_on_finish = True
+    with pytest.raises(RuntimeError):
+        mail.send_template("t1", "c1", "api:1", w.deps)
+    message = next(iter(w.mail.messages.values()))
+    assert message.sent_at is None
+    assert scanned(message, message.created_at + timedelta(seconds=2), 10)
+    assert not scanned(message, message.created_at + timedelta(minutes=5), 10)
+    assert not scanned(message, message.created_at, 0)  # the window off: every click is the person's
