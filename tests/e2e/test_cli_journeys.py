@@ -13,20 +13,12 @@ import pytest
 from tests.conftest import ROOT
 from tests.e2e.test_cli_ops import leadflow
 from tests.e2e.test_local_stack import API_KEY, call, stack  # noqa: F401 - the stack fixture
+from tests.unit.test_cli_journeys import LOOP  # the loop without a wait, one definition
 
 pytestmark = pytest.mark.e2e
 
 JOURNEY = "events/journeys/pricing_nurture.yaml"
 TEMPLATES = "events/templates/pricing_nurture.yaml"
-LOOP = """\
-name: Loop
-entry: {api: true}
-steps:
-  - {id: hello, type: email, template_id: hello}
-  - {id: clicked, type: branch, engagement: {clicked: pricing}, within_hours: 24, yes: call, no: done}
-  - {id: call, type: sales_work, action: {type: task, subject: Call}, next: clicked}
-  - {id: done, type: exit}
-"""
 
 
 def test_a_yaml_journey_and_templates_applied_activated_enrolled_and_reported(
