@@ -515,8 +515,10 @@ def _check_across_steps(
 
 def _check_self_trigger(trigger: EventLeaf, raw: list[Any], compiler: Compiler) -> None:
     """A journey entered by an interaction its own e-mail records (``email_sent``, or any event) and
-    re-entered ``always`` is a loop without a wait: each e-mail enters the person again, for ever
-    (transactional e-mail is not capped). Tested on the ``email_sent`` each of its e-mails records."""
+    re-entered ``always`` reads as a loop without a wait. The engine never lets it run (a journey's own
+    e-mail enters nobody: ``services/journeys.py: _trigger_entries``, which also stops two journeys
+    feeding each other); this refusal only tells the author early that the trigger cannot mean what
+    it says. Tested on the ``email_sent`` each of its e-mails records."""
     moment = datetime(2000, 1, 1, tzinfo=UTC)
     for step in raw:
         if not (isinstance(step, dict) and step.get("type") == "email"):
@@ -533,8 +535,9 @@ def _check_self_trigger(trigger: EventLeaf, raw: list[Any], compiler: Compiler) 
             compiler.fail(
                 "entry.trigger",
                 f"entry.trigger: the journey's own e-mail ({step.get('template_id')}) records email_sent,"
-                " which enters the person again with re_entry always: a loop without end (use"
-                " re_entry never or after_days, or a where that leaves the journey's templates out)",
+                " which this trigger matches; with re_entry always that reads as a loop without end (a"
+                " journey's own e-mail enters nobody: use re_entry never or after_days, or a where that"
+                " leaves the journey's templates out)",
             )
             return
 
